@@ -1,0 +1,45 @@
+/**
+ * One clock, passed in, never global. Sans-IO cores read time only through a {@link Clock}
+ * so tests can drive them with a {@link FakeClock}.
+ * @module
+ */
+
+/** A source of monotonic milliseconds and wall-clock time. */
+export interface Clock {
+  /** Monotonic milliseconds (arbitrary origin). */
+  now(): number;
+  /** Wall-clock time as a Date (for timestamps that go on the wire). */
+  wallNow(): Date;
+}
+
+/** The real clock: `performance.now()` and `Date`. */
+export const realClock: Clock = {
+  now: () => performance.now(),
+  wallNow: () => new Date(),
+};
+
+/** A clock that only moves when told to; for deterministic tests of sans-IO cores. */
+export class FakeClock implements Clock {
+  #now: number;
+  #wallOrigin: number;
+  constructor(startMs = 0, wallOriginMs = Date.UTC(2024, 9, 4)) {
+    this.#now = startMs;
+    this.#wallOrigin = wallOriginMs;
+  }
+  /** Current fake monotonic time in ms. */
+  now(): number {
+    return this.#now;
+  }
+  /** Wall time = origin + elapsed fake time. */
+  wallNow(): Date {
+    return new Date(this.#wallOrigin + this.#now);
+  }
+  /** Move time forward by `ms`. */
+  advance(ms: number): void {
+    this.#now += ms;
+  }
+  /** Jump to an absolute fake time (never backwards). */
+  set(ms: number): void {
+    if (ms > this.#now) this.#now = ms;
+  }
+}
