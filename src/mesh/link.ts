@@ -1,0 +1,35 @@
+/**
+ * The seam between link transports (backends) and the mesh: a link moves whole netceptor
+ * messages (type byte + body) between two adjacent nodes. Framing lives in the backend.
+ * @module
+ */
+
+/** Static facts a backend knows about a link when it hands it to the mesh. */
+export interface LinkOptions {
+  /** Connection cost for this backend (default 1.0). */
+  cost: number;
+  /** Per-peer cost overrides (listeners only). */
+  nodeCost?: Record<string, number>;
+  /** If non-null, only these node IDs may connect over this link (empty list = nobody). */
+  allowedPeers?: string[] | null;
+  /** Human description for logs, e.g. `tcp 127.0.0.1:4444`. */
+  description: string;
+  /**
+   * Node ID proven by the transport (e.g. node-ID SAN of a verified TLS certificate).
+   * When set, the peer must announce one of these IDs or the link is rejected.
+   */
+  verifiedNodeIds?: string[];
+}
+
+/** One backend session: a bidirectional carrier of netceptor messages. */
+export interface Link {
+  readonly options: LinkOptions;
+  /** Send one message (never empty). Errors close the link; never throws. */
+  send(message: Uint8Array): void;
+  /** Close the transport; `onClose` then fires once. */
+  close(): void;
+  /** Set by the mesh: called for every received message. */
+  onMessage: (message: Uint8Array) => void;
+  /** Set by the mesh: called once when the transport ends for any reason. */
+  onClose: (reason: string) => void;
+}
