@@ -1,0 +1,159 @@
+/**
+ * `receptor ctl ...`: the command-line client (status, ping, traceroute, connect, reload,
+ * version), human output by default, `--json` for machines.
+ * @module
+ */
+import { parseArgs } from "./args.ts";
+import { type ClientTlsOptions, ControlReplyError, ReceptorClient } from "./client.ts";
+import { formatStatus } from "./format_status.ts";
+
+const HELP = `Usage: receptor ctl [--socket ADDR] [--json] COMMAND [ARGS]
+
+ADDR is a Unix socket path, tcp://host:port or tls://host:port
+(default: $RECEPTORCTL_SOCKET).
+
+Commands:
+  status                      show the node's status and the mesh it sees
+  ping NODE [--count N] [--delay SECONDS]
+  traceroute NODE
+  connect NODE SERVICE [--tls-client NAME]   bridge stdin/stdout to a mesh service
+  reload                      reload backends from the node's config file
+  version                     show the node's version
+
+TLS options: --rootcas FILE --cert FILE --key FILE --insecureskipverify
+`;
+
+/** Where the CLI writes; injectable for tests. */
+export interface CtlIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const defaultIo: CtlIo = {
+  out: (t) => Deno.stdout.writeSync(new TextEncoder().encode(t)),
+  err: (t) => Deno.stderr.writeSync(new TextEncoder().encode(t)),
+};
+
+/** Run `receptor ctl` with `args` (after `ctl`); returns the exit code. */
+export async function runCtlCli(args: string[], io: CtlIo = defaultIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs(args, {
+      values: [
+        "socket",
+        "rootcas",
+        "cert",
+        "key",
+        "count",
+        "delay",
+        "tls-client",
+      ],
+      flags: ["json", "help", "insecureskipverify"],
+      aliases: { s: "socket", h: "help" },
+    });
+  } catch (e) {
+    io.err(`Error: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const { opts, positionals } = parsed;
+  if (opts.help || positionals.length === 0) {
+    io.out(HELP);
+    return opts.help ? 0 : 1;
+  }
+  const socket = (opts.socket as string) ?? Deno.env.get("RECEPTORCTL_SOCKET");
+  if (!socket) {
+    io.err("Error: --socket is required (or set RECEPTORCTL_SOCKET)\n");
+    return 1;
+  }
+  const tls: ClientTlsOptions = {};
+  try {
+    if (opts.rootcas) tls.caCerts = [await Deno.readTextFile(opts.rootcas as string)];
+    if (opts.cert) tls.cert = await Deno.readTextFile(opts.cert as string);
+    if (opts.key) tls.key = await Deno.readTextFile(opts.key as string);
+  } catch (e) {
+    io.err(`Error: ${(e as Error).message}\n`);
+    return 1;
+  }
+  tls.insecureSkipVerify = !!opts.insecureskipverify;
+  const json = !!opts.json;
+  const [cmd, ...rest] = positionals;
+  let client: ReceptorClient;
+  try {
+    client = await ReceptorClient.connect(socket, tls);
+  } catch (e) {
+    io.err(`Error: ${(e as Error).message}\n`);
+    return 1;
+  }
+  try {
+    switch (cmd) {
+      case "status": {
+        const s = await client.status();
+        io.out(json ? JSON.stringify(s, null, 4) + "\n" : formatStatus(s));
+        return 0;
+      }
+      case "version": {
+        const s = await client.status(["Version"]);
+        io.out(json ? JSON.stringify(s) + "\n" : `receptor ${s.Version}\n`);
+        return 0;
+      }
+      case "ping": {
+        if (rest.length !== 1) throw new Error("ping needs exactly one NODE");
+        const count = Number(opts.count ?? 4);
+        const delay = Number(opts.delay ?? 1) * 1000;
+        let failed = false;
+        for (let i = 0; i < count; i++) {
+          if (i > 0) await new Promise((r) => setTimeout(r, delay));
+          const r = await client.ping(rest[0]);
+          if (json) io.out(JSON.stringify(r) + "\n");
+          else if (r.Success) io.out(`Reply from ${r.From} in ${r.TimeStr}\n`);
+          else io.out(`${r.Error}\n`);
+          if (!r.Success) failed = true;
+        }
+        return failed ? 2 : 0;
+      }
+      case "traceroute": {
+        if (rest.length !== 1) throw new Error("traceroute needs exactly one NODE");
+        const r = await client.traceroute(rest[0]);
+        if (json) io.out(JSON.stringify(r, null, 4) + "\n");
+        else {
+          for (const k of Object.keys(r).sort((a, b) => Number(a) - Number(b))) {
+            const h = r[k];
+            io.out(`${k}: ${h.From} in ${h.TimeStr}${h.Error ? ` (${h.Error})` : ""}\n`);
+          }
+        }
+        return Object.values(r).some((h) => h.Error && h.Error !== "message expired") ? 2 : 0;
+      }
+      case "reload": {
+        const r = await client.reload();
+        if (r.Success) {
+          io.out("Reload successful\n");
+          return 0;
+        }
+        io.err(`Error: ${r.Error}\n`);
+        const code = /ERRORCODE (\d+)/.exec(r.Error ?? "");
+        return code ? Number(code[1]) : 5;
+      }
+      case "connect": {
+        if (rest.length !== 2) throw new Error("connect needs NODE and SERVICE");
+        const bridge = await client.connectService(
+          rest[0],
+          rest[1],
+          (opts["tls-client"] as string) ?? "",
+        );
+        const up = Deno.stdin.readable.pipeTo(bridge.writable).catch(() => {});
+        await bridge.readable.pipeTo(Deno.stdout.writable, { preventClose: true }).catch(() => {});
+        void up;
+        return 0;
+      }
+      default:
+        io.err(`Error: unknown command ${cmd}\n${HELP}`);
+        return 1;
+    }
+  } catch (e) {
+    const msg = e instanceof ControlReplyError ? e.message : (e as Error).message;
+    io.err(`ERROR: ${msg}\n`);
+    return 1;
+  } finally {
+    client.close();
+  }
+}
