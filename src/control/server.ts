@@ -1,0 +1,151 @@
+/**
+ * Control-service listeners (control.md §1.1–1.3): a Unix socket (locked, stale file
+ * replaced, chmod'ed), a plain TCP listener, and hooks for TLS and mesh transports. Each
+ * accepted connection runs {@link runControlSession}.
+ * @module
+ */
+import type { ControlCommand, ControlTransportKind } from "./types.ts";
+import { type DuplexConn, runControlSession } from "./session.ts";
+import type { Logger } from "../log.ts";
+
+/** Error raised when a control listener cannot start. */
+export class ControlStartError extends Error {}
+
+/** Shared by every listener of one control service. */
+export interface ControlServiceContext {
+  nodeId: string;
+  commands: ReadonlyMap<string, ControlCommand>;
+  logger: Logger;
+}
+
+/** Something that can be stopped. */
+export interface Closer {
+  close(): void;
+}
+
+/** Serve one accepted connection. */
+export function serveConnection(
+  ctx: ControlServiceContext,
+  conn: DuplexConn,
+  transport: ControlTransportKind,
+  remoteNode?: string,
+): Promise<void> {
+  return runControlSession(conn, {
+    nodeId: ctx.nodeId,
+    transport,
+    remoteNode,
+    commands: ctx.commands,
+    logger: ctx.logger,
+  });
+}
+
+async function acceptLoop(
+  listener: Deno.Listener,
+  ctx: ControlServiceContext,
+  transport: ControlTransportKind,
+  isClosed: () => boolean,
+): Promise<void> {
+  while (!isClosed()) {
+    let conn: Deno.Conn;
+    try {
+      conn = await listener.accept();
+    } catch (e) {
+      if (!isClosed()) ctx.logger.error(`control service accept failed: ${e}`);
+      return;
+    }
+    serveConnection(ctx, conn, transport);
+  }
+}
+
+/** Listen on a Unix socket: lock `<path>.lock`, remove a stale socket, listen, chmod. */
+export async function listenUnixControl(
+  ctx: ControlServiceContext,
+  path: string,
+  permissions: number,
+): Promise<Closer> {
+  let lockFile: Deno.FsFile;
+  try {
+    lockFile = await Deno.open(path + ".lock", { create: true, write: true, mode: 0o600 });
+  } catch (e) {
+    throw new ControlStartError(
+      `could not create lock file ${path}.lock: ${e instanceof Error ? e.message : e}`,
+    );
+  }
+  if (!(await lockFile.tryLock(true))) {
+    lockFile.close();
+    throw new ControlStartError(`could not acquire lock on socket file ${path}.lock`);
+  }
+  try {
+    await Deno.remove(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) {
+      lockFile.close();
+      throw new ControlStartError(`could not remove old socket file ${path}: ${e}`);
+    }
+  }
+  let listener: Deno.UnixListener;
+  try {
+    listener = Deno.listen({ transport: "unix", path });
+    await Deno.chmod(path, permissions);
+  } catch (e) {
+    lockFile.close();
+    throw new ControlStartError(
+      `error opening Unix socket ${path}: ${e instanceof Error ? e.message : e}`,
+    );
+  }
+  let closed = false;
+  acceptLoop(listener, ctx, "unix", () => closed);
+  ctx.logger.debug(`Control service listening on Unix socket ${path}`);
+  return {
+    close() {
+      if (closed) return;
+      closed = true;
+      try {
+        listener.close();
+      } catch { /* closed */ }
+      try {
+        Deno.removeSync(path);
+      } catch { /* gone */ }
+      lockFile.close();
+    },
+  };
+}
+
+/** Parse `tcplisten`: a bare port binds 0.0.0.0, else `host:port`. */
+export function parseTcpListen(spec: string): { hostname: string; port: number } {
+  const s = spec.trim();
+  if (/^\d+$/.test(s)) return { hostname: "0.0.0.0", port: Number(s) };
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:]*):(\d+)$/.exec(s);
+  if (!m) throw new ControlStartError(`invalid tcplisten address ${JSON.stringify(spec)}`);
+  return { hostname: m[1] || "0.0.0.0", port: Number(m[2]) };
+}
+
+/** Listen on plain TCP. Returns the closer and the bound port. */
+export function listenTcpControl(
+  ctx: ControlServiceContext,
+  spec: string,
+): Closer & { port: number } {
+  const { hostname, port } = parseTcpListen(spec);
+  let listener: Deno.TcpListener;
+  try {
+    listener = Deno.listen({ hostname, port });
+  } catch (e) {
+    throw new ControlStartError(
+      `error listening on TCP ${hostname}:${port}: ${e instanceof Error ? e.message : e}`,
+    );
+  }
+  let closed = false;
+  acceptLoop(listener, ctx, "tcp", () => closed);
+  const bound = (listener.addr as Deno.NetAddr).port;
+  ctx.logger.debug(`Control service listening on TCP ${hostname}:${bound}`);
+  return {
+    port: bound,
+    close() {
+      if (closed) return;
+      closed = true;
+      try {
+        listener.close();
+      } catch { /* closed */ }
+    },
+  };
+}
