@@ -1,0 +1,80 @@
+/**
+ * Go's `os.ProcessState.String()` text for a finished child (`exit status 3`,
+ * `signal: killed`), and Go's `exec.LookPath` for finding a command on PATH — the Detail
+ * strings and errors a command unit reports (control.md §4.6).
+ * @module
+ */
+
+const SIGNAL_TEXT: Record<string, string> = {
+  SIGHUP: "hangup",
+  SIGINT: "interrupt",
+  SIGQUIT: "quit",
+  SIGILL: "illegal instruction",
+  SIGTRAP: "trace/breakpoint trap",
+  SIGABRT: "aborted",
+  SIGBUS: "bus error",
+  SIGFPE: "floating point exception",
+  SIGKILL: "killed",
+  SIGUSR1: "user defined signal 1",
+  SIGSEGV: "segmentation fault",
+  SIGUSR2: "user defined signal 2",
+  SIGPIPE: "broken pipe",
+  SIGALRM: "alarm clock",
+  SIGTERM: "terminated",
+  SIGSTKFLT: "stack fault",
+  SIGCHLD: "child exited",
+  SIGCONT: "continued",
+  SIGSTOP: "stopped (signal)",
+  SIGTSTP: "stopped",
+  SIGTTIN: "stopped (tty input)",
+  SIGTTOU: "stopped (tty output)",
+  SIGURG: "urgent I/O condition",
+  SIGXCPU: "CPU time limit exceeded",
+  SIGXFSZ: "file size limit exceeded",
+  SIGVTALRM: "virtual timer expired",
+  SIGPROF: "profiling timer expired",
+  SIGWINCH: "window changed",
+  SIGIO: "I/O possible",
+  SIGPWR: "power failure",
+  SIGSYS: "bad system call",
+};
+
+/** How a child ended: an exit code, or the name of the signal (`SIGKILL`) that killed it. */
+export interface ChildEnd {
+  code: number | null;
+  signal: string | null;
+}
+
+/** Go's ProcessState.String(): `exit status N` or `signal: <text>`. */
+export function processStateText(end: ChildEnd): string {
+  if (end.signal) {
+    return `signal: ${SIGNAL_TEXT[end.signal] ?? end.signal}`;
+  }
+  return `exit status ${end.code ?? 0}`;
+}
+
+/** Go's ProcessState.ExitCode(): the code, or -1 when killed by a signal. */
+export function processExitCode(end: ChildEnd): number {
+  return end.signal ? -1 : end.code ?? 0;
+}
+
+/**
+ * Resolve `command` like Go's exec.Command: names containing `/` are used as given; others
+ * are searched on PATH for an executable regular file. Throws Go's
+ * `exec: "<cmd>": executable file not found in $PATH`.
+ */
+export function lookPath(command: string, path = Deno.env.get("PATH") ?? ""): string {
+  if (command.includes("/")) return command;
+  if (command !== "") {
+    for (const dir of path.split(":")) {
+      const candidate = `${dir === "" ? "." : dir}/${command}`;
+      try {
+        const st = Deno.statSync(candidate);
+        if (st.isFile && st.mode !== null && (st.mode & 0o111) !== 0) return candidate;
+      } catch {
+        // not here
+      }
+    }
+  }
+  throw new Error(`exec: "${command}": executable file not found in $PATH`);
+}
