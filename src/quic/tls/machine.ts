@@ -1,0 +1,145 @@
+/**
+ * Shared state of the client and server handshake state machines: the event queue, the
+ * transcript, the negotiated suite and helpers for certificate handling common to both roles.
+ * @module
+ */
+import { randomBytes, timingSafeEqual, X509Certificate } from "node:crypto";
+import type { KeyObject } from "node:crypto";
+import { Alert, fail } from "./errors.ts";
+import { Transcript } from "./key_schedule.ts";
+import { frame } from "./messages.ts";
+import type {
+  CipherSuiteInfo,
+  EncryptionLevel,
+  KeyShareGroup,
+  TlsClientOptions,
+  TlsEvent,
+  TlsServerOptions,
+} from "./types.ts";
+import { DEFAULT_GROUPS } from "./key_exchange.ts";
+
+/** Base of ClientMachine and ServerMachine; TlsHandshake drives it with whole messages. */
+export abstract class Machine {
+  /** Pending events for the caller. */
+  readonly events: TlsEvent[] = [];
+  /** Handshake transcript. */
+  protected readonly transcript = new Transcript();
+  /** Negotiated cipher suite once known. */
+  suite?: CipherSuiteInfo;
+  /** Negotiated ALPN protocol once known. */
+  alpn?: string;
+  /** Peer transport parameters once received. */
+  peerTransportParameters?: Uint8Array;
+  /** Peer certificate chain (DER, leaf first) once received. */
+  peerCertificates: Uint8Array[] = [];
+  /** True once the handshake completed. */
+  complete = false;
+  private peerKey?: KeyObject;
+
+  /** Creates the machine for the given options. */
+  constructor(protected readonly opts: TlsClientOptions | TlsServerOptions) {}
+
+  /** The encryption level at which the next peer message is expected. */
+  abstract get readLevel(): EncryptionLevel;
+
+  /** Called once by TlsHandshake.start(). */
+  abstract start(): void;
+
+  /** Processes one whole handshake message (`raw` includes the 4-byte header). */
+  abstract handleMessage(
+    level: EncryptionLevel,
+    type: number,
+    body: Uint8Array,
+    raw: Uint8Array,
+  ): void;
+
+  /** Random bytes from the injected source or node:crypto. */
+  protected random(n: number): Uint8Array {
+    const r = this.opts.random ? this.opts.random(n) : new Uint8Array(randomBytes(n));
+    if (r.length !== n) throw new Error(`random(${n}) returned ${r.length} bytes`);
+    return r;
+  }
+
+  /** Configured key-exchange groups. */
+  protected groups(): KeyShareGroup[] {
+    return this.opts.keyShareGroups?.length ? this.opts.keyShareGroups : DEFAULT_GROUPS;
+  }
+
+  /** Frames a message, appends it to the transcript and returns the bytes. */
+  protected message(type: number, body: Uint8Array): Uint8Array {
+    const m = frame(type, body);
+    this.transcript.add(m);
+    return m;
+  }
+
+  /** Queues a "send" event. */
+  protected send(level: EncryptionLevel, data: Uint8Array): void {
+    this.events.push({ kind: "send", level, data });
+  }
+
+  /** Queues a "secret" event with the negotiated suite. */
+  protected secret(
+    level: "handshake" | "application",
+    direction: "read" | "write",
+    secret: Uint8Array,
+  ): void {
+    this.events.push({ kind: "secret", level, direction, suite: this.suite!, secret });
+  }
+
+  /** Queues the "complete" event. */
+  protected finish(): void {
+    this.complete = true;
+    this.events.push({
+      kind: "complete",
+      alpn: this.alpn ?? "",
+      peerTransportParameters: this.peerTransportParameters ?? new Uint8Array(0),
+      peerCertificates: this.peerCertificates,
+    });
+  }
+
+  /**
+   * Accepts a non-empty peer chain: parses the leaf (bad_certificate if it is not X.509) and runs
+   * the caller's verifyPeer (bad_certificate with its reason on rejection).
+   */
+  protected acceptPeerChain(chain: Uint8Array[], where: string): void {
+    try {
+      this.peerKey = new X509Certificate(chain[0]).publicKey;
+    } catch (e) {
+      fail(Alert.badCertificate, `${where}: leaf certificate does not parse: ${String(e)}`);
+    }
+    if (this.opts.verifyPeer) {
+      let verdict: string | null;
+      try {
+        verdict = this.opts.verifyPeer(chain);
+      } catch (e) {
+        verdict = `verifyPeer threw: ${String(e)}`;
+      }
+      if (verdict !== null) fail(Alert.badCertificate, `${where}: peer rejected: ${verdict}`);
+    }
+    this.peerCertificates = chain;
+  }
+
+  /** Public key of the peer's leaf certificate (after acceptPeerChain). */
+  protected get peerPublicKey(): KeyObject {
+    if (!this.peerKey) throw new Error("peer public key requested before its certificate");
+    return this.peerKey;
+  }
+
+  /** Checks a Finished verify_data; wrong length is decode_error, mismatch decrypt_error. */
+  protected checkFinished(body: Uint8Array, expected: Uint8Array, where: string): void {
+    if (body.length !== expected.length) {
+      fail(Alert.decodeError, `${where}: verify_data of ${body.length} bytes`);
+    }
+    if (!timingSafeEqual(body, expected)) {
+      fail(Alert.decryptError, `${where}: verify_data mismatch`);
+    }
+  }
+}
+
+/** Raises unexpected_message for a message that is not valid in the current state. */
+export function unexpected(type: number, state: string, level: EncryptionLevel): never {
+  fail(
+    Alert.unexpectedMessage,
+    `unexpected handshake message type ${type} at ${level} level in state ${state}`,
+  );
+}
