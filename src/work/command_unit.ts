@@ -1,0 +1,323 @@
+/**
+ * The `work-command` work type (control.md §4.6–§4.8, §5.2, §5.3): each unit runs in a
+ * detached command runner (this program re-executed with `--command-runner`, in a new
+ * session via `setsid(1)` when available, else Deno's `detached`), so jobs survive node
+ * restarts and are shielded from signals sent to the node's process group.
+ *
+ * Beyond upstream: runner liveness is checked through `/proc` (PID + argv), so a runner that
+ * died makes its unit Failed instead of Running forever, and its leftover session processes
+ * are killed; cancel never signals a reused PID.
+ * @module
+ */
+
+import type { Logger, LogLevel } from "../log.ts";
+import type { StatusFileData } from "./status_file.ts";
+import { isFinal, stdoutSize, WorkState } from "./status_file.ts";
+import type { UnitContext, WorkOpResult, WorkUnitType } from "./unit_type.ts";
+import { findOnPath, killSessionOrphans, runnerAlive } from "./proc_info.ts";
+import { processStateText } from "./process_state.ts";
+
+/** A `work-command` section (config.md §3.10). */
+export interface WorkCommandConfig {
+  worktype: string;
+  command: string;
+  params?: string;
+  allowruntimeparams?: boolean;
+  verifysignature?: boolean;
+}
+
+/** Builds the argv that starts a command runner for one unit. */
+export type RunnerArgv = (command: string, params: string, unitdir: string) => string[];
+
+/** ExtraData of a command unit while its runner is active. */
+export interface CommandExtraData {
+  Pid: number;
+  Params: string;
+}
+
+/** Shared dependencies of command unit types (provided by the engine). */
+export interface CommandUnitDeps {
+  logger: Logger;
+  runnerArgv: RunnerArgv;
+  /** Log level name handed to runners. */
+  logLevel: () => LogLevel;
+  /** Runner stdout/stderr: inherit the node's (upstream) or discard. */
+  runnerStdio: "inherit" | "null";
+  /** Liveness poll period for runners we did not spawn (ms). */
+  monitorMs: number;
+  /** How long cancel waits for the runner to exit after SIGINT (ms). */
+  cancelWaitMs: number;
+}
+
+/** Upstream's combineParams: base, runtime, or `base + " " + runtime`. */
+export function combineParams(base: string, runtime: string): string {
+  if (runtime === "") return base;
+  if (base === "") return runtime;
+  return `${base} ${runtime}`;
+}
+
+function extraPid(s: StatusFileData): number {
+  const ed = s.ExtraData as Partial<CommandExtraData> | null;
+  return ed && typeof ed === "object" && typeof ed.Pid === "number" ? ed.Pid : 0;
+}
+
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done);
+  });
+}
+
+interface OwnRunner {
+  pid: number;
+  /** Settles after the exit was recorded in the status file. */
+  handled: Promise<void>;
+}
+
+/** One configured `work-command` type. */
+export class CommandUnitType implements WorkUnitType {
+  readonly name: string;
+  readonly verifySignature: boolean;
+  readonly advertise = true;
+  readonly #cfg: WorkCommandConfig;
+  readonly #deps: CommandUnitDeps;
+  /** Runners this process spawned, by unit ID. */
+  readonly #own = new Map<string, OwnRunner>();
+  /** Liveness monitors for runners found at restart, by unit ID. */
+  readonly #monitors = new Map<string, AbortController>();
+  #closed = false;
+
+  constructor(cfg: WorkCommandConfig, deps: CommandUnitDeps) {
+    this.#cfg = cfg;
+    this.#deps = deps;
+    this.name = cfg.worktype;
+    this.verifySignature = cfg.verifysignature ?? false;
+  }
+
+  /** Validate runtime params; ExtraData `{Pid: 0, Params: combined}`. */
+  allocate(params: Record<string, string>): CommandExtraData {
+    const runtime = params["params"] ?? "";
+    if (runtime !== "" && !this.#cfg.allowruntimeparams) {
+      throw new Error("extra params provided but not allowed");
+    }
+    return { Pid: 0, Params: combineParams(this.#cfg.params ?? "", runtime) };
+  }
+
+  /** Launch the detached runner and record its PID. */
+  async start(unit: UnitContext): Promise<void> {
+    const before = await unit.update((s) => {
+      s.State = WorkState.Pending;
+      s.Detail = "Launching command runner";
+      s.StdoutSize = 0;
+    });
+    const ed = before.ExtraData as Partial<CommandExtraData> | null;
+    const params = ed && typeof ed.Params === "string" ? ed.Params : (this.#cfg.params ?? "");
+    const argv = this.#deps.runnerArgv(this.#cfg.command, params, unit.dir);
+    let child: Deno.ChildProcess;
+    try {
+      child = spawnDetached(argv, this.#deps.runnerStdio);
+    } catch (e) {
+      const msg = (e as Error).message;
+      await unit.update((s) => {
+        s.State = WorkState.Failed;
+        s.Detail = `Failed to start command runner: ${msg}`;
+        s.StdoutSize = 0;
+      });
+      throw e;
+    }
+    const pid = child.pid;
+    await unit.update((s) => {
+      const cur = s.ExtraData as Partial<CommandExtraData> | null;
+      s.ExtraData = { Pid: pid, Params: cur?.Params ?? params };
+    });
+    unit.logger.debug(`[${unit.id}] command runner started, PID ${pid}`);
+    const handled = child.status.then(
+      (st) =>
+        this.#ownRunnerExited(unit, pid, { code: st.signal ? null : st.code, signal: st.signal }),
+      () => this.#ownRunnerExited(unit, pid, { code: null, signal: null }),
+    );
+    this.#own.set(unit.id, { pid, handled });
+    try {
+      child.unref(); // the node may exit while the job runs on
+    } catch {
+      // older runtimes: harmless
+    }
+  }
+
+  async #ownRunnerExited(
+    unit: UnitContext,
+    pid: number,
+    end: { code: number | null; signal: string | null },
+  ): Promise<void> {
+    if (this.#closed || unit.signal.aborted) return;
+    try {
+      const size = await stdoutSize(unit.dir);
+      let died = false;
+      await unit.update((s) => {
+        if (!isFinal(s.State)) {
+          died = true;
+          s.State = WorkState.Failed;
+          s.Detail = `Command runner exited unexpectedly: ${processStateText(end)}`;
+          s.StdoutSize = size;
+        }
+        if (extraPid(s) === pid) s.ExtraData = null;
+      });
+      if (died) killSessionOrphans(pid);
+    } catch (e) {
+      unit.logger.error(`[${unit.id}] error recording runner exit: ${(e as Error).message}`);
+    } finally {
+      if (this.#own.get(unit.id)?.pid === pid) this.#own.delete(unit.id);
+    }
+  }
+
+  /** Startup: leave finished units; fail Pending ones; resume or fail Running ones. */
+  async restart(unit: UnitContext): Promise<void> {
+    const s = await unit.load();
+    if (isFinal(s.State)) return;
+    const pid = extraPid(s);
+    const alive = runnerAlive(pid, unit.dir);
+    if (s.State === WorkState.Pending && !alive) {
+      const size = await stdoutSize(unit.dir);
+      await unit.update((t) => {
+        t.State = WorkState.Failed;
+        t.Detail = "Pending at restart";
+        t.StdoutSize = size;
+      });
+      return;
+    }
+    if (!alive) {
+      await this.#runnerVanished(unit, pid);
+      return;
+    }
+    this.#monitor(unit, pid);
+  }
+
+  async #runnerVanished(unit: UnitContext, pid: number): Promise<void> {
+    const size = await stdoutSize(unit.dir);
+    let died = false;
+    await unit.update((s) => {
+      if (!isFinal(s.State)) {
+        died = true;
+        s.State = WorkState.Failed;
+        s.Detail = pid > 0
+          ? `Runner process ${pid} vanished while unit was running`
+          : "Runner process vanished while unit was running";
+        s.StdoutSize = size;
+      }
+      if (extraPid(s) === pid) s.ExtraData = null;
+    });
+    if (died && pid > 0) {
+      const killed = killSessionOrphans(pid);
+      if (killed.length) {
+        unit.logger.warning(`[${unit.id}] killed processes left by runner ${pid}: ${killed}`);
+      }
+    }
+  }
+
+  #monitor(unit: UnitContext, pid: number): void {
+    const ac = new AbortController();
+    this.#monitors.set(unit.id, ac);
+    const signal = AbortSignal.any([ac.signal, unit.signal]);
+    (async () => {
+      while (!signal.aborted) {
+        await delay(this.#deps.monitorMs, signal);
+        if (signal.aborted || this.#closed) return;
+        if (!runnerAlive(pid, unit.dir)) {
+          await this.#runnerVanished(unit, pid);
+          return;
+        }
+      }
+    })().catch((e) =>
+      unit.logger.error(`[${unit.id}] runner monitor failed: ${(e as Error).message}`)
+    ).finally(() => {
+      if (this.#monitors.get(unit.id) === ac) this.#monitors.delete(unit.id);
+    });
+  }
+
+  /** SIGINT the runner, wait for it, then Canceled `Canceled` (finished units unchanged). */
+  async cancel(unit: UnitContext): Promise<WorkOpResult> {
+    this.#monitors.get(unit.id)?.abort();
+    const s = await unit.load();
+    if (isFinal(s.State)) return "done"; // finished: state unchanged
+    const pid = extraPid(s);
+    if (pid <= 0) return "done";
+    if (!runnerAlive(pid, unit.dir)) {
+      // Runner already gone: nothing to signal (and the PID may belong to someone else).
+      await this.#runnerVanished(unit, pid);
+      return "done";
+    }
+    try {
+      Deno.kill(pid, "SIGINT");
+    } catch {
+      return "done";
+    }
+    const own = this.#own.get(unit.id);
+    const deadline = Date.now() + this.#deps.cancelWaitMs;
+    if (own && own.pid === pid) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        own.handled,
+        new Promise<void>((r) => (timer = setTimeout(r, this.#deps.cancelWaitMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    while (runnerAlive(pid, unit.dir) && Date.now() < deadline) await delay(100);
+    if (runnerAlive(pid, unit.dir)) {
+      unit.logger.warning(`[${unit.id}] runner ${pid} ignored SIGINT; killing it`);
+      try {
+        Deno.kill(pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+      killSessionOrphans(pid);
+    }
+    await unit.update((t) => {
+      t.State = WorkState.Canceled;
+      t.Detail = "Canceled";
+      if (extraPid(t) === pid) t.ExtraData = null;
+    });
+    return "done";
+  }
+
+  /** Release implies cancel. */
+  async release(unit: UnitContext, force: boolean): Promise<WorkOpResult> {
+    try {
+      await this.cancel(unit);
+    } catch (e) {
+      if (!force) throw e;
+    }
+    return "done";
+  }
+
+  /** Stop monitors; running jobs keep running. */
+  close(): void {
+    this.#closed = true;
+    for (const ac of this.#monitors.values()) ac.abort();
+    this.#monitors.clear();
+  }
+}
+
+/**
+ * Start `argv` in a new session: through `setsid(1)` if it is on PATH (it execs without
+ * forking, so the PID is the runner's), else with Deno's `detached` option.
+ */
+export function spawnDetached(argv: string[], stdio: "inherit" | "null"): Deno.ChildProcess {
+  const setsid = findOnPath("setsid");
+  if (setsid) {
+    return new Deno.Command(setsid, { args: argv, stdin: "null", stdout: stdio, stderr: stdio })
+      .spawn();
+  }
+  return new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdin: "null",
+    stdout: stdio,
+    stderr: stdio,
+    detached: true,
+  }).spawn();
+}
