@@ -6,7 +6,7 @@
  */
 
 import { Buffer } from "node:buffer";
-import { createHash, type KeyObject, sign as nodeSign } from "node:crypto";
+import { createHash, createPublicKey, type KeyObject, sign as nodeSign } from "node:crypto";
 import {
   bitString,
   children,
@@ -145,7 +145,8 @@ export function authorityKeyIdValue(keyId: Uint8Array): Uint8Array {
 
 /** Raw SubjectPublicKeyInfo DER of a public or private key. */
 export function spkiOf(key: KeyObject): Uint8Array {
-  return new Uint8Array(key.export({ type: "spki", format: "der" }) as Uint8Array);
+  const pub = key.type === "private" ? createPublicKey(key) : key;
+  return new Uint8Array(pub.export({ type: "spki", format: "der" }) as Uint8Array);
 }
 
 /** Build and sign a v3 certificate. Returns DER. */
