@@ -90,16 +90,10 @@ export class ClientMachine extends Machine {
 
   /** Level of the next expected server message. */
   get readLevel(): EncryptionLevel {
-    switch (this.state) {
-      case "start":
-      case "wait_sh":
-      case "wait_sh_after_hrr":
-        return "initial";
-      case "done":
-        return "application";
-      default:
-        return "handshake";
-    }
+    if (this.state === "done") return "application";
+    return (["start", "wait_sh", "wait_sh_after_hrr"] as string[]).includes(this.state)
+      ? "initial"
+      : "handshake";
   }
 
   /** Sends the first ClientHello at the initial level. */
@@ -127,7 +121,7 @@ export class ClientMachine extends Machine {
     ]);
     if (this.cookie) exts.push([Ext.cookie, encodeCookie(this.cookie)]);
     exts.push([Ext.quicTransportParameters, this.opts.transportParameters]);
-    return encodeClientHello(this.clientRandom, [...CIPHER_SUITES.keys()], exts);
+    return encodeClientHello(this.clientRandom, this.suites(), exts);
   }
 
   /** Processes one server message. */
@@ -170,7 +164,10 @@ export class ClientMachine extends Machine {
 
   private checkCommonHello(sh: ServerHello, what: string): void {
     if (sh.sessionId.length !== 0) {
-      fail(Alert.illegalParameter, `${what}: legacy_session_id_echo does not match (ours is empty)`);
+      fail(
+        Alert.illegalParameter,
+        `${what}: legacy_session_id_echo does not match (ours is empty)`,
+      );
     }
     if (sh.compression !== 0) fail(Alert.illegalParameter, `${what}: compression method not 0`);
     const sv = sh.extensions.get(Ext.supportedVersions);
@@ -179,8 +176,11 @@ export class ClientMachine extends Machine {
     if (version !== TLS13) {
       fail(Alert.illegalParameter, `${what}: selected version 0x${version.toString(16)}`);
     }
-    if (!CIPHER_SUITES.has(sh.cipherSuite)) {
-      fail(Alert.illegalParameter, `${what}: cipher suite 0x${sh.cipherSuite.toString(16)} not offered`);
+    if (!this.suites().includes(sh.cipherSuite)) {
+      fail(
+        Alert.illegalParameter,
+        `${what}: cipher suite 0x${sh.cipherSuite.toString(16)} not offered`,
+      );
     }
   }
 
@@ -280,7 +280,10 @@ export class ClientMachine extends Machine {
     }
     const sa = cr.extensions.get(Ext.signatureAlgorithms);
     if (!sa) fail(Alert.missingExtension, "CertificateRequest: no signature_algorithms");
-    this.certRequest = { context: cr.context.slice(), schemes: decodeU16List(sa, "signature_algorithms") };
+    this.certRequest = {
+      context: cr.context.slice(),
+      schemes: decodeU16List(sa, "signature_algorithms"),
+    };
     this.state = "wait_cert";
   }
 
@@ -335,4 +338,3 @@ export class ClientMachine extends Machine {
     return out;
   }
 }
-

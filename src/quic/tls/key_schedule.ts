@@ -4,7 +4,7 @@
  * @module
  */
 import { createHash, createHmac } from "node:crypto";
-import { type HashName, hashLength, hkdfExpandLabel, hkdfExtract } from "../hkdf.ts";
+import { hashLength, type HashName, hkdfExpandLabel, hkdfExtract } from "../hkdf.ts";
 import { concat } from "./codec.ts";
 
 /** Hash of `data` with `hash`. */

@@ -8,13 +8,14 @@ import type { KeyObject } from "node:crypto";
 import { Alert, fail } from "./errors.ts";
 import { Transcript } from "./key_schedule.ts";
 import { frame } from "./messages.ts";
-import type {
-  CipherSuiteInfo,
-  EncryptionLevel,
-  KeyShareGroup,
-  TlsClientOptions,
-  TlsEvent,
-  TlsServerOptions,
+import {
+  CIPHER_SUITES,
+  type CipherSuiteInfo,
+  type EncryptionLevel,
+  type KeyShareGroup,
+  type TlsClientOptions,
+  type TlsEvent,
+  type TlsServerOptions,
 } from "./types.ts";
 import { DEFAULT_GROUPS } from "./key_exchange.ts";
 
@@ -63,6 +64,14 @@ export abstract class Machine {
   /** Configured key-exchange groups. */
   protected groups(): KeyShareGroup[] {
     return this.opts.keyShareGroups?.length ? this.opts.keyShareGroups : DEFAULT_GROUPS;
+  }
+
+  /** Configured cipher suites (known ones only), in preference order. */
+  protected suites(): number[] {
+    const list = (this.opts.cipherSuites ?? [0x1301, 0x1302, 0x1303]).filter((c) =>
+      CIPHER_SUITES.has(c)
+    );
+    return list.length ? list : [0x1301, 0x1302, 0x1303];
   }
 
   /** Frames a message, appends it to the transcript and returns the bytes. */

@@ -58,9 +58,6 @@ type ServerState =
   | "wait_finished"
   | "done";
 
-/** Cipher suites in server preference order. */
-const SUITE_PREFERENCE = [0x1301, 0x1302, 0x1303];
-
 /** The server side of the handshake. */
 export class ServerMachine extends Machine {
   private state: ServerState = "wait_ch";
@@ -75,15 +72,10 @@ export class ServerMachine extends Machine {
 
   /** Level of the next expected client message. */
   get readLevel(): EncryptionLevel {
-    switch (this.state) {
-      case "wait_ch":
-      case "wait_ch_after_hrr":
-        return "initial";
-      case "done":
-        return "application";
-      default:
-        return "handshake";
-    }
+    if (this.state === "done") return "application";
+    return (["wait_ch", "wait_ch_after_hrr"] as string[]).includes(this.state)
+      ? "initial"
+      : "handshake";
   }
 
   /** Servers wait for the ClientHello; nothing to do. */
@@ -122,7 +114,10 @@ export class ServerMachine extends Machine {
 
     // RFC 9001 §8.4: no middlebox compatibility mode in QUIC.
     if (ch.sessionId.length !== 0) {
-      fail(Alert.illegalParameter, "ClientHello: non-empty legacy_session_id (not allowed in QUIC)");
+      fail(
+        Alert.illegalParameter,
+        "ClientHello: non-empty legacy_session_id (not allowed in QUIC)",
+      );
     }
     if (ch.compression.length !== 1 || ch.compression[0] !== 0) {
       fail(Alert.illegalParameter, "ClientHello: compression methods must be exactly [null]");
@@ -131,8 +126,10 @@ export class ServerMachine extends Machine {
     if (!sv || !decodeClientVersions(sv).includes(TLS13)) {
       fail(Alert.protocolVersion, "ClientHello: TLS 1.3 not offered in supported_versions");
     }
-    const suiteCode = SUITE_PREFERENCE.find((s) => ch.cipherSuites.includes(s));
-    if (suiteCode === undefined) fail(Alert.handshakeFailure, "ClientHello: no common cipher suite");
+    const suiteCode = this.suites().find((s) => ch.cipherSuites.includes(s));
+    if (suiteCode === undefined) {
+      fail(Alert.handshakeFailure, "ClientHello: no common cipher suite");
+    }
     const sa = ch.extensions.get(Ext.signatureAlgorithms);
     if (!sa) fail(Alert.missingExtension, "ClientHello: no signature_algorithms");
     const scheme = chooseScheme(key, decodeU16List(sa, "signature_algorithms"));

@@ -68,6 +68,11 @@ export interface TlsCommonOptions {
   random?: (n: number) => Uint8Array;
   /** Client: supported_groups offer order. Server: preference order. Default x25519, P-256, P-384. */
   keyShareGroups?: KeyShareGroup[];
+  /**
+   * Client: cipher suites offered, in order. Server: acceptable suites in preference order.
+   * Default 0x1301, 0x1302, 0x1303 (codes outside CIPHER_SUITES are ignored).
+   */
+  cipherSuites?: number[];
 }
 
 /** Client-side options. */
