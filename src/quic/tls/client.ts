@@ -74,13 +74,13 @@ const FORBIDDEN_IN_EE: number[] = [
 /** The client side of the handshake. */
 export class ClientMachine extends Machine {
   private state: ClientState = "start";
-  private clientRandom = new Uint8Array(32);
+  private clientRandom: Uint8Array = new Uint8Array(32);
   private keyPairs: KeyPair[] = [];
   private cookie?: Uint8Array;
   private hrrSuite?: number;
   private schedule?: KeySchedule;
-  private clientHs = new Uint8Array(0);
-  private serverHs = new Uint8Array(0);
+  private clientHs: Uint8Array = new Uint8Array(0);
+  private serverHs: Uint8Array = new Uint8Array(0);
   private certRequest?: { context: Uint8Array; schemes: number[] };
 
   /** Creates a client machine. */

@@ -62,8 +62,8 @@ type ServerState =
 export class ServerMachine extends Machine {
   private state: ServerState = "wait_ch";
   private hrr?: { suite: number; group: number };
-  private clientHs = new Uint8Array(0);
-  private clientAppSecret = new Uint8Array(0);
+  private clientHs: Uint8Array = new Uint8Array(0);
+  private clientAppSecret: Uint8Array = new Uint8Array(0);
 
   /** Creates a server machine. */
   constructor(private readonly sopts: TlsServerOptions) {
