@@ -1,0 +1,662 @@
+/**
+ * The sans-IO mesh router (netceptor): backend sessions and their handshake (wire.md §3),
+ * routing updates, flooding and duplicate detection (§5), service advertisements (§6) and the
+ * data pipeline (§7–§9, in {@link DataPath}). Bytes and timer ticks go in; sends, link closes,
+ * local deliveries and the next deadline come out. It never touches I/O or the real clock.
+ *
+ * @example
+ * ```ts
+ * const r = new Router({ nodeId: "a", clock, logger });
+ * r.addLink(1, { cost: 1, description: "test" });
+ * for (let o; (o = r.pollOutput());) carryOut(o);
+ * ```
+ * @module
+ */
+
+import type { Clock } from "../clock.ts";
+import type { Logger } from "../log.ts";
+import type { LinkOptions } from "./link.ts";
+import type { CompiledRules } from "./firewall.ts";
+import {
+  decodeMessage,
+  encodeRoutingUpdate,
+  encodeServiceAd,
+  MSG_DATA,
+  MSG_REJECT,
+  MSG_ROUTE,
+  MSG_SERVICE_AD,
+  REJECT_MESSAGE,
+  type RoutingUpdate,
+  type ServiceAdvertisement,
+  serviceNameBytes,
+  type WorkCommand,
+} from "./messages.ts";
+import { NameTable } from "./name_table.ts";
+import { cryptoRandom, makeEpoch, type RandomSource, randomString } from "./random.ts";
+import { SeenSet } from "./seen_set.ts";
+import { AdClock, adStatus, AdTable } from "./service_ads.ts";
+import { Topology } from "./topology.ts";
+import { DataPath } from "./data_path.ts";
+import type { RouterOptions, RouterOutput, RouterStatus, SendError } from "./router_types.ts";
+
+export type { RouterOptions, RouterOutput, RouterStatus, SendError } from "./router_types.ts";
+export type { UnreachableNotice } from "./router_types.ts";
+
+/** On-demand flood / route computation delay (ms). */
+const SOON_MS = 100;
+/** Interval and count of per-session initial messages. */
+const INIT_INTERVAL_MS = 1000;
+const INIT_MAX_SENDS = 11;
+/** Seen-set sweep interval. */
+const SEEN_SWEEP_MS = 30 * 60_000;
+/** Services that cannot be bound. */
+const RESERVED = new Set(["ping", "unreach"]);
+
+interface LinkState {
+  id: number;
+  options: LinkOptions;
+  cost: number;
+  peer?: string;
+  established: boolean;
+  /** The peer's own update has listed us at least once. */
+  remoteEstablished: boolean;
+  initSends: number;
+  initAt?: number;
+  lastRecv: number;
+}
+
+interface OwnAd {
+  connType: number;
+  tags: Record<string, string> | null;
+  workCommands?: WorkCommand[];
+  /** Last message sent for this ad (resent to new connections). */
+  lastBytes?: Uint8Array;
+}
+
+/** The sans-IO router of one node. */
+export class Router {
+  readonly nodeId: string;
+  readonly epoch: bigint;
+  readonly names = new NameTable();
+  readonly logger: Logger;
+  readonly firewall?: CompiledRules;
+  readonly maxHops: number;
+  readonly maxMessageBytes: number;
+  readonly #clock: Clock;
+  readonly #random: RandomSource;
+  readonly #maxIdleMs: number;
+  readonly #routeUpdateMs: number;
+  readonly #serviceAdMs: number;
+  #sequence = 0n;
+  readonly #links = new Map<number, LinkState>();
+  readonly #conns = new Map<string, number>();
+  readonly #topo: Topology;
+  #routes = new Map<string, string>();
+  #routesDirty = false;
+  #routeCalcAt?: number;
+  readonly #seen = new SeenSet();
+  readonly #services = new Set<string>();
+  readonly #ads = new AdTable();
+  readonly #ownAds = new Map<string, OwnAd>();
+  readonly #adClock = new AdClock();
+  #workCommands: WorkCommand[] = [];
+  readonly #out: RouterOutput[] = [];
+  #outHead = 0;
+  #floodAt?: number;
+  #periodicAt: number;
+  #adsAt?: number;
+  #seenSweepAt: number;
+  #shutdown = false;
+  readonly #data: DataPath;
+
+  /** Create a router; throws only for invalid options (bad node ID). */
+  constructor(opts: RouterOptions) {
+    if (!opts.nodeId || opts.nodeId.toLowerCase() === "localhost") {
+      throw new Error(`invalid node ID ${JSON.stringify(opts.nodeId)}`);
+    }
+    this.nodeId = opts.nodeId;
+    this.#clock = opts.clock;
+    this.logger = opts.logger;
+    this.#random = opts.random ?? cryptoRandom;
+    this.firewall = opts.firewall;
+    this.#maxIdleMs = opts.maxIdleMs ?? 21_000;
+    this.#routeUpdateMs = opts.routeUpdateMs ?? 10_000;
+    this.#serviceAdMs = opts.serviceAdMs ?? 60_000;
+    this.maxHops = opts.maxForwardingHops ?? 30;
+    this.maxMessageBytes = opts.maxMessageBytes ?? 65535;
+    this.epoch = opts.epoch ?? makeEpoch(this.#clock.wallNow().getTime(), this.#random);
+    this.#topo = new Topology(this.nodeId);
+    this.names.add(this.nodeId);
+    const now = this.#clock.now();
+    this.#periodicAt = now + this.#routeUpdateMs;
+    this.#seenSweepAt = now + SEEN_SWEEP_MS;
+    this.#data = new DataPath({
+      nodeId: this.nodeId,
+      names: this.names,
+      logger: this.logger,
+      firewall: this.firewall,
+      maxHops: this.maxHops,
+      maxMessageBytes: this.maxMessageBytes,
+      isBound: (s) => this.#services.has(s),
+      nextHopLink: (n) => this.#nextHopLink(n),
+      emit: (o) => this.#emit(o),
+    });
+  }
+
+  /** True once the router has shut down (duplicate node). */
+  get isShutdown(): boolean {
+    return this.#shutdown;
+  }
+
+  // ---------------------------------------------------------------- outputs and timers
+
+  #emit(o: RouterOutput): void {
+    this.#out.push(o);
+  }
+
+  /** The next thing the shell must do, or undefined when there is nothing. */
+  pollOutput(): RouterOutput | undefined {
+    if (this.#outHead >= this.#out.length) {
+      if (this.#outHead > 0) {
+        this.#out.length = 0;
+        this.#outHead = 0;
+      }
+      return undefined;
+    }
+    const o = this.#out[this.#outHead];
+    this.#out[this.#outHead++] = undefined as unknown as RouterOutput;
+    return o;
+  }
+
+  /** The earliest deadline (in `clock.now()` terms) at which `handleTimeout` must run. */
+  pollTimeout(): number | undefined {
+    if (this.#shutdown) return undefined;
+    let t = Math.min(this.#periodicAt, this.#seenSweepAt);
+    if (this.#floodAt !== undefined) t = Math.min(t, this.#floodAt);
+    if (this.#routeCalcAt !== undefined) t = Math.min(t, this.#routeCalcAt);
+    if (this.#adsAt !== undefined) t = Math.min(t, this.#adsAt);
+    for (const l of this.#links.values()) {
+      if (l.initAt !== undefined) t = Math.min(t, l.initAt);
+      if (l.established) t = Math.min(t, l.lastRecv + this.#maxIdleMs);
+    }
+    return t;
+  }
+
+  /** Run everything whose deadline has passed. */
+  handleTimeout(): void {
+    if (this.#shutdown) return;
+    const now = this.#clock.now();
+    if (this.#routeCalcAt !== undefined && now >= this.#routeCalcAt) this.#recomputeRoutes();
+    if (
+      (this.#floodAt !== undefined && now >= this.#floodAt) || now >= this.#periodicAt
+    ) {
+      this.#floodAt = undefined;
+      this.#periodicAt = now + this.#routeUpdateMs;
+      this.#sendRoutingUpdate(0n);
+    }
+    if (this.#adsAt !== undefined && now >= this.#adsAt) {
+      this.#adsAt = now + this.#serviceAdMs;
+      for (const service of this.#ownAds.keys()) this.#floodOwnAd(service);
+    }
+    if (now >= this.#seenSweepAt) {
+      this.#seenSweepAt = now + SEEN_SWEEP_MS;
+      this.#seen.sweep(now);
+    }
+    for (const l of [...this.#links.values()]) {
+      if (!this.#links.has(l.id)) continue;
+      if (l.initAt !== undefined && now >= l.initAt) this.#initTick(l);
+      else if (l.established && now - l.lastRecv >= this.#maxIdleMs) {
+        this.logger.warning(
+          `Timing out connection ${l.peer}, idle for the past ${this.#maxIdleMs / 1000}s`,
+        );
+        this.#dropLink(l, "idle timeout", true);
+      }
+    }
+  }
+
+  #scheduleFlood(): void {
+    if (this.#floodAt === undefined) this.#floodAt = this.#clock.now() + SOON_MS;
+  }
+
+  #markRoutesDirty(): void {
+    this.#routesDirty = true;
+    if (this.#routeCalcAt === undefined) this.#routeCalcAt = this.#clock.now() + SOON_MS;
+  }
+
+  #recomputeRoutes(): void {
+    this.#routeCalcAt = undefined;
+    this.#routesDirty = false;
+    this.#routes = this.#topo.computeRoutes().nextHop;
+    if (this.logger.enabled("debug")) {
+      const rt = [...this.#routes].map(([d, n]) => `${d} via ${n}`).join(", ");
+      this.logger.debug(`Routing table: ${rt}`);
+    }
+  }
+
+  #nextHopLink(node: string): number | "no route to node" | "no connection to next hop" {
+    if (this.#routesDirty) this.#recomputeRoutes();
+    const next = this.#routes.get(node);
+    if (next === undefined) return "no route to node";
+    const link = this.#conns.get(next);
+    return link === undefined ? "no connection to next hop" : link;
+  }
+
+  // ---------------------------------------------------------------- links and handshake
+
+  /** A new backend session exists: start the initial routing-update messages (§3.1). */
+  addLink(linkId: number, options: LinkOptions): void {
+    if (this.#shutdown) {
+      this.#emit({ kind: "closeLink", linkId, reason: "router is shut down" });
+      return;
+    }
+    if (this.#links.has(linkId)) {
+      this.logger.error(`link ${linkId} added twice; ignoring the second`);
+      return;
+    }
+    const cost = options.cost ?? 1;
+    if (!(cost > 0) || !Number.isFinite(cost)) {
+      this.logger.error(`connection cost must be positive (${options.description})`);
+      this.#emit({ kind: "closeLink", linkId, reason: "connection cost must be positive" });
+      return;
+    }
+    const l: LinkState = {
+      id: linkId,
+      options,
+      cost,
+      established: false,
+      remoteEstablished: false,
+      initSends: 0,
+      lastRecv: this.#clock.now(),
+    };
+    this.#links.set(linkId, l);
+    this.#initTick(l);
+  }
+
+  #initTick(l: LinkState): void {
+    this.logger.debug(`Sending initial connection message (${l.options.description})`);
+    this.#send(l.id, encodeRoutingUpdate(this.#makeUpdate(0n)));
+    l.initSends++;
+    if (l.initSends >= INIT_MAX_SENDS) {
+      this.logger.warning(`Giving up on connection initialization (${l.options.description})`);
+      this.#dropLink(l, "giving up on connection initialization", true);
+      return;
+    }
+    l.initAt = this.#clock.now() + INIT_INTERVAL_MS;
+  }
+
+  /** The backend session ended (transport error, EOF, or after a closeLink output). */
+  linkClosed(linkId: number, reason: string): void {
+    const l = this.#links.get(linkId);
+    if (!l) return;
+    this.logger.info(
+      `Connection ${l.peer ? `with ${l.peer} ` : ""}closed (${l.options.description}): ${reason}`,
+    );
+    this.#dropLink(l, reason, false);
+  }
+
+  #dropLink(l: LinkState, reason: string, emitClose: boolean): void {
+    this.#links.delete(l.id);
+    if (l.established && l.peer !== undefined) {
+      if (this.#conns.get(l.peer) === l.id) {
+        this.#conns.delete(l.peer);
+        this.#topo.removeLocalEdge(l.peer);
+      }
+      this.#scheduleFlood();
+      this.#markRoutesDirty();
+    }
+    if (emitClose) this.#emit({ kind: "closeLink", linkId: l.id, reason });
+  }
+
+  #reject(l: LinkState, peer: string, reason: string): void {
+    this.logger.error(`${this.nodeId}: rejected connection with node ${peer} because ${reason}`);
+    this.#send(l.id, REJECT_MESSAGE);
+    this.#dropLink(l, `rejected: ${reason}`, true);
+  }
+
+  #send(linkId: number, bytes: Uint8Array): void {
+    if (bytes.length === 0) return; // never send an empty message (it crashes Go peers)
+    this.#emit({ kind: "send", linkId, bytes });
+  }
+
+  /** One whole netceptor message arrived on `linkId`. Never throws. */
+  handleMessage(linkId: number, bytes: Uint8Array): void {
+    if (this.#shutdown) return;
+    const l = this.#links.get(linkId);
+    if (!l) {
+      this.logger.debug(`message on unknown or closed link ${linkId} ignored`);
+      return;
+    }
+    l.lastRecv = this.#clock.now();
+    try {
+      this.#dispatch(l, bytes);
+    } catch (e) {
+      this.logger.error(
+        `internal error handling a message from ${l.options.description}: ${(e as Error).stack}`,
+      );
+    }
+  }
+
+  #dispatch(l: LinkState, bytes: Uint8Array): void {
+    const where = l.peer ?? l.options.description;
+    if (bytes.length > this.maxMessageBytes) {
+      this.logger.error(`dropping oversize message (${bytes.length} bytes) from ${where}`);
+      return;
+    }
+    const d = decodeMessage(bytes);
+    if (!d.ok) {
+      const type = bytes.length ? bytes[0] : -1;
+      if (!l.established && type !== MSG_ROUTE) return; // Go ignores these before establishment
+      if (d.error.code === "unknown-type") {
+        this.logger.warning(`Unknown message type ${type} from ${where}`);
+      } else if (type === MSG_ROUTE) {
+        this.logger.error(`Error unpacking routing update from ${where}: ${d.error.message}`);
+      } else if (type === MSG_SERVICE_AD) {
+        this.logger.error(`Error handling service advertisement from ${where}: ${d.error.message}`);
+      } else {this.logger.error(
+          `Error translating data to message struct from ${where}: ${d.error.message}`,
+        );}
+      return;
+    }
+    const m = d.value;
+    if (m.type === MSG_REJECT) {
+      this.logger.warning(`Received a rejection message from peer ${where}.`);
+      this.#dropLink(l, "remote node rejected the connection", true);
+      return;
+    }
+    if (!l.established) {
+      if (m.type === MSG_ROUTE) this.#identify(l, m.update);
+      return;
+    }
+    const peer = l.peer!;
+    switch (m.type) {
+      case MSG_DATA:
+        this.#data.receive(m.data, peer);
+        return;
+      case MSG_ROUTE: {
+        const u = m.update;
+        if (u.ForwardingNode !== peer) {
+          this.#reject(l, peer, `remote node ID changed unexpectedly from ${peer} to ${u.NodeID}`);
+          return;
+        }
+        if (u.NodeID === peer) {
+          const theirCost = u.Connections?.[this.nodeId];
+          if (theirCost === undefined || !Object.hasOwn(u.Connections!, this.nodeId)) {
+            if (l.remoteEstablished) {
+              this.#reject(l, peer, "remote node no longer lists us as a connection");
+            }
+            return; // a late initial message
+          }
+          l.remoteEstablished = true;
+          if (theirCost !== l.cost) {
+            this.#reject(l, peer, "we disagree about the connection cost");
+            return;
+          }
+        }
+        this.#handleRoutingUpdate(u, peer);
+        return;
+      }
+      case MSG_SERVICE_AD:
+        this.#handleServiceAd(m.ad, bytes, peer);
+        return;
+    }
+  }
+
+  #identify(l: LinkState, u: RoutingUpdate): void {
+    const peer = u.ForwardingNode;
+    const o = l.options;
+    if (peer === "") return this.#reject(l, peer, "it sent an empty node ID");
+    if (peer === this.nodeId) {
+      return this.#reject(l, peer, "it tried to connect using our own node ID");
+    }
+    if (o.allowedPeers != null && !o.allowedPeers.includes(peer)) {
+      return this.#reject(l, peer, "it is not in the allowed peers list");
+    }
+    if (o.verifiedNodeIds !== undefined && !o.verifiedNodeIds.includes(peer)) {
+      return this.#reject(
+        l,
+        peer,
+        `its node ID is not one its certificate proves (${o.verifiedNodeIds.join(", ") || "none"})`,
+      );
+    }
+    const cost = o.nodeCost && Object.hasOwn(o.nodeCost, peer) ? o.nodeCost[peer] : l.cost;
+    if (!(cost > 0) || !Number.isFinite(cost)) {
+      return this.#reject(l, peer, "its configured node cost is not positive");
+    }
+    if (this.#conns.has(peer)) {
+      return this.#reject(l, peer, "it connected using a node ID we are already connected to");
+    }
+    l.cost = cost;
+    l.peer = peer;
+    l.established = true;
+    l.initAt = undefined;
+    this.#conns.set(peer, l.id);
+    this.logger.info(`Connection established with ${peer}`);
+    this.names.add(peer);
+    this.#topo.addLocalEdge(peer, cost);
+    this.#scheduleFlood();
+    this.#markRoutesDirty();
+    // Prompt visibility: hand the new neighbour our current ads (Go waits for the 60 s round).
+    for (const [service, ad] of this.#ownAds) {
+      if (!ad.lastBytes) this.#buildOwnAd(service);
+      this.#send(l.id, ad.lastBytes!);
+    }
+  }
+
+  // ---------------------------------------------------------------- routing updates
+
+  #makeUpdate(suspectedDuplicate: bigint): RoutingUpdate {
+    this.#sequence++;
+    const conns: Record<string, number> = {};
+    for (const [peer, id] of this.#conns) conns[peer] = this.#links.get(id)!.cost;
+    return {
+      NodeID: this.nodeId,
+      UpdateID: randomString(this.#random),
+      UpdateEpoch: this.epoch,
+      UpdateSequence: this.#sequence,
+      Connections: conns,
+      ForwardingNode: this.nodeId,
+      SuspectedDuplicate: suspectedDuplicate,
+    };
+  }
+
+  #flood(bytes: Uint8Array, exceptPeer?: string): void {
+    for (const [peer, id] of this.#conns) if (peer !== exceptPeer) this.#send(id, bytes);
+  }
+
+  #sendRoutingUpdate(suspectedDuplicate: bigint): void {
+    if (this.#conns.size === 0) return;
+    const u = this.#makeUpdate(suspectedDuplicate);
+    if (suspectedDuplicate === 0n) this.logger.debug(`Sending routing update ${u.UpdateID}`);
+    else this.logger.warning(`Sending duplicate node notification ${u.UpdateID}`);
+    this.#flood(encodeRoutingUpdate(u));
+  }
+
+  #handleRoutingUpdate(u: RoutingUpdate, fromPeer: string): void {
+    if (u.NodeID === "") return;
+    if (u.NodeID === this.nodeId) {
+      if (u.UpdateEpoch === this.epoch) return;
+      if (u.SuspectedDuplicate === this.epoch) {
+        this.logger.error(
+          `We are a duplicate node with ID ${this.nodeId} and epoch ${this.epoch}.  Shutting down.`,
+        );
+        this.#shutdownNow(`duplicate node ID ${this.nodeId}`);
+        return;
+      }
+      if (u.UpdateEpoch > this.epoch) {
+        this.logger.error(`Duplicate node ID ${u.NodeID} detected via ${fromPeer}`);
+        this.#sendRoutingUpdate(u.UpdateEpoch);
+      }
+      return;
+    }
+    if (!this.#seen.add(u.UpdateID, this.#clock.now())) return;
+    if (u.SuspectedDuplicate !== 0n) {
+      this.logger.warning(
+        `Node ${u.NodeID} with epoch ${u.UpdateEpoch} sent update ${u.UpdateID} suspecting a ` +
+          `duplicate node with epoch ${u.SuspectedDuplicate}`,
+      );
+      this.#topo.applyDuplicateNotice(u);
+    } else {
+      this.logger.debug(`Received routing update ${u.UpdateID} from ${u.NodeID} via ${fromPeer}`);
+      const r = this.#topo.applyUpdate(u);
+      if (!r.accepted) return;
+      if (r.newNode) {
+        this.#scheduleFlood();
+        this.names.add(u.NodeID);
+      }
+      if (r.changed) this.#markRoutesDirty();
+    }
+    this.#flood(encodeRoutingUpdate({ ...u, ForwardingNode: this.nodeId }), fromPeer);
+  }
+
+  #shutdownNow(reason: string): void {
+    this.#shutdown = true;
+    this.#emit({ kind: "shutdown", reason });
+    for (const l of [...this.#links.values()]) this.#dropLink(l, reason, true);
+    this.#floodAt = this.#routeCalcAt = this.#adsAt = undefined;
+  }
+
+  // ---------------------------------------------------------------- service ads
+
+  #handleServiceAd(ad: ServiceAdvertisement, bytes: Uint8Array, fromPeer: string): void {
+    this.logger.debug(`Received service advertisement from ${ad.NodeID} via ${fromPeer}`);
+    if (this.#ads.offer(ad)) this.#flood(bytes, fromPeer);
+  }
+
+  #buildOwnAd(service: string): void {
+    const own = this.#ownAds.get(service)!;
+    const wc = own.workCommands ??
+      (own.tags?.["type"] === "Control Service" && this.#workCommands.length
+        ? this.#workCommands
+        : null);
+    const ad: ServiceAdvertisement = {
+      NodeID: this.nodeId,
+      Service: service,
+      Time: this.#adClock.next(this.#clock.wallNow().getTime()),
+      ConnType: own.connType,
+      Tags: own.tags,
+      WorkCommands: wc && wc.length ? wc : null,
+      Cancel: false,
+    };
+    this.#ads.offer(ad);
+    own.lastBytes = encodeServiceAd(ad);
+  }
+
+  #floodOwnAd(service: string): void {
+    this.#buildOwnAd(service);
+    this.#flood(this.#ownAds.get(service)!.lastBytes!);
+  }
+
+  /**
+   * Advertise a local service: flooded now (to established connections, and to each new one on
+   * establishment) and every `serviceAdMs` with a strictly increasing Time.
+   */
+  addAdvertisement(
+    service: string,
+    connType: 0 | 1 | 2,
+    tags: Record<string, string> | null,
+    workCommands?: WorkCommand[],
+  ): void {
+    if (!serviceNameBytes(service)) throw new Error(`service name ${service} too long`);
+    this.#ownAds.set(service, {
+      connType,
+      tags: tags ? { ...tags } : null,
+      workCommands: workCommands?.map((w) => ({ ...w })),
+    });
+    if (this.#adsAt === undefined) this.#adsAt = this.#clock.now() + this.#serviceAdMs;
+    if (!this.#shutdown) this.#floodOwnAd(service);
+  }
+
+  /** Withdraw a local advertisement: a Cancel ad is flooded at once. */
+  removeAdvertisement(service: string): void {
+    const own = this.#ownAds.get(service);
+    if (!own) return;
+    this.#ownAds.delete(service);
+    this.#ads.delete(this.nodeId, service);
+    if (this.#ownAds.size === 0) this.#adsAt = undefined;
+    const cancel: ServiceAdvertisement = {
+      NodeID: this.nodeId,
+      Service: service,
+      Time: this.#adClock.next(this.#clock.wallNow().getTime()),
+      ConnType: own.connType,
+      Tags: null,
+      WorkCommands: null,
+      Cancel: true,
+    };
+    if (!this.#shutdown) this.#flood(encodeServiceAd(cancel));
+  }
+
+  /**
+   * The node's work types. Go attaches them to its control-service ads on the wire and, in
+   * status output, to every own ad.
+   */
+  setWorkCommands(list: WorkCommand[]): void {
+    this.#workCommands = list.map((w) => ({ ...w }));
+  }
+
+  // ---------------------------------------------------------------- services and data
+
+  /** Bind a local datagram service; an 8-character ephemeral name if `name` is omitted. */
+  bindService(name?: string): string {
+    if (name === undefined || name === "") {
+      do name = randomString(this.#random); while (RESERVED.has(name) || this.#services.has(name));
+    }
+    if (!serviceNameBytes(name)) throw new Error(`service name ${name} too long`);
+    if (RESERVED.has(name) || this.#services.has(name)) {
+      throw new Error(`service ${name} is already listening`);
+    }
+    this.#services.add(name);
+    return name;
+  }
+
+  /** Release a bound service; later messages to it get "service unknown". */
+  unbindService(name: string): void {
+    this.#services.delete(name);
+  }
+
+  /**
+   * Originate a datagram from local service `fromService`. Returns Go's error text for errors
+   * the local sender sees (no route, service name too long, local service unknown...); problems
+   * further away come back as unreachable outputs.
+   */
+  sendDatagram(
+    fromService: string,
+    toNode: string,
+    toService: string,
+    payload: Uint8Array,
+    htl: number = this.maxHops,
+  ): SendError | undefined {
+    if (this.#shutdown) return "router is shut down";
+    try {
+      return this.#data.originate(fromService, toNode, toService, payload, htl);
+    } catch (e) {
+      this.logger.error(`internal error sending a datagram: ${(e as Error).stack}`);
+      return "no route to node";
+    }
+  }
+
+  // ---------------------------------------------------------------- status
+
+  /** A snapshot for the `status` command (advertisements: control.md §2.1 shape). */
+  status(): RouterStatus {
+    if (this.#routesDirty) this.#recomputeRoutes();
+    const now = this.#adClock.peek(this.#clock.wallNow().getTime());
+    const wc = this.#workCommands.length ? this.#workCommands.map((w) => ({ ...w })) : undefined;
+    return {
+      nodeId: this.nodeId,
+      connections: [...this.#conns].map(([peer, id]) => ({
+        NodeID: peer,
+        Cost: this.#links.get(id)!.cost,
+      })),
+      routingTable: Object.fromEntries(this.#routes),
+      knownConnectionCosts: this.#topo.snapshot(),
+      advertisements: this.#ads.all().map((ad) =>
+        ad.NodeID === this.nodeId ? adStatus(ad, now, wc) : adStatus(ad)
+      ),
+    };
+  }
+
+  /** The sequence number of the last routing update built (for tests and diagnostics). */
+  get sequence(): bigint {
+    return this.#sequence;
+  }
+}

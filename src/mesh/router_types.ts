@@ -1,0 +1,74 @@
+/**
+ * Types at the edge of the sans-IO {@link Router}: construction options, outputs the shell
+ * must carry out, unreachable notices and the status snapshot.
+ * @module
+ */
+
+import type { Clock } from "../clock.ts";
+import type { Logger } from "../log.ts";
+import type { CompiledRules } from "./firewall.ts";
+import type { RandomSource } from "./random.ts";
+import type { AdvertisementStatus } from "./service_ads.ts";
+import type { UnreachableMessage } from "./messages.ts";
+
+/** Options for a {@link Router}. */
+export interface RouterOptions {
+  /** This node's ID (must not be empty or `localhost`). */
+  nodeId: string;
+  clock: Clock;
+  logger: Logger;
+  /** Random bytes (default WebCrypto). */
+  random?: RandomSource;
+  /** Compiled firewall rules applied to every data message. */
+  firewall?: CompiledRules;
+  /** Close a connection silent this long (default 21000 ms). */
+  maxIdleMs?: number;
+  /** Routing update period (default 10000 ms). */
+  routeUpdateMs?: number;
+  /** Service advertisement period (default 60000 ms). */
+  serviceAdMs?: number;
+  /** Fixed epoch (default: unix seconds × 2^24 + 24 random bits). */
+  epoch?: bigint;
+  /** Largest message accepted from or sent to a link (default 65535, the TCP frame limit). */
+  maxMessageBytes?: number;
+  /** Hops-to-live of locally originated messages (default 30). */
+  maxForwardingHops?: number;
+}
+
+/** An unreachable notice as delivered locally (Go's UnreachableNotification). */
+export interface UnreachableNotice extends UnreachableMessage {
+  /** Header from-node of the `unreach` message: the node where the problem occurred. */
+  ReceivedFromNode: string;
+}
+
+/** Something the shell must do, drained with `pollOutput()`. */
+export type RouterOutput =
+  | { kind: "send"; linkId: number; bytes: Uint8Array }
+  | { kind: "closeLink"; linkId: number; reason: string }
+  | {
+    kind: "datagram";
+    service: string;
+    fromNode: string;
+    fromService: string;
+    payload: Uint8Array;
+  }
+  | { kind: "unreachable"; service: string; info: UnreachableNotice }
+  | { kind: "shutdown"; reason: string };
+
+/** A snapshot for the control service's `status` command. */
+export interface RouterStatus {
+  nodeId: string;
+  connections: { NodeID: string; Cost: number }[];
+  routingTable: Record<string, string>;
+  knownConnectionCosts: Record<string, Record<string, number>>;
+  advertisements: AdvertisementStatus[];
+}
+
+/** Errors a local sender can get back from `sendDatagram` (Go's texts). */
+export type SendError =
+  | "service name too long"
+  | "no route to node"
+  | "no connection to next hop"
+  | "service unknown"
+  | "message too large"
+  | "router is shut down";

@@ -1,0 +1,104 @@
+/**
+ * Service advertisements (wire.md §6): the table of known ads keyed by (NodeID, Service) with
+ * the strictly-newer-Time acceptance rule, and the local node's own ads with a strictly
+ * increasing nanosecond clock.
+ * @module
+ */
+
+import { formatGoTime, type GoTime, localGoTime } from "./go_time.ts";
+import type { ServiceAdvertisement, WorkCommand } from "./messages.ts";
+
+/** One advertisement as shown in status output (control.md §2.1): exactly six keys. */
+export interface AdvertisementStatus {
+  NodeID: string;
+  Service: string;
+  /** RFC 3339 with nanoseconds (trailing zeros trimmed) and zone. */
+  Time: string;
+  ConnType: number;
+  Tags: Record<string, string> | null;
+  WorkCommands: WorkCommand[] | null;
+}
+
+/** Ads known to this node, own ones included. */
+export class AdTable {
+  #ads = new Map<string, Map<string, ServiceAdvertisement>>();
+
+  /**
+   * Offer an ad received from the network (or produced locally). Returns true when it is newer
+   * than the stored one (or none is stored) — it was then stored, or deleted for a Cancel, and
+   * must be re-flooded — and false when it must be dropped.
+   */
+  offer(ad: ServiceAdvertisement): boolean {
+    let n = this.#ads.get(ad.NodeID);
+    const cur = n?.get(ad.Service);
+    if (cur && ad.Time.unixNs <= cur.Time.unixNs) return false;
+    if (ad.Cancel) {
+      if (n) {
+        n.delete(ad.Service);
+        if (n.size === 0) this.#ads.delete(ad.NodeID);
+      }
+    } else {
+      if (!n) {
+        n = new Map();
+        this.#ads.set(ad.NodeID, n);
+      }
+      n.set(ad.Service, ad);
+    }
+    return true;
+  }
+
+  /** Forget the stored ad of (`node`, `service`). */
+  delete(node: string, service: string): void {
+    const n = this.#ads.get(node);
+    n?.delete(service);
+    if (n && n.size === 0) this.#ads.delete(node);
+  }
+
+  /** The stored ad of (`node`, `service`), if any. */
+  get(node: string, service: string): ServiceAdvertisement | undefined {
+    return this.#ads.get(node)?.get(service);
+  }
+
+  /** All stored ads. */
+  all(): ServiceAdvertisement[] {
+    const out: ServiceAdvertisement[] = [];
+    for (const n of this.#ads.values()) out.push(...n.values());
+    return out;
+  }
+}
+
+/** A clock for own-ad `Time` values that never repeats or goes back, even within one ms. */
+export class AdClock {
+  #last = 0n;
+  /** The next Time for wall-clock `wallMs`: max(wall in ns, previous + 1 ns), local zone. */
+  next(wallMs: number): GoTime {
+    let ns = BigInt(Math.floor(wallMs)) * 1_000_000n;
+    if (ns <= this.#last) ns = this.#last + 1n;
+    this.#last = ns;
+    return localGoTime(ns);
+  }
+  /** The current wall time as a GoTime, without reserving it. */
+  peek(wallMs: number): GoTime {
+    return localGoTime(BigInt(Math.floor(wallMs)) * 1_000_000n);
+  }
+}
+
+/** Status view of an ad; `time` overrides its Time (own ads show the current time). */
+export function adStatus(
+  ad: ServiceAdvertisement,
+  time?: GoTime,
+  workCommands?: WorkCommand[] | null,
+): AdvertisementStatus {
+  return {
+    NodeID: ad.NodeID,
+    Service: ad.Service,
+    Time: formatGoTime(time ?? ad.Time),
+    ConnType: ad.ConnType,
+    Tags: ad.Tags === null ? null : { ...ad.Tags },
+    WorkCommands: workCommands !== undefined
+      ? workCommands
+      : ad.WorkCommands === null
+      ? null
+      : ad.WorkCommands.map((w) => ({ ...w })),
+  };
+}

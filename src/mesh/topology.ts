@@ -1,0 +1,202 @@
+/**
+ * The mesh topology as one node knows it (wire.md §5.4 steps 4–6, §5.7, §5.8): a directed cost
+ * table `costs[node][neighbor]`, the (epoch, sequence) last accepted per node, and shortest-path
+ * next hops computed from it.
+ * @module
+ */
+
+import type { RoutingUpdate } from "./messages.ts";
+
+/** The (epoch, sequence) pair last accepted from a node. */
+export interface NodeVersion {
+  epoch: bigint;
+  sequence: bigint;
+}
+
+/** What {@link Topology.applyUpdate} concluded. */
+export type ApplyResult =
+  | { accepted: false }
+  | { accepted: true; newNode: boolean; changed: boolean };
+
+/** Result of a route computation. */
+export interface Routes {
+  /** Destination → next-hop peer. Self is not included. */
+  nextHop: Map<string, string>;
+  /** Destination → total path cost. */
+  pathCost: Map<string, number>;
+}
+
+function sameRow(a: Record<string, number> | null, b: Map<string, number> | undefined): boolean {
+  // Go compares with reflect.DeepEqual: a nil map differs from an empty one.
+  if (a === null || b === undefined) return a === null && b === undefined;
+  const keys = Object.keys(a);
+  if (keys.length !== b.size) return false;
+  for (const k of keys) if (b.get(k) !== a[k]) return false;
+  return true;
+}
+
+/** Min-heap of (cost, seq, node) used by the route computation. */
+class Heap {
+  #items: [number, number, string][] = [];
+  get size(): number {
+    return this.#items.length;
+  }
+  push(item: [number, number, string]): void {
+    const a = this.#items;
+    a.push(item);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!less(a[i], a[p])) break;
+      [a[i], a[p]] = [a[p], a[i]];
+      i = p;
+    }
+  }
+  pop(): [number, number, string] {
+    const a = this.#items;
+    const top = a[0];
+    const last = a.pop()!;
+    if (a.length > 0) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < a.length && less(a[l], a[m])) m = l;
+        if (r < a.length && less(a[r], a[m])) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m], a[i]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+function less(x: [number, number, string], y: [number, number, string]): boolean {
+  return x[0] < y[0] || (x[0] === y[0] && x[1] < y[1]);
+}
+
+/** Topology table plus per-node versions for one local node. */
+export class Topology {
+  /** `costs[node][neighbor]` — exposed in status as KnownConnectionCosts. */
+  readonly costs = new Map<string, Map<string, number>>();
+  /** Last accepted (epoch, sequence) per remote node. */
+  readonly versions = new Map<string, NodeVersion>();
+
+  /** `self` is the local node ID. */
+  constructor(readonly self: string) {}
+
+  #row(node: string): Map<string, number> {
+    let r = this.costs.get(node);
+    if (!r) {
+      r = new Map();
+      this.costs.set(node, r);
+    }
+    return r;
+  }
+
+  /** A connection to `peer` was established: both directed edges get `cost`. */
+  addLocalEdge(peer: string, cost: number): void {
+    this.#row(this.self).set(peer, cost);
+    this.#row(peer).set(this.self, cost);
+  }
+
+  /** The connection to `peer` ended: both directed edges go. */
+  removeLocalEdge(peer: string): void {
+    this.costs.get(peer)?.delete(this.self);
+    this.costs.get(this.self)?.delete(peer);
+  }
+
+  /**
+   * Apply a normal (non-duplicate-notice) update from another node: version check, then row
+   * replacement and removal of edges into `NodeID` from nodes it no longer lists.
+   */
+  applyUpdate(u: RoutingUpdate): ApplyResult {
+    const known = this.versions.get(u.NodeID);
+    if (known) {
+      if (u.UpdateEpoch < known.epoch) return { accepted: false };
+      if (u.UpdateEpoch === known.epoch && u.UpdateSequence <= known.sequence) {
+        return { accepted: false };
+      }
+    }
+    this.versions.set(u.NodeID, { epoch: u.UpdateEpoch, sequence: u.UpdateSequence });
+    const changed = !sameRow(u.Connections, this.costs.get(u.NodeID));
+    if (changed) {
+      const conns = u.Connections ?? {};
+      this.costs.set(u.NodeID, new Map(Object.entries(conns)));
+      for (const [node, row] of this.costs) {
+        if (node === this.self) continue;
+        if (!Object.hasOwn(conns, node)) row.delete(u.NodeID);
+      }
+    }
+    return { accepted: true, newNode: !known, changed };
+  }
+
+  /**
+   * Apply a suspected-duplicate notice: if the stored epoch for `NodeID` equals the suspected
+   * one, adopt the notice's (epoch, sequence). Connections are not applied.
+   */
+  applyDuplicateNotice(u: RoutingUpdate): void {
+    const known = this.versions.get(u.NodeID);
+    if (known && known.epoch === u.SuspectedDuplicate) {
+      known.epoch = u.UpdateEpoch;
+      known.sequence = u.UpdateSequence;
+    }
+  }
+
+  /**
+   * Shortest paths from self over the directed edges (Dijkstra). Only nodes that are keys of
+   * the table are routable; edges with a non-finite or non-positive cost are ignored (a hostile
+   * peer cannot create negative cycles). Ties go to the first relaxation found.
+   */
+  computeRoutes(): Routes {
+    const dist = new Map<string, number>([[this.self, 0]]);
+    const prev = new Map<string, string>();
+    const done = new Set<string>();
+    const heap = new Heap();
+    let seq = 0;
+    heap.push([0, seq++, this.self]);
+    while (heap.size > 0) {
+      const [d, , node] = heap.pop();
+      if (done.has(node)) continue;
+      done.add(node);
+      const row = this.costs.get(node);
+      if (!row) continue;
+      for (const [nb, c] of row) {
+        if (!(c > 0) || !Number.isFinite(c) || !this.costs.has(nb) || done.has(nb)) continue;
+        const nd = d + c;
+        const old = dist.get(nb);
+        if (old === undefined || nd < old) {
+          dist.set(nb, nd);
+          prev.set(nb, node);
+          heap.push([nd, seq++, nb]);
+        }
+      }
+    }
+    const nextHop = new Map<string, string>();
+    const pathCost = new Map<string, number>();
+    for (const dest of done) {
+      if (dest === this.self) continue;
+      pathCost.set(dest, dist.get(dest)!);
+      let p = dest;
+      for (;;) {
+        const q = prev.get(p);
+        if (q === undefined) break;
+        if (q === this.self) {
+          nextHop.set(dest, p);
+          break;
+        }
+        p = q;
+      }
+    }
+    return { nextHop, pathCost };
+  }
+
+  /** A plain-object copy of the cost table (status output). */
+  snapshot(): Record<string, Record<string, number>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const [node, row] of this.costs) out[node] = Object.fromEntries(row);
+    return out;
+  }
+}

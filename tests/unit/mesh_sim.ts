@@ -1,0 +1,222 @@
+/**
+ * A deterministic in-process mesh for router tests: several sans-IO Routers on one FakeClock,
+ * connected by in-memory link pairs with zero latency. Not a test file itself.
+ * @module
+ */
+
+import { FakeClock } from "../../src/clock.ts";
+import { Logger } from "../../src/log.ts";
+import type { LinkOptions } from "../../src/mesh/link.ts";
+import { Router, type RouterOptions, type UnreachableNotice } from "../../src/mesh/router.ts";
+import { seededRandom } from "../../src/mesh/random.ts";
+
+/** One end of a simulated link. */
+interface End {
+  node: string;
+  linkId: number;
+  peer?: End;
+  open: boolean;
+  /** Messages sent by this end are lost (a silent peer). */
+  mute: boolean;
+  /** Raw ends (no router) collect what the router sends them. */
+  captured?: Uint8Array[];
+}
+
+/** A received datagram. */
+export interface Delivered {
+  service: string;
+  fromNode: string;
+  fromService: string;
+  payload: Uint8Array;
+  at: number;
+}
+
+/** Per-node records of what the router emitted. */
+export interface NodeRecord {
+  router: Router;
+  datagrams: Delivered[];
+  unreachables: (UnreachableNotice & { service: string; at: number })[];
+  shutdown?: string;
+  logs: string[];
+}
+
+/** The simulated network. */
+export class Sim {
+  readonly clock = new FakeClock(0);
+  readonly nodes = new Map<string, NodeRecord>();
+  readonly #ends = new Map<number, End>();
+  #nextLink = 1;
+  #seed = 1;
+  #queue: { end: End; bytes: Uint8Array }[] = [];
+  /** Optional observer/filter for every message in flight; return false to drop it. */
+  tap?: (from: string, to: string, bytes: Uint8Array) => boolean;
+
+  /** Add a node with a seeded RNG and a capturing logger. */
+  addNode(id: string, opts: Partial<RouterOptions> = {}): Router {
+    const logs: string[] = [];
+    const logger = new Logger({ level: "debug", sink: (l) => logs.push(l) });
+    const router = new Router({
+      nodeId: id,
+      clock: this.clock,
+      logger,
+      random: seededRandom(this.#seed++ * 7919),
+      ...opts,
+    });
+    this.nodes.set(id, { router, datagrams: [], unreachables: [], logs });
+    return router;
+  }
+
+  /** Router of node `id`. */
+  r(id: string): Router {
+    return this.nodes.get(id)!.router;
+  }
+
+  /** Connect two routers; returns [linkId at a, linkId at b]. */
+  connect(
+    a: string,
+    b: string,
+    optsA: Partial<LinkOptions> = {},
+    optsB: Partial<LinkOptions> = {},
+  ) {
+    const ea = this.#newEnd(a), eb = this.#newEnd(b);
+    ea.peer = eb;
+    eb.peer = ea;
+    this.r(a).addLink(ea.linkId, { cost: 1, description: `sim ${a}->${b}`, ...optsA });
+    this.r(b).addLink(eb.linkId, { cost: 1, description: `sim ${b}->${a}`, ...optsB });
+    return [ea.linkId, eb.linkId] as const;
+  }
+
+  /** Connect router `a` to a raw end driven by the test; returns [linkId at a, raw end]. */
+  connectRaw(a: string, opts: Partial<LinkOptions> = {}) {
+    const ea = this.#newEnd(a);
+    const raw: End = { node: "<raw>", linkId: -1, open: true, mute: false, captured: [] };
+    ea.peer = raw;
+    raw.peer = ea;
+    this.r(a).addLink(ea.linkId, { cost: 1, description: `sim ${a}->raw`, ...opts });
+    return { linkId: ea.linkId, captured: raw.captured!, end: ea };
+  }
+
+  #newEnd(node: string): End {
+    const e: End = { node, linkId: this.#nextLink++, open: true, mute: false };
+    this.#ends.set(e.linkId, e);
+    return e;
+  }
+
+  /** Make the far side of link `linkId` (at its node) silent: nothing it sends arrives. */
+  muteFarSide(linkId: number): void {
+    const e = this.#ends.get(linkId)!;
+    if (e.peer) e.peer.mute = true;
+  }
+
+  /** Deliver raw bytes to `node` as if received on `linkId`. */
+  inject(linkId: number, bytes: Uint8Array): void {
+    const e = this.#ends.get(linkId)!;
+    this.r(e.node).handleMessage(e.linkId, bytes);
+    this.drain();
+  }
+
+  /** Is link end `linkId` still open? */
+  isOpen(linkId: number): boolean {
+    return this.#ends.get(linkId)?.open ?? false;
+  }
+
+  /** Transport failure on a link: both routers are told. */
+  cut(linkId: number): void {
+    const e = this.#ends.get(linkId)!;
+    this.#close(e, "cut");
+    this.drain();
+  }
+
+  #close(e: End, reason: string): void {
+    if (!e.open) return;
+    e.open = false;
+    const rec = this.nodes.get(e.node);
+    rec?.router.linkClosed(e.linkId, reason);
+    if (e.peer && e.peer.open) this.#close(e.peer, "peer closed");
+  }
+
+  /** Remove a node: all its links close (its neighbours see transport EOF). */
+  removeNode(id: string): void {
+    for (const e of this.#ends.values()) {
+      if (e.node === id && e.open) this.#close(e, "node removed");
+    }
+    this.nodes.delete(id);
+    this.drain();
+  }
+
+  /** Carry out every pending output until the network is quiet. */
+  drain(): void {
+    for (let guard = 0; guard < 10_000_000; guard++) {
+      let progressed = false;
+      for (const [id, rec] of this.nodes) {
+        for (let o; (o = rec.router.pollOutput());) {
+          progressed = true;
+          switch (o.kind) {
+            case "send": {
+              if (o.bytes.length === 0) throw new Error(`${id} sent an empty message`);
+              const e = this.#ends.get(o.linkId);
+              if (!e || !e.open || e.mute || !e.peer) break;
+              if (e.peer.captured) {
+                e.peer.captured.push(o.bytes);
+                break;
+              }
+              if (this.tap && !this.tap(id, e.peer.node, o.bytes)) break;
+              this.#queue.push({ end: e.peer, bytes: o.bytes });
+              break;
+            }
+            case "closeLink": {
+              const e = this.#ends.get(o.linkId);
+              if (e) this.#close(e, o.reason);
+              break;
+            }
+            case "datagram":
+              rec.datagrams.push({ ...o, at: this.clock.now() });
+              break;
+            case "unreachable":
+              rec.unreachables.push({ ...o.info, service: o.service, at: this.clock.now() });
+              break;
+            case "shutdown":
+              rec.shutdown = o.reason;
+              break;
+          }
+        }
+      }
+      const q = this.#queue;
+      this.#queue = [];
+      for (const { end, bytes } of q) {
+        progressed = true;
+        if (!end.open) continue;
+        this.nodes.get(end.node)?.router.handleMessage(end.linkId, bytes);
+      }
+      if (!progressed) return;
+    }
+    throw new Error("network never went quiet");
+  }
+
+  /** Advance fake time by `ms`, firing every router deadline on the way. */
+  run(ms: number): void {
+    const end = this.clock.now() + ms;
+    this.drain();
+    for (;;) {
+      let next = Infinity;
+      for (const rec of this.nodes.values()) {
+        const t = rec.router.pollTimeout();
+        if (t !== undefined && t < next) next = t;
+      }
+      if (next > end) break;
+      this.clock.set(next);
+      for (const rec of this.nodes.values()) {
+        const t = rec.router.pollTimeout();
+        if (t !== undefined && t <= this.clock.now()) rec.router.handleTimeout();
+      }
+      this.drain();
+    }
+    this.clock.set(end);
+    this.drain();
+  }
+}
+
+/** A sorted copy of a record (for stable comparisons). */
+export function sorted<T>(o: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0));
+}
