@@ -1,6 +1,6 @@
 /**
  * Test certificates for the TLS 1.3 engine tests, made with the `openssl` CLI in a temp dir:
- * a P-256 CA and leaves with RSA-2048, EC P-256, EC P-384 and Ed25519 keys, plus a client cert.
+ * a P-256 CA and leaves with RSA-2048, EC P-256, EC P-384, EC P-521 and Ed25519 keys, plus a client cert.
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 
@@ -22,6 +22,8 @@ export interface TestCerts {
   p256: TestIdentity;
   /** EC P-384 leaf. */
   p384: TestIdentity;
+  /** EC P-521 leaf. */
+  p521: TestIdentity;
   /** Ed25519 leaf. */
   ed25519: TestIdentity;
   /** A client certificate (EC P-256). */
@@ -45,6 +47,7 @@ const KEY_ARGS: Record<string, string[]> = {
   rsa: ["-newkey", "rsa:2048"],
   p256: ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
   p384: ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"],
+  p521: ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-521"],
   ed25519: ["-newkey", "ed25519"],
   client: ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
 };
@@ -114,6 +117,7 @@ async function generate(): Promise<TestCerts> {
       rsa: ids.rsa,
       p256: ids.p256,
       p384: ids.p384,
+      p521: ids.p521,
       ed25519: ids.ed25519,
       client: ids.client,
     };

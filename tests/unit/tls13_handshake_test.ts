@@ -135,9 +135,9 @@ function assertSuccess(r: { client: Side; server: Side }): void {
   assertEquals(hex(sc.peerTransportParameters), hex(CLIENT_TP));
 }
 
-Deno.test("tls13: completes with RSA, ECDSA P-256/P-384 and Ed25519 server certificates", async () => {
+Deno.test("tls13: completes with RSA, ECDSA P-256/P-384/P-521 and Ed25519 server certificates", async () => {
   const certs = await testCerts();
-  for (const id of [certs.rsa, certs.p256, certs.p384, certs.ed25519]) {
+  for (const id of [certs.rsa, certs.p256, certs.p384, certs.p521, certs.ed25519]) {
     let seen: Uint8Array[] = [];
     const r = pump(
       clientOpts({ verifyPeer: (chain) => (seen = chain, null) }),
@@ -212,7 +212,7 @@ Deno.test("tls13: every cipher suite negotiates with the right hash length", asy
 
 Deno.test("tls13: every key exchange group works", async () => {
   const certs = await testCerts();
-  for (const g of ["x25519", "secp256r1", "secp384r1"] as const) {
+  for (const g of ["x25519", "secp256r1", "secp384r1", "secp521r1"] as const) {
     const r = pump(clientOpts({ keyShareGroups: [g] }), serverOpts(certs.rsa));
     assertSuccess(r);
   }
@@ -370,7 +370,7 @@ function firstEvent(tls: TlsHandshake): TlsEvent | undefined {
   return tls.poll();
 }
 
-Deno.test("tls13: Go-style ClientHellos (X25519MLKEM768 + X25519; P-521-only share)", async () => {
+Deno.test("tls13: Go-style ClientHellos (X25519MLKEM768 + X25519; P-521-only share; HRR)", async () => {
   const certs = await testCerts();
   const mlkem = crypto.getRandomValues(new Uint8Array(1216));
   const x = generateKeyPair("x25519");
@@ -388,14 +388,25 @@ Deno.test("tls13: Go-style ClientHellos (X25519MLKEM768 + X25519; P-521-only sha
   assertEquals(sh1.isHelloRetry, false);
   assertEquals(decodeU16(sh1.extensions.get(Ext.keyShare)!.subarray(0, 2), "group"), 0x001d);
 
-  // Go user-TLS config (curves P-521, P-384, P-256): only a P-521 share -> HRR asking for P-256.
-  const p521 = crypto.getRandomValues(new Uint8Array(133));
-  p521[0] = 4;
-  const ch2 = rawClientHello({
+  // Go user-TLS config (curves P-521, P-384, P-256): only a P-521 share -> accepted directly.
+  const p521 = generateKeyPair("secp521r1");
+  const chP521 = rawClientHello({
     groups: [0x0019, 0x0018, 0x0017],
-    shares: [{ group: 0x0019, key: p521 }],
+    shares: [{ group: 0x0019, key: p521.publicKey }],
   });
-  const s2 = new TlsHandshake(serverOpts(certs.rsa));
+  const s0 = new TlsHandshake(serverOpts(certs.rsa));
+  s0.handleCrypto("initial", chP521);
+  const ev0 = firstEvent(s0);
+  assert(ev0?.kind === "send" && ev0.level === "initial", JSON.stringify(ev0));
+  const sh0 = decodeServerHello(ev0.data.subarray(4));
+  assertEquals(sh0.isHelloRetry, false);
+  assertEquals(decodeU16(sh0.extensions.get(Ext.keyShare)!.subarray(0, 2), "group"), 0x0019);
+
+  // The same against a server limited to P-256/P-384: HRR asking for P-256 (its preference).
+  const ch2 = chP521;
+  const s2 = new TlsHandshake(
+    serverOpts(certs.rsa, { keyShareGroups: ["secp256r1", "secp384r1"] }),
+  );
   for (const b of ch2) s2.handleCrypto("initial", new Uint8Array([b]));
   const ev2 = firstEvent(s2);
   assert(ev2?.kind === "send" && ev2.level === "initial", JSON.stringify(ev2));

@@ -1,6 +1,6 @@
 /**
  * (EC)DHE key shares for TLS 1.3 (RFC 8446 §4.2.8.2): X25519 and the NIST curves P-256/P-384
- * with uncompressed points, via node:crypto. Invalid peer shares raise illegal_parameter.
+ * P-521 with uncompressed points, via node:crypto. Invalid peer shares raise illegal_parameter.
  * @module
  */
 import { createECDH, createPublicKey, diffieHellman, generateKeyPairSync } from "node:crypto";
@@ -12,10 +12,11 @@ export const GROUP_CODES: Readonly<Record<KeyShareGroup, number>> = {
   x25519: 0x001d,
   secp256r1: 0x0017,
   secp384r1: 0x0018,
+  secp521r1: 0x0019,
 };
 
 /** Default group order (offer order for clients, preference for servers). */
-export const DEFAULT_GROUPS: KeyShareGroup[] = ["x25519", "secp256r1", "secp384r1"];
+export const DEFAULT_GROUPS: KeyShareGroup[] = ["x25519", "secp256r1", "secp384r1", "secp521r1"];
 
 /** The group name for a code point, or undefined when we do not implement it. */
 export function groupName(code: number): KeyShareGroup | undefined {
@@ -77,6 +78,7 @@ export function generateKeyPair(name: KeyShareGroup): KeyPair {
       },
     };
   }
+  if (name === "secp521r1") return p521KeyPair(group);
   const curve = name === "secp256r1" ? "prime256v1" : "secp384r1";
   const size = name === "secp256r1" ? 32 : 48;
   const ecdh = createECDH(curve);
@@ -92,6 +94,44 @@ export function generateKeyPair(name: KeyShareGroup): KeyPair {
         return new Uint8Array(ecdh.computeSecret(peer));
       } catch (e) {
         fail(Alert.illegalParameter, `key_share: invalid ${name} point: ${String(e)}`);
+      }
+    },
+  };
+}
+
+/** P-521 through KeyObjects (this runtime's createECDH lacks secp521r1). */
+function p521KeyPair(group: number): KeyPair {
+  const kp = generateKeyPairSync("ec", { namedCurve: "P-521" });
+  const jwk = kp.publicKey.export({ format: "jwk" }) as { x?: string; y?: string };
+  const pad = (b: Uint8Array) => {
+    const out = new Uint8Array(66);
+    out.set(b, 66 - b.length);
+    return out;
+  };
+  const pub = new Uint8Array(133);
+  pub[0] = 4;
+  pub.set(pad(fromB64url(jwk.x ?? "")), 1);
+  pub.set(pad(fromB64url(jwk.y ?? "")), 67);
+  return {
+    group,
+    publicKey: pub,
+    agree(peer) {
+      if (peer.length !== 133 || peer[0] !== 4) {
+        fail(Alert.illegalParameter, "key_share: secp521r1 key is not an uncompressed point");
+      }
+      try {
+        const peerKey = createPublicKey({
+          key: {
+            kty: "EC",
+            crv: "P-521",
+            x: b64url(peer.subarray(1, 67)),
+            y: b64url(peer.subarray(67)),
+          },
+          format: "jwk",
+        });
+        return new Uint8Array(diffieHellman({ privateKey: kp.privateKey, publicKey: peerKey }));
+      } catch (e) {
+        fail(Alert.illegalParameter, `key_share: invalid secp521r1 point: ${String(e)}`);
       }
     },
   };

@@ -14,6 +14,7 @@ export const Scheme = {
   rsaPkcs1Sha512: 0x0601,
   ecdsaP256Sha256: 0x0403,
   ecdsaP384Sha384: 0x0503,
+  ecdsaP521Sha512: 0x0603,
   rsaPssRsaeSha256: 0x0804,
   rsaPssRsaeSha384: 0x0805,
   rsaPssRsaeSha512: 0x0806,
@@ -27,6 +28,7 @@ export const SUPPORTED_SCHEMES: number[] = [
   Scheme.ecdsaP384Sha384,
   Scheme.rsaPssRsaeSha384,
   Scheme.rsaPssRsaeSha512,
+  Scheme.ecdsaP521Sha512,
   Scheme.ed25519,
 ];
 
@@ -48,6 +50,7 @@ interface SchemeSpec {
 const SPECS = new Map<number, SchemeSpec>([
   [Scheme.ecdsaP256Sha256, { keyType: "ec", curve: "prime256v1", hash: "sha256", pss: false }],
   [Scheme.ecdsaP384Sha384, { keyType: "ec", curve: "secp384r1", hash: "sha384", pss: false }],
+  [Scheme.ecdsaP521Sha512, { keyType: "ec", curve: "secp521r1", hash: "sha512", pss: false }],
   [Scheme.rsaPssRsaeSha256, { keyType: "rsa", hash: "sha256", pss: true }],
   [Scheme.rsaPssRsaeSha384, { keyType: "rsa", hash: "sha384", pss: true }],
   [Scheme.rsaPssRsaeSha512, { keyType: "rsa", hash: "sha512", pss: true }],
@@ -59,7 +62,8 @@ function keyMatches(spec: SchemeSpec, key: KeyObject): boolean {
   if (spec.curve) {
     const curve = key.asymmetricKeyDetails?.namedCurve;
     return curve === spec.curve || (spec.curve === "prime256v1" && curve === "P-256") ||
-      (spec.curve === "secp384r1" && curve === "P-384");
+      (spec.curve === "secp384r1" && curve === "P-384") ||
+      (spec.curve === "secp521r1" && curve === "P-521");
   }
   return true;
 }

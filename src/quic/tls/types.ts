@@ -46,7 +46,7 @@ export type TlsEvent =
   | { kind: "error"; alert: number; reason: string };
 
 /** Key-exchange groups the engine implements. */
-export type KeyShareGroup = "x25519" | "secp256r1" | "secp384r1";
+export type KeyShareGroup = "x25519" | "secp256r1" | "secp384r1" | "secp521r1";
 
 /** Options shared by both roles. */
 export interface TlsCommonOptions {
@@ -56,7 +56,7 @@ export interface TlsCommonOptions {
   transportParameters: Uint8Array;
   /** Our certificate chain, DER, leaf first (required for a server). */
   certificateChain?: Uint8Array[];
-  /** Private key of the leaf: RSA, EC P-256/P-384, or Ed25519. */
+  /** Private key of the leaf: RSA, EC P-256/P-384/P-521, or Ed25519. */
   privateKey?: KeyObject;
   /**
    * Caller's verification of the peer chain (DER, leaf first): null accepts, a string rejects
@@ -66,7 +66,7 @@ export interface TlsCommonOptions {
   verifyPeer?: (chain: Uint8Array[]) => string | null;
   /** Randomness for the hello randoms (injectable for deterministic tests); key pairs use node:crypto. */
   random?: (n: number) => Uint8Array;
-  /** Client: supported_groups offer order. Server: preference order. Default x25519, P-256, P-384. */
+  /** Client: supported_groups offer order. Server: preference order. Default x25519, P-256, P-384, P-521. */
   keyShareGroups?: KeyShareGroup[];
   /**
    * Client: cipher suites offered, in order. Server: acceptable suites in preference order.
