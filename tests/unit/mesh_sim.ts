@@ -51,8 +51,8 @@ export class Sim {
   /** Optional observer/filter for every message in flight; return false to drop it. */
   tap?: (from: string, to: string, bytes: Uint8Array) => boolean;
 
-  /** Add a node with a seeded RNG and a capturing logger. */
-  addNode(id: string, opts: Partial<RouterOptions> = {}): Router {
+  /** Add a node with a seeded RNG and a capturing logger; `key` names it in the sim. */
+  addNode(id: string, opts: Partial<RouterOptions> = {}, key = id): Router {
     const logs: string[] = [];
     const logger = new Logger({ level: "debug", sink: (l) => logs.push(l) });
     const router = new Router({
@@ -62,8 +62,13 @@ export class Sim {
       random: seededRandom(this.#seed++ * 7919),
       ...opts,
     });
-    this.nodes.set(id, { router, datagrams: [], unreachables: [], logs });
+    this.nodes.set(key, { router, datagrams: [], unreachables: [], logs });
     return router;
+  }
+
+  /** Record of node `key`. */
+  rec(key: string): NodeRecord {
+    return this.nodes.get(key)!;
   }
 
   /** Router of node `id`. */
@@ -197,7 +202,8 @@ export class Sim {
   run(ms: number): void {
     const end = this.clock.now() + ms;
     this.drain();
-    for (;;) {
+    for (let guard = 0;; guard++) {
+      if (guard > 1_000_000) throw new Error("timers never settle");
       let next = Infinity;
       for (const rec of this.nodes.values()) {
         const t = rec.router.pollTimeout();
