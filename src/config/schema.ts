@@ -1,0 +1,593 @@
+/**
+ * The v1 section table: every configuration directive receptor accepts, with its fields
+ * (Go field name, type, default text, bare-value and required flags, help description) and its
+ * kind (required/singleton/exclusive/hidden, help group). Order is upstream's registration
+ * order, which the help text follows.
+ * @module
+ */
+
+/** Field value types used by receptor's v1 configuration. */
+export type FieldType =
+  | "string"
+  | "int"
+  | "float"
+  | "bool"
+  | "strings" // []string
+  | "floatmap" // map[string]float64
+  | "anymap" // map[string]interface{}
+  | "rules"; // []netceptor.FirewallRuleData
+
+/** One field of a section. */
+export interface FieldSpec {
+  /** Go struct field name (used in some upstream messages, e.g. bare values). */
+  goName: string;
+  /** Lower-case key as used in files and on the command line. */
+  key: string;
+  type: FieldType;
+  /** Default as upstream's tag text, converted like a command-line value; undefined = none. */
+  default?: string;
+  required?: boolean;
+  /** Bare-value field (`--section VALUE`, `- section: "VALUE"`). */
+  bare?: boolean;
+  description?: string;
+}
+
+/** Help group of a section (upstream's cmdline sections). */
+export interface HelpGroup {
+  description: string;
+  order: number;
+}
+
+/** One configuration directive. */
+export interface SectionSpec {
+  /** Name as registered upstream (`UDP-listener` keeps its capitals). */
+  name: string;
+  /** Lower-case name: the key in files and the `--flag` on the command line. */
+  kind: string;
+  description: string;
+  fields: FieldSpec[];
+  required?: boolean;
+  singleton?: boolean;
+  exclusive?: boolean;
+  hidden?: boolean;
+  group?: HelpGroup;
+}
+
+/** Help group: TLS configs and other shared resources. */
+export const GROUP_CONFIG: HelpGroup = {
+  description: "Commands that configure resources used by other commands:",
+  order: 5,
+};
+/** Help group: backends. */
+export const GROUP_BACKENDS: HelpGroup = {
+  description: "Commands to configure back-ends, which connect Receptor nodes together:",
+  order: 10,
+};
+/** Help group: services. */
+export const GROUP_SERVICES: HelpGroup = {
+  description: "Commands to configure services that run on top of the Receptor mesh:",
+  order: 20,
+};
+/** Help group: workers. */
+export const GROUP_WORKERS: HelpGroup = {
+  description: "Commands to configure workers that process units of work:",
+  order: 30,
+};
+/** Help group: certificates. */
+export const GROUP_CERTS: HelpGroup = {
+  description: "Commands to generate certificates and run a certificate authority",
+  order: 90,
+};
+
+function f(
+  goName: string,
+  type: FieldType,
+  description: string,
+  opts: { default?: string; required?: boolean; bare?: boolean } = {},
+): FieldSpec {
+  return { goName, key: goName.toLowerCase(), type, description, ...opts };
+}
+
+const COST = () => f("Cost", "float", "Connection cost (weight)", { default: "1.0" });
+const NODECOST = () => f("NodeCost", "floatmap", "Per-node costs");
+const ALLOWED = () => f("AllowedPeers", "strings", "Peer node IDs to allow via this connection");
+const REDIAL = () => f("Redial", "bool", "Keep redialing on lost connection", { default: "true" });
+const BIND = () => f("BindAddr", "string", "Local address to bind to", { default: "0.0.0.0" });
+
+/** Every v1 section, in upstream registration order. */
+export const SECTIONS: readonly SectionSpec[] = [
+  {
+    name: "node",
+    kind: "node",
+    description: "Specifies the node configuration of this instance",
+    required: true,
+    singleton: true,
+    fields: [
+      f("ID", "string", "Node ID. Defaults to the local hostname.", { bare: true }),
+      f("DataDir", "string", "Directory in which to store node data.", {
+        default: "/tmp/receptor",
+      }),
+      f("FirewallRules", "rules", "Firewall rules, see documentation for syntax."),
+      f(
+        "MaxIdleConnectionTimeout",
+        "string",
+        "Maximum duration with no traffic before a backend connection is timed out and refreshed.",
+      ),
+      f("ReceptorKubeSupportReconnect", "string", ""),
+      f("ReceptorKubeClientsetQPS", "string", ""),
+      f("ReceptorKubeClientsetBurst", "string", ""),
+      f("ReceptorKubeClientsetRateLimiter", "string", ""),
+    ],
+  },
+  {
+    name: "local-only",
+    kind: "local-only",
+    description: "Runs a self-contained node with no backend",
+    singleton: true,
+    fields: [f("Local", "bool", "")],
+  },
+  {
+    name: "version",
+    kind: "version",
+    description: "Displays the Receptor version.",
+    exclusive: true,
+    fields: [],
+  },
+  {
+    name: "log-level",
+    kind: "log-level",
+    description: "Specifies the verbosity level for command output",
+    singleton: true,
+    fields: [
+      f("Level", "string", "Log level: Error, Warning, Info or Debug", {
+        bare: true,
+        default: "error",
+      }),
+    ],
+  },
+  {
+    name: "trace",
+    kind: "trace",
+    description: "Enables packet tracing output",
+    singleton: true,
+    fields: [],
+  },
+  {
+    name: "tls-server",
+    kind: "tls-server",
+    description: "Define a TLS server configuration",
+    group: GROUP_CONFIG,
+    fields: [
+      f("Name", "string", "Name of this TLS server configuration", { required: true }),
+      f("Cert", "string", "Server certificate filename", { required: true }),
+      f("Key", "string", "Server private key filename", { required: true }),
+      f("RequireClientCert", "bool", "Require client certificates", { default: "false" }),
+      f("ClientCAs", "string", "Filename of CA bundle to verify client certs with"),
+      f("PinnedClientCert", "strings", "Pinned fingerprint of required client certificate"),
+      f(
+        "SkipReceptorNamesCheck",
+        "bool",
+        "Skip verifying ReceptorNames OIDs in certificate at startup",
+        { default: "false" },
+      ),
+      f("MinTLS13", "bool", "Set minimum TLS version to 1.3. Otherwise the minimum is 1.2", {
+        default: "false",
+      }),
+    ],
+  },
+  {
+    name: "tls-client",
+    kind: "tls-client",
+    description: "Define a TLS client configuration",
+    group: GROUP_CONFIG,
+    fields: [
+      f("Name", "string", "Name of this TLS client configuration", { required: true }),
+      f("Cert", "string", "Client certificate filename", { required: true }),
+      f("Key", "string", "Client private key filename", { required: true }),
+      f("RootCAs", "string", "Root CA bundle to use instead of system trust"),
+      f("InsecureSkipVerify", "bool", "Accept any server cert", { default: "false" }),
+      f("PinnedServerCert", "strings", "Pinned fingerprint of required server certificate"),
+      f(
+        "SkipReceptorNamesCheck",
+        "bool",
+        "if true, skip verifying ReceptorNames OIDs in certificate at startup",
+      ),
+      f("MinTLS13", "bool", "Set minimum TLS version to 1.3. Otherwise the minimum is 1.2", {
+        default: "false",
+      }),
+    ],
+  },
+  {
+    name: "cert-init",
+    kind: "cert-init",
+    description: "Initialize PKI CA",
+    exclusive: true,
+    group: GROUP_CERTS,
+    fields: [
+      f("CommonName", "string", "Common name to assign to the certificate", { required: true }),
+      f("Bits", "int", "Bit length of the encryption keys of the certificate", {
+        required: true,
+      }),
+      f("NotBefore", "string", "Effective (NotBefore) date/time, in RFC3339 format"),
+      f("NotAfter", "string", "Expiration (NotAfter) date/time, in RFC3339 format"),
+      f("OutCert", "string", "File to save the CA certificate to", { required: true }),
+      f("OutKey", "string", "File to save the CA private key to", { required: true }),
+    ],
+  },
+  {
+    name: "cert-makereq",
+    kind: "cert-makereq",
+    description: "Create certificate request",
+    exclusive: true,
+    group: GROUP_CERTS,
+    fields: [
+      f("CommonName", "string", "Common name to assign to the certificate", { required: true }),
+      f("Bits", "int", "Bit length of the encryption keys of the certificate"),
+      f("DNSName", "strings", "DNS names to add to the certificate"),
+      f("IPAddress", "strings", "IP addresses to add to the certificate"),
+      f("NodeID", "strings", "Receptor node IDs to add to the certificate"),
+      f("OutReq", "string", "File to save the certificate request to", { required: true }),
+      f("InKey", "string", "Private key to use for the request"),
+      f("OutKey", "string", "File to save the private key to (new key will be generated)"),
+    ],
+  },
+  {
+    name: "cert-signreq",
+    kind: "cert-signreq",
+    description: "Sign request and produce certificate",
+    exclusive: true,
+    group: GROUP_CERTS,
+    fields: [
+      f("Req", "string", "Certificate Request PEM filename", { required: true }),
+      f("CACert", "string", "CA certificate PEM filename", { required: true }),
+      f("CAKey", "string", "CA private key PEM filename", { required: true }),
+      f("NotBefore", "string", "Effective (NotBefore) date/time, in RFC3339 format"),
+      f("NotAfter", "string", "Expiration (NotAfter) date/time, in RFC3339 format"),
+      f("OutCert", "string", "File to save the signed certificate to", { required: true }),
+      f("Verify", "bool", "If true, do not prompt the user for verification", {
+        default: "False",
+      }),
+    ],
+  },
+  {
+    name: "control-service",
+    kind: "control-service",
+    description: "Runs a control service",
+    fields: [
+      f("Service", "string", "Receptor service name to listen on", { default: "control" }),
+      f(
+        "Filename",
+        "string",
+        "Specifies the filename of a local Unix socket to bind to the service.",
+      ),
+      f("Permissions", "int", "Socket file permissions", { default: "0600" }),
+      f("TLS", "string", "Name of TLS server config for the Receptor listener"),
+      f("TCPListen", "string", "Local TCP port or host:port to bind to the control service"),
+      f("TCPTLS", "string", "Name of TLS server config for the TCP listener"),
+    ],
+  },
+  {
+    name: "command-service",
+    kind: "command-service",
+    description: "Run an interactive command via a Receptor service",
+    group: GROUP_SERVICES,
+    fields: [
+      f("Service", "string", "Receptor service name to bind to", { required: true }),
+      f("Command", "string", "Command to execute on a connection", { required: true }),
+      f("TLS", "string", "Name of TLS server config"),
+    ],
+  },
+  {
+    name: "ip-router",
+    kind: "ip-router",
+    description: "Run an IP router using a tun interface",
+    group: GROUP_SERVICES,
+    fields: [
+      f("NetworkName", "string", "Name of this network and service.", { required: true }),
+      f("Interface", "string", "Name of the local tun interface"),
+      f("LocalNet", "string", "Local /30 CIDR address", { required: true }),
+      f("Routes", "string", "Comma separated list of CIDR subnets to advertise"),
+    ],
+  },
+  {
+    name: "tcp-server",
+    kind: "tcp-server",
+    description: "Listen for TCP and forward via Receptor",
+    group: GROUP_SERVICES,
+    fields: [
+      f("Port", "int", "Local TCP port to bind to", { required: true }),
+      f("BindAddr", "string", "Address to bind TCP listener to", { default: "0.0.0.0" }),
+      f("RemoteNode", "string", "Receptor node to connect to", { required: true }),
+      f("RemoteService", "string", "Receptor service name to connect to", { required: true }),
+      f("TLSServer", "string", "Name of TLS server config for the TCP listener"),
+      f("TLSClient", "string", "Name of TLS client config for the Receptor connection"),
+    ],
+  },
+  {
+    name: "tcp-client",
+    kind: "tcp-client",
+    description: "Listen on a Receptor service and forward via TCP",
+    group: GROUP_SERVICES,
+    fields: [
+      f("Service", "string", "Receptor service name to bind to", { required: true }),
+      f("Address", "string", "Address for outbound TCP connection", { required: true }),
+      f("TLSServer", "string", "Name of TLS server config for the Receptor service"),
+      f("TLSClient", "string", "Name of TLS client config for the TCP connection"),
+    ],
+  },
+  {
+    name: "udp-server",
+    kind: "udp-server",
+    description: "Listen for UDP and forward via Receptor",
+    group: GROUP_SERVICES,
+    fields: [
+      f("Port", "int", "Local UDP port to bind to", { required: true }),
+      f("BindAddr", "string", "Address to bind UDP listener to", { default: "0.0.0.0" }),
+      f("RemoteNode", "string", "Receptor node to connect to", { required: true }),
+      f("RemoteService", "string", "Receptor service name to connect to", { required: true }),
+    ],
+  },
+  {
+    name: "udp-client",
+    kind: "udp-client",
+    description: "Listen on a Receptor service and forward via UDP",
+    group: GROUP_SERVICES,
+    fields: [
+      f("Service", "string", "Receptor service name to bind to", { required: true }),
+      f("Address", "string", "Address for outbound UDP connection", { required: true }),
+    ],
+  },
+  {
+    name: "unix-socket-server",
+    kind: "unix-socket-server",
+    description: "Listen on a Unix socket and forward via Receptor",
+    group: GROUP_SERVICES,
+    fields: [
+      f("Filename", "string", "Socket filename, which will be overwritten", { required: true }),
+      f("Permissions", "int", "Socket file permissions", { default: "0600" }),
+      f("RemoteNode", "string", "Receptor node to connect to", { required: true }),
+      f("RemoteService", "string", "Receptor service name to connect to", { required: true }),
+      f("TLS", "string", "Name of TLS client config for the Receptor connection"),
+    ],
+  },
+  {
+    name: "unix-socket-client",
+    kind: "unix-socket-client",
+    description: "Listen via Receptor and forward to a Unix socket",
+    group: GROUP_SERVICES,
+    fields: [
+      f("Service", "string", "Receptor service name to bind to", { required: true }),
+      f("Filename", "string", "Socket filename, which must already exist", { required: true }),
+      f("TLS", "string", "Name of TLS server config for the Receptor connection"),
+    ],
+  },
+  {
+    name: "tcp-listener",
+    kind: "tcp-listener",
+    description: "Run a backend listener on a TCP port",
+    group: GROUP_BACKENDS,
+    fields: [
+      BIND(),
+      f("Port", "int", "Local TCP port to listen on", { bare: true, required: true }),
+      f("TLS", "string", "Name of TLS server config"),
+      COST(),
+      NODECOST(),
+      ALLOWED(),
+    ],
+  },
+  {
+    name: "tcp-peer",
+    kind: "tcp-peer",
+    description: "Make an outbound backend connection to a TCP peer",
+    group: GROUP_BACKENDS,
+    fields: [
+      f("Address", "string", "Remote address (Host:Port) to connect to", {
+        bare: true,
+        required: true,
+      }),
+      REDIAL(),
+      f("TLS", "string", "Name of TLS client config"),
+      COST(),
+      ALLOWED(),
+    ],
+  },
+  {
+    name: "UDP-listener",
+    kind: "udp-listener",
+    description: "Run a backend listener on a UDP port",
+    group: GROUP_BACKENDS,
+    fields: [
+      BIND(),
+      f("Port", "int", "Local UDP port to listen on", { bare: true, required: true }),
+      COST(),
+      NODECOST(),
+      ALLOWED(),
+    ],
+  },
+  {
+    name: "UDP-peer",
+    kind: "udp-peer",
+    description: "Make an outbound backend connection to a UDP peer",
+    group: GROUP_BACKENDS,
+    fields: [
+      f("Address", "string", "Host:Port to connect to", { bare: true, required: true }),
+      REDIAL(),
+      COST(),
+      ALLOWED(),
+    ],
+  },
+  {
+    name: "ws-listener",
+    kind: "ws-listener",
+    description: "Run an http server that accepts websocket connections",
+    group: GROUP_BACKENDS,
+    fields: [
+      BIND(),
+      f("Port", "int", "Local TCP port to run http server on", { bare: true, required: true }),
+      f("Path", "string", "URI path to the websocket server", { default: "/" }),
+      f("TLS", "string", "Name of TLS server config"),
+      COST(),
+      NODECOST(),
+      ALLOWED(),
+    ],
+  },
+  {
+    name: "ws-peer",
+    kind: "ws-peer",
+    description: "Connect outbound to a websocket peer",
+    group: GROUP_BACKENDS,
+    fields: [
+      f("Address", "string", "URL to connect to", { bare: true, required: true }),
+      REDIAL(),
+      f("ExtraHeader", "string", "Sends extra HTTP header on initial connection"),
+      f("TLS", "string", "Name of TLS client config"),
+      COST(),
+      ALLOWED(),
+    ],
+  },
+  {
+    name: "work-signing",
+    kind: "work-signing",
+    description: "Private key to sign work submissions",
+    singleton: true,
+    group: GROUP_WORKERS,
+    fields: [
+      f("PrivateKey", "string", "Private key to sign work submissions", { bare: true }),
+      f("TokenExpiration", "string", "Expiration of the signed json web token, e.g. 3h or 3h30m"),
+    ],
+  },
+  {
+    name: "work-verification",
+    kind: "work-verification",
+    description: "Public key to verify work submissions",
+    singleton: true,
+    group: GROUP_WORKERS,
+    fields: [
+      f("PublicKey", "string", "Public key to verify signed work submissions", { bare: true }),
+    ],
+  },
+  {
+    name: "work-command",
+    kind: "work-command",
+    description: "Run a worker using an external command",
+    group: GROUP_WORKERS,
+    fields: [
+      f("WorkType", "string", "Name for this worker type", { required: true }),
+      f("Command", "string", "Command to run to process units of work", { required: true }),
+      f("Params", "string", "Command-line parameters"),
+      f("AllowRuntimeParams", "bool", "Allow users to add more parameters", { default: "false" }),
+      f("VerifySignature", "bool", "Verify a signed work submission", { default: "false" }),
+    ],
+  },
+  {
+    name: "command-runner",
+    kind: "command-runner",
+    description: "Wrapper around a process invocation",
+    hidden: true,
+    fields: [
+      f("Command", "string", "", { required: true }),
+      f("Params", "string", "", { required: true }),
+      f("UnitDir", "string", "", { required: true }),
+    ],
+  },
+  {
+    name: "work-kubernetes",
+    kind: "work-kubernetes",
+    description: "Run a worker using Kubernetes",
+    group: GROUP_WORKERS,
+    fields: [
+      f("WorkType", "string", "Name for this worker type", { required: true }),
+      f("Namespace", "string", "Kubernetes namespace to create pods in"),
+      f("Image", "string", "Container image to use for the worker pod"),
+      f("Command", "string", "Command to run in the container (overrides entrypoint)"),
+      f("Params", "string", "Command-line parameters to pass to the entrypoint"),
+      f("AuthMethod", "string", "One of: kubeconfig, incluster", { default: "incluster" }),
+      f("KubeConfig", "string", "Kubeconfig filename (for authmethod=kubeconfig)"),
+      f("Pod", "string", "Pod definition filename, in json or yaml format"),
+      f("AllowRuntimeAuth", "bool", "Allow passing API parameters at runtime", {
+        default: "false",
+      }),
+      f("AllowRuntimeCommand", "bool", "Allow specifying image & command at runtime", {
+        default: "false",
+      }),
+      f("AllowRuntimeParams", "bool", "Allow adding command parameters at runtime", {
+        default: "false",
+      }),
+      f("AllowRuntimePod", "bool", "Allow passing Pod at runtime", { default: "false" }),
+      f("DeletePodOnRestart", "bool", "On restart, delete the pod if in pending state", {
+        default: "true",
+      }),
+      f("StreamMethod", "string", "Method for connecting to worker pods: logger or tcp", {
+        default: "logger",
+      }),
+      f("VerifySignature", "bool", "Verify a signed work submission", { default: "false" }),
+    ],
+  },
+  {
+    name: "work-python",
+    kind: "work-python",
+    description: "Run a worker using a Python plugin\n[DEPRECATION WARNING] This option is not " +
+      "currently being used. This feature will be removed from receptor in a future release.",
+    group: GROUP_WORKERS,
+    fields: [
+      f("WorkType", "string", "Name for this worker type", { required: true }),
+      f("Plugin", "string", "Python module name of the worker plugin", { required: true }),
+      f("Function", "string", "Receptor-exported function to call", { required: true }),
+      f("Config", "anymap", "Plugin-specific configuration"),
+    ],
+  },
+];
+
+/** Look up a section by its lower-case name (exact, case-sensitive match). */
+export function sectionSpec(kind: string): SectionSpec | undefined {
+  return SECTIONS.find((s) => s.kind === kind);
+}
+
+/** Look up a field case-insensitively. */
+export function fieldSpec(section: SectionSpec, key: string): FieldSpec | undefined {
+  const lk = key.toLowerCase();
+  return section.fields.find((x) => x.key === lk);
+}
+
+/** The bare-value field of a section, if any. */
+export function bareField(section: SectionSpec): FieldSpec | undefined {
+  return section.fields.find((x) => x.bare);
+}
+
+/** Go type name of a field type, as it appears in upstream error messages. */
+export function goTypeName(t: FieldType): string {
+  switch (t) {
+    case "string":
+      return "string";
+    case "int":
+      return "int";
+    case "float":
+      return "float64";
+    case "bool":
+      return "bool";
+    case "strings":
+      return "[]string";
+    case "floatmap":
+      return "map[string]float64";
+    case "anymap":
+      return "map[string]interface {}";
+    case "rules":
+      return "[]netceptor.FirewallRuleData";
+  }
+}
+
+/** Upstream's help-text rendering of a field type. */
+export function helpTypeName(t: FieldType): string {
+  switch (t) {
+    case "strings":
+      return "[]string (may be repeated)";
+    case "floatmap":
+      return "JSON dict of string to float64";
+    case "anymap":
+      return "JSON dict with string keys";
+    case "rules":
+      return "JSON list of JSON dict of JSON data to JSON data";
+    default:
+      return goTypeName(t);
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * From collected instances to typed {@link Section}s: apply defaults, then the conversions
+ * that upstream does when a section starts but that need no I/O (firewall rules, durations).
+ * @module
+ */
+
+import { parseGoDuration } from "./duration.ts";
+import { ConfigError } from "./errors.ts";
+import { parseFirewallRules } from "./firewall.ts";
+import { applyDefaults, type RawSection } from "./raw_section.ts";
+import type { Section } from "./types.ts";
+import type { YMap } from "./yaml_v1.ts";
+
+/** Default and minimum for `node maxidleconnectiontimeout`, in ms. */
+export const DEFAULT_MAX_IDLE_MS = 21_000;
+/** Default `work-signing tokenexpiration`, in ms. */
+export const DEFAULT_TOKEN_EXPIRATION_MS = 5 * 60_000;
+
+function sectionError(raw: RawSection, msg: string, field?: string): ConfigError {
+  return new ConfigError(msg, {
+    origin: "section",
+    section: raw.spec.kind,
+    source: raw.source,
+    file: raw.file,
+    field,
+  });
+}
+
+/** Apply defaults and build the typed section (throws {@link ConfigError}). */
+export function toTypedSection(raw: RawSection): Section {
+  applyDefaults(raw);
+  const obj: Record<string, unknown> = { kind: raw.spec.kind, source: raw.source };
+  for (const fld of raw.spec.fields) {
+    let v = raw.values.get(fld.key) ?? null;
+    if (v === null) {
+      if (fld.type === "floatmap" || fld.type === "anymap") v = {};
+      else if (fld.type === "rules") v = [];
+      else if (fld.type === "strings" && fld.key !== "allowedpeers") v = [];
+    }
+    obj[fld.key] = v;
+  }
+  switch (raw.spec.kind) {
+    case "node": {
+      try {
+        obj.firewallrules = parseFirewallRules(obj.firewallrules as YMap[]);
+      } catch (e) {
+        throw sectionError(raw, (e as Error).message, "firewallrules");
+      }
+      const t = obj.maxidleconnectiontimeout as string;
+      if (t === "") obj.maxidleconnectiontimeout = DEFAULT_MAX_IDLE_MS;
+      else {
+        let ms: number;
+        try {
+          ms = parseGoDuration(t);
+        } catch {
+          throw sectionError(
+            raw,
+            "failed to parse MaxIdleConnectionTimeout from configuration file -- valid examples include '1.5h', '30m', '30m10s'",
+            "maxidleconnectiontimeout",
+          );
+        }
+        if (ms < DEFAULT_MAX_IDLE_MS) {
+          throw sectionError(
+            raw,
+            `user defined maxIdleConnectionTimeout [${
+              Math.round(ms * 1e6)
+            }] is less than the default default timeout [${DEFAULT_MAX_IDLE_MS * 1e6}]`,
+            "maxidleconnectiontimeout",
+          );
+        }
+        obj.maxidleconnectiontimeout = ms;
+      }
+      break;
+    }
+    case "work-signing": {
+      const t = obj.tokenexpiration as string;
+      if (t === "") obj.tokenexpiration = DEFAULT_TOKEN_EXPIRATION_MS;
+      else {
+        try {
+          obj.tokenexpiration = parseGoDuration(t);
+        } catch {
+          throw sectionError(
+            raw,
+            "failed to parse TokenExpiration -- valid examples include '1.5h', '30m', '30m10s'",
+            "tokenexpiration",
+          );
+        }
+      }
+      break;
+    }
+  }
+  return obj as unknown as Section;
+}

@@ -1,0 +1,396 @@
+/**
+ * Typed configuration: one interface per v1 section (lower-case field names, values after
+ * defaults), the {@link Section} union, and the {@link Invocation} that `parseInvocation`
+ * returns.
+ * @module
+ */
+
+/** Fields every section instance has. */
+export interface SectionBase {
+  /** Lower-case section name. */
+  kind: string;
+  /** Where it came from: the config file path, the flag as typed (`--tcp-listener`), or `implicit node`. */
+  source: string;
+}
+
+/** A validated firewall rule (keys present only when given). */
+export interface FirewallRule {
+  /** Lower-cased action. */
+  action: "accept" | "reject" | "drop";
+  fromnode?: string;
+  tonode?: string;
+  fromservice?: string;
+  toservice?: string;
+}
+
+/** `node` (§3.1). `id` is "" when not given: {@link validateSections} fills in the host name. */
+export interface NodeSection extends SectionBase {
+  kind: "node";
+  id: string;
+  /** `/tmp/receptor` by default; "" means `<OS temp dir>/receptor`. */
+  datadir: string;
+  firewallrules: FirewallRule[];
+  /** Milliseconds; 21000 when not set. */
+  maxidleconnectiontimeout: number;
+  receptorkubesupportreconnect: string;
+  receptorkubeclientsetqps: string;
+  receptorkubeclientsetburst: string;
+  receptorkubeclientsetratelimiter: string;
+}
+
+/** `log-level` (§3.2); `level` is validated by {@link validateSections}. */
+export interface LogLevelSection extends SectionBase {
+  kind: "log-level";
+  level: string;
+}
+
+/** `trace` (no keys). */
+export interface TraceSection extends SectionBase {
+  kind: "trace";
+}
+
+/** `local-only` (§3.4). */
+export interface LocalOnlySection extends SectionBase {
+  kind: "local-only";
+  local: boolean;
+}
+
+/** `version` (exclusive action). */
+export interface VersionSection extends SectionBase {
+  kind: "version";
+}
+
+/** `tls-server` (§3.5). */
+export interface TlsServerSection extends SectionBase {
+  kind: "tls-server";
+  name: string;
+  cert: string;
+  key: string;
+  requireclientcert: boolean;
+  clientcas: string;
+  pinnedclientcert: string[];
+  skipreceptornamescheck: boolean;
+  mintls13: boolean;
+}
+
+/** `tls-client` (§3.6). */
+export interface TlsClientSection extends SectionBase {
+  kind: "tls-client";
+  name: string;
+  cert: string;
+  key: string;
+  rootcas: string;
+  insecureskipverify: boolean;
+  pinnedservercert: string[];
+  skipreceptornamescheck: boolean;
+  mintls13: boolean;
+}
+
+/** `tcp-listener` (§3.7). `allowedpeers` null = anyone; [] = nobody. */
+export interface TcpListenerSection extends SectionBase {
+  kind: "tcp-listener";
+  bindaddr: string;
+  port: number;
+  tls: string;
+  cost: number;
+  nodecost: Record<string, number>;
+  allowedpeers: string[] | null;
+}
+
+/** `tcp-peer` (§3.7). */
+export interface TcpPeerSection extends SectionBase {
+  kind: "tcp-peer";
+  address: string;
+  redial: boolean;
+  tls: string;
+  cost: number;
+  allowedpeers: string[] | null;
+}
+
+/** `udp-listener` (§3.7). */
+export interface UdpListenerSection extends SectionBase {
+  kind: "udp-listener";
+  bindaddr: string;
+  port: number;
+  cost: number;
+  nodecost: Record<string, number>;
+  allowedpeers: string[] | null;
+}
+
+/** `udp-peer` (§3.7). */
+export interface UdpPeerSection extends SectionBase {
+  kind: "udp-peer";
+  address: string;
+  redial: boolean;
+  cost: number;
+  allowedpeers: string[] | null;
+}
+
+/** `ws-listener` (§3.7). */
+export interface WsListenerSection extends SectionBase {
+  kind: "ws-listener";
+  bindaddr: string;
+  port: number;
+  path: string;
+  tls: string;
+  cost: number;
+  nodecost: Record<string, number>;
+  allowedpeers: string[] | null;
+}
+
+/** `ws-peer` (§3.7). */
+export interface WsPeerSection extends SectionBase {
+  kind: "ws-peer";
+  address: string;
+  redial: boolean;
+  extraheader: string;
+  tls: string;
+  cost: number;
+  allowedpeers: string[] | null;
+}
+
+/** `control-service` (§3.8). `permissions` is the numeric mode (0o600 by default). */
+export interface ControlServiceSection extends SectionBase {
+  kind: "control-service";
+  service: string;
+  filename: string;
+  permissions: number;
+  tls: string;
+  tcplisten: string;
+  tcptls: string;
+}
+
+/** `command-service` (§3.9). */
+export interface CommandServiceSection extends SectionBase {
+  kind: "command-service";
+  service: string;
+  command: string;
+  tls: string;
+}
+
+/** `tcp-server` (§3.9). */
+export interface TcpServerSection extends SectionBase {
+  kind: "tcp-server";
+  port: number;
+  bindaddr: string;
+  remotenode: string;
+  remoteservice: string;
+  tlsserver: string;
+  tlsclient: string;
+}
+
+/** `tcp-client` (§3.9). */
+export interface TcpClientSection extends SectionBase {
+  kind: "tcp-client";
+  service: string;
+  address: string;
+  tlsserver: string;
+  tlsclient: string;
+}
+
+/** `udp-server` (§3.9). */
+export interface UdpServerSection extends SectionBase {
+  kind: "udp-server";
+  port: number;
+  bindaddr: string;
+  remotenode: string;
+  remoteservice: string;
+}
+
+/** `udp-client` (§3.9). */
+export interface UdpClientSection extends SectionBase {
+  kind: "udp-client";
+  service: string;
+  address: string;
+}
+
+/** `unix-socket-server` (§3.9). */
+export interface UnixSocketServerSection extends SectionBase {
+  kind: "unix-socket-server";
+  filename: string;
+  permissions: number;
+  remotenode: string;
+  remoteservice: string;
+  tls: string;
+}
+
+/** `unix-socket-client` (§3.9). */
+export interface UnixSocketClientSection extends SectionBase {
+  kind: "unix-socket-client";
+  service: string;
+  filename: string;
+  tls: string;
+}
+
+/** `ip-router` (§3.9). */
+export interface IpRouterSection extends SectionBase {
+  kind: "ip-router";
+  networkname: string;
+  interface: string;
+  localnet: string;
+  routes: string;
+}
+
+/** `work-command` (§3.10). */
+export interface WorkCommandSection extends SectionBase {
+  kind: "work-command";
+  worktype: string;
+  command: string;
+  params: string;
+  allowruntimeparams: boolean;
+  verifysignature: boolean;
+}
+
+/** `work-kubernetes` (§3.10). */
+export interface WorkKubernetesSection extends SectionBase {
+  kind: "work-kubernetes";
+  worktype: string;
+  namespace: string;
+  image: string;
+  command: string;
+  params: string;
+  authmethod: string;
+  kubeconfig: string;
+  pod: string;
+  allowruntimeauth: boolean;
+  allowruntimecommand: boolean;
+  allowruntimeparams: boolean;
+  allowruntimepod: boolean;
+  deletepodonrestart: boolean;
+  streammethod: string;
+  verifysignature: boolean;
+}
+
+/** `work-python` (deprecated; always fails at start-up). */
+export interface WorkPythonSection extends SectionBase {
+  kind: "work-python";
+  worktype: string;
+  plugin: string;
+  function: string;
+  config: Record<string, unknown>;
+}
+
+/** `work-signing` (§3.10). `tokenexpiration` in milliseconds (5 minutes when not set). */
+export interface WorkSigningSection extends SectionBase {
+  kind: "work-signing";
+  privatekey: string;
+  tokenexpiration: number;
+}
+
+/** `work-verification` (§3.10). */
+export interface WorkVerificationSection extends SectionBase {
+  kind: "work-verification";
+  publickey: string;
+}
+
+/** `cert-init` (§3.11, §5). `bits` 0 means 2048. */
+export interface CertInitSection extends SectionBase {
+  kind: "cert-init";
+  commonname: string;
+  bits: number;
+  notbefore: string;
+  notafter: string;
+  outcert: string;
+  outkey: string;
+}
+
+/** `cert-makereq` (§3.11, §5). */
+export interface CertMakeReqSection extends SectionBase {
+  kind: "cert-makereq";
+  commonname: string;
+  bits: number;
+  dnsname: string[];
+  ipaddress: string[];
+  nodeid: string[];
+  outreq: string;
+  inkey: string;
+  outkey: string;
+}
+
+/** `cert-signreq` (§3.11, §5). `verify` true = do not prompt. */
+export interface CertSignReqSection extends SectionBase {
+  kind: "cert-signreq";
+  req: string;
+  cacert: string;
+  cakey: string;
+  notbefore: string;
+  notafter: string;
+  outcert: string;
+  verify: boolean;
+}
+
+/** Hidden `command-runner` (§2.7). */
+export interface CommandRunnerSection extends SectionBase {
+  kind: "command-runner";
+  command: string;
+  params: string;
+  unitdir: string;
+}
+
+/** Alias used by the CLI layer. */
+export type CertInit = CertInitSection;
+/** Alias used by the CLI layer. */
+export type CertMakeReq = CertMakeReqSection;
+/** Alias used by the CLI layer. */
+export type CertSignReq = CertSignReqSection;
+
+/** Any section instance. */
+export type Section =
+  | NodeSection
+  | LogLevelSection
+  | TraceSection
+  | LocalOnlySection
+  | VersionSection
+  | TlsServerSection
+  | TlsClientSection
+  | TcpListenerSection
+  | TcpPeerSection
+  | UdpListenerSection
+  | UdpPeerSection
+  | WsListenerSection
+  | WsPeerSection
+  | ControlServiceSection
+  | CommandServiceSection
+  | TcpServerSection
+  | TcpClientSection
+  | UdpServerSection
+  | UdpClientSection
+  | UnixSocketServerSection
+  | UnixSocketClientSection
+  | IpRouterSection
+  | WorkCommandSection
+  | WorkKubernetesSection
+  | WorkPythonSection
+  | WorkSigningSection
+  | WorkVerificationSection
+  | CertInitSection
+  | CertMakeReqSection
+  | CertSignReqSection
+  | CommandRunnerSection;
+
+/** Every section kind. */
+export type SectionKind = Section["kind"];
+
+/** The section type for a kind. */
+export type SectionOf<K extends SectionKind> = Extract<Section, { kind: K }>;
+
+/** A certificate action section. */
+export type CertAction = CertInitSection | CertMakeReqSection | CertSignReqSection;
+
+/** What an argument list asks for. */
+export type Invocation =
+  | { kind: "help"; text: string }
+  | { kind: "bash-completion"; text: string }
+  | { kind: "version" }
+  | { kind: "action"; section: CertAction }
+  | {
+    kind: "node";
+    /** All instances in collection order (the implicit node appended when absent). */
+    sections: Section[];
+    /** Every config file read, in order. */
+    configFiles: string[];
+    /** The file after the first argument spelled exactly `--config` or `-c` (enables reload). */
+    reloadFile: string | null;
+    /** The argument list as given (re-parsed on reload). */
+    argv: string[];
+  };
