@@ -17,6 +17,7 @@ import { shlexSplit } from "../work/shlex.ts";
 import { stdoutSize, unitPaths, updateBasicStatus, WorkState } from "../work/status_file.ts";
 import type { ChildEnd } from "../work/process_state.ts";
 import { lookPath, processExitCode, processStateText } from "../work/process_state.ts";
+import { processGroupMembers, procStat } from "../work/proc_info.ts";
 
 /** Parameters of the `--command-runner` directive. */
 export interface CommandRunnerParams {
@@ -205,6 +206,12 @@ async function superviseChild(
   }
 }
 
+/**
+ * Forward SIGINT and escalate to SIGKILL after `killAfterMs`. When this runner leads its own
+ * process group (it was started with setsid, the normal case) the whole job's group gets the
+ * signals — like a terminal's Ctrl-C — so a shell's children are not left behind; leftovers
+ * are SIGKILLed once the command is gone. Otherwise only the command is signalled (upstream).
+ */
 async function termThenKill(
   proc: Deno.ChildProcess,
   pid: number,
@@ -212,23 +219,41 @@ async function termThenKill(
   killAfterMs: number,
   log: Logger,
 ): Promise<void> {
-  try {
-    proc.kill("SIGINT");
-  } catch {
-    // already gone
-  }
+  const leader = procStat(Deno.pid)?.pgrp === Deno.pid;
+  const signalJob = (sig: Deno.Signal) => {
+    try {
+      proc.kill(sig);
+    } catch {
+      // already gone
+    }
+    if (!leader) return;
+    for (const member of processGroupMembers(Deno.pid, [Deno.pid, pid])) {
+      try {
+        Deno.kill(member, sig);
+      } catch {
+        // raced with its exit
+      }
+    }
+  };
+  signalJob("SIGINT");
   const t = sleep(killAfterMs);
   const r = await Promise.race([exited.then(() => "exit" as const), t.promise]);
   t.cancel();
-  if (r === "exit") return;
-  log.warning(`timed out waiting for pid ${pid} to terminate with SIGINT`);
-  log.info(`sending SIGKILL to pid ${pid}`);
-  try {
-    proc.kill("SIGKILL");
-  } catch {
-    // already gone
+  if (r !== "exit") {
+    log.warning(`timed out waiting for pid ${pid} to terminate with SIGINT`);
+    log.info(`sending SIGKILL to pid ${pid}`);
+    signalJob("SIGKILL");
+    await exited;
   }
-  await exited;
+  if (leader) {
+    for (const member of processGroupMembers(Deno.pid, [Deno.pid])) {
+      try {
+        Deno.kill(member, "SIGKILL");
+      } catch {
+        // raced with its exit
+      }
+    }
+  }
 }
 
 async function writeOrLog(dir: string, state: number, detail: string, log: Logger) {

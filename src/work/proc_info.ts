@@ -119,3 +119,22 @@ export function findOnPath(name: string, path = Deno.env.get("PATH") ?? ""): str
   }
   return null;
 }
+
+/** PIDs of live (non-zombie) processes whose process group is `pgid`, excluding `except`. */
+export function processGroupMembers(pgid: number, except: number[] = []): number[] {
+  const out: number[] = [];
+  let entries: Iterable<Deno.DirEntry>;
+  try {
+    entries = Deno.readDirSync("/proc");
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e.name)) continue;
+    const pid = Number(e.name);
+    if (except.includes(pid)) continue;
+    const st = procStat(pid);
+    if (st && st.pgrp === pgid && st.state !== "Z" && st.state !== "X") out.push(pid);
+  }
+  return out;
+}
