@@ -47,7 +47,7 @@ export class Sim {
   readonly #ends = new Map<number, End>();
   #nextLink = 1;
   #seed = 1;
-  #queue: { end: End; bytes: Uint8Array }[] = [];
+  #queue: { end: End; bytes?: Uint8Array; close?: string }[] = [];
   /** Optional observer/filter for every message in flight; return false to drop it. */
   tap?: (from: string, to: string, bytes: Uint8Array) => boolean;
 
@@ -88,6 +88,7 @@ export class Sim {
     eb.peer = ea;
     this.r(a).addLink(ea.linkId, { cost: 1, description: `sim ${a}->${b}`, ...optsA });
     this.r(b).addLink(eb.linkId, { cost: 1, description: `sim ${b}->${a}`, ...optsB });
+    this.drain();
     return [ea.linkId, eb.linkId] as const;
   }
 
@@ -98,6 +99,7 @@ export class Sim {
     ea.peer = raw;
     raw.peer = ea;
     this.r(a).addLink(ea.linkId, { cost: 1, description: `sim ${a}->raw`, ...opts });
+    this.drain();
     return { linkId: ea.linkId, captured: raw.captured!, end: ea };
   }
 
@@ -170,8 +172,13 @@ export class Sim {
               break;
             }
             case "closeLink": {
+              // Our side closes now; the far side notices after what was already sent.
               const e = this.#ends.get(o.linkId);
-              if (e) this.#close(e, o.reason);
+              if (e && e.open) {
+                e.open = false;
+                rec.router.linkClosed(e.linkId, o.reason);
+                if (e.peer) this.#queue.push({ end: e.peer, close: "peer closed" });
+              }
               break;
             }
             case "datagram":
@@ -188,10 +195,13 @@ export class Sim {
       }
       const q = this.#queue;
       this.#queue = [];
-      for (const { end, bytes } of q) {
+      for (const { end, bytes, close } of q) {
         progressed = true;
         if (!end.open) continue;
-        this.nodes.get(end.node)?.router.handleMessage(end.linkId, bytes);
+        if (close !== undefined) {
+          if (end.captured) end.open = false;
+          else this.#close(end, close);
+        } else this.nodes.get(end.node)?.router.handleMessage(end.linkId, bytes!);
       }
       if (!progressed) return;
     }

@@ -1,0 +1,238 @@
+import { Sim, sorted } from "./mesh_sim.ts";
+import {
+  decodeMessage,
+  decodeRoutingUpdate,
+  encodeRoutingUpdate,
+  MSG_ROUTE,
+  type RoutingUpdate,
+} from "../../src/mesh/messages.ts";
+import { assert, assertEquals } from "../helpers/assert.ts";
+
+const update = (over: Partial<RoutingUpdate>): Uint8Array =>
+  encodeRoutingUpdate({
+    NodeID: "x",
+    UpdateID: "u" + Math.random().toString(36).slice(2, 9),
+    UpdateEpoch: 1n,
+    UpdateSequence: 1n,
+    Connections: {},
+    ForwardingNode: "x",
+    SuspectedDuplicate: 0n,
+    ...over,
+  });
+
+const logsOf = (sim: Sim, k: string) => sim.rec(k).logs.join("\n");
+
+Deno.test("links: handshake establishes both sides; initial update lists no peers", () => {
+  const sim = new Sim();
+  sim.addNode("a");
+  const { linkId, captured } = sim.connectRaw("a");
+  assertEquals(captured.length, 1);
+  const first = decodeMessage(captured[0]);
+  assert(first.ok && first.value.type === MSG_ROUTE);
+  assertEquals(first.value.update.NodeID, "a");
+  assertEquals(first.value.update.ForwardingNode, "a");
+  assertEquals(first.value.update.UpdateSequence, 1n);
+  assertEquals(first.value.update.Connections, {});
+  assertEquals(first.value.update.UpdateID.length, 8);
+  // the peer identifies itself through ForwardingNode
+  sim.inject(linkId, update({ NodeID: "", ForwardingNode: "peer" }));
+  assertEquals(sim.r("a").status().connections, [{ NodeID: "peer", Cost: 1 }]);
+  sim.run(200);
+  const after = captured.map((b) => decodeMessage(b)).filter((d) => d.ok);
+  const last = after.at(-1)!;
+  assert(last.ok && last.value.type === MSG_ROUTE);
+  assertEquals(last.value.update.Connections, { peer: 1 });
+  assert(sim.isOpen(linkId));
+});
+
+Deno.test("links: initial messages every 1 s, give up after the 11th (~10 s)", () => {
+  const sim = new Sim();
+  sim.addNode("a");
+  const { linkId, captured } = sim.connectRaw("a");
+  sim.run(9_500);
+  assertEquals(captured.length, 10);
+  assert(sim.isOpen(linkId));
+  sim.run(600);
+  assertEquals(captured.length, 11);
+  assert(!sim.isOpen(linkId), "closed after the 11th send");
+  assert(logsOf(sim, "a").includes("Giving up on connection initialization"));
+});
+
+Deno.test("links: allowedpeers refusal, verified node IDs, own ID, already connected", () => {
+  const sim = new Sim();
+  for (const id of ["a", "b", "c"]) sim.addNode(id);
+  const [la, lb] = sim.connect("a", "b", {}, { allowedPeers: ["c"] });
+  assert(!sim.isOpen(la) && !sim.isOpen(lb));
+  assert(
+    logsOf(sim, "b").includes(
+      "rejected connection with node a because it is not in the allowed peers list",
+    ),
+  );
+  assert(logsOf(sim, "a").includes("Received a rejection message"));
+  const [lc] = sim.connect("c", "b", {}, { allowedPeers: ["c"] });
+  assert(sim.isOpen(lc));
+  const [, lv] = sim.connect("a", "c", {}, { verifiedNodeIds: ["notA"] });
+  assert(!sim.isOpen(lv));
+  assert(logsOf(sim, "c").includes("certificate"));
+  // own ID
+  const { linkId, captured } = sim.connectRaw("a");
+  sim.inject(linkId, update({ ForwardingNode: "a", NodeID: "a" }));
+  assert(!sim.isOpen(linkId));
+  assertEquals([...captured.at(-1)!], [3, 0x5b, 0x5d]);
+  assert(logsOf(sim, "a").includes("it tried to connect using our own node ID"));
+  // already connected: a second b-c link is refused
+  const [l2b, l2c] = sim.connect("b", "c");
+  assert(!sim.isOpen(l2b) && !sim.isOpen(l2c));
+  assert(sim.isOpen(lc), "the first connection is unaffected");
+  assert(logsOf(sim, "b").includes("already connected"));
+  sim.run(1000);
+  assertEquals(sim.r("b").status().connections, [{ NodeID: "c", Cost: 1 }]);
+});
+
+Deno.test("links: nodecost overrides cost; disagreement on cost is rejected", () => {
+  const sim = new Sim();
+  for (const id of ["a", "b", "c"]) sim.addNode(id);
+  const [l1] = sim.connect("a", "b", { cost: 2.5 }, { cost: 1, nodeCost: { a: 2.5 } });
+  sim.run(1000);
+  assert(sim.isOpen(l1));
+  assertEquals(sim.r("b").status().connections, [{ NodeID: "a", Cost: 2.5 }]);
+  assertEquals(sim.r("a").status().knownConnectionCosts["b"], { a: 2.5 });
+  const [l2, l3] = sim.connect("a", "c", { cost: 1 }, { cost: 2 });
+  sim.run(1000);
+  assert(!sim.isOpen(l2) && !sim.isOpen(l3));
+  assert(
+    logsOf(sim, "a").includes("we disagree about the connection cost") ||
+      logsOf(sim, "c").includes("we disagree about the connection cost"),
+  );
+  assertEquals(sorted(sim.r("a").status().routingTable), { b: "b" });
+});
+
+Deno.test("links: idle timeout closes a silent link at ~21 s; keepalives keep a live one", () => {
+  const sim = new Sim();
+  for (const id of ["a", "b", "c"]) sim.addNode(id);
+  const [ab] = sim.connect("a", "b");
+  const [ac] = sim.connect("a", "c");
+  sim.run(500);
+  sim.muteFarSide(ab); // b's messages no longer reach a
+  const mutedAt = sim.clock.now();
+  let closedAt = -1;
+  for (let t = 0; t < 40_000 && closedAt < 0; t += 250) {
+    sim.run(250);
+    if (!sim.isOpen(ab)) closedAt = sim.clock.now();
+  }
+  assert(closedAt > 0, "silent link closed");
+  const idle = closedAt - mutedAt;
+  assert(idle >= 20_000 && idle <= 22_000, `closed after ${idle} ms`);
+  assert(logsOf(sim, "a").includes("Timing out connection b"));
+  sim.run(120_000);
+  assert(sim.isOpen(ac), "live link kept alive by periodic updates");
+});
+
+Deno.test("links: late initial message ignored; peer that stops listing us is rejected", () => {
+  const sim = new Sim();
+  sim.addNode("a");
+  const { linkId, captured } = sim.connectRaw("a");
+  sim.inject(linkId, update({ NodeID: "p", ForwardingNode: "p", UpdateID: "aaaaaaa1" }));
+  // another update from p without us: late initial message, ignored
+  sim.inject(
+    linkId,
+    update({ NodeID: "p", ForwardingNode: "p", UpdateID: "aaaaaaa2", UpdateSequence: 2n }),
+  );
+  assert(sim.isOpen(linkId));
+  sim.inject(
+    linkId,
+    update({
+      NodeID: "p",
+      ForwardingNode: "p",
+      UpdateID: "aaaaaaa3",
+      UpdateSequence: 3n,
+      Connections: { a: 1 },
+    }),
+  );
+  assert(sim.isOpen(linkId));
+  sim.inject(
+    linkId,
+    update({ NodeID: "p", ForwardingNode: "p", UpdateID: "aaaaaaa4", UpdateSequence: 4n }),
+  );
+  assert(!sim.isOpen(linkId));
+  assertEquals([...captured.at(-1)!], [3, 0x5b, 0x5d]);
+  assert(logsOf(sim, "a").includes("no longer lists us"));
+});
+
+Deno.test("links: epochs above 2^53 are re-flooded exactly", () => {
+  const sim = new Sim();
+  const epoch = (1n << 60n) + 12345678901n;
+  sim.addNode("a", { epoch });
+  sim.addNode("b");
+  sim.addNode("c");
+  sim.connect("a", "b");
+  sim.connect("b", "c");
+  const seen: bigint[] = [];
+  sim.tap = (from, to, bytes) => {
+    if (from === "b" && to === "c" && bytes[0] === 1) {
+      const u = decodeRoutingUpdate(bytes.subarray(1));
+      if (u.ok && u.value.NodeID === "a") seen.push(u.value.UpdateEpoch);
+    }
+    return true;
+  };
+  sim.run(1000);
+  assert(seen.length > 0, "a's updates re-flooded by b");
+  for (const e of seen) assertEquals(e, epoch);
+  assertEquals(sorted(sim.r("c").status().routingTable), { a: "b", b: "b" });
+});
+
+Deno.test("links: duplicate node ID — the later (higher-epoch) node shuts down", () => {
+  const sim = new Sim();
+  sim.addNode("a", { epoch: 1000n << 24n }, "a1");
+  sim.addNode("b");
+  sim.addNode("c");
+  sim.connect("a1", "b");
+  sim.connect("b", "c");
+  sim.run(1000);
+  sim.addNode("a", { epoch: 2000n << 24n }, "a2");
+  sim.connect("a2", "c");
+  sim.run(2000);
+  assert(sim.rec("a2").shutdown !== undefined, "a2 shut down");
+  assertEquals(sim.rec("a1").shutdown, undefined);
+  assert(logsOf(sim, "a1").includes("Duplicate node ID a detected"));
+  assert(logsOf(sim, "a2").includes("We are a duplicate node"));
+  assertEquals(sim.r("a2").pollTimeout(), undefined);
+  sim.run(30_000);
+  assertEquals(sorted(sim.r("c").status().routingTable), { a: "b", b: "b" });
+});
+
+Deno.test("links: service ads flood, refresh with increasing Time, cancel", () => {
+  const sim = new Sim();
+  for (const id of ["a", "b", "c"]) sim.addNode(id);
+  sim.connect("a", "b");
+  sim.run(500);
+  sim.r("a").setWorkCommands([{ WorkType: "echo", Secure: false }]);
+  sim.r("a").addAdvertisement("control", 1, { type: "Control Service" });
+  sim.r("a").addAdvertisement("udp1", 0, null);
+  sim.drain();
+  const adsB = sim.r("b").status().advertisements;
+  assertEquals(adsB.length, 2);
+  const ctl = adsB.find((x) => x.Service === "control")!;
+  assertEquals(Object.keys(ctl), ["NodeID", "Service", "Time", "ConnType", "Tags", "WorkCommands"]);
+  assertEquals(ctl.WorkCommands, [{ WorkType: "echo", Secure: false }]);
+  assertEquals(adsB.find((x) => x.Service === "udp1")!.WorkCommands, null);
+  assert(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(ctl.Time), ctl.Time);
+  // c joins via b: b does not forward stored ads on new connections; a's next round reaches c
+  sim.connect("b", "c");
+  sim.run(500);
+  assertEquals(sim.r("c").status().advertisements.length, 0);
+  const t1 = ctl.Time;
+  sim.run(60_000);
+  const adsC = sim.r("c").status().advertisements;
+  assertEquals(adsC.length, 2);
+  const t2 = sim.r("b").status().advertisements.find((x) => x.Service === "control")!.Time;
+  assert(t2 > t1, "refreshed with a later Time");
+  sim.r("a").removeAdvertisement("udp1");
+  sim.drain();
+  assertEquals(sim.r("c").status().advertisements.map((x) => x.Service), ["control"]);
+  // direct new neighbour of a gets ads immediately on establishment
+  sim.addNode("d");
+  sim.connect("a", "d");
+  sim.run(200);
+  assertEquals(sim.r("d").status().advertisements.map((x) => x.Service), ["control"]);
+});
