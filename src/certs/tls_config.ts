@@ -10,7 +10,7 @@
 import { Buffer } from "node:buffer";
 import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import { bytesEqual } from "./der.ts";
-import { osErrorText, parseCertificateChainPem, pemDecodeAllLenient, pemEncode } from "./pem.ts";
+import { osErrorText, pemDecodeAllLenient, pemEncode } from "./pem.ts";
 import { type ChainVerifier, makeChainVerifier, parsePinnedFingerprints } from "./verify.ts";
 import { parseCertificate, type ParsedCertificate, sanNamesOf } from "./x509_parse.ts";
 
