@@ -1,0 +1,362 @@
+/**
+ * The thin async shell around the sans-IO {@link Router}: it owns the links, one timer re-armed
+ * from `pollTimeout()`, and drains `pollOutput()` after every input. On top it offers datagram
+ * endpoints (wire.md §11), ping and traceroute (§8.2, §8.3) and advertisements.
+ *
+ * @example
+ * ```ts
+ * const node = new MeshNode({ nodeId: "a", logger });
+ * node.attachLink(link);
+ * const r = await node.ping("b"); // { from: "b", timeNs: 1234567n } or { error: "timeout" }
+ * node.close();
+ * ```
+ * @module
+ */
+
+import { type Clock, realClock } from "../clock.ts";
+import type { Link } from "./link.ts";
+import type { WorkCommand } from "./messages.ts";
+import { Router, type RouterOptions, type RouterStatus, type UnreachableNotice } from "./router.ts";
+
+/** Options of a {@link MeshNode}: those of the Router, with the clock optional. */
+export interface MeshNodeOptions extends Omit<RouterOptions, "clock"> {
+  /** Defaults to the real clock. */
+  clock?: Clock;
+}
+
+/** A datagram received by an endpoint. */
+export interface Datagram {
+  fromNode: string;
+  fromService: string;
+  payload: Uint8Array;
+}
+
+/** A bound (node, service) datagram endpoint. */
+export interface DatagramEndpoint {
+  /** The bound service name. */
+  readonly service: string;
+  /** Send one datagram; throws an Error with Go's text for local errors (e.g. "no route to node"). */
+  send(toNode: string, toService: string, bytes: Uint8Array, hopsToLive?: number): void;
+  /** The next datagram, or null once closed. Unread datagrams beyond 1024 are dropped. */
+  receive(): Promise<Datagram | null>;
+  /** If set, datagrams are handed here instead of being queued for `receive()`. */
+  onDatagram?: (d: Datagram) => void;
+  /** Called for unreachable notices about datagrams this endpoint sent. */
+  onUnreachable?: (n: UnreachableNotice) => void;
+  /** Unbind the service; pending and later `receive()` calls return null. */
+  close(): void;
+}
+
+/** Result of a ping: the responder and round-trip time, or an error text. */
+export type PingResult = { from: string; timeNs: bigint } | {
+  error: string;
+  from?: string;
+  timeNs?: bigint;
+};
+
+/** One traceroute hop. */
+export interface TracerouteHop {
+  from: string;
+  timeNs: bigint;
+  /** Set on a failed hop (any error other than "message expired"). */
+  error?: string;
+}
+
+const INBOX_LIMIT = 1024;
+const EMPTY = new Uint8Array(0);
+
+class Endpoint implements DatagramEndpoint {
+  onDatagram?: (d: Datagram) => void;
+  onUnreachable?: (n: UnreachableNotice) => void;
+  #inbox: Datagram[] = [];
+  #waiters: ((d: Datagram | null) => void)[] = [];
+  #closed = false;
+
+  constructor(readonly service: string, readonly node: MeshNode) {}
+
+  send(toNode: string, toService: string, bytes: Uint8Array, hopsToLive?: number): void {
+    if (this.#closed) throw new Error("endpoint is closed");
+    const err = this.node.sendRaw(this.service, toNode, toService, bytes, hopsToLive);
+    if (err) throw new Error(err);
+  }
+
+  receive(): Promise<Datagram | null> {
+    const d = this.#inbox.shift();
+    if (d) return Promise.resolve(d);
+    if (this.#closed) return Promise.resolve(null);
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  deliver(d: Datagram): void {
+    if (this.#closed) return;
+    if (this.onDatagram) return this.onDatagram(d);
+    const w = this.#waiters.shift();
+    if (w) w(d);
+    else if (this.#inbox.length < INBOX_LIMIT) this.#inbox.push(d);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.node.unbind(this.service);
+    for (const w of this.#waiters.splice(0)) w(null);
+    this.#inbox = [];
+  }
+}
+
+/** A running mesh node: Router + links + timer + endpoints. */
+export class MeshNode {
+  readonly router: Router;
+  readonly #clock: Clock;
+  readonly #links = new Map<number, Link>();
+  readonly #endpoints = new Map<string, Endpoint>();
+  readonly #shutdownCbs: ((reason: string) => void)[] = [];
+  readonly #unreachCbs: ((n: UnreachableNotice) => void)[] = [];
+  #nextLinkId = 1;
+  #timer?: ReturnType<typeof setTimeout>;
+  #timerAt?: number;
+  #pumping = false;
+  #closed = false;
+
+  /** Build the router; throws only for invalid options. */
+  constructor(opts: MeshNodeOptions) {
+    this.#clock = opts.clock ?? realClock;
+    this.router = new Router({ ...opts, clock: this.#clock });
+    this.#pump();
+  }
+
+  /** This node's ID. */
+  get nodeId(): string {
+    return this.router.nodeId;
+  }
+
+  /** Hand a backend session to the mesh: the handshake starts at once. */
+  attachLink(link: Link): void {
+    if (this.#closed) {
+      link.close();
+      return;
+    }
+    const id = this.#nextLinkId++;
+    this.#links.set(id, link);
+    link.onMessage = (m) => {
+      if (this.#closed) return;
+      this.router.handleMessage(id, m);
+      this.#pump();
+    };
+    link.onClose = (reason) => {
+      if (!this.#links.delete(id) || this.#closed) return;
+      this.router.linkClosed(id, reason);
+      this.#pump();
+    };
+    this.router.addLink(id, link.options);
+    this.#pump();
+  }
+
+  /** Bind a datagram endpoint (ephemeral name if `service` is omitted). */
+  listen(service?: string): DatagramEndpoint {
+    const name = this.router.bindService(service);
+    const ep = new Endpoint(name, this);
+    this.#endpoints.set(name, ep);
+    return ep;
+  }
+
+  /** @internal Used by endpoints. */
+  sendRaw(
+    fromService: string,
+    toNode: string,
+    toService: string,
+    bytes: Uint8Array,
+    hopsToLive?: number,
+  ): string | undefined {
+    const err = this.router.sendDatagram(fromService, toNode, toService, bytes, hopsToLive);
+    this.#pump();
+    return err;
+  }
+
+  /** @internal Used by endpoints. */
+  unbind(service: string): void {
+    this.#endpoints.delete(service);
+    this.router.unbindService(service);
+  }
+
+  /** Subscribe to every unreachable notice delivered to this node. */
+  onUnreachable(cb: (n: UnreachableNotice) => void): void {
+    this.#unreachCbs.push(cb);
+  }
+
+  /** Called once if the router shuts down (duplicate node ID). */
+  onShutdown(cb: (reason: string) => void): void {
+    this.#shutdownCbs.push(cb);
+  }
+
+  /**
+   * Ping `node` (wire.md §8.2): the first datagram back wins; an unreachable ends the ping with
+   * its Problem as the error; `timeout` after `timeoutMs` (10 s).
+   */
+  ping(node: string, opts: { htl?: number; timeoutMs?: number } = {}): Promise<PingResult> {
+    const start = this.#clock.now();
+    const elapsed = () => BigInt(Math.round((this.#clock.now() - start) * 1e6));
+    let ep: DatagramEndpoint;
+    try {
+      ep = this.listen();
+    } catch (e) {
+      return Promise.resolve({ error: (e as Error).message });
+    }
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (r: PingResult) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        ep.close();
+        resolve(r);
+      };
+      const timer = setTimeout(
+        () => finish({ error: "timeout", timeNs: elapsed() }),
+        opts.timeoutMs ?? 10_000,
+      );
+      ep.onUnreachable = (n) =>
+        finish({ error: n.Problem, from: n.ReceivedFromNode, timeNs: elapsed() });
+      ep.onDatagram = (d) => finish({ from: d.fromNode, timeNs: elapsed() });
+      try {
+        ep.send(node, "ping", EMPTY, opts.htl ?? this.router.maxHops);
+      } catch (e) {
+        finish({ error: (e as Error).message, from: this.nodeId, timeNs: elapsed() });
+      }
+    });
+  }
+
+  /**
+   * Traceroute (wire.md §8.3): pings with HTL 0, 1, 2… ; "message expired" answers are normal
+   * hops; stops at the first reply or any other error.
+   */
+  async traceroute(node: string, opts: { timeoutMs?: number } = {}): Promise<TracerouteHop[]> {
+    const hops: TracerouteHop[] = [];
+    for (let htl = 0; htl <= this.router.maxHops; htl++) {
+      const r = await this.ping(node, { htl, timeoutMs: opts.timeoutMs });
+      if ("error" in r) {
+        const hop: TracerouteHop = { from: r.from ?? "", timeNs: r.timeNs ?? 0n };
+        if (r.error !== "message expired") {
+          hop.error = r.error;
+          hops.push(hop);
+          return hops;
+        }
+        hops.push(hop);
+        if (this.#closed) return hops;
+      } else {
+        hops.push({ from: r.from, timeNs: r.timeNs });
+        return hops;
+      }
+    }
+    return hops;
+  }
+
+  /** Advertise a local service (see Router.addAdvertisement). */
+  advertise(
+    service: string,
+    connType: 0 | 1 | 2,
+    tags: Record<string, string> | null,
+    workCommands?: WorkCommand[],
+  ): void {
+    this.router.addAdvertisement(service, connType, tags, workCommands);
+    this.#pump();
+  }
+
+  /** Withdraw an advertisement (a Cancel ad is flooded). */
+  unadvertise(service: string): void {
+    this.router.removeAdvertisement(service);
+    this.#pump();
+  }
+
+  /** Set the node's work types (shown on control-service ads and in status). */
+  setWorkCommands(list: WorkCommand[]): void {
+    this.router.setWorkCommands(list);
+  }
+
+  /** The router's status snapshot. */
+  status(): RouterStatus {
+    return this.router.status();
+  }
+
+  /** Run due timers now (for injected clocks that tests advance by hand). */
+  tick(): void {
+    if (this.#closed) return;
+    this.router.handleTimeout();
+    this.#pump();
+  }
+
+  /** Stop: cancel the timer, close endpoints and links. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const ep of [...this.#endpoints.values()]) ep.close();
+    for (const l of [...this.#links.values()]) l.close();
+    this.#links.clear();
+  }
+
+  #pump(): void {
+    if (this.#pumping || this.#closed) return;
+    this.#pumping = true;
+    try {
+      for (let o; (o = this.router.pollOutput());) {
+        switch (o.kind) {
+          case "send":
+            try {
+              this.#links.get(o.linkId)?.send(o.bytes);
+            } catch (e) {
+              this.router.logger.error(`link send failed: ${(e as Error).message}`);
+            }
+            break;
+          case "closeLink": {
+            const l = this.#links.get(o.linkId);
+            this.#links.delete(o.linkId);
+            l?.close();
+            break;
+          }
+          case "datagram":
+            this.#endpoints.get(o.service)?.deliver({
+              fromNode: o.fromNode,
+              fromService: o.fromService,
+              payload: o.payload,
+            });
+            break;
+          case "unreachable":
+            for (const cb of this.#unreachCbs) cb(o.info);
+            if (o.info.FromNode === this.nodeId) {
+              this.#endpoints.get(o.info.FromService)?.onUnreachable?.(o.info);
+            }
+            break;
+          case "shutdown":
+            for (const cb of this.#shutdownCbs) cb(o.reason);
+            break;
+        }
+      }
+    } finally {
+      this.#pumping = false;
+    }
+    if (this.router.isShutdown) {
+      this.close();
+      return;
+    }
+    this.#arm();
+  }
+
+  #arm(): void {
+    const at = this.router.pollTimeout();
+    if (at === this.#timerAt && this.#timer !== undefined) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = at;
+    if (at === undefined) return;
+    const delay = Math.max(0, at - this.#clock.now());
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = undefined;
+      if (this.#closed) return;
+      if (this.#clock.now() >= at) this.router.handleTimeout();
+      this.#pump();
+    }, Math.ceil(delay));
+  }
+}
