@@ -69,7 +69,20 @@ export function runnerAlive(pid: number, unitDir: string): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   if (processGone(pid)) return false;
   const argv = procCmdline(pid);
-  return argv !== null && argv.includes("--command-runner") && argv.includes(`unitdir=${unitDir}`);
+  if (argv === null || !argv.includes("--command-runner")) return false;
+  const arg = argv.find((a) => a.startsWith("unitdir="));
+  if (arg === undefined) return false;
+  const theirs = arg.slice("unitdir=".length);
+  if (theirs === unitDir) return true;
+  // Same directory spelled differently (relative to the runner's cwd, extra slashes, links)?
+  try {
+    const abs = theirs.startsWith("/")
+      ? theirs
+      : `${Deno.readLinkSync(`/proc/${pid}/cwd`)}/${theirs}`;
+    return Deno.realPathSync(abs) === Deno.realPathSync(unitDir);
+  } catch {
+    return false;
+  }
 }
 
 /**

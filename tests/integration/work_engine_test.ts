@@ -130,6 +130,9 @@ Deno.test({
           (await waitState(e, a, 3)).Detail,
           `exec: "no-such-command-xyz": executable file not found in $PATH`,
         );
+        // completed without ever creating stdout: results end at once with zero bytes
+        assertEquals(await Deno.stat(`${dir}/node1/${a}/stdout`).catch(() => null), null);
+        assertEquals(await collectText(e.results(a, 0)), "");
         const b = await submit(e, "badquote");
         assertEquals((await waitState(e, b, 3)).Detail, "EOF found when expecting closing quote");
         const c = await submit(e, "shell", "", { params: `-c 'kill -9 $$'` });
