@@ -10,12 +10,20 @@ export interface TestIdentity {
   chain: Uint8Array[];
   /** Leaf private key. */
   key: KeyObject;
+  /** PEM of the chain (leaf, CA) for other TLS stacks. */
+  chainPem: string;
+  /** PEM (PKCS#8) of the private key. */
+  keyPem: string;
+  /** The leaf's DNS name (subjectAltName), `<name>.test`. */
+  dnsName: string;
 }
 
 /** All identities used by the tests. */
 export interface TestCerts {
   /** The CA certificate (DER). */
   ca: Uint8Array;
+  /** The CA certificate (PEM). */
+  caPem: string;
   /** Server leaves by key type. */
   rsa: TestIdentity;
   /** EC P-256 leaf. */
@@ -63,57 +71,39 @@ export function testCerts(): Promise<TestCerts> {
 async function generate(): Promise<TestCerts> {
   const dir = await Deno.makeTempDir({ prefix: "tls13_certs_" });
   try {
-    await openssl(dir, [
-      "req",
-      "-x509",
-      ...KEY_ARGS.p256,
-      "-nodes",
-      "-keyout",
-      "ca.key",
-      "-out",
-      "ca.pem",
-      "-days",
-      "2",
-      "-subj",
-      "/CN=tls13 test CA",
-    ]);
+    const caArgs = ["req", "-x509", ...KEY_ARGS.p256, "-nodes", "-keyout", "ca.key"];
+    await openssl(dir, [...caArgs, "-out", "ca.pem", "-days", "2", "-subj", "/CN=tls13 test CA"]);
     const caPem = await Deno.readTextFile(`${dir}/ca.pem`);
     const ca = new Uint8Array(new X509Certificate(caPem).raw);
     const ids: Record<string, TestIdentity> = {};
+    let serial = 2;
     for (const name of Object.keys(KEY_ARGS)) {
+      const dnsName = `${name}.test`;
+      await Deno.writeTextFile(
+        `${dir}/${name}.cnf`,
+        `subjectAltName=DNS:${dnsName}\nextendedKeyUsage=serverAuth,clientAuth\n` +
+          "basicConstraints=CA:FALSE\n",
+      );
+      const reqArgs = ["req", ...KEY_ARGS[name], "-nodes", "-keyout", `${name}.key`];
+      await openssl(dir, [...reqArgs, "-out", `${name}.csr`, "-subj", `/CN=${dnsName}`]);
       await openssl(dir, [
-        "req",
-        ...KEY_ARGS[name],
-        "-nodes",
-        "-keyout",
-        `${name}.key`,
-        "-out",
-        `${name}.csr`,
-        "-subj",
-        `/CN=${name}.test`,
-      ]);
-      await openssl(dir, [
-        "x509",
-        "-req",
-        "-in",
-        `${name}.csr`,
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-set_serial",
-        String(Object.keys(ids).length + 2),
-        "-days",
-        "2",
-        "-out",
-        `${name}.pem`,
+        ...["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key"],
+        ...["-set_serial", String(serial++), "-days", "2", "-extfile", `${name}.cnf`],
+        ...["-out", `${name}.pem`],
       ]);
       const pem = await Deno.readTextFile(`${dir}/${name}.pem`);
-      const key = createPrivateKey(await Deno.readTextFile(`${dir}/${name}.key`));
-      ids[name] = { chain: [new Uint8Array(new X509Certificate(pem).raw), ca], key };
+      const keyPem = await Deno.readTextFile(`${dir}/${name}.key`);
+      ids[name] = {
+        chain: [new Uint8Array(new X509Certificate(pem).raw), ca],
+        key: createPrivateKey(keyPem),
+        chainPem: pem + caPem,
+        keyPem,
+        dnsName,
+      };
     }
     return {
       ca,
+      caPem,
       rsa: ids.rsa,
       p256: ids.p256,
       p384: ids.p384,
