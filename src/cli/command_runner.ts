@@ -124,7 +124,16 @@ async function runChild(p: CommandRunnerParams, log: Logger): Promise<number> {
     let child: Deno.ChildProcess;
     try {
       child = new Deno.Command("/bin/sh", {
-        args: ["-c", TRAMPOLINE, "sh", paths.stdin, paths.stdout, file, ...args],
+        // a leading "-" would read as an option to `exec`
+        args: [
+          "-c",
+          TRAMPOLINE,
+          "sh",
+          paths.stdin,
+          paths.stdout,
+          file.startsWith("-") ? `./${file}` : file,
+          ...args,
+        ],
         stdin: "null",
         stdout: "null",
         stderr: "null",
