@@ -20,7 +20,6 @@ import type { CompiledRules } from "./firewall.ts";
 import {
   decodeMessage,
   encodeRoutingUpdate,
-  encodeServiceAd,
   MSG_DATA,
   MSG_REJECT,
   MSG_ROUTE,
@@ -34,9 +33,10 @@ import {
 import { NameTable } from "./name_table.ts";
 import { cryptoRandom, makeEpoch, type RandomSource, randomString } from "./random.ts";
 import { SeenSet } from "./seen_set.ts";
-import { AdClock, adStatus, AdTable } from "./service_ads.ts";
+import { adStatus, AdTable, OwnAds } from "./service_ads.ts";
 import { Topology } from "./topology.ts";
 import { DataPath } from "./data_path.ts";
+import { checkNewPeer, checkPeerUpdate } from "./handshake.ts";
 import type { RouterOptions, RouterOutput, RouterStatus, SendError } from "./router_types.ts";
 
 export type { RouterOptions, RouterOutput, RouterStatus, SendError } from "./router_types.ts";
@@ -65,14 +65,6 @@ interface LinkState {
   lastRecv: number;
 }
 
-interface OwnAd {
-  connType: number;
-  tags: Record<string, string> | null;
-  workCommands?: WorkCommand[];
-  /** Last message sent for this ad (resent to new connections). */
-  lastBytes?: Uint8Array;
-}
-
 /** The sans-IO router of one node. */
 export class Router {
   readonly nodeId: string;
@@ -97,9 +89,7 @@ export class Router {
   readonly #seen = new SeenSet();
   readonly #services = new Set<string>();
   readonly #ads = new AdTable();
-  readonly #ownAds = new Map<string, OwnAd>();
-  readonly #adClock = new AdClock();
-  #workCommands: WorkCommand[] = [];
+  readonly #ownAds: OwnAds;
   readonly #out: RouterOutput[] = [];
   #outHead = 0;
   #floodAt?: number;
@@ -127,6 +117,7 @@ export class Router {
     this.epoch = opts.epoch ?? makeEpoch(this.#clock.wallNow().getTime(), this.#random);
     this.#topo = new Topology(this.nodeId);
     this.names.add(this.nodeId);
+    this.#ownAds = new OwnAds(this.nodeId, this.#ads);
     const now = this.#clock.now();
     this.#periodicAt = now + this.#routeUpdateMs;
     this.#seenSweepAt = now + SEEN_SWEEP_MS;
@@ -196,7 +187,9 @@ export class Router {
     }
     if (this.#adsAt !== undefined && now >= this.#adsAt) {
       this.#adsAt = now + this.#serviceAdMs;
-      for (const service of this.#ownAds.keys()) this.#floodOwnAd(service);
+      for (const service of this.#ownAds.services()) {
+        this.#flood(this.#ownAds.build(service, this.#wallMs()));
+      }
     }
     if (now >= this.#seenSweepAt) {
       this.#seenSweepAt = now + SEEN_SWEEP_MS;
@@ -374,24 +367,10 @@ export class Router {
         return;
       case MSG_ROUTE: {
         const u = m.update;
-        if (u.ForwardingNode !== peer) {
-          this.#reject(l, peer, `remote node ID changed unexpectedly from ${peer} to ${u.NodeID}`);
-          return;
-        }
-        if (u.NodeID === peer) {
-          const theirCost = u.Connections?.[this.nodeId];
-          if (theirCost === undefined || !Object.hasOwn(u.Connections!, this.nodeId)) {
-            if (l.remoteEstablished) {
-              this.#reject(l, peer, "remote node no longer lists us as a connection");
-            }
-            return; // a late initial message
-          }
-          l.remoteEstablished = true;
-          if (theirCost !== l.cost) {
-            this.#reject(l, peer, "we disagree about the connection cost");
-            return;
-          }
-        }
+        const v = checkPeerUpdate(this.nodeId, peer, l.cost, l.remoteEstablished, u);
+        if (v.action === "reject") return this.#reject(l, peer, v.reason);
+        if (v.action === "ignore") return; // a late initial message
+        l.remoteEstablished = v.remoteEstablished;
         this.#handleRoutingUpdate(u, peer);
         return;
       }
@@ -402,29 +381,9 @@ export class Router {
   }
 
   #identify(l: LinkState, u: RoutingUpdate): void {
-    const peer = u.ForwardingNode;
-    const o = l.options;
-    if (peer === "") return this.#reject(l, peer, "it sent an empty node ID");
-    if (peer === this.nodeId) {
-      return this.#reject(l, peer, "it tried to connect using our own node ID");
-    }
-    if (o.allowedPeers != null && !o.allowedPeers.includes(peer)) {
-      return this.#reject(l, peer, "it is not in the allowed peers list");
-    }
-    if (o.verifiedNodeIds !== undefined && !o.verifiedNodeIds.includes(peer)) {
-      return this.#reject(
-        l,
-        peer,
-        `its node ID is not one its certificate proves (${o.verifiedNodeIds.join(", ") || "none"})`,
-      );
-    }
-    const cost = o.nodeCost && Object.hasOwn(o.nodeCost, peer) ? o.nodeCost[peer] : l.cost;
-    if (!(cost > 0) || !Number.isFinite(cost)) {
-      return this.#reject(l, peer, "its configured node cost is not positive");
-    }
-    if (this.#conns.has(peer)) {
-      return this.#reject(l, peer, "it connected using a node ID we are already connected to");
-    }
+    const v = checkNewPeer(this.nodeId, l.options, l.cost, u, (p) => this.#conns.has(p));
+    if (!v.accept) return this.#reject(l, v.peer, v.reason);
+    const { peer, cost } = v;
     l.cost = cost;
     l.peer = peer;
     l.established = true;
@@ -436,9 +395,8 @@ export class Router {
     this.#scheduleFlood();
     this.#markRoutesDirty();
     // Prompt visibility: hand the new neighbour our current ads (Go waits for the 60 s round).
-    for (const [service, ad] of this.#ownAds) {
-      if (!ad.lastBytes) this.#buildOwnAd(service);
-      this.#send(l.id, ad.lastBytes!);
+    for (const service of this.#ownAds.services()) {
+      this.#send(l.id, this.#ownAds.current(service, this.#wallMs()));
     }
   }
 
@@ -522,28 +480,8 @@ export class Router {
     if (this.#ads.offer(ad)) this.#flood(bytes, fromPeer);
   }
 
-  #buildOwnAd(service: string): void {
-    const own = this.#ownAds.get(service)!;
-    const wc = own.workCommands ??
-      (own.tags?.["type"] === "Control Service" && this.#workCommands.length
-        ? this.#workCommands
-        : null);
-    const ad: ServiceAdvertisement = {
-      NodeID: this.nodeId,
-      Service: service,
-      Time: this.#adClock.next(this.#clock.wallNow().getTime()),
-      ConnType: own.connType,
-      Tags: own.tags,
-      WorkCommands: wc && wc.length ? wc : null,
-      Cancel: false,
-    };
-    this.#ads.offer(ad);
-    own.lastBytes = encodeServiceAd(ad);
-  }
-
-  #floodOwnAd(service: string): void {
-    this.#buildOwnAd(service);
-    this.#flood(this.#ownAds.get(service)!.lastBytes!);
+  #wallMs(): number {
+    return this.#clock.wallNow().getTime();
   }
 
   /**
@@ -557,32 +495,16 @@ export class Router {
     workCommands?: WorkCommand[],
   ): void {
     if (!serviceNameBytes(service)) throw new Error(`service name ${service} too long`);
-    this.#ownAds.set(service, {
-      connType,
-      tags: tags ? { ...tags } : null,
-      workCommands: workCommands?.map((w) => ({ ...w })),
-    });
+    this.#ownAds.set(service, connType, tags, workCommands);
     if (this.#adsAt === undefined) this.#adsAt = this.#clock.now() + this.#serviceAdMs;
-    if (!this.#shutdown) this.#floodOwnAd(service);
+    if (!this.#shutdown) this.#flood(this.#ownAds.build(service, this.#wallMs()));
   }
 
   /** Withdraw a local advertisement: a Cancel ad is flooded at once. */
   removeAdvertisement(service: string): void {
-    const own = this.#ownAds.get(service);
-    if (!own) return;
-    this.#ownAds.delete(service);
-    this.#ads.delete(this.nodeId, service);
+    const cancel = this.#ownAds.cancel(service, this.#wallMs());
     if (this.#ownAds.size === 0) this.#adsAt = undefined;
-    const cancel: ServiceAdvertisement = {
-      NodeID: this.nodeId,
-      Service: service,
-      Time: this.#adClock.next(this.#clock.wallNow().getTime()),
-      ConnType: own.connType,
-      Tags: null,
-      WorkCommands: null,
-      Cancel: true,
-    };
-    if (!this.#shutdown) this.#flood(encodeServiceAd(cancel));
+    if (cancel && !this.#shutdown) this.#flood(cancel);
   }
 
   /**
@@ -590,7 +512,7 @@ export class Router {
    * status output, to every own ad.
    */
   setWorkCommands(list: WorkCommand[]): void {
-    this.#workCommands = list.map((w) => ({ ...w }));
+    this.#ownAds.setWorkCommands(list);
   }
 
   // ---------------------------------------------------------------- services and data
@@ -639,8 +561,9 @@ export class Router {
   /** A snapshot for the `status` command (advertisements: control.md §2.1 shape). */
   status(): RouterStatus {
     if (this.#routesDirty) this.#recomputeRoutes();
-    const now = this.#adClock.peek(this.#clock.wallNow().getTime());
-    const wc = this.#workCommands.length ? this.#workCommands.map((w) => ({ ...w })) : undefined;
+    const now = this.#ownAds.now(this.#wallMs());
+    const own = this.#ownAds.workCommands;
+    const wc = own.length ? own.map((w) => ({ ...w })) : undefined;
     return {
       nodeId: this.nodeId,
       connections: [...this.#conns].map(([peer, id]) => ({

@@ -6,7 +6,7 @@
  */
 
 import { formatGoTime, type GoTime, localGoTime } from "./go_time.ts";
-import type { ServiceAdvertisement, WorkCommand } from "./messages.ts";
+import { encodeServiceAd, type ServiceAdvertisement, type WorkCommand } from "./messages.ts";
 
 /** One advertisement as shown in status output (control.md §2.1): exactly six keys. */
 export interface AdvertisementStatus {
@@ -101,4 +101,102 @@ export function adStatus(
       ? null
       : ad.WorkCommands.map((w) => ({ ...w })),
   };
+}
+
+interface OwnAd {
+  connType: number;
+  tags: Record<string, string> | null;
+  workCommands?: WorkCommand[];
+  /** The last message built for this ad (resent to new neighbours). */
+  lastBytes?: Uint8Array;
+}
+
+/** The local node's advertised services and the messages that announce them. */
+export class OwnAds {
+  #ads = new Map<string, OwnAd>();
+  #clock = new AdClock();
+  #workCommands: WorkCommand[] = [];
+
+  /** Own ads are also stored in `table` (as Go does), so echoes are recognised. */
+  constructor(readonly nodeId: string, readonly table: AdTable) {}
+
+  /** Number of advertised services. */
+  get size(): number {
+    return this.#ads.size;
+  }
+
+  /** Advertised service names. */
+  services(): string[] {
+    return [...this.#ads.keys()];
+  }
+
+  /** The node-wide work types (see {@link OwnAds.setWorkCommands}). */
+  get workCommands(): WorkCommand[] {
+    return this.#workCommands;
+  }
+
+  /** Set the node's work types; used for control-service ads without explicit ones. */
+  setWorkCommands(list: WorkCommand[]): void {
+    this.#workCommands = list.map((w) => ({ ...w }));
+  }
+
+  /** Start (or replace) advertising `service`. */
+  set(
+    service: string,
+    connType: number,
+    tags: Record<string, string> | null,
+    workCommands?: WorkCommand[],
+  ): void {
+    this.#ads.set(service, {
+      connType,
+      tags: tags ? { ...tags } : null,
+      workCommands: workCommands?.map((w) => ({ ...w })),
+    });
+  }
+
+  /** Build a fresh ad message for `service` with a new, strictly later Time. */
+  build(service: string, wallMs: number): Uint8Array {
+    const own = this.#ads.get(service)!;
+    const wc = own.workCommands ??
+      (own.tags?.["type"] === "Control Service" ? this.#workCommands : null);
+    const ad: ServiceAdvertisement = {
+      NodeID: this.nodeId,
+      Service: service,
+      Time: this.#clock.next(wallMs),
+      ConnType: own.connType,
+      Tags: own.tags,
+      WorkCommands: wc && wc.length ? wc : null,
+      Cancel: false,
+    };
+    this.table.offer(ad);
+    own.lastBytes = encodeServiceAd(ad);
+    return own.lastBytes;
+  }
+
+  /** The last message built for `service` (building one if none yet). */
+  current(service: string, wallMs: number): Uint8Array {
+    return this.#ads.get(service)?.lastBytes ?? this.build(service, wallMs);
+  }
+
+  /** Stop advertising `service`; returns the Cancel message to flood, if it was advertised. */
+  cancel(service: string, wallMs: number): Uint8Array | undefined {
+    const own = this.#ads.get(service);
+    if (!own) return undefined;
+    this.#ads.delete(service);
+    this.table.delete(this.nodeId, service);
+    return encodeServiceAd({
+      NodeID: this.nodeId,
+      Service: service,
+      Time: this.#clock.next(wallMs),
+      ConnType: own.connType,
+      Tags: null,
+      WorkCommands: null,
+      Cancel: true,
+    });
+  }
+
+  /** Current wall time as a GoTime (own ads show "now" in status, as in Go). */
+  now(wallMs: number): GoTime {
+    return this.#clock.peek(wallMs);
+  }
 }
