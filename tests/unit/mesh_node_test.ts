@@ -2,6 +2,7 @@ import { MeshNode } from "../../src/mesh/mesh_node.ts";
 import { memoryLinkPair } from "../../src/mesh/memory_link.ts";
 import { silentLogger } from "../../src/log.ts";
 import { FakeClock } from "../../src/clock.ts";
+import { compileFirewallRules } from "../../src/mesh/firewall.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 
 async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
@@ -104,4 +105,36 @@ Deno.test("mesh node: injected fake clock is driven with tick()", () => {
   assertEquals(sent.length, 11);
   assertEquals(closed, "closed");
   a.close();
+});
+
+Deno.test("mesh node: firewall reject is seen by the sender, drop times out", async () => {
+  const a = new MeshNode({ nodeId: "a", logger: silentLogger() });
+  const b = new MeshNode({
+    nodeId: "b",
+    logger: silentLogger(),
+    firewall: compileFirewallRules([{ action: "reject", fromservice: "/rej.*/" }, {
+      action: "drop",
+      toservice: "ping",
+    }]),
+  });
+  const [x, y] = memoryLinkPair();
+  a.attachLink(x);
+  b.attachLink(y);
+  try {
+    await waitFor(() => "b" in a.status().routingTable);
+    const dropped = await a.ping("b", { timeoutMs: 150 });
+    assert("error" in dropped);
+    assertEquals(dropped.error, "timeout");
+    const ep = a.listen("rejector");
+    const un = new Promise<{ Problem: string; ReceivedFromNode: string }>((r) =>
+      ep.onUnreachable = r
+    );
+    ep.send("b", "ping", new Uint8Array(0));
+    const n = await un;
+    assertEquals([n.Problem, n.ReceivedFromNode], ["blocked by firewall", "b"]);
+    ep.close();
+  } finally {
+    a.close();
+    b.close();
+  }
 });

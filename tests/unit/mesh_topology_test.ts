@@ -1,0 +1,110 @@
+import { Topology } from "../../src/mesh/topology.ts";
+import { SeenSet } from "../../src/mesh/seen_set.ts";
+import type { RoutingUpdate } from "../../src/mesh/messages.ts";
+import { randomString, seededRandom } from "../../src/mesh/random.ts";
+import { checkNewPeer, checkPeerUpdate } from "../../src/mesh/handshake.ts";
+import { assert, assertEquals } from "../helpers/assert.ts";
+
+const up = (node: string, seq: bigint, conns: Record<string, number> | null, epoch = 5n) =>
+  ({
+    NodeID: node,
+    UpdateID: "x",
+    UpdateEpoch: epoch,
+    UpdateSequence: seq,
+    Connections: conns,
+    ForwardingNode: node,
+    SuspectedDuplicate: 0n,
+  }) satisfies RoutingUpdate;
+
+Deno.test("topology: (epoch, sequence) ordering and row replacement", () => {
+  const t = new Topology("me");
+  t.addLocalEdge("p", 1);
+  assertEquals(t.applyUpdate(up("p", 2n, { me: 1, q: 2 })), {
+    accepted: true,
+    newNode: true,
+    changed: true,
+  });
+  assertEquals(t.applyUpdate(up("p", 2n, { me: 1 })), { accepted: false });
+  assertEquals(t.applyUpdate(up("p", 1n, { me: 1 })), { accepted: false });
+  assertEquals(t.applyUpdate(up("p", 3n, { me: 1, q: 2 })), {
+    accepted: true,
+    newNode: false,
+    changed: false,
+  });
+  // older epoch rejected even with a larger sequence; newer epoch accepted with sequence 1
+  assertEquals(t.applyUpdate(up("p", 99n, { me: 1 }, 4n)), { accepted: false });
+  assertEquals(t.applyUpdate(up("p", 1n, { me: 1, q: 2 }, 6n)).accepted, true);
+  // q reports; then p stops listing q → edge q→p removed
+  t.applyUpdate(up("q", 1n, { p: 2 }));
+  assertEquals(t.snapshot()["q"], { p: 2 });
+  t.applyUpdate(up("p", 2n, { me: 1 }, 6n));
+  assertEquals(t.snapshot()["q"], {});
+  assertEquals([...t.computeRoutes().nextHop], [["p", "p"]]);
+});
+
+Deno.test("topology: shortest paths, unroutable names, hostile costs ignored", () => {
+  const t = new Topology("a");
+  t.addLocalEdge("b", 1);
+  t.addLocalEdge("c", 10);
+  t.applyUpdate(up("b", 1n, { a: 1, c: 2, ghost: 1 }));
+  t.applyUpdate(up("c", 1n, { a: 10, b: 2, d: -5 }));
+  t.applyUpdate(up("d", 1n, { c: -5 }));
+  const r = t.computeRoutes();
+  assertEquals(Object.fromEntries(r.nextHop), { b: "b", c: "b" });
+  assertEquals(r.pathCost.get("c"), 3);
+  assert(!r.nextHop.has("ghost"), "names only inside Connections are not routable");
+  assert(!r.nextHop.has("d"), "non-positive costs are ignored");
+});
+
+Deno.test("seen set: remembers IDs for an hour", () => {
+  const s = new SeenSet();
+  assert(s.add("x", 0));
+  assert(!s.add("x", 10));
+  s.sweep(3_600_000);
+  assert(!s.add("x", 3_600_000));
+  s.sweep(3_600_001);
+  assertEquals(s.size, 0);
+  assert(s.add("x", 3_600_002));
+});
+
+Deno.test("random: 8 alphanumerics, uniform-ish", () => {
+  const rnd = seededRandom(42);
+  const counts = new Map<string, number>();
+  for (let i = 0; i < 2000; i++) {
+    const s = randomString(rnd);
+    assert(/^[0-9a-zA-Z]{8}$/.test(s), s);
+    for (const ch of s) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  }
+  assertEquals(counts.size, 62);
+});
+
+Deno.test("handshake: acceptance checks and per-update checks", () => {
+  const opts = { cost: 1, description: "t" };
+  const u = (fwd: string) => ({ ...up(fwd, 1n, {}), ForwardingNode: fwd });
+  const none = () => false;
+  assertEquals(checkNewPeer("me", opts, 1, u("p"), none), { accept: true, peer: "p", cost: 1 });
+  assertEquals(checkNewPeer("me", { ...opts, nodeCost: { p: 3 } }, 1, u("p"), none), {
+    accept: true,
+    peer: "p",
+    cost: 3,
+  });
+  assertEquals(checkNewPeer("me", { ...opts, allowedPeers: [] }, 1, u("p"), none).accept, false);
+  assertEquals(checkNewPeer("me", opts, 1, u("me"), none).accept, false);
+  assertEquals(checkNewPeer("me", opts, 1, u("p"), () => true).accept, false);
+  assertEquals(
+    checkNewPeer("me", { ...opts, verifiedNodeIds: ["p"] }, 1, u("p"), none).accept,
+    true,
+  );
+  assertEquals(checkPeerUpdate("me", "p", 1, false, up("p", 1n, {})), { action: "ignore" });
+  assertEquals(checkPeerUpdate("me", "p", 1, false, up("p", 1n, { me: 1 })), {
+    action: "process",
+    remoteEstablished: true,
+  });
+  assertEquals(checkPeerUpdate("me", "p", 1, true, up("p", 1n, { me: 2 })).action, "reject");
+  assertEquals(checkPeerUpdate("me", "p", 1, true, up("p", 1n, null)).action, "reject");
+  assertEquals(checkPeerUpdate("me", "p", 1, true, up("q", 1n, {})).action, "reject");
+  assertEquals(
+    checkPeerUpdate("me", "p", 1, true, { ...up("q", 1n, {}), ForwardingNode: "p" }).action,
+    "process",
+  );
+});
