@@ -141,13 +141,17 @@ export function parsePemItems(text: string): PemItem[] {
   });
 }
 
-/** Go-style text for a file-system error on `path` (`open <path>: no such file or directory`). */
-export function osErrorText(path: string, e: unknown): string {
+/**
+ * Go-style text for a file-system error on `path` (`open <path>: no such file or directory`).
+ * `writing` selects Go's wording for a directory given as an output file.
+ */
+export function osErrorText(path: string, e: unknown, writing = false): string {
   if (e instanceof Deno.errors.NotFound) return `open ${path}: no such file or directory`;
   if (e instanceof Deno.errors.PermissionDenied) return `open ${path}: permission denied`;
-  if (e instanceof Deno.errors.IsADirectory) return `read ${path}: is a directory`;
   const msg = (e as Error)?.message ?? String(e);
-  if (/is a directory/i.test(msg)) return `read ${path}: is a directory`;
+  if (e instanceof Deno.errors.IsADirectory || /is a directory/i.test(msg)) {
+    return `${writing ? "open" : "read"} ${path}: is a directory`;
+  }
   return `open ${path}: ${msg}`;
 }
 
@@ -166,7 +170,7 @@ export function writePrivateFile(path: string, text: string): void {
     Deno.writeTextFileSync(path, text, { mode: 0o600 });
     Deno.chmodSync(path, 0o600);
   } catch (e) {
-    throw new Error(osErrorText(path, e));
+    throw new Error(osErrorText(path, e, true));
   }
 }
 

@@ -125,6 +125,16 @@ function matchDns(pattern: string, host: string): boolean {
   return pl.slice(1).join(".") === hl.slice(1).join(".");
 }
 
+/** IPv4-mapped IPv6 bytes become 4 bytes (as `parseIp` returns them) so both forms compare equal. */
+function normIp(b: Uint8Array): Uint8Array {
+  if (
+    b.length === 16 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff
+  ) {
+    return b.subarray(12);
+  }
+  return b;
+}
+
 /** Go's VerifyHostname for DNS/IP SANs; null if `host` matches. */
 export function hostnameError(c: ParsedCertificate, hostIn: string): string | null {
   const host = hostIn.startsWith("[") && hostIn.endsWith("]") ? hostIn.slice(1, -1) : hostIn;
@@ -134,7 +144,7 @@ export function hostnameError(c: ParsedCertificate, hostIn: string): string | nu
     if (!names.ipAddresses.length) {
       return `x509: cannot validate certificate for ${host} because it doesn't contain any IP SANs`;
     }
-    if (names.ipAddresses.some((a) => bytesEqual(a, ip))) return null;
+    if (names.ipAddresses.some((a) => bytesEqual(normIp(a), ip))) return null;
     return `x509: certificate is valid for ${
       names.ipAddresses.map(formatIp).join(", ")
     }, not ${host}`;
