@@ -55,10 +55,20 @@ interface GoEvent {
 async function buildPeer(dir: string): Promise<string> {
   const src = new URL("../fixtures/tls/go_quic_tls_peer/", import.meta.url).pathname;
   const bin = `${dir}/peer`;
+  const env: Record<string, string> = {
+    GOTOOLCHAIN: "local",
+    GO111MODULE: "on",
+    GOFLAGS: "-mod=mod",
+    GOWORK: "off",
+  };
+  // `go build` needs a cache dir; without HOME/XDG_CACHE_HOME/GOCACHE use a throwaway one.
+  if (!Deno.env.get("GOCACHE") && !Deno.env.get("HOME") && !Deno.env.get("XDG_CACHE_HOME")) {
+    env.GOCACHE = `${dir}/gocache`;
+  }
   const out = await new Deno.Command("go", {
     args: ["build", "-o", bin, "."],
     cwd: src,
-    env: { GOTOOLCHAIN: "local", GO111MODULE: "on", GOFLAGS: "-mod=mod", GOWORK: "off" },
+    env,
     stdout: "piped",
     stderr: "piped",
   }).output();

@@ -558,3 +558,23 @@ Deno.test("tls13: post-handshake input (NewSessionTicket ignored, others rejecte
   const e2 = r.server.tls.poll();
   assertEquals(e2?.kind === "error" ? e2.alert : -1, 10);
 });
+
+Deno.test("tls13: injected randomness sets the hello randoms; oversized input is refused", async () => {
+  const certs = await testCerts();
+  const c = new TlsHandshake(clientOpts({ random: (n) => new Uint8Array(n).fill(0x42) }));
+  c.start();
+  const ev = c.poll();
+  assert(ev?.kind === "send");
+  assertEquals(hex(ev.data.subarray(6, 38)), "42".repeat(32));
+  const s = new TlsHandshake(serverOpts(certs.p256, { random: (n) => new Uint8Array(n).fill(7) }));
+  s.handleCrypto("initial", ev.data);
+  const sh = s.poll();
+  assert(sh?.kind === "send");
+  assertEquals(hex(sh.data.subarray(6, 38)), "07".repeat(32));
+  // Data piling up at a level that is not being read is bounded.
+  const s2 = new TlsHandshake(serverOpts(certs.p256));
+  s2.handleCrypto("handshake", new Uint8Array(200_000));
+  s2.handleCrypto("handshake", new Uint8Array(200_000));
+  const e = s2.poll();
+  assertEquals(e?.kind === "error" ? e.alert : -1, 10);
+});

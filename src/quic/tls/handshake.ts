@@ -25,6 +25,9 @@ export { Alert, TlsAlertError } from "./errors.ts";
 /** Largest handshake message accepted (certificate chains included). */
 export const MAX_HANDSHAKE_MESSAGE = 256 * 1024;
 
+/** Most unprocessed bytes kept per level (one maximal message plus slack). */
+const MAX_BUFFERED = MAX_HANDSHAKE_MESSAGE + 64 * 1024;
+
 const LEVELS: EncryptionLevel[] = ["initial", "handshake", "application"];
 
 /** One TLS 1.3 handshake (client or server) for one QUIC connection. */
@@ -61,6 +64,12 @@ export class TlsHandshake {
     this.guard(() => {
       if (!LEVELS.includes(level)) fail(Alert.internalError, `unknown encryption level ${level}`);
       const old = this.buffers[level];
+      if (old.length + data.length > MAX_BUFFERED) {
+        fail(
+          Alert.unexpectedMessage,
+          `more than ${MAX_BUFFERED} unprocessed handshake bytes at ${level} level`,
+        );
+      }
       this.buffers[level] = old.length ? concat(old, data) : data.slice();
       this.drain();
     });
