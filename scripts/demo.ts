@@ -38,7 +38,15 @@ for (const name of names) {
     .replaceAll("/tmp/receptor-example", dir);
   await Deno.writeTextFile(`${dir}/${name}.yaml`, text);
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--unstable-net", `${root}main.ts`, "node", "-c", `${dir}/${name}.yaml`],
+    args: [
+      "run",
+      "--allow-all",
+      "--unstable-net",
+      `${root}main.ts`,
+      "node",
+      "-c",
+      `${dir}/${name}.yaml`,
+    ],
     stdout: "null",
     stderr: "inherit",
   }).spawn();

@@ -6,6 +6,7 @@
  */
 import type { ControlCommand, ControlTransportKind } from "./types.ts";
 import { type DuplexConn, runControlSession } from "./session.ts";
+import { duplexFromConn } from "./conn_duplex.ts";
 import type { Logger } from "../log.ts";
 
 /** Error raised when a control listener cannot start. */
@@ -53,7 +54,7 @@ async function acceptLoop(
       if (!isClosed()) ctx.logger.error(`control service accept failed: ${e}`);
       return;
     }
-    serveConnection(ctx, conn, transport);
+    serveConnection(ctx, duplexFromConn(conn), transport);
   }
 }
 

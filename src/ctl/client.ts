@@ -125,7 +125,9 @@ export class ReceptorClient {
   }
 
   /** Ping a node once. */
-  ping(node: string): Promise<{ Success: boolean; From?: string; TimeStr?: string; Error?: string }> {
+  ping(
+    node: string,
+  ): Promise<{ Success: boolean; From?: string; TimeStr?: string; Error?: string }> {
     return this.command(`ping ${node}`);
   }
 

@@ -59,7 +59,9 @@ export function deepEqual(a: unknown, b: unknown): boolean {
 export function assertEquals<T>(actual: T, expected: T, msg?: string): void {
   if (!deepEqual(actual, expected)) {
     throw new AssertionError(
-      `${msg ? msg + ": " : ""}values differ\n  actual:   ${fmt(actual)}\n  expected: ${fmt(expected)}`,
+      `${msg ? msg + ": " : ""}values differ\n  actual:   ${fmt(actual)}\n  expected: ${
+        fmt(expected)
+      }`,
     );
   }
 }

@@ -104,7 +104,11 @@ export class NodeProcess {
 
   /** Wait until a log line matches. */
   waitForLog(re: RegExp, timeoutMs = 20000): Promise<string> {
-    return waitFor(`log line ${re} from ${this.name}`, () => this.log.find((l) => re.test(l)), timeoutMs);
+    return waitFor(
+      `log line ${re} from ${this.name}`,
+      () => this.log.find((l) => re.test(l)),
+      timeoutMs,
+    );
   }
 
   /** Send a signal (default SIGTERM). */

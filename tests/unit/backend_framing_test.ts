@@ -3,7 +3,10 @@ import { FrameDecoder, frameMessage } from "../../src/mesh/backends/framing.ts";
 import { RedialBackoff, splitHostPort } from "../../src/mesh/backends/redial.ts";
 
 Deno.test("framing: reject vector frames as 03 00 03 5b 5d (wire.md 15.3)", () => {
-  assertEquals(frameMessage(new Uint8Array([3, 0x5b, 0x5d])), new Uint8Array([3, 0, 3, 0x5b, 0x5d]));
+  assertEquals(
+    frameMessage(new Uint8Array([3, 0x5b, 0x5d])),
+    new Uint8Array([3, 0, 3, 0x5b, 0x5d]),
+  );
 });
 
 Deno.test("framing: empty and oversize messages are refused", () => {

@@ -38,7 +38,11 @@ Deno.test("line reader: partial line before EOF is a line; then null", async () 
 });
 
 Deno.test("parse: text commands lower-cased, params verbatim; JSON keeps case", () => {
-  assertEquals(parseCommandLine("PING  node2"), { form: "text", command: "ping", params: " node2" });
+  assertEquals(parseCommandLine("PING  node2"), {
+    form: "text",
+    command: "ping",
+    params: " node2",
+  });
   assertEquals(parseCommandLine('{"command":"Status"}'), {
     form: "json",
     command: "Status",
@@ -84,7 +88,9 @@ Deno.test("session: banner, one reply per command, ERROR lines, unknown command,
       throw new ControlError("it broke");
     },
   };
-  const conn = fakeConn(streamOf("echo hi there\n\n", "foo\n", '{"command":"echo","x":1}\n', "fail\n{bad\nECHO last"));
+  const conn = fakeConn(
+    streamOf("echo hi there\n\n", "foo\n", '{"command":"echo","x":1}\n', "fail\n{bad\nECHO last"),
+  );
   await runControlSession(conn, {
     nodeId: "n1",
     transport: "unix",

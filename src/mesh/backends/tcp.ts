@@ -102,7 +102,9 @@ export class TcpListenerBackend {
         stream = r.stream;
         verified = r.verifiedNodeIds;
       } catch (e) {
-        opts.logger.warning(`${desc}: TLS handshake refused: ${e instanceof Error ? e.message : e}`);
+        opts.logger.warning(
+          `${desc}: TLS handshake refused: ${e instanceof Error ? e.message : e}`,
+        );
         try {
           conn.close();
         } catch { /* closed */ }
@@ -113,7 +115,11 @@ export class TcpListenerBackend {
       stream.close();
       return;
     }
-    const link = new StreamLink(stream, linkOptions(opts, desc, opts.nodeCost, verified), opts.logger);
+    const link = new StreamLink(
+      stream,
+      linkOptions(opts, desc, opts.nodeCost, verified),
+      opts.logger,
+    );
     this.#links.add(link);
     link.done.then(() => this.#links.delete(link));
     sink.attachLink(link);

@@ -1,0 +1,83 @@
+/**
+ * Starts and stops a node's backend sections (tcp-listener, tcp-peer, local-only; UDP and
+ * WebSocket are reported as not implemented). Kept separate so `reload` can restart exactly
+ * the backends without touching anything else.
+ * @module
+ */
+import type { Section } from "../config/types.ts";
+import { type LinkSink, TcpListenerBackend, TcpPeerBackend } from "../mesh/backends/tcp.ts";
+import type { StreamWrapper } from "../mesh/backends/tcp.ts";
+import type { Logger } from "../log.ts";
+
+/** A started backend. */
+export interface RunningBackend {
+  kind: string;
+  close(): void;
+  /** Bound port for listeners. */
+  port?: number;
+}
+
+/** Looks up named TLS configs as stream wrappers for backends. */
+export interface TlsWrappers {
+  server(name: string): StreamWrapper;
+  client(name: string): StreamWrapper;
+}
+
+/** Start every backend section in order; on failure closes what was started and rethrows. */
+export function startBackends(
+  sections: readonly Section[],
+  sink: LinkSink,
+  logger: Logger,
+  tls: TlsWrappers | null,
+): RunningBackend[] {
+  const started: RunningBackend[] = [];
+  const wrapper = (name: string, side: "server" | "client") => {
+    if (!name) return undefined;
+    if (!tls) throw new Error(`unknown TLS config ${name}`);
+    return side === "server" ? tls.server(name) : tls.client(name);
+  };
+  try {
+    for (const s of sections) {
+      switch (s.kind) {
+        case "tcp-listener": {
+          const b = TcpListenerBackend.start({
+            bindaddr: s.bindaddr,
+            port: s.port,
+            cost: s.cost,
+            nodeCost: s.nodecost,
+            allowedPeers: s.allowedpeers,
+            logger,
+            wrapper: wrapper(s.tls, "server"),
+          }, sink);
+          started.push({ kind: s.kind, close: () => b.close(), port: b.port });
+          break;
+        }
+        case "tcp-peer": {
+          const b = TcpPeerBackend.start({
+            address: s.address,
+            redial: s.redial,
+            cost: s.cost,
+            allowedPeers: s.allowedpeers,
+            logger,
+            wrapper: wrapper(s.tls, "client"),
+          }, sink);
+          started.push({ kind: s.kind, close: () => b.close() });
+          break;
+        }
+        case "local-only":
+          started.push({ kind: s.kind, close: () => {} });
+          break;
+        case "udp-listener":
+        case "udp-peer":
+        case "ws-listener":
+        case "ws-peer":
+          logger.once("warning", `${s.kind} is not implemented yet in receptor for Deno; ignored`);
+          break;
+      }
+    }
+  } catch (e) {
+    for (const b of started) b.close();
+    throw e;
+  }
+  return started;
+}

@@ -1,0 +1,119 @@
+/**
+ * Starts a node's `control-service` sections: builds the command table (status, ping,
+ * traceroute, reload, connect, work), opens the Unix and TCP listeners, and advertises the
+ * service in the mesh with the node's work types.
+ * @module
+ */
+import type { Section } from "../config/types.ts";
+import { sectionsOf } from "../config/validate.ts";
+import type { ControlCommand } from "../control/types.ts";
+import {
+  type MeshControlApi,
+  pingCommand,
+  reloadCommand,
+  statusCommand,
+  systemFacts,
+  tracerouteCommand,
+} from "../control/mesh_commands.ts";
+import { connectCommand, type StreamDialer } from "../control/connect_command.ts";
+import { makeWorkCommand } from "../control/work_command.ts";
+import {
+  type Closer,
+  type ControlServiceContext,
+  listenTcpControl,
+  listenUnixControl,
+} from "../control/server.ts";
+import type { WorkEngine } from "../work/engine.ts";
+import type { Logger } from "../log.ts";
+import type { ReloadResult } from "./reload.ts";
+
+/** Mesh operations the control services need (status/ping/traceroute + advertising). */
+export interface ControlMesh extends MeshControlApi {
+  advertise(
+    service: string,
+    connType: 0 | 1 | 2,
+    tags: Record<string, string> | null,
+    workCommands?: { WorkType: string; Secure: boolean }[],
+  ): void;
+  unadvertise(service: string): void;
+}
+
+/** Running control services. */
+export interface ControlServices {
+  /** Ports bound by `tcplisten` entries, in section order. */
+  tcpPorts: number[];
+  /** The shared command table (mesh stream listeners reuse it). */
+  commands: ReadonlyMap<string, ControlCommand>;
+  close(): void;
+}
+
+/** Dependencies of {@link startControlServices}. */
+export interface ControlDeps {
+  nodeId: string;
+  logger: Logger;
+  mesh: ControlMesh;
+  work: WorkEngine;
+  reload: (() => Promise<ReloadResult>) | null;
+  version: string;
+  dial?: StreamDialer | null;
+}
+
+/** Build the command table shared by every control transport. */
+export function buildCommands(deps: ControlDeps): Map<string, ControlCommand> {
+  const cmds: ControlCommand[] = [
+    statusCommand(deps.mesh, systemFacts(deps.version)),
+    pingCommand(deps.mesh),
+    tracerouteCommand(deps.mesh),
+    reloadCommand(deps.reload),
+    connectCommand(deps.dial ?? null),
+    makeWorkCommand(deps.work, { nodeId: deps.nodeId }),
+  ];
+  return new Map(cmds.map((c) => [c.name, c]));
+}
+
+/** Start every control-service section. Throws (after cleanup) if a listener fails. */
+export async function startControlServices(
+  sections: readonly Section[],
+  deps: ControlDeps,
+): Promise<ControlServices> {
+  const commands = buildCommands(deps);
+  const ctx: ControlServiceContext = { nodeId: deps.nodeId, commands, logger: deps.logger };
+  const closers: Closer[] = [];
+  const tcpPorts: number[] = [];
+  const advertised: string[] = [];
+  try {
+    for (const s of sectionsOf(sections, "control-service")) {
+      if (s.filename) closers.push(await listenUnixControl(ctx, s.filename, s.permissions));
+      if (s.tcplisten) {
+        if (s.tcptls) {
+          deps.logger.once("warning", "control-service tcptls is not implemented yet; refusing");
+          throw new Error(`control-service tcptls ${s.tcptls}: TLS is not implemented yet`);
+        }
+        const l = listenTcpControl(ctx, s.tcplisten);
+        closers.push(l);
+        tcpPorts.push(l.port);
+      }
+      if (s.service) {
+        deps.mesh.advertise(
+          s.service,
+          s.tls ? 2 : 1,
+          { type: "Control Service" },
+          deps.work.advertisedWorkCommands(),
+        );
+        advertised.push(s.service);
+      }
+    }
+  } catch (e) {
+    for (const c of closers) c.close();
+    for (const a of advertised) deps.mesh.unadvertise(a);
+    throw e;
+  }
+  return {
+    tcpPorts,
+    commands,
+    close() {
+      for (const c of closers) c.close();
+      for (const a of advertised) deps.mesh.unadvertise(a);
+    },
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * Assembles a running node from a parsed invocation: logger, mesh, backends, work engine,
+ * control services; runs until SIGINT/SIGTERM (or a duplicate-node shutdown) and returns
+ * the process exit code. Start-up errors are thrown as ConfigError/Error for the CLI to
+ * print as one `Error: ...` line.
+ * @module
+ */
+import type { Invocation, Section } from "../config/types.ts";
+import { hasBackend, nodeSection, sectionsOf, validateSections } from "../config/validate.ts";
+import { ConfigError } from "../config/errors.ts";
+import { type LogFormat, Logger, type LogLevel, parseLogLevel } from "../log.ts";
+import { compileFirewallRules } from "../mesh/firewall.ts";
+import { MeshNode } from "../mesh/mesh_node.ts";
+import { type RunningBackend, startBackends } from "./backends.ts";
+import { WorkEngine } from "../work/engine.ts";
+import { runCommandRunner } from "../cli/command_runner.ts";
+import { VERSION } from "../cli/version.ts";
+import { type ControlServices, startControlServices } from "./control.ts";
+import { makeReloader } from "./reload.ts";
+
+/** Node-level options that are not part of the upstream config format. */
+export interface NodeRunOptions {
+  logFormat?: LogFormat;
+  /** Called once the node is fully up (tests, demo). */
+  onReady?: (node: RunningNode) => void;
+}
+
+/** Handles to the parts of a running node. */
+export interface RunningNode {
+  nodeId: string;
+  logger: Logger;
+  mesh: MeshNode;
+  work: WorkEngine;
+  backends: RunningBackend[];
+  control: ControlServices;
+}
+
+function effectiveLogLevel(sections: readonly Section[]): LogLevel {
+  const ll = sectionsOf(sections, "log-level")[0];
+  if (!ll) return "info";
+  return parseLogLevel(ll.level || "error");
+}
+
+const NOT_IMPLEMENTED = new Set([
+  "command-service",
+  "tcp-server",
+  "tcp-client",
+  "udp-server",
+  "udp-client",
+  "unix-socket-server",
+  "unix-socket-client",
+  "ip-router",
+  "work-kubernetes",
+  "tls-server",
+  "tls-client",
+  "work-signing",
+  "work-verification",
+]);
+
+/** Start a node and run it until it is told to stop; resolves to the exit code. */
+export async function startNode(
+  inv: Extract<Invocation, { kind: "node" }>,
+  opts: NodeRunOptions = {},
+): Promise<number> {
+  const sections = inv.sections;
+  const runner = sectionsOf(sections, "command-runner")[0];
+  if (runner) {
+    return await runCommandRunner({
+      command: runner.command,
+      params: runner.params,
+      unitdir: runner.unitdir,
+    });
+  }
+  validateSections(sections);
+  const logger = new Logger({ level: effectiveLogLevel(sections), format: opts.logFormat });
+  const node = nodeSection(sections);
+  const nodeId = node.id;
+  for (const s of sections) {
+    if (NOT_IMPLEMENTED.has(s.kind)) {
+      logger.once("warning", `${s.kind} is not implemented yet in receptor for Deno; ignored`);
+    }
+  }
+  let firewall;
+  try {
+    firewall = compileFirewallRules(node.firewallrules);
+  } catch (e) {
+    throw new ConfigError((e as Error).message, {
+      source: node.source,
+      section: "node",
+      field: "firewallrules",
+      origin: "section",
+    });
+  }
+
+  const mesh = new MeshNode({ nodeId, logger, firewall, maxIdleMs: node.maxidleconnectiontimeout });
+  const datadir = node.datadir === ""
+    ? `${Deno.env.get("TMPDIR") ?? "/tmp"}/receptor`
+    : node.datadir;
+  const work = new WorkEngine({
+    nodeId,
+    dataDir: datadir,
+    logger,
+    workTypes: sectionsOf(sections, "work-command"),
+  });
+  await work.init();
+
+  let backends: RunningBackend[] = [];
+  let control: ControlServices | undefined;
+  const cleanup = async () => {
+    for (const b of backends) b.close();
+    control?.close();
+    await work.close();
+    mesh.close();
+  };
+  try {
+    const reload = inv.reloadFile
+      ? makeReloader(inv, {
+        logger,
+        restart: (newSections) => {
+          for (const b of backends) b.close();
+          backends = startBackends(newSections, mesh, logger, null);
+        },
+      })
+      : null;
+    control = await startControlServices(sections, {
+      nodeId,
+      logger,
+      mesh,
+      work,
+      reload,
+      version: VERSION,
+    });
+    backends = startBackends(sections, mesh, logger, null);
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+  if (!hasBackend(sections)) {
+    logger.warning("Nothing to do - no backends are running.");
+    console.log(`Run ${Deno.execPath().split("/").pop()} --help for command line instructions.`);
+    await cleanup();
+    return 1;
+  }
+  logger.info("Initialization complete");
+
+  const running: RunningNode = { nodeId, logger, mesh, work, backends, control: control! };
+  opts.onReady?.(running);
+
+  const code = await new Promise<number>((resolve) => {
+    const onSignal = (sig: Deno.Signal) => () => {
+      logger.info(`Received ${sig}, shutting down`);
+      resolve(0);
+    };
+    const handlers: [Deno.Signal, () => void][] = [
+      ["SIGINT", onSignal("SIGINT")],
+      ["SIGTERM", onSignal("SIGTERM")],
+    ];
+    for (const [s, h] of handlers) Deno.addSignalListener(s, h);
+    mesh.onShutdown((reason) => {
+      logger.error(`Shutting down: ${reason}`);
+      resolve(1);
+    });
+  });
+  await cleanup();
+  return code;
+}

@@ -1,0 +1,58 @@
+/**
+ * The control `reload` command's work (config.md §4.6): re-parse the original arguments,
+ * check that only reloadable items of the first config file changed, then restart every
+ * backend from the new sections.
+ * @module
+ */
+import type { Invocation, Section } from "../config/types.ts";
+import { parseInvocation } from "../config/invocation.ts";
+import { preReloadCheck } from "../config/validate.ts";
+import { compareForReload, nonReloadableFingerprints } from "../config/reload.ts";
+import { ConfigError } from "../config/errors.ts";
+import type { Logger } from "../log.ts";
+
+/** Result of one reload. */
+export type ReloadResult = { ok: true } | { ok: false; error: string };
+
+/** Build the reload function for a node started with `-c FILE`. */
+export function makeReloader(
+  inv: Extract<Invocation, { kind: "node" }>,
+  deps: { logger: Logger; restart: (sections: Section[]) => void },
+): () => Promise<ReloadResult> {
+  const file = inv.reloadFile!;
+  let remembered: Set<string>;
+  try {
+    remembered = nonReloadableFingerprints(Deno.readTextFileSync(file));
+  } catch {
+    remembered = new Set();
+  }
+  const message = (e: unknown) => (e instanceof ConfigError ? e.toString() : (e as Error).message);
+  return () => {
+    let sections: Section[];
+    try {
+      const again = parseInvocation(inv.argv);
+      if (again.kind !== "node") throw new Error("configuration no longer starts a node");
+      sections = again.sections;
+      preReloadCheck(sections);
+    } catch (e) {
+      return Promise.resolve({ ok: false, error: `${message(e)} ERRORCODE 4` });
+    }
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(file);
+    } catch (e) {
+      return Promise.resolve({ ok: false, error: `${message(e)} ERRORCODE 4` });
+    }
+    const cmp = compareForReload(remembered, text);
+    if (!cmp.ok) {
+      return Promise.resolve({ ok: false, error: `${cmp.message} ERRORCODE ${cmp.code}` });
+    }
+    try {
+      deps.restart(sections);
+    } catch (e) {
+      return Promise.resolve({ ok: false, error: `${message(e)} ERRORCODE 4` });
+    }
+    deps.logger.info("Reload complete: backends restarted");
+    return Promise.resolve({ ok: true });
+  };
+}
