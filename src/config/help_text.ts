@@ -30,7 +30,8 @@ export function helpText(progName = "receptor"): string {
     "   --config <filename>: Load additional config options from a YAML file\n\n" +
     "   --bash-completion: Generate a completion script for the bash shell\n" +
     `         Run ". <(${progName} --bash-completion)" to activate now\n\n`;
-  const groups: (HelpGroup | undefined)[] = [undefined];
+  // (null, not undefined: Array.sort always moves undefined to the end)
+  const groups: (HelpGroup | null)[] = [null];
   for (const s of SECTIONS) {
     if (s.group && !s.hidden && !groups.includes(s.group)) groups.push(s.group);
   }
@@ -39,7 +40,7 @@ export function helpText(progName = "receptor"): string {
     if (g) out += `${g.description}\n\n`;
     for (const req of [true, false]) {
       for (const s of SECTIONS) {
-        if (s.hidden || s.group !== g || !!s.required !== req) continue;
+        if (s.hidden || (s.group ?? null) !== g || !!s.required !== req) continue;
         out += sectionHelp(s);
       }
     }

@@ -1,11 +1,6 @@
 import { assertEquals, assertThrows } from "../helpers/assert.ts";
 import { setFieldValue } from "../../src/config/convert.ts";
-import {
-  goFormatF,
-  goParseBool,
-  goParseFloat,
-  goParseInt,
-} from "../../src/config/go_strconv.ts";
+import { goFormatF, goParseBool, goParseFloat, goParseInt } from "../../src/config/go_strconv.ts";
 import type { FieldSpec, FieldType } from "../../src/config/schema.ts";
 import { parseFirstDocument, type YValue } from "../../src/config/yaml_v1.ts";
 
@@ -54,7 +49,10 @@ Deno.test("convert: float targets", () => {
   assertEquals(setFieldValue(f, 0, "1e3"), 1000);
   assertEquals(setFieldValue(f, 0, "inf"), Infinity);
   assertEquals(Number.isNaN(setFieldValue(f, 0, "NaN")), true);
-  assertThrows(() => setFieldValue(f, 0, "abc"), 'strconv.ParseFloat: parsing "abc": invalid syntax');
+  assertThrows(
+    () => setFieldValue(f, 0, "abc"),
+    'strconv.ParseFloat: parsing "abc": invalid syntax',
+  );
   assertThrows(() => setFieldValue(f, 0, y("yes")), "type error (expected float64)");
 });
 

@@ -96,7 +96,10 @@ Deno.test("yaml: anchors, aliases and << merge keys", () => {
 });
 
 Deno.test("yaml: duplicate keys are allowed, last wins", () => {
-  const v = parseFirstDocument("- node: {id: a, id: b}\n").value as Map<string, Map<string, unknown>>[];
+  const v = parseFirstDocument("- node: {id: a, id: b}\n").value as Map<
+    string,
+    Map<string, unknown>
+  >[];
   assertEquals(v[0].get("node")!.get("id"), "b");
 });
 
