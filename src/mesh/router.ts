@@ -198,7 +198,7 @@ export class Router {
     for (const l of [...this.#links.values()]) {
       if (!this.#links.has(l.id)) continue;
       if (l.initAt !== undefined && now >= l.initAt) this.#initTick(l);
-      else if (l.established && now - l.lastRecv >= this.#maxIdleMs) {
+      else if (l.established && now >= l.lastRecv + this.#maxIdleMs) {
         this.logger.warning(
           `Timing out connection ${l.peer}, idle for the past ${this.#maxIdleMs / 1000}s`,
         );

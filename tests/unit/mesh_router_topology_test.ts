@@ -108,3 +108,23 @@ Deno.test("router: 200-node random mesh converges in one process", () => {
   sim.drain();
   assertEquals(sim.nodes.get(ids[199])!.datagrams.length, 1);
 });
+
+Deno.test("router: a lossy network (seeded 15% loss) still converges via periodic updates", () => {
+  const sim = new Sim();
+  let s = 7;
+  const lossy = () => (s = (s * 48271) % 0x7fffffff) / 0x7fffffff < 0.15;
+  const ids = ["a", "b", "c", "d", "e"];
+  for (const id of ids) sim.addNode(id);
+  // handshakes on a clean network, then loss starts
+  sim.connect("a", "b");
+  sim.connect("b", "c");
+  sim.connect("c", "d");
+  sim.connect("d", "e");
+  sim.connect("e", "a");
+  sim.tap = () => !lossy();
+  sim.run(120_000);
+  for (const id of ids) {
+    assertEquals(Object.keys(sim.r(id).status().routingTable).length, 4, `${id} knows all`);
+    assertEquals(sim.r(id).status().connections.length, 2, `${id} kept its links`);
+  }
+});
