@@ -176,10 +176,7 @@ export function setFieldValue(field: FieldSpec, current: FieldValue, value: YVal
           } into Go value of type ${goTypeName(t)}`,
         );
       }
-      return convertList(
-        field,
-        parsed.map((x) => x instanceof Object && !Array.isArray(x) ? x : x),
-      );
+      return convertList(field, parsed);
     }
   }
   if (typeof value === "string") {

@@ -58,14 +58,11 @@ function render(upstream: string, init: ConfigErrorInit): string {
     return `${prefix}${init.file}: ${body}`;
   }
   if (origin === "section") {
-    const where = [
-      init.section,
-      init.source && init.source !== `--${init.section}`
-        ? `from ${init.source}`
-        : init.source === `--${init.section}`
-        ? "on the command line"
-        : undefined,
-    ].filter((x) => x).join(" ");
+    let where = init.section ?? "";
+    if (init.source?.startsWith("implicit ")) where = init.source;
+    else if (init.source && init.source.startsWith("-")) where += " on the command line";
+    else if (init.source) where += ` from ${init.source}`;
+    where = where.trim();
     return where ? `${upstream} (${where})` : upstream;
   }
   if (init.source && !upstream.includes(init.source)) return `${upstream} (in ${init.source})`;

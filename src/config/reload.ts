@@ -16,7 +16,7 @@ function goFormatG(x: number): string {
   if (x === 0) return Object.is(x, -0) ? "-0" : "0";
   const [mant, e] = x.toExponential().split("e");
   const exp = Number(e);
-  if (exp < -4 || exp >= 21 || exp >= 6) {
+  if (exp < -4 || exp >= 6) {
     return `${mant}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
   }
   return String(x);
