@@ -30,6 +30,8 @@ export class StreamLink implements Link {
   #writing = false;
   #closed = false;
   #dropped = 0;
+  #closing = false;
+  #drained: (() => void) | null = null;
   /** Resolves once the link has closed. */
   readonly done: Promise<string>;
   #resolveDone!: (reason: string) => void;
@@ -47,7 +49,7 @@ export class StreamLink implements Link {
   }
 
   send(message: Uint8Array): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#closing) return;
     if (message.length === 0 || message.length > MAX_FRAMED_MESSAGE) {
       this.#logger.error(
         `${this.options.description}: not sending message of ${message.length} bytes`,
@@ -67,8 +69,19 @@ export class StreamLink implements Link {
     if (!this.#writing) this.#writeLoop();
   }
 
+  /** Close after flushing what is queued (e.g. a reject), waiting at most 1 s for it. */
   close(): void {
-    this.#finish("closed locally");
+    if (this.#closed || this.#closing) return;
+    this.#closing = true;
+    if (!this.#writing && this.#queue.length === 0) {
+      this.#finish("closed locally");
+      return;
+    }
+    const t = setTimeout(() => this.#finish("closed locally"), 1000);
+    this.#drained = () => {
+      clearTimeout(t);
+      this.#finish("closed locally");
+    };
   }
 
   #finish(reason: string): void {
@@ -111,6 +124,7 @@ export class StreamLink implements Link {
       this.#finish(`write error: ${e instanceof Error ? e.message : e}`);
     } finally {
       this.#writing = false;
+      if (this.#closing) this.#drained?.();
     }
   }
 
