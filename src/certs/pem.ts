@@ -43,8 +43,6 @@ export function pemEncode(type: string, der: Uint8Array): string {
   }-----END ${type}-----\n`;
 }
 
-const BEGIN_RE = /-----BEGIN ([^\r\n-]*)-----\r?\n/g;
-
 /**
  * Decode every PEM block in `text`. Text before and between blocks is ignored (as Go's
  * `pem.Decode` does); trailing text with no further block is an error
@@ -52,6 +50,7 @@ const BEGIN_RE = /-----BEGIN ([^\r\n-]*)-----\r?\n/g;
  */
 export function pemDecodeAll(text: string): PemBlock[] {
   const out: PemBlock[] = [];
+  const BEGIN_RE = /-----BEGIN ([^\r\n-]*)-----\r?\n/g;
   let pos = 0;
   while (pos < text.length) {
     BEGIN_RE.lastIndex = pos;
@@ -232,6 +231,11 @@ export function loadRequestFile(path: string): ParsedCsr {
     throw new Error("certificate request file does not contain certificate request data");
   }
   return it.req;
+}
+
+/** Load a certificate chain / bundle file: every `CERTIFICATE` block, in order. */
+export function loadCertificateChainFile(path: string): ParsedCertificate[] {
+  return parseCertificateChainPem(readTextFileGo(path));
 }
 
 /**

@@ -127,14 +127,14 @@ export interface LoadedTlsClient {
 }
 
 /** Where Go looks for the system trust store on Linux (after `SSL_CERT_FILE`). */
-export const SYSTEM_ROOT_FILES = [
+export const SYSTEM_ROOT_FILES: readonly string[] = Object.freeze([
   "/etc/ssl/certs/ca-certificates.crt",
   "/etc/pki/tls/certs/ca-bundle.crt",
   "/etc/ssl/ca-bundle.pem",
   "/etc/pki/tls/cacert.pem",
   "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
   "/etc/ssl/cert.pem",
-];
+]);
 
 /** Load the system trust store (first readable bundle), as DER certificates. */
 export function loadSystemRoots(): Uint8Array[] {
