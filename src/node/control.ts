@@ -23,6 +23,8 @@ import {
   listenTcpControl,
   listenUnixControl,
 } from "../control/server.ts";
+import { listenTlsControl } from "../control/tls_listener.ts";
+import type { LoadedTlsServer } from "../certs/tls_config.ts";
 import type { WorkEngine } from "../work/engine.ts";
 import type { Logger } from "../log.ts";
 import type { ReloadResult } from "./reload.ts";
@@ -56,6 +58,8 @@ export interface ControlDeps {
   reload: (() => Promise<ReloadResult>) | null;
   version: string;
   dial?: StreamDialer | null;
+  /** Named `tls-server` material (current at each call), for `tcptls`. */
+  tls?: { serverConfig(name: string): LoadedTlsServer } | null;
 }
 
 /** Build the command table shared by every control transport. */
@@ -85,11 +89,16 @@ export async function startControlServices(
     for (const s of sectionsOf(sections, "control-service")) {
       if (s.filename) closers.push(await listenUnixControl(ctx, s.filename, s.permissions));
       if (s.tcplisten) {
+        let l;
         if (s.tcptls) {
-          deps.logger.once("warning", "control-service tcptls is not implemented yet; refusing");
-          throw new Error(`control-service tcptls ${s.tcptls}: TLS is not implemented yet`);
+          const name = s.tcptls;
+          const tls = deps.tls;
+          if (!tls) throw new Error(`unknown TLS config ${name}`);
+          tls.serverConfig(name);
+          l = await listenTlsControl(ctx, s.tcplisten, () => tls.serverConfig(name));
+        } else {
+          l = listenTcpControl(ctx, s.tcplisten);
         }
-        const l = listenTcpControl(ctx, s.tcplisten);
         closers.push(l);
         tcpPorts.push(l.port);
       }

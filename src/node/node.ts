@@ -17,6 +17,7 @@ import { runCommandRunner } from "../cli/command_runner.ts";
 import { VERSION } from "../cli/version.ts";
 import { type ControlServices, startControlServices } from "./control.ts";
 import { makeReloader } from "./reload.ts";
+import { NodeTls } from "./tls.ts";
 
 /** Node-level options that are not part of the upstream config format. */
 export interface NodeRunOptions {
@@ -51,8 +52,6 @@ const NOT_IMPLEMENTED = new Set([
   "unix-socket-client",
   "ip-router",
   "work-kubernetes",
-  "tls-server",
-  "tls-client",
   "work-signing",
   "work-verification",
 ]);
@@ -92,6 +91,7 @@ export async function startNode(
     });
   }
 
+  const nodeTls = NodeTls.load(sections, nodeId, logger);
   const mesh = new MeshNode({ nodeId, logger, firewall, maxIdleMs: node.maxidleconnectiontimeout });
   const datadir = node.datadir === ""
     ? `${Deno.env.get("TMPDIR") ?? "/tmp"}/receptor`
@@ -109,6 +109,7 @@ export async function startNode(
   const cleanup = async () => {
     for (const b of backends) b.close();
     control?.close();
+    nodeTls.close();
     await work.close();
     mesh.close();
   };
@@ -118,7 +119,7 @@ export async function startNode(
         logger,
         restart: (newSections) => {
           for (const b of backends) b.close();
-          backends = startBackends(newSections, mesh, logger, null);
+          backends = startBackends(newSections, mesh, logger, nodeTls);
         },
       })
       : null;
@@ -129,8 +130,9 @@ export async function startNode(
       work,
       reload,
       version: VERSION,
+      tls: nodeTls,
     });
-    backends = startBackends(sections, mesh, logger, null);
+    backends = startBackends(sections, mesh, logger, nodeTls);
   } catch (e) {
     await cleanup();
     throw e;
@@ -141,6 +143,7 @@ export async function startNode(
     await cleanup();
     return 1;
   }
+  nodeTls.watch();
   logger.info("Initialization complete");
 
   const running: RunningNode = { nodeId, logger, mesh, work, backends, control: control! };
