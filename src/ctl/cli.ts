@@ -6,6 +6,7 @@
 import { parseArgs } from "./args.ts";
 import { type ClientTlsOptions, ControlReplyError, ReceptorClient } from "./client.ts";
 import { formatStatus } from "./format_status.ts";
+import { runWorkCli, splitAtWork } from "./work_cli.ts";
 
 const HELP = `Usage: receptor ctl [--socket ADDR] [--json] COMMAND [ARGS]
 
@@ -19,6 +20,8 @@ Commands:
   connect NODE SERVICE [--tls-client NAME]   bridge stdin/stdout to a mesh service
   reload                      reload backends from the node's config file
   version                     show the node's version
+  work COMMAND ...            submit/list/status/results/cancel/release units of work
+                              (receptor ctl work --help)
 
 TLS options: --rootcas FILE --cert FILE --key FILE --insecureskipverify
 `;
@@ -37,6 +40,8 @@ const defaultIo: CtlIo = {
 /** Run `receptor ctl` with `args` (after `ctl`); returns the exit code. */
 export async function runCtlCli(args: string[], io: CtlIo = defaultIo): Promise<number> {
   let parsed;
+  const workSplit = splitAtWork(args);
+  if (workSplit) args = [...workSplit.global, "work"];
   try {
     parsed = parseArgs(args, {
       values: [
@@ -56,6 +61,12 @@ export async function runCtlCli(args: string[], io: CtlIo = defaultIo): Promise<
     return 1;
   }
   const { opts, positionals } = parsed;
+  if (workSplit && workSplit.work.some((a) => a === "--help" || a === "-h")) {
+    return await runWorkCli(workSplit.work, null, {
+      connect: () => Promise.reject(new Error("not connected")),
+      io,
+    });
+  }
   if (opts.help || positionals.length === 0) {
     io.out(HELP);
     return opts.help ? 0 : 1;
@@ -145,6 +156,12 @@ export async function runCtlCli(args: string[], io: CtlIo = defaultIo): Promise<
         void up;
         return 0;
       }
+      case "work":
+        return await runWorkCli(workSplit?.work ?? rest, client, {
+          connect: () => ReceptorClient.connect(socket, tls),
+          io,
+          json,
+        });
       default:
         io.err(`Error: unknown command ${cmd}\n${HELP}`);
         return 1;

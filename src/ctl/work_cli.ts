@@ -1,0 +1,362 @@
+/**
+ * `receptor ctl work ...` (control.md §3.2): submit, list, status, results, cancel and
+ * release with receptorctl's options, output lines and exit codes (`Result:`/`Unit ID:`,
+ * `ERROR: Remote unit failed: <Detail>` exit 1, `(id, cancelled)` lines, exit 101 when a
+ * submit fails), plus `--json` for machine-readable output.
+ *
+ * `--signwork` only matters for remote work (`--node` another node): the submitting node then
+ * signs its requests to the executor with its `work-signing` key. The CLI never signs.
+ * @module
+ */
+import { parseArgs } from "./args.ts";
+import { ControlReplyError, type ReceptorClient } from "./client.ts";
+import {
+  connectRemoteControl,
+  submitWork,
+  workList,
+  type WorkPayload,
+  workRelease,
+  workResults,
+  workStatus,
+} from "./work_client.ts";
+
+/** Help text of `receptor ctl work`. */
+export const WORK_HELP = `Usage: receptor ctl [--socket ADDR] work COMMAND [ARGS]
+
+Commands:
+  submit TYPE [CMDPARAMS...]  submit a unit of work; exactly one of
+      -p/--payload FILE|-   -l/--payload-literal TEXT   -n/--no-payload
+      --node N  -a/--param k=v (repeatable)  --tls-client T  --ttl D
+      --signwork (remote work: the node signs it)  -f/--follow  --rm
+  list [-q] [--node N] [--unit_id ID] [--tls-client T]
+  status ID
+  results ID
+  cancel ID...
+  release [--force] [--all] ID...
+
+Add --json for machine-readable output.
+`;
+
+/** Output sinks of the work CLI (injectable for tests). */
+export interface WorkCliIo {
+  out(text: string): void;
+  err(text: string): void;
+  /** Raw result bytes (default: stdout). */
+  write?(bytes: Uint8Array): Promise<void>;
+  /** Whether stderr is a terminal (progress output); default Deno.stderr.isTerminal(). */
+  stderrIsTerminal?: () => boolean;
+  /** The payload for `-p -` (default Deno.stdin.readable). */
+  stdin?: () => ReadableStream<Uint8Array>;
+}
+
+/** What the work CLI needs from `receptor ctl`. */
+export interface WorkCliContext {
+  /** Open a fresh connection to the control socket. */
+  connect(): Promise<ReceptorClient>;
+  io: WorkCliIo;
+  /** `--json` given before `work`. */
+  json?: boolean;
+}
+
+/** Options of `receptor ctl` that take a value (needed to find the `work` command). */
+const GLOBAL_VALUES = new Set([
+  "--socket",
+  "-s",
+  "--rootcas",
+  "--cert",
+  "--key",
+  "--count",
+  "--delay",
+  "--tls-client",
+]);
+
+/**
+ * Split `receptor ctl` arguments at a `work` command: global options before it, work
+ * arguments after it. Null when the command is not `work`.
+ */
+export function splitAtWork(args: string[]): { global: string[]; work: string[] } | null {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--") return null;
+    if (a.startsWith("-") && a !== "-") {
+      if (!a.includes("=") && GLOBAL_VALUES.has(a)) i++;
+      continue;
+    }
+    return a === "work" ? { global: args.slice(0, i), work: args.slice(i + 1) } : null;
+  }
+  return null;
+}
+
+class UsageError extends Error {}
+
+function firstPair(r: Record<string, string>): string {
+  const [k, v] = Object.entries(r)[0] ?? ["", ""];
+  return `(${v}, ${k})`;
+}
+
+function progressStream(
+  src: ReadableStream<Uint8Array>,
+  io: WorkCliIo,
+): ReadableStream<Uint8Array> {
+  const tty = io.stderrIsTerminal ? io.stderrIsTerminal() : Deno.stderr.isTerminal();
+  if (!tty) return src;
+  let sent = 0;
+  let last = 0;
+  return src.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, c) {
+        sent += chunk.length;
+        const now = Date.now();
+        if (now - last >= 200) {
+          last = now;
+          io.err(`\rSending payload: ${(sent / 1048576).toFixed(1)} MiB`);
+        }
+        c.enqueue(chunk);
+      },
+      flush() {
+        if (last > 0) io.err(`\rSending payload: ${(sent / 1048576).toFixed(1)} MiB, done\n`);
+      },
+    }),
+  );
+}
+
+async function writeBytes(io: WorkCliIo, b: Uint8Array): Promise<void> {
+  if (io.write) return await io.write(b);
+  let off = 0;
+  while (off < b.length) off += await Deno.stdout.write(b.subarray(off));
+}
+
+/**
+ * Run `receptor ctl work <args>`, starting on `first` (an open connection, or null to
+ * connect on demand); returns the exit code.
+ */
+export async function runWorkCli(
+  args: string[],
+  first: ReceptorClient | null,
+  ctx: WorkCliContext,
+): Promise<number> {
+  const io = ctx.io;
+  let parsed;
+  try {
+    parsed = parseArgs(args, {
+      values: ["node", "payload", "payload-literal", "tls-client", "ttl", "unit_id"],
+      flags: [
+        "no-payload",
+        "signwork",
+        "follow",
+        "rm",
+        "quiet",
+        "force",
+        "all",
+        "json",
+        "help",
+      ],
+      repeat: ["param"],
+      aliases: {
+        p: "payload",
+        l: "payload-literal",
+        n: "no-payload",
+        a: "param",
+        f: "follow",
+        q: "quiet",
+        h: "help",
+        "unit-id": "unit_id",
+      },
+    });
+  } catch (e) {
+    io.err(`ERROR: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const { opts, positionals } = parsed;
+  const json = !!ctx.json || !!opts.json;
+  const [sub, ...rest] = positionals;
+  if (opts.help || !sub) {
+    io.out(WORK_HELP);
+    return opts.help ? 0 : 1;
+  }
+  // Each results/submit takes its connection over; later commands reconnect.
+  let current: ReceptorClient | null = first;
+  const conn = async (): Promise<ReceptorClient> => {
+    if (current) return current;
+    current = await ctx.connect();
+    return current;
+  };
+  const consume = async (): Promise<ReceptorClient> => {
+    const c = await conn();
+    current = null;
+    return c;
+  };
+
+  const results = async (unitId: string): Promise<number> => {
+    const c = await consume();
+    const stream = await workResults(c, unitId);
+    // receptorctl writes lines of at most 256 bytes; we forward chunks as they come.
+    for await (const chunk of stream) await writeBytes(io, chunk);
+    const st = await workStatus(await conn(), unitId);
+    if (st.State === 3) {
+      io.err(`ERROR: Remote unit failed: ${st.Detail}\n\n`);
+      return 1;
+    }
+    return 0;
+  };
+
+  const ops = async (op: string, ids: string[]): Promise<number> => {
+    for (const id of ids) {
+      try {
+        const c = await conn();
+        const r = op === "cancel"
+          ? await c.command<Record<string, string>>(`work cancel ${id}`)
+          : await workRelease(c, id, op === "force-release");
+        io.out(json ? JSON.stringify(r) + "\n" : `${firstPair(r)}\n`);
+      } catch (e) {
+        io.err(`ERROR: ${id}: ERROR: ${(e as Error).message}\n`);
+        return 1;
+      }
+    }
+    return 0;
+  };
+
+  try {
+    switch (sub) {
+      case "submit":
+        return await submitCmd(rest, opts, json, io, consume, results, ops);
+      case "list": {
+        const c = await conn();
+        if (opts.node) {
+          await connectRemoteControl(c, opts.node as string, (opts["tls-client"] as string) ?? "");
+        }
+        const units = await workList(c, (opts.unit_id as string) || undefined);
+        if (opts.quiet) { for (const k of Object.keys(units)) io.out(`${k}\n`); }
+        else io.out(JSON.stringify(sortKeys(units), null, 4) + "\n");
+        return 0;
+      }
+      case "status": {
+        if (rest.length !== 1) throw new UsageError("work status needs exactly one unit ID");
+        const st = await workStatus(await conn(), rest[0]);
+        io.out(JSON.stringify(sortKeys(st), null, 4) + "\n");
+        return 0;
+      }
+      case "results":
+        if (rest.length !== 1) throw new UsageError("work results needs exactly one unit ID");
+        return await results(rest[0]);
+      case "cancel":
+        if (rest.length === 0) {
+          io.err("Warning: No unit IDs supplied: Not doing anything\n");
+          return 0;
+        }
+        if (!json) io.out("Cancelled:\n");
+        return await ops("cancel", rest);
+      case "release": {
+        if (rest.length === 0 && !opts.all) {
+          io.err("Warning: No unit IDs supplied: Not doing anything\n");
+          return 0;
+        }
+        const op = opts.force ? "force-release" : "release";
+        if (!json) io.out("Released:\n");
+        const ids = opts.all ? Object.keys(await workList(await conn())) : rest;
+        return await ops(op, ids);
+      }
+      default:
+        io.err(`ERROR: unknown work command ${sub}\n${WORK_HELP}`);
+        return 1;
+    }
+  } catch (e) {
+    const msg = e instanceof ControlReplyError ? e.message : (e as Error).message;
+    io.err(`ERROR: ${msg}\n`);
+    return 1;
+  } finally {
+    if (current && current !== first) (current as ReceptorClient).close();
+  }
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v && typeof v === "object") {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) out[k] = sortKeys((v as Record<string, unknown>)[k]);
+    return out;
+  }
+  return v;
+}
+
+async function submitCmd(
+  rest: string[],
+  opts: Record<string, string | boolean | string[]>,
+  json: boolean,
+  io: WorkCliIo,
+  consume: () => Promise<ReceptorClient>,
+  results: (id: string) => Promise<number>,
+  ops: (op: string, ids: string[]) => Promise<number>,
+): Promise<number> {
+  const [worktype, ...cmdparams] = rest;
+  if (!worktype) throw new UsageError("work submit needs a work type");
+  const count = [opts.payload, opts["no-payload"], opts["payload-literal"]].filter((x) => !!x)
+    .length;
+  if (count < 1) {
+    io.err("ERROR: Must provide one of --payload, --no-payload or --payload-literal.\n");
+    return 1;
+  }
+  if (count > 1) {
+    io.err(
+      "ERROR: Cannot provide more than one of --payload, --no-payload and --payload-literal.\n",
+    );
+    return 1;
+  }
+  if (opts.rm && !opts.follow) {
+    io.err("Warning: using --rm without --follow. Unit results will never be seen.\n");
+  }
+  let payload: WorkPayload;
+  if (opts["payload-literal"]) payload = `${opts["payload-literal"]}\n`;
+  else if (opts["no-payload"]) payload = null;
+  else if (opts.payload === "-") {
+    payload = progressStream(io.stdin ? io.stdin() : Deno.stdin.readable, io);
+  } else {
+    try {
+      const f = await Deno.open(opts.payload as string, { read: true });
+      payload = progressStream(f.readable, io);
+    } catch (e) {
+      io.err(`ERROR: Failed to load payload file: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
+  let unitid: string | undefined;
+  let code = 0;
+  try {
+    const params: Record<string, string> = {};
+    for (const kv of (opts.param as string[] | undefined) ?? []) {
+      const eq = kv.indexOf("=");
+      if (eq < 0) throw new Error(`parameter ${kv} is not in key=value format`);
+      params[kv.slice(0, eq)] = kv.slice(eq + 1);
+    }
+    if (cmdparams.length) {
+      params.params = [...(params.params !== undefined ? [params.params] : []), ...cmdparams]
+        .join(" ");
+    }
+    const c = await consume();
+    let r;
+    try {
+      r = await submitWork(c, worktype, payload, {
+        node: (opts.node as string) || undefined,
+        tlsclient: (opts["tls-client"] as string) || undefined,
+        ttl: (opts.ttl as string) || undefined,
+        signwork: !!opts.signwork,
+        params,
+      });
+    } finally {
+      c.close();
+    }
+    unitid = r.unitid;
+    if (opts.follow) code = await results(unitid);
+    else if (json) io.out(JSON.stringify(r) + "\n");
+    else io.out(`Result: ${r.result}\nUnit ID: ${r.unitid}\n`);
+  } catch (e) {
+    io.err(`ERROR: ${(e as Error).message}\n`);
+    code = 101;
+  } finally {
+    if (opts.rm && unitid) {
+      const rc = await ops("release", [unitid]);
+      if (code === 0) code = rc;
+    }
+  }
+  return code;
+}
