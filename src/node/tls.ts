@@ -15,6 +15,7 @@
 import { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import type { Section } from "../config/types.ts";
+import { ConfigError } from "../config/errors.ts";
 import {
   clientChainVerifier,
   type LoadedTlsClient,
@@ -176,13 +177,21 @@ export class NodeTls implements TlsWrappers {
 
   /**
    * Load every `tls-server` / `tls-client` section for node `nodeId` (a later section with the
-   * same name replaces an earlier one). Throws the first one-line error (file and problem).
+   * same name replaces an earlier one). Throws a ConfigError: one line naming the file and the problem.
    */
   static load(sections: readonly Section[], nodeId: string, logger: Logger): NodeTls {
     const t = new NodeTls(logger);
     for (const s of sections) {
-      if (s.kind === "tls-server") t.#servers.set(s.name, loadTlsServer(s, nodeId));
-      else if (s.kind === "tls-client") t.#clients.set(s.name, loadTlsClient(s, nodeId));
+      try {
+        if (s.kind === "tls-server") t.#servers.set(s.name, loadTlsServer(s, nodeId));
+        else if (s.kind === "tls-client") t.#clients.set(s.name, loadTlsClient(s, nodeId));
+      } catch (e) {
+        throw new ConfigError((e as Error).message, {
+          source: s.source,
+          section: s.kind,
+          origin: "section",
+        });
+      }
     }
     return t;
   }
