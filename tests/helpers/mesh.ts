@@ -291,9 +291,15 @@ export class Mesh {
     return ctlJson<PingReply>(this.node(id).socket, `ping ${target}`, 20000);
   }
 
+  /** Spec neighbours of `id` (both directions). */
+  neighboursOf(id: string): string[] {
+    return this.spec.edges.flatMap(([a, b]) => (a === id ? [b] : b === id ? [a] : []));
+  }
+
   /**
-   * Wait until every running node listed in `alive` (default: all) knows exactly those nodes
-   * in KnownConnectionCosts and has a route to each of the others.
+   * Wait until every running node listed in `alive` (default: all) has its spec connections to
+   * the other alive nodes established, knows every alive node in KnownConnectionCosts and has
+   * a route to each of the others.
    */
   async waitConverged(alive: string[] = this.spec.nodes, timeoutMs = 30000): Promise<void> {
     await waitFor(
@@ -301,6 +307,10 @@ export class Mesh {
       async () => {
         for (const id of alive) {
           const s = await this.status(id);
+          const conns = s.Connections.map((c) => c.NodeID);
+          for (const n of this.neighboursOf(id)) {
+            if (alive.includes(n) && !conns.includes(n)) return false;
+          }
           const known = Object.keys(s.KnownConnectionCosts).sort();
           for (const other of alive) {
             if (!known.includes(other)) return false;

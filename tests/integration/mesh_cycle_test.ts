@@ -1,0 +1,106 @@
+/**
+ * A 5-node mesh with a cycle (a - b - c - d - a, plus leaf e on c) of real node processes:
+ * converges; SIGKILL of the middle node on a's path to c re-routes through the other side of
+ * the cycle; SIGKILL of the leaf withdraws its routes everywhere (ping fails with an error);
+ * a restarted leaf (new epoch) rejoins and is routable again.
+ * @module
+ */
+import { assert, assertEquals } from "../helpers/assert.ts";
+import { type Mesh, startMesh } from "../helpers/mesh.ts";
+import { waitFor } from "../helpers/net.ts";
+
+/** Idle timeout 21 s + update period 10 s + slack: routes must be withdrawn within this. */
+const WITHDRAW_DEADLINE_MS = 40_000;
+
+async function withLogs<T>(mesh: Mesh, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    throw new Error(`${e instanceof Error ? e.stack : e}\n${mesh.logs()}`);
+  }
+}
+
+Deno.test("mesh: cycle re-routes around a killed node, withdraws a dead leaf, accepts a restarted one", async () => {
+  const nodes = ["a", "b", "c", "d", "e"];
+  const mesh = await startMesh({
+    nodes,
+    edges: [["b", "a"], ["c", "b"], ["d", "c"], ["a", "d"], ["e", "c"]],
+  });
+  try {
+    await withLogs(mesh, () => mesh.waitConverged(nodes, 30000));
+    const before = await mesh.status("a");
+    const viaC = before.RoutingTable.c;
+    assert(viaC === "b" || viaC === "d", `a routes to c via b or d, got ${viaC}`);
+    assertEquals(before.RoutingTable.e, viaC, "e is behind c");
+    const other = viaC === "b" ? "d" : "b";
+    const first = await mesh.ping("a", "e");
+    assert(first.Success && first.From === "e", `ping a->e: ${JSON.stringify(first)}`);
+
+    // Kill the middle node on a's path: routes move to the other side of the cycle.
+    const killedAt = Date.now();
+    await mesh.kill(viaC);
+    await withLogs(mesh, () =>
+      waitFor(
+        `a re-routes to c via ${other}`,
+        async () => {
+          const s = await mesh.status("a");
+          return s.RoutingTable.c === other && s.RoutingTable.e === other &&
+            !(viaC in s.RoutingTable);
+        },
+        WITHDRAW_DEADLINE_MS,
+        200,
+      ));
+    const rerouteMs = Date.now() - killedAt;
+    const p = await mesh.ping("a", "e");
+    assert(p.Success && p.From === "e", `ping a->e after re-route: ${JSON.stringify(p)}`);
+    const tr = await mesh.status("c");
+    assert(!(viaC in tr.RoutingTable), `c still routes to dead ${viaC}`);
+    assertEquals(tr.RoutingTable.a, other);
+    assert(rerouteMs < WITHDRAW_DEADLINE_MS, `re-route took ${rerouteMs} ms`);
+
+    // Kill the leaf: it has no alternative path, so every node withdraws its route.
+    await mesh.kill("e");
+    const alive = nodes.filter((n) => n !== viaC && n !== "e");
+    await withLogs(mesh, () =>
+      waitFor(
+        "routes to e withdrawn",
+        async () => {
+          for (const id of alive) {
+            const s = await mesh.status(id);
+            if ("e" in s.RoutingTable) return false;
+            if (s.Connections.some((c) => c.NodeID === "e")) return false;
+          }
+          return true;
+        },
+        WITHDRAW_DEADLINE_MS,
+        200,
+      ));
+    const dead = await mesh.ping("a", "e");
+    assertEquals(dead.Success, false, `ping to dead e: ${JSON.stringify(dead)}`);
+    assert(typeof dead.Error === "string" && dead.Error.length > 0, "ping error text");
+
+    // Restart the leaf: new epoch, it must be accepted and routable again.
+    await mesh.startMember("e");
+    await withLogs(mesh, () => mesh.waitConverged([...alive, "e"], 30000));
+    const s = await mesh.status("a");
+    assertEquals(s.RoutingTable.e, other);
+    const again = await mesh.ping("a", "e");
+    assert(
+      again.Success && again.From === "e",
+      `ping a->e after restart: ${JSON.stringify(again)}`,
+    );
+    const fromE = await mesh.ping("e", "a");
+    assert(
+      fromE.Success && fromE.From === "a",
+      `ping e->a after restart: ${JSON.stringify(fromE)}`,
+    );
+
+    // Restart the killed middle node too: the cycle is whole again.
+    await mesh.startMember(viaC);
+    await withLogs(mesh, () => mesh.waitConverged(nodes, 30000));
+    const final = await mesh.ping(viaC, "e");
+    assert(final.Success && final.From === "e", `ping ${viaC}->e: ${JSON.stringify(final)}`);
+  } finally {
+    await mesh.stop();
+  }
+});
