@@ -50,7 +50,12 @@ const CIPHERS_GO = [
   ...GO_TLS12_CIPHERS,
 ].join(":");
 
-/** Extra node:tls options giving Go's parameters (curves; TLS 1.2 suites unless mintls13). */
+/**
+ * Extra node:tls options asking for Go's parameters (curves; TLS 1.2 suites unless mintls13).
+ * NOTE: Deno's node:tls (rustls underneath) currently ignores `ecdhCurve` and `ciphers`: it
+ * offers its own groups (X25519, P-256, P-384), which a Go peer limited to P-521/P-384/P-256
+ * still agrees with.
+ */
 export function goTlsParams(minVersion: "TLSv1.2" | "TLSv1.3"): tls.SecureContextOptions {
   return minVersion === "TLSv1.3"
     ? { ecdhCurve: GO_CURVES }
