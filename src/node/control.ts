@@ -26,6 +26,7 @@ import {
 import { listenTlsControl } from "../control/tls_listener.ts";
 import type { LoadedTlsServer } from "../certs/tls_config.ts";
 import type { WorkEngine } from "../work/engine.ts";
+import type { WorkSigning } from "../work/signing.ts";
 import type { Logger } from "../log.ts";
 import type { ReloadResult } from "./reload.ts";
 
@@ -58,6 +59,8 @@ export interface ControlDeps {
   reload: (() => Promise<ReloadResult>) | null;
   version: string;
   dial?: StreamDialer | null;
+  /** work-signing / work-verification keys (control.md §7); absent = none configured. */
+  workSigning?: WorkSigning;
   /** Named `tls-server` material (current at each call), for `tcptls`. */
   tls?: { serverConfig(name: string): LoadedTlsServer } | null;
 }
@@ -70,7 +73,13 @@ export function buildCommands(deps: ControlDeps): Map<string, ControlCommand> {
     tracerouteCommand(deps.mesh),
     reloadCommand(deps.reload),
     connectCommand(deps.dial ?? null),
-    makeWorkCommand(deps.work, { nodeId: deps.nodeId }),
+    makeWorkCommand(deps.work, {
+      nodeId: deps.nodeId,
+      // work-verification (control.md §7.4): checks tokens over non-Unix transports.
+      verifySignature: deps.workSigning?.verifier
+        ? (check) => deps.workSigning!.verifier!.verify(check.signature)
+        : undefined,
+    }),
   ];
   return new Map(cmds.map((c) => [c.name, c]));
 }

@@ -17,6 +17,7 @@ import { runCommandRunner } from "../cli/command_runner.ts";
 import { VERSION } from "../cli/version.ts";
 import { type ControlServices, startControlServices } from "./control.ts";
 import { makeReloader } from "./reload.ts";
+import { loadWorkSigning } from "../work/signing.ts";
 import { NodeTls } from "./tls.ts";
 
 /** Node-level options that are not part of the upstream config format. */
@@ -52,8 +53,6 @@ const NOT_IMPLEMENTED = new Set([
   "unix-socket-client",
   "ip-router",
   "work-kubernetes",
-  "work-signing",
-  "work-verification",
 ]);
 
 /** Start a node and run it until it is told to stop; resolves to the exit code. */
@@ -123,8 +122,11 @@ export async function startNode(
         },
       })
       : null;
+    // work-signing / work-verification key files (control.md §7), loaded once at start-up.
+    const workSigning = loadWorkSigning(sections, nodeId);
     control = await startControlServices(sections, {
       nodeId,
+      workSigning,
       logger,
       mesh,
       work,

@@ -1,0 +1,282 @@
+/**
+ * Work signing and verification (control.md §7): the submitting node signs its requests to
+ * a remote executor with an RS512 JWT (`aud: [remoteNode]`, `exp` = now + tokenexpiration);
+ * an executor with `work-verification` checks such tokens for work types registered with
+ * `verifysignature`. Keys are loaded once at start-up with upstream's PEM rules (exactly
+ * one item; PKCS#1 or PKCS#8 RSA private key; SPKI RSA public key) and error texts.
+ *
+ * Signatures are made and checked with `jose` over WebCrypto keys; the claim checks
+ * (exp/iat/nbf, audience) are ours so that refusals read like golang-jwt v4's.
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import type { KeyObject } from "node:crypto";
+import { compactVerify, type CompactVerifyResult, SignJWT } from "jose";
+import { loadPemFile, loadRsaPrivateKeyFile, parsePemItems } from "../certs/pem.ts";
+import { formatGoDuration } from "../config/duration.ts";
+
+/** Default token lifetime when `tokenexpiration` is not set (5 minutes). */
+export const DEFAULT_TOKEN_LIFETIME_MS = 5 * 60_000;
+
+/** Signs requests for remote executors. */
+export interface WorkSigner {
+  /** A fresh RS512 JWT for `remoteNode` (one per signed request). */
+  signWork(remoteNode: string): Promise<string>;
+}
+
+/** Verifies tokens presented to this node; throws an Error with the upstream text. */
+export interface WorkVerifier {
+  verify(token: string): Promise<void>;
+}
+
+/** Wall-clock source in epoch milliseconds (tests inject a fixed time). */
+export type WallClock = () => number;
+
+/** Algorithms golang-jwt v4 accepts with an RSA public key. */
+const RSA_ALGS: Record<string, { name: string; hash: string }> = {
+  RS256: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+  RS384: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-384" },
+  RS512: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-512" },
+  PS256: { name: "RSA-PSS", hash: "SHA-256" },
+  PS384: { name: "RSA-PSS", hash: "SHA-384" },
+  PS512: { name: "RSA-PSS", hash: "SHA-512" },
+};
+
+function fileMissing(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return false;
+  } catch (e) {
+    return e instanceof Deno.errors.NotFound;
+  }
+}
+
+/**
+ * Parse PEM text holding exactly one RSA private key (`RSA PRIVATE KEY` or `PRIVATE KEY`).
+ * Errors: `private key file should contain exactly one item`, `private key file does not
+ * contain private key data`, `unknown block type <t>`, `failed to decode PEM block`.
+ */
+export function parseSigningKeyPem(pem: string): KeyObject {
+  const items = parsePemItems(pem);
+  if (items.length !== 1) throw new Error("private key file should contain exactly one item");
+  const it = items[0];
+  if (it.kind !== "private-key" || it.key.asymmetricKeyType !== "rsa") {
+    throw new Error("private key file does not contain private key data");
+  }
+  return it.key;
+}
+
+/**
+ * Parse PEM text holding exactly one SPKI RSA public key (`PUBLIC KEY`; `RSA PUBLIC KEY` is
+ * an unknown block type, as upstream). Errors: `public key file should contain exactly one
+ * item`, `public key file does not contain public key data`.
+ */
+export function parseVerifyingKeyPem(pem: string): KeyObject {
+  const items = parsePemItems(pem);
+  return onePublicKey(items);
+}
+
+function onePublicKey(items: ReturnType<typeof parsePemItems>): KeyObject {
+  if (items.length !== 1) throw new Error("public key file should contain exactly one item");
+  const it = items[0];
+  if (it.kind !== "public-key" || it.key.asymmetricKeyType !== "rsa") {
+    throw new Error("public key file does not contain public key data");
+  }
+  return it.key;
+}
+
+/** Build a signer from a loaded private key. */
+export function makeWorkSigner(
+  key: KeyObject,
+  lifetimeMs = DEFAULT_TOKEN_LIFETIME_MS,
+  now: WallClock = Date.now,
+): WorkSigner {
+  const der = key.export({ format: "der", type: "pkcs8" }) as Buffer;
+  const cryptoKey = crypto.subtle.importKey(
+    "pkcs8",
+    new Uint8Array(der),
+    { name: "RSASSA-PKCS1-v1_5", hash: "SHA-512" },
+    false,
+    ["sign"],
+  );
+  return {
+    async signWork(remoteNode: string): Promise<string> {
+      const exp = Math.floor((now() + lifetimeMs) / 1000);
+      return await new SignJWT({ aud: [remoteNode], exp })
+        .setProtectedHeader({ alg: "RS512", typ: "JWT" })
+        .sign(await cryptoKey);
+    },
+  };
+}
+
+/**
+ * Load the `work-signing` section: the key file must exist (`<file> does not exist`) and
+ * hold one RSA private key (`could not load signing key file: …`).
+ */
+export function loadWorkSigner(
+  section: { privatekey: string; tokenexpiration?: number },
+  now: WallClock = Date.now,
+): WorkSigner {
+  const path = section.privatekey;
+  if (path === "" || fileMissing(path)) throw new Error(`${path} does not exist`);
+  let key: KeyObject;
+  try {
+    key = loadRsaPrivateKeyFile(path);
+  } catch (e) {
+    throw new Error(`could not load signing key file: ${(e as Error).message}`);
+  }
+  const lifetime = section.tokenexpiration && section.tokenexpiration > 0
+    ? section.tokenexpiration
+    : DEFAULT_TOKEN_LIFETIME_MS;
+  return makeWorkSigner(key, lifetime, now);
+}
+
+/**
+ * The token for a signed request to `remoteNode`; without a signer this fails like upstream
+ * (`cannot sign work: signing key is empty`). Remote work calls this once per request.
+ */
+export async function signWork(signer: WorkSigner | null, remoteNode: string): Promise<string> {
+  if (!signer) throw new Error("cannot sign work: signing key is empty");
+  return await signer.signWork(remoteNode);
+}
+
+function b64urlJson(part: string): Record<string, unknown> {
+  const bin = atob(part.replace(/-/g, "+").replace(/_/g, "/"));
+  const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  const v = JSON.parse(new TextDecoder().decode(bytes));
+  if (!v || typeof v !== "object" || Array.isArray(v)) throw new Error("not a JSON object");
+  return v as Record<string, unknown>;
+}
+
+function numericDate(v: unknown): number | null {
+  if (typeof v === "number" && Number.isFinite(v)) return v * 1000;
+  return null;
+}
+
+/** Build a verifier for tokens addressed to `nodeId`. */
+export function makeWorkVerifier(
+  key: KeyObject,
+  nodeId: string,
+  now: WallClock = Date.now,
+): WorkVerifier {
+  const spki = new Uint8Array(key.export({ format: "der", type: "spki" }) as Buffer);
+  const keys = new Map<string, Promise<CryptoKey>>();
+  const keyFor = (alg: string): Promise<CryptoKey> => {
+    let k = keys.get(alg);
+    if (!k) {
+      k = crypto.subtle.importKey("spki", spki, RSA_ALGS[alg], false, ["verify"]);
+      keys.set(alg, k);
+    }
+    return k;
+  };
+  const fail = (msg: string): never => {
+    throw new Error(`could not verify signature: ${msg}`);
+  };
+  return {
+    async verify(token: string): Promise<void> {
+      if (token === "") fail("signature is empty");
+      const parts = token.split(".");
+      if (parts.length !== 3) fail("token contains an invalid number of segments");
+      let header: Record<string, unknown>;
+      try {
+        header = b64urlJson(parts[0]);
+      } catch (e) {
+        return fail(`token is malformed: ${(e as Error).message}`);
+      }
+      const alg = typeof header.alg === "string" ? header.alg : "";
+      if (alg === "none") fail("'none' signature type is not allowed");
+      if (!(alg in RSA_ALGS)) {
+        fail(
+          /^(HS|ES|Ed)/.test(alg)
+            ? "key is of invalid type"
+            : "signing method (alg) is unavailable.",
+        );
+      }
+      let result: CompactVerifyResult;
+      try {
+        result = await compactVerify(token, await keyFor(alg), { algorithms: [alg] });
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code === "ERR_JWS_SIGNATURE_VERIFICATION_FAILED") {
+          return fail("crypto/rsa: verification error");
+        }
+        return fail(`token is malformed: ${(e as Error).message}`);
+      }
+      let claims: Record<string, unknown>;
+      try {
+        const v = JSON.parse(new TextDecoder().decode(result.payload));
+        if (!v || typeof v !== "object" || Array.isArray(v)) throw new Error("not a JSON object");
+        claims = v;
+      } catch (e) {
+        return fail(`token is malformed: ${(e as Error).message}`);
+      }
+      // golang-jwt v4 RegisteredClaims.Valid: exp, iat, nbf; the last failure wins.
+      const t = now();
+      let problem = "";
+      const exp = numericDate(claims.exp);
+      if (exp !== null && !(t < exp)) {
+        problem = `token is expired by ${formatGoDuration(t - exp)}`;
+      }
+      const iat = numericDate(claims.iat);
+      if (iat !== null && t < iat) problem = "token used before issued";
+      const nbf = numericDate(claims.nbf);
+      if (nbf !== null && t < nbf) problem = "token is not valid yet";
+      if (problem) fail(problem);
+      const aud = typeof claims.aud === "string"
+        ? [claims.aud]
+        : Array.isArray(claims.aud)
+        ? claims.aud
+        : [];
+      if (!aud.includes(nodeId)) throw new Error("token audience did not match node ID");
+    },
+  };
+}
+
+/**
+ * Load the `work-verification` section: the key file must exist (`<file> does not exist`)
+ * and hold one SPKI RSA public key (`could not load verifying key file: …`).
+ */
+export function loadWorkVerifier(
+  section: { publickey: string },
+  nodeId: string,
+  now: WallClock = Date.now,
+): WorkVerifier {
+  const path = section.publickey;
+  if (path === "" || fileMissing(path)) throw new Error(`${path} does not exist`);
+  let key: KeyObject;
+  try {
+    key = onePublicKey(loadPemFile(path));
+  } catch (e) {
+    throw new Error(`could not load verifying key file: ${(e as Error).message}`);
+  }
+  return makeWorkVerifier(key, nodeId, now);
+}
+
+/** A node's signing material: either part is null when its section is absent. */
+export interface WorkSigning {
+  /** From `work-signing` (used by remote work with `signwork`). */
+  signer: WorkSigner | null;
+  /** From `work-verification` (checks `verifysignature` work types). */
+  verifier: WorkVerifier | null;
+}
+
+/**
+ * Load `work-signing` and `work-verification` from a node's sections at start-up (the
+ * Prepare phase). Throws with the upstream message on a missing or bad key file.
+ */
+export function loadWorkSigning(
+  sections: readonly { kind: string }[],
+  nodeId: string,
+  now: WallClock = Date.now,
+): WorkSigning {
+  let signer: WorkSigner | null = null;
+  let verifier: WorkVerifier | null = null;
+  for (const s of sections) {
+    if (s.kind === "work-signing") {
+      signer = loadWorkSigner(s as unknown as { privatekey: string; tokenexpiration: number }, now);
+    } else if (s.kind === "work-verification") {
+      verifier = loadWorkVerifier(s as unknown as { publickey: string }, nodeId, now);
+    }
+  }
+  return { signer, verifier };
+}
