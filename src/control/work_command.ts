@@ -2,13 +2,15 @@
  * The `work` control command (control.md §2.5): text and JSON forms of submit, list,
  * status, results, cancel, release and force-release, with upstream's exact replies and
  * error strings. The work engine owns units and files; this file only parses and replies.
- * Remote submission (another node) is not implemented yet and answers with an ERROR.
+ * A submit to another node allocates a local `remote` unit (src/work/remote_unit.ts), which
+ * must be registered on the engine.
  * @module
  */
 
 import type { ControlCommand, ControlOutcome, ControlRequest, ControlSession } from "./types.ts";
 import type { UnitStatus, WorkEngine } from "../work/engine.ts";
 import { WorkError } from "../work/engine.ts";
+import { hasDeferredStarts, remoteAllocParams } from "../work/remote_unit.ts";
 
 /** What a signature check gets (control.md §7.4). */
 export interface SignatureCheck {
@@ -238,9 +240,19 @@ export function makeWorkCommand(engine: WorkEngine, opts: WorkCommandOptions): C
     }
     await processSignature(session, workType, signature, signWork);
     const local = node.toLowerCase() === "localhost" || node === opts.nodeId;
-    if (!local) throw new WorkError("remote work is not implemented yet");
-    if (ttl !== "") throw new WorkError("ttl option is intended for remote work only");
-    const id = await engine.allocate(workType, workParams);
+    let id: string;
+    if (local) {
+      if (ttl !== "") throw new WorkError("ttl option is intended for remote work only");
+      id = await engine.allocate(workType, workParams);
+    } else {
+      // control.md §6.1: a local unit of type `remote` carries the submission to `node`.
+      if (!engine.workType("remote")) throw new WorkError("remote work is not available");
+      const tlsClient = optStr(p, "tlsclient");
+      id = await engine.allocate(
+        "remote",
+        remoteAllocParams({ node, workType, tlsClient, ttl, signWork }, workParams),
+      );
+    }
     try {
       await session.writeLine(`Work unit created with ID ${id}. Send stdin data and EOF.`);
     } catch (e) {
@@ -249,7 +261,10 @@ export function makeWorkCommand(engine: WorkEngine, opts: WorkCommandOptions): C
     }
     await engine.writeStdin(id, session.readRest());
     await engine.start(id);
-    return reply({ result: "Job Started", unitid: id });
+    // Remote work whose first connection attempt failed keeps retrying: `Job Submitted`.
+    const type = local ? undefined : engine.workType("remote");
+    const deferred = hasDeferredStarts(type) && type.takeDeferredStart(id);
+    return reply({ result: deferred ? "Job Submitted" : "Job Started", unitid: id });
   };
 
   const results = async (session: ControlSession, p: Params): Promise<ControlOutcome> => {

@@ -17,7 +17,8 @@ import { runCommandRunner } from "../cli/command_runner.ts";
 import { VERSION } from "../cli/version.ts";
 import { type ControlServices, startControlServices } from "./control.ts";
 import { makeReloader } from "./reload.ts";
-import { loadWorkSigning } from "../work/signing.ts";
+import { loadWorkSigning, signWork } from "../work/signing.ts";
+import { registerRemoteWork, unavailableDialer } from "../work/remote_unit.ts";
 import { NodeTls } from "./tls.ts";
 
 /** Node-level options that are not part of the upstream config format. */
@@ -124,6 +125,21 @@ export async function startNode(
       : null;
     // work-signing / work-verification key files (control.md §7), loaded once at start-up.
     const workSigning = loadWorkSigning(sections, nodeId);
+    // Remote work (control.md §6). MESH DIALER GOES HERE: replace `unavailableDialer` with
+    // `(node, tlsClient) => <dial the "control" service of node over the mesh>`.
+    await registerRemoteWork(work, {
+      dial: unavailableDialer,
+      logger,
+      sign: (remoteNode) => signWork(workSigning.signer, remoteNode),
+      hasTlsClient: (name) => {
+        try {
+          nodeTls.clientConfig(name);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+    });
     control = await startControlServices(sections, {
       nodeId,
       workSigning,
