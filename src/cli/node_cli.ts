@@ -91,7 +91,7 @@ export async function runNodeCli(argv: string[], deps: NodeCliDeps): Promise<num
       try {
         return await deps.startNode(inv);
       } catch (e) {
-        if (!(e instanceof ConfigError)) throw e;
+        // Any start-up failure (config, control socket lock, bind error) is one Error: line.
         out(`Error: ${errorLine(e)}\n`);
         return 1;
       }
