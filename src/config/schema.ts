@@ -536,6 +536,24 @@ export const SECTIONS: readonly SectionSpec[] = [
       f("Config", "anymap", "Plugin-specific configuration"),
     ],
   },
+  // Not upstream: a work type running a Deno module under Deno's permission sandbox.
+  {
+    name: "work-deno",
+    kind: "work-deno",
+    description: "Run a worker as a Deno module with restricted permissions (not in upstream)",
+    group: GROUP_WORKERS,
+    fields: [
+      f("WorkType", "string", "Name for this worker type", { required: true }),
+      f("Module", "string", "Path or file URL of the TS/JS module to run", { required: true }),
+      f("AllowRead", "strings", "Paths the module may read (empty: none)"),
+      f("AllowWrite", "strings", "Paths the module may write (empty: none)"),
+      f("AllowNet", "strings", "Hosts the module may reach (empty: none)"),
+      f("AllowEnv", "strings", "Environment variables the module may read (empty: none)"),
+      f("AllowRun", "strings", "Programs the module may run (empty: none)"),
+      f("AllowRuntimeParams", "bool", "Allow users to add module arguments", { default: "false" }),
+      f("VerifySignature", "bool", "Verify a signed work submission", { default: "false" }),
+    ],
+  },
 ];
 
 /** Look up a section by its lower-case name (exact, case-sensitive match). */

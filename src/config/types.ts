@@ -241,6 +241,20 @@ export interface WorkCommandSection extends SectionBase {
   verifysignature: boolean;
 }
 
+/** `work-deno` (not upstream): a Deno module run under Deno's permission sandbox. */
+export interface WorkDenoSection extends SectionBase {
+  kind: "work-deno";
+  worktype: string;
+  module: string;
+  allowread: string[];
+  allowwrite: string[];
+  allownet: string[];
+  allowenv: string[];
+  allowrun: string[];
+  allowruntimeparams: boolean;
+  verifysignature: boolean;
+}
+
 /** `work-kubernetes` (§3.10). */
 export interface WorkKubernetesSection extends SectionBase {
   kind: "work-kubernetes";
@@ -359,6 +373,7 @@ export type Section =
   | UnixSocketClientSection
   | IpRouterSection
   | WorkCommandSection
+  | WorkDenoSection
   | WorkKubernetesSection
   | WorkPythonSection
   | WorkSigningSection

@@ -257,6 +257,16 @@ export function validateSections(sections: Section[], opts: ValidateOptions = {}
         }
         register(s, s.worktype);
         break;
+      case "work-deno":
+        if (s.verifysignature && verifyingKey === "") {
+          throw err(
+            s,
+            `VerifySignature for work deno '${s.worktype}' is true, but the work verification public key is not specified`,
+            "verifysignature",
+          );
+        }
+        register(s, s.worktype);
+        break;
       case "work-kubernetes":
         register(s, s.worktype);
         break;

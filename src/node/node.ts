@@ -18,6 +18,7 @@ import { VERSION } from "../cli/version.ts";
 import { type ControlServices, startControlServices } from "./control.ts";
 import { makeReloader } from "./reload.ts";
 import { loadWorkSigning, signWork } from "../work/signing.ts";
+import { DenoUnitType, denoUnitDeps } from "../work/deno_unit.ts";
 import { registerRemoteWork, unavailableDialer } from "../work/remote_unit.ts";
 import { NodeTls } from "./tls.ts";
 
@@ -103,6 +104,10 @@ export async function startNode(
     workTypes: sectionsOf(sections, "work-command"),
   });
   await work.init();
+  // work-deno (not upstream): Deno-sandboxed work types on the same runner machinery.
+  for (const s of sectionsOf(sections, "work-deno")) {
+    await work.registerType(new DenoUnitType(s, denoUnitDeps(logger)));
+  }
 
   let backends: RunningBackend[] = [];
   let control: ControlServices | undefined;
