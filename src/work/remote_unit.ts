@@ -272,7 +272,11 @@ export class RemoteUnitType implements WorkUnitType {
     if (signal.aborted) throw new RemoteConnectError("aborted");
     let conn: DuplexConn;
     try {
-      conn = await abortable(this.#o.dial(ed.RemoteNode, ed.TLSClient, signal), signal, () => {});
+      const dialing = this.#o.dial(ed.RemoteNode, ed.TLSClient, signal).then((c) => {
+        if (signal.aborted) c.close(); // dialled after we gave up: do not leak it
+        return c;
+      });
+      conn = await abortable(dialing, signal, () => {});
     } catch (e) {
       throw new RemoteConnectError(msg(e));
     }

@@ -15,6 +15,8 @@ import type { ControlDialer } from "../../src/work/remote_unit.ts";
 import { makeWorkCommand } from "../../src/control/work_command.ts";
 import { type Closer, listenUnixControl } from "../../src/control/server.ts";
 import { duplexFromConn } from "../../src/control/conn_duplex.ts";
+import { makeWorkSigner } from "../../src/work/signing.ts";
+import { generateKeyPairSync, type KeyObject } from "node:crypto";
 
 Deno.env.set("RECEPTOR_FROM_SOURCE", "1");
 
@@ -23,7 +25,7 @@ const dec = new TextDecoder();
 
 const SLOW = `-c 'for i in $(seq 1 40); do echo line $i; sleep 0.1; done'`;
 
-function execYaml(port: number) {
+function execYaml(port: number, ctlPort: number) {
   return (dir: string, socket: string) =>
     [
       "- node:",
@@ -37,6 +39,13 @@ function execYaml(port: number) {
       "- control-service:",
       "    service: control",
       `    filename: ${socket}`,
+      `    tcplisten: 127.0.0.1:${ctlPort}`,
+      "- work-verification:",
+      `    publickey: ${dir}/verify.pem`,
+      "- work-command:",
+      "    worktype: signed",
+      "    command: cat",
+      "    verifysignature: true",
       "- work-command:",
       "    worktype: upper",
       "    command: tr",
@@ -146,7 +155,12 @@ class Submitter {
   remote!: RemoteUnitType;
   server!: Closer;
   readonly log: string[] = [];
-  constructor(readonly dir: string, readonly sock: string, readonly dial: ControlDialer) {}
+  constructor(
+    readonly dir: string,
+    readonly sock: string,
+    readonly dial: ControlDialer,
+    readonly signingKey?: KeyObject,
+  ) {}
 
   async start(): Promise<void> {
     const logger = new Logger({ level: "debug", sink: (l) => this.log.push(l) });
@@ -161,6 +175,7 @@ class Submitter {
       dial: this.dial,
       logger,
       hasTlsClient: (n) => n === "fake-tls",
+      sign: this.signingKey ? (node) => makeWorkSigner(this.signingKey!).signWork(node) : undefined,
       pollMs: 200,
       backoff: { initialMs: 200, maxMs: 800 },
     });
@@ -199,21 +214,32 @@ Deno.test({
     const execDir = `${root}/exec`;
     await Deno.mkdir(execDir);
     const execPort = freePort();
+    const execCtlPort = freePort();
     const execSock = `${execDir}/exec.sock`;
+    const keys = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    await Deno.writeTextFile(
+      `${execDir}/verify.pem`,
+      keys.publicKey.export({ type: "spki", format: "pem" }) as string,
+    );
+    // Unix sockets are trusted (no signature checks): the signing step switches to TCP.
+    let transport: "unix" | "tcp" = "unix";
     const dial: ControlDialer = async (node) => {
       if (node !== "exec") throw new Error(`no route to ${node}`);
-      return duplexFromConn(await Deno.connect({ transport: "unix", path: execSock }));
+      const conn = transport === "unix"
+        ? await Deno.connect({ transport: "unix", path: execSock })
+        : await Deno.connect({ hostname: "127.0.0.1", port: execCtlPort });
+      return duplexFromConn(conn);
     };
     let exec: NodeProcess | undefined;
     const startExec = async () => {
-      exec = await startNode("exec", execYaml(execPort), { dir: execDir });
+      exec = await startNode("exec", execYaml(execPort, execCtlPort), { dir: execDir });
     };
     const stopExec = async () => {
       await exec?.stop();
       exec = undefined;
     };
     const execUnitDir = (rid: string) => `${execDir}/data/exec/${rid}`;
-    const sub = new Submitter(root, `${root}/sub.sock`, dial);
+    const sub = new Submitter(root, `${root}/sub.sock`, dial, keys.privateKey);
     const remoteId = async (id: string): Promise<string> => {
       const s = await sub.status(id);
       return s.ExtraData.RemoteUnitID;
@@ -424,6 +450,72 @@ Deno.test({
         assertEquals(
           await sha256(`${sub.unitDir(id)}/stdout`),
           await sha256(`${execUnitDir(rid)}/stdout`),
+        );
+      });
+
+      await t.step("cancel with the executor down: pending, then Canceled", async () => {
+        const r = await submit(sub.sock, { node: "exec", worktype: "sleeper" });
+        const id = r.unitid!;
+        await sub.waitState(id, "Running");
+        const rid = await remoteId(id);
+        await stopExec();
+        assertEquals(
+          await ctl(sub.sock, `work cancel ${id}`),
+          JSON.stringify({ "cancel pending": id }),
+        );
+        await startExec();
+        await sub.waitState(id, "Canceled");
+        assertEquals((await ctlJson(execSock, `work status ${rid}`)).StateName, "Canceled");
+        assertEquals(await ctl(sub.sock, `work release ${id}`), JSON.stringify({ released: id }));
+      });
+
+      await t.step("a pending release is resent after a submitter restart", async () => {
+        const r = await submit(sub.sock, { node: "exec", worktype: "upper" }, "q\n");
+        const id = r.unitid!;
+        await sub.waitState(id, "Succeeded");
+        const rid = await remoteId(id);
+        await stopExec();
+        assertEquals(
+          await ctl(sub.sock, `work release ${id}`),
+          JSON.stringify({ "release pending": id }),
+        );
+        await sub.stop();
+        await startExec();
+        assert(await exists(execUnitDir(rid)), "remote unit kept while the submitter is down");
+        await sub.start();
+        await waitFor("remote unit deleted", async () => !(await exists(execUnitDir(rid))));
+        await waitFor("local unit deleted", async () => !(await exists(sub.unitDir(id))));
+      });
+
+      await t.step("signed work: tokens verified by the executor over TCP", async () => {
+        transport = "tcp";
+        try {
+          const r = await submit(
+            sub.sock,
+            { node: "exec", worktype: "signed", signwork: "true" },
+            "signed payload\n",
+          );
+          assertEquals(r.result, "Job Started", r.lines.join(" | "));
+          const id = r.unitid!;
+          const s = await sub.waitState(id, "Succeeded");
+          assertEquals(s.ExtraData.SignWork, true);
+          assertEquals(await results(sub.sock, id), "signed payload\n");
+          const rid = s.ExtraData.RemoteUnitID;
+          assertEquals(await ctl(sub.sock, `work release ${id}`), JSON.stringify({ released: id }));
+          assert(!(await exists(execUnitDir(rid))), "remote unit released with a signed request");
+          // Without a token the executor refuses over TCP.
+          const unsigned = await submit(sub.sock, { node: "exec", worktype: "signed" });
+          assertEquals(
+            unsigned.lines[1],
+            "ERROR: could not parse response: ERROR: could not verify signature: signature is empty",
+          );
+        } finally {
+          transport = "unix";
+        }
+        const extra = await submit(sub.sock, { node: "exec", worktype: "upper", signwork: "true" });
+        assertEquals(
+          extra.lines[1],
+          "ERROR: could not parse response: ERROR: work type did not expect a signature",
         );
       });
 
