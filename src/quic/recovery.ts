@@ -189,11 +189,10 @@ export class Recovery {
       K_TIME_THRESHOLD * Math.max(this.rtt.latest, this.rtt.smoothed),
       K_GRANULARITY,
     );
-    const lostSendTime = now - delay;
     const lost: SentPacket[] = [];
     for (const p of s.sent.values()) {
       if (p.pn > s.largestAcked) break;
-      if (p.time <= lostSendTime || s.largestAcked >= p.pn + K_PACKET_THRESHOLD) {
+      if (p.time + delay <= now || s.largestAcked >= p.pn + K_PACKET_THRESHOLD) {
         lost.push(p);
       } else {
         const t = p.time + delay;

@@ -597,6 +597,7 @@ export class Streams {
       }
       // header size upper bound: type + id + offset(8) + len(2)
       const hdr = 1 + varintSize(id) + 8 + 2;
+      if (room - hdr < 8) return;
       const r = buf.next(room - hdr);
       if (!r) {
         this.#sendQueue.delete(id);
