@@ -20,6 +20,8 @@ export const DEFAULT_TOKEN_LIFETIME_MS = 5 * 60_000;
 
 /** Signs requests for remote executors. */
 export interface WorkSigner {
+  /** Token lifetime in ms (`tokenexpiration`; 5 minutes by default). */
+  readonly lifetimeMs: number;
   /** A fresh RS512 JWT for `remoteNode` (one per signed request). */
   signWork(remoteNode: string): Promise<string>;
 }
@@ -100,6 +102,7 @@ export function makeWorkSigner(
     ["sign"],
   );
   return {
+    lifetimeMs,
     async signWork(remoteNode: string): Promise<string> {
       const exp = Math.floor((now() + lifetimeMs) / 1000);
       return await new SignJWT({ aud: [remoteNode], exp })

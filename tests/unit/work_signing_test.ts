@@ -157,6 +157,7 @@ Deno.test("load from files: missing file, two blocks, sections", async () => {
     assert(signer && verifier);
     const tok = await signer.signWork("n");
     assertEquals(decodePart(tok, 1).exp, T0 / 1000 + 300); // default 5 minutes
+    assertEquals(signer.lifetimeMs, 300_000);
     await verifier.verify(tok);
     const none = loadWorkSigning([{ kind: "node" }], "n");
     assertEquals(none, { signer: null, verifier: null });
