@@ -195,7 +195,7 @@ Deno.test({
             { subcommand: "submit", node: "localhost", worktype: "upper", params: "-d" },
             "ERROR: extra params provided but not allowed",
           ],
-          ["work submit otherNode upper", "ERROR: remote work is not implemented yet"],
+          ["work submit otherNode upper", "ERROR: remote work is not available"],
           [
             { subcommand: "submit", node: "localhost", worktype: "upper", signature: "abc" },
             "ERROR: work type did not expect a signature",
