@@ -85,6 +85,7 @@ export class Net {
 
   /** One event step; returns false when nothing is scheduled. */
   step(): boolean {
+    this.onStep();
     this.flush();
     let next = Infinity;
     for (const p of this.queue) if (p.at < next) next = p.at;
