@@ -6,6 +6,9 @@
  * runner, stdin/stdout files, cancel and restart handling — by handing that runner the
  * Deno executable and a quoted argument string.
  *
+ * The runner starts it as `env NO_COLOR=1 <deno> run …` (plain-text error messages in the
+ * results; `env` is skipped if it is not on PATH).
+ *
  * Sandbox flags: `--no-prompt` (a missing permission is an error, never a question),
  * `--no-config` (the node's working directory never changes the module's settings),
  * `--no-remote` and `--no-npm` (no code fetched at run time). Runtime params, when allowed,
@@ -152,10 +155,14 @@ export class DenoUnitType implements WorkUnitType {
   constructor(cfg: WorkDenoConfig, deps: CommandUnitDeps, denoPath = denoExecutable()) {
     this.name = cfg.worktype;
     this.verifySignature = cfg.verifysignature ?? false;
+    // Deno colours its error messages even into files; `env NO_COLOR=1` keeps results plain
+    // (the runner passes the node's environment through unchanged otherwise).
+    const env = findOnPath("env");
+    const argv = env ? ["NO_COLOR=1", denoPath, ...denoRunArgs(cfg)] : denoRunArgs(cfg);
     this.#inner = new CommandUnitType({
       worktype: cfg.worktype,
-      command: denoPath,
-      params: denoRunArgs(cfg).map(shlexQuote).join(" "),
+      command: env ?? denoPath,
+      params: argv.map(shlexQuote).join(" "),
       allowruntimeparams: cfg.allowruntimeparams ?? false,
       verifysignature: cfg.verifysignature ?? false,
     }, deps);

@@ -96,6 +96,8 @@ Deno.test("work-deno: sandboxed modules run; denied permission named in Detail",
     r = await ctl(n, ["results", id]);
     assertEquals(r.code, 1);
     assert(!r.stdout.includes("outside"), "secret leaked");
+    assertStringIncludes(r.stdout, `NotCapable: Requires read access to "${secret}"`);
+    assert(!r.stdout.includes("\x1b["), "results carry no colour escapes");
     assertStringIncludes(r.stderr, "Remote unit failed: Permission denied: requires read access");
 
     // advertised like other work types
