@@ -1,0 +1,435 @@
+/**
+ * Async driver for a sans-IO {@link QuicEndpoint} over any datagram transport (loopback UDP, or
+ * mesh datagrams later). Exposes connections and streams as promises and web streams with
+ * backpressure: a stream's writable resolves writes only as QUIC flow control and the send
+ * buffer accept the bytes.
+ * @module
+ */
+import { type Clock, realClock } from "../clock.ts";
+import type { QuicConnection } from "./connection.ts";
+import type { QuicEndpoint } from "./endpoint.ts";
+import { QuicError } from "./errors.ts";
+
+/** A datagram transport; remotes are opaque strings. */
+export interface DatagramTransport {
+  /** Sends one datagram (fire and forget). */
+  send(remote: string, data: Uint8Array): void;
+  /** Next received datagram, or null once closed. */
+  receive(): Promise<{ remote: string; data: Uint8Array } | null>;
+  /** Closes the transport; pending receive() resolves null. */
+  close(): void;
+}
+
+/** One bidirectional QUIC stream as web streams. */
+export interface QuicStream {
+  /** Stream ID. */
+  readonly id: number;
+  /** Bytes from the peer; errors with a QuicError if the peer resets the stream. */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** Bytes to the peer; close() sends FIN, abort() sends RESET_STREAM. */
+  readonly writable: WritableStream<Uint8Array>;
+  /** Sends FIN (half-close) once queued data is handed to QUIC. */
+  closeWrite(): Promise<void>;
+}
+
+/** A connection as the application sees it. */
+export interface QuicConnHandle {
+  /** Remote address string. */
+  readonly remote: string;
+  /** Peer's certificate chain (DER, leaf first). */
+  readonly peerCertificates: Uint8Array[];
+  /** Negotiated ALPN. */
+  readonly alpn: string;
+  /** The underlying sans-IO connection. */
+  readonly connection: QuicConnection;
+  /** Opens a bidirectional stream (waits while the peer's stream limit is reached). */
+  openStream(): Promise<QuicStream>;
+  /** Next stream opened by the peer, or null when the connection is closed. */
+  acceptStream(): Promise<QuicStream | null>;
+  /** Closes with an application error code (default 0) and reason. */
+  close(code?: number, reason?: string): void;
+  /** Resolves when the connection is closed, with the close code and reason. */
+  readonly closed: Promise<
+    { code: number; reason: string; byPeer: boolean; isApplication: boolean }
+  >;
+}
+
+type Waiter = () => void;
+
+class StreamImpl implements QuicStream {
+  readonly id: number;
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+  readWaiter?: Waiter;
+  writeWaiter?: Waiter;
+  resetCode?: number;
+  stopCode?: number;
+  #c: ConnImpl;
+  constructor(c: ConnImpl, id: number) {
+    this.id = id;
+    this.#c = c;
+    const conn = c.conn;
+    this.readable = new ReadableStream<Uint8Array>({
+      pull: async (ctrl) => {
+        for (;;) {
+          if (c.closedInfo && conn.isClosed) {
+            ctrl.error(
+              new QuicError(
+                c.closedInfo.code,
+                `connection closed: ${c.closedInfo.reason}`,
+                c.closedInfo.isApplication,
+              ),
+            );
+            return;
+          }
+          let d: Uint8Array | null;
+          try {
+            d = conn.read(id, 256 * 1024);
+          } catch (e) {
+            ctrl.error(e);
+            return;
+          }
+          if (d === null) {
+            if (this.resetCode !== undefined) {
+              ctrl.error(new QuicError(this.resetCode, `stream ${id} reset by peer`, true));
+            } else ctrl.close();
+            c.driver.kick();
+            return;
+          }
+          if (d.length) {
+            ctrl.enqueue(d);
+            c.driver.kick();
+            return;
+          }
+          if (c.closedInfo) {
+            ctrl.error(
+              new QuicError(
+                c.closedInfo.code,
+                `connection closed: ${c.closedInfo.reason}`,
+                c.closedInfo.isApplication,
+              ),
+            );
+            return;
+          }
+          await new Promise<void>((r) => this.readWaiter = r);
+        }
+      },
+      cancel: () => {
+        try {
+          conn.stopSending(id, 0);
+        } catch { /* gone */ }
+        c.driver.kick();
+      },
+    }, { highWaterMark: 0 });
+    this.writable = new WritableStream<Uint8Array>({
+      write: async (chunk) => {
+        let data = chunk.slice();
+        while (data.length) {
+          if (c.closedInfo) {
+            throw new QuicError(c.closedInfo.code, `connection closed: ${c.closedInfo.reason}`);
+          }
+          if (this.stopCode !== undefined) {
+            throw new QuicError(this.stopCode, `stream ${id} stopped by peer`, true);
+          }
+          const n = conn.write(id, data);
+          if (n) c.driver.kick();
+          if (n === data.length) return;
+          data = data.subarray(n);
+          await new Promise<void>((r) => this.writeWaiter = r);
+        }
+      },
+      close: () => this.closeWrite(),
+      abort: () => {
+        try {
+          conn.resetStream(id, 0);
+        } catch { /* gone */ }
+        c.driver.kick();
+      },
+    });
+  }
+  closeWrite(): Promise<void> {
+    try {
+      this.#c.conn.finish(this.id);
+    } catch { /* already reset */ }
+    this.#c.driver.kick();
+    return Promise.resolve();
+  }
+  wakeRead(): void {
+    const w = this.readWaiter;
+    this.readWaiter = undefined;
+    w?.();
+  }
+  wakeWrite(): void {
+    const w = this.writeWaiter;
+    this.writeWaiter = undefined;
+    w?.();
+  }
+}
+
+class ConnImpl implements QuicConnHandle {
+  readonly remote: string;
+  readonly connection: QuicConnection;
+  readonly conn: QuicConnection;
+  readonly driver: QuicDriver;
+  readonly closed: Promise<
+    { code: number; reason: string; byPeer: boolean; isApplication: boolean }
+  >;
+  closedInfo?: { code: number; reason: string; byPeer: boolean; isApplication: boolean };
+  streams = new Map<number, StreamImpl>();
+  incoming: StreamImpl[] = [];
+  acceptWaiters: Array<(s: StreamImpl | null) => void> = [];
+  openWaiters: Array<() => void> = [];
+  ready?: { resolve: (c: ConnImpl) => void; reject: (e: unknown) => void };
+  #resolveClosed!: (
+    v: { code: number; reason: string; byPeer: boolean; isApplication: boolean },
+  ) => void;
+  constructor(driver: QuicDriver, conn: QuicConnection, remote: string) {
+    this.driver = driver;
+    this.conn = conn;
+    this.connection = conn;
+    this.remote = remote;
+    this.closed = new Promise((r) => this.#resolveClosed = r);
+  }
+  get peerCertificates(): Uint8Array[] {
+    return this.conn.peerCertificates;
+  }
+  get alpn(): string {
+    return this.conn.alpn;
+  }
+  #stream(id: number): StreamImpl {
+    let s = this.streams.get(id);
+    if (!s) {
+      s = new StreamImpl(this, id);
+      this.streams.set(id, s);
+    }
+    return s;
+  }
+  async openStream(): Promise<QuicStream> {
+    for (;;) {
+      if (this.closedInfo) {
+        throw new QuicError(this.closedInfo.code, `connection closed: ${this.closedInfo.reason}`);
+      }
+      const id = this.conn.openBidi();
+      if (id !== null) {
+        this.driver.kick();
+        return this.#stream(id);
+      }
+      await new Promise<void>((r) => this.openWaiters.push(r));
+    }
+  }
+  acceptStream(): Promise<QuicStream | null> {
+    const s = this.incoming.shift();
+    if (s) return Promise.resolve(s);
+    if (this.closedInfo) return Promise.resolve(null);
+    return new Promise((r) => this.acceptWaiters.push(r));
+  }
+  close(code = 0, reason = ""): void {
+    this.conn.close(this.driver.now(), code, reason, true);
+    this.driver.kick();
+  }
+  /** Dispatches connection events; returns false once closed. */
+  pump(): void {
+    for (let e = this.conn.poll(); e; e = this.conn.poll()) {
+      switch (e.type) {
+        case "handshakeComplete":
+          this.ready?.resolve(this);
+          this.ready = undefined;
+          break;
+        case "streamOpened": {
+          if (!e.bidi) break;
+          const s = this.#stream(e.id);
+          const w = this.acceptWaiters.shift();
+          if (w) w(s);
+          else this.incoming.push(s);
+          break;
+        }
+        case "streamReadable":
+          this.streams.get(e.id)?.wakeRead();
+          break;
+        case "streamWritable":
+          this.streams.get(e.id)?.wakeWrite();
+          break;
+        case "streamFinished":
+          break;
+        case "streamReset": {
+          const s = this.streams.get(e.id);
+          if (s) {
+            s.resetCode = e.code;
+            s.wakeRead();
+          }
+          break;
+        }
+        case "streamStopped": {
+          const s = this.streams.get(e.id);
+          if (s) {
+            s.stopCode = e.code;
+            s.wakeWrite();
+          }
+          break;
+        }
+        case "connectionClosed":
+          this.closedInfo = {
+            code: e.code,
+            reason: e.reason,
+            byPeer: e.byPeer,
+            isApplication: e.isApplication,
+          };
+          this.ready?.reject(
+            new QuicError(e.code, `connection failed: ${e.reason}`, e.isApplication),
+          );
+          this.ready = undefined;
+          this.#resolveClosed(this.closedInfo);
+          for (const s of this.streams.values()) {
+            s.wakeRead();
+            s.wakeWrite();
+          }
+          for (const w of this.acceptWaiters.splice(0)) w(null);
+          for (const w of this.openWaiters.splice(0)) w();
+          break;
+      }
+    }
+    if (this.openWaiters.length) { for (const w of this.openWaiters.splice(0)) w(); }
+  }
+}
+
+/** Drives a QuicEndpoint over a DatagramTransport with real timers. */
+export class QuicDriver {
+  readonly #ep: QuicEndpoint;
+  readonly #tr: DatagramTransport;
+  readonly #clock: Clock;
+  #conns = new Map<QuicConnection, ConnImpl>();
+  #acceptQueue: ConnImpl[] = [];
+  #acceptWaiters: Array<(c: ConnImpl | null) => void> = [];
+  #timer?: number;
+  #timerAt = Infinity;
+  #scheduled = false;
+  #closed = false;
+  #loop: Promise<void>;
+
+  constructor(endpoint: QuicEndpoint, transport: DatagramTransport, clock: Clock = realClock) {
+    this.#ep = endpoint;
+    this.#tr = transport;
+    this.#clock = clock;
+    this.#loop = this.#receiveLoop();
+  }
+
+  /** Current time in ms from the driver's clock. */
+  now(): number {
+    return this.#clock.now();
+  }
+
+  async #receiveLoop(): Promise<void> {
+    for (;;) {
+      let d: { remote: string; data: Uint8Array } | null;
+      try {
+        d = await this.#tr.receive();
+      } catch {
+        d = null;
+      }
+      if (!d || this.#closed) return;
+      this.#ep.handle(this.now(), d.remote, d.data);
+      this.kick();
+    }
+  }
+
+  /** Schedules a processing pass (coalesced into one microtask). */
+  kick(): void {
+    if (this.#scheduled || this.#closed) return;
+    this.#scheduled = true;
+    queueMicrotask(() => {
+      this.#scheduled = false;
+      this.#run();
+    });
+  }
+
+  #run(): void {
+    if (this.#closed) return;
+    const now = this.now();
+    const t = this.#ep.pollTimeout();
+    if (t !== undefined && t <= now) this.#ep.handleTimeout(now);
+    for (let round = 0; round < 4; round++) {
+      for (let e = this.#ep.poll(); e; e = this.#ep.poll()) {
+        const c = new ConnImpl(this, e.conn, e.remote);
+        c.ready = {
+          resolve: (x) => {
+            const w = this.#acceptWaiters.shift();
+            if (w) w(x);
+            else this.#acceptQueue.push(x);
+          },
+          reject: () => {},
+        };
+        this.#conns.set(e.conn, c);
+      }
+      for (const c of this.#conns.values()) c.pump();
+      let sent = 0;
+      for (let d = this.#ep.pollTransmit(now); d; d = this.#ep.pollTransmit(now)) {
+        this.#tr.send(d.remote, d.data);
+        sent++;
+      }
+      for (const [k, c] of this.#conns) {
+        c.pump();
+        if (k.isClosed) this.#conns.delete(k);
+      }
+      if (!sent) break;
+    }
+    this.#arm();
+  }
+
+  #arm(): void {
+    const t = this.#ep.pollTimeout();
+    if (t === undefined) {
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      return;
+    }
+    if (this.#timer !== undefined && this.#timerAt === t) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAt = t;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.#run();
+    }, Math.max(0, Math.ceil(t - this.now())));
+  }
+
+  /** Dials `remote`; resolves once the handshake completes. */
+  connect(remote: string, opts: { serverName?: string } = {}): Promise<QuicConnHandle> {
+    if (this.#closed) return Promise.reject(new Error("driver closed"));
+    const conn = this.#ep.connect(this.now(), remote, opts.serverName);
+    const c = new ConnImpl(this, conn, remote);
+    this.#conns.set(conn, c);
+    const p = new Promise<QuicConnHandle>((resolve, reject) => {
+      c.ready = { resolve: (x) => resolve(x), reject };
+    });
+    this.kick();
+    return p;
+  }
+
+  /** Next incoming connection whose handshake completed, or null once the driver is closed. */
+  accept(): Promise<QuicConnHandle | null> {
+    const c = this.#acceptQueue.shift();
+    if (c) return Promise.resolve(c);
+    if (this.#closed) return Promise.resolve(null);
+    return new Promise((r) => this.#acceptWaiters.push(r));
+  }
+
+  /** Closes every connection (code 0), sends the closes, stops timers and closes the transport. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    const now = this.now();
+    for (const c of this.#conns.values()) {
+      if (!c.closedInfo) c.conn.close(now, 0, "endpoint closed", true);
+    }
+    for (let d = this.#ep.pollTransmit(now); d; d = this.#ep.pollTransmit(now)) {
+      this.#tr.send(d.remote, d.data);
+    }
+    for (const c of this.#conns.values()) c.pump();
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const w of this.#acceptWaiters.splice(0)) w(null);
+    this.#tr.close();
+    await this.#loop;
+  }
+}
