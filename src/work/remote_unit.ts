@@ -403,9 +403,10 @@ export class RemoteUnitType implements WorkUnitType {
     const ac = new AbortController();
     const signal = this.#signalFor(unit, ac);
     let expired = false;
+    let expiry: ReturnType<typeof setTimeout> | undefined;
     const exp = expirationMs(ed.Expiration);
     if (exp !== null) {
-      const t = setTimeout(async () => {
+      expiry = setTimeout(async () => {
         try {
           const cur = await this.#extra(unit);
           if (cur.RemoteStarted) return;
@@ -419,11 +420,11 @@ export class RemoteUnitType implements WorkUnitType {
         }
         ac.abort();
       }, Math.min(Math.max(0, exp - this.#now()), 2_000_000_000));
-      signal.addEventListener("abort", () => clearTimeout(t), { once: true });
+      signal.addEventListener("abort", () => clearTimeout(expiry), { once: true });
     }
     const first = Promise.withResolvers<"started" | "deferred">();
     first.promise.catch(() => {});
-    this.#startJob(unit, ac, async () => {
+    const body = async () => {
       let client: RemoteControlClient | null = null;
       try {
         client = await this.#connect(ed, signal);
@@ -432,7 +433,7 @@ export class RemoteUnitType implements WorkUnitType {
           first.reject(e);
           return;
         }
-        this.#log.info(`Connection to ${ed.RemoteNode} failed with error: ${msg(e)}`);
+        this.#log.debug(`[${unit.id}] first connection attempt failed: ${msg(e)}`);
         first.resolve("deferred");
       }
       if (client) {
@@ -458,7 +459,16 @@ export class RemoteUnitType implements WorkUnitType {
           throw e;
         }
       }
+      clearTimeout(expiry); // the ttl only bounds the start
       await this.#monitor(unit, signal, false);
+    };
+    this.#startJob(unit, ac, async () => {
+      try {
+        await body();
+      } finally {
+        clearTimeout(expiry);
+        first.reject(new Error("remote start ended unexpectedly")); // no-op once settled
+      }
     });
     const how = await first.promise.catch((e) => {
       ac.abort();
