@@ -1,5 +1,5 @@
 /**
- * A self-signed EC P-256 certificate for QUIC tests, made with the `openssl` CLI in a temp dir.
+ * An EC P-256 CA and leaf certificate for QUIC tests, made with the `openssl` CLI in a temp dir.
  * Cached per process.
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
@@ -14,44 +14,69 @@ export interface QuicTestCert {
   certPem: string;
   /** PEM private key. */
   keyPem: string;
+  /** PEM of the CA that signed the leaf (trust anchor for Deno's client). */
+  caPem: string;
 }
 
 let cached: Promise<QuicTestCert> | undefined;
 
-/** Creates (once) a self-signed certificate for CN/SAN `localhost`. */
+/** Creates (once) a CA and an EC P-256 leaf for CN/SAN `localhost` and 127.0.0.1. */
 export function quicTestCert(): Promise<QuicTestCert> {
   cached ??= (async () => {
     const dir = await Deno.makeTempDir({ prefix: "quic_cert_" });
-    try {
+    const run = async (args: string[]) => {
       const out = await new Deno.Command("openssl", {
-        args: [
-          "req",
-          "-x509",
-          "-newkey",
-          "ec",
-          "-pkeyopt",
-          "ec_paramgen_curve:P-256",
-          "-nodes",
-          "-keyout",
-          "key.pem",
-          "-out",
-          "cert.pem",
-          "-days",
-          "2",
-          "-subj",
-          "/CN=localhost",
-          "-addext",
-          "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        ],
+        args,
         cwd: dir,
         stdout: "piped",
         stderr: "piped",
       }).output();
-      if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+      if (!out.success) {
+        throw new Error(`openssl ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+      }
+    };
+    try {
+      const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+      await run([
+        "req",
+        "-x509",
+        ...ec,
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=quic test CA",
+      ]);
+      await run(["req", ...ec, "-keyout", "key.pem", "-out", "leaf.csr", "-subj", "/CN=localhost"]);
+      await Deno.writeTextFile(
+        `${dir}/ext.cnf`,
+        "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
+      );
+      await run([
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "cert.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+      ]);
       const certPem = await Deno.readTextFile(`${dir}/cert.pem`);
       const keyPem = await Deno.readTextFile(`${dir}/key.pem`);
+      const caPem = await Deno.readTextFile(`${dir}/ca.pem`);
       const der = new Uint8Array(new X509Certificate(certPem).raw);
-      return { chain: [der], key: createPrivateKey(keyPem), certPem, keyPem };
+      return { chain: [der], key: createPrivateKey(keyPem), certPem, keyPem, caPem };
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -1,0 +1,30 @@
+/** Shared echo client for QUIC interop tests. */
+import { createHash } from "node:crypto";
+import { assertEquals } from "../helpers/assert.ts";
+import type { QuicStream } from "../../src/quic/driver.ts";
+
+/** Sends `total` bytes and returns [sent sha, echoed sha, MB/s]. */
+export async function echoOver(s: QuicStream, total: number): Promise<[string, string, number]> {
+  const hs = createHash("sha256"), hr = createHash("sha256");
+  const t0 = performance.now();
+  const writer = (async () => {
+    const w = s.writable.getWriter();
+    const chunk = new Uint8Array(64 * 1024);
+    for (let off = 0; off < total; off += chunk.length) {
+      for (let i = 0; i < chunk.length; i += 997) chunk[i] = (off / 1024 + i) & 0xff;
+      const c = chunk.subarray(0, Math.min(chunk.length, total - off));
+      hs.update(c);
+      await w.write(c);
+    }
+    await w.close();
+  })();
+  let got = 0;
+  for await (const d of s.readable) {
+    hr.update(d);
+    got += d.length;
+  }
+  await writer;
+  const ms = performance.now() - t0;
+  assertEquals(got, total);
+  return [hs.digest("hex"), hr.digest("hex"), total / 1048576 / (ms / 1000)];
+}
