@@ -2,9 +2,10 @@
  * A 3-node mesh over TLS (certificates made only by `receptor cert`) converges and pings across
  * two hops. Then every kind of bad peer is refused with the reason in the log while the good
  * mesh keeps working: no client certificate, a certificate from another CA, an expired
- * certificate, a valid certificate naming a different node ID (listener side), and a listener
- * whose certificate names another node (dialer side — we check node IDs on backends in both
- * directions, closing upstream issue #417). Also: certificate problems at start-up stop the
+ * certificate, a valid certificate naming a different node ID (listener side); and on the
+ * dialer side a listener whose certificate names another node (we check node IDs on backends
+ * in both directions, closing upstream issue #417), one from an untrusted CA, and one whose
+ * certificate lacks the dialed address. Also: certificate problems at start-up stop the
  * node with one line naming the file.
  * @module
  */
@@ -143,12 +144,38 @@ Deno.test("tls mesh: 3 nodes over TLS converge; bad peers refused with the reaso
       /rejected connection with node impostor because its node ID is not one its certificate proves \(someoneelse\)/,
     );
 
+    // 5. Dialer side: a listener from a CA we do not trust, and one whose certificate does
+    //    not carry the address we dialed.
+    const noipPort = freePort();
+    const noip = await start(
+      "noip",
+      tlsServerYaml("srv", await makeNodeCert(dir, ca, "noip", { ips: [] }), ca)
+        .replace(/ {4}clientcas:.*\n {4}requireclientcert: true\n/, "") +
+        listenerYaml(noipPort, "srv"),
+    );
+    const lost = await start(
+      "lost",
+      tlsClientYaml("wrongroots", await makeNodeCert(dir, ca, "lost"), other) +
+        tlsClientYaml("goodroots", { cert: `${dir}/lost.crt`, key: `${dir}/lost.key` }, ca) +
+        peerYaml(hopPort, "wrongroots") + peerYaml(noipPort, "goodroots"),
+    );
+    await lost.waitForLog(
+      new RegExp(
+        `tcp-peer 127\\.0\\.0\\.1:${hopPort}: TLS handshake failed: x509: certificate signed by unknown authority`,
+      ),
+    );
+    await lost.waitForLog(
+      new RegExp(
+        `tcp-peer 127\\.0\\.0\\.1:${noipPort}: TLS handshake failed: x509: cannot validate certificate for 127\\.0\\.0\\.1 because it doesn't contain any IP SANs`,
+      ),
+    );
+
     // The good mesh keeps working, and none of the bad peers got in.
     assertEquals(await connectionsOf(hop), ["ctrl", "exec"]);
     assertEquals(await connectionsOf(ctrl), ["hop"]);
     const p3 = await ping(ctrl.socket, "exec");
     assert(p3.Success && p3.From === "exec", `ping after refusals: ${JSON.stringify(p3)}`);
-    for (const bad of [rogue, impostor, fake]) {
+    for (const bad of [rogue, impostor, fake, noip, lost]) {
       const s = await ctlStatus(bad.socket);
       assertEquals(Object.keys(s.RoutingTable), [], `${bad.name} must have no routes`);
     }
