@@ -215,6 +215,20 @@ export class NodeTls implements TlsWrappers {
     return l;
   }
 
+  /**
+   * Name lookups returning the material current at each call (undefined when unknown), for
+   * mesh stream services (user TLS) that need the loaded configs rather than wrappers.
+   */
+  lookup(): {
+    client(name: string): LoadedTlsClient | undefined;
+    server(name: string): LoadedTlsServer | undefined;
+  } {
+    return {
+      client: (name) => this.#clients.get(name),
+      server: (name) => this.#servers.get(name),
+    };
+  }
+
   /** Listener-side wrapper for backends using the `tls-server` named `name`. */
   server(name: string): StreamWrapper {
     this.serverConfig(name);
