@@ -3,7 +3,7 @@
  * (atomically, by rename, as deployment tools do); the node notices, reloads, and new
  * connections get the new certificate — seen by a raw TLS client and by a new mesh peer that
  * pins the new certificate — while the established backend connection stays up. SIGHUP also
- * triggers a reload.
+ * triggers a reload; a broken replacement is logged and the previous material kept.
  * @module
  */
 import { X509Certificate } from "node:crypto";
@@ -115,6 +115,12 @@ Deno.test("tls rotation: replaced cert/key files are picked up; existing links s
     await na.waitForLog(/TLS configuration reloaded \(SIGHUP\): srv/, 10000);
     assert(!na.exited, "SIGHUP must not stop the node");
     assert(await connected(nb, "a"), "b still connected after SIGHUP");
+
+    // A broken replacement is refused (logged); the previous material stays in use.
+    Deno.writeTextFileSync(live.cert, "not a certificate\n");
+    await na.waitForLog(/tls-server srv kept its old material: .*a-live\.crt/, 10000);
+    assertEquals(await servedFingerprint(port, b), fp2);
+    assert(await connected(nb, "a"), "b still connected after a failed reload");
   } finally {
     await stopAll(nodes);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
