@@ -19,6 +19,7 @@ import {
 } from "../../src/work/remote_protocol.ts";
 import { remoteAllocParams, RemoteUnitType } from "../../src/work/remote_unit.ts";
 import { Logger } from "../../src/log.ts";
+import { RemoteConnectError, RemoteControlClient } from "../../src/work/remote_control_client.ts";
 
 Deno.test("normalizeExtra: upstream key order and Go zero values", () => {
   const ed = normalizeExtra({ RemoteNode: "bar", SignWork: true, RemoteParams: { a: "1", n: 2 } });
@@ -169,4 +170,66 @@ Deno.test("RemoteUnitType.allocate: validation and ExtraData", () => {
     ExtraData: { RemoteParams: { secret_a: "s", b: "c" } },
   });
   assertEquals((shown.ExtraData as { RemoteParams: unknown }).RemoteParams, { b: "c" });
+});
+
+/** An in-memory duplex whose incoming bytes are `incoming` (kept open unless `end`). */
+function memConn(incoming: string, end = false) {
+  let closed = false;
+  const written: string[] = [];
+  const readable = new ReadableStream<Uint8Array>({
+    start(c) {
+      if (incoming) c.enqueue(new TextEncoder().encode(incoming));
+      if (end) c.close();
+    },
+  });
+  const writable = new WritableStream<Uint8Array>({
+    write(chunk) {
+      written.push(new TextDecoder().decode(chunk));
+    },
+  });
+  return {
+    conn: {
+      readable,
+      writable,
+      close() {
+        closed = true;
+      },
+    },
+    written,
+    isClosed: () => closed,
+  };
+}
+
+Deno.test("RemoteControlClient: banner must contain the node ID, within the timeout", async () => {
+  const ok = memConn('Receptor Control, node bar\n{"x":1}\n');
+  const c = await RemoteControlClient.open(ok.conn, "bar");
+  await c.writeLine("work status X");
+  assertEquals(ok.written, ["work status X\n"]);
+  assertEquals(await c.readLine(), `{"x":1}`);
+  c.close();
+  assert(ok.isClosed(), "closed");
+
+  const wrong = memConn("Receptor Control, node foo\n");
+  const e1 = await RemoteControlClient.open(wrong.conn, "bar").catch((e) => e);
+  assert(e1 instanceof RemoteConnectError, "connect error");
+  assertEquals(e1.message, "while expecting node ID bar, got message: Receptor Control, node foo");
+  assert(wrong.isClosed(), "closed after a wrong banner");
+
+  const silent = memConn("");
+  const e2 = await RemoteControlClient.open(silent.conn, "bar", { timeoutMs: 50 }).catch((e) => e);
+  assertEquals(e2.message, "timed out reading the banner");
+
+  const eof = memConn("", true);
+  const e3 = await RemoteControlClient.open(eof.conn, "bar").catch((e) => e);
+  assertEquals(e3.message, "connection closed before the banner");
+});
+
+Deno.test("RemoteControlClient: aborting a read closes the connection", async () => {
+  const m = memConn("Receptor Control, node bar\n");
+  const c = await RemoteControlClient.open(m.conn, "bar");
+  const ac = new AbortController();
+  const p = c.readLine(ac.signal).catch((e) => e);
+  ac.abort();
+  assertEquals((await p).message, "aborted");
+  assert(m.isClosed(), "closed on abort");
 });
