@@ -406,6 +406,18 @@ Deno.test({
         await startExec();
       });
 
+      await t.step("a submitter restart before the remote start fails the unit", async () => {
+        await stopExec();
+        const r = await submit(sub.sock, { node: "exec", worktype: "upper" });
+        assertEquals(r.result, "Job Submitted");
+        await sub.stop();
+        await sub.start();
+        const s = await sub.status(r.unitid!);
+        assertEquals(s.StateName, "Failed");
+        assertEquals(s.Detail, "Failed to restart: remote work had not previously started");
+        await startExec();
+      });
+
       await t.step("kill -9 of the executor mid-job: the unit still completes", async () => {
         const r = await submit(sub.sock, { node: "exec", worktype: "shell", params: SLOW });
         assertEquals(r.result, "Job Started");
