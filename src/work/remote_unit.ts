@@ -9,40 +9,24 @@
  * @module
  */
 import type { Logger } from "../log.ts";
-import type { DuplexConn } from "../control/session.ts";
 import { DurationError, parseGoDuration } from "../config/duration.ts";
 import { type WorkEngine, WorkError } from "./engine.ts";
 import type { StatusFileData } from "./status_file.ts";
-import { goJson, isFinal, stdoutSize, unitPaths, WorkState } from "./status_file.ts";
+import { isFinal, stdoutSize, WorkState } from "./status_file.ts";
 import type { UnitContext, WorkOpResult, WorkUnitType } from "./unit_type.ts";
-import { abortable, RemoteConnectError, RemoteControlClient } from "./remote_control_client.ts";
+import { RemoteConnectError, type RemoteControlClient } from "./remote_control_client.ts";
 import {
-  Backoff,
-  cancelReplyError,
-  cancelRequest,
   expirationAt,
   expirationMs,
   expiredDetail,
   isSecretParam,
   normalizeExtra,
-  parseCreatedLine,
-  parseStatusReply,
-  parseSubmitResult,
   redactExtra,
   type RemoteExtraData,
-  resultsRequest,
-  submitRequest,
 } from "./remote_protocol.ts";
+import { type ControlDialer, msg, RemoteLink } from "./remote_link.ts";
 
-/**
- * Dials the `control` service of `node` (tlsClient "" = insecure) and returns the raw
- * duplex stream (the banner is read by the caller).
- */
-export type ControlDialer = (
-  node: string,
-  tlsClient: string,
-  signal?: AbortSignal,
-) => Promise<DuplexConn>;
+export type { ControlDialer } from "./remote_link.ts";
 
 /** A dialer for nodes without stream support yet: every dial fails. */
 export const unavailableDialer: ControlDialer = () =>
@@ -109,30 +93,6 @@ interface Job {
   done: Promise<void>;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done);
-  });
-}
-
-function msg(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-/** Compact JSON with sorted keys (Go marshals maps sorted). */
-function sortedJson(o: Record<string, unknown>): string {
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(o).sort()) out[k] = o[k];
-  return goJson(out);
-}
-
 /** The `remote` work type. Never advertised. */
 export class RemoteUnitType implements WorkUnitType {
   readonly name = "remote";
@@ -145,17 +105,16 @@ export class RemoteUnitType implements WorkUnitType {
   readonly #deferred = new Set<string>();
   readonly #closing = new AbortController();
 
+  readonly #link: RemoteLink;
+
   constructor(opts: RemoteUnitOptions) {
     this.#o = opts;
     this.#log = opts.logger;
+    this.#link = new RemoteLink(opts);
   }
 
   #now(): number {
     return (this.#o.now ?? Date.now)();
-  }
-
-  #pollMs(): number {
-    return this.#o.pollMs ?? 1000;
   }
 
   /** Validate a remote submission (control.md §2.5.1 step 2) and build its ExtraData. */
@@ -213,29 +172,6 @@ export class RemoteUnitType implements WorkUnitType {
     return this.#deferred.delete(unitId);
   }
 
-  // ---------------------------------------------------------------- status helpers
-
-  async #extra(unit: UnitContext): Promise<RemoteExtraData> {
-    return normalizeExtra((await unit.load()).ExtraData);
-  }
-
-  #setExtra(
-    unit: UnitContext,
-    change: (ed: RemoteExtraData, s: StatusFileData) => void,
-  ): Promise<StatusFileData> {
-    return unit.update((s) => {
-      const ed = normalizeExtra(s.ExtraData);
-      change(ed, s);
-      s.ExtraData = ed;
-    });
-  }
-
-  async #signature(ed: RemoteExtraData): Promise<string | undefined> {
-    if (!ed.SignWork) return undefined;
-    if (!this.#o.sign) throw new WorkError("cannot sign work: signing key is empty");
-    return await this.#o.sign(ed.RemoteNode);
-  }
-
   // ---------------------------------------------------------------- jobs
 
   #startJob(unit: UnitContext, ac: AbortController, body: () => Promise<void>): void {
@@ -265,139 +201,9 @@ export class RemoteUnitType implements WorkUnitType {
     return AbortSignal.any([ac.signal, unit.signal, this.#closing.signal]);
   }
 
-  // ---------------------------------------------------------------- connections
-
-  /** One connection attempt: dial + banner. Throws RemoteConnectError. */
-  async #connect(ed: RemoteExtraData, signal: AbortSignal): Promise<RemoteControlClient> {
-    if (signal.aborted) throw new RemoteConnectError("aborted");
-    let conn: DuplexConn;
-    try {
-      const dialing = this.#o.dial(ed.RemoteNode, ed.TLSClient, signal).then((c) => {
-        if (signal.aborted) c.close(); // dialled after we gave up: do not leak it
-        return c;
-      });
-      conn = await abortable(dialing, signal, () => {});
-    } catch (e) {
-      throw new RemoteConnectError(msg(e));
-    }
-    if (signal.aborted) {
-      try {
-        conn.close();
-      } catch { /* closed */ }
-      throw new RemoteConnectError("aborted");
-    }
-    return await RemoteControlClient.open(conn, ed.RemoteNode, {
-      timeoutMs: this.#o.bannerTimeoutMs,
-      signal,
-    });
-  }
-
-  /** Retry {@link #connect} with back-off until connected; null when aborted or TLS-failed. */
-  async #getConnection(
-    unit: UnitContext,
-    signal: AbortSignal,
-  ): Promise<RemoteControlClient | null> {
-    const b = this.#o.backoff ?? {};
-    const backoff = new Backoff(b.initialMs, b.maxMs, b.factor);
-    for (;;) {
-      if (signal.aborted) return null;
-      let ed: RemoteExtraData;
-      try {
-        ed = await this.#extra(unit);
-      } catch (e) {
-        this.#log.error(`[${unit.id}] cannot read status: ${msg(e)}`);
-        return null;
-      }
-      try {
-        return await this.#connect(ed, signal);
-      } catch (e) {
-        if (signal.aborted) return null;
-        const text = msg(e);
-        this.#log.info(`Connection to ${ed.RemoteNode} failed with error: ${text}`);
-        if (text.includes("CRYPTO_ERROR")) {
-          let exit = false;
-          await this.#setExtra(unit, (x, s) => {
-            s.Detail = `TLS error connecting to remote service: ${text}`;
-            if (!x.RemoteStarted) {
-              exit = true;
-              s.State = WorkState.Failed;
-            }
-          }).catch(() => {});
-          if (exit) return null;
-        }
-      }
-      await sleep(backoff.next(), signal);
-    }
-  }
-
-  // ---------------------------------------------------------------- submit
-
-  /** The submission exchange of control.md §6.3 over a connected client (closes it). */
-  async #submit(
-    unit: UnitContext,
-    client: RemoteControlClient,
-    signal: AbortSignal,
-  ): Promise<void> {
-    try {
-      const ed = await this.#extra(unit);
-      const sig = await this.#signature(ed);
-      try {
-        await client.writeLine(sortedJson(submitRequest(ed, sig)));
-      } catch (e) {
-        throw new WorkError(`write error sending to ${ed.RemoteNode}: ${msg(e)}`);
-      }
-      const created = await this.#readReply(client, ed, signal);
-      const rid = parseCreatedLine(created);
-      if (rid === null) throw new WorkError(`could not parse response: ${created}`);
-      await this.#setExtra(unit, (x) => {
-        x.RemoteUnitID = rid;
-      });
-      try {
-        const f = await Deno.open(unitPaths(unit.dir).stdin, { read: true });
-        try {
-          const buf = new Uint8Array(64 * 1024);
-          for (;;) {
-            if (signal.aborted) throw new Error("aborted");
-            const n = await f.read(buf);
-            if (n === null) break;
-            await client.write(buf.slice(0, n));
-          }
-        } finally {
-          f.close();
-        }
-        await client.closeWrite();
-      } catch (e) {
-        throw new WorkError(`error sending stdin file: ${msg(e)}`);
-      }
-      const result = await this.#readReply(client, ed, signal);
-      const err = parseSubmitResult(result);
-      if (err !== null) throw new WorkError(`error from remote: ${err}`);
-      await this.#setExtra(unit, (x) => {
-        x.RemoteStarted = true;
-      });
-    } finally {
-      client.close();
-    }
-  }
-
-  async #readReply(
-    client: RemoteControlClient,
-    ed: RemoteExtraData,
-    signal: AbortSignal,
-  ): Promise<string> {
-    let line: string | null;
-    try {
-      line = await client.readLine(signal);
-    } catch (e) {
-      throw new WorkError(`read error reading from ${ed.RemoteNode}: ${msg(e)}`);
-    }
-    if (line === null) throw new WorkError(`read error reading from ${ed.RemoteNode}: EOF`);
-    return line;
-  }
-
   /** Start: one synchronous attempt; unreachable → background retries ("Job Submitted"). */
   async start(unit: UnitContext): Promise<void> {
-    const ed = await this.#extra(unit);
+    const ed = await this.#link.extra(unit);
     if (ed.RemoteStarted) throw new WorkError("unit was already started");
     if (this.#jobs.has(unit.id)) throw new WorkError("start or monitor process already running");
     const ac = new AbortController();
@@ -408,7 +214,7 @@ export class RemoteUnitType implements WorkUnitType {
     if (exp !== null) {
       expiry = setTimeout(async () => {
         try {
-          const cur = await this.#extra(unit);
+          const cur = await this.#link.extra(unit);
           if (cur.RemoteStarted) return;
           expired = true;
           await unit.update((s) => {
@@ -427,7 +233,7 @@ export class RemoteUnitType implements WorkUnitType {
     const body = async () => {
       let client: RemoteControlClient | null = null;
       try {
-        client = await this.#connect(ed, signal);
+        client = await this.#link.connect(ed, signal);
       } catch (e) {
         if (!(e instanceof RemoteConnectError)) {
           first.reject(e);
@@ -438,7 +244,7 @@ export class RemoteUnitType implements WorkUnitType {
       }
       if (client) {
         try {
-          await this.#submit(unit, client, signal);
+          await this.#link.submit(unit, client, signal);
         } catch (e) {
           if (expired) first.resolve("deferred");
           else first.reject(e);
@@ -446,10 +252,10 @@ export class RemoteUnitType implements WorkUnitType {
         }
         first.resolve("started");
       } else {
-        client = await this.#getConnection(unit, signal);
+        client = await this.#link.getConnection(unit, signal);
         if (!client) return;
         try {
-          await this.#submit(unit, client, signal);
+          await this.#link.submit(unit, client, signal);
         } catch (e) {
           if (signal.aborted) return;
           await unit.update((s) => {
@@ -460,7 +266,7 @@ export class RemoteUnitType implements WorkUnitType {
         }
       }
       clearTimeout(expiry); // the ttl only bounds the start
-      await this.#monitor(unit, signal, false);
+      await this.#link.monitor(unit, signal, false);
     };
     this.#startJob(unit, ac, async () => {
       try {
@@ -477,200 +283,14 @@ export class RemoteUnitType implements WorkUnitType {
     if (how === "deferred") this.#deferred.add(unit.id);
   }
 
-  // ---------------------------------------------------------------- monitoring
-
-  /** Status polling plus (unless releasing) stdout mirroring, until done. */
-  async #monitor(unit: UnitContext, signal: AbortSignal, forRelease: boolean): Promise<boolean> {
-    const sub = new AbortController();
-    const s2 = AbortSignal.any([signal, sub.signal]);
-    const status = this.#statusLoop(unit, s2, forRelease).finally(() => sub.abort());
-    const tasks: Promise<unknown>[] = [status];
-    if (!forRelease) tasks.push(this.#stdoutLoop(unit, s2).finally(() => sub.abort()));
-    await Promise.allSettled(tasks);
-    return (await status.catch(() => "stopped")) === "gone";
-  }
-
-  /** control.md §6.4: `work status` every poll period on one long-lived connection. */
-  async #statusLoop(
-    unit: UnitContext,
-    signal: AbortSignal,
-    forRelease: boolean,
-  ): Promise<"gone" | "stopped"> {
-    const rid = (await this.#extra(unit)).RemoteUnitID;
-    let client: RemoteControlClient | null = null;
-    let writeFailures = 0;
-    try {
-      for (;;) {
-        if (signal.aborted) return "stopped";
-        if (!client) {
-          client = await this.#getConnection(unit, signal);
-          if (!client) return "stopped";
-        }
-        let line: string | null;
-        try {
-          await client.writeLine(`work status ${rid}`);
-          line = await client.readLine(signal);
-        } catch (e) {
-          if (signal.aborted) return "stopped";
-          this.#log.debug(`[${unit.id}] status connection failed: ${msg(e)}`);
-          line = null;
-        }
-        if (line === null) {
-          client.close();
-          client = null;
-          await sleep(this.#pollMs(), signal);
-          continue;
-        }
-        const r = parseStatusReply(line);
-        if (r.kind === "gone") {
-          if (!forRelease) {
-            this.#log.debug(`Work unit ${rid} on the remote node is gone.`);
-            await unit.update((s) => {
-              s.State = WorkState.Failed;
-              s.Detail = "Remote work unit is gone";
-            }).catch(() => {});
-          }
-          return "gone";
-        }
-        if (r.kind === "error") {
-          this.#log.error(`Remote error: ${r.message}`);
-          return "stopped";
-        }
-        try {
-          await unit.update((s) => {
-            s.State = r.State;
-            s.Detail = r.Detail;
-            if (r.StdoutSize >= 0) s.StdoutSize = r.StdoutSize;
-          });
-          writeFailures = 0;
-        } catch (e) {
-          if (++writeFailures > 3) {
-            this.#log.error(`Exceeded retries for updating status file for work unit ${unit.id}`);
-            return "stopped";
-          }
-          this.#log.error(`Error saving local status file: ${msg(e)}`);
-        }
-        if (
-          !forRelease && isFinal(r.State) && (await stdoutSize(unit.dir)) >= r.StdoutSize
-        ) return "stopped";
-        await sleep(this.#pollMs(), signal);
-      }
-    } finally {
-      client?.close();
-    }
-  }
-
-  /** control.md §6.5: fetch stdout from the local size whenever the remote has more. */
-  async #stdoutLoop(unit: UnitContext, signal: AbortSignal): Promise<void> {
-    const path = unitPaths(unit.dir).stdout;
-    try {
-      (await Deno.open(path, { create: true, append: true, mode: 0o600 })).close();
-    } catch (e) {
-      this.#log.error(`Could not open stdout file ${path}: ${msg(e)}`);
-      return;
-    }
-    let first = true;
-    for (;;) {
-      if (!first) await sleep(this.#pollMs(), signal);
-      first = false;
-      if (signal.aborted) return;
-      let s: StatusFileData;
-      try {
-        s = await unit.load();
-      } catch (e) {
-        this.#log.error(`[${unit.id}] Could not read status file: ${msg(e)}`);
-        return;
-      }
-      const disk = await stdoutSize(unit.dir);
-      if (isFinal(s.State) && disk >= s.StdoutSize) return;
-      if (disk >= s.StdoutSize) continue;
-      const client = await this.#getConnection(unit, signal);
-      if (!client) return;
-      await this.#fetchStdout(unit, client, disk, signal);
-    }
-  }
-
-  /** One `work results` pass appended to the local stdout (closes the client). */
-  async #fetchStdout(
-    unit: UnitContext,
-    client: RemoteControlClient,
-    startpos: number,
-    signal: AbortSignal,
-  ): Promise<void> {
-    let file: Deno.FsFile | null = null;
-    try {
-      const ed = await this.#extra(unit);
-      let sig: string | undefined;
-      try {
-        sig = await this.#signature(ed);
-      } catch (e) {
-        this.#log.error(`could not create signature to get results: ${msg(e)}`);
-        return;
-      }
-      await client.writeLine(sortedJson(resultsRequest(ed.RemoteUnitID, startpos, sig)));
-      const hdr = await client.readLine(signal);
-      if (hdr === null || !hdr.includes("Streaming results")) {
-        this.#log.warning(`Remote node ${ed.RemoteNode} did not stream results: ${hdr ?? "EOF"}`);
-        return;
-      }
-      file = await Deno.open(unitPaths(unit.dir).stdout, {
-        create: true,
-        append: true,
-        mode: 0o600,
-      });
-      const reader = client.rest().getReader();
-      try {
-        for (;;) {
-          const r = await abortable(reader.read(), signal, () => client.close());
-          if (r.done) break;
-          let off = 0;
-          while (off < r.value.length) off += await file.write(r.value.subarray(off));
-        }
-      } finally {
-        reader.releaseLock();
-      }
-    } catch (e) {
-      if (!signal.aborted) {
-        this.#log.warning(`[${unit.id}] Could not copy to stdout file: ${msg(e)}`);
-      }
-    } finally {
-      file?.close();
-      client.close();
-    }
-  }
-
   // ---------------------------------------------------------------- cancel / release
-
-  /** Send cancel/release over a connected client and read the reply (closes the client). */
-  async #sendOp(
-    unit: UnitContext,
-    client: RemoteControlClient,
-    release: boolean,
-    signal: AbortSignal,
-  ): Promise<void> {
-    try {
-      const ed = await this.#extra(unit);
-      const sig = await this.#signature(ed);
-      try {
-        await client.writeLine(sortedJson(cancelRequest(ed.RemoteUnitID, release, sig)));
-      } catch (e) {
-        throw new WorkError(`write error sending to ${ed.RemoteNode}: ${msg(e)}`);
-      }
-      const line = await this.#readReply(client, ed, signal);
-      const err = cancelReplyError(line);
-      if (err !== null) throw new WorkError(err);
-    } finally {
-      client.close();
-    }
-  }
-
   /** After a successful remote cancel/release: mirror (cancel) or wait for gone, then delete. */
   async #afterOp(unit: UnitContext, signal: AbortSignal, release: boolean): Promise<void> {
     if (!release) {
-      await this.#monitor(unit, signal, false);
+      await this.#link.monitor(unit, signal, false);
       return;
     }
-    await this.#monitor(unit, signal, true);
+    await this.#link.monitor(unit, signal, true);
     if (!signal.aborted) await this.#finalize(unit);
   }
 
@@ -689,10 +309,10 @@ export class RemoteUnitType implements WorkUnitType {
   #opInBackground(unit: UnitContext, ac: AbortController, release: boolean): void {
     const signal = this.#signalFor(unit, ac);
     this.#startJob(unit, ac, async () => {
-      const client = await this.#getConnection(unit, signal);
+      const client = await this.#link.getConnection(unit, signal);
       if (!client) return;
       try {
-        await this.#sendOp(unit, client, release, signal);
+        await this.#link.sendOp(unit, client, release, signal);
       } catch (e) {
         if (!signal.aborted) this.#log.error(`Error running action function: ${msg(e)}`);
         return;
@@ -707,14 +327,14 @@ export class RemoteUnitType implements WorkUnitType {
     const signal = this.#signalFor(unit, ac);
     let client: RemoteControlClient;
     try {
-      client = await this.#connect(await this.#extra(unit), signal);
+      client = await this.#link.connect(await this.#link.extra(unit), signal);
     } catch (e) {
       if (!(e instanceof RemoteConnectError)) throw e;
       this.#log.info(`[${unit.id}] remote unreachable (${e.message}); retrying in the background`);
       this.#opInBackground(unit, ac, release);
       return "pending";
     }
-    await this.#sendOp(unit, client, release, signal);
+    await this.#link.sendOp(unit, client, release, signal);
     // The executor deletes a released unit before replying, so local deletion may follow now.
     if (!release) this.#startJob(unit, ac, () => this.#afterOp(unit, signal, false));
     return "done";
@@ -723,7 +343,7 @@ export class RemoteUnitType implements WorkUnitType {
   /** control.md §6.7 cancel. */
   async cancel(unit: UnitContext): Promise<WorkOpResult> {
     let started = false;
-    await this.#setExtra(unit, (ed) => {
+    await this.#link.setExtra(unit, (ed) => {
       ed.LocalCancelled = true;
       started = ed.RemoteStarted;
     });
@@ -744,7 +364,7 @@ export class RemoteUnitType implements WorkUnitType {
     if (this.#finalizing.has(unit.id)) return "done";
     let started = false;
     try {
-      await this.#setExtra(unit, (ed) => {
+      await this.#link.setExtra(unit, (ed) => {
         ed.LocalCancelled = true;
         ed.LocalReleased = true;
         started = ed.RemoteStarted;
@@ -757,8 +377,8 @@ export class RemoteUnitType implements WorkUnitType {
     if (force) {
       try {
         const signal = this.#signalFor(unit, new AbortController());
-        const client = await this.#connect(await this.#extra(unit), signal);
-        await this.#sendOp(unit, client, true, signal);
+        const client = await this.#link.connect(await this.#link.extra(unit), signal);
+        await this.#link.sendOp(unit, client, true, signal);
       } catch (e) {
         this.#log.error(`Error with connect and run: ${msg(e)}`);
       }
@@ -785,7 +405,7 @@ export class RemoteUnitType implements WorkUnitType {
     if (settled) return;
     const signal = this.#signalFor(unit, ac);
     this.#startJob(unit, ac, async () => {
-      await this.#monitor(unit, signal, false);
+      await this.#link.monitor(unit, signal, false);
     });
   }
 
