@@ -136,6 +136,7 @@ export async function startNode(
       dial: unavailableDialer,
       logger,
       sign: (remoteNode) => signWork(workSigning.signer, remoteNode),
+      signingLifetimeMs: workSigning.signer?.lifetimeMs,
       hasTlsClient: (name) => {
         try {
           nodeTls.clientConfig(name);
