@@ -106,6 +106,11 @@ export async function startControlServices(
           tls.serverConfig(name);
           l = await listenTlsControl(ctx, s.tcplisten, () => tls.serverConfig(name));
         } else {
+          if (s.tls) {
+            deps.logger.warning(
+              `control-service ${s.service}: tls is set but tcptls is not; the TCP listener ${s.tcplisten} is not encrypted`,
+            );
+          }
           l = listenTcpControl(ctx, s.tcplisten);
         }
         closers.push(l);
