@@ -3,7 +3,8 @@
  * `status` with `--rootcas --cert --key` works; a `work submit` with a payload (receptorctl
  * half-closes the raw TCP socket without a TLS close_notify) still gets its JSON reply and the
  * unit's output is right; a client without a certificate is refused (and the refusal logged);
- * `--insecureskipverify` lets receptorctl connect by a name the certificate does not carry.
+ * `--insecureskipverify` lets receptorctl connect by a name the certificate does not carry; a
+ * client that never starts the handshake is dropped after 10 s without a banner.
  * @module
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
@@ -26,6 +27,27 @@ function findReceptorctl(): string | null {
 }
 
 const RECEPTORCTL = findReceptorctl();
+
+/** Connect without speaking; resolves with bytes received and ms until the server closed. */
+async function silentClient(port: number): Promise<{ bytes: number; ms: number }> {
+  const t0 = Date.now();
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const killer = setTimeout(() => conn.close(), 30000);
+  let bytes = 0;
+  const buf = new Uint8Array(1024);
+  try {
+    while (true) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      bytes += n;
+    }
+  } catch { /* reset or closed */ }
+  clearTimeout(killer);
+  try {
+    conn.close();
+  } catch { /* closed */ }
+  return { bytes, ms: Date.now() - t0 };
+}
 
 async function ctl(
   args: string[],
@@ -77,6 +99,8 @@ Deno.test({
           "",
         ].join("\n"), { dir: `${dir}/n1` });
       nodes.push(node);
+      // A client that never starts the TLS handshake: dropped after 10 s without a banner.
+      const silent = silentClient(port);
       const base = [
         "--socket",
         `tls://127.0.0.1:${port}`,
@@ -166,6 +190,13 @@ Deno.test({
       const insecure = await viaName(["--insecureskipverify", "true"]);
       assertEquals(insecure.code, 0, insecure.out + insecure.err);
       assertEquals(JSON.parse(insecure.out.slice(insecure.out.indexOf("{"))).NodeID, "n1");
+
+      const quiet = await silent;
+      assertEquals(quiet.bytes, 0, "no banner before the TLS handshake");
+      assert(
+        quiet.ms >= 9000 && quiet.ms < 16000,
+        `silent client dropped after ${quiet.ms} ms (expected ~10 s)`,
+      );
     } finally {
       await stopAll(nodes);
       await Deno.remove(dir, { recursive: true }).catch(() => {});
