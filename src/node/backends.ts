@@ -12,7 +12,8 @@ import type { Logger } from "../log.ts";
 /** A started backend. */
 export interface RunningBackend {
   kind: string;
-  close(): void;
+  /** Stop; a listener's promise resolves once its port is free again. */
+  close(): void | Promise<void>;
   /** Bound port for listeners. */
   port?: number;
 }

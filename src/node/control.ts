@@ -22,7 +22,9 @@ import {
   type ControlServiceContext,
   listenTcpControl,
   listenUnixControl,
+  serveConnection,
 } from "../control/server.ts";
+import type { DuplexConn } from "../control/session.ts";
 import { listenTlsControl } from "../control/tls_listener.ts";
 import type { LoadedTlsServer } from "../certs/tls_config.ts";
 import type { WorkEngine } from "../work/engine.ts";
@@ -59,6 +61,15 @@ export interface ControlDeps {
   reload: (() => Promise<ReloadResult>) | null;
   version: string;
   dial?: StreamDialer | null;
+  /**
+   * Listen for control sessions on a mesh stream service (advertised as a Control Service,
+   * user TLS when `tlsServer` names a tls-server). Absent: the service is only advertised.
+   */
+  listenMesh?: (
+    service: string,
+    tlsServer: string,
+    onConnection: (conn: DuplexConn & { remoteNode: string }) => void,
+  ) => Closer;
   /** work-signing / work-verification keys (control.md §7); absent = none configured. */
   workSigning?: WorkSigning;
   /** Named `tls-server` material (current at each call), for `tcptls`. */
@@ -117,13 +128,16 @@ export async function startControlServices(
         tcpPorts.push(l.port);
       }
       if (s.service) {
-        deps.mesh.advertise(
-          s.service,
-          s.tls ? 2 : 1,
-          { type: "Control Service" },
-          deps.work.advertisedWorkCommands(),
-        );
-        advertised.push(s.service);
+        if (deps.listenMesh) {
+          // Reachable over the mesh (stream service); the listener advertises it.
+          closers.push(
+            deps.listenMesh(s.service, s.tls, (conn) =>
+              serveConnection(ctx, conn, "mesh", conn.remoteNode)),
+          );
+        } else {
+          deps.mesh.advertise(s.service, s.tls ? 2 : 1, { type: "Control Service" });
+          advertised.push(s.service);
+        }
       }
     }
   } catch (e) {

@@ -19,7 +19,8 @@ import { type ControlServices, startControlServices } from "./control.ts";
 import { makeReloader } from "./reload.ts";
 import { loadWorkSigning, signWork } from "../work/signing.ts";
 import { DenoUnitType, denoUnitDeps } from "../work/deno_unit.ts";
-import { registerRemoteWork, unavailableDialer } from "../work/remote_unit.ts";
+import { registerRemoteWork } from "../work/remote_unit.ts";
+import { listenStreamService, makeStreamDialer, type TlsLookup } from "./streams.ts";
 import { NodeTls } from "./tls.ts";
 
 /** Node-level options that are not part of the upstream config format. */
@@ -122,18 +123,35 @@ export async function startNode(
     const reload = inv.reloadFile
       ? makeReloader(inv, {
         logger,
-        restart: (newSections) => {
-          for (const b of backends) b.close();
+        restart: async (newSections) => {
+          // Wait until closed listeners have released their ports before binding them again.
+          await Promise.all(backends.map((b) => b.close()));
           backends = startBackends(newSections, mesh, logger, nodeTls);
         },
       })
       : null;
     // work-signing / work-verification key files (control.md §7), loaded once at start-up.
     const workSigning = loadWorkSigning(sections, nodeId);
-    // Remote work (control.md §6). MESH DIALER GOES HERE: replace `unavailableDialer` with
-    // `(node, tlsClient) => <dial the "control" service of node over the mesh>`.
+    // Remote work (control.md §6) dials the target's `control` service over the mesh.
+    const tlsLookup: TlsLookup = {
+      client: (name) => {
+        try {
+          return nodeTls.clientConfig(name);
+        } catch {
+          return undefined;
+        }
+      },
+      server: (name) => {
+        try {
+          return nodeTls.serverConfig(name);
+        } catch {
+          return undefined;
+        }
+      },
+    };
+    const streamDial = makeStreamDialer(mesh, logger, tlsLookup);
     await registerRemoteWork(work, {
-      dial: unavailableDialer,
+      dial: (remoteNode, tlsClient) => streamDial(remoteNode, "control", tlsClient),
       logger,
       sign: (remoteNode) => signWork(workSigning.signer, remoteNode),
       signingLifetimeMs: workSigning.signer?.lifetimeMs,
@@ -146,6 +164,7 @@ export async function startNode(
         }
       },
     });
+    mesh.setWorkCommands(work.advertisedWorkCommands());
     control = await startControlServices(sections, {
       nodeId,
       workSigning,
@@ -155,6 +174,15 @@ export async function startNode(
       reload,
       version: VERSION,
       tls: nodeTls,
+      dial: streamDial,
+      listenMesh: (service, tlsServer, onConnection) =>
+        listenStreamService(mesh, service, {
+          logger,
+          tlsServer,
+          tls: tlsLookup,
+          tags: { type: "Control Service" },
+          onConnection,
+        }),
     });
     backends = startBackends(sections, mesh, logger, nodeTls);
   } catch (e) {

@@ -17,7 +17,7 @@ export type ReloadResult = { ok: true } | { ok: false; error: string };
 /** Build the reload function for a node started with `-c FILE`. */
 export function makeReloader(
   inv: Extract<Invocation, { kind: "node" }>,
-  deps: { logger: Logger; restart: (sections: Section[]) => void },
+  deps: { logger: Logger; restart: (sections: Section[]) => void | Promise<void> },
 ): () => Promise<ReloadResult> {
   const file = inv.reloadFile!;
   let remembered: Set<string>;
@@ -27,7 +27,7 @@ export function makeReloader(
     remembered = new Set();
   }
   const message = (e: unknown) => (e instanceof ConfigError ? e.toString() : (e as Error).message);
-  return () => {
+  return async () => {
     let sections: Section[];
     try {
       const again = parseInvocation(inv.argv);
@@ -35,24 +35,24 @@ export function makeReloader(
       sections = again.sections;
       preReloadCheck(sections);
     } catch (e) {
-      return Promise.resolve({ ok: false, error: `${message(e)} ERRORCODE 4` });
+      return { ok: false, error: `${message(e)} ERRORCODE 4` };
     }
     let text: string;
     try {
       text = Deno.readTextFileSync(file);
     } catch (e) {
-      return Promise.resolve({ ok: false, error: `${message(e)} ERRORCODE 4` });
+      return { ok: false, error: `${message(e)} ERRORCODE 4` };
     }
     const cmp = compareForReload(remembered, text);
     if (!cmp.ok) {
-      return Promise.resolve({ ok: false, error: `${cmp.message} ERRORCODE ${cmp.code}` });
+      return { ok: false, error: `${cmp.message} ERRORCODE ${cmp.code}` };
     }
     try {
-      deps.restart(sections);
+      await deps.restart(sections);
     } catch (e) {
-      return Promise.resolve({ ok: false, error: `${message(e)} ERRORCODE 4` });
+      return { ok: false, error: `${message(e)} ERRORCODE 4` };
     }
     deps.logger.info("Reload complete: backends restarted");
-    return Promise.resolve({ ok: true });
+    return { ok: true };
   };
 }

@@ -46,6 +46,7 @@ export class TcpListenerBackend {
   #listener: Deno.TcpListener;
   #closed = false;
   #links = new Set<StreamLink>();
+  #acceptDone: Promise<void> = Promise.resolve();
   private constructor(listener: Deno.TcpListener) {
     this.#listener = listener;
   }
@@ -59,7 +60,7 @@ export class TcpListenerBackend {
     const b = new TcpListenerBackend(listener);
     const addr = listener.addr as Deno.NetAddr;
     opts.logger.debug(`Listening on TCP ${addr.hostname}:${addr.port}`);
-    b.#acceptLoop(opts, sink);
+    b.#acceptDone = b.#acceptLoop(opts, sink);
     return b;
   }
 
@@ -126,14 +127,19 @@ export class TcpListenerBackend {
     link.start();
   }
 
-  /** Stop listening and drop every session it accepted. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      this.#listener.close();
-    } catch { /* closed */ }
-    for (const l of this.#links) l.close();
+  /**
+   * Stop listening and drop every session it accepted. Resolves once the pending accept has
+   * ended: only then has Deno released the socket, so the port can be bound again (reload).
+   */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      try {
+        this.#listener.close();
+      } catch { /* closed */ }
+      for (const l of this.#links) l.close();
+    }
+    return this.#acceptDone;
   }
 }
 

@@ -1,0 +1,64 @@
+/**
+ * Carries QUIC datagrams over mesh datagrams (wire.md §12.2): a {@link DatagramTransport}
+ * whose remote addresses are `node:service` strings, bound to one mesh endpoint. Local send
+ * errors (no route yet) are dropped like lost packets; QUIC retransmits.
+ * @module
+ */
+import type { DatagramEndpoint, MeshNode } from "../mesh/mesh_node.ts";
+import type { UnreachableNotice } from "../mesh/router.ts";
+
+/** The datagram carrier the QUIC driver needs. */
+export interface DatagramTransport {
+  send(remote: string, data: Uint8Array): void;
+  receive(): Promise<{ remote: string; data: Uint8Array } | null>;
+  close(): void;
+}
+
+/** Split `node:service` at the first `:` (as Go does). */
+export function splitMeshAddress(remote: string): { node: string; service: string } {
+  const i = remote.indexOf(":");
+  if (i < 0) throw new Error(`invalid mesh address ${remote}`);
+  return { node: remote.slice(0, i), service: remote.slice(i + 1) };
+}
+
+/** A QUIC datagram transport over one bound mesh service. */
+export class MeshDatagramTransport implements DatagramTransport {
+  readonly endpoint: DatagramEndpoint;
+  readonly nodeId: string;
+  #unreachable: ((n: UnreachableNotice) => void) | undefined;
+
+  constructor(mesh: MeshNode, service?: string) {
+    this.endpoint = mesh.listen(service);
+    this.nodeId = mesh.nodeId;
+    this.endpoint.onUnreachable = (n) => this.#unreachable?.(n);
+  }
+
+  /** The bound service name (ephemeral for dialers). */
+  get service(): string {
+    return this.endpoint.service;
+  }
+
+  /** Receive unreachable notices about datagrams we sent. */
+  onUnreachable(cb: (n: UnreachableNotice) => void): void {
+    this.#unreachable = cb;
+  }
+
+  send(remote: string, data: Uint8Array): void {
+    const { node, service } = splitMeshAddress(remote);
+    try {
+      this.endpoint.send(node, service, data);
+    } catch {
+      // No route yet, or the next hop just went away: a lost packet to QUIC.
+    }
+  }
+
+  async receive(): Promise<{ remote: string; data: Uint8Array } | null> {
+    const d = await this.endpoint.receive();
+    if (!d) return null;
+    return { remote: `${d.fromNode}:${d.fromService}`, data: d.payload };
+  }
+
+  close(): void {
+    this.endpoint.close();
+  }
+}

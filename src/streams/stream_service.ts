@@ -1,0 +1,274 @@
+/**
+ * Stream services over the mesh (wire.md §12): `listenStream(service)` runs one QUIC server
+ * endpoint on a mesh datagram service and yields one duplex connection per QUIC connection;
+ * `dialStream(node, service)` binds an ephemeral service, runs a QUIC client to the target,
+ * and opens the single bidirectional stream (announced by a `00` byte).
+ * @module
+ */
+import type { MeshNode } from "../mesh/mesh_node.ts";
+import type { DuplexConn } from "../control/session.ts";
+import { QuicEndpoint } from "../quic/endpoint.ts";
+import { type QuicConnHandle, QuicDriver, type QuicStream } from "../quic/driver.ts";
+import { MeshDatagramTransport, splitMeshAddress } from "./mesh_transport.ts";
+import {
+  insecureClientTls,
+  insecureServerTls,
+  NETCEPTOR_ALPN,
+  type StreamClientTls,
+  type StreamServerTls,
+} from "./stream_tls.ts";
+import type { Logger } from "../log.ts";
+
+/** Go's transport settings for mesh streams (wire.md §12.4). */
+const TRANSPORT = {
+  maxIdleTimeout: 30_000,
+  handshakeTimeout: 15_000,
+  maxDatagramSize: 1200,
+};
+
+/** A mesh stream: a duplex byte stream plus who is on the other end. */
+export interface MeshStreamConn extends DuplexConn {
+  readonly remoteNode: string;
+  readonly remoteService: string;
+  /** DER chain the peer presented. */
+  readonly peerCertificates: Uint8Array[];
+}
+
+const ZERO = new Uint8Array([0]);
+
+function toConn(
+  stream: QuicStream,
+  readable: ReadableStream<Uint8Array>,
+  handle: QuicConnHandle,
+  onClose: () => void,
+): MeshStreamConn {
+  const { node, service } = splitMeshAddress(handle.remote);
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    try {
+      handle.close(0, "normal close");
+    } catch { /* closed */ }
+    onClose();
+  };
+  return {
+    remoteNode: node,
+    remoteService: service,
+    peerCertificates: handle.peerCertificates,
+    readable,
+    writable: stream.writable,
+    closeWrite: () => stream.closeWrite(),
+    close,
+  };
+}
+
+/** Read exactly one byte from a stream and hand back a readable for the rest. */
+async function consumeZeroByte(
+  stream: QuicStream,
+  timeoutMs: number,
+): Promise<ReadableStream<Uint8Array>> {
+  const reader = stream.readable.getReader();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, rej) => {
+    timer = setTimeout(() => rej(new Error("Accept Timeout")), timeoutMs);
+  });
+  let first: ReadableStreamReadResult<Uint8Array>;
+  try {
+    do {
+      first = await Promise.race([reader.read(), timeout]);
+    } while (!first.done && first.value.length === 0);
+  } finally {
+    clearTimeout(timer);
+  }
+  if (first.done) throw new Error("Read Data Error");
+  if (first.value[0] !== 0) throw new Error("Read Data Error");
+  let leftover: Uint8Array | null = first.value.length > 1 ? first.value.subarray(1) : null;
+  return new ReadableStream<Uint8Array>({
+    async pull(c) {
+      if (leftover) {
+        c.enqueue(leftover);
+        leftover = null;
+        return;
+      }
+      const r = await reader.read();
+      if (r.done) c.close();
+      else c.enqueue(r.value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+}
+
+/** A listening stream service. */
+export class StreamListener {
+  readonly service: string;
+  readonly connType: 1 | 2;
+  #driver: QuicDriver;
+  #transport: MeshDatagramTransport;
+  #closed = false;
+  #queue: MeshStreamConn[] = [];
+  #waiters: ((c: MeshStreamConn | null) => void)[] = [];
+  #logger: Logger;
+  #mesh: MeshNode;
+
+  private constructor(
+    mesh: MeshNode,
+    service: string,
+    tls: StreamServerTls,
+    logger: Logger,
+    advertise: { tags: Record<string, string> | null } | null,
+  ) {
+    this.#mesh = mesh;
+    this.#logger = logger;
+    this.#transport = new MeshDatagramTransport(mesh, service);
+    this.service = this.#transport.service;
+    this.connType = tls.connType;
+    const endpoint = new QuicEndpoint({
+      role: "server",
+      transport: TRANSPORT,
+      tls: (ctx) => ({
+        role: "server",
+        alpn: [NETCEPTOR_ALPN],
+        certificateChain: tls.certificateChain,
+        privateKey: tls.privateKey,
+        requestClientCertificate: tls.requestClientCertificate,
+        requireClientCertificate: tls.requireClientCertificate,
+        verifyPeer: tls.verifyClient(splitMeshAddress(ctx.remote).node),
+      }),
+    });
+    this.#driver = new QuicDriver(endpoint, this.#transport);
+    this.#acceptLoop();
+    if (advertise) mesh.advertise(this.service, tls.connType, advertise.tags);
+  }
+
+  /**
+   * Listen on `service` (insecure self-signed TLS unless `tls` is given). Advertises the
+   * service unless `advertise` is null. Throws if the name is taken or reserved.
+   */
+  static listen(
+    mesh: MeshNode,
+    service: string,
+    opts: {
+      logger: Logger;
+      tls?: StreamServerTls;
+      advertise?: { tags: Record<string, string> | null } | null;
+    },
+  ): StreamListener {
+    return new StreamListener(
+      mesh,
+      service,
+      opts.tls ?? insecureServerTls(),
+      opts.logger,
+      opts.advertise === undefined ? { tags: null } : opts.advertise,
+    );
+  }
+
+  async #acceptLoop(): Promise<void> {
+    while (!this.#closed) {
+      const handle = await this.#driver.accept();
+      if (!handle) break;
+      this.#serve(handle);
+    }
+  }
+
+  async #serve(handle: QuicConnHandle): Promise<void> {
+    try {
+      const stream = await handle.acceptStream();
+      if (!stream) return;
+      const rest = await consumeZeroByte(stream, 60_000);
+      const conn = toConn(stream, rest, handle, () => {});
+      const w = this.#waiters.shift();
+      if (w) w(conn);
+      else this.#queue.push(conn);
+    } catch (e) {
+      this.#logger.debug(
+        `stream listener ${this.service}: dropping connection from ${handle.remote}: ${
+          e instanceof Error ? e.message : e
+        }`,
+      );
+      try {
+        handle.close(500, e instanceof Error ? e.message : String(e));
+      } catch { /* closed */ }
+    }
+  }
+
+  /** The next accepted connection, or null once closed. */
+  accept(): Promise<MeshStreamConn | null> {
+    const c = this.#queue.shift();
+    if (c) return Promise.resolve(c);
+    if (this.#closed) return Promise.resolve(null);
+    return new Promise((r) => this.#waiters.push(r));
+  }
+
+  /** Stop listening: withdraw the advertisement, close the endpoint. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#mesh.unadvertise(this.service);
+    } catch { /* not advertised */ }
+    this.#driver.close();
+    this.#transport.close();
+    for (const w of this.#waiters.splice(0)) w(null);
+  }
+}
+
+/**
+ * Dial `service` on `node`: fresh ephemeral service, QUIC handshake (15 s), one stream with the
+ * `00` byte. A "service unknown" unreachable about the target aborts at once.
+ */
+export async function dialStream(
+  mesh: MeshNode,
+  node: string,
+  service: string,
+  opts: { logger: Logger; tls?: StreamClientTls; timeoutMs?: number },
+): Promise<MeshStreamConn> {
+  const target = node.toLowerCase() === "localhost" ? mesh.nodeId : node;
+  const tls = opts.tls ?? insecureClientTls();
+  const transport = new MeshDatagramTransport(mesh);
+  const endpoint = new QuicEndpoint({
+    role: "client",
+    transport: { ...TRANSPORT, keepAliveInterval: 15_000 },
+    tls: () => ({
+      role: "client",
+      alpn: [NETCEPTOR_ALPN],
+      certificateChain: tls.certificateChain,
+      privateKey: tls.privateKey,
+      verifyPeer: tls.verifyServer,
+    }),
+  });
+  const driver = new QuicDriver(endpoint, transport);
+  const cleanup = () => {
+    driver.close();
+    transport.close();
+  };
+  let abort: (e: Error) => void = () => {};
+  const aborted = new Promise<never>((_, rej) => (abort = rej));
+  transport.onUnreachable((n) => {
+    if (n.Problem === "service unknown" && n.ToNode === target && n.ToService === service) {
+      abort(new Error(`service unknown: ${service} on ${target}`));
+    }
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, rej) => {
+    timer = setTimeout(
+      () => rej(new Error(`timeout dialing ${service} on ${target}`)),
+      opts.timeoutMs ?? 15_000,
+    );
+  });
+  try {
+    const handle = await Promise.race([driver.connect(`${target}:${service}`), aborted, timeout]);
+    const stream = await Promise.race([handle.openStream(), aborted, timeout]);
+    const w = stream.writable.getWriter();
+    await w.write(ZERO);
+    w.releaseLock();
+    return toConn(stream, stream.readable, handle, cleanup);
+  } catch (e) {
+    cleanup();
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
