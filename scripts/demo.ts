@@ -84,7 +84,9 @@ try {
   for (const k of Object.keys(t)) console.log(`${k}: ${t[k].From} in ${t[k].TimeStr}`);
   client.close();
 
-  say("\n$ echo 'hello from the controller' | receptor ctl work submit upper --node exec1 -p - -f");
+  say(
+    "\n$ receptor ctl --socket controller.sock work submit upper --node exec1 -l '...' --follow",
+  );
   const { runCtlCli } = await import("../src/ctl/cli.ts");
   const code = await runCtlCli([
     "--socket",
