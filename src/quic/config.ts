@@ -35,7 +35,7 @@ export interface TransportConfig {
   maxAckDelay: number;
   /** Unacknowledged bytes buffered per stream before writes push back. Default 1 MiB. */
   sendBufferSize: number;
-  /** Send an ACK after this many ack-eliciting packets. Default 2. */
+  /** Send an ACK after this many ack-eliciting 1-RTT packets (after the first 100; 2 before). Default 10. */
   ackElicitingThreshold: number;
 }
 
@@ -55,7 +55,7 @@ export const DEFAULT_TRANSPORT: TransportConfig = {
   activeConnectionIdLimit: 4,
   maxAckDelay: 25,
   sendBufferSize: 1024 * 1024,
-  ackElicitingThreshold: 2,
+  ackElicitingThreshold: 10,
 };
 
 /** The TLS 1.3 handshake as the connection drives it (implemented by `tls/handshake.ts`). */

@@ -113,6 +113,15 @@ export class QuicConnection {
   peerCertificates: Uint8Array[] = [];
   /** Peer's transport parameters once known. */
   peerParams?: TransportParameters;
+  /** Counters for diagnostics. */
+  readonly stats = {
+    packetsSent: 0,
+    packetsReceived: 0,
+    packetsLost: 0,
+    ptos: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+  };
   /** Why the connection closed, once it has. */
   closeReason?: { code: number; reason: string; byPeer: boolean; isApplication: boolean };
 
@@ -156,6 +165,10 @@ export class QuicConnection {
   #resetTokens: Uint8Array[] = [];
   #pathResponses: Uint8Array[] = [];
   #statelessResetToken?: Uint8Array;
+  #scratch: Uint8Array;
+  #pacerTokens = Infinity;
+  #pacerTime = 0;
+  #pacerBlocked = false;
   #pendingKeys: Array<{ read?: PacketKeys; write?: PacketKeys } | undefined> = [
     undefined,
     undefined,
@@ -173,6 +186,7 @@ export class QuicConnection {
     this.#now = opts.now;
     this.#lastRecv = opts.now;
     this.#idleTimeout = this.config.handshakeTimeout;
+    this.#scratch = new Uint8Array(Math.max(1500, this.config.maxDatagramSize));
     const mkSpace = (): Space => ({
       discarded: false,
       received: new RangeSet(),
@@ -340,6 +354,7 @@ export class QuicConnection {
       return;
     }
     this.#bytesRecv += dg.length;
+    this.stats.bytesReceived += dg.length;
     let off = 0;
     let anyOk = false;
     while (off < dg.length) {
@@ -474,12 +489,17 @@ export class QuicConnection {
       space.largestRecvTime = this.#now;
     }
     space.newSinceAck = true;
+    this.stats.packetsReceived++;
     if (eliciting) {
       space.elicitingSinceAck++;
-      if (sp !== 2 || outOfOrder || space.elicitingSinceAck >= this.config.ackElicitingThreshold) {
+      // ACK every 2nd packet at first, then every `ackElicitingThreshold` (ack decimation),
+      // with the delayed-ACK timer at min(max_ack_delay, RTT/4)
+      const threshold = this.stats.packetsReceived < 100 ? 2 : this.config.ackElicitingThreshold;
+      if (sp !== 2 || outOfOrder || space.elicitingSinceAck >= threshold) {
         space.ackNeeded = true;
       } else if (space.ackDeadline === undefined) {
-        space.ackDeadline = this.#now + this.config.maxAckDelay;
+        const d = Math.min(this.config.maxAckDelay, Math.max(1, this.#recovery.rtt.smoothed / 4));
+        space.ackDeadline = this.#now + d;
       }
     }
     return true;
@@ -630,6 +650,7 @@ export class QuicConnection {
   }
 
   #onPacketsLost(sp: SpaceId, lost: SentPacket[]): void {
+    this.stats.packetsLost += lost.length;
     for (const p of lost) {
       for (const f of p.frames) {
         switch (f.t) {
@@ -790,7 +811,27 @@ export class QuicConnection {
     for (const s of this.#spaces) if (s.ackDeadline !== undefined) t = Math.min(t, s.ackDeadline);
     const lt = this.#recovery.timer(this.#now, this.#recoveryCtx());
     if (lt) t = Math.min(t, lt[0]);
+    if (this.#pacerBlocked) {
+      // when the bucket holds one full datagram again (small margin against float rounding)
+      const need = this.config.maxDatagramSize - this.#pacerTokens;
+      t = Math.min(t, this.#pacerTime + Math.max(0, need) / this.#pacerRate() + 0.05);
+    }
     return t === Infinity ? undefined : t;
+  }
+
+  /** Pacing rate in bytes per ms: 1.25 × cwnd / smoothed RTT (RFC 9002 §7.7). */
+  #pacerRate(): number {
+    return (1.25 * this.#recovery.cc.window) / Math.max(0.5, this.#recovery.rtt.smoothed);
+  }
+
+  /** Token bucket: refills at the pacing rate, burst of max(10 datagrams, 2 ms of rate). */
+  #pacerAllows(): boolean {
+    const rate = this.#pacerRate();
+    const cap = Math.max(10 * this.config.maxDatagramSize, rate * 2);
+    this.#pacerTokens = Math.min(cap, this.#pacerTokens + (this.#now - this.#pacerTime) * rate);
+    this.#pacerTime = this.#now;
+    this.#pacerBlocked = this.#pacerTokens < this.config.maxDatagramSize;
+    return !this.#pacerBlocked;
   }
 
   #idleDeadline(): number {
@@ -842,7 +883,10 @@ export class QuicConnection {
     if (lt && lt[0] <= now) {
       const r = this.#recovery.onTimeout(now, ctx);
       if (r.lost) this.#onPacketsLost(r.lost[0], r.lost[1]);
-      if (r.probe !== undefined) this.#armProbe(r.probe);
+      if (r.probe !== undefined) {
+        this.stats.ptos++;
+        this.#armProbe(r.probe);
+      }
     }
   }
 
@@ -888,7 +932,7 @@ export class QuicConnection {
     let budget = this.config.maxDatagramSize;
     if (!this.#addressValidated) budget = Math.min(budget, 3 * this.#bytesRecv - this.#bytesSent);
     if (budget < 64) return undefined;
-    const buf = new Uint8Array(budget);
+    const buf = this.#scratch.subarray(0, budget);
     const w = new Writer(buf);
     const built: Built[] = [];
     let hasInitial = false, initialEliciting = false;
@@ -933,7 +977,8 @@ export class QuicConnection {
         buf[b.lengthOffset + 1] = len & 0xff;
       }
       const keys = this.#spaces[b.sp].keys!.write;
-      const plain = buf.slice(b.payloadStart, b.payloadEnd);
+      // the AEAD reads all of its input before we copy the ciphertext over it
+      const plain = buf.subarray(b.payloadStart, b.payloadEnd);
       keys.sealInto(b.pn, buf.subarray(b.start, b.payloadStart), plain, buf, b.payloadStart);
       protectHeader(keys.hp, buf.subarray(b.start), b.pnOffset - b.start, b.pnLen);
       end = b.payloadStart + sealedLen;
@@ -947,6 +992,8 @@ export class QuicConnection {
         frames: b.frames,
       };
       if (!closing) this.#recovery.onSent(b.sp, sent);
+      this.stats.packetsSent++;
+      if (b.ackEliciting) this.#pacerTokens -= size;
       if (b.ackEliciting && this.#lastElicitingSent < this.#lastRecv) {
         this.#lastElicitingSent = this.#now;
       }
@@ -962,7 +1009,8 @@ export class QuicConnection {
       this.#discardSpace(0);
     }
     this.#bytesSent += end;
-    return buf.subarray(0, end);
+    this.stats.bytesSent += end;
+    return buf.slice(0, end);
   }
 
   #hasApp1RttData(): boolean {
@@ -1030,7 +1078,9 @@ export class QuicConnection {
     }
     const cc = this.#recovery.cc;
     const probing = space.probes > 0;
-    const congested = !probing && cc.bytesInFlight + this.config.maxDatagramSize > cc.window;
+    const congested = !probing &&
+      (cc.bytesInFlight + this.config.maxDatagramSize > cc.window ||
+        (sp === 2 && !this.#pacerAllows()));
     // ACK
     const wantAck = space.ackNeeded || (space.newSinceAck && !space.toAck.empty);
     const hasOther = probing || space.pingPending || !congested && this.#hasElicitingData(sp);

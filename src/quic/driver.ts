@@ -383,7 +383,8 @@ export class QuicDriver {
       this.#timerAt = Infinity;
       return;
     }
-    if (this.#timer !== undefined && this.#timerAt === t) return;
+    // a pending timer that fires no later than needed is kept (it re-arms when it fires)
+    if (this.#timer !== undefined && this.#timerAt <= t) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timerAt = t;
     this.#timer = setTimeout(() => {

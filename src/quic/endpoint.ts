@@ -88,8 +88,10 @@ export class QuicEndpoint {
         return this.#opts.tlsSession({ remote, serverName, transportParameters: tp });
       }
       const o = this.#opts.tls({ remote, serverName });
+      // ChaCha20-Poly1305 first: several times faster than AES-GCM in this runtime's node:crypto
+      const cipherSuites = o.cipherSuites ?? [0x1303, 0x1301, 0x1302];
       return new TlsHandshake(
-        { ...o, transportParameters: tp } as TlsClientOptions | TlsServerOptions,
+        { ...o, cipherSuites, transportParameters: tp } as TlsClientOptions | TlsServerOptions,
       );
     };
   }
