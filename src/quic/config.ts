@@ -35,6 +35,8 @@ export interface TransportConfig {
   maxAckDelay: number;
   /** Unacknowledged bytes buffered per stream before writes push back. Default 1 MiB. */
   sendBufferSize: number;
+  /** Start a key update after this many 1-RTT packets in one key phase (below AEAD limits). */
+  keyUpdateInterval: number;
   /** Send an ACK after this many ack-eliciting 1-RTT packets (after the first 100; 2 before). Default 10. */
   ackElicitingThreshold: number;
 }
@@ -56,6 +58,7 @@ export const DEFAULT_TRANSPORT: TransportConfig = {
   maxAckDelay: 25,
   sendBufferSize: 1024 * 1024,
   ackElicitingThreshold: 10,
+  keyUpdateInterval: 1_000_000,
 };
 
 /** The TLS 1.3 handshake as the connection drives it (implemented by `tls/handshake.ts`). */

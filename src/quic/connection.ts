@@ -145,7 +145,9 @@ export class QuicConnection {
   #bytesRecv = 0;
   #bytesSent = 0;
   // 1-RTT key phases
-  #keyPhase = 0;
+  #keyPhase = 0; // read phase
+  #writePhase = 0;
+  #writePhasePackets = 0;
   #readNext?: PacketKeys;
   #readPrev?: PacketKeys;
   #phaseStartPn = 0;
@@ -314,6 +316,27 @@ export class QuicConnection {
     this.#startClose({ code, reason, isApplication: application, frameType: 0 }, false);
   }
 
+  /** Current 1-RTT key phase bit we send with. */
+  get keyPhase(): number {
+    return this.#writePhase;
+  }
+
+  /**
+   * Starts a key update (RFC 9001 §6): new write keys now, the peer follows. Refused (false)
+   * before the handshake is confirmed or while our previous update is not yet answered.
+   */
+  initiateKeyUpdate(): boolean {
+    const space = this.#spaces[2];
+    if (!this.#handshakeConfirmed || !space.keys || this.#writePhase !== this.#keyPhase) {
+      return false;
+    }
+    if (this.#state !== "established") return false;
+    space.keys.write = space.keys.write.next();
+    this.#writePhase ^= 1;
+    this.#writePhasePackets = 0;
+    return true;
+  }
+
   // ---------------------------------------------------------------- input
 
   /** Processes one received datagram. Never throws. */
@@ -432,15 +455,17 @@ export class QuicConnection {
       throw new QuicError(TransportError.PROTOCOL_VIOLATION, "reserved header bits set");
     }
     if (rotate) {
-      if (!this.#handshakeConfirmed && this.isClient) {
-        // Accept anyway; peers only update after confirmation.
-      }
       this.#readPrev = space.keys.read;
       space.keys.read = keys;
       this.#readNext = undefined;
       this.#keyPhase ^= 1;
       this.#phaseStartPn = pn;
-      space.keys.write = space.keys.write.next();
+      if (this.#writePhase !== this.#keyPhase) {
+        // the peer initiated: follow with our write keys (RFC 9001 §6.2)
+        space.keys.write = space.keys.write.next();
+        this.#writePhase = this.#keyPhase;
+        this.#writePhasePackets = 0;
+      }
     }
     if (space.received.contains(pn) || (space.received.length > 0 && pn < space.received.min()!)) {
       return true;
@@ -1002,6 +1027,7 @@ export class QuicConnection {
       this.#closeSendPending = false;
       this.#closeSends++;
     }
+    if (this.#writePhasePackets >= this.config.keyUpdateInterval) this.initiateKeyUpdate();
     if (
       this.isClient && this.#sentHandshakePacket && !this.#spaces[0].discarded &&
       this.#spaces[1].keys
@@ -1027,7 +1053,8 @@ export class QuicConnection {
     const pnLen = packetNumberLength(pn, rs.largestAcked);
     let lengthOffset = -1, pnOffset: number;
     if (sp === 2) {
-      pnOffset = writeShortHeader(w, this.remoteCid, this.#keyPhase, pn, pnLen);
+      pnOffset = writeShortHeader(w, this.remoteCid, this.#writePhase, pn, pnLen);
+      this.#writePhasePackets++;
     } else {
       const r = writeLongHeader(
         w,

@@ -186,3 +186,44 @@ Deno.test("quic: garbage and mutated datagrams are ignored without throwing", as
   });
   assertEquals(got, 300);
 });
+
+Deno.test("quic: key updates initiated by either side keep the data flowing", async () => {
+  const h = await setup({}, {});
+  const id = h.cc.openBidi()!;
+  let sent = 0, got = 0;
+  const total = 400_000;
+  h.net.onStep = ((prev) => () => {
+    prev();
+    if (sent < total) sent += h.cc.write(id, new Uint8Array(Math.min(20_000, total - sent)));
+    if (h.sev.some((e) => e.type === "streamOpened")) got += readAll(h.sc, id).data;
+  })(h.net.onStep);
+  h.net.runUntil(() => got > 50_000);
+  assert(h.cc.initiateKeyUpdate(), "client starts a key update");
+  assertEquals(h.cc.keyPhase, 1);
+  assert(!h.cc.initiateKeyUpdate(), "a second update waits for the peer");
+  h.net.runUntil(() => got > 150_000);
+  assertEquals(h.sc.keyPhase, 1);
+  assert(h.sc.initiateKeyUpdate(), "server starts the next update");
+  h.net.runUntil(() => got >= total);
+  assertEquals(h.cc.keyPhase, 0);
+  assertEquals(h.sc.keyPhase, 0);
+  assertEquals(h.cc.state, "established");
+});
+
+Deno.test("quic: automatic key update after keyUpdateInterval packets", async () => {
+  const h = await setup({ keyUpdateInterval: 50 });
+  const id = h.cc.openBidi()!;
+  let sent = 0, got = 0;
+  const total = 300_000;
+  const phases = new Set<number>();
+  h.net.onStep = ((prev) => () => {
+    prev();
+    phases.add(h.cc.keyPhase);
+    if (sent < total) sent += h.cc.write(id, new Uint8Array(Math.min(20_000, total - sent)));
+    if (h.sev.some((e) => e.type === "streamOpened")) got += readAll(h.sc, id).data;
+  })(h.net.onStep);
+  h.net.runUntil(() => got >= total);
+  assertEquals(phases.size, 2, "the key phase changed");
+  assertEquals(h.cc.state, "established");
+  assertEquals(h.sc.state, "established");
+});
