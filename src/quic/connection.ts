@@ -954,7 +954,7 @@ export class QuicConnection {
     if (this.#state === "closed" || this.#state === "draining") return undefined;
     const closing = this.#state === "closing";
     if (closing && !this.#closeSendPending) return undefined;
-    let budget = this.config.maxDatagramSize;
+    let budget = Math.min(this.config.maxDatagramSize, this.peerParams?.maxUdpPayloadSize ?? Infinity);
     if (!this.#addressValidated) budget = Math.min(budget, 3 * this.#bytesRecv - this.#bytesSent);
     if (budget < 64) return undefined;
     const buf = this.#scratch.subarray(0, budget);

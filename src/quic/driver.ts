@@ -300,7 +300,7 @@ export class QuicDriver {
   #conns = new Map<QuicConnection, ConnImpl>();
   #acceptQueue: ConnImpl[] = [];
   #acceptWaiters: Array<(c: ConnImpl | null) => void> = [];
-  #timer?: number;
+  #timer?: ReturnType<typeof setTimeout>;
   #timerAt = Infinity;
   #scheduled = false;
   #closed = false;
