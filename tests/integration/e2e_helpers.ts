@@ -1,0 +1,218 @@
+/**
+ * Shared helpers of the end-to-end tests (e2e_*): a mesh of real node processes where every
+ * node has its own `datadir` and extra config sections, locating receptorctl and a Python
+ * that can import it, running a tool with a deadline, sha256 of files, and process checks.
+ * @module
+ */
+import { freePort, tempDir, waitFor } from "../helpers/net.ts";
+import { Mesh, type MeshMember, type MeshSpec } from "../helpers/mesh.ts";
+import type { NodeProcess } from "../helpers/node_process.ts";
+import { createHash } from "node:crypto";
+
+const dec = new TextDecoder();
+
+/** Path of an installed `receptorctl`, or null. */
+export function findReceptorctl(): string | null {
+  const root = new URL("../../", import.meta.url).pathname;
+  const candidates = [`${root}.venv/bin/receptorctl`, "/work/main/.venv/bin/receptorctl"];
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    if (dir) candidates.push(`${dir}/receptorctl`);
+  }
+  for (const c of candidates) {
+    try {
+      if (Deno.statSync(c).isFile) return c;
+    } catch { /* next */ }
+  }
+  return null;
+}
+
+/** A Python interpreter that can `import receptorctl`, or null. */
+export function findPython(): string | null {
+  const root = new URL("../../", import.meta.url).pathname;
+  for (const py of [`${root}.venv/bin/python3`, "/work/main/.venv/bin/python3", "python3"]) {
+    try {
+      const o = new Deno.Command(py, {
+        args: ["-c", "import receptorctl.socket_interface"],
+        stdout: "null",
+        stderr: "null",
+      }).outputSync();
+      if (o.code === 0) return py;
+    } catch { /* next */ }
+  }
+  return null;
+}
+
+/** Result of {@link runTool}. */
+export interface ToolResult {
+  code: number;
+  out: string;
+  err: string;
+  /** Raw stdout bytes. */
+  raw: Uint8Array;
+}
+
+/** Run a program to completion (killed after `timeoutMs`), optionally feeding stdin. */
+export async function runTool(
+  cmd: string,
+  args: string[],
+  stdin?: string | Uint8Array,
+  timeoutMs = 60000,
+  env?: Record<string, string>,
+): Promise<ToolResult> {
+  const p = new Deno.Command(cmd, {
+    args,
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env,
+  }).spawn();
+  const timer = setTimeout(() => {
+    try {
+      p.kill("SIGKILL");
+    } catch { /* gone */ }
+  }, timeoutMs);
+  try {
+    if (stdin !== undefined) {
+      const w = p.stdin.getWriter();
+      await w.write(typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin);
+      await w.close();
+    }
+    const o = await p.output();
+    return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr), raw: o.stdout };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Config text of one e2e node: own datadir, listener, peers, control socket, extras. */
+export function e2eNodeYaml(
+  id: string,
+  dir: string,
+  port: number,
+  peers: number[],
+  socket: string,
+  extra = "",
+  logLevel = "info",
+): string {
+  return [
+    `- node:`,
+    `    id: ${id}`,
+    `    datadir: ${dir}/data`,
+    `- log-level:`,
+    `    level: ${logLevel}`,
+    `- tcp-listener:`,
+    `    bindaddr: 127.0.0.1`,
+    `    port: ${port}`,
+    ...peers.flatMap((p) => [`- tcp-peer:`, `    address: 127.0.0.1:${p}`]),
+    `- control-service:`,
+    `    service: control`,
+    `    filename: ${socket}`,
+    ``,
+  ].join("\n") + extra;
+}
+
+/**
+ * Start a mesh like helpers/mesh.ts `startMesh`, but each node's `datadir` is `<dir>/data`
+ * (so unit directories are `<dir>/data/<id>/<unit>`), and `extraYaml` adds sections other than
+ * `node`. Waits for convergence; on failure stops everything and throws with the logs.
+ */
+export async function startE2eMesh(spec: MeshSpec): Promise<Mesh> {
+  const root = await tempDir("receptor-e2e-");
+  const mesh = new Mesh(spec, root);
+  for (const id of spec.nodes) {
+    const dir = `${root}/${id}`;
+    await Deno.mkdir(dir);
+    mesh.members.set(id, {
+      id,
+      port: freePort(),
+      dir,
+      socket: `${dir}/${id}.sock`,
+      config: `${dir}/${id}.yaml`,
+      proc: undefined as unknown as NodeProcess,
+    });
+  }
+  for (const id of spec.nodes) {
+    const m = mesh.node(id);
+    const extra = spec.extraYaml?.(id, m.dir) ?? "";
+    await Deno.writeTextFile(
+      m.config,
+      e2eNodeYaml(id, m.dir, m.port, mesh.peersOf(id), m.socket, extra, spec.logLevel),
+    );
+  }
+  try {
+    await Promise.all(spec.nodes.map((id) => mesh.startMember(id)));
+    await mesh.waitConverged();
+  } catch (e) {
+    const logs = [...mesh.members.values()].map((m) =>
+      `--- ${m.id} ---\n${m.proc?.logText() ?? "(not started)"}`
+    ).join("\n");
+    await mesh.stop();
+    throw new Error(`${(e as Error).message}\n${logs}`);
+  }
+  return mesh;
+}
+
+/** Unit directory of `unit` on mesh member `m`. */
+export function unitDir(m: MeshMember, unit: string): string {
+  return `${m.dir}/data/${m.id}/${unit}`;
+}
+
+/** Read a unit's status file (null if missing or unreadable). */
+export function readUnitStatus(
+  m: MeshMember,
+  unit: string,
+): { State: number; Detail: string; StdoutSize: number; ExtraData: unknown } | null {
+  try {
+    return JSON.parse(Deno.readTextFileSync(`${unitDir(m, unit)}/status`));
+  } catch {
+    return null;
+  }
+}
+
+/** Hex sha256 of a file, streamed. */
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash("sha256");
+  using f = await Deno.open(path);
+  for await (const chunk of f.readable) h.update(chunk);
+  return h.digest("hex");
+}
+
+/** PIDs of processes whose command line contains `needle` (via pgrep -f), minus our own. */
+export function pgrep(needle: string): number[] {
+  const o = new Deno.Command("pgrep", { args: ["-f", needle], stdout: "piped", stderr: "null" })
+    .outputSync();
+  return dec.decode(o.stdout).split("\n").filter((l) => l.trim() !== "").map(Number)
+    .filter((p) => p !== Deno.pid);
+}
+
+/** Whether process `pid` exists (and is not a zombie). */
+export function pidAlive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
+  }
+}
+
+/** Poll until no process's command line contains `needle`. */
+export async function waitNoProcesses(needle: string, timeoutMs = 20000): Promise<void> {
+  await waitFor(
+    `no processes matching ${needle}`,
+    () => {
+      const left = pgrep(needle).filter(pidAlive);
+      if (left.length > 0) throw new Error(`still running: ${left.join(",")}`);
+      return true;
+    },
+    timeoutMs,
+    200,
+  );
+}
+
+/** Logs of every mesh node, for failure messages (tail of each). */
+export function meshLogs(mesh: Mesh, tail = 60): string {
+  return [...mesh.members.values()].map((m) =>
+    `--- ${m.id} ---\n${(m.proc?.log ?? []).slice(-tail).join("\n")}`
+  ).join("\n");
+}
