@@ -52,7 +52,7 @@ interface Peer {
   next(): Promise<string>;
 }
 
-async function spawnLines(cmd: string, args: string[]): Promise<Peer> {
+function spawnLines(cmd: string, args: string[]): Peer {
   const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "inherit" }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let buf = "";
@@ -73,7 +73,7 @@ async function spawnLines(cmd: string, args: string[]): Promise<Peer> {
 }
 
 async function startPeer(...args: string[]): Promise<Peer> {
-  const p = await spawnLines(Deno.execPath(), [
+  const p = spawnLines(Deno.execPath(), [
     "run",
     "--allow-all",
     "--unstable-net",
@@ -248,7 +248,6 @@ async function benchMesh(relays: number, tcpRate: number): Promise<void> {
     target = port;
   }
   const mesh = new MeshNode({ nodeId: "bench", logger });
-  let peer: TcpPeerBackend | undefined;
   await until(async () => {
     try {
       await (await Deno.connect({ hostname: "127.0.0.1", port: target })).close();
@@ -257,7 +256,7 @@ async function benchMesh(relays: number, tcpRate: number): Promise<void> {
       return false;
     }
   });
-  peer = TcpPeerBackend.start({
+  const peer = TcpPeerBackend.start({
     address: `127.0.0.1:${target}`,
     redial: true,
     cost: 1,
