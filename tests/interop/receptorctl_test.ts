@@ -1,0 +1,212 @@
+/**
+ * Interop with the real Python `receptorctl` (PyPI) against our node processes, over the Unix
+ * socket and over `tcp://`: status (text and --json), ping, traceroute, version, reload, local
+ * work (submit with -l / --no-payload and -f, list, results, release), and the
+ * `ReceptorControl` library calls AWX makes. receptorctl must be installed (PATH or
+ * /work/main/.venv/bin); the test fails, loudly, if it is not.
+ * @module
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../helpers/assert.ts";
+import { ctlJson, meshNodeYaml } from "../helpers/mesh.ts";
+import { freePort, waitFor } from "../helpers/net.ts";
+import { type NodeProcess, startNode, stopAll } from "../helpers/node_process.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+function findOnPath(name: string): string | null {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    if (!dir) continue;
+    try {
+      const p = `${dir}/${name}`;
+      if (Deno.statSync(p).isFile) return p;
+    } catch { /* not here */ }
+  }
+  return null;
+}
+
+/** receptorctl and the python that can import its library. */
+function locateReceptorctl(): { ctl: string; python: string } {
+  const venv = `${ROOT}.venv/bin`;
+  const onPath = findOnPath("receptorctl");
+  let ctl = onPath;
+  let python = findOnPath("python3") ?? "python3";
+  if (!ctl) {
+    try {
+      Deno.statSync(`${venv}/receptorctl`);
+      ctl = `${venv}/receptorctl`;
+      python = `${venv}/python3`;
+    } catch { /* absent */ }
+  }
+  if (!ctl) {
+    throw new Error(
+      "receptorctl not found on PATH nor in .venv/bin: install it (pip install receptorctl) " +
+        "to run the receptorctl interop tests",
+    );
+  }
+  return { ctl, python };
+}
+
+async function run(
+  cmd: string,
+  args: string[],
+  timeoutMs = 60000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped", stdin: "null" })
+    .spawn();
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+  }, timeoutMs);
+  try {
+    const out = await child.output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const WORK = `- work-command:
+    worktype: upper
+    command: tr
+    params: a-z A-Z
+- work-command:
+    worktype: greet
+    command: echo
+    params: hello-from-work
+`;
+
+Deno.test("interop: receptorctl CLI and library against our node (unix and tcp)", async () => {
+  const { ctl, python } = locateReceptorctl();
+  const nodes: NodeProcess[] = [];
+  try {
+    const p2 = freePort();
+    const peer = await startNode("rcpeer", (_d, s) => meshNodeYaml("rcpeer", p2, [], s));
+    nodes.push(peer);
+    const tcpPort = freePort();
+    const main = await startNode("rcmain", (d, s) =>
+      meshNodeYaml(
+        "rcmain",
+        freePort(),
+        [p2],
+        s,
+        WORK,
+      ).replace("    id: rcmain\n", `    id: rcmain\n    datadir: ${d}/data\n`).replace(
+        "    filename:",
+        `    tcplisten: 127.0.0.1:${tcpPort}\n    filename:`,
+      ));
+    nodes.push(main);
+    await waitFor("rcmain connects to rcpeer", async () => {
+      const s = await ctlJson<{ RoutingTable: Record<string, string> }>(main.socket, "status");
+      return s.RoutingTable.rcpeer === "rcpeer";
+    });
+    await waitFor("rcpeer learns rcmain's control ad", async () => {
+      const s = await ctlJson<{ Advertisements: { NodeID: string }[] }>(peer.socket, "status");
+      return s.Advertisements.some((a) => a.NodeID === "rcmain");
+    });
+
+    for (const addr of [main.socket, `tcp://127.0.0.1:${tcpPort}`]) {
+      const rc = (...args: string[]) => run(ctl, ["--socket", addr, ...args]);
+      const where = `(socket ${addr})`;
+      const check = (r: { code: number; stdout: string; stderr: string }, what: string) => {
+        assertEquals(r.code, 0, `${what} ${where}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+        return r.stdout;
+      };
+
+      const status = check(await rc("status"), "status");
+      assertMatch(status, /Node ID: rcmain/);
+      assertStringIncludes(status, "rcpeer");
+      assertMatch(status, /Version/);
+
+      const sj = JSON.parse(check(await rc("status", "--json"), "status --json"));
+      assertEquals(sj.NodeID, "rcmain");
+      assertEquals(sj.RoutingTable.rcpeer, "rcpeer");
+      assert(Array.isArray(sj.Advertisements) && sj.Advertisements.length >= 1, "ads");
+
+      const ping = check(await rc("ping", "rcpeer", "--count", "1"), "ping");
+      assertMatch(ping, /Reply from rcpeer in \S+/);
+
+      const tr = check(await rc("traceroute", "rcpeer"), "traceroute");
+      assertMatch(tr, /0: rcmain in /);
+      assertMatch(tr, /1: rcpeer in /);
+
+      const ver = check(await rc("version"), "version");
+      assertMatch(ver, /receptorctl\s+\S+/);
+      assertMatch(ver, /receptor\s+\S+/);
+
+      const reload = check(await rc("reload"), "reload");
+      assertStringIncludes(reload, "Reload successful");
+
+      // Local work: submit with a literal payload and follow the results.
+      const sub = await rc("work", "submit", "upper", "-l", "hi there", "-f");
+      assertEquals(sub.code, 0, `work submit -l -f ${where}: ${sub.stdout}\n${sub.stderr}`);
+      assertStringIncludes(sub.stdout, "HI THERE");
+      const greet = await rc("work", "submit", "greet", "--no-payload", "-f");
+      assertEquals(greet.code, 0, `work submit --no-payload -f ${where}: ${greet.stderr}`);
+      assertStringIncludes(greet.stdout, "hello-from-work");
+
+      const sub2 = await rc("work", "submit", "upper", "-l", "abc");
+      assertEquals(sub2.code, 0, `work submit ${where}: ${sub2.stdout}\n${sub2.stderr}`);
+      const unit = /Unit ID: (\S+)/.exec(sub2.stdout)?.[1];
+      assert(unit, `no Unit ID in ${sub2.stdout}`);
+      await waitFor(
+        `unit ${unit} finishes`,
+        async () => {
+          const list = JSON.parse(check(await rc("work", "list"), "work list"));
+          return list[unit]?.StateName === "Succeeded";
+        },
+        20000,
+        200,
+      );
+      const list = JSON.parse(check(await rc("work", "list"), "work list"));
+      assertEquals(list[unit].WorkType, "upper");
+      assertEquals(list[unit].StdoutSize, 4);
+      const quiet = check(await rc("work", "list", "-q"), "work list -q");
+      assertStringIncludes(quiet, unit);
+
+      const res = check(await rc("work", "results", unit), "work results");
+      assertEquals(res.trim(), "ABC");
+
+      const rel = check(await rc("work", "release", unit), "work release");
+      assertStringIncludes(rel, "Released:");
+      assertStringIncludes(rel, unit);
+      const after = JSON.parse(check(await rc("work", "list"), "work list after release"));
+      assertEquals(after[unit], undefined);
+    }
+
+    // The library calls AWX makes.
+    const script = `
+import json, sys
+from receptorctl.socket_interface import ReceptorControl
+addr = sys.argv[1]
+rc = ReceptorControl(addr)
+st = rc.simple_command("status")
+assert st["NodeID"] == "rcmain", st
+rc.close()
+rc = ReceptorControl(addr)
+res = rc.submit_work("upper", "awx payload\\n")
+unit = res["unitid"]
+assert res["result"] == "Job Started", res
+rc.close()
+rc = ReceptorControl(addr)
+f = rc.get_work_results(unit)
+data = f.read()
+rc.close()
+rc = ReceptorControl(addr)
+rel = rc.simple_command("work release " + unit)
+rc.close()
+print(json.dumps({"node": st["NodeID"], "unit": unit, "out": data.decode(), "rel": rel}))
+`;
+    for (const addr of [main.socket, `tcp://127.0.0.1:${tcpPort}`]) {
+      const r = await run(python, ["-c", script, addr]);
+      assertEquals(r.code, 0, `python library (${addr}): ${r.stdout}\n${r.stderr}`);
+      const o = JSON.parse(r.stdout.trim().split("\n").pop()!);
+      assertEquals(o.node, "rcmain");
+      assertEquals(o.out, "AWX PAYLOAD\n");
+      assertEquals(o.rel, { released: o.unit });
+    }
+  } finally {
+    await stopAll(nodes);
+  }
+});
