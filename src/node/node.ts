@@ -18,10 +18,11 @@ import { VERSION } from "../cli/version.ts";
 import { type ControlServices, startControlServices } from "./control.ts";
 import { makeReloader } from "./reload.ts";
 import { loadWorkSigning, signWork } from "../work/signing.ts";
-import { DenoUnitType, denoUnitDeps } from "../work/deno_unit.ts";
+import { denoUnitDeps, DenoUnitType } from "../work/deno_unit.ts";
 import { registerRemoteWork } from "../work/remote_unit.ts";
 import { listenStreamService, makeStreamDialer, type TlsLookup } from "./streams.ts";
 import { NodeTls } from "./tls.ts";
+import { type NodeServices, startServices } from "./services.ts";
 
 /** Node-level options that are not part of the upstream config format. */
 export interface NodeRunOptions {
@@ -47,13 +48,6 @@ function effectiveLogLevel(sections: readonly Section[]): LogLevel {
 }
 
 const NOT_IMPLEMENTED = new Set([
-  "command-service",
-  "tcp-server",
-  "tcp-client",
-  "udp-server",
-  "udp-client",
-  "unix-socket-server",
-  "unix-socket-client",
   "ip-router",
   "work-kubernetes",
 ]);
@@ -112,8 +106,10 @@ export async function startNode(
 
   let backends: RunningBackend[] = [];
   let control: ControlServices | undefined;
+  let services: NodeServices | undefined;
   const cleanup = async () => {
     for (const b of backends) b.close();
+    services?.close();
     control?.close();
     nodeTls.close();
     await work.close();
@@ -184,6 +180,7 @@ export async function startNode(
           onConnection,
         }),
     });
+    services = await startServices(sections, { mesh, logger, tls: tlsLookup });
     backends = startBackends(sections, mesh, logger, nodeTls);
   } catch (e) {
     await cleanup();

@@ -1,0 +1,126 @@
+/**
+ * What every service proxy needs from the node, the handle it returns, and small shared
+ * helpers: named TLS look-ups with clear errors, remote target checks, and the mesh-side
+ * listen/dial wrappers with the grace periods used when closing mesh connections.
+ * @module
+ */
+import type { MeshNode } from "../mesh/mesh_node.ts";
+import type { Logger } from "../log.ts";
+import type { TlsLookup } from "../node/streams.ts";
+import type { LoadedTlsClient, LoadedTlsServer } from "../certs/tls_config.ts";
+import { dialStream, type MeshStreamConn, StreamListener } from "../streams/stream_service.ts";
+import { userClientTls, userServerTls } from "../streams/stream_tls.ts";
+import { meshChannel } from "./channel.ts";
+import type { ByteChannel } from "./channel.ts";
+
+/** Node parts a service uses. */
+export interface ServiceDeps {
+  mesh: MeshNode;
+  logger: Logger;
+  /** Named `tls-server` / `tls-client` configurations (null: none configured). */
+  tls: TlsLookup | null;
+}
+
+/** A started service. */
+export interface RunningService {
+  /** Section kind and a short description, for logs. */
+  readonly description: string;
+  /** Stop listening and close live connections. */
+  close(): void;
+}
+
+/** A service that cannot start (the node reports it and exits). */
+export class ServiceStartError extends Error {
+  override name = "ServiceStartError";
+}
+
+/**
+ * Grace before a mesh connection we dialed is closed after a clean exchange: the peer has
+ * already sent its FIN (we read it), this only lets our last bytes be acknowledged.
+ */
+export const DIALER_GRACE_MS = 2_000;
+/** Grace on the listening side: the dialer normally closes the connection first. */
+export const LISTENER_GRACE_MS = 15_000;
+
+/** The loaded `tls-server` named `name` ("" → undefined). */
+export function serverTlsNamed(deps: ServiceDeps, name: string): LoadedTlsServer | undefined {
+  if (!name) return undefined;
+  const t = deps.tls?.server(name);
+  if (!t) throw new ServiceStartError(`unknown TLS config ${name}`);
+  return t;
+}
+
+/** The loaded `tls-client` named `name` ("" → undefined). */
+export function clientTlsNamed(deps: ServiceDeps, name: string): LoadedTlsClient | undefined {
+  if (!name) return undefined;
+  const t = deps.tls?.client(name);
+  if (!t) throw new ServiceStartError(`unknown TLS config ${name}`);
+  return t;
+}
+
+/** Check a `remoteservice` value (8 bytes at most, wire.md §10). */
+export function checkRemoteService(service: string): void {
+  if (new TextEncoder().encode(service).length > 8) {
+    throw new ServiceStartError(`service name ${service} too long`);
+  }
+}
+
+/** `localhost` (any case) means this node. */
+export function resolveNode(mesh: MeshNode, node: string): string {
+  return node.toLowerCase() === "localhost" ? mesh.nodeId : node;
+}
+
+/**
+ * Listen on mesh stream service `service`, advertised with `tags`; each accepted connection is
+ * handed to `onConn` as a channel. Start-up problems become {@link ServiceStartError}s.
+ */
+export function listenMeshChannels(
+  deps: ServiceDeps,
+  service: string,
+  tlsServer: string,
+  tags: Record<string, string>,
+  onConn: (ch: ByteChannel, conn: MeshStreamConn) => void,
+): StreamListener {
+  const loaded = serverTlsNamed(deps, tlsServer);
+  let listener: StreamListener;
+  try {
+    listener = StreamListener.listen(deps.mesh, service, {
+      logger: deps.logger,
+      tls: loaded ? userServerTls(loaded) : undefined,
+      advertise: { tags },
+    });
+  } catch (e) {
+    throw new ServiceStartError(
+      `error listening on Receptor network: ${e instanceof Error ? e.message : e}`,
+    );
+  }
+  (async () => {
+    for (;;) {
+      const c = await listener.accept();
+      if (!c) return;
+      const ch = meshChannel(c, `mesh ${c.remoteNode}:${c.remoteService}`, LISTENER_GRACE_MS);
+      try {
+        onConn(ch, c);
+      } catch (e) {
+        deps.logger.error(`service ${service}: ${e instanceof Error ? e.message : e}`);
+        ch.close(false);
+      }
+    }
+  })();
+  return listener;
+}
+
+/** Dial `service` on `node` (user TLS from `tlsClient` naming the target node, if set). */
+export async function dialMeshChannel(
+  deps: ServiceDeps,
+  node: string,
+  service: string,
+  tlsClient: LoadedTlsClient | undefined,
+): Promise<ByteChannel> {
+  const target = resolveNode(deps.mesh, node);
+  const conn = await dialStream(deps.mesh, target, service, {
+    logger: deps.logger,
+    tls: tlsClient ? userClientTls(tlsClient, target) : undefined,
+  });
+  return meshChannel(conn, `mesh ${target}:${service}`, DIALER_GRACE_MS);
+}

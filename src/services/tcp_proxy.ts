@@ -1,0 +1,161 @@
+/**
+ * TCP proxies (config.md §3.9): `tcp-server` listens on a local TCP port and forwards each
+ * connection to a mesh stream service; `tcp-client` offers a mesh stream service (ad type
+ * `TCP Proxy`) and forwards each connection to a TCP address. Optional TLS on either leg.
+ * @module
+ */
+import type { TcpClientSection, TcpServerSection } from "../config/types.ts";
+import { tlsClientOverConn, tlsServerOverConn } from "../certs/tls_stream.ts";
+import { type ByteChannel, connChannel, tlsChannel } from "./channel.ts";
+import { bridge, BridgeSet } from "./bridge.ts";
+import {
+  checkRemoteService,
+  clientTlsNamed,
+  dialMeshChannel,
+  listenMeshChannels,
+  type RunningService,
+  serverTlsNamed,
+  type ServiceDeps,
+  ServiceStartError,
+} from "./common.ts";
+
+/** Split `host:port` / `[v6]:port` (Go's net.SplitHostPort rules, simplified). */
+export function splitHostPort(address: string): { hostname: string; port: number } {
+  const m = /^\[([^\]]*)\]:(\d+)$/.exec(address) ?? /^([^:]*):(\d+)$/.exec(address);
+  if (!m) throw new ServiceStartError(`invalid address ${JSON.stringify(address)}`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new ServiceStartError(`invalid port in address ${address}`);
+  return { hostname: m[1], port };
+}
+
+function peerName(conn: Deno.Conn): string {
+  const a = conn.remoteAddr;
+  if (a.transport === "tcp" || a.transport === "udp") return `${a.hostname}:${a.port}`;
+  return "unix";
+}
+
+/** Start a `tcp-server`: local TCP listener → `remotenode`/`remoteservice` over the mesh. */
+export function startTcpServer(s: TcpServerSection, deps: ServiceDeps): RunningService {
+  const { logger } = deps;
+  checkRemoteService(s.remoteservice);
+  const tlsServer = serverTlsNamed(deps, s.tlsserver);
+  clientTlsNamed(deps, s.tlsclient);
+  const hostname = s.bindaddr || "0.0.0.0";
+  let listener: Deno.TcpListener;
+  try {
+    listener = Deno.listen({ hostname, port: s.port });
+  } catch (e) {
+    throw new ServiceStartError(`error listening on TCP: ${e instanceof Error ? e.message : e}`);
+  }
+  const bridges = new BridgeSet();
+  let closed = false;
+  const handle = async (conn: Deno.Conn) => {
+    const name = `TCP ${peerName(conn)}`;
+    let local: ByteChannel;
+    try {
+      local = tlsServer
+        ? tlsChannel(await tlsServerOverConn(conn, tlsServer), name)
+        : connChannel(conn, name);
+    } catch (e) {
+      logger.error(`Error in TLS handshake with ${name}: ${e instanceof Error ? e.message : e}`);
+      try {
+        conn.close();
+      } catch { /* closed */ }
+      return;
+    }
+    let remote: ByteChannel;
+    try {
+      remote = await dialMeshChannel(
+        deps,
+        s.remotenode,
+        s.remoteservice,
+        clientTlsNamed(deps, s.tlsclient),
+      );
+    } catch (e) {
+      logger.error(`Error connecting on Receptor network: ${e instanceof Error ? e.message : e}`);
+      local.close(false);
+      return;
+    }
+    if (closed) {
+      local.close(false);
+      remote.close(false);
+      return;
+    }
+    bridges.add(bridge(local, remote, logger));
+  };
+  (async () => {
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch (e) {
+        if (!closed) {
+          logger.error(`Error accepting TCP connection: ${e instanceof Error ? e.message : e}`);
+        }
+        return;
+      }
+      handle(conn);
+    }
+  })();
+  const port = (listener.addr as Deno.NetAddr).port;
+  logger.debug(
+    `tcp-server listening on ${hostname}:${port} for ${s.remotenode}:${s.remoteservice}`,
+  );
+  return {
+    description: `tcp-server ${hostname}:${port} → ${s.remotenode}/${s.remoteservice}`,
+    close() {
+      if (closed) return;
+      closed = true;
+      try {
+        listener.close();
+      } catch { /* closed */ }
+      bridges.abortAll();
+    },
+  };
+}
+
+/** Start a `tcp-client`: mesh service `service` → TCP `address`. */
+export function startTcpClient(s: TcpClientSection, deps: ServiceDeps): RunningService {
+  const { logger } = deps;
+  const { hostname, port } = splitHostPort(s.address);
+  clientTlsNamed(deps, s.tlsclient);
+  const bridges = new BridgeSet();
+  let closed = false;
+  const listener = listenMeshChannels(
+    deps,
+    s.service,
+    s.tlsserver,
+    { type: "TCP Proxy", address: s.address },
+    async (remote) => {
+      let local: ByteChannel;
+      try {
+        const conn = await Deno.connect({ hostname, port });
+        const name = `TCP ${s.address}`;
+        const tls = clientTlsNamed(deps, s.tlsclient);
+        local = tls
+          ? tlsChannel(await tlsClientOverConn(conn, tls, hostname), name)
+          : connChannel(conn, name);
+      } catch (e) {
+        logger.error(`Error connecting via TCP: ${e instanceof Error ? e.message : e}`);
+        remote.close(false);
+        return;
+      }
+      if (closed) {
+        local.close(false);
+        remote.close(false);
+        return;
+      }
+      bridges.add(bridge(remote, local, logger));
+    },
+  );
+  logger.debug(`tcp-client: mesh service ${s.service} → TCP ${s.address}`);
+  return {
+    description: `tcp-client ${s.service} → ${s.address}`,
+    close() {
+      if (closed) return;
+      closed = true;
+      listener.close();
+      bridges.abortAll();
+    },
+  };
+}

@@ -1,0 +1,232 @@
+/**
+ * UDP proxies over mesh datagrams (config.md §3.9, wire.md §11): `udp-server` binds a local
+ * UDP port and, per UDP source address, an ephemeral mesh endpoint that sends to
+ * `remotenode`/`remoteservice` and relays replies back; `udp-client` binds mesh service
+ * `service` (ConnType 0 ad, type `UDP Proxy`) and, per mesh source, a local UDP socket that
+ * talks to `address`. Datagrams are relayed one for one, never merged or split.
+ * @module
+ */
+import type { UdpClientSection, UdpServerSection } from "../config/types.ts";
+import type { DatagramEndpoint } from "../mesh/mesh_node.ts";
+import {
+  checkRemoteService,
+  resolveNode,
+  type RunningService,
+  type ServiceDeps,
+  ServiceStartError,
+} from "./common.ts";
+import { splitHostPort } from "./tcp_proxy.ts";
+
+/** Relay state for one peer: closed when the service stops or the peer is idle too long. */
+interface Relay {
+  close(): void;
+  lastUsed: number;
+}
+
+/** Relays idle this long are dropped (Go keeps them forever; we bound the table). */
+const RELAY_IDLE_MS = 10 * 60_000;
+
+function sweepIdle(relays: Map<string, Relay>): ReturnType<typeof setInterval> {
+  const timer = setInterval(() => {
+    const now = Date.now();
+    for (const [k, r] of relays) {
+      if (now - r.lastUsed > RELAY_IDLE_MS) {
+        r.close();
+        relays.delete(k);
+      }
+    }
+  }, 60_000);
+  Deno.unrefTimer(timer as unknown as number);
+  return timer;
+}
+
+function listenUdp(hostname: string, port: number): Deno.DatagramConn {
+  return Deno.listenDatagram({ transport: "udp", hostname, port });
+}
+
+/** Start a `udp-server`: local UDP `bindaddr:port` ⇄ `remotenode`/`remoteservice`. */
+export function startUdpServer(s: UdpServerSection, deps: ServiceDeps): RunningService {
+  const { logger, mesh } = deps;
+  checkRemoteService(s.remoteservice);
+  const hostname = s.bindaddr || "0.0.0.0";
+  let udp: Deno.DatagramConn;
+  try {
+    udp = listenUdp(hostname, s.port);
+  } catch (e) {
+    throw new ServiceStartError(`error listening on UDP: ${e instanceof Error ? e.message : e}`);
+  }
+  const target = resolveNode(mesh, s.remotenode);
+  const relays = new Map<string, Relay & { ep: DatagramEndpoint }>();
+  const sweeper = sweepIdle(relays);
+  let closed = false;
+
+  const relayFor = (addr: Deno.NetAddr): Relay & { ep: DatagramEndpoint } => {
+    const key = `${addr.hostname}:${addr.port}`;
+    let r = relays.get(key);
+    if (r) return r;
+    const ep = mesh.listen();
+    const relay = { ep, lastUsed: Date.now(), close: () => ep.close() };
+    relays.set(key, relay);
+    logger.debug(`Received new UDP connection from ${key}`);
+    (async () => {
+      for (;;) {
+        const d = await ep.receive();
+        if (!d) return;
+        if (d.fromNode !== target || d.fromService !== s.remoteservice) {
+          logger.debug(`Received packet from unexpected source ${d.fromNode}:${d.fromService}`);
+          continue;
+        }
+        relay.lastUsed = Date.now();
+        try {
+          await udp.send(d.payload, addr);
+        } catch (e) {
+          if (closed) return;
+          logger.error(`Error sending packet via UDP: ${e instanceof Error ? e.message : e}`);
+        }
+      }
+    })();
+    r = relay;
+    return r;
+  };
+
+  (async () => {
+    for (;;) {
+      let msg: [Uint8Array, Deno.Addr];
+      try {
+        msg = await udp.receive();
+      } catch (e) {
+        if (!closed) logger.error(`Error reading from UDP: ${e instanceof Error ? e.message : e}`);
+        return;
+      }
+      const [data, addr] = msg;
+      const relay = relayFor(addr as Deno.NetAddr);
+      relay.lastUsed = Date.now();
+      try {
+        relay.ep.send(target, s.remoteservice, data);
+      } catch (e) {
+        logger.error(
+          `Error sending packet on Receptor network: ${e instanceof Error ? e.message : e}`,
+        );
+      }
+    }
+  })();
+  const port = (udp.addr as Deno.NetAddr).port;
+  logger.debug(`udp-server listening on ${hostname}:${port} for ${target}:${s.remoteservice}`);
+  return {
+    description: `udp-server ${hostname}:${port} → ${s.remotenode}/${s.remoteservice}`,
+    close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(sweeper);
+      try {
+        udp.close();
+      } catch { /* closed */ }
+      for (const r of relays.values()) r.close();
+      relays.clear();
+    },
+  };
+}
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+/** Start a `udp-client`: mesh datagram service `service` ⇄ UDP `address`. */
+export function startUdpClient(s: UdpClientSection, deps: ServiceDeps): RunningService {
+  const { logger, mesh } = deps;
+  const { hostname, port } = splitHostPort(s.address);
+  const dest: Deno.NetAddr = { transport: "udp", hostname, port };
+  let ep: DatagramEndpoint;
+  try {
+    ep = mesh.listen(s.service);
+  } catch (e) {
+    throw new ServiceStartError(
+      `error listening on service ${s.service}: ${e instanceof Error ? e.message : e}`,
+    );
+  }
+  mesh.advertise(s.service, 0, { type: "UDP Proxy", address: s.address });
+  const relays = new Map<string, Relay & { udp: Deno.DatagramConn }>();
+  const sweeper = sweepIdle(relays);
+  let closed = false;
+  const bindHost = hostname.includes(":") ? "::" : "0.0.0.0";
+  // Replies are accepted only from the target (as from Go's connected UDP socket); a DNS name
+  // cannot be compared with the source address, so then only the port is checked.
+  const fromTarget = (a: Deno.NetAddr) =>
+    a.port === port &&
+    (!(IPV4.test(hostname) || hostname.includes(":")) || a.hostname === hostname);
+
+  const relayFor = (node: string, service: string): Relay & { udp: Deno.DatagramConn } => {
+    const key = `${node}:${service}`;
+    let r = relays.get(key);
+    if (r) return r;
+    const udp = listenUdp(bindHost, 0);
+    const relay = {
+      udp,
+      lastUsed: Date.now(),
+      close: () => {
+        try {
+          udp.close();
+        } catch { /* closed */ }
+      },
+    };
+    relays.set(key, relay);
+    logger.debug(`Opened new UDP connection to ${s.address} for ${key}`);
+    (async () => {
+      for (;;) {
+        let msg: [Uint8Array, Deno.Addr];
+        try {
+          msg = await udp.receive();
+        } catch (e) {
+          if (!closed && relays.get(key) === relay) {
+            logger.error(`Error reading from UDP: ${e instanceof Error ? e.message : e}`);
+          }
+          return;
+        }
+        if (!fromTarget(msg[1] as Deno.NetAddr)) continue;
+        relay.lastUsed = Date.now();
+        try {
+          ep.send(node, service, msg[0]);
+        } catch (e) {
+          logger.error(
+            `Error writing to the Receptor network: ${e instanceof Error ? e.message : e}`,
+          );
+        }
+      }
+    })();
+    r = relay;
+    return r;
+  };
+
+  (async () => {
+    for (;;) {
+      const d = await ep.receive();
+      if (!d) return;
+      let relay;
+      try {
+        relay = relayFor(d.fromNode, d.fromService);
+      } catch (e) {
+        logger.error(`Error connecting via UDP: ${e instanceof Error ? e.message : e}`);
+        continue;
+      }
+      relay.lastUsed = Date.now();
+      try {
+        await relay.udp.send(d.payload, dest);
+      } catch (e) {
+        logger.error(`Error writing to UDP: ${e instanceof Error ? e.message : e}`);
+      }
+    }
+  })();
+  logger.debug(`udp-client: mesh service ${s.service} → UDP ${s.address}`);
+  return {
+    description: `udp-client ${s.service} → ${s.address}`,
+    close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(sweeper);
+      try {
+        mesh.unadvertise(s.service);
+      } catch { /* not advertised */ }
+      ep.close();
+      for (const r of relays.values()) r.close();
+      relays.clear();
+    },
+  };
+}
