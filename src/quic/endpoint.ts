@@ -176,6 +176,19 @@ export class QuicEndpoint {
       e.conn.handle(now, dg);
       return;
     }
+    // a stateless reset from a peer that lost our connection? (RFC 9000 §10.3.1)
+    if (dg.length >= 21) {
+      const tail = dg.subarray(dg.length - 16);
+      for (const en of this.#entries) {
+        if (
+          en.remote === remote &&
+          en.conn.peerResetTokens.some((t) => t.every((b, i) => b === tail[i]))
+        ) {
+          en.conn.handle(now, dg);
+          return;
+        }
+      }
+    }
     // unknown short-header packet: stateless reset (smaller than the trigger, RFC 9000 §10.3)
     if (dg.length > 42 && this.#resets.length < 64) {
       const len = Math.min(dg.length - 1, 43);
