@@ -30,6 +30,12 @@ export interface QuicStream {
   readonly writable: WritableStream<Uint8Array>;
   /** Sends FIN (half-close) once queued data is handed to QUIC. */
   closeWrite(): Promise<void>;
+  /**
+   * Resolves once everything written, FIN included, was acknowledged by the peer — or the
+   * peer stopped the stream or the connection ended (nothing more will be delivered). Lets a
+   * closer wait before CONNECTION_CLOSE so queued data is not thrown away.
+   */
+  readonly sendFinished: Promise<void>;
 }
 
 /** A connection as the application sees it. */
@@ -64,24 +70,19 @@ class StreamImpl implements QuicStream {
   writeWaiter?: Waiter;
   resetCode?: number;
   stopCode?: number;
+  readonly sendFinished: Promise<void>;
+  markSendFinished!: () => void;
   #c: ConnImpl;
   constructor(c: ConnImpl, id: number) {
     this.id = id;
     this.#c = c;
+    this.sendFinished = new Promise((r) => this.markSendFinished = r);
     const conn = c.conn;
     this.readable = new ReadableStream<Uint8Array>({
       pull: async (ctrl) => {
         for (;;) {
-          if (c.closedInfo && conn.isClosed) {
-            ctrl.error(
-              new QuicError(
-                c.closedInfo.code,
-                `connection closed: ${c.closedInfo.reason}`,
-                c.closedInfo.isApplication,
-              ),
-            );
-            return;
-          }
+          // Bytes that arrived before a CONNECTION_CLOSE are still delivered; the close is
+          // reported once nothing readable is left.
           let d: Uint8Array | null;
           try {
             d = conn.read(id, 256 * 1024);
@@ -250,6 +251,7 @@ class ConnImpl implements QuicConnHandle {
           this.streams.get(e.id)?.wakeWrite();
           break;
         case "streamFinished":
+          this.streams.get(e.id)?.markSendFinished();
           break;
         case "streamReset": {
           const s = this.streams.get(e.id);
@@ -264,6 +266,7 @@ class ConnImpl implements QuicConnHandle {
           if (s) {
             s.stopCode = e.code;
             s.wakeWrite();
+            s.markSendFinished();
           }
           break;
         }
@@ -282,6 +285,7 @@ class ConnImpl implements QuicConnHandle {
           for (const s of this.streams.values()) {
             s.wakeRead();
             s.wakeWrite();
+            s.markSendFinished();
           }
           for (const w of this.acceptWaiters.splice(0)) w(null);
           for (const w of this.openWaiters.splice(0)) w();

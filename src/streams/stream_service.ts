@@ -36,6 +36,9 @@ export interface MeshStreamConn extends DuplexConn {
 
 const ZERO = new Uint8Array([0]);
 
+/** Longest wait for the peer to acknowledge our last bytes before CONNECTION_CLOSE. */
+const CLOSE_LINGER_MS = 30_000;
+
 function toConn(
   stream: QuicStream,
   readable: ReadableStream<Uint8Array>,
@@ -44,13 +47,26 @@ function toConn(
 ): MeshStreamConn {
   const { node, service } = splitMeshAddress(handle.remote);
   let closed = false;
+  // Graceful: FIN, then CONNECTION_CLOSE only once the peer acknowledged everything we wrote
+  // (or stopped the stream / the connection ended / CLOSE_LINGER_MS passed). Closing at once
+  // would discard data still queued or in flight — a results stream would lose its tail.
   const close = () => {
     if (closed) return;
     closed = true;
-    try {
-      handle.close(0, "normal close");
-    } catch { /* closed */ }
-    onClose();
+    void (async () => {
+      await stream.closeWrite().catch(() => {});
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        stream.sendFinished,
+        handle.closed,
+        new Promise<void>((r) => timer = setTimeout(r, CLOSE_LINGER_MS)),
+      ]);
+      clearTimeout(timer);
+      try {
+        handle.close(0, "normal close");
+      } catch { /* closed */ }
+      onClose();
+    })();
   };
   return {
     remoteNode: node,
