@@ -11,8 +11,13 @@ import {
   type TransportConfig,
 } from "./config.ts";
 import { NewReno } from "./congestion/new_reno.ts";
+import { Pacer } from "./congestion/pacer.ts";
+import { localParameters, validatePeerCids } from "./connection_params.ts";
+import { KeyPhases } from "./key_phase.ts";
+import { PeerCids } from "./peer_cids.ts";
+import { PacketSpace } from "./spaces.ts";
 import { cryptoError, QuicError, TransportError } from "./errors.ts";
-import { type Frame, parseFrames, writeAckFrame } from "./frame.ts";
+import { type Frame, parseFrames } from "./frame.ts";
 import {
   decodePacketNumber,
   type PacketHeader,
@@ -23,23 +28,18 @@ import {
 } from "./packet.ts";
 import {
   initialKeys,
-  type KeyPair,
   PacketKeys,
   protectHeader,
   retryIntegrityTag,
   TAG_LEN,
   unprotectHeader,
 } from "./packet_protection.ts";
-import { RangeSet } from "./range_set.ts";
-import { RecvBuffer } from "./recv_buffer.ts";
 import { Recovery, type RecoveryContext, type SpaceId } from "./recovery.ts";
-import { SendBuffer } from "./send_buffer.ts";
 import type { SentFrame, SentPacket } from "./sent_frames.ts";
 import { type ConnectionEvent, Streams } from "./streams.ts";
 import type { EncryptionLevel } from "./tls/types.ts";
 import {
   decodeTransportParameters,
-  defaultTransportParameters,
   encodeTransportParameters,
   type TransportParameters,
 } from "./transport_parameters.ts";
@@ -72,23 +72,6 @@ export interface ConnectionOptions {
   now: number;
 }
 
-interface Space {
-  keys?: KeyPair;
-  discarded: boolean;
-  received: RangeSet; // for duplicate detection
-  toAck: RangeSet; // ranges still to report
-  largestRecvTime: number;
-  largestRecv: number;
-  elicitingSinceAck: number;
-  ackNeeded: boolean;
-  ackDeadline?: number;
-  newSinceAck: boolean;
-  cryptoSend: SendBuffer;
-  cryptoRecv: RecvBuffer;
-  probes: number;
-  pingPending: boolean;
-}
-
 const LEVELS: EncryptionLevel[] = ["initial", "handshake", "application"];
 
 function eqBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -106,7 +89,9 @@ export class QuicConnection {
   /** Our connection ID. */
   readonly localCid: Uint8Array;
   /** Destination connection ID we currently use. */
-  remoteCid: Uint8Array;
+  get remoteCid(): Uint8Array {
+    return this.#cids.active;
+  }
   /** Negotiated ALPN ("" until the handshake completes). */
   alpn = "";
   /** Peer's certificate chain (DER, leaf first). */
@@ -127,7 +112,7 @@ export class QuicConnection {
 
   #state: ConnectionState = "handshake";
   #tls: TlsSession;
-  #spaces: Space[];
+  #spaces: PacketSpace[];
   #recovery: Recovery;
   #streams: Streams;
   #events: ConnectionEvent[] = [];
@@ -144,13 +129,7 @@ export class QuicConnection {
   #peerValidatedUs = false;
   #bytesRecv = 0;
   #bytesSent = 0;
-  // 1-RTT key phases
-  #keyPhase = 0; // read phase
-  #writePhase = 0;
-  #writePhasePackets = 0;
-  #readNext?: PacketKeys;
-  #readPrev?: PacketKeys;
-  #phaseStartPn = 0;
+  #phases = new KeyPhases();
   // timers
   #now: number;
   #lastRecv: number;
@@ -160,17 +139,11 @@ export class QuicConnection {
   #closeFrame?: { code: number; reason: string; isApplication: boolean; frameType: number };
   #closeSendPending = false;
   #closeSends = 0;
-  // connection IDs
-  #peerCids = new Map<number, { cid: Uint8Array; token?: Uint8Array }>();
-  #activeCidSeq = 0;
-  #retireQueue: number[] = [];
-  #resetTokens: Uint8Array[] = [];
+  #cids: PeerCids;
   #pathResponses: Uint8Array[] = [];
   #statelessResetToken?: Uint8Array;
   #scratch: Uint8Array;
-  #pacerTokens = Infinity;
-  #pacerTime = 0;
-  #pacerBlocked = false;
+  #pacer: Pacer;
   #pendingKeys: Array<{ read?: PacketKeys; write?: PacketKeys } | undefined> = [
     undefined,
     undefined,
@@ -181,7 +154,6 @@ export class QuicConnection {
     this.isClient = opts.role === "client";
     this.config = { ...DEFAULT_TRANSPORT, ...opts.transport };
     this.localCid = opts.localCid;
-    this.remoteCid = opts.remoteCid;
     this.#originalDcid = this.isClient ? opts.remoteCid : opts.originalDcid!;
     this.#statelessResetToken = opts.statelessResetToken;
     this.#addressValidated = this.isClient;
@@ -189,21 +161,9 @@ export class QuicConnection {
     this.#lastRecv = opts.now;
     this.#idleTimeout = this.config.handshakeTimeout;
     this.#scratch = new Uint8Array(Math.max(1500, this.config.maxDatagramSize));
-    const mkSpace = (): Space => ({
-      discarded: false,
-      received: new RangeSet(),
-      toAck: new RangeSet(),
-      largestRecvTime: 0,
-      largestRecv: -1,
-      elicitingSinceAck: 0,
-      ackNeeded: false,
-      newSinceAck: false,
-      cryptoSend: new SendBuffer(),
-      cryptoRecv: new RecvBuffer(),
-      probes: 0,
-      pingPending: false,
-    });
-    this.#spaces = [mkSpace(), mkSpace(), mkSpace()];
+    this.#pacer = new Pacer(this.config.maxDatagramSize);
+    this.#cids = new PeerCids(opts.remoteCid, this.config.activeConnectionIdLimit);
+    this.#spaces = [new PacketSpace(), new PacketSpace(), new PacketSpace()];
     this.#spaces[0].keys = initialKeys(this.#originalDcid, this.isClient);
     this.#recovery = new Recovery(new NewReno(this.config.maxDatagramSize));
     const c = this.config;
@@ -218,25 +178,14 @@ export class QuicConnection {
     }, this.#events);
     this.#streams.rtt = () => this.#recovery.rtt.smoothed;
     this.#streams.now = () => this.#now;
-    const tp = defaultTransportParameters();
-    tp.maxIdleTimeout = c.maxIdleTimeout;
-    tp.maxUdpPayloadSize = Math.max(1200, c.maxDatagramSize);
-    tp.initialMaxData = c.connectionWindow;
-    tp.initialMaxStreamDataBidiLocal = c.streamWindow;
-    tp.initialMaxStreamDataBidiRemote = c.streamWindow;
-    tp.initialMaxStreamDataUni = c.streamWindow;
-    tp.initialMaxStreamsBidi = c.maxBidiStreams;
-    tp.initialMaxStreamsUni = c.maxUniStreams;
-    tp.maxAckDelay = c.maxAckDelay;
-    tp.disableActiveMigration = true;
-    tp.activeConnectionIdLimit = c.activeConnectionIdLimit;
-    tp.initialSourceConnectionId = this.localCid;
-    if (!this.isClient) {
-      tp.originalDestinationConnectionId = this.#originalDcid;
-      tp.statelessResetToken = opts.statelessResetToken;
-    }
+    const tp = localParameters(
+      c,
+      this.isClient,
+      this.localCid,
+      this.#originalDcid,
+      opts.statelessResetToken,
+    );
     this.#tls = opts.tls(encodeTransportParameters(tp), opts.serverName);
-    this.#peerCids.set(0, { cid: this.remoteCid });
     if (this.isClient) {
       this.#safely(() => {
         this.#tls.start();
@@ -267,7 +216,7 @@ export class QuicConnection {
   }
   /** Stateless reset tokens announced by the peer (for the endpoint's detection). */
   get peerResetTokens(): readonly Uint8Array[] {
-    return this.#resetTokens;
+    return this.#cids.resetTokens;
   }
 
   // ---------------------------------------------------------------- application API
@@ -318,7 +267,7 @@ export class QuicConnection {
 
   /** Current 1-RTT key phase bit we send with. */
   get keyPhase(): number {
-    return this.#writePhase;
+    return this.#phases.writePhase;
   }
 
   /**
@@ -327,14 +276,8 @@ export class QuicConnection {
    */
   initiateKeyUpdate(): boolean {
     const space = this.#spaces[2];
-    if (!this.#handshakeConfirmed || !space.keys || this.#writePhase !== this.#keyPhase) {
-      return false;
-    }
-    if (this.#state !== "established") return false;
-    space.keys.write = space.keys.write.next();
-    this.#writePhase ^= 1;
-    this.#writePhasePackets = 0;
-    return true;
+    if (!this.#handshakeConfirmed || !space.keys || this.#state !== "established") return false;
+    return this.#phases.initiate(space.keys);
   }
 
   // ---------------------------------------------------------------- input
@@ -407,7 +350,7 @@ export class QuicConnection {
 
   #isStatelessReset(dg: Uint8Array): boolean {
     const tail = dg.subarray(dg.length - 16);
-    return this.#resetTokens.some((t) => eqBytes(t, tail));
+    return this.#cids.resetTokens.some((t) => eqBytes(t, tail));
   }
 
   #handleRetry(pkt: Uint8Array, h: PacketHeader): void {
@@ -416,9 +359,8 @@ export class QuicConnection {
     if (!eqBytes(tag, pkt.subarray(pkt.length - 16))) return;
     this.#retryScid = h.scid.slice();
     this.#token = h.token.slice();
-    this.remoteCid = this.#retryScid;
-    this.#peerCids.set(0, { cid: this.remoteCid });
-    this.#spaces[0].keys = initialKeys(this.remoteCid, true);
+    this.#cids.setInitial(this.#retryScid);
+    this.#spaces[0].keys = initialKeys(this.#retryScid, true);
     this.#recovery.discard(0);
     const cs = this.#spaces[0].cryptoSend;
     cs.lost(0, cs.writeOffset, false);
@@ -437,44 +379,19 @@ export class QuicConnection {
     const sealed = pkt.subarray(pnOffset + u.pnLen);
     let keys = space.keys.read;
     let rotate = false;
-    if (sp === 2) {
-      const phase = (u.header[0] >> 2) & 1;
-      if (phase !== this.#keyPhase) {
-        if (this.#readPrev && pn < this.#phaseStartPn) keys = this.#readPrev;
-        else {
-          this.#readNext ??= keys.next();
-          keys = this.#readNext;
-          rotate = true;
-        }
-      }
-    }
+    if (sp === 2) ({ keys, rotate } = this.#phases.select(space.keys, (u.header[0] >> 2) & 1, pn));
     const plain = keys.open(pn, u.header, sealed);
     if (!plain) return false;
     const reserved = sp === 2 ? u.header[0] & 0x18 : u.header[0] & 0x0c;
     if (reserved !== 0) {
       throw new QuicError(TransportError.PROTOCOL_VIOLATION, "reserved header bits set");
     }
-    if (rotate) {
-      this.#readPrev = space.keys.read;
-      space.keys.read = keys;
-      this.#readNext = undefined;
-      this.#keyPhase ^= 1;
-      this.#phaseStartPn = pn;
-      if (this.#writePhase !== this.#keyPhase) {
-        // the peer initiated: follow with our write keys (RFC 9001 §6.2)
-        space.keys.write = space.keys.write.next();
-        this.#writePhase = this.#keyPhase;
-        this.#writePhasePackets = 0;
-      }
-    }
-    if (space.received.contains(pn) || (space.received.length > 0 && pn < space.received.min()!)) {
-      return true;
-    }
+    if (rotate) this.#phases.rotate(space.keys, keys, pn);
+    if (space.isDuplicate(pn)) return true;
     if (this.isClient && !this.#gotServerPacket && sp === 0) {
       this.#gotServerPacket = true;
-      this.remoteCid = h.scid.slice();
-      this.#peerCids.set(0, { cid: this.remoteCid });
-      this.#peerInitialScid = this.remoteCid;
+      this.#peerInitialScid = h.scid.slice();
+      this.#cids.setInitial(this.#peerInitialScid);
     }
     if (!this.isClient && sp === 0 && !this.#peerInitialScid) {
       this.#peerInitialScid = h.scid.slice();
@@ -502,31 +419,13 @@ export class QuicConnection {
       this.#handleFrame(sp, f);
       if (this.#state !== "handshake" && this.#state !== "established") return true;
     }
-    // record for ACK
     if (space.discarded) return true;
-    space.received.insert(pn, pn + 1);
-    space.received.trimTo(256);
-    space.toAck.insert(pn, pn + 1);
-    space.toAck.trimTo(32);
-    const outOfOrder = pn !== space.largestRecv + 1;
-    if (pn > space.largestRecv) {
-      space.largestRecv = pn;
-      space.largestRecvTime = this.#now;
-    }
-    space.newSinceAck = true;
     this.stats.packetsReceived++;
-    if (eliciting) {
-      space.elicitingSinceAck++;
-      // ACK every 2nd packet at first, then every `ackElicitingThreshold` (ack decimation),
-      // with the delayed-ACK timer at min(max_ack_delay, RTT/4)
-      const threshold = this.stats.packetsReceived < 100 ? 2 : this.config.ackElicitingThreshold;
-      if (sp !== 2 || outOfOrder || space.elicitingSinceAck >= threshold) {
-        space.ackNeeded = true;
-      } else if (space.ackDeadline === undefined) {
-        const d = Math.min(this.config.maxAckDelay, Math.max(1, this.#recovery.rtt.smoothed / 4));
-        space.ackDeadline = this.#now + d;
-      }
-    }
+    // ACK every 2nd packet at first, then every `ackElicitingThreshold` (ack decimation),
+    // with the delayed-ACK timer at min(max_ack_delay, RTT/4)
+    const threshold = this.stats.packetsReceived < 100 ? 2 : this.config.ackElicitingThreshold;
+    const delay = Math.min(this.config.maxAckDelay, Math.max(1, this.#recovery.rtt.smoothed / 4));
+    space.onReceived(pn, eliciting, this.#now, sp !== 2, threshold, delay);
     return true;
   }
 
@@ -586,7 +485,7 @@ export class QuicConnection {
         }
         return;
       case "new_connection_id":
-        return this.#onNewConnectionId(f.seq, f.retirePriorTo, f.cid, f.resetToken);
+        return this.#cids.onNew(f.seq, f.retirePriorTo, f.cid, f.resetToken);
       case "retire_connection_id":
         if (f.seq > 0) {
           throw new QuicError(
@@ -615,37 +514,6 @@ export class QuicConnection {
     }
   }
 
-  #onNewConnectionId(seq: number, retirePriorTo: number, cid: Uint8Array, token: Uint8Array): void {
-    if (this.#peerCids.has(seq)) return;
-    if (seq < this.#lowestPeerSeq()) {
-      this.#retireQueue.push(seq);
-      return;
-    }
-    this.#peerCids.set(seq, { cid: cid.slice(), token: token.slice() });
-    this.#resetTokens.push(token.slice());
-    for (const s of [...this.#peerCids.keys()]) {
-      if (s < retirePriorTo) {
-        this.#peerCids.delete(s);
-        this.#retireQueue.push(s);
-      }
-    }
-    if (!this.#peerCids.has(this.#activeCidSeq)) {
-      const next = Math.min(...this.#peerCids.keys());
-      this.#activeCidSeq = next;
-      this.remoteCid = this.#peerCids.get(next)!.cid;
-    }
-    if (this.#peerCids.size > this.config.activeConnectionIdLimit) {
-      throw new QuicError(
-        TransportError.CONNECTION_ID_LIMIT_ERROR,
-        "peer exceeded active_connection_id_limit",
-      );
-    }
-  }
-  #lowestRetired = 0;
-  #lowestPeerSeq(): number {
-    return this.#lowestRetired;
-  }
-
   #onAck(sp: SpaceId, ranges: Array<[number, number]>, delay: number): void {
     const exp = this.peerParams?.ackDelayExponent ?? 3;
     const ackDelay = sp === 2 ? (delay * 2 ** exp) / 1000 : 0;
@@ -663,7 +531,7 @@ export class QuicConnection {
         this.#spaces[sp].cryptoSend.ack(f.off, f.len, false);
         return;
       case "ack":
-        this.#spaces[sp].toAck.removeBelow(f.largest + 1 - 0);
+        this.#spaces[sp].onAckAcknowledged(f.largest);
         return;
       case "retire_cid":
       case "handshake_done":
@@ -686,7 +554,7 @@ export class QuicConnection {
             this.#handshakeDonePending = true;
             break;
           case "retire_cid":
-            this.#retireQueue.push(f.seq);
+            this.#cids.onLost(f.seq);
             break;
           case "ack":
           case "ping":
@@ -729,31 +597,12 @@ export class QuicConnection {
 
   #onHandshakeComplete(alpn: string, tpBytes: Uint8Array, certs: Uint8Array[]): void {
     const tp = decodeTransportParameters(tpBytes, this.isClient);
-    const bad = (m: string) => new QuicError(TransportError.TRANSPORT_PARAMETER_ERROR, m);
-    if (
-      !tp.initialSourceConnectionId || !this.#peerInitialScid ||
-      !eqBytes(tp.initialSourceConnectionId, this.#peerInitialScid)
-    ) {
-      throw bad("initial_source_connection_id mismatch");
-    }
-    if (this.isClient) {
-      if (
-        !tp.originalDestinationConnectionId ||
-        !eqBytes(tp.originalDestinationConnectionId, this.#originalDcid)
-      ) {
-        throw bad("original_destination_connection_id mismatch");
-      }
-      if (
-        this.#retryScid &&
-        (!tp.retrySourceConnectionId || !eqBytes(tp.retrySourceConnectionId, this.#retryScid))
-      ) {
-        throw bad("retry_source_connection_id mismatch");
-      }
-      if (!this.#retryScid && tp.retrySourceConnectionId) {
-        throw bad("unexpected retry_source_connection_id");
-      }
-      if (tp.statelessResetToken) this.#resetTokens.push(tp.statelessResetToken.slice());
-    }
+    validatePeerCids(tp, this.isClient, {
+      peerInitialScid: this.#peerInitialScid,
+      originalDcid: this.#originalDcid,
+      retryScid: this.#retryScid,
+    });
+    if (this.isClient && tp.statelessResetToken) this.#cids.addResetToken(tp.statelessResetToken);
     this.peerParams = tp;
     this.alpn = alpn;
     this.peerCertificates = certs;
@@ -778,14 +627,7 @@ export class QuicConnection {
   }
 
   #discardSpace(sp: SpaceId): void {
-    const s = this.#spaces[sp];
-    s.discarded = true;
-    s.keys = undefined;
-    s.ackNeeded = false;
-    s.ackDeadline = undefined;
-    s.probes = 0;
-    s.pingPending = false;
-    s.cryptoSend = new SendBuffer();
+    this.#spaces[sp].discard();
     this.#recovery.discard(sp);
   }
 
@@ -836,27 +678,9 @@ export class QuicConnection {
     for (const s of this.#spaces) if (s.ackDeadline !== undefined) t = Math.min(t, s.ackDeadline);
     const lt = this.#recovery.timer(this.#now, this.#recoveryCtx());
     if (lt) t = Math.min(t, lt[0]);
-    if (this.#pacerBlocked) {
-      // when the bucket holds one full datagram again (small margin against float rounding)
-      const need = this.config.maxDatagramSize - this.#pacerTokens;
-      t = Math.min(t, this.#pacerTime + Math.max(0, need) / this.#pacerRate() + 0.05);
-    }
+    const pd = this.#pacer.deadline(this.#recovery.cc.window, this.#recovery.rtt.smoothed);
+    if (pd !== undefined) t = Math.min(t, pd);
     return t === Infinity ? undefined : t;
-  }
-
-  /** Pacing rate in bytes per ms: 1.25 × cwnd / smoothed RTT (RFC 9002 §7.7). */
-  #pacerRate(): number {
-    return (1.25 * this.#recovery.cc.window) / Math.max(0.5, this.#recovery.rtt.smoothed);
-  }
-
-  /** Token bucket: refills at the pacing rate, burst of max(10 datagrams, 2 ms of rate). */
-  #pacerAllows(): boolean {
-    const rate = this.#pacerRate();
-    const cap = Math.max(10 * this.config.maxDatagramSize, rate * 2);
-    this.#pacerTokens = Math.min(cap, this.#pacerTokens + (this.#now - this.#pacerTime) * rate);
-    this.#pacerTime = this.#now;
-    this.#pacerBlocked = this.#pacerTokens < this.config.maxDatagramSize;
-    return !this.#pacerBlocked;
   }
 
   #idleDeadline(): number {
@@ -954,7 +778,10 @@ export class QuicConnection {
     if (this.#state === "closed" || this.#state === "draining") return undefined;
     const closing = this.#state === "closing";
     if (closing && !this.#closeSendPending) return undefined;
-    let budget = Math.min(this.config.maxDatagramSize, this.peerParams?.maxUdpPayloadSize ?? Infinity);
+    let budget = Math.min(
+      this.config.maxDatagramSize,
+      this.peerParams?.maxUdpPayloadSize ?? Infinity,
+    );
     if (!this.#addressValidated) budget = Math.min(budget, 3 * this.#bytesRecv - this.#bytesSent);
     if (budget < 64) return undefined;
     const buf = this.#scratch.subarray(0, budget);
@@ -1018,7 +845,7 @@ export class QuicConnection {
       };
       if (!closing) this.#recovery.onSent(b.sp, sent);
       this.stats.packetsSent++;
-      if (b.ackEliciting) this.#pacerTokens -= size;
+      if (b.ackEliciting) this.#pacer.onSent(size);
       if (b.ackEliciting && this.#lastElicitingSent < this.#lastRecv) {
         this.#lastElicitingSent = this.#now;
       }
@@ -1027,7 +854,7 @@ export class QuicConnection {
       this.#closeSendPending = false;
       this.#closeSends++;
     }
-    if (this.#writePhasePackets >= this.config.keyUpdateInterval) this.initiateKeyUpdate();
+    if (this.#phases.writePackets >= this.config.keyUpdateInterval) this.initiateKeyUpdate();
     if (
       this.isClient && this.#sentHandshakePacket && !this.#spaces[0].discarded &&
       this.#spaces[1].keys
@@ -1053,8 +880,8 @@ export class QuicConnection {
     const pnLen = packetNumberLength(pn, rs.largestAcked);
     let lengthOffset = -1, pnOffset: number;
     if (sp === 2) {
-      pnOffset = writeShortHeader(w, this.remoteCid, this.#writePhase, pn, pnLen);
-      this.#writePhasePackets++;
+      pnOffset = writeShortHeader(w, this.remoteCid, this.#phases.writePhase, pn, pnLen);
+      this.#phases.writePackets++;
     } else {
       const r = writeLongHeader(
         w,
@@ -1107,20 +934,13 @@ export class QuicConnection {
     const probing = space.probes > 0;
     const congested = !probing &&
       (cc.bytesInFlight + this.config.maxDatagramSize > cc.window ||
-        (sp === 2 && !this.#pacerAllows()));
+        (sp === 2 &&
+          !this.#pacer.allows(this.#now, cc.window, this.#recovery.rtt.smoothed)));
     // ACK
     const wantAck = space.ackNeeded || (space.newSinceAck && !space.toAck.empty);
     const hasOther = probing || space.pingPending || !congested && this.#hasElicitingData(sp);
-    if ((space.ackNeeded || (hasOther && wantAck)) && !space.toAck.empty) {
-      const delay = Math.max(0, Math.floor(((this.#now - space.largestRecvTime) * 1000) / 8));
-      const largest = space.toAck.max()!;
-      if (writeAckFrame(w, space.toAck, sp === 2 ? delay : 0, end - w.pos)) {
-        frames.push({ t: "ack", largest });
-        space.ackNeeded = false;
-        space.newSinceAck = false;
-        space.elicitingSinceAck = 0;
-        space.ackDeadline = undefined;
-      }
+    if (space.ackNeeded || (hasOther && wantAck)) {
+      space.writeAck(w, end, this.#now, sp === 2, frames);
     }
     if (!congested || probing) {
       const before = w.pos;
@@ -1134,12 +954,7 @@ export class QuicConnection {
           w.u8(0x1b);
           w.bytes(this.#pathResponses.shift()!);
         }
-        while (this.#retireQueue.length && end - w.pos > 9) {
-          const seq = this.#retireQueue.shift()!;
-          w.u8(0x19);
-          w.varint(seq);
-          frames.push({ t: "retire_cid", seq });
-        }
+        this.#cids.writeRetires(w, end, frames);
         this.#streams.writeControl(w, end, frames);
       }
       this.#writeCrypto(sp, w, end, frames);
@@ -1181,7 +996,7 @@ export class QuicConnection {
     if (space.cryptoSend.hasPending) return true;
     if (sp !== 2) return false;
     return this.#handshakeDonePending || this.#pathResponses.length > 0 ||
-      this.#retireQueue.length > 0 ||
+      this.#cids.hasPending ||
       this.#streams.hasControl || this.#streams.hasData;
   }
 
