@@ -7,7 +7,7 @@
  * @module
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { ctlJson, ctlStatus, type PingReply } from "../helpers/mesh.ts";
+import { CtlConn, ctlJson, ctlStatus, type PingReply } from "../helpers/mesh.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
 import { type NodeProcess, runReceptor, startNode, stopAll } from "../helpers/node_process.ts";
 
@@ -172,6 +172,49 @@ Deno.test("firewall: an invalid regular expression is a start-up error naming th
       assert(re.test(out), `${name}: ${out} does not match ${re}`);
     }
   } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("firewall: a rule shields a node's control service from the mesh; its Unix socket works", async () => {
+  const dir = await tempDir("receptor-fw-ctl-");
+  let nodes: NodeProcess[] = [];
+  try {
+    nodes = await startLine(dir, {
+      c: rule({ action: "reject", tonode: "c", toservice: "control" }),
+    });
+    const [_b, a, c] = nodes;
+
+    // Without a rule, a reaches b's control service over the mesh.
+    const open = await CtlConn.open(a.socket);
+    try {
+      assertEquals(await open.command("connect b control", 30000), "Connecting");
+      const banner = await open.readLine(20000);
+      assert(/node b\b/.test(banner ?? ""), `b's banner over the mesh: ${banner}`);
+    } finally {
+      open.close();
+    }
+
+    // c's control service is shielded: the dial from a fails.
+    const shut = await CtlConn.open(a.socket);
+    try {
+      const t0 = Date.now();
+      const reply = await shut.command("connect c control", 40000);
+      assert(reply.startsWith("ERROR:"), `connect to a shielded control service: ${reply}`);
+      // A rejected dial is not told "service unknown" (which fails at once): it times out.
+      assert(/timeout/i.test(reply), reply);
+      assert(Date.now() - t0 >= 10000, `dial gave up after ${Date.now() - t0} ms`);
+    } finally {
+      shut.close();
+    }
+
+    // Other traffic to c still flows, and c's local Unix socket is unaffected.
+    const p = await ping(a, "c");
+    assert(p.Success && p.From === "c", JSON.stringify(p));
+    const s = await ctlStatus(c.socket);
+    assertEquals(s.NodeID, "c");
+  } finally {
+    await stopAll(nodes);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
