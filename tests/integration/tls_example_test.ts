@@ -2,11 +2,13 @@
  * The `examples/tls-mesh/` demo as shipped: `make-certs.sh` (our `receptor cert` only) makes
  * the CA and node certificates, the three example configs (with their ports and directory
  * moved to free ones) form a mutual-TLS mesh that converges, pings and traceroutes across two
- * hops, and receptorctl reaches hop1's TLS control port with the operator certificate.
+ * hops, receptorctl reaches hop1's TLS control port with the operator certificate, work
+ * submitted on controller runs on exec1, and controller's firewall rule keeps hop1 away from
+ * controller's control service.
  * @module
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { ctlJson, ctlStatus, type PingReply } from "../helpers/mesh.ts";
+import { CtlConn, ctlJson, ctlStatus, type PingReply } from "../helpers/mesh.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
 import { type NodeProcess, receptorCommand, startNode, stopAll } from "../helpers/node_process.ts";
 
@@ -97,6 +99,46 @@ Deno.test("examples/tls-mesh: certificates from make-certs.sh, 3-node TLS mesh w
       const st = JSON.parse(text);
       assertEquals(st.NodeID, "hop1");
       assertEquals(Object.keys(st.KnownConnectionCosts).sort(), ["controller", "exec1", "hop1"]);
+    }
+    // controller's firewall: hop1 cannot reach controller's control service over the mesh,
+    // while exec1's is reachable.
+    const toExec = await CtlConn.open(hop1.socket);
+    try {
+      assertEquals(await toExec.command("connect exec1 control", 30000), "Connecting");
+      assert(/node exec1/.test((await toExec.readLine(20000)) ?? ""), "exec1 banner");
+    } finally {
+      toExec.close();
+    }
+    const toCtrl = await CtlConn.open(hop1.socket);
+    try {
+      const r = await toCtrl.command("connect controller control", 40000);
+      assert(r.startsWith("ERROR:") && /timeout/i.test(r), r);
+    } finally {
+      toCtrl.close();
+    }
+
+    // Work submitted on controller runs on exec1, two TLS hops away.
+    if (ctl) {
+      const out = await new Deno.Command(ctl, {
+        args: [
+          "--socket",
+          controller.socket,
+          "work",
+          "submit",
+          "upper",
+          "--node",
+          "exec1",
+          "-l",
+          "hello over tls",
+          "-f",
+          "--rm",
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      assert(out.success, text + new TextDecoder().decode(out.stderr));
+      assert(text.includes("HELLO OVER TLS"), text);
     }
     for (const n of nodes) {
       assert(!/rejected connection|TLS handshake/.test(n.logText()), `${n.name}:\n${n.logText()}`);
