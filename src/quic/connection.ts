@@ -210,6 +210,15 @@ export class QuicConnection {
   get rtt(): number {
     return this.#recovery.rtt.smoothed;
   }
+  /** RTT estimator state in ms (diagnostics). */
+  get rttStats(): { smoothed: number; min: number; latest: number; variation: number } {
+    const r = this.#recovery.rtt;
+    return { smoothed: r.smoothed, min: r.min, latest: r.latest, variation: r.rttvar };
+  }
+  /** Bytes in flight (diagnostics). */
+  get bytesInFlight(): number {
+    return this.#recovery.cc.bytesInFlight;
+  }
   /** Congestion window in bytes (diagnostics). */
   get congestionWindow(): number {
     return this.#recovery.cc.window;

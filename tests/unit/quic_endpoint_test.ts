@@ -1,6 +1,7 @@
 /** Endpoint-level behaviour: stateless reset, Retry handling, unknown versions, tiny Initials. */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import type { QuicConnection } from "../../src/quic/connection.ts";
+import { QuicEndpoint } from "../../src/quic/endpoint.ts";
 import { parseHeader } from "../../src/quic/packet.ts";
 import { retryIntegrityTag } from "../../src/quic/packet_protection.ts";
 import { makeEndpoints, Net } from "./quic_harness.ts";
@@ -83,4 +84,20 @@ Deno.test("quic endpoint: unknown versions, short Initials and junk create no co
   assert(server.connections().length <= 1);
   server.handleTimeout(100_000);
   assertEquals(server.connections().length, 0);
+});
+
+Deno.test("quic endpoint: ALPN mismatch: the server closes with CRYPTO_ERROR 0x100 + alert", async () => {
+  const { server } = await makeEndpoints();
+  const client = new QuicEndpoint({
+    role: "client",
+    tls: () => ({ role: "client", alpn: ["other"] }),
+  });
+  const net = new Net(client, server, 9, { delay: 5 });
+  const cc = client.connect(net.now, "server:1", "localhost");
+  net.runUntil(() => !!cc.closeReason, 20_000);
+  // no_application_protocol (120) → 0x178, reported by the server
+  assertEquals(cc.closeReason?.code, 0x100 + 120);
+  assertEquals(cc.closeReason?.byPeer, true);
+  assertEquals(cc.closeReason?.isApplication, false);
+  assert(!cc.handshakeComplete, "handshake must not complete");
 });
