@@ -104,3 +104,43 @@ Deno.test("mesh: cycle re-routes around a killed node, withdraws a dead leaf, ac
     await mesh.stop();
   }
 });
+
+Deno.test("mesh: a frozen node (SIGSTOP, socket stays open) is timed out by the idle limit and rejoins after SIGCONT", async () => {
+  const nodes = ["p", "q", "r"];
+  const mesh = await startMesh({ nodes, edges: [["q", "p"], ["r", "q"]] });
+  try {
+    await withLogs(mesh, () => mesh.waitConverged(nodes, 30000));
+    const r = mesh.node("r").proc;
+    const stoppedAt = Date.now();
+    r.kill("SIGSTOP");
+    try {
+      // Nothing closes the TCP connection: q must cut it after 21-26 s of silence.
+      await withLogs(
+        mesh,
+        () =>
+          waitFor(
+            "q times out frozen r and p withdraws its route",
+            async () => {
+              const q = await mesh.status("q");
+              const p = await mesh.status("p");
+              return !q.Connections.some((c) => c.NodeID === "r") && !("r" in p.RoutingTable);
+            },
+            WITHDRAW_DEADLINE_MS,
+            250,
+          ),
+      );
+      const took = Date.now() - stoppedAt;
+      assert(took >= 20_000, `connection cut after only ${took} ms (idle limit is 21 s)`);
+      const dead = await mesh.ping("p", "r");
+      assertEquals(dead.Success, false, `ping to frozen r: ${JSON.stringify(dead)}`);
+    } finally {
+      r.kill("SIGCONT");
+    }
+    // Thawed, r finds its session gone, redials and is routable again.
+    await withLogs(mesh, () => mesh.waitConverged(nodes, 30000));
+    const back = await mesh.ping("p", "r");
+    assert(back.Success && back.From === "r", `ping p->r after SIGCONT: ${JSON.stringify(back)}`);
+  } finally {
+    await mesh.stop();
+  }
+});
