@@ -54,9 +54,9 @@ export function connChannel(conn: Deno.Conn, name: string): ByteChannel {
 }
 
 /**
- * A channel over a finished node:tls handshake. Half-close sends close_notify and FIN; note
- * that node:tls ends its own side when the peer's close_notify arrives, so a TLS leg only
- * carries one half-close (the first one) faithfully.
+ * A channel over a finished node:tls handshake. Half-close sends close_notify and FIN. Known
+ * limit: Deno's node:tls cannot write after the peer's close_notify, so when the peer of a
+ * TLS leg half-closes first, replies sent after that fail and the connection is closed.
  */
 export function tlsChannel(tls: TlsHandshakeResult, name: string): ByteChannel {
   let closed = false;
