@@ -161,6 +161,8 @@ export async function startNode(
       },
     });
     mesh.setWorkCommands(work.advertisedWorkCommands());
+    // Services first: once the control socket exists, the proxies are listening too.
+    services = await startServices(sections, { mesh, logger, tls: tlsLookup });
     control = await startControlServices(sections, {
       nodeId,
       workSigning,
@@ -180,7 +182,6 @@ export async function startNode(
           onConnection,
         }),
     });
-    services = await startServices(sections, { mesh, logger, tls: tlsLookup });
     backends = startBackends(sections, mesh, logger, nodeTls);
   } catch (e) {
     await cleanup();

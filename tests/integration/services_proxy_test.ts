@@ -37,6 +37,7 @@ Deno.test({
     const tcpPort = freePort();
     const greetPort = freePort();
     const catPort = freePort();
+    const nonePort = freePort();
     const udpPort = freeUdpPort();
     const proxySock = `${unixDir}/proxy.sock`;
     const extra = (id: string) => {
@@ -81,6 +82,11 @@ Deno.test({
           `    filename: ${proxySock}`,
           `    remotenode: c`,
           `    remoteservice: uxecho`,
+          `- tcp-server:`,
+          `    port: ${nonePort}`,
+          `    bindaddr: 127.0.0.1`,
+          `    remotenode: c`,
+          `    remoteservice: nosuch`,
           `- udp-server:`,
           `    port: ${udpPort}`,
           `    bindaddr: 127.0.0.1`,
@@ -164,6 +170,19 @@ Deno.test({
         enc.encode("hello from a\nsecond line\n"),
       );
       assertEquals(dec.decode(catReply), "hello from a\nsecond line\n");
+
+      // An unknown remote service: the local connection is closed promptly, nothing read.
+      const t0 = Date.now();
+      const nc = await Deno.connect({ hostname: "127.0.0.1", port: nonePort });
+      const none = await readToEnd(nc, 10000).catch(() => new Uint8Array(0));
+      nc.close();
+      assertEquals(none.length, 0);
+      assert(Date.now() - t0 < 8000, `closed after ${Date.now() - t0} ms`);
+      await waitFor(
+        "a's dial error in its log",
+        () => mesh.node("a").proc.logText().includes("Error connecting on Receptor network"),
+        5000,
+      );
 
       // udp-server (a) → udp-client (c) → UDP echo: each datagram comes back whole.
       const uc = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
