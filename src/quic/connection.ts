@@ -134,6 +134,7 @@ export class QuicConnection {
   #now: number;
   #lastRecv: number;
   #lastElicitingSent = -Infinity;
+  #lastKeepAlive = -Infinity;
   #idleTimeout: number;
   #closeDeadline?: number;
   #closeFrame?: { code: number; reason: string; isApplication: boolean; frameType: number };
@@ -687,7 +688,11 @@ export class QuicConnection {
     for (const s of this.#spaces) if (s.ackDeadline !== undefined) t = Math.min(t, s.ackDeadline);
     const lt = this.#recovery.timer(this.#now, this.#recoveryCtx());
     if (lt) t = Math.min(t, lt[0]);
-    const pd = this.#pacer.deadline(this.#recovery.cc.window, this.#recovery.rtt.smoothed);
+    const pd = this.#pacer.deadline(
+      this.#now,
+      this.#recovery.cc.window,
+      this.#recovery.rtt.smoothed,
+    );
     if (pd !== undefined) t = Math.min(t, pd);
     return t === Infinity ? undefined : t;
   }
@@ -702,7 +707,7 @@ export class QuicConnection {
   #keepAliveDeadline(): number | undefined {
     const ka = this.config.keepAliveInterval;
     if (!ka || !this.#handshakeComplete) return undefined;
-    return Math.max(this.#lastRecv, this.#lastElicitingSent) + ka;
+    return Math.max(this.#lastRecv, this.#lastElicitingSent, this.#lastKeepAlive) + ka;
   }
 
   /** Processes timer expiries at `now`. Never throws. */
@@ -729,7 +734,10 @@ export class QuicConnection {
       return;
     }
     const ka = this.#keepAliveDeadline();
-    if (ka !== undefined && now >= ka) this.#spaces[2].pingPending = true;
+    if (ka !== undefined && now >= ka) {
+      this.#spaces[2].pingPending = true;
+      this.#lastKeepAlive = now;
+    }
     for (const s of this.#spaces) {
       if (s.ackDeadline !== undefined && now >= s.ackDeadline) {
         s.ackNeeded = true;

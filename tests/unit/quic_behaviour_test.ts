@@ -227,3 +227,15 @@ Deno.test("quic: automatic key update after keyUpdateInterval packets", async ()
   assertEquals(h.cc.state, "established");
   assertEquals(h.sc.state, "established");
 });
+
+Deno.test("quic: keep-alive towards a dead peer sends a few PINGs, not a storm, then idles out", async () => {
+  const h = await setup({}, { keepAliveInterval: 15_000 });
+  const id = h.cc.openBidi()!;
+  h.net.up = false;
+  h.cc.write(id, new Uint8Array(100)); // ack-eliciting data after the last receive
+  const before = h.cc.stats.packetsSent;
+  h.net.runUntil(() => h.cc.isClosed, 60_000);
+  const sent = h.cc.stats.packetsSent - before;
+  assert(sent < 40, `sent ${sent} packets to a dead peer`);
+  assertEquals(h.cc.closeReason?.reason, "idle timeout");
+});

@@ -114,8 +114,15 @@ export class Net {
   /** Steps until `cond` holds; throws after `maxMs` simulated ms. */
   runUntil(cond: () => boolean, maxMs = 600_000): void {
     const limit = this.now + maxMs;
+    let lastNow = this.now, spins = 0;
     while (!cond()) {
       if (!this.step()) throw new Error("network went quiet before the condition held");
+      if (this.now === lastNow && this.queue.length === 0) {
+        if (++spins > 10_000) throw new Error(`timer spin at ${this.now}: time does not advance`);
+      } else {
+        spins = 0;
+        lastNow = this.now;
+      }
       if (this.now > limit) throw new Error(`condition not met within ${maxMs} simulated ms`);
     }
   }

@@ -30,10 +30,18 @@ export class Pacer {
   onSent(size: number): void {
     this.#tokens -= size;
   }
-  /** When sending may resume after being blocked (small margin against float rounding). */
-  deadline(cwnd: number, srtt: number): number | undefined {
+  /**
+   * When sending may resume after being blocked (small margin against float rounding); undefined
+   * once that time has passed, so a stale block never becomes a busy timer.
+   */
+  deadline(now: number, cwnd: number, srtt: number): number | undefined {
     if (!this.#blocked) return undefined;
     const need = Math.max(0, this.#mss - this.#tokens);
-    return this.#time + need / this.#rate(cwnd, srtt) + 0.05;
+    const t = this.#time + need / this.#rate(cwnd, srtt) + 0.05;
+    if (t <= now) {
+      this.#blocked = false;
+      return undefined;
+    }
+    return t;
   }
 }
