@@ -36,6 +36,10 @@ export interface QuicStream {
    * closer wait before CONNECTION_CLOSE so queued data is not thrown away.
    */
   readonly sendFinished: Promise<void>;
+  /** Abandons our sending with RESET_STREAM carrying `code`. */
+  reset(code: number): void;
+  /** Asks the peer to stop sending (STOP_SENDING with `code`, e.g. 499 as Go receptor does). */
+  stopSending(code: number): void;
 }
 
 /** A connection as the application sees it. */
@@ -147,6 +151,20 @@ class StreamImpl implements QuicStream {
         c.driver.kick();
       },
     });
+  }
+  reset(code: number): void {
+    try {
+      this.#c.conn.resetStream(this.id, code);
+    } catch { /* gone */ }
+    this.wakeWrite();
+    this.#c.driver.kick();
+  }
+  stopSending(code: number): void {
+    try {
+      this.#c.conn.stopSending(this.id, code);
+    } catch { /* gone */ }
+    this.wakeRead();
+    this.#c.driver.kick();
   }
   closeWrite(): Promise<void> {
     try {

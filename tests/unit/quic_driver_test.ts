@@ -175,3 +175,22 @@ Deno.test("quic driver: connect to a silent peer fails after the handshake timeo
   await client.close();
   tb.close();
 });
+
+Deno.test("quic driver: stopSending(499) reaches the peer's writer", async () => {
+  const { client, server, cconn, sconn } = await pair();
+  const s = await cconn.openStream();
+  const w = s.writable.getWriter();
+  await w.write(new Uint8Array(10));
+  const ss = (await sconn.acceptStream())!;
+  ss.stopSending(499);
+  let err: unknown;
+  try {
+    for (let i = 0; i < 1000; i++) await w.write(new Uint8Array(1000));
+  } catch (e) {
+    err = e;
+  }
+  assert(err instanceof QuicError && err.code === 499, `writer error ${err}`);
+  await s.sendFinished;
+  await client.close();
+  await server.close();
+});
