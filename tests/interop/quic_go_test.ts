@@ -1,0 +1,159 @@
+/**
+ * Interop with quic-go v0.40.1 (the QUIC library Go receptor uses) over loopback UDP, through the
+ * small Go program in tests/interop/quic_go_peer: our client ↔ quic-go echo server and quic-go
+ * client ↔ our echo server, ALPN "netceptor", 16 MiB echo with sha256 checks. Skipped when no
+ * `go` toolchain is installed. Run with --unstable-net.
+ */
+import { assert, assertEquals } from "../helpers/assert.ts";
+import { QuicDriver } from "../../src/quic/driver.ts";
+import { QuicEndpoint } from "../../src/quic/endpoint.ts";
+import { UdpTransport } from "../../src/quic/udp_transport.ts";
+import { quicTestCert } from "../unit/quic_certs.ts";
+import { echoOver } from "./quic_echo.ts";
+
+const TOTAL = 16 * 1024 * 1024;
+const PEER_DIR = new URL("./quic_go_peer/", import.meta.url).pathname;
+
+function hasGo(): boolean {
+  try {
+    return new Deno.Command("go", { args: ["version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+let built: Promise<string> | undefined;
+/** Builds the Go peer once per run into a temp dir; returns the binary path. */
+function goPeer(): Promise<string> {
+  built ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "quic_go_peer_" });
+    const bin = `${dir}/quic_go_peer`;
+    const out = await new Deno.Command("go", {
+      args: ["build", "-o", bin, "."],
+      cwd: PEER_DIR,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) throw new Error(`go build failed: ${new TextDecoder().decode(out.stderr)}`);
+    return bin;
+  })();
+  return built;
+}
+
+/** Reads lines from a child's stdout until `pred` matches one; returns it. */
+async function readLine(
+  reader: ReadableStreamDefaultReader<string>,
+  pred: (l: string) => boolean,
+  buf: { rest: string },
+): Promise<string> {
+  for (;;) {
+    const nl = buf.rest.indexOf("\n");
+    if (nl >= 0) {
+      const line = buf.rest.slice(0, nl);
+      buf.rest = buf.rest.slice(nl + 1);
+      if (pred(line)) return line;
+      continue;
+    }
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`peer exited before a matching line (have: ${buf.rest})`);
+    buf.rest += value;
+  }
+}
+
+const go = hasGo();
+
+Deno.test({
+  name: "quic interop: our client ↔ quic-go v0.40.1 server (16 MiB echo)",
+  ignore: !go,
+  async fn() {
+    const bin = await goPeer();
+    const cert = await quicTestCert();
+    const dir = await Deno.makeTempDir({ prefix: "quic_go_cert_" });
+    await Deno.writeTextFile(`${dir}/cert.pem`, cert.certPem);
+    await Deno.writeTextFile(`${dir}/key.pem`, cert.keyPem);
+    const child = new Deno.Command(bin, {
+      args: ["server", `${dir}/cert.pem`, `${dir}/key.pem`],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const buf = { rest: "" };
+    try {
+      const port = Number((await readLine(reader, (l) => l.startsWith("LISTEN "), buf)).slice(7));
+      const t = UdpTransport.listen();
+      const driver = new QuicDriver(
+        new QuicEndpoint({
+          role: "client",
+          transport: { keepAliveInterval: 15_000 },
+          tls: () => ({ role: "client", alpn: ["netceptor"] }),
+        }),
+        t,
+      );
+      const conn = await driver.connect(`127.0.0.1:${port}`);
+      assertEquals(conn.alpn, "netceptor");
+      const s = await conn.openStream();
+      const [a, b, mbps] = await echoOver(s, TOTAL);
+      assertEquals(b, a);
+      console.log(`our client → quic-go server echo: ${mbps.toFixed(1)} MiB/s each way`);
+      conn.close(0, "normal close");
+      await conn.closed;
+      const echoed = await readLine(reader, (l) => l.startsWith("ECHOED "), buf);
+      assertEquals(Number(echoed.slice(7)), TOTAL);
+      await driver.close();
+    } finally {
+      reader.releaseLock();
+      try {
+        child.kill();
+      } catch { /* exited */ }
+      await child.stdout.cancel().catch(() => {});
+      await child.status;
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "quic interop: quic-go v0.40.1 client ↔ our server (16 MiB echo)",
+  ignore: !go,
+  async fn() {
+    const bin = await goPeer();
+    const cert = await quicTestCert();
+    const t = UdpTransport.listen();
+    const driver = new QuicDriver(
+      new QuicEndpoint({
+        role: "server",
+        tls: () => ({
+          role: "server",
+          alpn: ["netceptor"],
+          certificateChain: cert.chain,
+          privateKey: cert.key,
+        }),
+      }),
+      t,
+    );
+    const serving = (async () => {
+      const c = await driver.accept();
+      assert(c, "accepted");
+      const s = await c.acceptStream();
+      assert(s, "stream");
+      await s.readable.pipeTo(s.writable);
+      return await c.closed;
+    })();
+    const out = await new Deno.Command(bin, {
+      args: ["client", `127.0.0.1:${t.addr.port}`, String(TOTAL)],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert(out.success, `go client failed: ${new TextDecoder().decode(out.stderr)}`);
+    const r = JSON.parse(text.trim().split("\n").pop()!);
+    assertEquals(r.received, TOTAL);
+    assertEquals(r.got, r.sent);
+    console.log(`quic-go client → our server echo: ${r.mibps.toFixed(1)} MiB/s each way`);
+    const info = await serving;
+    assertEquals(info.code, 0);
+    assert(info.byPeer, "closed by the quic-go client");
+    await driver.close();
+  },
+});
