@@ -106,6 +106,7 @@ export class QuicConnection {
     ptos: 0,
     bytesSent: 0,
     bytesReceived: 0,
+    keyUpdates: 0,
   };
   /** Why the connection closed, once it has. */
   closeReason?: { code: number; reason: string; byPeer: boolean; isApplication: boolean };
@@ -287,7 +288,9 @@ export class QuicConnection {
   initiateKeyUpdate(): boolean {
     const space = this.#spaces[2];
     if (!this.#handshakeConfirmed || !space.keys || this.#state !== "established") return false;
-    return this.#phases.initiate(space.keys);
+    if (!this.#phases.initiate(space.keys)) return false;
+    this.stats.keyUpdates++;
+    return true;
   }
 
   // ---------------------------------------------------------------- input
@@ -396,7 +399,10 @@ export class QuicConnection {
     if (reserved !== 0) {
       throw new QuicError(TransportError.PROTOCOL_VIOLATION, "reserved header bits set");
     }
-    if (rotate) this.#phases.rotate(space.keys, keys, pn);
+    if (rotate) {
+      if (this.#phases.writePhase === this.#phases.readPhase) this.stats.keyUpdates++; // peer-initiated
+      this.#phases.rotate(space.keys, keys, pn);
+    }
     if (space.isDuplicate(pn)) return true;
     if (this.isClient && !this.#gotServerPacket && sp === 0) {
       this.#gotServerPacket = true;

@@ -85,7 +85,8 @@ Deno.test({
       const driver = new QuicDriver(
         new QuicEndpoint({
           role: "client",
-          transport: { keepAliveInterval: 15_000 },
+          // several key updates during the transfer, checked by a real peer
+          transport: { keepAliveInterval: 15_000, keyUpdateInterval: 3000 },
           tls: () => ({ role: "client", alpn: ["netceptor"] }),
         }),
         t,
@@ -96,6 +97,8 @@ Deno.test({
       const [a, b, mbps] = await echoOver(s, TOTAL);
       assertEquals(b, a);
       console.log(`our client → quic-go server echo: ${mbps.toFixed(1)} MiB/s each way`);
+      const ku = conn.connection.stats.keyUpdates;
+      assert(ku >= 2, `expected key updates, got ${ku}`);
       conn.close(0, "normal close");
       await conn.closed;
       const echoed = await readLine(reader, (l) => l.startsWith("ECHOED "), buf);
@@ -123,6 +126,7 @@ Deno.test({
     const driver = new QuicDriver(
       new QuicEndpoint({
         role: "server",
+        transport: { keyUpdateInterval: 3000 },
         tls: () => ({
           role: "server",
           alpn: ["netceptor"],
@@ -138,7 +142,8 @@ Deno.test({
       const s = await c.acceptStream();
       assert(s, "stream");
       await s.readable.pipeTo(s.writable);
-      return await c.closed;
+      const info = await c.closed;
+      return { ...info, keyUpdates: c.connection.stats.keyUpdates };
     })();
     const out = await new Deno.Command(bin, {
       args: ["client", `127.0.0.1:${t.addr.port}`, String(TOTAL)],
@@ -152,6 +157,7 @@ Deno.test({
     assertEquals(r.got, r.sent);
     console.log(`quic-go client → our server echo: ${r.mibps.toFixed(1)} MiB/s each way`);
     const info = await serving;
+    assert(info.keyUpdates >= 2, `expected key updates, got ${info.keyUpdates}`);
     assertEquals(info.code, 0);
     assert(info.byPeer, "closed by the quic-go client");
     await driver.close();
