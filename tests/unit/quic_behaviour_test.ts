@@ -239,3 +239,33 @@ Deno.test("quic: keep-alive towards a dead peer sends a few PINGs, not a storm, 
   assert(sent < 40, `sent ${sent} packets to a dead peer`);
   assertEquals(h.cc.closeReason?.reason, "idle timeout");
 });
+
+Deno.test("quic: MAX_STREAMS replenishes the stream limit as streams close (250 streams, limit 100)", async () => {
+  const h = await setup();
+  const done = new Set<number>();
+  let opened = 0;
+  h.net.onStep = ((prev) => () => {
+    prev();
+    // client: keep opening while the peer's limit allows
+    for (;;) {
+      if (opened >= 250) break;
+      const id = h.cc.openBidi();
+      if (id === null) break;
+      opened++;
+      h.cc.write(id, new Uint8Array([opened & 0xff]));
+      h.cc.finish(id);
+    }
+    // both sides: drain every stream and finish the reply direction
+    for (const e of h.sev.splice(0)) {
+      if (e.type === "streamOpened") h.sc.finish(e.id);
+    }
+    for (let id = 0; id < opened * 4; id += 4) {
+      if (done.has(id)) continue;
+      try {
+        if (h.sc.read(id) === null && h.cc.read(id) === null) done.add(id);
+      } catch { /* not yet known on the server */ }
+    }
+  })(h.net.onStep);
+  h.net.runUntil(() => done.size === 250, 120_000);
+  assertEquals(opened, 250);
+});
