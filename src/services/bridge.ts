@@ -20,10 +20,17 @@ export interface Bridge {
   abort(): void;
 }
 
-/** Messages that just mean "the other side went away" — not worth an error line. */
-function isBenign(e: unknown): boolean {
+/**
+ * How loudly to log a failed read/write: "debug" for our own closing racing a pending call,
+ * "warning" for a peer that reset or went away, "error" for anything else.
+ */
+function severity(e: unknown): "debug" | "warning" | "error" {
   const m = e instanceof Error ? `${e.name} ${e.message}` : String(e);
-  return /closed|BadResource|Interrupted|ConnectionReset|BrokenPipe|normal close|reset/i.test(m);
+  if (/BadResource|Interrupted|use of closed|normal close/i.test(m)) return "debug";
+  if (/ConnectionReset|BrokenPipe|reset|stopped by peer|connection closed|aborted/i.test(m)) {
+    return "warning";
+  }
+  return "error";
 }
 
 /** Copy `a` ⇄ `b` until both directions end (or one fails). */
@@ -58,8 +65,7 @@ export function bridge(a: ByteChannel, b: ByteChannel, logger: Logger): Bridge {
         const msg = `Connection ${stage} error (${src.name} to ${dst.name}): ${
           e instanceof Error ? e.message : e
         }`;
-        if (isBenign(e)) logger.debug(msg);
-        else logger.error(msg);
+        logger.log(severity(e), msg);
       }
       abort();
       return false;
