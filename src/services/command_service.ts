@@ -127,6 +127,8 @@ export function startCommandService(
         try {
           child.kill("SIGKILL");
         } catch { /* gone */ }
+        remote.close(false);
+        return;
       }
       const proc = processChannel(child, `command ${argv[0]} (pid ${child.pid})`);
       const br = bridge(remote, proc, logger);
