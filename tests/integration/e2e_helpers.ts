@@ -216,3 +216,67 @@ export function meshLogs(mesh: Mesh, tail = 60): string {
     `--- ${m.id} ---\n${(m.proc?.log ?? []).slice(-tail).join("\n")}`
   ).join("\n");
 }
+
+/**
+ * A minimal streaming control client over a Unix socket: line reads, then raw chunks (for
+ * big result streams, where helpers/mesh.ts CtlConn would buffer everything).
+ */
+export class StreamingCtl {
+  #conn: Deno.UnixConn;
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #buf = new Uint8Array(0);
+
+  private constructor(conn: Deno.UnixConn) {
+    this.#conn = conn;
+    this.#reader = conn.readable.getReader();
+  }
+
+  /** Connect to a control socket (the banner is left to read). */
+  static async open(path: string): Promise<StreamingCtl> {
+    return new StreamingCtl(await Deno.connect({ transport: "unix", path }));
+  }
+
+  /** Write `line` plus a newline. */
+  async sendLine(line: string): Promise<void> {
+    const b = new TextEncoder().encode(line + "\n");
+    let off = 0;
+    while (off < b.length) off += await this.#conn.write(b.subarray(off));
+  }
+
+  /** Next line (without newline), or null at EOF. */
+  async readLine(): Promise<string | null> {
+    for (;;) {
+      const i = this.#buf.indexOf(10);
+      if (i >= 0) {
+        const line = dec.decode(this.#buf.subarray(0, i));
+        this.#buf = this.#buf.slice(i + 1);
+        return line;
+      }
+      const r = await this.#reader.read();
+      if (r.done) return null;
+      const b = new Uint8Array(this.#buf.length + r.value.length);
+      b.set(this.#buf);
+      b.set(r.value, this.#buf.length);
+      this.#buf = b;
+    }
+  }
+
+  /** Next raw chunk (buffered bytes first), or null at EOF. */
+  async readChunk(): Promise<Uint8Array | null> {
+    if (this.#buf.length) {
+      const b = this.#buf;
+      this.#buf = new Uint8Array(0);
+      return b;
+    }
+    const r = await this.#reader.read();
+    return r.done ? null : r.value;
+  }
+
+  /** Close the connection. */
+  close(): void {
+    try {
+      this.#reader.releaseLock();
+      this.#conn.close();
+    } catch { /* closed */ }
+  }
+}
