@@ -1,12 +1,14 @@
 /**
- * Starts and stops a node's backend sections (tcp-listener, tcp-peer, local-only; UDP and
- * WebSocket are reported as not implemented). Kept separate so `reload` can restart exactly
+ * Starts and stops a node's backend sections (tcp-listener, tcp-peer, udp-listener, udp-peer,
+ * ws-listener, ws-peer, local-only). Kept separate so `reload` can restart exactly
  * the backends without touching anything else.
  * @module
  */
 import type { Section } from "../config/types.ts";
 import { type LinkSink, TcpListenerBackend, TcpPeerBackend } from "../mesh/backends/tcp.ts";
 import type { StreamWrapper } from "../mesh/backends/tcp.ts";
+import { UdpListenerBackend, UdpPeerBackend } from "../mesh/backends/udp.ts";
+import { WsListenerBackend, WsPeerBackend } from "../mesh/backends/websocket.ts";
 import type { Logger } from "../log.ts";
 
 /** A started backend. */
@@ -68,12 +70,63 @@ export function startBackends(
         case "local-only":
           started.push({ kind: s.kind, close: () => {} });
           break;
-        case "udp-listener":
-        case "udp-peer":
-        case "ws-listener":
-        case "ws-peer":
-          logger.once("warning", `${s.kind} is not implemented yet in receptor for Deno; ignored`);
+        case "udp-listener": {
+          const b = UdpListenerBackend.start({
+            bindaddr: s.bindaddr,
+            port: s.port,
+            cost: s.cost,
+            nodeCost: s.nodecost,
+            allowedPeers: s.allowedpeers,
+            logger,
+          }, sink);
+          started.push({ kind: s.kind, close: () => b.close(), port: b.port });
           break;
+        }
+        case "udp-peer": {
+          const b = UdpPeerBackend.start({
+            address: s.address,
+            redial: s.redial,
+            cost: s.cost,
+            allowedPeers: s.allowedpeers,
+            logger,
+          }, sink);
+          started.push({ kind: s.kind, close: () => b.close() });
+          break;
+        }
+        case "ws-listener": {
+          const b = WsListenerBackend.start({
+            bindaddr: s.bindaddr,
+            port: s.port,
+            path: s.path,
+            cost: s.cost,
+            nodeCost: s.nodecost,
+            allowedPeers: s.allowedpeers,
+            logger,
+            wrapper: wrapper(s.tls, "server"),
+          }, sink);
+          started.push({ kind: s.kind, close: () => b.close(), port: b.port });
+          break;
+        }
+        case "ws-peer": {
+          // wss:// without `tls`: a tls-client named "default" if defined, else system roots.
+          let w = wrapper(s.tls, "client");
+          if (!w && /^wss:/i.test(s.address) && tls) {
+            try {
+              w = tls.client("default");
+            } catch { /* no "default": platform TLS */ }
+          }
+          const b = WsPeerBackend.start({
+            address: s.address,
+            redial: s.redial,
+            extraheader: s.extraheader,
+            cost: s.cost,
+            allowedPeers: s.allowedpeers,
+            logger,
+            wrapper: w,
+          }, sink);
+          started.push({ kind: s.kind, close: () => b.close() });
+          break;
+        }
       }
     }
   } catch (e) {
