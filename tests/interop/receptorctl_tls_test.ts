@@ -29,9 +29,16 @@ function findReceptorctl(): string | null {
 const RECEPTORCTL = findReceptorctl();
 
 /** Connect without speaking; resolves with bytes received and ms until the server closed. */
-async function silentClient(port: number): Promise<{ bytes: number; ms: number }> {
+async function silentClient(
+  port: number,
+): Promise<{ bytes: number; ms: number; error?: string }> {
   const t0 = Date.now();
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  let conn: Deno.TcpConn;
+  try {
+    conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  } catch (e) {
+    return { bytes: -1, ms: Date.now() - t0, error: String(e) };
+  }
   const killer = setTimeout(() => conn.close(), 30000);
   let bytes = 0;
   const buf = new Uint8Array(1024);
@@ -99,8 +106,6 @@ Deno.test({
           "",
         ].join("\n"), { dir: `${dir}/n1` });
       nodes.push(node);
-      // A client that never starts the TLS handshake: dropped after 10 s without a banner.
-      const silent = silentClient(port);
       const base = [
         "--socket",
         `tls://127.0.0.1:${port}`,
@@ -124,6 +129,9 @@ Deno.test({
         const r = await ctl([...base, "status", "--json"]);
         throw new Error(`${e}\n${r.out}${r.err}\n${node.logText()}`);
       });
+      // The TLS port is up now. A client that never starts the TLS handshake: dropped after
+      // 10 s without a banner (checked at the end).
+      const silent = silentClient(port);
       const status = JSON.parse(st.out);
       assertEquals(status.NodeID, "n1");
 
@@ -192,7 +200,7 @@ Deno.test({
       assertEquals(JSON.parse(insecure.out.slice(insecure.out.indexOf("{"))).NodeID, "n1");
 
       const quiet = await silent;
-      assertEquals(quiet.bytes, 0, "no banner before the TLS handshake");
+      assertEquals(quiet.bytes, 0, `no banner before the TLS handshake ${quiet.error ?? ""}`);
       assert(
         quiet.ms >= 9000 && quiet.ms < 16000,
         `silent client dropped after ${quiet.ms} ms (expected ~10 s)`,
