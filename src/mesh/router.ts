@@ -89,6 +89,8 @@ export class Router {
   readonly #seen = new SeenSet();
   readonly #services = new Set<string>();
   readonly #ads = new AdTable();
+  /** Raw bytes of the other nodes' current ads, to hand to a new neighbour. */
+  readonly #adBytes = new Map<string, Uint8Array>();
   readonly #ownAds: OwnAds;
   readonly #out: RouterOutput[] = [];
   #outHead = 0;
@@ -398,6 +400,8 @@ export class Router {
     for (const service of this.#ownAds.services()) {
       this.#send(l.id, this.#ownAds.current(service, this.#wallMs()));
     }
+    // ...and the other nodes' ads we know, byte for byte (a receiver keeps only newer ones).
+    for (const bytes of this.#adBytes.values()) this.#send(l.id, bytes);
   }
 
   // ---------------------------------------------------------------- routing updates
@@ -461,7 +465,13 @@ export class Router {
         this.#scheduleFlood();
         this.names.add(u.NodeID);
       }
-      if (r.changed) this.#markRoutesDirty();
+      if (r.changed) {
+        this.#markRoutesDirty();
+        // Names of the sender's peers too: a node we can route to may not have sent its own
+        // update yet (a restarted node hears from unchanged nodes only at their next periodic
+        // update), and data from it would otherwise be dropped as "hash not found".
+        for (const peer of Object.keys(u.Connections ?? {})) this.names.add(peer);
+      }
     }
     this.#flood(encodeRoutingUpdate({ ...u, ForwardingNode: this.nodeId }), fromPeer);
   }
@@ -477,7 +487,11 @@ export class Router {
 
   #handleServiceAd(ad: ServiceAdvertisement, bytes: Uint8Array, fromPeer: string): void {
     this.logger.debug(`Received service advertisement from ${ad.NodeID} via ${fromPeer}`);
-    if (this.#ads.offer(ad)) this.#flood(bytes, fromPeer);
+    if (!this.#ads.offer(ad)) return;
+    const key = `${ad.NodeID}\u0000${ad.Service}`;
+    if (ad.Cancel) this.#adBytes.delete(key);
+    else if (ad.NodeID !== this.nodeId) this.#adBytes.set(key, bytes);
+    this.#flood(bytes, fromPeer);
   }
 
   #wallMs(): number {
