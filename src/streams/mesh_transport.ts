@@ -47,8 +47,19 @@ export class MeshDatagramTransport implements DatagramTransport {
     const { node, service } = splitMeshAddress(remote);
     try {
       this.endpoint.send(node, service, data);
-    } catch {
-      // No route yet, or the next hop just went away: a lost packet to QUIC.
+    } catch (e) {
+      // A local "service unknown" (target on this node) ends a dial like the remote notice;
+      // anything else (no route yet, next hop gone) is a lost packet to QUIC.
+      if (e instanceof Error && e.message === "service unknown") {
+        this.#unreachable?.({
+          FromNode: this.nodeId,
+          ToNode: node,
+          FromService: this.service,
+          ToService: service,
+          Problem: "service unknown",
+          ReceivedFromNode: this.nodeId,
+        });
+      }
     }
   }
 

@@ -78,3 +78,17 @@ Deno.test("streams: dialing an unknown service fails fast with service unknown",
     for (const n of nodes) n.close();
   }
 });
+
+Deno.test("streams: dialing an unknown service on this node itself fails fast", async () => {
+  const nodes = await lineMesh(["a", "b"]);
+  try {
+    const t0 = Date.now();
+    await assertRejects(
+      () => dialStream(nodes[0], "localhost", "nothere", { logger }),
+      "service unknown",
+    );
+    assertEquals(Date.now() - t0 < 5000, true);
+  } finally {
+    for (const n of nodes) n.close();
+  }
+});
