@@ -5,6 +5,8 @@
  */
 import type { EncryptionLevel, TlsEvent } from "./tls/types.ts";
 
+export type { EncryptionLevel, TlsEvent } from "./tls/types.ts";
+
 /** Transport settings for a connection. */
 export interface TransportConfig {
   /** Our max_idle_timeout in ms (0 disables). Default 30 000. */

@@ -152,6 +152,7 @@ export class QuicConnection {
     undefined,
   ];
 
+  /** Creates a connection; a client queues its ClientHello at once. */
   constructor(opts: ConnectionOptions) {
     this.isClient = opts.role === "client";
     this.config = { ...DEFAULT_TRANSPORT, ...opts.transport };

@@ -328,6 +328,7 @@ export class QuicDriver {
   #closed = false;
   #loop: Promise<void>;
 
+  /** Starts receiving from `transport` at once; timers use `clock`. */
   constructor(endpoint: QuicEndpoint, transport: DatagramTransport, clock: Clock = realClock) {
     this.#ep = endpoint;
     this.#tr = transport;

@@ -13,6 +13,8 @@ import { QUIC_V1 } from "./packet.ts";
 import { TlsHandshake } from "./tls/handshake.ts";
 import type { TlsClientOptions, TlsServerOptions } from "./tls/types.ts";
 
+export type { TlsClientOptions, TlsServerOptions } from "./tls/types.ts";
+
 /** TLS options without the transport parameters (the connection supplies those). */
 export type EndpointTlsOptions =
   | Omit<TlsClientOptions, "transportParameters">
@@ -66,6 +68,7 @@ export class QuicEndpoint {
   #events: EndpointEvent[] = [];
   #resets: Array<{ remote: string; data: Uint8Array }> = [];
 
+  /** Creates an endpoint; a random stateless-reset key is drawn per endpoint. */
   constructor(opts: EndpointOptions) {
     this.role = opts.role;
     this.#opts = opts;

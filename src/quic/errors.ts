@@ -38,6 +38,7 @@ export class QuicError extends Error {
   readonly isApplication: boolean;
   /** Frame type that triggered a transport error (0 if unknown). */
   readonly frameType: number;
+  /** An error with wire `code`; `frameType` names the offending frame for transport errors. */
   constructor(code: number, message: string, isApplication = false, frameType = 0) {
     super(message);
     this.name = "QuicError";

@@ -24,7 +24,7 @@ export interface SuiteParams {
 export const INITIAL_SUITE: SuiteParams = { hash: "sha256", aead: "aes-128-gcm", keyLength: 16 };
 
 /** RFC 9001 §5.2 initial salt for QUIC v1. */
-export const INITIAL_SALT_V1 = hexBytes("38762cf7f55934b34d179ae6a4c80cadccbb7f0a");
+export const INITIAL_SALT_V1: Uint8Array = hexBytes("38762cf7f55934b34d179ae6a4c80cadccbb7f0a");
 
 /** AEAD tag length (all QUIC v1 AEADs). */
 export const TAG_LEN = 16;
@@ -42,6 +42,7 @@ export class HeaderProtector {
   #ecb: Cipheriv | undefined;
   #key: Uint8Array;
   #chacha: boolean;
+  /** Header protection for `aead` with key `hpKey`. */
   constructor(aead: AeadName, hpKey: Uint8Array) {
     this.#key = hpKey;
     this.#chacha = aead === "chacha20-poly1305";
@@ -75,6 +76,7 @@ export class PacketKeys {
   /** Suite parameters. */
   readonly suite: SuiteParams;
   #nonce: Uint8Array;
+  /** Derives key, IV and (unless given) the header protection key from `secret`. */
   constructor(suite: SuiteParams, secret: Uint8Array, hp?: HeaderProtector) {
     this.suite = suite;
     this.aead = suite.aead;

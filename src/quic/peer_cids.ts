@@ -18,6 +18,7 @@ export class PeerCids {
   #retire: number[] = [];
   readonly #limit: number;
 
+  /** Starts with the handshake DCID; at most `activeConnectionIdLimit` IDs are kept. */
   constructor(initial: Uint8Array, activeConnectionIdLimit: number) {
     this.active = initial;
     this.#cids.set(0, initial);

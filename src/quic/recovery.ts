@@ -22,11 +22,11 @@ export class RttEstimator {
   /** Most recent sample. */
   latest = 0;
   /** Smoothed RTT. */
-  smoothed = K_INITIAL_RTT;
+  smoothed: number = K_INITIAL_RTT;
   /** RTT variation. */
-  rttvar = K_INITIAL_RTT / 2;
+  rttvar: number = K_INITIAL_RTT / 2;
   /** Minimum RTT seen. */
-  min = Infinity;
+  min: number = Infinity;
   /** Whether any sample was taken. */
   hasSample = false;
   /** Folds in a sample (RFC 9002 §5.3). */
@@ -57,7 +57,7 @@ export class SpaceRecovery {
   /** Packets in flight or awaiting acknowledgement, ascending packet number. */
   sent = new Map<number, SentPacket>();
   /** Largest acknowledged packet number (-1 none). */
-  largestAcked = -1;
+  largestAcked: number = -1;
   /** Time at which the next packet is declared lost by time threshold. */
   lossTime: number | undefined;
   /** Time the most recent ack-eliciting packet was sent. */
@@ -108,6 +108,7 @@ export class Recovery {
   ptoCount = 0;
   /** Congestion controller. */
   readonly cc: CongestionController;
+  /** Uses `cc` for congestion control. */
   constructor(cc: CongestionController) {
     this.cc = cc;
   }

@@ -22,7 +22,7 @@ export class PacketSpace {
   /** Packet numbers still to report in ACK frames (pruned when our ACK is acknowledged). */
   toAck = new RangeSet();
   /** Largest packet number received. */
-  largestRecv = -1;
+  largestRecv: number = -1;
   /** When it was received. */
   largestRecvTime = 0;
   /** Ack-eliciting packets since our last ACK. */

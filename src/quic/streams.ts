@@ -107,6 +107,7 @@ export class Streams {
   /** Clock supplier for window auto-tuning. */
   now: () => number = () => 0;
 
+  /** Creates the stream table; events are appended to the connection's queue `events`. */
   constructor(isClient: boolean, limits: StreamLimits, events: ConnectionEvent[]) {
     this.#isClient = isClient;
     this.#limits = limits;

@@ -25,6 +25,7 @@ export class Reader {
   readonly buf: Uint8Array;
   /** End (exclusive) of the readable region. */
   readonly end: number;
+  /** Reads `buf` from `pos` up to `end`. */
   constructor(buf: Uint8Array, pos = 0, end = buf.length) {
     this.buf = buf;
     this.pos = pos;
@@ -109,6 +110,7 @@ export class Writer {
   pos: number;
   /** Underlying buffer. */
   readonly buf: Uint8Array;
+  /** Writes into `buf` starting at `pos`. */
   constructor(buf: Uint8Array, pos = 0) {
     this.buf = buf;
     this.pos = pos;

@@ -28,6 +28,7 @@ export class NewReno implements CongestionController {
   #acc = 0;
   readonly #mss: number;
   readonly #min: number;
+  /** Initial window per RFC 9002 §7.2 for `maxDatagramSize`. */
   constructor(maxDatagramSize: number) {
     this.#mss = maxDatagramSize;
     this.window = Math.min(10 * maxDatagramSize, Math.max(14720, 2 * maxDatagramSize));

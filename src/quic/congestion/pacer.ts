@@ -11,6 +11,7 @@ export class Pacer {
   #time = 0;
   #blocked = false;
   readonly #mss: number;
+  /** Paces datagrams of up to `maxDatagramSize` bytes. */
   constructor(maxDatagramSize: number) {
     this.#mss = maxDatagramSize;
   }
