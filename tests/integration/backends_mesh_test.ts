@@ -7,29 +7,12 @@
  * @module
  */
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
-import { ctlJson, type Mesh, type PingReply, startMesh } from "../helpers/mesh.ts";
+import { ctlJson, type PingReply, startMesh } from "../helpers/mesh.ts";
 import { freePort, freeUdpPort, waitFor } from "../helpers/net.ts";
 import { runReceptor } from "../helpers/node_process.ts";
+import { waitRoutes } from "./backends_helpers.ts";
 import { ReceptorClient } from "../../src/ctl/client.ts";
 import { submitWork, workResults, workStatus } from "../../src/ctl/work_client.ts";
-
-/** Wait until every node routes to every other (no spec edges: links come from extraYaml). */
-export async function waitRoutes(mesh: Mesh, nodes: string[], timeoutMs = 40000): Promise<void> {
-  await waitFor(
-    `routes among ${nodes.join(",")}`,
-    async () => {
-      for (const id of nodes) {
-        const s = await mesh.status(id);
-        for (const o of nodes) {
-          if (o !== id && !s.RoutingTable[o]) return false;
-        }
-      }
-      return true;
-    },
-    timeoutMs,
-    200,
-  );
-}
 
 async function remoteWork(sock: string, node: string, worktype: string, text: string) {
   const sub = await submitWork(await ReceptorClient.connect(sock), worktype, text, { node });

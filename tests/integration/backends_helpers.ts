@@ -1,0 +1,44 @@
+/**
+ * Helpers for the backend integration tests (meshes whose links come from extra YAML
+ * sections rather than the mesh helper's TCP edges).
+ * @module
+ */
+import type { Mesh } from "../helpers/mesh.ts";
+import { waitFor } from "../helpers/net.ts";
+
+/** Wait until every node in `nodes` routes to every other one. */
+export async function waitRoutes(mesh: Mesh, nodes: string[], timeoutMs = 40000): Promise<void> {
+  await waitFor(
+    `routes among ${nodes.join(",")}`,
+    async () => {
+      for (const id of nodes) {
+        const s = await mesh.status(id);
+        for (const o of nodes) {
+          if (o !== id && !s.RoutingTable[o]) return false;
+        }
+      }
+      return true;
+    },
+    timeoutMs,
+    200,
+  );
+}
+
+/** Wait until node `id` lists exactly `peers` (sorted) as its connections. */
+export async function waitConnections(
+  mesh: Mesh,
+  id: string,
+  peers: string[],
+  timeoutMs = 60000,
+): Promise<void> {
+  const want = [...peers].sort().join(",");
+  await waitFor(
+    `${id} connected to [${want}]`,
+    async () => {
+      const s = await mesh.status(id);
+      return s.Connections.map((c) => c.NodeID).sort().join(",") === want;
+    },
+    timeoutMs,
+    250,
+  );
+}
