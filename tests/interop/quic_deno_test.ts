@@ -9,7 +9,7 @@ import { QuicDriver } from "../../src/quic/driver.ts";
 import { QuicEndpoint } from "../../src/quic/endpoint.ts";
 import { UdpTransport } from "../../src/quic/udp_transport.ts";
 import { quicTestCert } from "../unit/quic_certs.ts";
-import { echoOver } from "./quic_echo.ts";
+import { echoOver, lossy } from "./quic_echo.ts";
 
 const TOTAL = 16 * 1024 * 1024;
 
@@ -115,4 +115,38 @@ Deno.test("quic interop: Deno's QUIC client ↔ our server (16 MiB echo)", async
   assert(info.byPeer, "closed by Deno client");
   await driver.close();
   conn.endpoint.close();
+});
+
+Deno.test("quic interop: our client ↔ Deno's QUIC server with 5% loss each way (4 MiB echo)", async () => {
+  const cert = await quicTestCert();
+  const ep = new Deno.QuicEndpoint({ hostname: "127.0.0.1", port: 0 });
+  const listener = ep.listen({
+    cert: cert.certPem,
+    key: cert.keyPem,
+    alpnProtocols: ["netceptor"],
+  });
+  const serving = (async () => {
+    const conn = await listener.accept();
+    const reader = conn.incomingBidirectionalStreams.getReader();
+    const { value: bidi } = await reader.read();
+    reader.releaseLock();
+    assert(bidi, "deno server got a stream");
+    await bidi.readable.pipeTo(bidi.writable);
+    await conn.closed.catch(() => {});
+  })();
+  const driver = new QuicDriver(
+    new QuicEndpoint({ role: "client", tls: () => ({ role: "client", alpn: ["netceptor"] }) }),
+    lossy(UdpTransport.listen(), 0.05, 99),
+  );
+  const conn = await driver.connect(`127.0.0.1:${ep.addr.port}`, { serverName: "localhost" });
+  const s = await conn.openStream();
+  const [a, b] = await echoOver(s, 4 * 1024 * 1024);
+  assertEquals(b, a);
+  assert(conn.connection.stats.packetsLost > 0, "losses were recovered");
+  conn.close(0, "normal close");
+  await conn.closed;
+  await serving;
+  await driver.close();
+  listener.stop();
+  ep.close();
 });

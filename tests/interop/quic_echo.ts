@@ -1,7 +1,7 @@
 /** Shared echo client for QUIC interop tests. */
 import { createHash } from "node:crypto";
 import { assertEquals } from "../helpers/assert.ts";
-import type { QuicStream } from "../../src/quic/driver.ts";
+import type { DatagramTransport, QuicStream } from "../../src/quic/driver.ts";
 
 /** Sends `total` bytes and returns [sent sha, echoed sha, MB/s]. */
 export async function echoOver(s: QuicStream, total: number): Promise<[string, string, number]> {
@@ -27,4 +27,28 @@ export async function echoOver(s: QuicStream, total: number): Promise<[string, s
   const ms = performance.now() - t0;
   assertEquals(got, total);
   return [hs.digest("hex"), hr.digest("hex"), total / 1048576 / (ms / 1000)];
+}
+
+/** Wraps a transport and drops a seeded fraction of datagrams in both directions. */
+export function lossy(t: DatagramTransport, rate: number, seed: number): DatagramTransport {
+  let a = seed >>> 0;
+  const rand = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = a;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    send: (remote, data) => {
+      if (rand() >= rate) t.send(remote, data);
+    },
+    receive: async () => {
+      for (;;) {
+        const d = await t.receive();
+        if (!d || rand() >= rate) return d;
+      }
+    },
+    close: () => t.close(),
+  };
 }

@@ -9,7 +9,7 @@ import { QuicDriver } from "../../src/quic/driver.ts";
 import { QuicEndpoint } from "../../src/quic/endpoint.ts";
 import { UdpTransport } from "../../src/quic/udp_transport.ts";
 import { quicTestCert } from "../unit/quic_certs.ts";
-import { echoOver } from "./quic_echo.ts";
+import { echoOver, lossy } from "./quic_echo.ts";
 
 const TOTAL = 16 * 1024 * 1024;
 const PEER_DIR = new URL("./quic_go_peer/", import.meta.url).pathname;
@@ -161,5 +161,47 @@ Deno.test({
     assertEquals(info.code, 0);
     assert(info.byPeer, "closed by the quic-go client");
     await driver.close();
+  },
+});
+
+Deno.test({
+  name: "quic interop: our client ↔ quic-go server with 5% loss each way (4 MiB echo)",
+  ignore: !go,
+  async fn() {
+    const bin = await goPeer();
+    const cert = await quicTestCert();
+    const dir = await Deno.makeTempDir({ prefix: "quic_go_cert_" });
+    await Deno.writeTextFile(`${dir}/cert.pem`, cert.certPem);
+    await Deno.writeTextFile(`${dir}/key.pem`, cert.keyPem);
+    const child = new Deno.Command(bin, {
+      args: ["server", `${dir}/cert.pem`, `${dir}/key.pem`],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const buf = { rest: "" };
+    try {
+      const port = Number((await readLine(reader, (l) => l.startsWith("LISTEN "), buf)).slice(7));
+      const driver = new QuicDriver(
+        new QuicEndpoint({ role: "client", tls: () => ({ role: "client", alpn: ["netceptor"] }) }),
+        lossy(UdpTransport.listen(), 0.05, 1234),
+      );
+      const conn = await driver.connect(`127.0.0.1:${port}`);
+      const s = await conn.openStream();
+      const [a, b] = await echoOver(s, 4 * 1024 * 1024);
+      assertEquals(b, a);
+      assert(conn.connection.stats.packetsLost > 0, "losses were recovered");
+      conn.close(0, "normal close");
+      await conn.closed;
+      await driver.close();
+    } finally {
+      reader.releaseLock();
+      try {
+        child.kill();
+      } catch { /* exited */ }
+      await child.stdout.cancel().catch(() => {});
+      await child.status;
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });
