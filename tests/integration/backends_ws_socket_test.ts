@@ -253,3 +253,33 @@ Deno.test("ws backends: our peer and our listener; a wrong path is a dial failur
     await l2.close();
   }
 });
+
+Deno.test("ws backends: a client that never finishes its request is dropped after 5 s", async () => {
+  const lines: string[] = [];
+  const sink = new Sink();
+  const l = WsListenerBackend.start({
+    bindaddr: "127.0.0.1",
+    port: 0,
+    path: "/",
+    cost: 1,
+    allowedPeers: null,
+    logger: logger(lines),
+  }, sink);
+  const c = await Deno.connect({ hostname: "127.0.0.1", port: l.port });
+  try {
+    await c.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n"));
+    const t0 = Date.now();
+    const n = await c.read(new Uint8Array(100)).catch(() => null);
+    const waited = Date.now() - t0;
+    assertEquals(n, null, "the listener closed the connection");
+    assert(waited >= 4000 && waited < 9000, `closed after ${waited} ms`);
+    await waitFor(
+      "timeout logged",
+      () => lines.find((x) => x.includes("timed out reading the HTTP handshake")),
+    );
+    assertEquals(sink.links.length, 0);
+  } finally {
+    c.close();
+    await l.close();
+  }
+});

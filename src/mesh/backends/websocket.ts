@@ -247,9 +247,16 @@ export class WsPeerBackend {
   }
 
   /** Connect, TLS, upgrade; returns the stream, leftover bytes and verified IDs. */
-  async #dial(): Promise<{ stream: ByteStream; rest: Uint8Array; verified?: string[] }> {
+  async #dial(
+    attempt: { abandoned: boolean },
+  ): Promise<{ stream: ByteStream; rest: Uint8Array; verified?: string[] }> {
     const t = this.#target;
     const conn = await Deno.connect({ hostname: t.hostname, port: t.port });
+    if (attempt.abandoned || this.#closed) {
+      // The attempt timed out (or the backend closed) while connecting.
+      closeQuietly(conn);
+      throw new Error("dial abandoned");
+    }
     this.#conn = conn;
     let stream: ByteStream = conn;
     try {
@@ -284,11 +291,13 @@ export class WsPeerBackend {
     while (!this.#closed) {
       let dialed: { stream: ByteStream; rest: Uint8Array; verified?: string[] } | null = null;
       let timer: ReturnType<typeof setTimeout> | undefined;
+      const attempt = { abandoned: false };
       try {
         dialed = await Promise.race([
-          this.#dial(),
+          this.#dial(attempt),
           new Promise<never>((_, reject) => {
             timer = setTimeout(() => {
+              attempt.abandoned = true;
               if (this.#conn) closeQuietly(this.#conn);
               reject(new Error("timed out"));
             }, WS_DIAL_TIMEOUT_MS);
