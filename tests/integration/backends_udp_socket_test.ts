@@ -90,6 +90,9 @@ Deno.test("udp backends: listener keys sessions by sender and forgets closed one
     await l.close();
   }
   assertEquals(l.sessionCount, 0);
+  // The port is free again once close() resolves (reload rebinds it).
+  const again = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: l.port });
+  again.close();
 });
 
 Deno.test("udp backends: peer sends from a fresh port, filters senders, redials after close", async () => {
