@@ -240,3 +240,40 @@ Deno.test("control: reload restarts backends on a tcp-peer change, refuses a wor
     await stopAll(nodes);
   }
 });
+
+Deno.test("control: AWX-style quoted permissions, bare-port tcplisten, clean shutdown removes the socket", async () => {
+  const port = freePort();
+  const node = await startNode("awx", (_d, s) =>
+    basicYaml("awx", s).replace(
+      "    service: control\n",
+      `    service: control\n    permissions: '0660'\n    tcplisten: ${port}\n`,
+    ));
+  try {
+    await waitFor("awx answers", async () => (await ctlStatus(node.socket)).NodeID === "awx");
+    assertEquals(await modeOf(node.socket), 0o660, "permissions: '0660'");
+    // A bare port binds every address, loopback included.
+    const c = await CtlConn.open(`tcp://127.0.0.1:${port}`);
+    try {
+      assertEquals(c.banner, "Receptor Control, node awx");
+      assertMatch(
+        await c.command('{"command":"status","requested_fields":"Version"}'),
+        /^ERROR: /,
+      );
+      const p = JSON.parse(await c.command("ping localhost"));
+      assertEquals([p.Success, p.From], [true, "awx"]);
+    } finally {
+      c.close();
+    }
+    const st = await node.stop();
+    assertEquals(st.code, 0, `SIGTERM exit code; log:\n${node.logText()}`);
+    let gone = false;
+    try {
+      await Deno.stat(node.socket);
+    } catch (e) {
+      gone = e instanceof Deno.errors.NotFound;
+    }
+    assert(gone, "socket file removed on clean shutdown");
+  } finally {
+    await stopAll([node]);
+  }
+});
