@@ -75,6 +75,14 @@ const WORK = `- work-command:
     worktype: greet
     command: echo
     params: hello-from-work
+- work-command:
+    worktype: sleeper
+    command: sleep
+    params: "30"
+- work-command:
+    worktype: failer
+    command: sh
+    params: -c "echo bad-news; exit 3"
 `;
 
 Deno.test("interop: receptorctl CLI and library against our node (unix and tcp)", async () => {
@@ -173,6 +181,49 @@ Deno.test("interop: receptorctl CLI and library against our node (unix and tcp)"
       assertStringIncludes(rel, unit);
       const after = JSON.parse(check(await rc("work", "list"), "work list after release"));
       assertEquals(after[unit], undefined);
+
+      // --rm releases the unit after following it.
+      const rm = await rc("work", "submit", "upper", "-l", "gone", "-f", "--rm");
+      assertEquals(rm.code, 0, `work submit --rm ${where}: ${rm.stdout}\n${rm.stderr}`);
+      assertStringIncludes(rm.stdout, "GONE");
+      const rmUnit = /\((\S+), released\)/.exec(rm.stdout)?.[1];
+      assert(rmUnit, `no Unit ID in ${rm.stdout}`);
+      const listRm = JSON.parse(check(await rc("work", "list"), "work list after --rm"));
+      assertEquals(listRm[rmUnit], undefined, "--rm released the unit");
+
+      // A failing unit: results print its output, then the failure, exit 1.
+      const fail = await rc("work", "submit", "failer", "--no-payload", "-f");
+      assert(fail.code !== 0, `failing unit should not exit 0: ${fail.stdout}\n${fail.stderr}`);
+      assertStringIncludes(fail.stdout + fail.stderr, "bad-news");
+      assertMatch(fail.stdout + fail.stderr, /Remote unit failed: exit status 3/);
+
+      // Unknown work type: receptorctl reports the server's error and fails.
+      const unk = await rc("work", "submit", "nosuchtype", "--no-payload");
+      assert(unk.code !== 0, `unknown work type should fail: ${unk.stdout}`);
+      assertStringIncludes(unk.stdout + unk.stderr, "unknown work type nosuchtype");
+
+      // Cancel a running unit.
+      const sl = await rc("work", "submit", "sleeper", "--no-payload");
+      assertEquals(sl.code, 0, `sleeper submit ${where}: ${sl.stdout}\n${sl.stderr}`);
+      const slUnit = /Unit ID: (\S+)/.exec(sl.stdout)?.[1];
+      assert(slUnit, `no Unit ID in ${sl.stdout}`);
+      const cancel = check(await rc("work", "cancel", slUnit), "work cancel");
+      assertStringIncludes(cancel, "Cancelled:");
+      assertStringIncludes(cancel, `(${slUnit}, cancelled)`);
+      await waitFor(
+        `unit ${slUnit} is Canceled`,
+        async () => {
+          const l = JSON.parse(
+            check(await rc("work", "list", "--unit_id", slUnit), "work list id"),
+          );
+          return l[slUnit]?.StateName === "Canceled";
+        },
+        20000,
+        200,
+      );
+      const relAll = check(await rc("work", "release", "--all"), "work release --all");
+      assertStringIncludes(relAll, slUnit);
+      assertEquals(JSON.parse(check(await rc("work", "list"), "work list after --all")), {});
     }
 
     // The library calls AWX makes.
