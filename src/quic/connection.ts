@@ -802,9 +802,11 @@ export class QuicConnection {
     if (this.#state === "closed" || this.#state === "draining") return undefined;
     const closing = this.#state === "closing";
     if (closing && !this.#closeSendPending) return undefined;
+    // Until the peer's max_udp_payload_size is known, stay within the 1200 bytes every QUIC
+    // path carries (a Go peer reads at most 1452-byte datagrams).
     let budget = Math.min(
       this.config.maxDatagramSize,
-      this.peerParams?.maxUdpPayloadSize ?? Infinity,
+      this.peerParams?.maxUdpPayloadSize ?? 1200,
     );
     if (!this.#addressValidated) budget = Math.min(budget, 3 * this.#bytesRecv - this.#bytesSent);
     if (budget < 64) return undefined;

@@ -19,11 +19,19 @@ import {
 } from "./stream_tls.ts";
 import type { Logger } from "../log.ts";
 
-/** Go's transport settings for mesh streams (wire.md §12.4). */
+/**
+ * Largest QUIC datagram we send over the mesh. Mesh links carry messages up to 64 KiB (wire.md
+ * §2.4), so the 1200-byte UDP path limit does not apply; we advertise this in
+ * max_udp_payload_size and send min(this, the peer's value): quic-go (Go receptor) advertises
+ * 1452 and gets at most that, while two of our nodes amortise per-packet costs over 16 KiB.
+ */
+export const MESH_QUIC_DATAGRAM = 16 * 1024 - 64;
+
+/** Go's transport settings for mesh streams (wire.md §12.4), with our datagram size. */
 const TRANSPORT = {
   maxIdleTimeout: 30_000,
   handshakeTimeout: 15_000,
-  maxDatagramSize: 1200,
+  maxDatagramSize: MESH_QUIC_DATAGRAM,
 };
 
 /** A mesh stream: a duplex byte stream plus who is on the other end. */
