@@ -22,7 +22,7 @@ Deno.test("mesh: a later node with a duplicate ID shuts down; the original keeps
       "da",
       (_d, s) => meshNodeYaml("da", freePort(), [mesh.node("dc").port], s),
       { dir: `${mesh.root}/dup` },
-    ).catch(async (e) => {
+    ).catch((e) => {
       throw new Error(`${e}\n${mesh.logs()}`);
     });
     extra.push(dup);
