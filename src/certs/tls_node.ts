@@ -6,7 +6,13 @@
  * @module
  */
 
-import type { ConnectionOptions, PeerCertificate, TlsOptions, TLSSocket } from "node:tls";
+import type {
+  ConnectionOptions,
+  PeerCertificate,
+  SecureContextOptions,
+  TlsOptions,
+  TLSSocket,
+} from "node:tls";
 import { parseIp } from "./ip.ts";
 import type { LoadedTlsClient, LoadedTlsServer } from "./tls_config.ts";
 import type { ChainVerifier } from "./verify.ts";
@@ -94,4 +100,24 @@ export function verifyTlsSocket(socket: TLSSocket, verifier: ChainVerifier): str
     return `cannot read peer certificate: ${(e as Error).message}`;
   }
   return verifier(chain);
+}
+
+/** TLS 1.3 suites (always allowed) followed by Go's TLS 1.2 list. */
+const CIPHERS_GO = [
+  "TLS_AES_128_GCM_SHA256",
+  "TLS_AES_256_GCM_SHA384",
+  "TLS_CHACHA20_POLY1305_SHA256",
+  ...GO_TLS12_CIPHERS,
+].join(":");
+
+/**
+ * Extra node:tls options asking for Go's parameters (curves; TLS 1.2 suites unless mintls13).
+ * NOTE: Deno's node:tls (rustls underneath) currently ignores `ecdhCurve` and `ciphers`: it
+ * offers its own groups (X25519, P-256, P-384), which a Go peer limited to P-521/P-384/P-256
+ * still agrees with.
+ */
+export function goTlsParams(minVersion: "TLSv1.2" | "TLSv1.3"): SecureContextOptions {
+  return minVersion === "TLSv1.3"
+    ? { ecdhCurve: GO_CURVES }
+    : { ecdhCurve: GO_CURVES, ciphers: CIPHERS_GO };
 }

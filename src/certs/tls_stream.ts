@@ -51,6 +51,8 @@ export interface TlsOverConnOptions {
   alpn?: string[];
   /** Handshake timeout (default 15 s, Go's TLS dial timeout). */
   timeoutMs?: number;
+  /** Extra secure-context options (e.g. {@link goTlsParams}). */
+  contextOptions?: tls.SecureContextOptions;
 }
 
 function duplexOf(conn: Deno.Conn): Duplex {
@@ -113,7 +115,8 @@ export function socketToConnLike(sock: tls.TLSSocket): ConnLike {
   };
 }
 
-function nodeIdsOf(chain: Uint8Array[]): string[] {
+/** Node IDs in the leaf of `chain` (empty when there is none or it cannot be parsed). */
+export function chainNodeIds(chain: Uint8Array[]): string[] {
   if (!chain.length) return [];
   try {
     return sanNamesOf(parseCertificate(chain[0])).nodeIds;
@@ -122,7 +125,11 @@ function nodeIdsOf(chain: Uint8Array[]): string[] {
   }
 }
 
-function finishHandshake(
+/**
+ * Wait for the handshake on `sock`, then run `verifier` on the peer chain. Rejects (and
+ * destroys the socket) with the failed check, a handshake error, or a timeout.
+ */
+export function completeHandshake(
   sock: tls.TLSSocket,
   readyEvent: "secure" | "secureConnect",
   verifier: ChainVerifier,
@@ -142,7 +149,13 @@ function finishHandshake(
     sock.once("close", () => fail("tls: connection closed during handshake"));
     sock.once(readyEvent, () => {
       if (done) return;
-      const chain = peerCertificateChain(sock);
+      let chain: Uint8Array[];
+      try {
+        chain = peerCertificateChain(sock);
+      } catch (e) {
+        fail(`tls: cannot read peer certificate: ${(e as Error).message}`);
+        return;
+      }
       const why = verifier(chain);
       if (why) {
         fail(why);
@@ -153,7 +166,7 @@ function finishHandshake(
       resolve({
         stream: socketToConnLike(sock),
         peerChain: chain,
-        peerNodeIds: nodeIdsOf(chain),
+        peerNodeIds: chainNodeIds(chain),
         alpn: sock.alpnProtocol ?? false,
         socket: sock,
       });
@@ -173,12 +186,12 @@ export function tlsServerOverConn(
   const o = serverSecureContextOptions(loaded, { alpn: opts.alpn });
   const sock = new tls.TLSSocket(duplexOf(conn), {
     isServer: true,
-    secureContext: tls.createSecureContext(o),
+    secureContext: tls.createSecureContext({ ...o, ...opts.contextOptions }),
     requestCert: o.requestCert,
     rejectUnauthorized: false,
     ALPNProtocols: o.ALPNProtocols,
   });
-  return finishHandshake(
+  return completeHandshake(
     sock,
     "secure",
     opts.verifier ?? serverChainVerifier(loaded),
@@ -198,8 +211,9 @@ export function tlsClientOverConn(
 ): Promise<TlsHandshakeResult> {
   const sock = tls.connect({
     ...clientConnectOptions(loaded, { host, alpn: opts.alpn }),
+    ...opts.contextOptions,
     socket: duplexOf(conn),
   });
   const verifier = opts.verifier ?? clientChainVerifier(loaded, { expectedHost: host });
-  return finishHandshake(sock, "secureConnect", verifier, opts.timeoutMs ?? 15_000);
+  return completeHandshake(sock, "secureConnect", verifier, opts.timeoutMs ?? 15_000);
 }

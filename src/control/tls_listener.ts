@@ -12,7 +12,8 @@ import * as tls from "node:tls";
 import type { LoadedTlsServer } from "../certs/tls_config.ts";
 import { serverChainVerifier } from "../certs/tls_config.ts";
 import { serverSecureContextOptions } from "../certs/tls_node.ts";
-import { completeHandshake, goTlsParams } from "../node/tls.ts";
+import { goTlsParams } from "../certs/tls_node.ts";
+import { completeHandshake } from "../certs/tls_stream.ts";
 import {
   type Closer,
   type ControlServiceContext,

@@ -12,8 +12,6 @@
  * or a server that does not ask for client certificates).
  * @module
  */
-import { Duplex } from "node:stream";
-import * as tls from "node:tls";
 import type { Section } from "../config/types.ts";
 import { ConfigError } from "../config/errors.ts";
 import {
@@ -22,150 +20,15 @@ import {
   type LoadedTlsServer,
   loadTlsClient,
   loadTlsServer,
-  serverChainVerifier,
 } from "../certs/tls_config.ts";
-import {
-  clientConnectOptions,
-  GO_CURVES,
-  GO_TLS12_CIPHERS,
-  peerCertificateChain,
-  serverSecureContextOptions,
-} from "../certs/tls_node.ts";
-import { socketToConnLike } from "../certs/tls_stream.ts";
-import { parseCertificate, sanNamesOf } from "../certs/x509_parse.ts";
-import type { ChainVerifier } from "../certs/verify.ts";
+import { goTlsParams } from "../certs/tls_node.ts";
+import { tlsClientOverConn, tlsServerOverConn } from "../certs/tls_stream.ts";
 import type { StreamWrapper } from "../mesh/backends/tcp.ts";
-import type { ByteStream } from "../mesh/backends/stream_link.ts";
 import type { TlsWrappers } from "./backends.ts";
 import type { Logger } from "../log.ts";
 
 /** Go's TLS dial timeout (config.md §4.3); also bounds a listener's handshake. */
 export const TLS_HANDSHAKE_TIMEOUT_MS = 15_000;
-
-/** TLS 1.3 suites (always allowed) followed by Go's TLS 1.2 list. */
-const CIPHERS_GO = [
-  "TLS_AES_128_GCM_SHA256",
-  "TLS_AES_256_GCM_SHA384",
-  "TLS_CHACHA20_POLY1305_SHA256",
-  ...GO_TLS12_CIPHERS,
-].join(":");
-
-/**
- * Extra node:tls options asking for Go's parameters (curves; TLS 1.2 suites unless mintls13).
- * NOTE: Deno's node:tls (rustls underneath) currently ignores `ecdhCurve` and `ciphers`: it
- * offers its own groups (X25519, P-256, P-384), which a Go peer limited to P-521/P-384/P-256
- * still agrees with.
- */
-export function goTlsParams(minVersion: "TLSv1.2" | "TLSv1.3"): tls.SecureContextOptions {
-  return minVersion === "TLSv1.3"
-    ? { ecdhCurve: GO_CURVES }
-    : { ecdhCurve: GO_CURVES, ciphers: CIPHERS_GO };
-}
-
-/** Node IDs in the leaf of `chain` (empty when there is none or it cannot be parsed). */
-export function chainNodeIds(chain: Uint8Array[]): string[] {
-  if (!chain.length) return [];
-  try {
-    return sanNamesOf(parseCertificate(chain[0])).nodeIds;
-  } catch {
-    return [];
-  }
-}
-
-/** A connected, verified TLS socket and its peer chain. */
-export interface VerifiedTls {
-  /** Peer chain (DER, leaf first). */
-  peerChain: Uint8Array[];
-  /** The node:tls socket (nothing reads from it yet). */
-  socket: tls.TLSSocket;
-}
-
-/** A verified TLS session adapted to a byte stream. */
-export interface TlsSession extends VerifiedTls {
-  /** Decrypted byte stream. */
-  stream: ByteStream;
-}
-
-function duplexOf(conn: Deno.Conn): Duplex {
-  type WebPair = Parameters<typeof Duplex.fromWeb>[0];
-  return Duplex.fromWeb({ readable: conn.readable, writable: conn.writable } as unknown as WebPair);
-}
-
-/** Wait for the handshake, run `verifier` on the peer chain; rejects with the failed check. */
-export function completeHandshake(
-  sock: tls.TLSSocket,
-  readyEvent: "secure" | "secureConnect",
-  verifier: ChainVerifier,
-  timeoutMs: number,
-): Promise<VerifiedTls> {
-  return new Promise((resolve, reject) => {
-    let done = false;
-    const fail = (msg: string) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      sock.destroy();
-      reject(new Error(msg));
-    };
-    const timer = setTimeout(() => fail("TLS handshake timed out"), timeoutMs);
-    sock.once("error", (e: Error) => fail(`TLS handshake failed: ${e.message}`));
-    sock.once("close", () => fail("connection closed during TLS handshake"));
-    sock.once(readyEvent, () => {
-      if (done) return;
-      let chain: Uint8Array[];
-      try {
-        chain = peerCertificateChain(sock);
-      } catch (e) {
-        fail(`cannot read peer certificate: ${(e as Error).message}`);
-        return;
-      }
-      const why = verifier(chain);
-      if (why) {
-        fail(why);
-        return;
-      }
-      done = true;
-      clearTimeout(timer);
-      resolve({ peerChain: chain, socket: sock });
-    });
-  });
-}
-
-function asSession(v: VerifiedTls): TlsSession {
-  return { ...v, stream: socketToConnLike(v.socket) };
-}
-
-/** Server-side handshake over an accepted connection with the current `tls-server` material. */
-export function serverHandshake(
-  conn: Deno.Conn,
-  loaded: LoadedTlsServer,
-  timeoutMs = TLS_HANDSHAKE_TIMEOUT_MS,
-): Promise<TlsSession> {
-  const o = serverSecureContextOptions(loaded);
-  const sock = new tls.TLSSocket(duplexOf(conn), {
-    isServer: true,
-    secureContext: tls.createSecureContext({ ...o, ...goTlsParams(loaded.minVersion) }),
-    requestCert: o.requestCert,
-    rejectUnauthorized: false,
-  });
-  return completeHandshake(sock, "secure", serverChainVerifier(loaded), timeoutMs).then(asSession);
-}
-
-/** Client-side handshake over a dialed connection; the server is checked by DNS/IP `host`. */
-export function clientHandshake(
-  conn: Deno.Conn,
-  loaded: LoadedTlsClient,
-  host: string,
-  timeoutMs = TLS_HANDSHAKE_TIMEOUT_MS,
-): Promise<TlsSession> {
-  const sock = tls.connect({
-    ...clientConnectOptions(loaded, { host }),
-    ...goTlsParams(loaded.minVersion),
-    socket: duplexOf(conn),
-  });
-  const verifier = clientChainVerifier(loaded, { expectedHost: host.replace(/^\[|\]$/g, "") });
-  return completeHandshake(sock, "secureConnect", verifier, timeoutMs).then(asSession);
-}
 
 /** A node's loaded TLS configurations, usable as backend wrappers; see the module doc. */
 export class NodeTls implements TlsWrappers {
@@ -235,12 +98,12 @@ export class NodeTls implements TlsWrappers {
     return {
       server: async (conn) => {
         const loaded = this.serverConfig(name);
-        const s = await serverHandshake(conn, loaded);
+        const s = await tlsServerOverConn(conn, loaded, {
+          timeoutMs: TLS_HANDSHAKE_TIMEOUT_MS,
+          contextOptions: goTlsParams(loaded.minVersion),
+        });
         const check = loaded.clientAuth !== "none" && !loaded.section.skipreceptornamescheck;
-        return {
-          stream: s.stream,
-          verifiedNodeIds: check ? chainNodeIds(s.peerChain) : undefined,
-        };
+        return { stream: s.stream, verifiedNodeIds: check ? s.peerNodeIds : undefined };
       },
     };
   }
@@ -251,12 +114,13 @@ export class NodeTls implements TlsWrappers {
     return {
       client: async (conn, host) => {
         const loaded = this.clientConfig(name);
-        const s = await clientHandshake(conn, loaded, host);
+        const s = await tlsClientOverConn(conn, loaded, host, {
+          timeoutMs: TLS_HANDSHAKE_TIMEOUT_MS,
+          contextOptions: goTlsParams(loaded.minVersion),
+          verifier: clientChainVerifier(loaded, { expectedHost: host.replace(/^\[|\]$/g, "") }),
+        });
         const check = !loaded.insecureSkipVerify && !loaded.section.skipreceptornamescheck;
-        return {
-          stream: s.stream,
-          verifiedNodeIds: check ? chainNodeIds(s.peerChain) : undefined,
-        };
+        return { stream: s.stream, verifiedNodeIds: check ? s.peerNodeIds : undefined };
       },
     };
   }
