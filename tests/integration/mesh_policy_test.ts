@@ -91,3 +91,51 @@ Deno.test("mesh: allowedpeers on a listener refuses other node IDs", async () =>
     await stopAll(nodes);
   }
 });
+
+Deno.test("mesh: a backend connection that never identifies itself is dropped after 11 initial updates", async () => {
+  const port = freePort();
+  const node = await startNode("silent", (_d, s) => meshNodeYaml("silent", port, [], s));
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const started = Date.now();
+    let buf = new Uint8Array(0);
+    const updates: string[] = [];
+    const chunk = new Uint8Array(65536);
+    const timer = setTimeout(() => conn.close(), 20000);
+    try {
+      while (true) {
+        const n = await conn.read(chunk).catch(() => null);
+        if (n === null) break;
+        const b = new Uint8Array(buf.length + n);
+        b.set(buf);
+        b.set(chunk.subarray(0, n), buf.length);
+        buf = b;
+        while (buf.length >= 2 && buf.length >= 2 + (buf[0] | (buf[1] << 8))) {
+          const len = buf[0] | (buf[1] << 8);
+          const msg = buf.subarray(2, 2 + len);
+          assertEquals(msg[0], 1, "only routing updates before identification");
+          updates.push(new TextDecoder().decode(msg.subarray(1)));
+          buf = buf.slice(2 + len);
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    }
+    const took = Date.now() - started;
+    assertEquals(updates.length, 11, `initial updates before giving up (${took} ms)`);
+    assert(took >= 9000 && took < 15000, `gave up after ${took} ms, expected ~10 s`);
+    const first = JSON.parse(updates[0]);
+    assertEquals(first.NodeID, "silent");
+    assertEquals(first.ForwardingNode, "silent");
+    assertEquals(first.Connections, {});
+    // Sequence numbers grow by one per initial message.
+    const seqs = updates.map((u) => Number(/"UpdateSequence":(\d+)/.exec(u)![1]));
+    for (let i = 1; i < seqs.length; i++) assertEquals(seqs[i], seqs[i - 1] + 1);
+    assert(!node.exited, "node still running");
+  } finally {
+    await stopAll([node]);
+  }
+});
