@@ -9,6 +9,9 @@ import { type DuplexConn, runControlSession } from "./session.ts";
 import { duplexFromConn } from "./conn_duplex.ts";
 import type { Logger } from "../log.ts";
 
+/** Longest pause between retries after accept errors (ms). */
+const ACCEPT_RETRY_MAX_MS = 1000;
+
 /** Error raised when a control listener cannot start. */
 export class ControlStartError extends Error {}
 
@@ -46,14 +49,21 @@ async function acceptLoop(
   transport: ControlTransportKind,
   isClosed: () => boolean,
 ): Promise<void> {
+  let delay = 0;
   while (!isClosed()) {
     let conn: Deno.Conn;
     try {
       conn = await listener.accept();
     } catch (e) {
-      if (!isClosed()) ctx.logger.error(`control service accept failed: ${e}`);
-      return;
+      if (isClosed() || e instanceof Deno.errors.BadResource) return;
+      // Transient failures (EMFILE, ECONNABORTED...) must not kill the service: back off and
+      // keep accepting, as Go's accept loops do.
+      delay = Math.min(delay ? delay * 2 : 5, ACCEPT_RETRY_MAX_MS);
+      ctx.logger.error(`control service accept failed: ${e}; retrying in ${delay} ms`);
+      await new Promise((r) => setTimeout(r, delay));
+      continue;
     }
+    delay = 0;
     serveConnection(ctx, duplexFromConn(conn), transport);
   }
 }

@@ -8,6 +8,9 @@ import { type ByteStream, StreamLink } from "./stream_link.ts";
 import { REDIAL_FIRST_MS, RedialBackoff, splitHostPort } from "./redial.ts";
 import type { Logger } from "../../log.ts";
 
+/** Longest pause between retries after accept errors (ms). */
+const ACCEPT_RETRY_MAX_MS = 1000;
+
 /** Whoever takes new links (the mesh node). */
 export interface LinkSink {
   attachLink(link: Link): void;
@@ -73,14 +76,20 @@ export class TcpListenerBackend {
     opts: TcpBackendCommon & { nodeCost?: Record<string, number> },
     sink: LinkSink,
   ): Promise<void> {
+    let delay = 0;
     while (!this.#closed) {
       let conn: Deno.TcpConn;
       try {
         conn = await this.#listener.accept();
       } catch (e) {
-        if (!this.#closed) opts.logger.error(`TCP listener accept failed: ${e}`);
-        return;
+        if (this.#closed || e instanceof Deno.errors.BadResource) return;
+        // Transient failures (EMFILE...) must not stop the listener: back off and retry.
+        delay = Math.min(delay ? delay * 2 : 5, ACCEPT_RETRY_MAX_MS);
+        opts.logger.error(`TCP listener accept failed: ${e}; retrying in ${delay} ms`);
+        await new Promise((r) => setTimeout(r, delay));
+        continue;
       }
+      delay = 0;
       this.#handle(conn, opts, sink);
     }
   }

@@ -104,14 +104,20 @@ export class WsListenerBackend {
   }
 
   async #acceptLoop(opts: WsListenerOptions, sink: LinkSink): Promise<void> {
+    let delay = 0;
     while (!this.#closed) {
       let conn: Deno.TcpConn;
       try {
         conn = await this.#listener.accept();
       } catch (e) {
-        if (!this.#closed) opts.logger.error(`WebSocket listener accept failed: ${e}`);
-        return;
+        if (this.#closed || e instanceof Deno.errors.BadResource) return;
+        // Transient failures (EMFILE...) must not stop the listener: back off and retry.
+        delay = Math.min(delay ? delay * 2 : 5, 1000);
+        opts.logger.error(`WebSocket listener accept failed: ${e}; retrying in ${delay} ms`);
+        await new Promise((r) => setTimeout(r, delay));
+        continue;
       }
+      delay = 0;
       this.#handle(conn, opts, sink);
     }
   }
