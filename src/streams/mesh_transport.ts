@@ -1,7 +1,8 @@
 /**
  * Carries QUIC datagrams over mesh datagrams (wire.md §12.2): a {@link DatagramTransport}
  * whose remote addresses are `node:service` strings, bound to one mesh endpoint. Local send
- * errors (no route yet) are dropped like lost packets; QUIC retransmits.
+ * errors (no route to node, ...) are reported through `onSendError`; the stream layer ends the
+ * affected connection, as Go's quic-go does on a write error.
  * @module
  */
 import type { DatagramEndpoint, MeshNode } from "../mesh/mesh_node.ts";
@@ -26,6 +27,7 @@ export class MeshDatagramTransport implements DatagramTransport {
   readonly endpoint: DatagramEndpoint;
   readonly nodeId: string;
   #unreachable: ((n: UnreachableNotice) => void) | undefined;
+  #sendError: ((remote: string, message: string) => void) | undefined;
 
   constructor(mesh: MeshNode, service?: string) {
     this.endpoint = mesh.listen(service);
@@ -41,6 +43,16 @@ export class MeshDatagramTransport implements DatagramTransport {
   /** Receive unreachable notices about datagrams we sent. */
   onUnreachable(cb: (n: UnreachableNotice) => void): void {
     this.#unreachable = cb;
+  }
+
+  /**
+   * Be told when a datagram cannot leave this node (e.g. `no route to node`). Go's quic-go
+   * destroys a connection on such a write error (its send queue returns it), so a dial to an
+   * unroutable node fails at once and a connection to a node that went away ends at its next
+   * send instead of at the idle timeout.
+   */
+  onSendError(cb: (remote: string, message: string) => void): void {
+    this.#sendError = cb;
   }
 
   send(remote: string, data: Uint8Array): void {
@@ -59,6 +71,8 @@ export class MeshDatagramTransport implements DatagramTransport {
           Problem: "service unknown",
           ReceivedFromNode: this.nodeId,
         });
+      } else {
+        this.#sendError?.(remote, e instanceof Error ? e.message : String(e));
       }
     }
   }

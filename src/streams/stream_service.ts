@@ -87,6 +87,16 @@ function toConn(
   };
 }
 
+/**
+ * End a connection whose datagrams cannot leave this node (Go: quic-go destroys it on the
+ * write error). Its streams then fail with `connection closed: <message>`.
+ */
+function closeQuietly(handle: QuicConnHandle, message: string): void {
+  try {
+    handle.close(0x1f4, message);
+  } catch { /* closed */ }
+}
+
 /** Read exactly one byte from a stream and hand back a readable for the rest. */
 async function consumeZeroByte(
   stream: QuicStream,
@@ -136,6 +146,8 @@ export class StreamListener {
   #waiters: ((c: MeshStreamConn | null) => void)[] = [];
   #logger: Logger;
   #mesh: MeshNode;
+  /** Accepted connections by remote address, to end them on a send error. */
+  #byRemote = new Map<string, QuicConnHandle>();
 
   private constructor(
     mesh: MeshNode,
@@ -163,6 +175,10 @@ export class StreamListener {
       }),
     });
     this.#driver = new QuicDriver(endpoint, this.#transport);
+    this.#transport.onSendError((remote, message) => {
+      const h = this.#byRemote.get(remote);
+      if (h) queueMicrotask(() => closeQuietly(h, message));
+    });
     this.#acceptLoop();
     if (advertise) mesh.advertise(this.service, tls.connType, advertise.tags);
   }
@@ -199,6 +215,10 @@ export class StreamListener {
 
   async #serve(handle: QuicConnHandle): Promise<void> {
     try {
+      this.#byRemote.set(handle.remote, handle);
+      handle.closed.then(() => {
+        if (this.#byRemote.get(handle.remote) === handle) this.#byRemote.delete(handle.remote);
+      });
       const stream = await handle.acceptStream();
       if (!stream) return;
       const rest = await consumeZeroByte(stream, 60_000);
@@ -270,6 +290,13 @@ export async function dialStream(
   };
   let abort: (e: Error) => void = () => {};
   const aborted = new Promise<never>((_, rej) => (abort = rej));
+  let dialed: QuicConnHandle | undefined;
+  transport.onSendError((_remote, message) => {
+    if (dialed) {
+      const h = dialed;
+      queueMicrotask(() => closeQuietly(h, message));
+    } else abort(new Error(message));
+  });
   transport.onUnreachable((n) => {
     if (n.Problem === "service unknown" && n.ToNode === target && n.ToService === service) {
       abort(new Error(`service unknown: ${service} on ${target}`));
@@ -284,6 +311,7 @@ export async function dialStream(
   });
   try {
     const handle = await Promise.race([driver.connect(`${target}:${service}`), aborted, timeout]);
+    dialed = handle;
     const stream = await Promise.race([handle.openStream(), aborted, timeout]);
     const w = stream.writable.getWriter();
     await w.write(ZERO);
