@@ -114,7 +114,9 @@ export function e2eNodeYaml(
 /**
  * Start a mesh like helpers/mesh.ts `startMesh`, but each node's `datadir` is `<dir>/data`
  * (so unit directories are `<dir>/data/<id>/<unit>`), and `extraYaml` adds sections other than
- * `node`. Waits for convergence; on failure stops everything and throws with the logs.
+ * `node`. Nodes start one after the other in `spec.nodes` order, so list each edge's listener
+ * (second element) before its dialer. Waits for convergence; on failure stops everything and
+ * throws with the logs.
  */
 export async function startE2eMesh(spec: MeshSpec): Promise<Mesh> {
   const root = await tempDir("receptor-e2e-");
@@ -140,7 +142,9 @@ export async function startE2eMesh(spec: MeshSpec): Promise<Mesh> {
     );
   }
   try {
-    await Promise.all(spec.nodes.map((id) => mesh.startMember(id)));
+    // In spec order (list listeners first): a dialer started before its listener would sit
+    // out the backends' 5 s redial delay.
+    for (const id of spec.nodes) await mesh.startMember(id);
     await mesh.waitConverged();
   } catch (e) {
     const logs = [...mesh.members.values()].map((m) =>
