@@ -139,3 +139,54 @@ Deno.test("mesh: a backend connection that never identifies itself is dropped af
     await stopAll([node]);
   }
 });
+
+Deno.test("mesh: nodecost on a listener sets the link cost; a peer that disagrees is rejected", async () => {
+  const lPort = freePort();
+  const nodes = [];
+  try {
+    const hub = await startNode(
+      "hub",
+      (_d, s) =>
+        meshNodeYaml("hub", lPort, [], s).replace(
+          `    port: ${lPort}\n`,
+          `    port: ${lPort}\n    nodecost:\n      pricey: 2.5\n`,
+        ),
+    );
+    nodes.push(hub);
+    const pricey = await startNode(
+      "pricey",
+      (_d, s) =>
+        meshNodeYaml("pricey", freePort(), [lPort], s).replace(
+          `    address: 127.0.0.1:${lPort}\n`,
+          `    address: 127.0.0.1:${lPort}\n    cost: 2.5\n`,
+        ),
+    );
+    nodes.push(pricey);
+    const cheap = await startNode(
+      "cheap",
+      (_d, s) =>
+        meshNodeYaml("cheap", freePort(), [lPort], s).replace(
+          `    address: 127.0.0.1:${lPort}\n`,
+          `    address: 127.0.0.1:${lPort}\n    cost: 3\n`,
+        ),
+    );
+    nodes.push(cheap);
+    await waitFor("pricey connects to hub at cost 2.5", async () => {
+      const s = await ctlStatus(hub.socket);
+      return s.Connections.some((c) => c.NodeID === "pricey" && c.Cost === 2.5) &&
+        s.KnownConnectionCosts.pricey?.hub === 2.5;
+    }, 20000);
+    const ps = await ctlStatus(pricey.socket);
+    assertEquals(ps.Connections, [{ NodeID: "hub", Cost: 2.5 }]);
+    await waitFor(
+      "hub rejects cheap over the cost disagreement",
+      () => /disagree/.test(hub.logText() + cheap.logText()),
+      20000,
+    );
+    const hs = await ctlStatus(hub.socket);
+    assert(!hs.Connections.some((c) => c.NodeID === "cheap"), JSON.stringify(hs.Connections));
+    assert(!("cheap" in hs.RoutingTable), "no route to a rejected peer");
+  } finally {
+    await stopAll(nodes);
+  }
+});
