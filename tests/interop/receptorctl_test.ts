@@ -114,6 +114,23 @@ Deno.test("interop: receptorctl CLI and library against our node (unix and tcp)"
       return s.Advertisements.some((a) => a.NodeID === "rcmain");
     });
 
+    // The peer sees rcmain's work types on its control-service advertisement.
+    const peerView = await run(ctl, ["--socket", peer.socket, "status"]);
+    assertEquals(peerView.code, 0, `status on rcpeer: ${peerView.stdout}\n${peerView.stderr}`);
+    assertMatch(peerView.stdout, /rcmain\s+upper, greet, sleeper, failer/);
+    const peerJson = JSON.parse(
+      (await run(ctl, ["--socket", peer.socket, "status", "--json"])).stdout,
+    );
+    const mainAd = peerJson.Advertisements.find((a: Record<string, unknown>) =>
+      a.NodeID === "rcmain" && a.Service === "control"
+    );
+    assertEquals(mainAd?.WorkCommands?.map((w: { WorkType: string }) => w.WorkType), [
+      "upper",
+      "greet",
+      "sleeper",
+      "failer",
+    ]);
+
     for (const addr of [main.socket, `tcp://127.0.0.1:${tcpPort}`]) {
       const rc = (...args: string[]) => run(ctl, ["--socket", addr, ...args]);
       const where = `(socket ${addr})`;
