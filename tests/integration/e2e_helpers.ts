@@ -276,6 +276,11 @@ export class StreamingCtl {
     return r.done ? null : r.value;
   }
 
+  /** Half-close our sending side (end of a submit payload). */
+  async closeWrite(): Promise<void> {
+    await this.#conn.closeWrite();
+  }
+
   /** Close the connection. */
   close(): void {
     try {
