@@ -49,6 +49,18 @@ export interface RemoteLinkOptions {
   bannerTimeoutMs?: number;
 }
 
+/** Poll delays: 100 ms doubling up to `maxMs` (upstream polls every 1 s from the start). */
+export class PollBackoff {
+  #next = 100;
+  constructor(private readonly maxMs: number) {}
+  /** The delay before the next poll. */
+  next(): number {
+    const d = Math.min(this.#next, this.maxMs);
+    this.#next = Math.min(this.#next * 2, this.maxMs);
+    return d;
+  }
+}
+
 /** Sleep `ms`, or less if `signal` aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -267,6 +279,8 @@ export class RemoteLink {
     const rid = (await this.extra(unit)).RemoteUnitID;
     let client: RemoteControlClient | null = null;
     let writeFailures = 0;
+    // Poll quickly at first (short jobs finish in well under a second), then every poll period.
+    const backoff = new PollBackoff(this.#pollMs());
     try {
       for (;;) {
         if (signal.aborted) return "stopped";
@@ -321,7 +335,7 @@ export class RemoteLink {
         if (
           !forRelease && isFinal(r.State) && (await stdoutSize(unit.dir)) >= r.StdoutSize
         ) return "stopped";
-        await sleep(this.#pollMs(), signal);
+        await sleep(backoff.next(), signal);
       }
     } finally {
       client?.close();
@@ -338,8 +352,9 @@ export class RemoteLink {
       return;
     }
     let first = true;
+    const backoff = new PollBackoff(this.#pollMs());
     for (;;) {
-      if (!first) await sleep(this.#pollMs(), signal);
+      if (!first) await sleep(backoff.next(), signal);
       first = false;
       if (signal.aborted) return;
       let s: StatusFileData;
