@@ -1,7 +1,10 @@
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { compareForReload, nonReloadableFingerprints } from "../../src/config/mod.ts";
 
-const UPSTREAM = "/work/shared/upstream-configs/pkg__controlsvc__reload_test_yml__";
+const UPSTREAM = new URL(
+  "../../../shared/upstream-configs/pkg__controlsvc__reload_test_yml__",
+  import.meta.url,
+).pathname;
 const read = (name: string) => Deno.readTextFileSync(`${UPSTREAM}${name}.yml`);
 
 const BASE = `---
