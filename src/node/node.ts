@@ -129,36 +129,14 @@ export async function startNode(
     // work-signing / work-verification key files (control.md §7), loaded once at start-up.
     const workSigning = loadWorkSigning(sections, nodeId);
     // Remote work (control.md §6) dials the target's `control` service over the mesh.
-    const tlsLookup: TlsLookup = {
-      client: (name) => {
-        try {
-          return nodeTls.clientConfig(name);
-        } catch {
-          return undefined;
-        }
-      },
-      server: (name) => {
-        try {
-          return nodeTls.serverConfig(name);
-        } catch {
-          return undefined;
-        }
-      },
-    };
+    const tlsLookup: TlsLookup = nodeTls.lookup();
     const streamDial = makeStreamDialer(mesh, logger, tlsLookup);
     await registerRemoteWork(work, {
       dial: (remoteNode, tlsClient) => streamDial(remoteNode, "control", tlsClient),
       logger,
       sign: (remoteNode) => signWork(workSigning.signer, remoteNode),
       signingLifetimeMs: workSigning.signer?.lifetimeMs,
-      hasTlsClient: (name) => {
-        try {
-          nodeTls.clientConfig(name);
-          return true;
-        } catch {
-          return false;
-        }
-      },
+      hasTlsClient: (name) => tlsLookup.client(name) !== undefined,
     });
     mesh.setWorkCommands(work.advertisedWorkCommands());
     // Services first: once the control socket exists, the proxies are listening too.
@@ -189,7 +167,7 @@ export async function startNode(
   }
   if (!hasBackend(sections)) {
     logger.warning("Nothing to do - no backends are running.");
-    console.log(`Run ${Deno.execPath().split("/").pop()} --help for command line instructions.`);
+    console.log("Run receptor --help for command line instructions.");
     await cleanup();
     return 1;
   }
