@@ -24,6 +24,11 @@ const MiB = 1024 * 1024;
 const logger = new Logger({ level: "error" });
 const dec = new TextDecoder();
 const rows: string[] = [];
+/** BENCH_PROF=DIR: child processes run with --cpu-prof into DIR. */
+const PROF = Deno.env.get("BENCH_PROF");
+const profArgs = PROF ? ["--cpu-prof", `--cpu-prof-dir=${PROF}`] : [];
+/** BENCH_STATS=1: print the dialer's QUIC counters after each mesh stream run. */
+const STATS = !!Deno.env.get("BENCH_STATS");
 
 function report(name: string, detail: string) {
   rows.push(`| ${name} | ${detail} |`);
@@ -77,6 +82,7 @@ async function startPeer(...args: string[]): Promise<Peer> {
     "run",
     "--allow-all",
     "--unstable-net",
+    ...profArgs,
     `${ROOT}scripts/bench_peer.ts`,
     ...args,
   ]);
@@ -204,7 +210,16 @@ async function writeConfig(dir: string, name: string, yaml: string): Promise<str
 
 function startReceptor(config: string): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--unstable-net", `${ROOT}main.ts`, "node", "-c", config],
+    args: [
+      "run",
+      "--allow-all",
+      "--unstable-net",
+      ...profArgs,
+      `${ROOT}main.ts`,
+      "node",
+      "-c",
+      config,
+    ],
     stdout: "null",
     stderr: "inherit",
   }).spawn();
@@ -273,6 +288,14 @@ async function benchMesh(relays: number, tcpRate: number): Promise<void> {
   const got = (await reply).trim();
   const ms = performance.now() - t0;
   const cpu = selfCpu() - c0 + pids.reduce((s, p, i) => s + cpuOf(p) - p0[i], 0);
+  if (STATS) {
+    const q = conn.quic;
+    console.log(
+      `  dialer QUIC: ${JSON.stringify(q.stats)} cwnd ${q.congestionWindow} rtt ${
+        JSON.stringify(q.rttStats)
+      }`,
+    );
+  }
   conn.close();
   peer.close();
   mesh.close();
@@ -387,14 +410,12 @@ console.log(
   } — ${navigator.hardwareConcurrency} cores, Linux ${os}, Deno ${Deno.version.deno}, scale ${SCALE}\n`,
 );
 let tcpRate = 1;
-if (want("tcp") || want("mesh")) tcpRate = await benchTcp();
+if (want("tcp") || want("mesh") || want("mesh1") || want("mesh3")) tcpRate = await benchTcp();
 if (want("quic")) {
   await benchQuic("ours");
   await benchQuic("deno");
 }
-if (want("mesh")) {
-  await benchMesh(0, tcpRate);
-  await benchMesh(2, tcpRate);
-}
+if (want("mesh") || only === "mesh1") await benchMesh(0, tcpRate);
+if (want("mesh") || only === "mesh3") await benchMesh(2, tcpRate);
 if (want("work")) await benchWork();
 console.log("\n| measurement | result |\n|---|---|\n" + rows.join("\n"));

@@ -34,6 +34,8 @@ async function answer(writable: WritableStream<Uint8Array>, text: string): Promi
 }
 
 const [mode, ...args] = Deno.args;
+// exit normally on SIGTERM so that --cpu-prof profiles get written
+Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
 const logger = new Logger({ level: "error" });
 
 if (mode === "tcp-sink") {

@@ -8,6 +8,7 @@
 import type { MeshNode } from "../mesh/mesh_node.ts";
 import type { DuplexConn } from "../control/session.ts";
 import { QuicEndpoint } from "../quic/endpoint.ts";
+import type { QuicConnection } from "../quic/connection.ts";
 import { type QuicConnHandle, QuicDriver, type QuicStream } from "../quic/driver.ts";
 import { MeshDatagramTransport, splitMeshAddress } from "./mesh_transport.ts";
 import {
@@ -32,7 +33,16 @@ const TRANSPORT = {
   maxIdleTimeout: 30_000,
   handshakeTimeout: 15_000,
   maxDatagramSize: MESH_QUIC_DATAGRAM,
+  sendBufferSize: 4 * 1024 * 1024,
 };
+
+/**
+ * Cipher suites for mesh streams, ChaCha20-Poly1305 first. In this Deno, node:crypto's
+ * ChaCha20-Poly1305 seals a 16 KiB packet about 4x faster than its AES-128-GCM (≈25 vs ≈95 µs
+ * CPU per packet), and every stream byte is sealed once and opened once. The choice is a normal
+ * TLS 1.3 negotiation: Go receptor peers (quic-go) support all three suites.
+ */
+const MESH_CIPHER_SUITES = [0x1303, 0x1301, 0x1302];
 
 /** A mesh stream: a duplex byte stream plus who is on the other end. */
 export interface MeshStreamConn extends DuplexConn {
@@ -40,12 +50,17 @@ export interface MeshStreamConn extends DuplexConn {
   readonly remoteService: string;
   /** DER chain the peer presented. */
   readonly peerCertificates: Uint8Array[];
+  /** The underlying sans-IO QUIC connection (diagnostics: stats, cwnd, RTT). */
+  readonly quic: QuicConnection;
 }
 
 const ZERO = new Uint8Array([0]);
 
 /** Longest wait for the peer to acknowledge our last bytes before CONNECTION_CLOSE. */
 const CLOSE_LINGER_MS = 30_000;
+
+/** How long a dialer's endpoint stays bound after its connection closed (≥ 3 PTO). */
+const CLOSE_DRAIN_MS = 2_000;
 
 function toConn(
   stream: QuicStream,
@@ -80,6 +95,7 @@ function toConn(
     remoteNode: node,
     remoteService: service,
     peerCertificates: handle.peerCertificates,
+    quic: handle.connection,
     readable,
     writable: stream.writable,
     closeWrite: () => stream.closeWrite(),
@@ -167,6 +183,7 @@ export class StreamListener {
       tls: (ctx) => ({
         role: "server",
         alpn: [NETCEPTOR_ALPN],
+        cipherSuites: MESH_CIPHER_SUITES,
         certificateChain: tls.certificateChain,
         privateKey: tls.privateKey,
         requestClientCertificate: tls.requestClientCertificate,
@@ -278,6 +295,7 @@ export async function dialStream(
     tls: () => ({
       role: "client",
       alpn: [NETCEPTOR_ALPN],
+      cipherSuites: MESH_CIPHER_SUITES,
       certificateChain: tls.certificateChain,
       privateKey: tls.privateKey,
       verifyPeer: tls.verifyServer,
@@ -316,7 +334,10 @@ export async function dialStream(
     const w = stream.writable.getWriter();
     await w.write(ZERO);
     w.releaseLock();
-    return toConn(stream, stream.readable, handle, cleanup);
+    // After our CONNECTION_CLOSE, keep the ephemeral service bound for a moment: the closing
+    // connection absorbs the peer's last packets (and repeats the close if it was lost)
+    // instead of the node answering each with a "service unknown" unreachable.
+    return toConn(stream, stream.readable, handle, () => setTimeout(cleanup, CLOSE_DRAIN_MS));
   } catch (e) {
     cleanup();
     throw e;
