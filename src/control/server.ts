@@ -7,6 +7,7 @@
 import type { ControlCommand, ControlTransportKind } from "./types.ts";
 import { type DuplexConn, runControlSession } from "./session.ts";
 import { duplexFromConn } from "./conn_duplex.ts";
+import { listenUnixLocked } from "./unix_socket.ts";
 import type { Logger } from "../log.ts";
 
 /** Longest pause between retries after accept errors (ms). */
@@ -74,50 +75,19 @@ export async function listenUnixControl(
   path: string,
   permissions: number,
 ): Promise<Closer> {
-  let lockFile: Deno.FsFile;
+  let sock;
   try {
-    lockFile = await Deno.open(path + ".lock", { create: true, write: true, mode: 0o600 });
+    sock = await listenUnixLocked(path, permissions);
   } catch (e) {
-    throw new ControlStartError(
-      `could not create lock file ${path}.lock: ${e instanceof Error ? e.message : e}`,
-    );
-  }
-  if (!(await lockFile.tryLock(true))) {
-    lockFile.close();
-    throw new ControlStartError(`could not acquire lock on socket file ${path}.lock`);
-  }
-  try {
-    await Deno.remove(path);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) {
-      lockFile.close();
-      throw new ControlStartError(`could not remove old socket file ${path}: ${e}`);
-    }
-  }
-  let listener: Deno.UnixListener;
-  try {
-    listener = Deno.listen({ transport: "unix", path });
-    await Deno.chmod(path, permissions);
-  } catch (e) {
-    lockFile.close();
-    throw new ControlStartError(
-      `error opening Unix socket ${path}: ${e instanceof Error ? e.message : e}`,
-    );
+    throw new ControlStartError(e instanceof Error ? e.message : String(e));
   }
   let closed = false;
-  acceptLoop(listener, ctx, "unix", () => closed);
+  acceptLoop(sock.listener, ctx, "unix", () => closed);
   ctx.logger.debug(`Control service listening on Unix socket ${path}`);
   return {
     close() {
-      if (closed) return;
       closed = true;
-      try {
-        listener.close();
-      } catch { /* closed */ }
-      try {
-        Deno.removeSync(path);
-      } catch { /* gone */ }
-      lockFile.close();
+      sock.close();
     },
   };
 }
