@@ -50,8 +50,12 @@ export class Logger {
   #once = new Set<string>();
 
   constructor(
-    opts: { level?: LogLevel; format?: LogFormat; sink?: LogSink; fields?: Record<string, unknown> } =
-      {},
+    opts: {
+      level?: LogLevel;
+      format?: LogFormat;
+      sink?: LogSink;
+      fields?: Record<string, unknown>;
+    } = {},
   ) {
     this.level = opts.level ?? "info";
     this.format = opts.format ?? "text";

@@ -8,7 +8,11 @@ import { ControlError } from "./types.ts";
 import type { DuplexConn } from "./session.ts";
 
 /** Dials a stream service on a node; rejects with a message on failure. */
-export type StreamDialer = (node: string, service: string, tlsClient: string) => Promise<DuplexConn>;
+export type StreamDialer = (
+  node: string,
+  service: string,
+  tlsClient: string,
+) => Promise<DuplexConn>;
 
 /** Build the `connect` command over `dial` (null while streams are unavailable). */
 export function connectCommand(dial: StreamDialer | null): ControlCommand {
@@ -25,7 +29,9 @@ export function connectCommand(dial: StreamDialer | null): ControlCommand {
         node = req.json.node;
         service = req.json.service;
         tls = req.json.tls ?? "";
-        if (node === undefined || service === undefined) throw new ControlError("no connect target");
+        if (node === undefined || service === undefined) {
+          throw new ControlError("no connect target");
+        }
         if (typeof node !== "string" || typeof service !== "string" || typeof tls !== "string") {
           throw new ControlError("connect parameters must be strings");
         }

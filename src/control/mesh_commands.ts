@@ -153,7 +153,10 @@ export function reloadCommand(
         };
       }
       const r = await reload();
-      return { kind: "reply", value: r.ok ? { Success: true } : { Error: r.error, Success: false } };
+      return {
+        kind: "reply",
+        value: r.ok ? { Success: true } : { Error: r.error, Success: false },
+      };
     },
   };
 }

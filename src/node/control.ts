@@ -131,8 +131,11 @@ export async function startControlServices(
         if (deps.listenMesh) {
           // Reachable over the mesh (stream service); the listener advertises it.
           closers.push(
-            deps.listenMesh(s.service, s.tls, (conn) =>
-              serveConnection(ctx, conn, "mesh", conn.remoteNode)),
+            deps.listenMesh(
+              s.service,
+              s.tls,
+              (conn) => serveConnection(ctx, conn, "mesh", conn.remoteNode),
+            ),
           );
         } else {
           deps.mesh.advertise(s.service, s.tls ? 2 : 1, { type: "Control Service" });

@@ -66,7 +66,15 @@ export async function bulk(total: number, seed: number, link: LinkOptions, maxSi
   const t0 = performance.now();
   net.runUntil(() => fin, maxSimMs);
   const ms = performance.now() - t0;
-  return { sent: hs.digest("hex"), got: hr.digest("hex"), received, simMs: net.now, realMs: ms, cc, sc: sc! };
+  return {
+    sent: hs.digest("hex"),
+    got: hr.digest("hex"),
+    received,
+    simMs: net.now,
+    realMs: ms,
+    cc,
+    sc: sc!,
+  };
 }
 
 Deno.test("quic: 64 MiB intact at 5% loss with duplication and reordering", async () => {
