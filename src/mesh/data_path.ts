@@ -13,7 +13,7 @@ import {
   decodeUnreachable,
   encodeData,
   encodeUnreachable,
-  serviceNameBytes,
+  serviceNameFits,
 } from "./messages.ts";
 import type { NameTable } from "./name_table.ts";
 import type { RouterOutput, SendError } from "./router_types.ts";
@@ -33,6 +33,11 @@ export interface ResolvedMessage {
   toService: string;
   hopsToLive: number;
   payload: Uint8Array;
+  /**
+   * The whole message as received from a link, owned by the pipeline (`payload` is a view of
+   * it): delivered without a copy, and forwarded as is with only the HTL byte rewritten.
+   */
+  raw?: Uint8Array;
 }
 
 /** What the pipeline needs from its router. */
@@ -72,7 +77,7 @@ export class DataPath {
     payload: Uint8Array,
     hopsToLive: number = this.host.maxHops,
   ): SendError | undefined {
-    if (!serviceNameBytes(fromService) || !serviceNameBytes(toService)) {
+    if (!serviceNameFits(fromService) || !serviceNameFits(toService)) {
       return "service name too long";
     }
     if (DATA_HEADER_LEN + payload.length > this.host.maxMessageBytes) return "message too large";
@@ -88,8 +93,11 @@ export class DataPath {
     });
   }
 
-  /** A data message arrived from a link: resolve hashes and process it. Never throws. */
-  receive(d: DataMessage, via: string): void {
+  /**
+   * A data message arrived from a link: resolve hashes and process it. Never throws. `raw`, if
+   * given, is the whole received message, which the pipeline may keep and modify.
+   */
+  receive(d: DataMessage, via: string, raw?: Uint8Array): void {
     const fromNode = this.host.names.lookup(d.fromHash);
     const toNode = this.host.names.lookup(d.toHash);
     if (fromNode === undefined || toNode === undefined) {
@@ -106,6 +114,7 @@ export class DataPath {
       toService: d.toService,
       hopsToLive: d.hopsToLive,
       payload: d.payload,
+      raw,
     });
     if (err) this.host.logger.error(`Error handling message data: ${err}`);
   }
@@ -135,7 +144,7 @@ export class DataPath {
           service: md.toService,
           fromNode: md.fromNode,
           fromService: md.fromService,
-          payload: md.payload.slice(),
+          payload: md.raw ? md.payload : md.payload.slice(),
         });
         return undefined;
       }
@@ -154,6 +163,13 @@ export class DataPath {
     }
     const link = h.nextHopLink(md.toNode);
     if (typeof link === "string") return link;
+    if (md.raw) {
+      // Relay: the received bytes already carry both hashes and the raw service names (as Go
+      // re-marshals them); only the hops-to-live byte changes.
+      md.raw[1] = md.hopsToLive - 1;
+      h.emit({ kind: "send", linkId: link, bytes: md.raw });
+      return undefined;
+    }
     const bytes = encodeData({
       hopsToLive: md.hopsToLive - 1,
       fromHash: h.names.add(md.fromNode),

@@ -30,6 +30,11 @@ export interface Link {
   close(): void;
   /** Set by the mesh: called for every received message. */
   onMessage: (message: Uint8Array) => void;
+  /**
+   * True if every message given to `onMessage` is a fresh array the link never touches again,
+   * so the mesh may keep it and modify it (relaying then needs no copy).
+   */
+  readonly freshMessages?: boolean;
   /** Set by the mesh: called once when the transport ends for any reason. */
   onClose: (reason: string) => void;
 }

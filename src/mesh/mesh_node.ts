@@ -90,6 +90,10 @@ class Endpoint implements DatagramEndpoint {
   deliver(d: Datagram): void {
     if (this.#closed) return;
     if (this.onDatagram) return this.onDatagram(d);
+    // a payload relayed without a copy is a view of a link's read buffer: do not pin that
+    // buffer while the datagram waits to be read
+    const p = d.payload;
+    if (p.byteLength !== p.buffer.byteLength) d = { ...d, payload: p.slice() };
     const w = this.#waiters.shift();
     if (w) w(d);
     else if (this.#inbox.length < INBOX_LIMIT) this.#inbox.push(d);
@@ -138,9 +142,10 @@ export class MeshNode {
     }
     const id = this.#nextLinkId++;
     this.#links.set(id, link);
+    const owned = link.freshMessages === true;
     link.onMessage = (m) => {
       if (this.#closed) return;
-      this.router.handleMessage(id, m);
+      this.router.handleMessage(id, m, owned);
       this.#pump();
     };
     link.onClose = (reason) => {

@@ -152,7 +152,13 @@ export function decodeMessage(bytes: Uint8Array): Decoded<NetceptorMessage> {
 function serviceName(b: Uint8Array): string {
   let end = b.length;
   while (end > 0 && b[end - 1] === 0) end--;
-  return utf8d.decode(b.subarray(0, end));
+  // per-packet hot path: ASCII names without a TextDecoder call
+  let s = "";
+  for (let i = 0; i < end; i++) {
+    if (b[i] > 0x7f) return utf8d.decode(b.subarray(0, end));
+    s += String.fromCharCode(b[i]);
+  }
+  return s;
 }
 
 /** Decode a type-0 message: the 36-byte header and the payload (a view, not a copy). */
@@ -181,6 +187,27 @@ export function serviceNameBytes(name: string): Uint8Array | undefined {
   return b.length <= MAX_SERVICE_NAME ? b : undefined;
 }
 
+/** True if `name` is ASCII of at most 8 characters (encodable without a TextEncoder). */
+function shortAscii(name: string): boolean {
+  if (name.length > MAX_SERVICE_NAME) return false;
+  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** True if `name` fits a data header's 8-byte service field. */
+export function serviceNameFits(name: string): boolean {
+  return shortAscii(name) || serviceNameBytes(name) !== undefined;
+}
+
+/** Writes a service name (known to fit) into its 8-byte field at `pos` (zero-filled). */
+function writeServiceName(out: Uint8Array, pos: number, name: string, bytes?: Uint8Array): void {
+  if (bytes) {
+    out.set(bytes, pos);
+    return;
+  }
+  for (let i = 0; i < name.length; i++) out[pos + i] = name.charCodeAt(i);
+}
+
 /**
  * Encode a data message. Throws RangeError if a service name exceeds 8 bytes or the HTL is
  * not a byte (callers validate first).
@@ -195,8 +222,11 @@ export function encodeData(
   },
   payload: Uint8Array,
 ): Uint8Array {
-  const fs = serviceNameBytes(h.fromService), ts = serviceNameBytes(h.toService);
-  if (!fs || !ts) throw new RangeError("service name too long");
+  // per-packet hot path: ASCII names (the usual case) skip the TextEncoder
+  const fa = shortAscii(h.fromService), ta = shortAscii(h.toService);
+  const fs = fa ? undefined : serviceNameBytes(h.fromService);
+  const ts = ta ? undefined : serviceNameBytes(h.toService);
+  if ((!fa && !fs) || (!ta && !ts)) throw new RangeError("service name too long");
   if (!Number.isInteger(h.hopsToLive) || h.hopsToLive < 0 || h.hopsToLive > 255) {
     throw new RangeError(`bad hops-to-live ${h.hopsToLive}`);
   }
@@ -206,8 +236,8 @@ export function encodeData(
   out[1] = h.hopsToLive;
   dv.setBigUint64(4, h.fromHash);
   dv.setBigUint64(12, h.toHash);
-  out.set(fs, 20);
-  out.set(ts, 28);
+  writeServiceName(out, 20, h.fromService, fs);
+  writeServiceName(out, 28, h.toService, ts);
   out.set(payload, DATA_HEADER_LEN);
   return out;
 }

@@ -313,8 +313,11 @@ export class Router {
     this.#emit({ kind: "send", linkId, bytes });
   }
 
-  /** One whole netceptor message arrived on `linkId`. Never throws. */
-  handleMessage(linkId: number, bytes: Uint8Array): void {
+  /**
+   * One whole netceptor message arrived on `linkId`. Never throws. `owned`: the router may
+   * keep and modify `bytes` (a data message is then relayed or delivered without a copy).
+   */
+  handleMessage(linkId: number, bytes: Uint8Array, owned = false): void {
     if (this.#shutdown) return;
     const l = this.#links.get(linkId);
     if (!l) {
@@ -323,7 +326,7 @@ export class Router {
     }
     l.lastRecv = this.#clock.now();
     try {
-      this.#dispatch(l, bytes);
+      this.#dispatch(l, bytes, owned);
     } catch (e) {
       this.logger.error(
         `internal error handling a message from ${l.options.description}: ${(e as Error).stack}`,
@@ -331,7 +334,7 @@ export class Router {
     }
   }
 
-  #dispatch(l: LinkState, bytes: Uint8Array): void {
+  #dispatch(l: LinkState, bytes: Uint8Array, owned: boolean): void {
     const where = l.peer ?? l.options.description;
     if (bytes.length > this.maxMessageBytes) {
       this.logger.error(`dropping oversize message (${bytes.length} bytes) from ${where}`);
@@ -365,7 +368,7 @@ export class Router {
     const peer = l.peer!;
     switch (m.type) {
       case MSG_DATA:
-        this.#data.receive(m.data, peer);
+        this.#data.receive(m.data, peer, owned ? bytes : undefined);
         return;
       case MSG_ROUTE: {
         const u = m.update;

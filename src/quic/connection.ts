@@ -782,8 +782,12 @@ export class QuicConnection {
 
   // ---------------------------------------------------------------- output
 
-  /** Produces the next datagram to send, or undefined when there is nothing to send now. */
-  pollTransmit(now: number): Uint8Array | undefined {
+  /**
+   * Produces the next datagram to send, or undefined when there is nothing to send now. With
+   * `borrow` the result is a view of the connection's scratch buffer, valid only until the next
+   * call (for carriers that copy synchronously); otherwise it is a fresh array.
+   */
+  pollTransmit(now: number, borrow = false): Uint8Array | undefined {
     this.#now = Math.max(this.#now, now);
     let out: Uint8Array | undefined;
     this.#safely(() => {
@@ -795,7 +799,7 @@ export class QuicConnection {
         out = this.#buildDatagram();
       });
     }
-    return out;
+    return out && !borrow ? out.slice() : out;
   }
 
   #buildDatagram(): Uint8Array | undefined {
@@ -889,7 +893,7 @@ export class QuicConnection {
     }
     this.#bytesSent += end;
     this.stats.bytesSent += end;
-    return buf.slice(0, end);
+    return buf.subarray(0, end);
   }
 
   #hasApp1RttData(): boolean {

@@ -18,6 +18,16 @@ export interface DatagramTransport {
   receive(): Promise<{ remote: string; data: Uint8Array } | null>;
   /** Closes the transport; pending receive() resolves null. */
   close(): void;
+  /**
+   * Optional push mode: once called, the transport hands each datagram to `cb` synchronously as
+   * it arrives (no Promise per datagram) and `receive()` is no longer used.
+   */
+  setReceiver?(cb: (remote: string, data: Uint8Array) => void): void;
+  /**
+   * True if send() is done with `data` when it returns (it copies or encodes it at once): the
+   * driver then passes views of a reused buffer instead of a fresh array per datagram.
+   */
+  readonly copiesOnSend?: boolean;
 }
 
 /** One bidirectional QUIC stream as web streams. */
@@ -333,7 +343,16 @@ export class QuicDriver {
     this.#ep = endpoint;
     this.#tr = transport;
     this.#clock = clock;
-    this.#loop = this.#receiveLoop();
+    if (transport.setReceiver) {
+      // push mode: every datagram delivered in one burst is handled before the (coalesced)
+      // processing pass runs once
+      transport.setReceiver((remote, data) => {
+        if (this.#closed) return;
+        this.#ep.handle(this.now(), remote, data);
+        this.kick();
+      });
+      this.#loop = Promise.resolve();
+    } else this.#loop = this.#receiveLoop();
   }
 
   /** Current time in ms from the driver's clock. */
@@ -385,7 +404,8 @@ export class QuicDriver {
       }
       for (const c of this.#conns.values()) c.pump();
       let sent = 0;
-      for (let d = this.#ep.pollTransmit(now); d; d = this.#ep.pollTransmit(now)) {
+      const borrow = this.#tr.copiesOnSend === true;
+      for (let d = this.#ep.pollTransmit(now, borrow); d; d = this.#ep.pollTransmit(now, borrow)) {
         this.#tr.send(d.remote, d.data);
         sent++;
       }

@@ -202,14 +202,17 @@ export class QuicEndpoint {
     }
   }
 
-  /** Next datagram to send, round-robin across connections. */
-  pollTransmit(now: number): { remote: string; data: Uint8Array } | undefined {
+  /**
+   * Next datagram to send, round-robin across connections. With `borrow`, a connection's
+   * datagram may be a view of its scratch buffer, valid only until the next call.
+   */
+  pollTransmit(now: number, borrow = false): { remote: string; data: Uint8Array } | undefined {
     const r = this.#resets.shift();
     if (r) return r;
     const n = this.#entries.length;
     for (let i = 0; i < n; i++) {
       const e = this.#entries[(this.#rr + i) % n];
-      const d = e.conn.pollTransmit(now);
+      const d = e.conn.pollTransmit(now, borrow);
       if (d) {
         this.#rr = (this.#rr + i + 1) % n;
         return { remote: e.remote, data: d };

@@ -13,6 +13,8 @@ export interface DatagramTransport {
   send(remote: string, data: Uint8Array): void;
   receive(): Promise<{ remote: string; data: Uint8Array } | null>;
   close(): void;
+  setReceiver?(cb: (remote: string, data: Uint8Array) => void): void;
+  readonly copiesOnSend?: boolean;
 }
 
 /** Split `node:service` at the first `:` (as Go does). */
@@ -26,6 +28,8 @@ export function splitMeshAddress(remote: string): { node: string; service: strin
 export class MeshDatagramTransport implements DatagramTransport {
   readonly endpoint: DatagramEndpoint;
   readonly nodeId: string;
+  /** The mesh encodes each datagram into a new message before send() returns. */
+  readonly copiesOnSend = true;
   #unreachable: ((n: UnreachableNotice) => void) | undefined;
   #sendError: ((remote: string, message: string) => void) | undefined;
 
@@ -75,6 +79,19 @@ export class MeshDatagramTransport implements DatagramTransport {
         this.#sendError?.(remote, e instanceof Error ? e.message : String(e));
       }
     }
+  }
+
+  /** Push mode (see the QUIC driver): datagrams go to `cb` as the mesh delivers them. */
+  setReceiver(cb: (remote: string, data: Uint8Array) => void): void {
+    let lastNode = "", lastService = "", lastRemote = "";
+    this.endpoint.onDatagram = (d) => {
+      if (d.fromNode !== lastNode || d.fromService !== lastService) {
+        lastNode = d.fromNode;
+        lastService = d.fromService;
+        lastRemote = `${lastNode}:${lastService}`;
+      }
+      cb(lastRemote, d.payload);
+    };
   }
 
   async receive(): Promise<{ remote: string; data: Uint8Array } | null> {

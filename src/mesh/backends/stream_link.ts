@@ -5,7 +5,7 @@
  * @module
  */
 import type { Link, LinkOptions } from "../link.ts";
-import { FrameDecoder, frameMessage, MAX_FRAMED_MESSAGE } from "./framing.ts";
+import { FrameReader, MAX_FRAMED_MESSAGE, writeFramed } from "./framing.ts";
 import type { Logger } from "../../log.ts";
 
 /** The minimal byte-stream surface a stream link needs (Deno.Conn satisfies it). */
@@ -18,10 +18,20 @@ export interface ByteStream {
 /** Bytes of queued frames above which new messages are dropped. */
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 
+/**
+ * Size of the reused buffer queued messages are framed into before one write, and of the
+ * read buffer: a few 16 KiB QUIC datagrams per system call in each direction.
+ */
+const IO_BUFFER = 256 * 1024;
+
+const EMPTY = new Uint8Array(0);
+
 /** A Link carried over a framed byte stream. */
 export class StreamLink implements Link {
   readonly options: LinkOptions;
   onMessage: (message: Uint8Array) => void = () => {};
+  /** Received messages are never overwritten by the link (see FrameReader). */
+  readonly freshMessages = true;
   onClose: (reason: string) => void = () => {};
   #stream: ByteStream;
   #logger: Logger;
@@ -32,6 +42,7 @@ export class StreamLink implements Link {
   #dropped = 0;
   #closing = false;
   #drained: (() => void) | null = null;
+  #writeBuf: Uint8Array | undefined;
   /** Resolves once the link has closed. */
   readonly done: Promise<string>;
   #resolveDone!: (reason: string) => void;
@@ -63,9 +74,9 @@ export class StreamLink implements Link {
       }
       return;
     }
-    const f = frameMessage(message);
-    this.#queue.push(f);
-    this.#queued += f.length;
+    // framed later, straight into the write buffer; the caller must not reuse `message`
+    this.#queue.push(message);
+    this.#queued += message.length + 2;
     if (!this.#writing) this.#writeLoop();
   }
 
@@ -100,26 +111,33 @@ export class StreamLink implements Link {
 
   async #writeLoop(): Promise<void> {
     this.#writing = true;
+    // One reused buffer: the framing copy is the only one, and each write carries as many
+    // queued messages as fit (the queue keeps growing while a write is in progress).
+    const buf = this.#writeBuf ??= new Uint8Array(IO_BUFFER);
     try {
-      while (this.#queue.length && !this.#closed) {
-        let chunk: Uint8Array;
-        if (this.#queue.length === 1) {
-          chunk = this.#queue[0];
-        } else {
-          chunk = new Uint8Array(this.#queued);
-          let o = 0;
-          for (const f of this.#queue) {
-            chunk.set(f, o);
-            o += f.length;
-          }
+      let head = 0;
+      while (head < this.#queue.length && !this.#closed) {
+        let pos = 0;
+        const q = this.#queue;
+        while (head < q.length && pos + q[head].length + 2 <= buf.length) {
+          const m = q[head];
+          pos = writeFramed(m, buf, pos);
+          q[head++] = EMPTY;
+          this.#queued -= m.length + 2;
         }
-        this.#queue = [];
-        this.#queued = 0;
+        if (head === q.length) {
+          this.#queue = [];
+          head = 0;
+        } else if (head > 1024) {
+          this.#queue = q.slice(head);
+          head = 0;
+        }
         let off = 0;
-        while (off < chunk.length) {
-          off += await this.#stream.write(chunk.subarray(off));
+        while (off < pos) {
+          off += await this.#stream.write(buf.subarray(off, pos));
         }
       }
+      this.#queue = this.#queue.slice(head);
     } catch (e) {
       this.#finish(`write error: ${e instanceof Error ? e.message : e}`);
     } finally {
@@ -129,19 +147,20 @@ export class StreamLink implements Link {
   }
 
   async #readLoop(): Promise<void> {
-    const dec = new FrameDecoder();
-    const buf = new Uint8Array(65536 + 2);
+    const reader = new FrameReader(IO_BUFFER);
     try {
       while (!this.#closed) {
-        const n = await this.#stream.read(buf);
+        const n = await this.#stream.read(reader.space());
         if (n === null) {
           this.#finish("connection closed by peer");
           return;
         }
-        for (const m of dec.push(buf.subarray(0, n))) {
+        for (const m of reader.commit(n)) {
           if (this.#closed) return;
           try {
-            this.onMessage(m);
+            // Data messages (type 0) are views of the read buffer, used and dropped at once;
+            // anything else may be kept (service ads are), so it gets its own small copy.
+            this.onMessage(m[0] === 0 ? m : m.slice());
           } catch (e) {
             this.#logger.error(`${this.options.description}: error handling message: ${e}`);
           }
