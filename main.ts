@@ -17,6 +17,12 @@ async function main(args: string[]): Promise<number> {
   const [mode, ...rest] = args;
   if (mode === "ctl") return await runCtlCli(rest);
   if (mode === "cert") return await runCertCli(rest);
+  if (mode === undefined || /^--?h(elp)?$/i.test(mode)) {
+    console.log(
+      "receptor node [flags] | receptor ctl --help | receptor cert --help\n" +
+        "(the node also accepts upstream's bare form: receptor -c FILE, receptor --node ...)\n",
+    );
+  }
   const nodeArgs = mode === "node" ? rest : args;
   const { args: argv, format } = extractLogFormat(nodeArgs);
   return await runNodeCli(argv, {
