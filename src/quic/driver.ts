@@ -36,6 +36,11 @@ export interface QuicStream {
   readonly id: number;
   /** Bytes from the peer; errors with a QuicError if the peer resets the stream. */
   readonly readable: ReadableStream<Uint8Array>;
+  /**
+   * Reads the next bytes directly (at most `max`): null at the end of the stream; rejects with a
+   * QuicError on reset or connection close. Only before `readable` is first read.
+   */
+  readChunk(max?: number): Promise<Uint8Array | null>;
   /** Bytes to the peer; close() sends FIN, abort() sends RESET_STREAM. */
   readonly writable: WritableStream<Uint8Array>;
   /** Sends FIN (half-close) once queued data is handed to QUIC. */
@@ -76,6 +81,11 @@ export interface QuicConnHandle {
 
 type Waiter = () => void;
 
+/** Most bytes one readChunk() returns by default. */
+const READ_CHUNK = 256 * 1024;
+/** Most bytes one pull of a stream's readable hands over. */
+const READ_BURST = 1024 * 1024;
+
 class StreamImpl implements QuicStream {
   readonly id: number;
   readonly readable: ReadableStream<Uint8Array>;
@@ -94,40 +104,33 @@ class StreamImpl implements QuicStream {
     const conn = c.conn;
     this.readable = new ReadableStream<Uint8Array>({
       pull: async (ctrl) => {
-        for (;;) {
-          // Bytes that arrived before a CONNECTION_CLOSE are still delivered; the close is
-          // reported once nothing readable is left.
-          let d: Uint8Array | null;
-          try {
-            d = conn.read(id, 256 * 1024);
-          } catch (e) {
-            ctrl.error(e);
-            return;
-          }
-          if (d === null) {
-            if (this.resetCode !== undefined) {
-              ctrl.error(new QuicError(this.resetCode, `stream ${id} reset by peer`, true));
-            } else ctrl.close();
-            c.driver.kick();
-            return;
-          }
-          if (d.length) {
-            ctrl.enqueue(d);
-            c.driver.kick();
-            return;
-          }
-          if (c.closedInfo) {
-            ctrl.error(
-              new QuicError(
-                c.closedInfo.code,
-                `connection closed: ${c.closedInfo.reason}`,
-                c.closedInfo.isApplication,
-              ),
-            );
-            return;
-          }
-          await new Promise<void>((r) => this.readWaiter = r);
+        let d: Uint8Array | null;
+        try {
+          d = await this.readChunk();
+        } catch (e) {
+          ctrl.error(e);
+          return;
         }
+        if (d === null) {
+          ctrl.close();
+          return;
+        }
+        ctrl.enqueue(d);
+        // hand over everything else already readable too (one pull per burst, not per packet)
+        let budget = READ_BURST - d.length;
+        while (budget > 0) {
+          let more: Uint8Array | null;
+          try {
+            more = conn.read(id, budget);
+          } catch {
+            break;
+          }
+          if (!more || !more.length) break;
+          ctrl.enqueue(more);
+          budget -= more.length;
+        }
+        // reading freed flow-control credit: let window updates go out
+        if (budget < READ_BURST - d.length) c.driver.kick();
       },
       cancel: () => {
         try {
@@ -161,6 +164,33 @@ class StreamImpl implements QuicStream {
         c.driver.kick();
       },
     });
+  }
+  async readChunk(max = READ_CHUNK): Promise<Uint8Array | null> {
+    const c = this.#c, conn = c.conn, id = this.id;
+    for (;;) {
+      // Bytes that arrived before a CONNECTION_CLOSE are still delivered; the close is
+      // reported once nothing readable is left.
+      const d = conn.read(id, max);
+      if (d === null) {
+        c.driver.kick();
+        if (this.resetCode !== undefined) {
+          throw new QuicError(this.resetCode, `stream ${id} reset by peer`, true);
+        }
+        return null;
+      }
+      if (d.length) {
+        c.driver.kick();
+        return d;
+      }
+      if (c.closedInfo) {
+        throw new QuicError(
+          c.closedInfo.code,
+          `connection closed: ${c.closedInfo.reason}`,
+          c.closedInfo.isApplication,
+        );
+      }
+      await new Promise<void>((r) => this.readWaiter = r);
+    }
   }
   reset(code: number): void {
     try {

@@ -113,42 +113,26 @@ function closeQuietly(handle: QuicConnHandle, message: string): void {
   } catch { /* closed */ }
 }
 
-/** Read exactly one byte from a stream and hand back a readable for the rest. */
+/**
+ * Read exactly the one `00` byte that announces the stream, then hand back the stream's own
+ * readable for the rest (no wrapping stream: one less layer per chunk).
+ */
 async function consumeZeroByte(
   stream: QuicStream,
   timeoutMs: number,
 ): Promise<ReadableStream<Uint8Array>> {
-  const reader = stream.readable.getReader();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, rej) => {
     timer = setTimeout(() => rej(new Error("Accept Timeout")), timeoutMs);
   });
-  let first: ReadableStreamReadResult<Uint8Array>;
+  let first: Uint8Array | null;
   try {
-    do {
-      first = await Promise.race([reader.read(), timeout]);
-    } while (!first.done && first.value.length === 0);
+    first = await Promise.race([stream.readChunk(1), timeout]);
   } finally {
     clearTimeout(timer);
   }
-  if (first.done) throw new Error("Read Data Error");
-  if (first.value[0] !== 0) throw new Error("Read Data Error");
-  let leftover: Uint8Array | null = first.value.length > 1 ? first.value.subarray(1) : null;
-  return new ReadableStream<Uint8Array>({
-    async pull(c) {
-      if (leftover) {
-        c.enqueue(leftover);
-        leftover = null;
-        return;
-      }
-      const r = await reader.read();
-      if (r.done) c.close();
-      else c.enqueue(r.value);
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  });
+  if (first === null || first[0] !== 0) throw new Error("Read Data Error");
+  return stream.readable;
 }
 
 /** A listening stream service. */
