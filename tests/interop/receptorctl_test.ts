@@ -24,26 +24,46 @@ function findOnPath(name: string): string | null {
   return null;
 }
 
-/** receptorctl and the python that can import its library. */
-function locateReceptorctl(): { ctl: string; python: string } {
-  const venv = `${ROOT}.venv/bin`;
-  const onPath = findOnPath("receptorctl");
-  let ctl = onPath;
-  let python = findOnPath("python3") ?? "python3";
-  if (!ctl) {
-    try {
-      Deno.statSync(`${venv}/receptorctl`);
-      ctl = `${venv}/receptorctl`;
-      python = `${venv}/python3`;
-    } catch { /* absent */ }
-  }
+/** receptorctl (PATH first, then the repo's .venv/bin), or a clear failure. */
+function locateReceptorctl(): string {
+  const ctl = findOnPath("receptorctl") ??
+    (() => {
+      try {
+        Deno.statSync(`${ROOT}.venv/bin/receptorctl`);
+        return `${ROOT}.venv/bin/receptorctl`;
+      } catch {
+        return null;
+      }
+    })();
   if (!ctl) {
     throw new Error(
       "receptorctl not found on PATH nor in .venv/bin: install it (pip install receptorctl) " +
         "to run the receptorctl interop tests",
     );
   }
-  return { ctl, python };
+  return ctl;
+}
+
+/** A python that can import the receptorctl library: the script's own, the venv's, python3. */
+async function locatePython(ctl: string): Promise<string> {
+  const candidates: string[] = [];
+  try {
+    const first = Deno.readTextFileSync(ctl).split("\n", 1)[0];
+    const m = /^#!\s*(\S*python[\d.]*)\s*$/.exec(first);
+    if (m) candidates.push(m[1]);
+  } catch { /* binary or unreadable */ }
+  candidates.push(`${ROOT}.venv/bin/python3`, findOnPath("python3") ?? "python3");
+  for (const py of candidates) {
+    try {
+      const r = await new Deno.Command(py, {
+        args: ["-c", "import receptorctl.socket_interface"],
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      if (r.code === 0) return py;
+    } catch { /* not runnable */ }
+  }
+  throw new Error(`no python among ${candidates.join(", ")} can import receptorctl`);
 }
 
 async function run(
@@ -86,7 +106,8 @@ const WORK = `- work-command:
 `;
 
 Deno.test("interop: receptorctl CLI and library against our node (unix and tcp)", async () => {
-  const { ctl, python } = locateReceptorctl();
+  const ctl = locateReceptorctl();
+  const python = await locatePython(ctl);
   const nodes: NodeProcess[] = [];
   try {
     const p2 = freePort();
