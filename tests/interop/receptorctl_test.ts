@@ -220,6 +220,16 @@ Deno.test("interop: receptorctl CLI and library against our node (unix and tcp)"
       const after = JSON.parse(check(await rc("work", "list"), "work list after release"));
       assertEquals(after[unit], undefined);
 
+      // A large payload from a file, streamed back in full.
+      const big = `${main.dir}/big.txt`;
+      const line = "the quick brown fox jumps over the lazy dog 0123456789\n";
+      await Deno.writeTextFile(big, line.repeat(6000)); // ~330 KB
+      const bigRun = await rc("work", "submit", "upper", "-p", big, "-f", "--rm");
+      assertEquals(bigRun.code, 0, `big submit ${where}: ${bigRun.stderr}`);
+      const upperOut = bigRun.stdout.split("\n").filter((l) => l.startsWith("THE QUICK"));
+      assertEquals(upperOut.length, 6000, `lines of big output ${where}`);
+      assert(upperOut.every((l) => l === line.trim().toUpperCase()), "big output content");
+
       // --rm releases the unit after following it.
       const rm = await rc("work", "submit", "upper", "-l", "gone", "-f", "--rm");
       assertEquals(rm.code, 0, `work submit --rm ${where}: ${rm.stdout}\n${rm.stderr}`);
