@@ -277,3 +277,34 @@ Deno.test("control: AWX-style quoted permissions, bare-port tcplisten, clean shu
     await stopAll([node]);
   }
 });
+
+Deno.test("control: many concurrent sessions are each answered in order", async () => {
+  const node = await startNode("busy", (_d, s) => basicYaml("busy", s));
+  try {
+    await waitFor("busy answers", async () => (await ctlStatus(node.socket)).NodeID === "busy");
+    const sessions = await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+      const c = await CtlConn.open(node.socket);
+      try {
+        const got: string[] = [];
+        // Pipeline all commands in one write, then read the replies.
+        await c.write(
+          `{"command":"status","requested_fields":["NodeID"]}\nping localhost\nbogus${i}\n` +
+            `status x\n{"command":"status","requested_fields":["Version"]}\n`,
+        );
+        for (let k = 0; k < 5; k++) got.push((await c.readLine(20000)) ?? "<EOF>");
+        return got;
+      } finally {
+        c.close();
+      }
+    }));
+    for (const got of sessions) {
+      assertEquals(got[0], '{"NodeID":"busy"}');
+      assertEquals(JSON.parse(got[1]).From, "busy");
+      assertEquals(got[2], "ERROR: Unknown command");
+      assertEquals(got[3], "ERROR: status command does not take parameters");
+      assertEquals(Object.keys(JSON.parse(got[4])), ["Version"]);
+    }
+  } finally {
+    await stopAll([node]);
+  }
+});
