@@ -230,6 +230,15 @@ Deno.test("control: reload restarts backends on a tcp-peer change, refuses a wor
     assertEquals(bad.Success, false);
     assertMatch(bad.Error ?? "", /ERRORCODE 3$/);
     assertStringIncludes((await conns()).join(","), "nodez");
+    // A file that no longer parses: ERRORCODE 4.
+    await Deno.writeTextFile(xCfg, "- node:\n    id: [unclosed\n");
+    const broken = await ctlJson<{ Success: boolean; Error?: string }>(x.socket, "reload");
+    assertEquals(broken.Success, false);
+    assertMatch(broken.Error ?? "", /ERRORCODE 4$/);
+    await Deno.writeTextFile(
+      xCfg,
+      meshNodeYaml("nodex", xPort, [zPort], x.socket, work.replace("command: cat", "command: tac")),
+    );
     // The JSON form reaches the same command.
     const bad2 = await ctlJson<{ Success: boolean; Error?: string }>(
       x.socket,
