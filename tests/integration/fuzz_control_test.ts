@@ -24,9 +24,8 @@ function prng(seed: number): () => number {
   };
 }
 
-// `connect` and remote `work submit` wait up to 15 s for a mesh dial, so they appear only in
-// forms that fail at once (fixed lines below); random node values are all local.
-const COMMANDS = ["status", "ping", "traceroute", "reload", "work", "bogus", ""];
+// Remote `work submit` waits for a mesh dial, so random node values are all local.
+const COMMANDS = ["status", "ping", "traceroute", "reload", "connect", "work", "bogus", ""];
 const SUBS = ["submit", "list", "status", "results", "cancel", "release", "force-release", "x"];
 const VALUES: unknown[] = [
   "",
