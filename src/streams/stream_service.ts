@@ -8,6 +8,7 @@
 import type { MeshNode } from "../mesh/mesh_node.ts";
 import type { DuplexConn } from "../control/session.ts";
 import { QuicEndpoint } from "../quic/endpoint.ts";
+import { QuicError } from "../quic/errors.ts";
 import type { QuicConnection } from "../quic/connection.ts";
 import { type QuicConnHandle, QuicDriver, type QuicStream } from "../quic/driver.ts";
 import { MeshDatagramTransport, splitMeshAddress } from "./mesh_transport.ts";
@@ -111,6 +112,19 @@ function closeQuietly(handle: QuicConnHandle, message: string): void {
   try {
     handle.close(0x1f4, message);
   } catch { /* closed */ }
+}
+
+/**
+ * A failed QUIC handshake in Go's words: quic-go reports a TLS failure as
+ * `CRYPTO_ERROR 0x1NN (local|remote): …`, and remote work (control.md §6.2) recognises a TLS
+ * error — Failed, no more retries — by that `CRYPTO_ERROR` text.
+ */
+function goDialError(e: unknown): unknown {
+  if (e instanceof QuicError && !e.isApplication && e.code >= 0x100 && e.code <= 0x1ff) {
+    const text = `CRYPTO_ERROR 0x${e.code.toString(16)}: ${e.message}`;
+    return new QuicError(e.code, text, false, e.frameType);
+  }
+  return e;
 }
 
 /**
@@ -324,7 +338,7 @@ export async function dialStream(
     return toConn(stream, stream.readable, handle, () => setTimeout(cleanup, CLOSE_DRAIN_MS));
   } catch (e) {
     cleanup();
-    throw e;
+    throw goDialError(e);
   } finally {
     clearTimeout(timer);
   }
