@@ -89,6 +89,8 @@ export class Router {
   readonly #seen = new SeenSet();
   readonly #services = new Set<string>();
   readonly #ads = new AdTable();
+  /** Latest accepted routing update per other node, to hand to a new neighbour. */
+  readonly #lastUpdates = new Map<string, RoutingUpdate>();
   /** Raw bytes of the other nodes' current ads, to hand to a new neighbour. */
   readonly #adBytes = new Map<string, Uint8Array>();
   readonly #ownAds: OwnAds;
@@ -405,6 +407,13 @@ export class Router {
     }
     // ...and the other nodes' ads we know, byte for byte (a receiver keeps only newer ones).
     for (const bytes of this.#adBytes.values()) this.#send(l.id, bytes);
+    // ...and the latest routing update of every other node, so a newcomer can route at once
+    // instead of waiting up to 10 s for each node's periodic update. Same UpdateIDs, so nodes
+    // that saw them already drop them; ForwardingNode is us, as for any re-flood.
+    for (const u of this.#lastUpdates.values()) {
+      if (u.NodeID === peer) continue;
+      this.#send(l.id, encodeRoutingUpdate({ ...u, ForwardingNode: this.nodeId }));
+    }
   }
 
   // ---------------------------------------------------------------- routing updates
@@ -464,6 +473,7 @@ export class Router {
       this.logger.debug(`Received routing update ${u.UpdateID} from ${u.NodeID} via ${fromPeer}`);
       const r = this.#topo.applyUpdate(u);
       if (!r.accepted) return;
+      this.#lastUpdates.set(u.NodeID, u);
       if (r.newNode) {
         this.#scheduleFlood();
         this.names.add(u.NodeID);

@@ -128,3 +128,14 @@ Deno.test("router: a lossy network (seeded 15% loss) still converges via periodi
     assertEquals(sim.r(id).status().connections.length, 2, `${id} kept its links`);
   }
 });
+
+Deno.test("router: a node joining a converged line can route to its far end at once", () => {
+  const sim = new Sim();
+  line(sim, ["a", "b", "c", "d"]);
+  sim.run(12_000); // past the first periodic round: nothing new is in flight
+  sim.addNode("e");
+  sim.connect("d", "e");
+  sim.run(500); // well under the 10 s periodic update period
+  assertEquals(sorted(sim.r("e").status().routingTable), { a: "d", b: "d", c: "d", d: "d" });
+  assertEquals(sim.r("a").status().routingTable.e, "b");
+});
