@@ -93,6 +93,7 @@ export function e2eNodeYaml(
   socket: string,
   extra = "",
   logLevel = "info",
+  controlExtra = "",
 ): string {
   return [
     `- node:`,
@@ -107,6 +108,7 @@ export function e2eNodeYaml(
     `- control-service:`,
     `    service: control`,
     `    filename: ${socket}`,
+    ...(controlExtra ? [controlExtra.replace(/\n$/, "")] : []),
     ``,
   ].join("\n") + extra;
 }
@@ -118,7 +120,13 @@ export function e2eNodeYaml(
  * (second element) before its dialer. Waits for convergence; on failure stops everything and
  * throws with the logs.
  */
-export async function startE2eMesh(spec: MeshSpec): Promise<Mesh> {
+export async function startE2eMesh(
+  spec: MeshSpec,
+  opts: {
+    /** Extra lines (indented 4) for a node's `control-service` section, e.g. `    tls: srv`. */
+    controlExtra?: (node: string, dir: string) => string;
+  } = {},
+): Promise<Mesh> {
   const root = await tempDir("receptor-e2e-");
   const mesh = new Mesh(spec, root);
   for (const id of spec.nodes) {
@@ -136,9 +144,10 @@ export async function startE2eMesh(spec: MeshSpec): Promise<Mesh> {
   for (const id of spec.nodes) {
     const m = mesh.node(id);
     const extra = spec.extraYaml?.(id, m.dir) ?? "";
+    const ctl = opts.controlExtra?.(id, m.dir) ?? "";
     await Deno.writeTextFile(
       m.config,
-      e2eNodeYaml(id, m.dir, m.port, mesh.peersOf(id), m.socket, extra, spec.logLevel),
+      e2eNodeYaml(id, m.dir, m.port, mesh.peersOf(id), m.socket, extra, spec.logLevel, ctl),
     );
   }
   try {
