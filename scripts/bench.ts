@@ -289,6 +289,12 @@ async function benchMesh(relays: number, tcpRate: number): Promise<void> {
   const ms = performance.now() - t0;
   const cpu = selfCpu() - c0 + pids.reduce((s, p, i) => s + cpuOf(p) - p0[i], 0);
   if (STATS) {
+    console.log(
+      `  CPU s: dialer ${(selfCpu() - c0).toFixed(2)}, ` +
+        pids.map((p, i) => `${i ? `relay${i}` : "sink"} ${(cpuOf(p) - p0[i]).toFixed(2)}`)
+          .join(", ") +
+        `, elapsed ${(ms / 1000).toFixed(2)}`,
+    );
     const q = conn.quic;
     console.log(
       `  dialer QUIC: ${JSON.stringify(q.stats)} cwnd ${q.congestionWindow} rtt ${

@@ -48,6 +48,8 @@ export interface DataPathHost {
   readonly firewall?: CompiledRules;
   readonly maxHops: number;
   readonly maxMessageBytes: number;
+  /** Emit originated/re-encoded data as a header plus `tail` (see RouterOutput). */
+  readonly splitSends?: boolean;
   /** Is a local (non-reserved) service bound under this name? */
   isBound(service: string): boolean;
   /** The link to the next hop towards `node`, or the Go error text. */
@@ -170,14 +172,19 @@ export class DataPath {
       h.emit({ kind: "send", linkId: link, bytes: md.raw });
       return undefined;
     }
-    const bytes = encodeData({
+    const header = {
       hopsToLive: md.hopsToLive - 1,
       fromHash: h.names.add(md.fromNode),
       toHash: h.names.add(md.toNode),
       fromService: md.fromService,
       toService: md.toService,
-    }, md.payload);
-    h.emit({ kind: "send", linkId: link, bytes });
+    };
+    if (h.splitSends && md.payload.length) {
+      // no copy of the payload here: the shell frames header + payload straight into the link
+      h.emit({ kind: "send", linkId: link, bytes: encodeData(header, EMPTY), tail: md.payload });
+      return undefined;
+    }
+    h.emit({ kind: "send", linkId: link, bytes: encodeData(header, md.payload) });
     return undefined;
   }
 

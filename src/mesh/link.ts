@@ -26,6 +26,11 @@ export interface Link {
   readonly options: LinkOptions;
   /** Send one message (never empty). Errors close the link; never throws. */
   send(message: Uint8Array): void;
+  /**
+   * Optional: send `head` followed by `tail` as one message, copying both before returning
+   * (so `tail` may be a buffer the caller reuses at once).
+   */
+  sendParts?(head: Uint8Array, tail: Uint8Array): void;
   /** Close the transport; `onClose` then fires once. */
   close(): void;
   /** Set by the mesh: called for every received message. */

@@ -125,7 +125,7 @@ export class MeshNode {
   /** Build the router; throws only for invalid options. */
   constructor(opts: MeshNodeOptions) {
     this.#clock = opts.clock ?? realClock;
-    this.router = new Router({ ...opts, clock: this.#clock });
+    this.router = new Router({ splitDataSends: true, ...opts, clock: this.#clock });
     this.#pump();
   }
 
@@ -173,6 +173,9 @@ export class MeshNode {
     bytes: Uint8Array,
     hopsToLive?: number,
   ): string | undefined {
+    // Outputs are carried out before this returns, so the router may pass `bytes` to the link
+    // by reference — unless a pump is already running further up the stack.
+    if (this.#pumping) bytes = bytes.slice();
     const err = this.router.sendDatagram(fromService, toNode, toService, bytes, hopsToLive);
     this.#pump();
     return err;
@@ -309,7 +312,15 @@ export class MeshNode {
         switch (o.kind) {
           case "send":
             try {
-              this.#links.get(o.linkId)?.send(o.bytes);
+              const l = this.#links.get(o.linkId);
+              if (!o.tail) l?.send(o.bytes);
+              else if (l?.sendParts) l.sendParts(o.bytes, o.tail);
+              else if (l) {
+                const m = new Uint8Array(o.bytes.length + o.tail.length);
+                m.set(o.bytes);
+                m.set(o.tail, o.bytes.length);
+                l.send(m);
+              }
             } catch (e) {
               this.router.logger.error(`link send failed: ${(e as Error).message}`);
             }

@@ -132,6 +132,7 @@ export class Router {
       firewall: this.firewall,
       maxHops: this.maxHops,
       maxMessageBytes: this.maxMessageBytes,
+      splitSends: opts.splitDataSends === true,
       isBound: (s) => this.#services.has(s),
       nextHopLink: (n) => this.#nextHopLink(n),
       emit: (o) => this.#emit(o),

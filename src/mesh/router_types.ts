@@ -31,6 +31,11 @@ export interface RouterOptions {
   epoch?: bigint;
   /** Largest message accepted from or sent to a link (default 65535, the TCP frame limit). */
   maxMessageBytes?: number;
+  /**
+   * Originated data messages come out as header + `tail` (the caller's payload) instead of one
+   * new array, for a shell that hands both to the link before the sender continues.
+   */
+  splitDataSends?: boolean;
   /** Hops-to-live of locally originated messages (default 30). */
   maxForwardingHops?: number;
 }
@@ -43,7 +48,16 @@ export interface UnreachableNotice extends UnreachableMessage {
 
 /** Something the shell must do, drained with `pollOutput()`. */
 export type RouterOutput =
-  | { kind: "send"; linkId: number; bytes: Uint8Array }
+  | {
+    kind: "send";
+    linkId: number;
+    bytes: Uint8Array;
+    /**
+     * Only with `splitDataSends`: the message is `bytes` (a data header) followed by `tail`
+     * (the sender's payload, valid only until this output is carried out: do it at once).
+     */
+    tail?: Uint8Array;
+  }
   | { kind: "closeLink"; linkId: number; reason: string }
   | {
     kind: "datagram";

@@ -110,7 +110,7 @@ Deno.test("data path: owned local delivery hands over a view, unowned a copy", (
   assert(o2.payload.buffer !== raw.buffer, "unowned: a copy");
 });
 
-Deno.test("stream link: queued messages are framed into few writes, in order, with short writes", async () => {
+Deno.test("stream link: send and sendParts are framed into few writes, in order, with short writes", async () => {
   const writes: Uint8Array[] = [];
   let release: (() => void) | undefined;
   const stream = {
@@ -130,7 +130,14 @@ Deno.test("stream link: queued messages are framed into few writes, in order, wi
   );
   const msgs: Uint8Array[] = [];
   for (let i = 0; i < 60; i++) msgs.push(new Uint8Array(1 + i * 1000).fill(i));
-  for (const m of msgs) link.send(m);
+  // every other message goes as head + a tail buffer the caller overwrites at once
+  const scratch = new Uint8Array(70_000);
+  msgs.forEach((m, i) => {
+    if (i % 2 === 0 || m.length < 2) return link.send(m);
+    scratch.set(m.subarray(1));
+    link.sendParts(m.subarray(0, 1), scratch.subarray(0, m.length - 1));
+    scratch.fill(0xff);
+  });
   await new Promise((r) => setTimeout(r, 0));
   release!();
   const total = msgs.reduce((n, m) => n + m.length + 2, 0);

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Link, LinkOptions } from "../link.ts";
-import { FrameReader, MAX_FRAMED_MESSAGE, writeFramed } from "./framing.ts";
+import { FrameReader, MAX_FRAMED_MESSAGE } from "./framing.ts";
 import type { Logger } from "../../log.ts";
 
 /** The minimal byte-stream surface a stream link needs (Deno.Conn satisfies it). */
@@ -18,11 +18,10 @@ export interface ByteStream {
 /** Bytes of queued frames above which new messages are dropped. */
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 
-/**
- * Size of the reused buffer queued messages are framed into before one write, and of the
- * read buffer: a few 16 KiB QUIC datagrams per system call in each direction.
- */
+/** Read buffer size: a dozen 16 KiB QUIC datagrams per read system call. */
 const IO_BUFFER = 256 * 1024;
+/** Size of each of the two buffers messages are framed into for writing. */
+const WRITE_BUFFER = 256 * 1024;
 
 const EMPTY = new Uint8Array(0);
 
@@ -35,14 +34,18 @@ export class StreamLink implements Link {
   onClose: (reason: string) => void = () => {};
   #stream: ByteStream;
   #logger: Logger;
-  #queue: Uint8Array[] = [];
+  /** Frames waiting to be written, already copied: the `#ready` buffers, then `#fill`. */
+  #ready: { buf: Uint8Array; len: number }[] = [];
+  #fill: Uint8Array = new Uint8Array(0);
+  #fillLen = 0;
+  /** Written buffers kept for reuse while the link is busy. */
+  #pool: Uint8Array[] = [];
   #queued = 0;
   #writing = false;
   #closed = false;
   #dropped = 0;
   #closing = false;
   #drained: (() => void) | null = null;
-  #writeBuf: Uint8Array | undefined;
   /** Resolves once the link has closed. */
   readonly done: Promise<string>;
   #resolveDone!: (reason: string) => void;
@@ -60,31 +63,60 @@ export class StreamLink implements Link {
   }
 
   send(message: Uint8Array): void {
+    this.#enqueue(message, EMPTY);
+  }
+
+  /** Sends `head` followed by `tail` as one message; both are copied before this returns. */
+  sendParts(head: Uint8Array, tail: Uint8Array): void {
+    this.#enqueue(head, tail);
+  }
+
+  /**
+   * Frames the message into the buffer being filled (a copy made now, so callers may reuse
+   * their arrays at once); a full buffer joins the ready list and a fresh one is started.
+   */
+  #enqueue(head: Uint8Array, tail: Uint8Array): void {
     if (this.#closed || this.#closing) return;
-    if (message.length === 0 || message.length > MAX_FRAMED_MESSAGE) {
-      this.#logger.error(
-        `${this.options.description}: not sending message of ${message.length} bytes`,
-      );
+    const len = head.length + tail.length;
+    if (len === 0 || len > MAX_FRAMED_MESSAGE) {
+      this.#logger.error(`${this.options.description}: not sending message of ${len} bytes`);
       return;
     }
-    if (this.#queued > MAX_QUEUED_BYTES && message[0] === 0) {
+    if (this.#queued > MAX_QUEUED_BYTES && (head.length ? head[0] : tail[0]) === 0) {
       this.#dropped++;
       if (this.#dropped % 1000 === 1) {
         this.#logger.debug(`${this.options.description}: send queue full, dropping data`);
       }
       return;
     }
-    // framed later, straight into the write buffer; the caller must not reuse `message`
-    this.#queue.push(message);
-    this.#queued += message.length + 2;
-    if (!this.#writing) this.#writeLoop();
+    if (this.#fillLen + len + 2 > this.#fill.length) {
+      if (this.#fillLen > 0) this.#ready.push({ buf: this.#fill, len: this.#fillLen });
+      this.#fill = this.#pool.pop() ?? new Uint8Array(WRITE_BUFFER);
+      this.#fillLen = 0;
+    }
+    const out = this.#fill, pos = this.#fillLen;
+    out[pos] = len & 0xff;
+    out[pos + 1] = len >> 8;
+    out.set(head, pos + 2);
+    if (tail.length) out.set(tail, pos + 2 + head.length);
+    this.#fillLen += len + 2;
+    this.#queued += len + 2;
+    if (!this.#writing) {
+      // start writing once the current burst of sends is queued (fewer, larger writes)
+      this.#writing = true;
+      queueMicrotask(() => this.#writeLoop());
+    }
+  }
+
+  get #hasQueued(): boolean {
+    return this.#fillLen > 0 || this.#ready.length > 0;
   }
 
   /** Close after flushing what is queued (e.g. a reject), waiting at most 1 s for it. */
   close(): void {
     if (this.#closed || this.#closing) return;
     this.#closing = true;
-    if (!this.#writing && this.#queue.length === 0) {
+    if (!this.#writing && !this.#hasQueued) {
       this.#finish("closed locally");
       return;
     }
@@ -103,47 +135,41 @@ export class StreamLink implements Link {
     } catch {
       // already closed
     }
-    this.#queue = [];
+    this.#fillLen = 0;
+    this.#ready = [];
+    this.#pool = [];
     this.#queued = 0;
     this.onClose(reason);
     this.#resolveDone(reason);
   }
 
   async #writeLoop(): Promise<void> {
-    this.#writing = true;
-    // One reused buffer: the framing copy is the only one, and each write carries as many
-    // queued messages as fit (the queue keeps growing while a write is in progress).
-    const buf = this.#writeBuf ??= new Uint8Array(IO_BUFFER);
+    // Senders keep framing into the fill buffer while a write is in progress; each write then
+    // carries everything queued meanwhile, up to a whole buffer.
     try {
-      let head = 0;
-      while (head < this.#queue.length && !this.#closed) {
-        let pos = 0;
-        const q = this.#queue;
-        while (head < q.length && pos + q[head].length + 2 <= buf.length) {
-          const m = q[head];
-          pos = writeFramed(m, buf, pos);
-          q[head++] = EMPTY;
-          this.#queued -= m.length + 2;
+      while (this.#hasQueued && !this.#closed) {
+        let item = this.#ready.shift();
+        if (!item) {
+          item = { buf: this.#fill, len: this.#fillLen };
+          this.#fill = this.#pool.pop() ?? new Uint8Array(WRITE_BUFFER);
+          this.#fillLen = 0;
         }
-        if (head === q.length) {
-          this.#queue = [];
-          head = 0;
-        } else if (head > 1024) {
-          this.#queue = q.slice(head);
-          head = 0;
-        }
-        let off = 0;
-        while (off < pos) {
-          off += await this.#stream.write(buf.subarray(off, pos));
-        }
+        this.#queued -= item.len;
+        await this.#writeAll(item.buf, item.len);
+        if (this.#pool.length < 2) this.#pool.push(item.buf);
       }
-      this.#queue = this.#queue.slice(head);
     } catch (e) {
       this.#finish(`write error: ${e instanceof Error ? e.message : e}`);
     } finally {
       this.#writing = false;
+      this.#pool = []; // idle: keep only the fill buffer
       if (this.#closing) this.#drained?.();
     }
+  }
+
+  async #writeAll(buf: Uint8Array, len: number): Promise<void> {
+    let off = 0;
+    while (off < len) off += await this.#stream.write(buf.subarray(off, len));
   }
 
   async #readLoop(): Promise<void> {
