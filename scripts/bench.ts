@@ -191,6 +191,16 @@ async function benchQuic(kind: "ours" | "deno"): Promise<void> {
   const got = (await reply).trim();
   const ms = performance.now() - t0;
   const cpu = selfCpu() - c0 + cpuOf(peer.child.pid) - p0;
+  if (STATS) {
+    const q = conn.connection;
+    console.log(
+      `  CPU s: client ${(selfCpu() - c0).toFixed(2)}, server ${
+        (cpuOf(peer.child.pid) - p0).toFixed(2)
+      }; client QUIC: ${JSON.stringify(q.stats)} cwnd ${q.congestionWindow} rtt ${
+        JSON.stringify(q.rttStats)
+      }`,
+    );
+  }
   conn.close(0, "normal close");
   await driver.close();
   await peer.child.status.catch(() => {});
