@@ -289,10 +289,13 @@ async function benchMesh(relays: number, tcpRate: number): Promise<void> {
     logger,
   }, mesh);
   await until(() => mesh.status().routingTable["sink"]);
+  // a ping answered proves routes both ways (else the QUIC handshake can wait out a 1 s PTO)
+  await until(async () => !("error" in await mesh.ping("sink", { timeoutMs: 1000 })));
   const pids = [sink.child.pid, ...procs.map((p) => p.pid)];
   const c0 = selfCpu(), p0 = pids.map(cpuOf);
   const t0 = performance.now();
   const conn = await dialStream(mesh, "sink", "sink", { logger });
+  const dialMs = performance.now() - t0;
   const reply = readText(conn.readable);
   const sent = await pump(conn.writable, total);
   const got = (await reply).trim();
@@ -303,7 +306,7 @@ async function benchMesh(relays: number, tcpRate: number): Promise<void> {
       `  CPU s: dialer ${(selfCpu() - c0).toFixed(2)}, ` +
         pids.map((p, i) => `${i ? `relay${i}` : "sink"} ${(cpuOf(p) - p0[i]).toFixed(2)}`)
           .join(", ") +
-        `, elapsed ${(ms / 1000).toFixed(2)}`,
+        `, elapsed ${(ms / 1000).toFixed(2)} (dial ${dialMs.toFixed(0)} ms)`,
     );
     const q = conn.quic;
     console.log(
