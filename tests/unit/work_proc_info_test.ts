@@ -1,3 +1,4 @@
+import { waitFor } from "../helpers/net.ts";
 import { assert, assertEquals, assertThrows } from "../helpers/assert.ts";
 import {
   findOnPath,
@@ -38,7 +39,8 @@ Deno.test("proc: runnerAlive matches a live runner-like process by argv and unit
       cwd: dir,
     }).spawn();
     try {
-      assert(runnerAlive(child.pid, dir));
+      // Right after spawn the child may not have exec'ed yet (its argv is still ours).
+      await waitFor("the child to exec", () => runnerAlive(child.pid, dir), 5000, 10);
       assert(runnerAlive(child.pid, `${dir}//.`), "same directory, different spelling");
       assert(!runnerAlive(child.pid, `${dir}x`));
     } finally {
@@ -52,7 +54,12 @@ Deno.test("proc: runnerAlive matches a live runner-like process by argv and unit
       cwd: dir,
     }).spawn();
     try {
-      assert(runnerAlive(rel.pid, dir));
+      await waitFor(
+        "the relative-unitdir child to exec",
+        () => runnerAlive(rel.pid, dir),
+        5000,
+        10,
+      );
     } finally {
       rel.kill("SIGKILL");
       await rel.status;
