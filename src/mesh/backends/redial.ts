@@ -35,3 +35,88 @@ export function splitHostPort(address: string): { host: string; port: number } {
   if (port < 0 || port > 65535) throw new Error(`invalid port in address ${address}`);
   return { host: m[1] || "0.0.0.0", port };
 }
+
+/** A session a peer backend started; `done` resolves with the reason once it ends. */
+export interface PeerSession {
+  done: Promise<string>;
+}
+
+/** What a {@link RedialLoop} says in its log lines. */
+export interface RedialLoopOptions {
+  /** Section name, e.g. `tcp-peer`. */
+  kind: string;
+  address: string;
+  redial: boolean;
+  logger: { warning(msg: string): void; debug(msg: string): void };
+}
+
+/**
+ * A peer backend's dial → session → redial cycle (wire.md §2.5): a failed `connect` waits
+ * 5, 7.5, … 20 s; after a session ends the next dial comes 5 s later; without `redial` the
+ * loop stops after the first session or failure. `connect` throws to report a failed dial.
+ */
+export class RedialLoop {
+  #closed = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #wake: (() => void) | null = null;
+
+  constructor(
+    private readonly opts: RedialLoopOptions,
+    private readonly connect: () => Promise<PeerSession>,
+  ) {}
+
+  /** True once {@link close} was called; `connect` should give up when it sees this. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Start dialing (call once). */
+  start(): void {
+    this.#run();
+  }
+
+  /** Stop: no further dials; a pending wait ends at once. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#wake?.();
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.#wake = resolve;
+      this.#timer = setTimeout(() => {
+        this.#wake = null;
+        resolve();
+      }, ms);
+    });
+  }
+
+  async #run(): Promise<void> {
+    const { kind, address, redial, logger } = this.opts;
+    const backoff = new RedialBackoff();
+    while (!this.#closed) {
+      let session: PeerSession | null = null;
+      try {
+        session = await this.connect();
+      } catch (e) {
+        if (this.#closed) return;
+        logger.warning(
+          `Backend connection failed (will retry: ${redial}): ${kind} ${address}: ${
+            e instanceof Error ? e.message : e
+          }`,
+        );
+      }
+      if (session) {
+        backoff.success();
+        const reason = await session.done;
+        logger.debug(`${kind} ${address}: session ended: ${reason}`);
+        if (!redial || this.#closed) return;
+        await this.#sleep(REDIAL_FIRST_MS);
+        continue;
+      }
+      if (!redial || this.#closed) return;
+      await this.#sleep(backoff.failure());
+    }
+  }
+}

@@ -5,7 +5,7 @@
  */
 import type { Link, LinkOptions } from "../link.ts";
 import { type ByteStream, StreamLink } from "./stream_link.ts";
-import { REDIAL_FIRST_MS, RedialBackoff, splitHostPort } from "./redial.ts";
+import { type PeerSession, RedialLoop, splitHostPort } from "./redial.ts";
 import type { Logger } from "../../log.ts";
 
 /** Longest pause between retries after accept errors (ms). */
@@ -154,105 +154,67 @@ export class TcpListenerBackend {
 
 /** A running `tcp-peer`: dials, hands the session to the mesh, redials with back-off. */
 export class TcpPeerBackend {
-  #closed = false;
   #link: StreamLink | null = null;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #wake: (() => void) | null = null;
+  readonly #loop: RedialLoop;
 
   private constructor(
     private readonly opts: TcpBackendCommon & { address: string; redial: boolean },
     private readonly sink: LinkSink,
-  ) {}
+  ) {
+    const { host, port } = splitHostPort(opts.address);
+    this.#loop = new RedialLoop(
+      { kind: "tcp-peer", address: opts.address, redial: opts.redial, logger: opts.logger },
+      () => this.#connect(host, port),
+    );
+  }
 
   /** Validate the address and start the dial loop. */
   static start(
     opts: TcpBackendCommon & { address: string; redial: boolean },
     sink: LinkSink,
   ): TcpPeerBackend {
-    splitHostPort(opts.address);
     const b = new TcpPeerBackend(opts, sink);
-    b.#loop();
+    b.#loop.start();
     return b;
   }
 
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.#wake = resolve;
-      this.#timer = setTimeout(() => {
-        this.#wake = null;
-        resolve();
-      }, ms);
-    });
-  }
-
-  async #loop(): Promise<void> {
-    const { logger } = this.opts;
-    const backoff = new RedialBackoff();
-    const { host, port } = splitHostPort(this.opts.address);
-    while (!this.#closed) {
-      let conn: Deno.TcpConn | null = null;
+  async #connect(host: string, port: number): Promise<PeerSession> {
+    const conn = await Deno.connect({ hostname: host, port });
+    try {
+      conn.setNoDelay(true);
+    } catch { /* ignore */ }
+    let stream: ByteStream = conn;
+    let verified: string[] | undefined;
+    if (this.opts.wrapper?.client) {
       try {
-        conn = await Deno.connect({ hostname: host, port });
+        const r = await this.opts.wrapper.client(conn, host);
+        stream = r.stream;
+        verified = r.verifiedNodeIds;
       } catch (e) {
-        logger.warning(
-          `Backend connection failed (will retry: ${this.opts.redial}): tcp-peer ${this.opts.address}: ${
-            e instanceof Error ? e.message : e
-          }`,
-        );
-      }
-      if (conn && !this.#closed) {
-        backoff.success();
         try {
-          conn.setNoDelay(true);
-        } catch { /* ignore */ }
-        let stream: ByteStream | null = conn;
-        let verified: string[] | undefined;
-        if (this.opts.wrapper?.client) {
-          try {
-            const r = await this.opts.wrapper.client(conn, host);
-            stream = r.stream;
-            verified = r.verifiedNodeIds;
-          } catch (e) {
-            logger.warning(
-              `tcp-peer ${this.opts.address}: TLS handshake failed: ${
-                e instanceof Error ? e.message : e
-              }`,
-            );
-            try {
-              conn.close();
-            } catch { /* closed */ }
-            stream = null;
-          }
-        }
-        if (stream && !this.#closed) {
-          const link = new StreamLink(
-            stream,
-            linkOptions(this.opts, `tcp-peer ${this.opts.address}`, undefined, verified),
-            logger,
-          );
-          this.#link = link;
-          this.sink.attachLink(link);
-          link.start();
-          const reason = await link.done;
-          this.#link = null;
-          logger.debug(`tcp-peer ${this.opts.address}: session ended: ${reason}`);
-        } else if (stream) {
-          stream.close();
-        }
-        if (!this.opts.redial || this.#closed) return;
-        await this.#sleep(REDIAL_FIRST_MS);
-        continue;
+          conn.close();
+        } catch { /* closed */ }
+        throw new Error(`TLS handshake failed: ${e instanceof Error ? e.message : e}`);
       }
-      if (!this.opts.redial || this.#closed) return;
-      await this.#sleep(backoff.failure());
     }
+    if (this.#loop.closed) {
+      stream.close();
+      throw new Error("backend closed");
+    }
+    const link = new StreamLink(
+      stream,
+      linkOptions(this.opts, `tcp-peer ${this.opts.address}`, undefined, verified),
+      this.opts.logger,
+    );
+    this.#link = link;
+    this.sink.attachLink(link);
+    link.start();
+    return { done: link.done.finally(() => (this.#link = null)) };
   }
 
   /** Stop dialing and drop the current session. */
   close(): void {
-    this.#closed = true;
-    clearTimeout(this.#timer);
-    this.#wake?.();
+    this.#loop.close();
     this.#link?.close();
   }
 }

@@ -9,7 +9,7 @@
  */
 import type { Link, LinkOptions } from "../link.ts";
 import type { LinkSink } from "./tcp.ts";
-import { REDIAL_FIRST_MS, RedialBackoff, splitHostPort } from "./redial.ts";
+import { type PeerSession, RedialLoop, splitHostPort } from "./redial.ts";
 import type { Logger } from "../../log.ts";
 
 /** Largest datagram payload we send (IPv4 UDP maximum, as Go's dialer enforces). */
@@ -202,71 +202,39 @@ function isIpLiteral(host: string): boolean {
 
 /** A running `udp-peer`: opens a local socket per session and redials after it ends. */
 export class UdpPeerBackend {
-  #closed = false;
   #link: UdpLink | null = null;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #wake: (() => void) | null = null;
+  readonly #loop: RedialLoop;
 
   private constructor(
     private readonly opts: UdpBackendCommon & { address: string; redial: boolean },
     private readonly sink: LinkSink,
-  ) {}
+  ) {
+    const { host, port } = splitHostPort(opts.address);
+    this.#loop = new RedialLoop(
+      { kind: "udp-peer", address: opts.address, redial: opts.redial, logger: opts.logger },
+      () => {
+        // A UDP "dial" only opens a local socket; it fails only if that fails.
+        const socket = Deno.listenDatagram({
+          transport: "udp",
+          hostname: host.includes(":") ? "::" : "0.0.0.0",
+          port: 0,
+        });
+        return Promise.resolve(this.#session(socket, host, port));
+      },
+    );
+  }
 
   /** Validate the address and start the session loop. */
   static start(
     opts: UdpBackendCommon & { address: string; redial: boolean },
     sink: LinkSink,
   ): UdpPeerBackend {
-    splitHostPort(opts.address);
     const b = new UdpPeerBackend(opts, sink);
-    b.#loop();
+    b.#loop.start();
     return b;
   }
 
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.#wake = resolve;
-      this.#timer = setTimeout(() => {
-        this.#wake = null;
-        resolve();
-      }, ms);
-    });
-  }
-
-  async #loop(): Promise<void> {
-    const { logger } = this.opts;
-    const backoff = new RedialBackoff();
-    const { host, port } = splitHostPort(this.opts.address);
-    const v6 = host.includes(":");
-    while (!this.#closed) {
-      let socket: Deno.DatagramConn | null = null;
-      try {
-        socket = Deno.listenDatagram({
-          transport: "udp",
-          hostname: v6 ? "::" : "0.0.0.0",
-          port: 0,
-        });
-      } catch (e) {
-        logger.warning(
-          `Backend connection failed (will retry: ${this.opts.redial}): udp-peer ${this.opts.address}: ${
-            e instanceof Error ? e.message : e
-          }`,
-        );
-      }
-      if (socket) {
-        backoff.success();
-        const reason = await this.#session(socket, host, port);
-        logger.debug(`udp-peer ${this.opts.address}: session ended: ${reason}`);
-        if (!this.opts.redial || this.#closed) return;
-        await this.#sleep(REDIAL_FIRST_MS);
-        continue;
-      }
-      if (!this.opts.redial || this.#closed) return;
-      await this.#sleep(backoff.failure());
-    }
-  }
-
-  async #session(socket: Deno.DatagramConn, host: string, port: number): Promise<string> {
+  #session(socket: Deno.DatagramConn, host: string, port: number): PeerSession {
     const { logger } = this.opts;
     const exact = isIpLiteral(host);
     const link = new UdpLink(
@@ -281,7 +249,7 @@ export class UdpPeerBackend {
       },
     );
     this.#link = link;
-    if (this.#closed) link.close();
+    if (this.#loop.closed) link.close();
     else this.sink.attachLink(link);
     const buf = new Uint8Array(UDP_RECEIVE_BUFFER);
     (async () => {
@@ -298,16 +266,12 @@ export class UdpPeerBackend {
         }
       }
     })();
-    const reason = await link.done;
-    this.#link = null;
-    return reason;
+    return { done: link.done.finally(() => (this.#link = null)) };
   }
 
   /** Stop and end the current session. */
   close(): void {
-    this.#closed = true;
-    clearTimeout(this.#timer);
-    this.#wake?.();
+    this.#loop.close();
     this.#link?.close();
   }
 }

@@ -14,7 +14,7 @@
 import type { LinkOptions } from "../link.ts";
 import type { LinkSink, StreamWrapper } from "./tcp.ts";
 import type { ByteStream } from "./stream_link.ts";
-import { REDIAL_FIRST_MS, RedialBackoff } from "./redial.ts";
+import { type PeerSession, RedialLoop } from "./redial.ts";
 import { WsLink } from "./ws_link.ts";
 import {
   buildClientRequest,
@@ -222,34 +222,26 @@ export async function clientUpgrade(
 
 /** A running `ws-peer`: dials, upgrades, hands the session to the mesh, redials with back-off. */
 export class WsPeerBackend {
-  #closed = false;
   #link: WsLink | null = null;
   #conn: Deno.Conn | null = null;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #wake: (() => void) | null = null;
   readonly #target: WsTarget;
   readonly #extra: [string, string][];
+  readonly #loop: RedialLoop;
 
   private constructor(private readonly opts: WsPeerOptions, private readonly sink: LinkSink) {
     this.#target = parseWsUrl(opts.address);
     this.#extra = opts.extraheader ? [splitExtraHeader(opts.extraheader)] : [];
+    this.#loop = new RedialLoop(
+      { kind: "ws-peer", address: opts.address, redial: opts.redial, logger: opts.logger },
+      () => this.#connect(),
+    );
   }
 
   /** Validate the URL and extra header (throws with a clear message) and start dialing. */
   static start(opts: WsPeerOptions, sink: LinkSink): WsPeerBackend {
     const b = new WsPeerBackend(opts, sink);
-    b.#loop();
+    b.#loop.start();
     return b;
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.#wake = resolve;
-      this.#timer = setTimeout(() => {
-        this.#wake = null;
-        resolve();
-      }, ms);
-    });
   }
 
   /** Connect, TLS, upgrade; returns the stream, leftover bytes and verified IDs. */
@@ -258,7 +250,7 @@ export class WsPeerBackend {
   ): Promise<{ stream: ByteStream; rest: Uint8Array; verified?: string[] }> {
     const t = this.#target;
     const conn = await Deno.connect({ hostname: t.hostname, port: t.port });
-    if (attempt.abandoned || this.#closed) {
+    if (attempt.abandoned || this.#loop.closed) {
       // The attempt timed out (or the backend closed) while connecting.
       closeQuietly(conn);
       throw new Error("dial abandoned");
@@ -279,7 +271,7 @@ export class WsPeerBackend {
           stream = await (this.opts.defaultTls ?? defaultTls)(conn, t.hostname);
         }
       }
-      if (this.#closed) throw new Error("backend closed");
+      if (this.#loop.closed) throw new Error("backend closed");
       const rest = await clientUpgrade(stream, t, this.#extra);
       return { stream, rest, verified };
     } catch (e) {
@@ -291,67 +283,45 @@ export class WsPeerBackend {
     }
   }
 
-  async #loop(): Promise<void> {
-    const { logger } = this.opts;
-    const backoff = new RedialBackoff();
-    while (!this.#closed) {
-      let dialed: { stream: ByteStream; rest: Uint8Array; verified?: string[] } | null = null;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const attempt = { abandoned: false };
-      try {
-        dialed = await Promise.race([
-          this.#dial(attempt),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => {
-              attempt.abandoned = true;
-              if (this.#conn) closeQuietly(this.#conn);
-              reject(new Error("timed out"));
-            }, WS_DIAL_TIMEOUT_MS);
-          }),
-        ]);
-      } catch (e) {
-        if (this.#closed) return;
-        logger.warning(
-          `Backend connection failed (will retry: ${this.opts.redial}): ws-peer ${this.opts.address}: ${
-            e instanceof Error ? e.message : e
-          }`,
-        );
-      } finally {
-        clearTimeout(timer);
-      }
-      if (dialed) {
-        backoff.success();
-        if (this.#closed) {
-          closeQuietly(dialed.stream);
-          return;
-        }
-        const link = new WsLink(
-          dialed.stream,
-          linkOptions(this.opts, `ws-peer ${this.opts.address}`, undefined, dialed.verified),
-          logger,
-          true,
-          dialed.rest,
-        );
-        this.#link = link;
-        this.sink.attachLink(link);
-        link.start();
-        const reason = await link.done;
-        this.#link = null;
-        logger.debug(`ws-peer ${this.opts.address}: session ended: ${reason}`);
-        if (!this.opts.redial || this.#closed) return;
-        await this.#sleep(REDIAL_FIRST_MS);
-        continue;
-      }
-      if (!this.opts.redial || this.#closed) return;
-      await this.#sleep(backoff.failure());
+  /** One dial (bounded by the WebSocket dial timeout) that starts a session. */
+  async #connect(): Promise<PeerSession> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const attempt = { abandoned: false };
+    let dialed: { stream: ByteStream; rest: Uint8Array; verified?: string[] };
+    try {
+      dialed = await Promise.race([
+        this.#dial(attempt),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            attempt.abandoned = true;
+            if (this.#conn) closeQuietly(this.#conn);
+            reject(new Error("timed out"));
+          }, WS_DIAL_TIMEOUT_MS);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
     }
+    if (this.#loop.closed) {
+      closeQuietly(dialed.stream);
+      throw new Error("backend closed");
+    }
+    const link = new WsLink(
+      dialed.stream,
+      linkOptions(this.opts, `ws-peer ${this.opts.address}`, undefined, dialed.verified),
+      this.opts.logger,
+      true,
+      dialed.rest,
+    );
+    this.#link = link;
+    this.sink.attachLink(link);
+    link.start();
+    return { done: link.done.finally(() => (this.#link = null)) };
   }
 
   /** Stop dialing and drop the current session. */
   close(): void {
-    this.#closed = true;
-    clearTimeout(this.#timer);
-    this.#wake?.();
+    this.#loop.close();
     if (this.#conn) closeQuietly(this.#conn);
     this.#link?.close();
   }
