@@ -5,16 +5,11 @@
  * @module
  */
 import type { MeshNode } from "../mesh/mesh_node.ts";
-import type { LoadedTlsClient, LoadedTlsServer } from "../certs/tls_config.ts";
 import { dialStream, type MeshStreamConn, StreamListener } from "../streams/stream_service.ts";
-import { userClientTls, userServerTls } from "../streams/stream_tls.ts";
+import { type TlsLookup, userClientTls, userServerTls } from "../streams/stream_tls.ts";
 import type { Logger } from "../log.ts";
 
-/** Named TLS configurations loaded at start-up. */
-export interface TlsLookup {
-  client(name: string): LoadedTlsClient | undefined;
-  server(name: string): LoadedTlsServer | undefined;
-}
+export type { TlsLookup } from "../streams/stream_tls.ts";
 
 /** Build the stream dialer: `tlsClient` "" = insecure mode. */
 export function makeStreamDialer(

@@ -6,11 +6,11 @@
  */
 import type { MeshNode } from "../mesh/mesh_node.ts";
 import type { Logger } from "../log.ts";
-import type { TlsLookup } from "../node/streams.ts";
 import type { LoadedTlsClient, LoadedTlsServer } from "../certs/tls_config.ts";
 import { dialStream, type MeshStreamConn, StreamListener } from "../streams/stream_service.ts";
-import { userClientTls, userServerTls } from "../streams/stream_tls.ts";
+import { type TlsLookup, userClientTls, userServerTls } from "../streams/stream_tls.ts";
 import { meshChannel } from "./channel.ts";
+import { bridge, BridgeSet } from "./bridge.ts";
 import type { ByteChannel } from "./channel.ts";
 
 /** Node parts a service uses. */
@@ -123,4 +123,73 @@ export async function dialMeshChannel(
     tls: tlsClient ? userClientTls(tlsClient, target) : undefined,
   });
   return meshChannel(conn, `mesh ${target}:${service}`, DIALER_GRACE_MS);
+}
+
+/**
+ * Accept local connections on `listener` and bridge each to `remotenode`/`remoteservice` over
+ * the mesh (`tcp-server`, `unix-socket-server`). `local` adapts an accepted connection (and may
+ * run a TLS handshake: it logs, closes and returns null on failure). An accept error is logged
+ * and retried with a short back-off (an fd shortage must not stop the service for good).
+ * Returns a closer that stops accepting and aborts every bridge; the caller closes `listener`.
+ */
+export function forwardLocalToMesh(
+  listener: Deno.Listener,
+  deps: ServiceDeps,
+  opts: {
+    what: string;
+    remotenode: string;
+    remoteservice: string;
+    tlsClient: string;
+    local: (conn: Deno.Conn) => Promise<ByteChannel | null>;
+  },
+): { close(): void } {
+  const { logger } = deps;
+  const bridges = new BridgeSet();
+  let closed = false;
+  const handle = async (conn: Deno.Conn) => {
+    const local = await opts.local(conn);
+    if (!local) return;
+    let remote: ByteChannel;
+    try {
+      remote = await dialMeshChannel(
+        deps,
+        opts.remotenode,
+        opts.remoteservice,
+        clientTlsNamed(deps, opts.tlsClient),
+      );
+    } catch (e) {
+      logger.error(`Error connecting on Receptor network: ${e instanceof Error ? e.message : e}`);
+      local.close(false);
+      return;
+    }
+    if (closed) {
+      local.close(false);
+      remote.close(false);
+      return;
+    }
+    bridges.add(bridge(local, remote, logger));
+  };
+  (async () => {
+    let backoffMs = 5;
+    while (!closed) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+        backoffMs = 5;
+      } catch (e) {
+        if (closed || e instanceof Deno.errors.BadResource) return;
+        logger.error(`Error accepting ${opts.what}: ${e instanceof Error ? e.message : e}`);
+        await new Promise((r) => setTimeout(r, backoffMs));
+        backoffMs = Math.min(backoffMs * 2, 1000);
+        continue;
+      }
+      handle(conn);
+    }
+  })();
+  return {
+    close() {
+      closed = true;
+      bridges.abortAll();
+    },
+  };
 }

@@ -11,7 +11,7 @@ import { bridge, BridgeSet } from "./bridge.ts";
 import {
   checkRemoteService,
   clientTlsNamed,
-  dialMeshChannel,
+  forwardLocalToMesh,
   listenMeshChannels,
   type RunningService,
   serverTlsNamed,
@@ -47,56 +47,25 @@ export function startTcpServer(s: TcpServerSection, deps: ServiceDeps): RunningS
   } catch (e) {
     throw new ServiceStartError(`error listening on TCP: ${e instanceof Error ? e.message : e}`);
   }
-  const bridges = new BridgeSet();
-  let closed = false;
-  const handle = async (conn: Deno.Conn) => {
-    const name = `TCP ${peerName(conn)}`;
-    let local: ByteChannel;
-    try {
-      local = tlsServer
-        ? tlsChannel(await tlsServerOverConn(conn, tlsServer), name)
-        : connChannel(conn, name);
-    } catch (e) {
-      logger.error(`Error in TLS handshake with ${name}: ${e instanceof Error ? e.message : e}`);
+  const forwarding = forwardLocalToMesh(listener, deps, {
+    what: "TCP connection",
+    remotenode: s.remotenode,
+    remoteservice: s.remoteservice,
+    tlsClient: s.tlsclient,
+    local: async (conn) => {
+      const name = `TCP ${peerName(conn)}`;
+      if (!tlsServer) return connChannel(conn, name);
       try {
-        conn.close();
-      } catch { /* closed */ }
-      return;
-    }
-    let remote: ByteChannel;
-    try {
-      remote = await dialMeshChannel(
-        deps,
-        s.remotenode,
-        s.remoteservice,
-        clientTlsNamed(deps, s.tlsclient),
-      );
-    } catch (e) {
-      logger.error(`Error connecting on Receptor network: ${e instanceof Error ? e.message : e}`);
-      local.close(false);
-      return;
-    }
-    if (closed) {
-      local.close(false);
-      remote.close(false);
-      return;
-    }
-    bridges.add(bridge(local, remote, logger));
-  };
-  (async () => {
-    for (;;) {
-      let conn: Deno.Conn;
-      try {
-        conn = await listener.accept();
+        return tlsChannel(await tlsServerOverConn(conn, tlsServer), name);
       } catch (e) {
-        if (!closed) {
-          logger.error(`Error accepting TCP connection: ${e instanceof Error ? e.message : e}`);
-        }
-        return;
+        logger.error(`Error in TLS handshake with ${name}: ${e instanceof Error ? e.message : e}`);
+        try {
+          conn.close();
+        } catch { /* closed */ }
+        return null;
       }
-      handle(conn);
-    }
-  })();
+    },
+  });
   const port = (listener.addr as Deno.NetAddr).port;
   logger.debug(
     `tcp-server listening on ${hostname}:${port} for ${s.remotenode}:${s.remoteservice}`,
@@ -104,12 +73,10 @@ export function startTcpServer(s: TcpServerSection, deps: ServiceDeps): RunningS
   return {
     description: `tcp-server ${hostname}:${port} → ${s.remotenode}/${s.remoteservice}`,
     close() {
-      if (closed) return;
-      closed = true;
+      forwarding.close();
       try {
         listener.close();
       } catch { /* closed */ }
-      bridges.abortAll();
     },
   };
 }

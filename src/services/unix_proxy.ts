@@ -12,7 +12,7 @@ import { listenUnixLocked } from "../control/unix_socket.ts";
 import {
   checkRemoteService,
   clientTlsNamed,
-  dialMeshChannel,
+  forwardLocalToMesh,
   listenMeshChannels,
   type RunningService,
   type ServiceDeps,
@@ -27,54 +27,19 @@ export async function startUnixSocketServer(
   checkRemoteService(s.remoteservice);
   clientTlsNamed(deps, s.tls);
   const sock = await listenUnixLocked(s.filename, s.permissions);
-  const bridges = new BridgeSet();
-  let closed = false;
-  const handle = async (conn: Deno.Conn) => {
-    const local = connChannel(conn, `Unix socket ${s.filename}`);
-    let remote: ByteChannel;
-    try {
-      remote = await dialMeshChannel(
-        deps,
-        s.remotenode,
-        s.remoteservice,
-        clientTlsNamed(deps, s.tls),
-      );
-    } catch (e) {
-      logger.error(`Error connecting on Receptor network: ${e instanceof Error ? e.message : e}`);
-      local.close(false);
-      return;
-    }
-    if (closed) {
-      local.close(false);
-      remote.close(false);
-      return;
-    }
-    bridges.add(bridge(local, remote, logger));
-  };
-  (async () => {
-    for (;;) {
-      let conn: Deno.Conn;
-      try {
-        conn = await sock.listener.accept();
-      } catch (e) {
-        if (!closed) {
-          logger.error(
-            `Error accepting Unix socket connection: ${e instanceof Error ? e.message : e}`,
-          );
-        }
-        return;
-      }
-      handle(conn);
-    }
-  })();
+  const forwarding = forwardLocalToMesh(sock.listener, deps, {
+    what: "Unix socket connection",
+    remotenode: s.remotenode,
+    remoteservice: s.remoteservice,
+    tlsClient: s.tls,
+    local: (conn) => Promise.resolve(connChannel(conn, `Unix socket ${s.filename}`)),
+  });
   logger.debug(`unix-socket-server ${s.filename} → ${s.remotenode}:${s.remoteservice}`);
   return {
     description: `unix-socket-server ${s.filename} → ${s.remotenode}/${s.remoteservice}`,
     close() {
-      if (closed) return;
-      closed = true;
+      forwarding.close();
       sock.close();
-      bridges.abortAll();
     },
   };
 }

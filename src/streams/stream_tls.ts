@@ -80,3 +80,9 @@ export function userClientTls(loaded: LoadedTlsClient, targetNode: string): Stre
     verifyServer: clientChainVerifier(loaded, { expectedNodeId: targetNode }),
   };
 }
+
+/** Named TLS configurations loaded at start-up, looked up by name (undefined when unknown). */
+export interface TlsLookup {
+  client(name: string): LoadedTlsClient | undefined;
+  server(name: string): LoadedTlsServer | undefined;
+}
