@@ -10,7 +10,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
-import { NodeProcess, startNode, stopAll } from "../helpers/node_process.ts";
+import { NodeProcess, runReceptor, startNode, stopAll } from "../helpers/node_process.ts";
 import { ReceptorClient } from "../../src/ctl/client.ts";
 import { submitWork, workResults, workStatus } from "../../src/ctl/work_client.ts";
 
@@ -95,6 +95,125 @@ Deno.test({
       gob?.kill("SIGTERM");
       await gob?.status;
       await stopAll([tsa, tsc]);
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "interop: TLS mesh with a Go receptor node, certificates made by `receptor cert`",
+  ignore: !GO,
+  async fn() {
+    const dir = await tempDir("receptor-go-tls-");
+    const port = freePort();
+    const goSock = `${dir}/gonode.sock`;
+    let ts: NodeProcess | undefined;
+    let go: Deno.ChildProcess | undefined;
+    const cert = async (...args: string[]) => {
+      const r = await runReceptor(["cert", ...args], { cwd: dir });
+      assertEquals(r.code, 0, `receptor cert ${args.join(" ")}: ${r.stdout}${r.stderr}`);
+    };
+    const tlsYaml = (id: string) =>
+      `- tls-server:\n    name: srv\n    cert: ${dir}/${id}.crt\n    key: ${dir}/${id}.key\n` +
+      `    clientcas: ${dir}/ca.crt\n    requireclientcert: true\n` +
+      `- tls-client:\n    name: cli\n    cert: ${dir}/${id}.crt\n    key: ${dir}/${id}.key\n` +
+      `    rootcas: ${dir}/ca.crt\n`;
+    try {
+      await cert(
+        "init",
+        "--commonname",
+        "Mesh CA",
+        "--bits",
+        "2048",
+        "--outcert",
+        "ca.crt",
+        "--outkey",
+        "ca.key",
+      );
+      for (const id of ["gonode", "tsnode"]) {
+        await cert(
+          "makereq",
+          "--bits",
+          "2048",
+          "--commonname",
+          id,
+          "--nodeid",
+          id,
+          "--ipaddress",
+          "127.0.0.1",
+          "--outreq",
+          `${id}.csr`,
+          "--outkey",
+          `${id}.key`,
+        );
+        await cert(
+          "signreq",
+          "--req",
+          `${id}.csr`,
+          "--cacert",
+          "ca.crt",
+          "--cakey",
+          "ca.key",
+          "--outcert",
+          `${id}.crt`,
+          "--verify",
+        );
+      }
+      await Deno.writeTextFile(
+        `${dir}/gonode.yaml`,
+        `- node:\n    id: gonode\n    datadir: ${dir}\n` + tlsYaml("gonode") +
+          `- tcp-listener:\n    port: ${port}\n    bindaddr: 127.0.0.1\n    tls: srv\n` +
+          `- control-service:\n    filename: ${goSock}\n    tls: srv\n` +
+          `- work-command:\n    worktype: goupper\n    command: tr\n    params: a-z A-Z\n`,
+      );
+      go = new Deno.Command(GO!, {
+        args: ["-c", `${dir}/gonode.yaml`],
+        stdout: "null",
+        stderr: "null",
+      })
+        .spawn();
+      ts = await startNode(
+        "tsnode",
+        (d, s) =>
+          `- node:\n    id: tsnode\n    datadir: ${d}\n` + tlsYaml("tsnode") +
+          `- tcp-peer:\n    address: 127.0.0.1:${port}\n    tls: cli\n` +
+          `- control-service:\n    filename: ${s}\n    tls: srv\n` +
+          `- work-command:\n    worktype: upper\n    command: tr\n    params: a-z A-Z\n`,
+      );
+      for (const sock of [ts.socket, goSock]) {
+        await waitFor(`${sock} to see both control services as StreamTLS`, async () => {
+          const c = await ReceptorClient.connect(sock);
+          const s = await c.status();
+          c.close();
+          const ads = s.Advertisements as { NodeID: string; ConnType: number }[];
+          return ["gonode", "tsnode"].every((n) =>
+            ads.some((a) => a.NodeID === n && a.ConnType === 2)
+          );
+        }, 30000);
+      }
+      const remote = async (sock: string, node: string, worktype: string, text: string) => {
+        const sub = await submitWork(await ReceptorClient.connect(sock), worktype, text, {
+          node,
+          tlsclient: "cli",
+        });
+        await waitFor(`unit ${sub.unitid} to finish`, async () => {
+          const c = await ReceptorClient.connect(sock);
+          try {
+            const st = await workStatus(c, sub.unitid);
+            if (st.State === 3) throw new Error(`failed: ${st.Detail}`);
+            return st.State === 2;
+          } finally {
+            c.close();
+          }
+        }, 30000);
+        return await results(sock, sub.unitid);
+      };
+      assertEquals(await remote(ts.socket, "gonode", "goupper", "ours to go"), "OURS TO GO");
+      assertEquals(await remote(goSock, "tsnode", "upper", "go to ours"), "GO TO OURS");
+    } finally {
+      go?.kill("SIGTERM");
+      await go?.status;
+      await stopAll([ts]);
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   },
