@@ -39,6 +39,12 @@ export function startBackends(
     if (!tls) throw new Error(`unknown TLS config ${name}`);
     return side === "server" ? tls.server(name) : tls.client(name);
   };
+  // What every backend takes from its section (listeners also take `nodecost`).
+  const link = (s: { cost: number; allowedpeers: string[] | null }) => ({
+    cost: s.cost,
+    allowedPeers: s.allowedpeers,
+    logger,
+  });
   try {
     for (const s of sections) {
       switch (s.kind) {
@@ -46,10 +52,8 @@ export function startBackends(
           const b = TcpListenerBackend.start({
             bindaddr: s.bindaddr,
             port: s.port,
-            cost: s.cost,
             nodeCost: s.nodecost,
-            allowedPeers: s.allowedpeers,
-            logger,
+            ...link(s),
             wrapper: wrapper(s.tls, "server"),
           }, sink);
           started.push({ kind: s.kind, close: () => b.close(), port: b.port });
@@ -59,9 +63,7 @@ export function startBackends(
           const b = TcpPeerBackend.start({
             address: s.address,
             redial: s.redial,
-            cost: s.cost,
-            allowedPeers: s.allowedpeers,
-            logger,
+            ...link(s),
             wrapper: wrapper(s.tls, "client"),
           }, sink);
           started.push({ kind: s.kind, close: () => b.close() });
@@ -74,10 +76,8 @@ export function startBackends(
           const b = UdpListenerBackend.start({
             bindaddr: s.bindaddr,
             port: s.port,
-            cost: s.cost,
             nodeCost: s.nodecost,
-            allowedPeers: s.allowedpeers,
-            logger,
+            ...link(s),
           }, sink);
           started.push({ kind: s.kind, close: () => b.close(), port: b.port });
           break;
@@ -86,9 +86,7 @@ export function startBackends(
           const b = UdpPeerBackend.start({
             address: s.address,
             redial: s.redial,
-            cost: s.cost,
-            allowedPeers: s.allowedpeers,
-            logger,
+            ...link(s),
           }, sink);
           started.push({ kind: s.kind, close: () => b.close() });
           break;
@@ -98,10 +96,8 @@ export function startBackends(
             bindaddr: s.bindaddr,
             port: s.port,
             path: s.path,
-            cost: s.cost,
             nodeCost: s.nodecost,
-            allowedPeers: s.allowedpeers,
-            logger,
+            ...link(s),
             wrapper: wrapper(s.tls, "server"),
           }, sink);
           started.push({ kind: s.kind, close: () => b.close(), port: b.port });
@@ -119,9 +115,7 @@ export function startBackends(
             address: s.address,
             redial: s.redial,
             extraheader: s.extraheader,
-            cost: s.cost,
-            allowedPeers: s.allowedpeers,
-            logger,
+            ...link(s),
             wrapper: w,
           }, sink);
           started.push({ kind: s.kind, close: () => b.close() });
