@@ -115,6 +115,7 @@ export class MeshNode {
   readonly #links = new Map<number, Link>();
   readonly #endpoints = new Map<string, Endpoint>();
   readonly #shutdownCbs: ((reason: string) => void)[] = [];
+  readonly #restartCbs = new Set<(node: string) => void>();
   readonly #unreachCbs: ((n: UnreachableNotice) => void)[] = [];
   #nextLinkId = 1;
   #timer?: ReturnType<typeof setTimeout>;
@@ -190,6 +191,15 @@ export class MeshNode {
   /** Subscribe to every unreachable notice delivered to this node. */
   onUnreachable(cb: (n: UnreachableNotice) => void): void {
     this.#unreachCbs.push(cb);
+  }
+
+  /**
+   * Call `cb` with the ID of any node seen restarting (a larger epoch): connections to its
+   * old incarnation cannot work any more. Returns a function that removes the callback.
+   */
+  onNodeRestart(cb: (node: string) => void): () => void {
+    this.#restartCbs.add(cb);
+    return () => this.#restartCbs.delete(cb);
   }
 
   /** Called once if the router shuts down (duplicate node ID). */
@@ -346,6 +356,9 @@ export class MeshNode {
             break;
           case "shutdown":
             for (const cb of this.#shutdownCbs) cb(o.reason);
+            break;
+          case "nodeRestarted":
+            for (const cb of [...this.#restartCbs]) cb(o.node);
             break;
         }
       }

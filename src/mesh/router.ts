@@ -475,6 +475,7 @@ export class Router {
       const r = this.#topo.applyUpdate(u);
       if (!r.accepted) return;
       this.#lastUpdates.set(u.NodeID, u);
+      if (r.restarted) this.#emit({ kind: "nodeRestarted", node: u.NodeID });
       if (r.newNode) {
         this.#scheduleFlood();
         this.names.add(u.NodeID);

@@ -67,7 +67,9 @@ export type RouterOutput =
     payload: Uint8Array;
   }
   | { kind: "unreachable"; service: string; info: UnreachableNotice }
-  | { kind: "shutdown"; reason: string };
+  | { kind: "shutdown"; reason: string }
+  /** A known node announced a larger epoch: it restarted, and its old connections are gone. */
+  | { kind: "nodeRestarted"; node: string };
 
 /** A snapshot for the control service's `status` command. */
 export interface RouterStatus {

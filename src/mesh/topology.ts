@@ -16,7 +16,13 @@ export interface NodeVersion {
 /** What {@link Topology.applyUpdate} concluded. */
 export type ApplyResult =
   | { accepted: false }
-  | { accepted: true; newNode: boolean; changed: boolean };
+  | {
+    accepted: true;
+    newNode: boolean;
+    changed: boolean;
+    /** A known node came back with a larger epoch: it restarted. */
+    restarted: boolean;
+  };
 
 /** Result of a route computation. */
 export interface Routes {
@@ -120,6 +126,7 @@ export class Topology {
         return { accepted: false };
       }
     }
+    const restarted = known !== undefined && u.UpdateEpoch > known.epoch;
     this.versions.set(u.NodeID, { epoch: u.UpdateEpoch, sequence: u.UpdateSequence });
     const changed = !sameRow(u.Connections, this.costs.get(u.NodeID));
     if (changed) {
@@ -130,7 +137,7 @@ export class Topology {
         if (!Object.hasOwn(conns, node)) row.delete(u.NodeID);
       }
     }
-    return { accepted: true, newNode: !known, changed };
+    return { accepted: true, newNode: !known, changed, restarted };
   }
 
   /**

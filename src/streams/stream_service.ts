@@ -64,12 +64,19 @@ const CLOSE_LINGER_MS = 30_000;
 const CLOSE_DRAIN_MS = 2_000;
 
 function toConn(
+  mesh: MeshNode,
   stream: QuicStream,
   readable: ReadableStream<Uint8Array>,
   handle: QuicConnHandle,
   onClose: () => void,
 ): MeshStreamConn {
   const { node, service } = splitMeshAddress(handle.remote);
+  // A restarted peer node has lost this connection: end it now instead of after the idle
+  // timeout (its new incarnation answers our packets with resets we cannot authenticate).
+  const unsubscribe = mesh.onNodeRestart((n) => {
+    if (n === node) closeQuietly(handle, `node ${node} restarted`);
+  });
+  handle.closed.finally(unsubscribe).catch(() => {});
   let closed = false;
   // Graceful: FIN, then CONNECTION_CLOSE only once the peer acknowledged everything we wrote
   // (or stopped the stream / the connection ended / CLOSE_LINGER_MS passed). Closing at once
@@ -237,7 +244,7 @@ export class StreamListener {
       const stream = await handle.acceptStream();
       if (!stream) return;
       const rest = await consumeZeroByte(stream, 60_000);
-      const conn = toConn(stream, rest, handle, () => {});
+      const conn = toConn(this.#mesh, stream, rest, handle, () => {});
       const w = this.#waiters.shift();
       if (w) w(conn);
       else this.#queue.push(conn);
@@ -335,7 +342,13 @@ export async function dialStream(
     // After our CONNECTION_CLOSE, keep the ephemeral service bound for a moment: the closing
     // connection absorbs the peer's last packets (and repeats the close if it was lost)
     // instead of the node answering each with a "service unknown" unreachable.
-    return toConn(stream, stream.readable, handle, () => setTimeout(cleanup, CLOSE_DRAIN_MS));
+    return toConn(
+      mesh,
+      stream,
+      stream.readable,
+      handle,
+      () => setTimeout(cleanup, CLOSE_DRAIN_MS),
+    );
   } catch (e) {
     cleanup();
     throw goDialError(e);

@@ -75,6 +75,9 @@ Deno.test("router: removing the only bridge withdraws routes; restarted node rej
   sim.run(1000);
   assertEquals(sorted(sim.r("a").status().routingTable), { b: "b", c: "b" });
   assertEquals(sorted(sim.r("c").status().routingTable), { a: "b", b: "b" });
+  // ...and both report that b restarted (so stream connections to its old incarnation end)
+  assertEquals(sim.rec("a").restarts, ["b"]);
+  assertEquals(sim.rec("c").restarts, ["b"]);
 });
 
 Deno.test("router: 200-node random mesh converges in one process", () => {

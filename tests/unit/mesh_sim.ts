@@ -37,6 +37,8 @@ export interface NodeRecord {
   datagrams: Delivered[];
   unreachables: (UnreachableNotice & { service: string; at: number })[];
   shutdown?: string;
+  /** Nodes this router saw restart (nodeRestarted outputs). */
+  restarts: string[];
   logs: string[];
 }
 
@@ -62,7 +64,7 @@ export class Sim {
       random: seededRandom(this.#seed++ * 7919),
       ...opts,
     });
-    this.nodes.set(key, { router, datagrams: [], unreachables: [], logs });
+    this.nodes.set(key, { router, datagrams: [], unreachables: [], restarts: [], logs });
     return router;
   }
 
@@ -189,6 +191,9 @@ export class Sim {
               break;
             case "shutdown":
               rec.shutdown = o.reason;
+              break;
+            case "nodeRestarted":
+              rec.restarts.push(o.node);
               break;
           }
         }

@@ -23,6 +23,7 @@ Deno.test("topology: (epoch, sequence) ordering and row replacement", () => {
     accepted: true,
     newNode: true,
     changed: true,
+    restarted: false,
   });
   assertEquals(t.applyUpdate(up("p", 2n, { me: 1 })), { accepted: false });
   assertEquals(t.applyUpdate(up("p", 1n, { me: 1 })), { accepted: false });
@@ -30,10 +31,16 @@ Deno.test("topology: (epoch, sequence) ordering and row replacement", () => {
     accepted: true,
     newNode: false,
     changed: false,
+    restarted: false,
   });
   // older epoch rejected even with a larger sequence; newer epoch accepted with sequence 1
   assertEquals(t.applyUpdate(up("p", 99n, { me: 1 }, 4n)), { accepted: false });
-  assertEquals(t.applyUpdate(up("p", 1n, { me: 1, q: 2 }, 6n)).accepted, true);
+  assertEquals(t.applyUpdate(up("p", 1n, { me: 1, q: 2 }, 6n)), {
+    accepted: true,
+    newNode: false,
+    changed: false,
+    restarted: true,
+  });
   // q reports; then p stops listing q → edge q→p removed
   t.applyUpdate(up("q", 1n, { p: 2 }));
   assertEquals(t.snapshot()["q"], { p: 2 });
