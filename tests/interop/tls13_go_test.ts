@@ -13,7 +13,7 @@ import type {
   TlsEvent,
   TlsServerOptions,
 } from "../../src/quic/tls/types.ts";
-import { type TestCerts, testCerts, type TestIdentity } from "./tls13_certs.ts";
+import { type TestCerts, testCerts, type TestIdentity } from "../unit/tls13_certs.ts";
 
 /** True when a Go toolchain >= 1.24 (tls.QUICConn with session tickets, go.mod's version) exists. */
 function hasGo(): boolean {
