@@ -15,15 +15,9 @@ import { ControlError } from "./types.ts";
 import { LineReader } from "./line_reader.ts";
 import { encodeReply } from "./json_reply.ts";
 import type { Logger } from "../log.ts";
+import type { DuplexConn } from "../streams/duplex.ts";
 
-/** A bidirectional byte stream (Deno.Conn, a TLS socket adapter, or a mesh stream). */
-export interface DuplexConn {
-  readonly readable: ReadableStream<Uint8Array>;
-  readonly writable: WritableStream<Uint8Array>;
-  /** Half-close our sending side, if supported. */
-  closeWrite?(): Promise<void>;
-  close(): void;
-}
+export type { DuplexConn } from "../streams/duplex.ts";
 
 /** What a session needs from the node. */
 export interface SessionOptions {

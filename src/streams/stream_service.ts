@@ -6,7 +6,7 @@
  * @module
  */
 import type { MeshNode } from "../mesh/mesh_node.ts";
-import type { DuplexConn } from "../control/session.ts";
+import type { DuplexConn } from "./duplex.ts";
 import { QuicEndpoint } from "../quic/endpoint.ts";
 import { QuicError } from "../quic/errors.ts";
 import type { QuicConnection } from "../quic/connection.ts";

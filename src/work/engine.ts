@@ -9,7 +9,7 @@
 import type { Clock } from "../clock.ts";
 import { realClock } from "../clock.ts";
 import type { Logger, LogLevel } from "../log.ts";
-import { selfCommand } from "../cli/self_exec.ts";
+import { selfCommand } from "./self_exec.ts";
 import type { RunnerArgv, WorkCommandConfig } from "./command_unit.ts";
 import { CommandUnitType } from "./command_unit.ts";
 import type { StatusFileData } from "./status_file.ts";

@@ -5,7 +5,7 @@
  * Every read can be bounded by an AbortSignal; aborting closes the connection.
  * @module
  */
-import type { DuplexConn } from "../control/session.ts";
+import type { DuplexConn } from "../streams/duplex.ts";
 import { LineReader } from "../control/line_reader.ts";
 
 const encoder = new TextEncoder();

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Logger } from "../log.ts";
-import type { DuplexConn } from "../control/session.ts";
+import type { DuplexConn } from "../streams/duplex.ts";
 import { WorkError } from "./engine.ts";
 import type { StatusFileData } from "./status_file.ts";
 import { goJson, isFinal, stdoutSize, unitPaths, WorkState } from "./status_file.ts";
