@@ -29,7 +29,6 @@ import { Machine, unexpected } from "./machine.ts";
 import {
   decodeCertificate,
   decodeCertificateRequest,
-  decodeCertificateVerify,
   decodeEncryptedExtensions,
   decodeServerHello,
   encodeCertificate,
@@ -44,7 +43,6 @@ import {
   chooseScheme,
   signContent,
   SUPPORTED_SCHEMES,
-  verifyContent,
 } from "./signatures.ts";
 import { CIPHER_SUITES, type EncryptionLevel, type TlsClientOptions } from "./types.ts";
 
@@ -298,10 +296,7 @@ export class ClientMachine extends Machine {
   }
 
   private onCertificateVerify(body: Uint8Array, raw: Uint8Array): void {
-    const cv = decodeCertificateVerify(body);
-    const content = certificateVerifyContent(true, this.transcript.hash(this.suite!.hash));
-    verifyContent(cv.scheme, this.peerPublicKey, content, cv.signature);
-    this.transcript.add(raw);
+    this.checkCertificateVerify(body, raw, true);
     this.state = "wait_finished";
   }
 

@@ -7,7 +7,8 @@ import { randomBytes, timingSafeEqual, X509Certificate } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { Alert, fail } from "./errors.ts";
 import { Transcript } from "./key_schedule.ts";
-import { frame } from "./messages.ts";
+import { decodeCertificateVerify, frame } from "./messages.ts";
+import { certificateVerifyContent, verifyContent } from "./signatures.ts";
 import {
   CIPHER_SUITES,
   type CipherSuiteInfo,
@@ -132,6 +133,18 @@ export abstract class Machine {
   protected get peerPublicKey(): KeyObject {
     if (!this.peerKey) throw new Error("peer public key requested before its certificate");
     return this.peerKey;
+  }
+
+  /**
+   * Verifies the peer's CertificateVerify over the transcript so far (RFC 8446 §4.4.3) with
+   * the key of the chain accepted by {@link acceptPeerChain}, then adds the message to the
+   * transcript. `peerIsServer` selects the signature context string.
+   */
+  protected checkCertificateVerify(body: Uint8Array, raw: Uint8Array, peerIsServer: boolean): void {
+    const cv = decodeCertificateVerify(body);
+    const content = certificateVerifyContent(peerIsServer, this.transcript.hash(this.suite!.hash));
+    verifyContent(cv.scheme, this.peerPublicKey, content, cv.signature);
+    this.transcript.add(raw);
   }
 
   /** Checks a Finished verify_data; wrong length is decode_error, mismatch decrypt_error. */

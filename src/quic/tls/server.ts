@@ -26,7 +26,6 @@ import { Machine, unexpected } from "./machine.ts";
 import {
   type ClientHello,
   decodeCertificate,
-  decodeCertificateVerify,
   decodeClientHello,
   encodeCertificate,
   encodeCertificateRequest,
@@ -41,7 +40,6 @@ import {
   chooseScheme,
   signContent,
   SUPPORTED_SCHEMES,
-  verifyContent,
 } from "./signatures.ts";
 import {
   CIPHER_SUITES,
@@ -276,10 +274,7 @@ export class ServerMachine extends Machine {
   }
 
   private onCertificateVerify(body: Uint8Array, raw: Uint8Array): void {
-    const cv = decodeCertificateVerify(body);
-    const content = certificateVerifyContent(false, this.transcript.hash(this.suite!.hash));
-    verifyContent(cv.scheme, this.peerPublicKey, content, cv.signature);
-    this.transcript.add(raw);
+    this.checkCertificateVerify(body, raw, false);
     this.state = "wait_finished";
   }
 
