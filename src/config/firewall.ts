@@ -45,27 +45,3 @@ function parseRule(rule: YMap): FirewallRule {
   }
   return { action: a, ...out };
 }
-
-/**
- * Compile a rule pattern as receptor does: `/re/` is an anchored regular expression, anything
- * else an exact match; a `/`-pattern that does not compile or lacks the closing `/` yields
- * null (the field is then ignored — upstream quirk).
- */
-export function compilePattern(pattern: string): ((s: string) => boolean) | null {
-  if (pattern.startsWith("/")) {
-    if (pattern.length < 2 || !pattern.endsWith("/")) return null;
-    let body = pattern.slice(1, -1);
-    let flags = "";
-    if (body.startsWith("(?i)")) {
-      flags = "i";
-      body = body.slice(4);
-    }
-    try {
-      const re = new RegExp(`^(?:${body})$`, flags);
-      return (s) => re.test(s);
-    } catch {
-      return null;
-    }
-  }
-  return (s) => s === pattern;
-}

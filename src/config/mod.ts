@@ -8,7 +8,7 @@ export { ConfigError } from "./errors.ts";
 export { collectArgs, parseInvocation, type ParseOptions, reloadFileOf } from "./invocation.ts";
 export { DurationError, formatGoDuration, parseGoDuration } from "./duration.ts";
 export { loadConfigFile, loadConfigText, type ReadFile } from "./file_loader.ts";
-export { compilePattern, parseFirewallRules } from "./firewall.ts";
+export { parseFirewallRules } from "./firewall.ts";
 export { bashCompletionText, helpText } from "./help_text.ts";
 export { compareForReload, nonReloadableFingerprints, type ReloadComparison } from "./reload.ts";
 export { SECTIONS, type SectionSpec } from "./schema.ts";
