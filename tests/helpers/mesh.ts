@@ -344,9 +344,17 @@ export class Mesh {
   }
 }
 
+/** How {@link startMesh} writes each node's config (default {@link meshNodeYaml}). */
+export interface StartMeshOptions {
+  tempPrefix?: string;
+  /** Start nodes one at a time in `spec.nodes` order (list listeners first) instead of in waves. */
+  inOrder?: boolean;
+  nodeYaml?: (id: string, m: MeshMember, peerPorts: number[], extra: string) => string;
+}
+
 /** Start every node of `spec` (listeners first by construction: ports are chosen up front). */
-export async function startMesh(spec: MeshSpec): Promise<Mesh> {
-  const root = await tempDir("receptor-mesh-");
+export async function startMesh(spec: MeshSpec, opts: StartMeshOptions = {}): Promise<Mesh> {
+  const root = await tempDir(opts.tempPrefix ?? "receptor-mesh-");
   const mesh = new Mesh(spec, root);
   for (const id of spec.nodes) {
     const dir = `${root}/${id}`;
@@ -365,13 +373,20 @@ export async function startMesh(spec: MeshSpec): Promise<Mesh> {
     const extra = spec.extraYaml?.(id, m.dir) ?? "";
     await Deno.writeTextFile(
       m.config,
-      meshNodeYaml(id, m.port, mesh.peersOf(id), m.socket, extra, spec.logLevel),
+      opts.nodeYaml?.(id, m, mesh.peersOf(id), extra) ??
+        meshNodeYaml(id, m.port, mesh.peersOf(id), m.socket, extra, spec.logLevel),
     );
   }
   try {
     // Start in waves so a node's dial targets are usually listening before it dials (a failed
     // first dial costs a 5 s redial). In a cycle, some node has to go first anyway.
     const started = new Set<string>();
+    if (opts.inOrder) {
+      for (const id of spec.nodes) {
+        await mesh.startMember(id);
+        started.add(id);
+      }
+    }
     while (started.size < spec.nodes.length) {
       const left = spec.nodes.filter((id) => !started.has(id));
       let wave = left.filter((id) =>

@@ -4,9 +4,8 @@
  * that can import it, running a tool with a deadline, sha256 of files, and process checks.
  * @module
  */
-import { freePort, tempDir, waitFor } from "../helpers/net.ts";
-import { Mesh, type MeshMember, type MeshSpec } from "../helpers/mesh.ts";
-import type { NodeProcess } from "../helpers/node_process.ts";
+import { waitFor } from "../helpers/net.ts";
+import { type Mesh, type MeshMember, type MeshSpec, startMesh } from "../helpers/mesh.ts";
 import { createHash } from "node:crypto";
 
 const dec = new TextDecoder();
@@ -127,33 +126,22 @@ export async function startE2eMesh(
     controlExtra?: (node: string, dir: string) => string;
   } = {},
 ): Promise<Mesh> {
-  const root = await tempDir("receptor-e2e-");
-  const mesh = new Mesh(spec, root);
-  for (const id of spec.nodes) {
-    const dir = `${root}/${id}`;
-    await Deno.mkdir(dir);
-    mesh.members.set(id, {
-      id,
-      port: freePort(),
-      dir,
-      socket: `${dir}/${id}.sock`,
-      config: `${dir}/${id}.yaml`,
-      proc: undefined as unknown as NodeProcess,
-    });
-  }
-  for (const id of spec.nodes) {
-    const m = mesh.node(id);
-    const extra = spec.extraYaml?.(id, m.dir) ?? "";
-    const ctl = opts.controlExtra?.(id, m.dir) ?? "";
-    await Deno.writeTextFile(
-      m.config,
-      e2eNodeYaml(id, m.dir, m.port, mesh.peersOf(id), m.socket, extra, spec.logLevel, ctl),
-    );
-  }
+  const mesh = await startMesh(spec, {
+    tempPrefix: "receptor-e2e-",
+    inOrder: true,
+    nodeYaml: (id, m, peers, extra) =>
+      e2eNodeYaml(
+        id,
+        m.dir,
+        m.port,
+        peers,
+        m.socket,
+        extra,
+        spec.logLevel,
+        opts.controlExtra?.(id, m.dir) ?? "",
+      ),
+  });
   try {
-    // In spec order (list listeners first): a dialer started before its listener would sit
-    // out the backends' 5 s redial delay.
-    for (const id of spec.nodes) await mesh.startMember(id);
     await mesh.waitConverged();
   } catch (e) {
     const logs = [...mesh.members.values()].map((m) =>
