@@ -13,7 +13,7 @@ import {
   goRuneString,
   goSprintS,
 } from "./go_strconv.ts";
-import { type FieldSpec, type FieldType, goTypeName } from "./schema.ts";
+import { type FieldSpec, type FieldType, goTypeName } from "./section_spec.ts";
 import type { YMap, YValue } from "./yaml_v1.ts";
 
 /** A JSON-decoded value (numbers are Go float64). */

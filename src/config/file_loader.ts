@@ -7,7 +7,8 @@
 import { ConversionError } from "./go_strconv.ts";
 import { ConfigError } from "./errors.ts";
 import { assignField, newRawSection, type RawSection, requiredMessage } from "./raw_section.ts";
-import { bareField, fieldSpec, sectionSpec } from "./schema.ts";
+import { sectionSpec } from "./schema.ts";
+import { bareField, fieldSpec } from "./section_spec.ts";
 import { nodeLine, parseFirstDocument, YamlSyntaxError, type YValue } from "./yaml_v1.ts";
 
 /** Reads a file as text; throws like `Deno.readTextFileSync`. */

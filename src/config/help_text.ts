@@ -4,7 +4,8 @@
  * @module
  */
 
-import { type HelpGroup, helpTypeName, SECTIONS, type SectionSpec } from "./schema.ts";
+import { SECTIONS } from "./schema.ts";
+import { type HelpGroup, helpTypeName, type SectionSpec } from "./section_spec.ts";
 
 function sectionHelp(s: SectionSpec): string {
   let out = `   --${s.kind}`;

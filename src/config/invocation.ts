@@ -10,7 +10,8 @@ import { defaultReadFile, loadConfigFile, type ReadFile } from "./file_loader.ts
 import { ConversionError } from "./go_strconv.ts";
 import { bashCompletionText, helpText } from "./help_text.ts";
 import { assignField, newRawSection, type RawSection, requiredMessage } from "./raw_section.ts";
-import { bareField, fieldSpec, SECTIONS, sectionSpec } from "./schema.ts";
+import { SECTIONS, sectionSpec } from "./schema.ts";
+import { bareField, fieldSpec } from "./section_spec.ts";
 import { toTypedSection } from "./typed.ts";
 import type { CertAction, Invocation, Section } from "./types.ts";
 

@@ -11,7 +11,8 @@ export { loadConfigFile, loadConfigText, type ReadFile } from "./file_loader.ts"
 export { parseFirewallRules } from "./firewall.ts";
 export { bashCompletionText, helpText } from "./help_text.ts";
 export { compareForReload, nonReloadableFingerprints, type ReloadComparison } from "./reload.ts";
-export { SECTIONS, type SectionSpec } from "./schema.ts";
+export { SECTIONS } from "./schema.ts";
+export type { SectionSpec } from "./section_spec.ts";
 export { DEFAULT_MAX_IDLE_MS, DEFAULT_TOKEN_EXPIRATION_MS } from "./typed.ts";
 export {
   BACKEND_KINDS,

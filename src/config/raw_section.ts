@@ -5,7 +5,7 @@
  */
 
 import { type FieldValue, setFieldValue, zeroValue } from "./convert.ts";
-import type { FieldSpec, SectionSpec } from "./schema.ts";
+import type { FieldSpec, SectionSpec } from "./section_spec.ts";
 import type { YValue } from "./yaml_v1.ts";
 
 /** A section instance before defaults and typing. */

@@ -1,7 +1,7 @@
 import { assertEquals, assertThrows } from "../helpers/assert.ts";
 import { setFieldValue } from "../../src/config/convert.ts";
 import { goFormatF, goParseBool, goParseFloat, goParseInt } from "../../src/config/go_strconv.ts";
-import type { FieldSpec, FieldType } from "../../src/config/schema.ts";
+import type { FieldSpec, FieldType } from "../../src/config/section_spec.ts";
 import { parseFirstDocument, type YValue } from "../../src/config/yaml_v1.ts";
 
 const fld = (type: FieldType, key = "x"): FieldSpec => ({ goName: key, key, type });
