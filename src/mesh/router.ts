@@ -1,8 +1,9 @@
 /**
  * The sans-IO mesh router (netceptor): backend sessions and their handshake (wire.md §3),
- * routing updates, flooding and duplicate detection (§5), service advertisements (§6) and the
- * data pipeline (§7–§9, in {@link DataPath}). Bytes and timer ticks go in; sends, link closes,
- * local deliveries and the next deadline come out. It never touches I/O or the real clock.
+ * routing updates, flooding and duplicate detection (§5, in {@link RoutingUpdates}), service
+ * advertisements (§6) and the data pipeline (§7–§9, in {@link DataPath}). Bytes and timer ticks
+ * go in; sends, link closes, local deliveries and the next deadline come out. It never touches
+ * I/O or the real clock.
  *
  * @example
  * ```ts
@@ -32,23 +33,19 @@ import {
 } from "./messages.ts";
 import { NameTable } from "./name_table.ts";
 import { cryptoRandom, makeEpoch, type RandomSource, randomString } from "./random.ts";
-import { SeenSet } from "./seen_set.ts";
 import { adStatus, AdTable, OwnAds } from "./service_ads.ts";
 import { Topology } from "./topology.ts";
 import { DataPath } from "./data_path.ts";
 import { checkNewPeer, checkPeerUpdate } from "./handshake.ts";
+import { RoutingUpdates, SOON_MS } from "./routing_updates.ts";
 import type { RouterOptions, RouterOutput, RouterStatus, SendError } from "./router_types.ts";
 
 export type { RouterOptions, RouterOutput, RouterStatus, SendError } from "./router_types.ts";
 export type { UnreachableNotice } from "./router_types.ts";
 
-/** On-demand flood / route computation delay (ms). */
-const SOON_MS = 100;
 /** Interval and count of per-session initial messages. */
 const INIT_INTERVAL_MS = 1000;
 const INIT_MAX_SENDS = 11;
-/** Seen-set sweep interval. */
-const SEEN_SWEEP_MS = 30 * 60_000;
 /** Services that cannot be bound. */
 const RESERVED = new Set(["ping", "unreach"]);
 
@@ -77,31 +74,24 @@ export class Router {
   readonly #clock: Clock;
   readonly #random: RandomSource;
   readonly #maxIdleMs: number;
-  readonly #routeUpdateMs: number;
   readonly #serviceAdMs: number;
-  #sequence = 0n;
   readonly #links = new Map<number, LinkState>();
   readonly #conns = new Map<string, number>();
   readonly #topo: Topology;
   #routes = new Map<string, string>();
   #routesDirty = false;
   #routeCalcAt?: number;
-  readonly #seen = new SeenSet();
   readonly #services = new Set<string>();
   readonly #ads = new AdTable();
-  /** Latest accepted routing update per other node, to hand to a new neighbour. */
-  readonly #lastUpdates = new Map<string, RoutingUpdate>();
   /** Raw bytes of the other nodes' current ads, to hand to a new neighbour. */
   readonly #adBytes = new Map<string, Uint8Array>();
   readonly #ownAds: OwnAds;
   readonly #out: RouterOutput[] = [];
   #outHead = 0;
-  #floodAt?: number;
-  #periodicAt: number;
   #adsAt?: number;
-  #seenSweepAt: number;
   #shutdown = false;
   readonly #data: DataPath;
+  readonly #updates: RoutingUpdates;
 
   /** Create a router; throws only for invalid options (bad node ID). */
   constructor(opts: RouterOptions) {
@@ -114,7 +104,6 @@ export class Router {
     this.#random = opts.random ?? cryptoRandom;
     this.firewall = opts.firewall;
     this.#maxIdleMs = opts.maxIdleMs ?? 21_000;
-    this.#routeUpdateMs = opts.routeUpdateMs ?? 10_000;
     this.#serviceAdMs = opts.serviceAdMs ?? 60_000;
     this.maxHops = opts.maxForwardingHops ?? 30;
     this.maxMessageBytes = opts.maxMessageBytes ?? 65535;
@@ -122,9 +111,26 @@ export class Router {
     this.#topo = new Topology(this.nodeId);
     this.names.add(this.nodeId);
     this.#ownAds = new OwnAds(this.nodeId, this.#ads);
-    const now = this.#clock.now();
-    this.#periodicAt = now + this.#routeUpdateMs;
-    this.#seenSweepAt = now + SEEN_SWEEP_MS;
+    this.#updates = new RoutingUpdates({
+      nodeId: this.nodeId,
+      epoch: this.epoch,
+      logger: this.logger,
+      clock: this.#clock,
+      random: this.#random,
+      names: this.names,
+      topology: this.#topo,
+      routeUpdateMs: opts.routeUpdateMs ?? 10_000,
+      hasConnections: () => this.#conns.size > 0,
+      connectionCosts: () => {
+        const conns: Record<string, number> = {};
+        for (const [peer, id] of this.#conns) conns[peer] = this.#links.get(id)!.cost;
+        return conns;
+      },
+      flood: (bytes, exceptPeer) => this.#flood(bytes, exceptPeer),
+      emit: (o) => this.#emit(o),
+      markRoutesDirty: () => this.#markRoutesDirty(),
+      shutdown: (reason) => this.#shutdownNow(reason),
+    });
     this.#data = new DataPath({
       nodeId: this.nodeId,
       names: this.names,
@@ -167,8 +173,7 @@ export class Router {
   /** The earliest deadline (in `clock.now()` terms) at which `handleTimeout` must run. */
   pollTimeout(): number | undefined {
     if (this.#shutdown) return undefined;
-    let t = Math.min(this.#periodicAt, this.#seenSweepAt);
-    if (this.#floodAt !== undefined) t = Math.min(t, this.#floodAt);
+    let t = this.#updates.pollTimeout();
     if (this.#routeCalcAt !== undefined) t = Math.min(t, this.#routeCalcAt);
     if (this.#adsAt !== undefined) t = Math.min(t, this.#adsAt);
     for (const l of this.#links.values()) {
@@ -183,22 +188,12 @@ export class Router {
     if (this.#shutdown) return;
     const now = this.#clock.now();
     if (this.#routeCalcAt !== undefined && now >= this.#routeCalcAt) this.#recomputeRoutes();
-    if (
-      (this.#floodAt !== undefined && now >= this.#floodAt) || now >= this.#periodicAt
-    ) {
-      this.#floodAt = undefined;
-      this.#periodicAt = now + this.#routeUpdateMs;
-      this.#sendRoutingUpdate(0n);
-    }
+    this.#updates.handleTimeout(now); // flood due updates, sweep the seen set
     if (this.#adsAt !== undefined && now >= this.#adsAt) {
       this.#adsAt = now + this.#serviceAdMs;
       for (const service of this.#ownAds.services()) {
         this.#flood(this.#ownAds.build(service, this.#wallMs()));
       }
-    }
-    if (now >= this.#seenSweepAt) {
-      this.#seenSweepAt = now + SEEN_SWEEP_MS;
-      this.#seen.sweep(now);
     }
     for (const l of [...this.#links.values()]) {
       if (!this.#links.has(l.id)) continue;
@@ -210,10 +205,6 @@ export class Router {
         this.#dropLink(l, "idle timeout", true);
       }
     }
-  }
-
-  #scheduleFlood(): void {
-    if (this.#floodAt === undefined) this.#floodAt = this.#clock.now() + SOON_MS;
   }
 
   #markRoutesDirty(): void {
@@ -272,7 +263,7 @@ export class Router {
 
   #initTick(l: LinkState): void {
     this.logger.debug(`Sending initial connection message (${l.options.description})`);
-    this.#send(l.id, encodeRoutingUpdate(this.#makeUpdate(0n)));
+    this.#send(l.id, encodeRoutingUpdate(this.#updates.make(0n)));
     l.initSends++;
     if (l.initSends >= INIT_MAX_SENDS) {
       this.logger.warning(`Giving up on connection initialization (${l.options.description})`);
@@ -299,7 +290,7 @@ export class Router {
         this.#conns.delete(l.peer);
         this.#topo.removeLocalEdge(l.peer);
       }
-      this.#scheduleFlood();
+      this.#updates.scheduleFlood();
       this.#markRoutesDirty();
     }
     if (emitClose) this.#emit({ kind: "closeLink", linkId: l.id, reason });
@@ -379,7 +370,7 @@ export class Router {
         if (v.action === "reject") return this.#reject(l, peer, v.reason);
         if (v.action === "ignore") return; // a late initial message
         l.remoteEstablished = v.remoteEstablished;
-        this.#handleRoutingUpdate(u, peer);
+        this.#updates.receive(u, peer);
         return;
       }
       case MSG_SERVICE_AD:
@@ -400,7 +391,7 @@ export class Router {
     this.logger.info(`Connection established with ${peer}`);
     this.names.add(peer);
     this.#topo.addLocalEdge(peer, cost);
-    this.#scheduleFlood();
+    this.#updates.scheduleFlood();
     this.#markRoutesDirty();
     // Prompt visibility: hand the new neighbour our current ads (Go waits for the 60 s round).
     for (const service of this.#ownAds.services()) {
@@ -411,91 +402,21 @@ export class Router {
     // ...and the latest routing update of every other node, so a newcomer can route at once
     // instead of waiting up to 10 s for each node's periodic update. Same UpdateIDs, so nodes
     // that saw them already drop them; ForwardingNode is us, as for any re-flood.
-    for (const u of this.#lastUpdates.values()) {
-      if (u.NodeID === peer) continue;
-      this.#send(l.id, encodeRoutingUpdate({ ...u, ForwardingNode: this.nodeId }));
-    }
+    this.#updates.replayTo(peer, (bytes) => this.#send(l.id, bytes));
   }
 
-  // ---------------------------------------------------------------- routing updates
-
-  #makeUpdate(suspectedDuplicate: bigint): RoutingUpdate {
-    this.#sequence++;
-    const conns: Record<string, number> = {};
-    for (const [peer, id] of this.#conns) conns[peer] = this.#links.get(id)!.cost;
-    return {
-      NodeID: this.nodeId,
-      UpdateID: randomString(this.#random),
-      UpdateEpoch: this.epoch,
-      UpdateSequence: this.#sequence,
-      Connections: conns,
-      ForwardingNode: this.nodeId,
-      SuspectedDuplicate: suspectedDuplicate,
-    };
-  }
+  // ---------------------------------------------------------------- flooding and shutdown
 
   #flood(bytes: Uint8Array, exceptPeer?: string): void {
     for (const [peer, id] of this.#conns) if (peer !== exceptPeer) this.#send(id, bytes);
-  }
-
-  #sendRoutingUpdate(suspectedDuplicate: bigint): void {
-    if (this.#conns.size === 0) return;
-    const u = this.#makeUpdate(suspectedDuplicate);
-    if (suspectedDuplicate === 0n) this.logger.debug(`Sending routing update ${u.UpdateID}`);
-    else this.logger.warning(`Sending duplicate node notification ${u.UpdateID}`);
-    this.#flood(encodeRoutingUpdate(u));
-  }
-
-  #handleRoutingUpdate(u: RoutingUpdate, fromPeer: string): void {
-    if (u.NodeID === "") return;
-    if (u.NodeID === this.nodeId) {
-      if (u.UpdateEpoch === this.epoch) return;
-      if (u.SuspectedDuplicate === this.epoch) {
-        this.logger.error(
-          `We are a duplicate node with ID ${this.nodeId} and epoch ${this.epoch}.  Shutting down.`,
-        );
-        this.#shutdownNow(`duplicate node ID ${this.nodeId}`);
-        return;
-      }
-      if (u.UpdateEpoch > this.epoch) {
-        this.logger.error(`Duplicate node ID ${u.NodeID} detected via ${fromPeer}`);
-        this.#sendRoutingUpdate(u.UpdateEpoch);
-      }
-      return;
-    }
-    if (!this.#seen.add(u.UpdateID, this.#clock.now())) return;
-    if (u.SuspectedDuplicate !== 0n) {
-      this.logger.warning(
-        `Node ${u.NodeID} with epoch ${u.UpdateEpoch} sent update ${u.UpdateID} suspecting a ` +
-          `duplicate node with epoch ${u.SuspectedDuplicate}`,
-      );
-      this.#topo.applyDuplicateNotice(u);
-    } else {
-      this.logger.debug(`Received routing update ${u.UpdateID} from ${u.NodeID} via ${fromPeer}`);
-      const r = this.#topo.applyUpdate(u);
-      if (!r.accepted) return;
-      this.#lastUpdates.set(u.NodeID, u);
-      if (r.restarted) this.#emit({ kind: "nodeRestarted", node: u.NodeID });
-      if (r.newNode) {
-        this.#scheduleFlood();
-        this.names.add(u.NodeID);
-      }
-      if (r.changed) {
-        this.#markRoutesDirty();
-        // Names of the sender's peers too: a node we can route to may not have sent its own
-        // update yet (a restarted node hears from unchanged nodes only at their next periodic
-        // update), and data from it would otherwise be dropped as "hash not found".
-        for (const peer of Object.keys(u.Connections ?? {})) this.names.add(peer);
-      }
-    }
-    this.#flood(encodeRoutingUpdate({ ...u, ForwardingNode: this.nodeId }), fromPeer);
   }
 
   #shutdownNow(reason: string): void {
     this.#shutdown = true;
     this.#emit({ kind: "shutdown", reason });
     for (const l of [...this.#links.values()]) this.#dropLink(l, reason, true);
-    this.#floodAt = this.#routeCalcAt = this.#adsAt = undefined;
+    this.#updates.cancelFlood();
+    this.#routeCalcAt = this.#adsAt = undefined;
   }
 
   // ---------------------------------------------------------------- service ads
@@ -609,6 +530,6 @@ export class Router {
 
   /** The sequence number of the last routing update built (for tests and diagnostics). */
   get sequence(): bigint {
-    return this.#sequence;
+    return this.#updates.sequence;
   }
 }
