@@ -17,6 +17,7 @@ import { dialStream } from "../src/streams/stream_service.ts";
 import { ReceptorClient } from "../src/ctl/client.ts";
 import { submitWork, workResults, workStatus } from "../src/ctl/work_client.ts";
 import { Logger } from "../src/log.ts";
+import { measureCeiling } from "./bench_ceiling.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const SCALE = Number(Deno.env.get("BENCH_SCALE") ?? "1");
@@ -29,6 +30,8 @@ const PROF = Deno.env.get("BENCH_PROF");
 const profArgs = PROF ? ["--cpu-prof", `--cpu-prof-dir=${PROF}`] : [];
 /** BENCH_STATS=1: print the dialer's QUIC counters after each mesh stream run. */
 const STATS = !!Deno.env.get("BENCH_STATS");
+/** BENCH_TCP_RATE=MiB/s: skip the raw TCP baseline and use this rate (for profiling a mesh run). */
+const GIVEN_TCP_RATE = Number(Deno.env.get("BENCH_TCP_RATE") ?? "0");
 
 function report(name: string, detail: string) {
   rows.push(`| ${name} | ${detail} |`);
@@ -121,6 +124,9 @@ function mbps(bytes: number, ms: number): string {
   return `${(bytes / MiB / (ms / 1000)).toFixed(1)} MiB/s`;
 }
 
+/** CPU seconds (both ends) the raw TCP baseline spent per MiB. */
+let tcpCpuPerMiB = 0;
+
 async function benchTcp(): Promise<number> {
   const total = Math.round(1024 * SCALE) * MiB;
   const peer = await startPeer("tcp-sink");
@@ -139,6 +145,7 @@ async function benchTcp(): Promise<number> {
   conn.close();
   await peer.child.status;
   const rate = total / MiB / (ms / 1000);
+  tcpCpuPerMiB = cpu / (total / MiB);
   report(
     "Raw loopback TCP (baseline)",
     `${total / MiB} MiB in ${(ms / 1000).toFixed(2)} s = ${mbps(total, ms)}, CPU ${
@@ -332,6 +339,25 @@ async function benchMesh(relays: number, tcpRate: number): Promise<void> {
   );
 }
 
+/** The floor no mesh stream implementation can beat here (scripts/bench_ceiling.ts). */
+function benchCeiling(tcpRate: number): void {
+  const c = measureCeiling(Math.round(64 * SCALE), tcpCpuPerMiB, navigator.hardwareConcurrency);
+  const ms = (s: number) => `${(s * 1000).toFixed(2)} ms`;
+  report(
+    "Mesh stream ceiling (sha256 + AEAD alone)",
+    [1, 3].map((h) => {
+      const r = c.rate(h);
+      return `${h} hop${h > 1 ? "s" : ""} ${r.toFixed(0)} MiB/s (${
+        (100 * r / tcpRate).toFixed(0)
+      }%)`;
+    }).join(", ") + ` of raw TCP at best; per MiB ` +
+      `sha256 ${ms(c.hashSecPerMiB)} each end, seal ${ms(c.sealSecPerMiB)}, ` +
+      `open ${ms(c.openSecPerMiB)}, TCP ${ms(tcpCpuPerMiB)}; with no per-packet cost at all ` +
+      `(AEAD streaming ${ms(c.aeadStreamSecPerMiB)}) 1 hop ${c.rateAnyPacketSize(1).toFixed(0)} ` +
+      `MiB/s (${(100 * c.rateAnyPacketSize(1) / tcpRate).toFixed(0)}%)`,
+  );
+}
+
 async function benchWork(): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "receptor-bench-" });
   const pa = freePort(), pb = freePort();
@@ -429,11 +455,13 @@ console.log(
   } — ${navigator.hardwareConcurrency} cores, Linux ${os}, Deno ${Deno.version.deno}, scale ${SCALE}\n`,
 );
 let tcpRate = 1;
-if (want("tcp") || want("mesh") || want("mesh1") || want("mesh3")) tcpRate = await benchTcp();
+if (GIVEN_TCP_RATE > 0) tcpRate = GIVEN_TCP_RATE;
+else if (want("tcp") || want("mesh") || want("mesh1") || want("mesh3")) tcpRate = await benchTcp();
 if (want("quic")) {
   await benchQuic("ours");
   await benchQuic("deno");
 }
+if (want("mesh") || want("mesh1") || want("mesh3")) benchCeiling(tcpRate);
 if (want("mesh") || only === "mesh1") await benchMesh(0, tcpRate);
 if (want("mesh") || only === "mesh3") await benchMesh(2, tcpRate);
 if (want("work")) await benchWork();

@@ -141,7 +141,8 @@ class StreamImpl implements QuicStream {
     }, { highWaterMark: 0 });
     this.writable = new WritableStream<Uint8Array>({
       write: async (chunk) => {
-        let data = chunk.slice();
+        // the stream's send buffer copies what it accepts, so the chunk is only read here
+        let data = chunk;
         while (data.length) {
           if (c.closedInfo) {
             throw new QuicError(c.closedInfo.code, `connection closed: ${c.closedInfo.reason}`);

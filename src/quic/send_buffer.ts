@@ -5,6 +5,23 @@
  */
 import { RangeSet } from "./range_set.ts";
 
+/** Size of the pooled storage blocks bulk stream data is copied into. */
+const BLOCK = 64 * 1024;
+/** Released blocks kept for reuse, process-wide (at most MAX_POOLED, i.e. 16 MiB). */
+const pool: Uint8Array[] = [];
+const MAX_POOLED = 256;
+
+/** A block for at least `want` bytes: a pooled 64 KiB block, or a small fresh one. */
+function takeBlock(want: number): Uint8Array {
+  if (want >= BLOCK / 2) return pool.pop() ?? new Uint8Array(BLOCK);
+  return new Uint8Array(Math.max(1024, 1 << Math.ceil(Math.log2(want))));
+}
+
+/** Returns a block nobody reads any more to the pool (small blocks are left to the GC). */
+function giveBlock(b: Uint8Array): void {
+  if (b.length === BLOCK && pool.length < MAX_POOLED) pool.push(b);
+}
+
 /** Written-but-unacknowledged bytes of one stream. */
 export class SendBuffer {
   /** Total bytes written (the next write offset). */
@@ -21,14 +38,34 @@ export class SendBuffer {
   finAcked = false;
   #acked = new RangeSet();
   #lost = new RangeSet();
+  /** Storage blocks holding [chunkBase, writeOffset); `#used[i]` bytes of block i are data. */
   #chunks: Uint8Array[] = [];
-  #chunkBase = 0; // offset of chunks[0]
+  #used: number[] = [];
+  #chunkBase = 0; // offset of chunks[head]
   #head = 0; // index of first live chunk
 
-  /** Appends bytes (the caller applies flow control). The array must not be mutated later. */
+  /**
+   * Appends a copy of `data` (the caller applies flow control and may reuse its array at once).
+   * Bulk data goes into pooled 64 KiB blocks, so a busy stream neither allocates nor leaves
+   * garbage per write; small streams start with small blocks.
+   */
   write(data: Uint8Array): void {
-    if (data.length === 0) return;
-    this.#chunks.push(data);
+    let off = 0;
+    const cs = this.#chunks, used = this.#used;
+    while (off < data.length) {
+      let last = cs.length - 1;
+      if (last < this.#head || used[last] === cs[last].length) {
+        const prev = last >= this.#head ? cs[last].length : 0;
+        cs.push(takeBlock(Math.max(data.length - off, prev * 2)));
+        used.push(0);
+        last++;
+      }
+      const block = cs[last];
+      const n = Math.min(block.length - used[last], data.length - off);
+      block.set(n === data.length ? data : data.subarray(off, off + n), used[last]);
+      used[last] += n;
+      off += n;
+    }
     this.writeOffset += data.length;
   }
 
@@ -78,19 +115,18 @@ export class SendBuffer {
   copy(off: number, len: number, out: Uint8Array, pos: number): void {
     let base = this.#chunkBase;
     let i = this.#head;
-    const cs = this.#chunks;
-    while (i < cs.length && base + cs[i].length <= off) {
-      base += cs[i].length;
+    const cs = this.#chunks, used = this.#used;
+    while (i < cs.length && base + used[i] <= off) {
+      base += used[i];
       i++;
     }
     let done = 0;
     while (done < len && i < cs.length) {
-      const c = cs[i];
       const start = off + done - base;
-      const take = Math.min(c.length - start, len - done);
-      out.set(start === 0 && take === c.length ? c : c.subarray(start, start + take), pos + done);
+      const take = Math.min(used[i] - start, len - done);
+      out.set(cs[i].subarray(start, start + take), pos + done);
       done += take;
-      base += c.length;
+      base += used[i];
       i++;
     }
   }
@@ -105,13 +141,19 @@ export class SendBuffer {
     if (first !== 0 || this.#acked.ends[0] <= this.ackedPrefix) return false;
     this.ackedPrefix = this.#acked.ends[0];
     // drop fully acknowledged chunks
-    const cs = this.#chunks;
-    while (this.#head < cs.length && this.#chunkBase + cs[this.#head].length <= this.ackedPrefix) {
-      this.#chunkBase += cs[this.#head].length;
+    const cs = this.#chunks, used = this.#used;
+    // a block is released once acknowledged and full (the last one may still be filling)
+    while (
+      this.#head < cs.length && used[this.#head] === cs[this.#head].length &&
+      this.#chunkBase + used[this.#head] <= this.ackedPrefix
+    ) {
+      this.#chunkBase += used[this.#head];
+      giveBlock(cs[this.#head]);
       this.#head++;
     }
     if (this.#head > 64 && this.#head * 2 > cs.length) {
       this.#chunks = cs.slice(this.#head);
+      this.#used = used.slice(this.#head);
       this.#head = 0;
     }
     return true;
@@ -139,7 +181,10 @@ export class SendBuffer {
 
   /** Drops everything (after a reset). */
   clear(): void {
+    for (let i = this.#head; i < this.#chunks.length; i++) giveBlock(this.#chunks[i]);
+    this.#chunkBase = this.writeOffset;
     this.#chunks = [];
+    this.#used = [];
     this.#head = 0;
     this.#lost.clear();
     this.unsent = this.writeOffset;
