@@ -47,3 +47,23 @@ export class QuicError extends Error {
     this.frameType = frameType;
   }
 }
+
+/** STREAM_STATE_ERROR for a peer's frame of type `frameType` that its stream's state forbids. */
+export function streamStateError(message: string, frameType: number): QuicError {
+  return new QuicError(TransportError.STREAM_STATE_ERROR, message, false, frameType);
+}
+
+/** STREAM_LIMIT_ERROR: a peer's frame of type `frameType` opened more streams than allowed. */
+export function streamLimitError(message: string, frameType: number): QuicError {
+  return new QuicError(TransportError.STREAM_LIMIT_ERROR, message, false, frameType);
+}
+
+/** FINAL_SIZE_ERROR: a peer's frame of type `frameType` contradicts a stream's final size. */
+export function finalSizeError(message: string, frameType: number): QuicError {
+  return new QuicError(TransportError.FINAL_SIZE_ERROR, message, false, frameType);
+}
+
+/** FLOW_CONTROL_ERROR: a peer's frame of type `frameType` exceeded a flow-control limit. */
+export function flowControlError(message: string, frameType: number): QuicError {
+  return new QuicError(TransportError.FLOW_CONTROL_ERROR, message, false, frameType);
+}

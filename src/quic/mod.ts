@@ -13,7 +13,7 @@
  * @module
  */
 export { type ConnectionOptions, type ConnectionState, QuicConnection } from "./connection.ts";
-export type { ConnectionEvent } from "./streams.ts";
+export type { ConnectionEvent } from "./connection_events.ts";
 export {
   type EndpointEvent,
   type EndpointOptions,

@@ -4,76 +4,23 @@
  * STOP_SENDING. Produces STREAM and stream-related control frames for the packet builder.
  * @module
  */
-import { QuicError, TransportError } from "./errors.ts";
-import { RecvBuffer } from "./recv_buffer.ts";
-import { SendBuffer } from "./send_buffer.ts";
+import {
+  finalSizeError,
+  flowControlError,
+  QuicError,
+  streamLimitError,
+  streamStateError,
+  TransportError,
+} from "./errors.ts";
+import type { ConnectionEvent } from "./connection_events.ts";
 import type { SentFrame } from "./sent_frames.ts";
+import { newRecvSide, newSendSide, type Stream, type StreamLimits } from "./stream_state.ts";
 import type { TransportParameters } from "./transport_parameters.ts";
 import { varintSize, type Writer } from "./varint.ts";
 import { streamHeaderSize, writeStreamHeader } from "./frame.ts";
 
-/** Events a connection reports to the application. */
-export type ConnectionEvent =
-  | { type: "handshakeComplete" }
-  | { type: "streamOpened"; id: number; bidi: boolean }
-  | { type: "streamReadable"; id: number }
-  | { type: "streamWritable"; id: number }
-  | { type: "streamFinished"; id: number }
-  | { type: "streamReset"; id: number; code: number }
-  | { type: "streamStopped"; id: number; code: number }
-  | {
-    type: "connectionClosed";
-    code: number;
-    reason: string;
-    byPeer: boolean;
-    isApplication: boolean;
-  };
-
-/** Flow-control settings for our receive side. */
-export interface StreamLimits {
-  /** Per-stream receive window in bytes. */
-  streamWindow: number;
-  /** Connection receive window in bytes. */
-  connectionWindow: number;
-  /** Largest the windows may grow to by auto-tuning. */
-  maxStreamWindow: number;
-  /** Largest connection window after auto-tuning. */
-  maxConnectionWindow: number;
-  /** Concurrent incoming bidirectional streams. */
-  maxBidiStreams: number;
-  /** Concurrent incoming unidirectional streams. */
-  maxUniStreams: number;
-  /** Unacknowledged bytes buffered per stream before write() pushes back. */
-  sendBufferSize: number;
-}
-
-interface SendSide {
-  buf: SendBuffer;
-  max: number; // peer's limit
-  resetCode?: number;
-  resetPending: boolean;
-  resetAcked: boolean;
-  wantWritable: boolean;
-  finishedReported: boolean;
-}
-interface RecvSide {
-  buf: RecvBuffer;
-  max: number; // our advertised limit
-  window: number;
-  finalSize?: number;
-  resetCode?: number;
-  stopCode?: number;
-  stopPending: boolean;
-  maxPending: boolean;
-  done: boolean; // FIN read or reset delivered
-  notified: boolean;
-  lastUpdate: number;
-}
-interface Stream {
-  id: number;
-  send?: SendSide;
-  recv?: RecvSide;
-}
+export type { ConnectionEvent } from "./connection_events.ts";
+export type { StreamLimits } from "./stream_state.ts";
 
 /** All streams of one connection. */
 export class Streams {
@@ -145,29 +92,8 @@ export class Streams {
     const local = this.#isLocal(id);
     const uni = (id & 2) !== 0;
     const s: Stream = { id };
-    if (!uni || local) {
-      s.send = {
-        buf: new SendBuffer(),
-        max: this.#peerInitialMax(id),
-        resetPending: false,
-        resetAcked: false,
-        wantWritable: false,
-        finishedReported: false,
-      };
-    }
-    if (!uni || !local) {
-      const w = this.#limits.streamWindow;
-      s.recv = {
-        buf: new RecvBuffer(),
-        max: w,
-        window: w,
-        stopPending: false,
-        maxPending: false,
-        done: false,
-        notified: false,
-        lastUpdate: -Infinity,
-      };
-    }
+    if (!uni || local) s.send = newSendSide(this.#peerInitialMax(id));
+    if (!uni || !local) s.recv = newRecvSide(this.#limits.streamWindow);
     this.#streams.set(id, s);
     return s;
   }
@@ -186,12 +112,7 @@ export class Streams {
     const s = this.#streams.get(id);
     if (s) {
       if (forSend ? !s.send : !s.recv) {
-        throw new QuicError(
-          TransportError.STREAM_STATE_ERROR,
-          `stream ${id} has no ${forSend ? "send" : "receive"} side`,
-          false,
-          ft,
-        );
+        throw streamStateError(`stream ${id} has no ${forSend ? "send" : "receive"} side`, ft);
       }
       return s;
     }
@@ -199,31 +120,14 @@ export class Streams {
     const idx = Math.floor(id / 4);
     if (this.#isLocal(id)) {
       if (idx >= this.#nextLocal[k]) {
-        throw new QuicError(
-          TransportError.STREAM_STATE_ERROR,
-          `frame for unopened local stream ${id}`,
-          false,
-          ft,
-        );
+        throw streamStateError(`frame for unopened local stream ${id}`, ft);
       }
       return undefined;
     }
-    if (k === 1 && forSend) {
-      throw new QuicError(
-        TransportError.STREAM_STATE_ERROR,
-        `send-side frame for peer uni stream ${id}`,
-        false,
-        ft,
-      );
-    }
+    if (k === 1 && forSend) throw streamStateError(`send-side frame for peer uni stream ${id}`, ft);
     if (idx < this.#nextRemote[k]) return undefined;
     if (idx >= this.#maxRemote[k]) {
-      throw new QuicError(
-        TransportError.STREAM_LIMIT_ERROR,
-        `peer exceeded stream limit with stream ${id}`,
-        false,
-        ft,
-      );
+      throw streamLimitError(`peer exceeded stream limit with stream ${id}`, ft);
     }
     let created: Stream | undefined;
     for (let i = this.#nextRemote[k]; i <= idx; i++) {
@@ -242,41 +146,17 @@ export class Streams {
     const r = s.recv!;
     const end = off + data.length;
     if (r.finalSize !== undefined && (end > r.finalSize || (fin && end !== r.finalSize))) {
-      throw new QuicError(
-        TransportError.FINAL_SIZE_ERROR,
-        `stream ${id} data beyond final size`,
-        false,
-        0x08,
-      );
+      throw finalSizeError(`stream ${id} data beyond final size`, 0x08);
     }
     if (fin) {
-      if (end < r.buf.highest) {
-        throw new QuicError(
-          TransportError.FINAL_SIZE_ERROR,
-          `stream ${id} FIN below received data`,
-          false,
-          0x08,
-        );
-      }
+      if (end < r.buf.highest) throw finalSizeError(`stream ${id} FIN below received data`, 0x08);
       r.finalSize = end;
     }
-    if (end > r.max) {
-      throw new QuicError(
-        TransportError.FLOW_CONTROL_ERROR,
-        `stream ${id} exceeded its flow-control limit`,
-        false,
-        0x08,
-      );
-    }
+    if (end > r.max) throw flowControlError(`stream ${id} exceeded its flow-control limit`, 0x08);
     if (end > r.buf.highest) {
       this.#recvHighest += end - r.buf.highest;
       if (this.#recvHighest > this.#recvMax) {
-        throw new QuicError(
-          TransportError.FLOW_CONTROL_ERROR,
-          "connection flow-control limit exceeded",
-          false,
-          0x08,
-        );
+        throw flowControlError("connection flow-control limit exceeded", 0x08);
       }
     }
     if (r.resetCode !== undefined || r.stopCode !== undefined) {
@@ -300,30 +180,13 @@ export class Streams {
     if (!s) return;
     const r = s.recv!;
     if ((r.finalSize !== undefined && r.finalSize !== finalSize) || finalSize < r.buf.highest) {
-      throw new QuicError(
-        TransportError.FINAL_SIZE_ERROR,
-        `stream ${id} reset with inconsistent final size`,
-        false,
-        0x04,
-      );
+      throw finalSizeError(`stream ${id} reset with inconsistent final size`, 0x04);
     }
-    if (finalSize > r.max) {
-      throw new QuicError(
-        TransportError.FLOW_CONTROL_ERROR,
-        `stream ${id} final size above limit`,
-        false,
-        0x04,
-      );
-    }
+    if (finalSize > r.max) throw flowControlError(`stream ${id} final size above limit`, 0x04);
     if (r.resetCode !== undefined || r.done) return;
     this.#recvHighest += finalSize - r.buf.highest;
     if (this.#recvHighest > this.#recvMax) {
-      throw new QuicError(
-        TransportError.FLOW_CONTROL_ERROR,
-        "connection flow-control limit exceeded",
-        false,
-        0x04,
-      );
+      throw flowControlError("connection flow-control limit exceeded", 0x04);
     }
     r.buf.highest = finalSize;
     r.finalSize = finalSize;
