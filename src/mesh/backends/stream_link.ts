@@ -25,6 +25,21 @@ const WRITE_BUFFER = 256 * 1024;
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * Written buffers, shared by every link of the process: a link that goes idle between bursts
+ * (as a relay does after each read) picks one up again instead of allocating 256 KiB.
+ */
+const writeBuffers: Uint8Array[] = [];
+const MAX_POOLED_WRITE_BUFFERS = 16;
+
+function takeWriteBuffer(): Uint8Array {
+  return writeBuffers.pop() ?? new Uint8Array(WRITE_BUFFER);
+}
+
+function giveWriteBuffer(b: Uint8Array): void {
+  if (writeBuffers.length < MAX_POOLED_WRITE_BUFFERS) writeBuffers.push(b);
+}
+
 /** A Link carried over a framed byte stream. */
 export class StreamLink implements Link {
   readonly options: LinkOptions;
@@ -36,10 +51,8 @@ export class StreamLink implements Link {
   #logger: Logger;
   /** Frames waiting to be written, already copied: the `#ready` buffers, then `#fill`. */
   #ready: { buf: Uint8Array; len: number }[] = [];
-  #fill: Uint8Array = new Uint8Array(0);
+  #fill: Uint8Array = EMPTY;
   #fillLen = 0;
-  /** Written buffers kept for reuse while the link is busy. */
-  #pool: Uint8Array[] = [];
   #queued = 0;
   #writing = false;
   #closed = false;
@@ -91,7 +104,7 @@ export class StreamLink implements Link {
     }
     if (this.#fillLen + len + 2 > this.#fill.length) {
       if (this.#fillLen > 0) this.#ready.push({ buf: this.#fill, len: this.#fillLen });
-      this.#fill = this.#pool.pop() ?? new Uint8Array(WRITE_BUFFER);
+      this.#fill = takeWriteBuffer();
       this.#fillLen = 0;
     }
     const out = this.#fill, pos = this.#fillLen;
@@ -135,9 +148,10 @@ export class StreamLink implements Link {
     } catch {
       // already closed
     }
+    if (this.#fill.length) giveWriteBuffer(this.#fill);
+    this.#fill = EMPTY;
     this.#fillLen = 0;
     this.#ready = [];
-    this.#pool = [];
     this.#queued = 0;
     this.onClose(reason);
     this.#resolveDone(reason);
@@ -151,18 +165,17 @@ export class StreamLink implements Link {
         let item = this.#ready.shift();
         if (!item) {
           item = { buf: this.#fill, len: this.#fillLen };
-          this.#fill = this.#pool.pop() ?? new Uint8Array(WRITE_BUFFER);
+          this.#fill = takeWriteBuffer();
           this.#fillLen = 0;
         }
         this.#queued -= item.len;
         await this.#writeAll(item.buf, item.len);
-        if (this.#pool.length < 2) this.#pool.push(item.buf);
+        giveWriteBuffer(item.buf);
       }
     } catch (e) {
       this.#finish(`write error: ${e instanceof Error ? e.message : e}`);
     } finally {
       this.#writing = false;
-      this.#pool = []; // idle: keep only the fill buffer
       if (this.#closing) this.#drained?.();
     }
   }
