@@ -262,7 +262,7 @@ export class Streams {
       if (connCredit <= n) this.#connBlocked.add(id);
     }
     if (n === 0) return 0;
-    snd.buf.write(n === data.length ? data : data.slice(0, n));
+    snd.buf.write(n === data.length ? data : data.subarray(0, n)); // the buffer copies
     this.#sendUsed += n;
     this.#sendQueue.add(id);
     return n;
