@@ -374,7 +374,9 @@ export class MeshNode {
 
   #arm(): void {
     const at = this.router.pollTimeout();
-    if (at === this.#timerAt && this.#timer !== undefined) return;
+    // A pending timer that fires no later than needed is kept: deadlines that move later with
+    // every message (idle timers) then cost no timer churn; an early firing just re-arms.
+    if (this.#timer !== undefined && at !== undefined && this.#timerAt! <= at) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = at;
@@ -384,7 +386,8 @@ export class MeshNode {
       this.#timer = undefined;
       this.#timerAt = undefined;
       if (this.#closed) return;
-      if (this.#clock.now() >= at) this.router.handleTimeout();
+      const due = this.router.pollTimeout();
+      if (due !== undefined && this.#clock.now() >= due) this.router.handleTimeout();
       this.#pump();
     }, Math.ceil(delay));
   }
