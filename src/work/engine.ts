@@ -12,6 +12,7 @@ import type { Logger, LogLevel } from "../log.ts";
 import { selfCommand } from "./self_exec.ts";
 import type { RunnerArgv, WorkCommandConfig } from "./command_unit.ts";
 import { CommandUnitType } from "./command_unit.ts";
+import { BatchingWriter } from "./batching_writer.ts";
 import type { StatusFileData } from "./status_file.ts";
 import {
   isComplete,
@@ -80,7 +81,7 @@ interface UnitRecord {
 }
 
 const UNKNOWN_EXTRA = "Unknown WorkType";
-const READ_CHUNK = 64 * 1024;
+const READ_CHUNK = 256 * 1024;
 /** Consecutive missing-stdout checks before a results stream gives up (upstream: 4 × 1 s). */
 const STDOUT_MISSING_LIMIT_MS = 4000;
 
@@ -315,16 +316,17 @@ export class WorkEngine {
     let total = 0;
     try {
       const reader = payload.getReader();
+      const out = new BatchingWriter(f);
       try {
         for (;;) {
           const { value, done } = await reader.read();
           if (done) break;
-          let off = 0;
-          while (off < value.length) off += await f.write(value.subarray(off));
+          await out.write(value);
           total += value.length;
         }
       } finally {
         reader.releaseLock();
+        await out.flush();
       }
     } catch (e) {
       const msg = (e as Error).message;
@@ -414,7 +416,7 @@ export class WorkEngine {
     let file: Deno.FsFile | null = null;
     let offset = Math.max(0, Math.trunc(startpos));
     let missingSince = -1;
-    const buf = new Uint8Array(READ_CHUNK);
+    let buf = new Uint8Array(READ_CHUNK);
     const clock = this.#clock;
     const log = this.#log;
     const finish = (c: ReadableStreamDefaultController<Uint8Array>) => {
@@ -449,13 +451,19 @@ export class WorkEngine {
                 await sleep(pollMs, signal);
                 continue;
               }
+              // reads continue from where the last one ended, also after end of file
+              if (offset > 0) await file.seek(offset, Deno.SeekMode.Start);
             }
-            await file.seek(offset, Deno.SeekMode.Start);
             const n = await file.read(buf);
             if (n !== null && n > 0) {
               offset += n;
               missingSince = -1;
-              c.enqueue(buf.slice(0, n));
+              // a big read hands its buffer over; a small one (tailing a slow job) a copy
+              if (n < READ_CHUNK / 4) c.enqueue(buf.slice(0, n));
+              else {
+                c.enqueue(buf.subarray(0, n));
+                buf = new Uint8Array(READ_CHUNK);
+              }
               return;
             }
             const s = await status();

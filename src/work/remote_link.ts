@@ -9,6 +9,7 @@ import type { Logger } from "../log.ts";
 import type { DuplexConn } from "../streams/duplex.ts";
 import { WorkError } from "./engine.ts";
 import type { StatusFileData } from "./status_file.ts";
+import { BatchingWriter } from "./batching_writer.ts";
 import { goJson, isFinal, stdoutSize, unitPaths, WorkState } from "./status_file.ts";
 import type { UnitContext } from "./unit_type.ts";
 import { abortable, RemoteConnectError, RemoteControlClient } from "./remote_control_client.ts";
@@ -402,15 +403,17 @@ export class RemoteLink {
         mode: 0o600,
       });
       const reader = client.rest().getReader();
+      // results arrive in packet-sized chunks: batch them into fewer file writes
+      const out = new BatchingWriter(file);
       try {
         for (;;) {
           const r = await abortable(reader.read(), signal, () => client.close());
           if (r.done) break;
-          let off = 0;
-          while (off < r.value.length) off += await file.write(r.value.subarray(off));
+          await out.write(r.value);
         }
       } finally {
         reader.releaseLock();
+        await out.flush(); // everything received reaches the file before it is closed
       }
     } catch (e) {
       if (!signal.aborted) {
