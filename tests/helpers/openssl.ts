@@ -1,9 +1,11 @@
 /**
- * Shared by the OpenSSL interop tests: running a command with optional stdin, and a CA plus
+ * Shared by the OpenSSL interop tests: running a command with optional stdin, a CA plus
  * `server-node` / `client-node` certificates (node-ID otherName, localhost, 127.0.0.1) made
- * with our own `receptor cert` actions.
+ * with our own `receptor cert` actions, and a CA plus node certificate made by openssl the way
+ * receptorctl's test helper makes them.
  * @module
  */
+import { assertEquals } from "./assert.ts";
 import { certInit, certMakeReq, certSignReq } from "../../src/certs/actions.ts";
 
 /** The node-ID otherName OID receptor puts in subjectAltName. */
@@ -54,4 +56,58 @@ export async function makeOurCerts(dir: string) {
       verify: true,
     });
   }
+}
+
+/** A function running `openssl ARGS` in `dir` that fails the test unless it exits 0. */
+export function opensslIn(dir: string): (args: string[]) => Promise<void> {
+  return async (args) => {
+    const r = await run("openssl", args, undefined, dir);
+    assertEquals(r.code, 0, `openssl ${args.join(" ")}: ${r.stderr}`);
+  };
+}
+
+/**
+ * With openssl, as receptorctl's test helper does: ca.key/ca.crt, and node.key/node.csr/node.crt
+ * for `node1` (subjectAltName DNS:localhost plus the node-ID otherName) signed by that CA.
+ */
+export async function makeOpensslCerts(dir: string): Promise<void> {
+  const o = opensslIn(dir);
+  await o(["genrsa", "-out", "ca.key", "2048"]);
+  const caSubj = "/OU=ReceptorTesting/CN=ca";
+  await o([
+    "req",
+    "-x509",
+    "-new",
+    "-nodes",
+    "-key",
+    "ca.key",
+    "-subj",
+    caSubj,
+    "-sha256",
+    "-out",
+    "ca.crt",
+  ]);
+  Deno.writeTextFileSync(
+    `${dir}/node.ext`,
+    `subjectAltName=DNS:localhost,otherName:${OTHERNAME};UTF8:node1`,
+  );
+  await o(["genrsa", "-out", "node.key", "2048"]);
+  const nodeSubj = "/OU=ReceptorTesting/CN=node1";
+  await o(["req", "-new", "-sha256", "-key", "node.key", "-subj", nodeSubj, "-out", "node.csr"]);
+  await o([
+    "x509",
+    "-req",
+    "-extfile",
+    "node.ext",
+    "-in",
+    "node.csr",
+    "-CA",
+    "ca.crt",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "node.crt",
+    "-sha256",
+  ]);
 }

@@ -10,7 +10,7 @@ import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts
 import * as tls from "node:tls";
 import type { AddressInfo } from "node:net";
 import { certMakeReq, certSignReq } from "../../src/certs/actions.ts";
-import { makeOurCerts, OTHERNAME, run } from "../helpers/openssl.ts";
+import { makeOpensslCerts, makeOurCerts, opensslIn, OTHERNAME, run } from "../helpers/openssl.ts";
 import { loadCertificateFile } from "../../src/certs/pem.ts";
 import { sanNamesOf } from "../../src/certs/x509_parse.ts";
 import { makeChainVerifier } from "../../src/certs/verify.ts";
@@ -70,56 +70,8 @@ Deno.test("openssl verify accepts our chain for server and client purposes", asy
 
 Deno.test("openssl-made certificates (receptorctl test-helper style) are read and accepted", async () => {
   const d = Deno.makeTempDirSync();
-  const o = async (args: string[]) => {
-    const r = await run("openssl", args, undefined, d);
-    assertEquals(r.code, 0, `openssl ${args.join(" ")}: ${r.stderr}`);
-  };
-  await o(["genrsa", "-out", "ca.key", "2048"]);
-  await o([
-    "req",
-    "-x509",
-    "-new",
-    "-nodes",
-    "-key",
-    "ca.key",
-    "-subj",
-    "/OU=ReceptorTesting/CN=ca",
-    "-sha256",
-    "-out",
-    "ca.crt",
-  ]);
-  Deno.writeTextFileSync(
-    `${d}/node.ext`,
-    `subjectAltName=DNS:localhost,otherName:${OTHERNAME};UTF8:node1`,
-  );
-  await o(["genrsa", "-out", "node.key", "2048"]);
-  await o([
-    "req",
-    "-new",
-    "-sha256",
-    "-key",
-    "node.key",
-    "-subj",
-    "/OU=ReceptorTesting/CN=node1",
-    "-out",
-    "node.csr",
-  ]);
-  await o([
-    "x509",
-    "-req",
-    "-extfile",
-    "node.ext",
-    "-in",
-    "node.csr",
-    "-CA",
-    "ca.crt",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    "node.crt",
-    "-sha256",
-  ]);
+  const o = opensslIn(d);
+  await makeOpensslCerts(d);
   const leaf = loadCertificateFile(`${d}/node.crt`);
   const ca = loadCertificateFile(`${d}/ca.crt`);
   const names = sanNamesOf(leaf);

@@ -7,7 +7,7 @@
 import { assertEquals } from "../helpers/assert.ts";
 import { clientChainVerifier, loadTlsClient, loadTlsServer } from "../../src/certs/tls_config.ts";
 import { certInit, certMakeReq, certSignReq } from "../../src/certs/actions.ts";
-import { makeOurCerts, OTHERNAME, run } from "../helpers/openssl.ts";
+import { makeOpensslCerts, makeOurCerts } from "../helpers/openssl.ts";
 
 const dir = Deno.makeTempDirSync();
 await makeOurCerts(dir);
@@ -133,55 +133,16 @@ Deno.test("TLS over Deno.Conn both ways: byte stream, peer node IDs, ALPN, refus
 Deno.test("our TLS client over Deno.Conn verifies an openssl s_server (receptorctl-style certs)", async () => {
   const { tlsClientOverConn } = await import("../../src/certs/tls_stream.ts");
   const d = Deno.makeTempDirSync();
-  const o = async (args: string[]) => {
-    const r = await run("openssl", args, undefined, d);
-    assertEquals(r.code, 0, `openssl ${args.join(" ")}: ${r.stderr}`);
-  };
-  await o(["genrsa", "-out", "ca.key", "2048"]);
-  await o([
-    "req",
-    "-x509",
-    "-new",
-    "-nodes",
-    "-key",
-    "ca.key",
-    "-subj",
-    "/CN=ca",
-    "-sha256",
-    "-out",
-    "ca.crt",
-  ]);
-  Deno.writeTextFileSync(
-    `${d}/s.ext`,
-    `subjectAltName=DNS:localhost,otherName:${OTHERNAME};UTF8:node1`,
-  );
-  await o(["genrsa", "-out", "s.key", "2048"]);
-  await o(["req", "-new", "-sha256", "-key", "s.key", "-subj", "/CN=node1", "-out", "s.csr"]);
-  await o([
-    "x509",
-    "-req",
-    "-extfile",
-    "s.ext",
-    "-in",
-    "s.csr",
-    "-CA",
-    "ca.crt",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    "s.crt",
-    "-sha256",
-  ]);
+  await makeOpensslCerts(d);
   const child = new Deno.Command("openssl", {
     args: [
       "s_server",
       "-accept",
       "127.0.0.1:0",
       "-cert",
-      "s.crt",
+      "node.crt",
       "-key",
-      "s.key",
+      "node.key",
       "-rev",
       "-naccept",
       "2",
