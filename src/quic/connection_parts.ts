@@ -47,3 +47,50 @@ export interface ConnectionParts {
   /** Drops a packet number space's keys and recovery state. */
   discardSpace(sp: SpaceId): void;
 }
+
+/**
+ * Base of the packet builder and receiver: copies the host's long-lived objects into fields
+ * once, so the per-packet paths read them directly rather than through the host.
+ */
+export abstract class ConnectionPart<H extends ConnectionParts> {
+  /** The connection, for the values that change. */
+  protected readonly host: H;
+  /** We are the client. */
+  protected readonly isClient: boolean;
+  /** Effective transport settings. */
+  protected readonly config: TransportConfig;
+  /** Our connection ID. */
+  protected readonly localCid: Uint8Array;
+  /** Counters to update. */
+  protected readonly stats: ConnectionStats;
+  /** Packet number spaces. */
+  protected readonly spaces: readonly PacketSpace[];
+  /** Loss recovery and congestion control. */
+  protected readonly recovery: Recovery;
+  /** The stream table. */
+  protected readonly streams: Streams;
+  /** The peer's connection IDs. */
+  protected readonly cids: PeerCids;
+  /** 1-RTT key phases. */
+  protected readonly phases: KeyPhases;
+  /** Anti-amplification accounting. */
+  protected readonly av: AddressValidation;
+  /** Idle and keep-alive clock. */
+  protected readonly idle: IdleTimer;
+
+  /** Takes the connection's fixed parts from `host` once. */
+  constructor(host: H) {
+    this.host = host;
+    this.isClient = host.isClient;
+    this.config = host.config;
+    this.localCid = host.localCid;
+    this.stats = host.stats;
+    this.spaces = host.spaces;
+    this.recovery = host.recovery;
+    this.streams = host.streams;
+    this.cids = host.cids;
+    this.phases = host.phases;
+    this.av = host.addressValidation;
+    this.idle = host.idle;
+  }
+}

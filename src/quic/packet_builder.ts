@@ -6,21 +6,13 @@
  * records them for loss recovery. Congestion control and pacing gate what may be sent.
  * @module
  */
-import type { TransportConfig } from "./config.ts";
 import { Pacer } from "./congestion/pacer.ts";
-import type { AddressValidation } from "./address_validation.ts";
-import type { ConnectionStats } from "./connection_events.ts";
-import type { ConnectionParts } from "./connection_parts.ts";
+import { ConnectionPart, type ConnectionParts } from "./connection_parts.ts";
 import { TransportError } from "./errors.ts";
-import type { IdleTimer } from "./idle_timer.ts";
-import type { KeyPhases } from "./key_phase.ts";
 import { packetNumberLength, writeLongHeader, writeShortHeader } from "./packet.ts";
 import { protectHeader, TAG_LEN } from "./packet_protection.ts";
-import type { PeerCids } from "./peer_cids.ts";
-import type { Recovery, SpaceId } from "./recovery.ts";
+import type { SpaceId } from "./recovery.ts";
 import type { SentFrame, SentPacket } from "./sent_frames.ts";
-import type { PacketSpace } from "./spaces.ts";
-import type { Streams } from "./streams.ts";
 import { Writer } from "./varint.ts";
 
 /** The CONNECTION_CLOSE a closing connection sends. */
@@ -59,7 +51,7 @@ interface Built {
 }
 
 /** Builds a connection's outgoing datagrams and holds what is queued only for them. */
-export class PacketBuilder {
+export class PacketBuilder extends ConnectionPart<PacketBuilderHost> {
   /** Paces ack-eliciting 1-RTT packets over the RTT. */
   readonly pacer: Pacer;
   /** Address validation token for Initial packets (from a Retry). */
@@ -75,36 +67,13 @@ export class PacketBuilder {
   /** CONNECTION_CLOSE packets sent so far. */
   closeSends = 0;
   #sentHandshakePacket = false;
-  readonly #host: PacketBuilderHost;
-  readonly #isClient: boolean;
-  readonly #config: TransportConfig;
-  readonly #localCid: Uint8Array;
-  readonly #stats: ConnectionStats;
-  readonly #spaces: readonly PacketSpace[];
-  readonly #recovery: Recovery;
-  readonly #streams: Streams;
-  readonly #cids: PeerCids;
-  readonly #phases: KeyPhases;
-  readonly #av: AddressValidation;
-  readonly #idle: IdleTimer;
   readonly #scratch: Uint8Array;
 
   /** Takes the connection's fixed parts from `host` once; asks it for the rest per datagram. */
   constructor(host: PacketBuilderHost) {
-    this.#host = host;
-    this.#isClient = host.isClient;
-    this.#config = host.config;
-    this.#localCid = host.localCid;
-    this.#stats = host.stats;
-    this.#spaces = host.spaces;
-    this.#recovery = host.recovery;
-    this.#streams = host.streams;
-    this.#cids = host.cids;
-    this.#phases = host.phases;
-    this.#av = host.addressValidation;
-    this.#idle = host.idle;
-    this.#scratch = new Uint8Array(Math.max(1500, this.#config.maxDatagramSize));
-    this.pacer = new Pacer(this.#config.maxDatagramSize);
+    super(host);
+    this.#scratch = new Uint8Array(Math.max(1500, this.config.maxDatagramSize));
+    this.pacer = new Pacer(this.config.maxDatagramSize);
   }
 
   /** Remembers a PATH_CHALLENGE to answer, keeping the latest four. */
@@ -118,7 +87,7 @@ export class PacketBuilder {
    * when there is nothing to send now.
    */
   buildDatagram(): Uint8Array | undefined {
-    const host = this.#host;
+    const host = this.host;
     const state = host.state;
     if (state === "closed" || state === "draining") return undefined;
     const closing = state === "closing";
@@ -127,8 +96,8 @@ export class PacketBuilder {
     const now = host.now;
     // Until the peer's max_udp_payload_size is known, stay within the 1200 bytes every QUIC
     // path carries (a Go peer reads at most 1452-byte datagrams).
-    const budget = this.#av.budget(
-      Math.min(this.#config.maxDatagramSize, host.peerParams?.maxUdpPayloadSize ?? 1200),
+    const budget = this.av.budget(
+      Math.min(this.config.maxDatagramSize, host.peerParams?.maxUdpPayloadSize ?? 1200),
     );
     if (budget < 64) return undefined;
     const buf = this.#scratch.subarray(0, budget);
@@ -136,10 +105,10 @@ export class PacketBuilder {
     const built: Built[] = [];
     let hasInitial = false, initialEliciting = false;
     for (const sp of [0, 1, 2] as SpaceId[]) {
-      const space = this.#spaces[sp];
+      const space = this.spaces[sp];
       if (!space.keys || space.discarded) continue;
       if (sp === 2 && !closing && !handshakeComplete && !this.#hasApp1RttData()) continue;
-      if (sp === 2 && closing && !handshakeComplete && this.#isClient) continue;
+      if (sp === 2 && closing && !handshakeComplete && this.isClient) continue;
       if (budget - w.pos < 48) break;
       const b = this.#buildPacket(sp, w, budget, closing, now);
       if (!b) continue;
@@ -149,14 +118,14 @@ export class PacketBuilder {
         hasInitial = true;
         if (b.ackEliciting) initialEliciting = true;
       }
-      if (sp === 1 && this.#isClient && !this.#sentHandshakePacket) {
+      if (sp === 1 && this.isClient && !this.#sentHandshakePacket) {
         this.#sentHandshakePacket = true;
       }
     }
     if (built.length === 0) return undefined;
     // padding (RFC 9000 §14.1): client Initial datagrams, and server ack-eliciting Initials
     const last = built[built.length - 1];
-    if (hasInitial && (this.#isClient || initialEliciting)) {
+    if (hasInitial && (this.isClient || initialEliciting)) {
       const target = Math.min(budget, 1200);
       if (w.pos < target) {
         const pad = target - w.pos;
@@ -175,7 +144,7 @@ export class PacketBuilder {
         buf[b.lengthOffset] = 0x40 | (len >> 8);
         buf[b.lengthOffset + 1] = len & 0xff;
       }
-      const keys = this.#spaces[b.sp].keys!.write;
+      const keys = this.spaces[b.sp].keys!.write;
       // the AEAD reads all of its input before we copy the ciphertext over it
       const plain = buf.subarray(b.payloadStart, b.payloadEnd);
       keys.sealInto(b.pn, buf.subarray(b.start, b.payloadStart), plain, buf, b.payloadStart);
@@ -190,24 +159,24 @@ export class PacketBuilder {
         inFlight: b.ackEliciting || b.padded,
         frames: b.frames,
       };
-      if (!closing) this.#recovery.onSent(b.sp, sent);
-      this.#stats.packetsSent++;
+      if (!closing) this.recovery.onSent(b.sp, sent);
+      this.stats.packetsSent++;
       if (b.ackEliciting) this.pacer.onSent(size);
-      if (b.ackEliciting) this.#idle.onElicitingSent(now);
+      if (b.ackEliciting) this.idle.onElicitingSent(now);
     }
     if (closing) {
       this.closeSendPending = false;
       this.closeSends++;
     }
-    if (this.#phases.writePackets >= this.#config.keyUpdateInterval) host.initiateKeyUpdate();
+    if (this.phases.writePackets >= this.config.keyUpdateInterval) host.initiateKeyUpdate();
     if (
-      this.#isClient && this.#sentHandshakePacket && !this.#spaces[0].discarded &&
-      this.#spaces[1].keys
+      this.isClient && this.#sentHandshakePacket && !this.spaces[0].discarded &&
+      this.spaces[1].keys
     ) {
       host.discardSpace(0);
     }
-    this.#av.bytesSent += end;
-    this.#stats.bytesSent += end;
+    this.av.bytesSent += end;
+    this.stats.bytesSent += end;
     return buf.subarray(0, end);
   }
 
@@ -224,21 +193,21 @@ export class PacketBuilder {
     closing: boolean,
     now: number,
   ): Built | undefined {
-    const space = this.#spaces[sp];
-    const rs = this.#recovery.spaces[sp];
+    const space = this.spaces[sp];
+    const rs = this.recovery.spaces[sp];
     const start = w.pos;
     const pn = rs.nextPn;
     const pnLen = packetNumberLength(pn, rs.largestAcked);
     let lengthOffset = -1, pnOffset: number;
     if (sp === 2) {
-      pnOffset = writeShortHeader(w, this.#cids.active, this.#phases.writePhase, pn, pnLen);
-      this.#phases.writePackets++;
+      pnOffset = writeShortHeader(w, this.cids.active, this.phases.writePhase, pn, pnLen);
+      this.phases.writePackets++;
     } else {
       const r = writeLongHeader(
         w,
         sp === 0 ? "initial" : "handshake",
-        this.#cids.active,
-        this.#localCid,
+        this.cids.active,
+        this.localCid,
         sp === 0 ? this.token : undefined,
         pn,
         pnLen,
@@ -281,12 +250,12 @@ export class PacketBuilder {
         padded: false,
       };
     }
-    const cc = this.#recovery.cc;
+    const cc = this.recovery.cc;
     const probing = space.probes > 0;
     const congested = !probing &&
-      (cc.bytesInFlight + this.#config.maxDatagramSize > cc.window ||
+      (cc.bytesInFlight + this.config.maxDatagramSize > cc.window ||
         (sp === 2 &&
-          !this.pacer.allows(now, cc.window, this.#recovery.rtt.smoothed)));
+          !this.pacer.allows(now, cc.window, this.recovery.rtt.smoothed)));
     // ACK
     const wantAck = space.ackNeeded || (space.newSinceAck && !space.toAck.empty);
     const hasOther = probing || space.pingPending || !congested && this.#hasElicitingData(sp);
@@ -305,11 +274,11 @@ export class PacketBuilder {
           w.u8(0x1b);
           w.bytes(this.pathResponses.shift()!);
         }
-        this.#cids.writeRetires(w, end, frames);
-        this.#streams.writeControl(w, end, frames);
+        this.cids.writeRetires(w, end, frames);
+        this.streams.writeControl(w, end, frames);
       }
       this.#writeCrypto(sp, w, end, frames);
-      if (sp === 2) this.#streams.writeStreams(w, end, frames);
+      if (sp === 2) this.streams.writeStreams(w, end, frames);
       if (w.pos > before) eliciting = true;
       if (!eliciting && (space.pingPending || probing)) {
         w.u8(0x01);
@@ -343,16 +312,16 @@ export class PacketBuilder {
   }
 
   #hasElicitingData(sp: SpaceId): boolean {
-    const space = this.#spaces[sp];
+    const space = this.spaces[sp];
     if (space.cryptoSend.hasPending) return true;
     if (sp !== 2) return false;
     return this.handshakeDonePending || this.pathResponses.length > 0 ||
-      this.#cids.hasPending ||
-      this.#streams.hasControl || this.#streams.hasData;
+      this.cids.hasPending ||
+      this.streams.hasControl || this.streams.hasData;
   }
 
   #writeCrypto(sp: SpaceId, w: Writer, end: number, frames: SentFrame[]): void {
-    const cs = this.#spaces[sp].cryptoSend;
+    const cs = this.spaces[sp].cryptoSend;
     while (cs.hasPending) {
       const room = end - w.pos - 1 - 8 - 2;
       if (room < 16) return;
