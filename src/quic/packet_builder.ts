@@ -234,65 +234,51 @@ export class PacketBuilder extends ConnectionPart<PacketBuilderHost> {
       if (!app) w.varint(cf.frameType);
       w.varint(rb.length);
       w.bytes(rb);
-      rs.nextPn++;
-      padForSample(w, payloadStart, pnLen);
-      return {
-        sp,
-        start,
-        pn,
-        pnLen,
-        pnOffset,
-        lengthOffset,
-        payloadStart,
-        payloadEnd: w.pos,
-        frames,
-        ackEliciting: false,
-        padded: false,
-      };
-    }
-    const cc = this.recovery.cc;
-    const probing = space.probes > 0;
-    const congested = !probing &&
-      (cc.bytesInFlight + this.config.maxDatagramSize > cc.window ||
-        (sp === 2 &&
-          !this.pacer.allows(now, cc.window, this.recovery.rtt.smoothed)));
-    // ACK
-    const wantAck = space.ackNeeded || (space.newSinceAck && !space.toAck.empty);
-    const hasOther = probing || space.pingPending || !congested && this.#hasElicitingData(sp);
-    if (space.ackNeeded || (hasOther && wantAck)) {
-      space.writeAck(w, end, now, sp === 2, frames);
-    }
-    if (!congested || probing) {
-      const before = w.pos;
-      if (sp === 2) {
-        if (this.handshakeDonePending && end - w.pos > 1) {
-          w.u8(0x1e);
-          frames.push({ t: "handshake_done" });
-          this.handshakeDonePending = false;
+    } else {
+      const cc = this.recovery.cc;
+      const probing = space.probes > 0;
+      const congested = !probing &&
+        (cc.bytesInFlight + this.config.maxDatagramSize > cc.window ||
+          (sp === 2 &&
+            !this.pacer.allows(now, cc.window, this.recovery.rtt.smoothed)));
+      // ACK
+      const wantAck = space.ackNeeded || (space.newSinceAck && !space.toAck.empty);
+      const hasOther = probing || space.pingPending || !congested && this.#hasElicitingData(sp);
+      if (space.ackNeeded || (hasOther && wantAck)) {
+        space.writeAck(w, end, now, sp === 2, frames);
+      }
+      if (!congested || probing) {
+        const before = w.pos;
+        if (sp === 2) {
+          if (this.handshakeDonePending && end - w.pos > 1) {
+            w.u8(0x1e);
+            frames.push({ t: "handshake_done" });
+            this.handshakeDonePending = false;
+          }
+          while (this.pathResponses.length && end - w.pos > 9) {
+            w.u8(0x1b);
+            w.bytes(this.pathResponses.shift()!);
+          }
+          this.cids.writeRetires(w, end, frames);
+          this.streams.writeControl(w, end, frames);
         }
-        while (this.pathResponses.length && end - w.pos > 9) {
-          w.u8(0x1b);
-          w.bytes(this.pathResponses.shift()!);
+        this.#writeCrypto(sp, w, end, frames);
+        if (sp === 2) this.streams.writeStreams(w, end, frames);
+        if (w.pos > before) eliciting = true;
+        if (!eliciting && (space.pingPending || probing)) {
+          w.u8(0x01);
+          frames.push({ t: "ping" });
+          eliciting = true;
         }
-        this.cids.writeRetires(w, end, frames);
-        this.streams.writeControl(w, end, frames);
+        if (eliciting) {
+          space.pingPending = false;
+          if (space.probes > 0) space.probes--;
+        }
       }
-      this.#writeCrypto(sp, w, end, frames);
-      if (sp === 2) this.streams.writeStreams(w, end, frames);
-      if (w.pos > before) eliciting = true;
-      if (!eliciting && (space.pingPending || probing)) {
-        w.u8(0x01);
-        frames.push({ t: "ping" });
-        eliciting = true;
+      if (w.pos === payloadStart) {
+        w.pos = start;
+        return undefined;
       }
-      if (eliciting) {
-        space.pingPending = false;
-        if (space.probes > 0) space.probes--;
-      }
-    }
-    if (w.pos === payloadStart) {
-      w.pos = start;
-      return undefined;
     }
     rs.nextPn++;
     padForSample(w, payloadStart, pnLen);
