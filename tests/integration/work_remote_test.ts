@@ -197,11 +197,20 @@ class Submitter {
     return ctlJson(this.sock, `work status ${id}`);
   }
 
-  waitState(id: string, stateName: string, timeoutMs = 30_000) {
-    return waitFor(`sub unit ${id} ${stateName}`, async () => {
-      const s = await this.status(id);
-      return s.StateName === stateName ? s : null;
-    }, timeoutMs);
+  async waitState(id: string, stateName: string, timeoutMs = 30_000) {
+    try {
+      return await waitFor(`sub unit ${id} ${stateName}`, async () => {
+        const s = await this.status(id);
+        return s.StateName === stateName ? s : null;
+      }, timeoutMs);
+    } catch (e) {
+      // a flaky failure once showed the socket gone: say what the submitter was doing
+      const sock = await Deno.lstat(this.sock).then(() => "present", (x) => `${x}`);
+      throw new Error(
+        `${(e as Error).message}\nsocket ${this.sock}: ${sock}\nsubmitter log (last 30):\n` +
+          this.log.slice(-30).join("\n"),
+      );
+    }
   }
 }
 
