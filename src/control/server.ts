@@ -7,7 +7,7 @@
 import type { ControlCommand, ControlTransportKind } from "./types.ts";
 import { type DuplexConn, runControlSession } from "./session.ts";
 import { duplexFromConn } from "./conn_duplex.ts";
-import { listenUnixLocked } from "./unix_socket.ts";
+import { type ConnAcceptor, listenUnixLocked } from "./unix_socket.ts";
 import type { Logger } from "../log.ts";
 
 /** Longest pause between retries after accept errors (ms). */
@@ -45,7 +45,7 @@ export function serveConnection(
 }
 
 async function acceptLoop(
-  listener: Deno.Listener,
+  listener: ConnAcceptor,
   ctx: ControlServiceContext,
   transport: ControlTransportKind,
   isClosed: () => boolean,

@@ -8,11 +8,34 @@
 /** A Unix socket could not be opened (message starts `error opening Unix socket:`). */
 export class UnixSocketError extends Error {}
 
+/** The accepting side of a listener (Deno.Listener satisfies it). */
+export interface ConnAcceptor {
+  accept(): Promise<Deno.Conn>;
+}
+
 /** A listening Unix socket guarded by an exclusive lock on `<path>.lock`. */
 export interface LockedUnixListener {
-  listener: Deno.UnixListener;
-  /** Close the listener, remove the socket file and release the lock. */
+  /** Accept connections through this (not a raw listener), so close knows when it is released. */
+  listener: ConnAcceptor;
+  /**
+   * Stop listening and remove the socket file; the lock is released once the listener is
+   * really gone (see {@link released}).
+   */
   close(): void;
+  /** Resolves once the lock is released (a new listener at the path may then start). */
+  released: Promise<void>;
+}
+
+/** How long a new listener waits for a predecessor (e.g. a restart) to release the lock. */
+const LOCK_WAIT_MS = 2000;
+
+async function lockWithin(lock: Deno.FsFile, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await lock.tryLock(true)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /**
@@ -30,7 +53,7 @@ export async function listenUnixLocked(
   } catch (e) {
     throw fail(`could not open lock file ${path}.lock: ${e instanceof Error ? e.message : e}`);
   }
-  if (!(await lock.tryLock(true))) {
+  if (!(await lockWithin(lock, LOCK_WAIT_MS))) {
     lock.close();
     throw fail(`could not acquire lock on socket file ${path}.lock`);
   }
@@ -43,16 +66,28 @@ export async function listenUnixLocked(
     }
   }
   let listener: Deno.UnixListener;
+  let inode: number | null;
   try {
     listener = Deno.listen({ transport: "unix", path });
     await Deno.chmod(path, permissions);
+    inode = Deno.lstatSync(path).ino;
   } catch (e) {
     lock.close();
     throw fail(`${path}: ${e instanceof Error ? e.message : e}`);
   }
   let closed = false;
+  let pending: Promise<unknown> = Promise.resolve();
+  let resolveReleased!: () => void;
+  const released = new Promise<void>((r) => resolveReleased = r);
   return {
-    listener,
+    listener: {
+      accept() {
+        const p = listener.accept();
+        pending = p.catch(() => {});
+        return p;
+      },
+    },
+    released,
     close() {
       if (closed) return;
       closed = true;
@@ -60,9 +95,15 @@ export async function listenUnixLocked(
         listener.close();
       } catch { /* closed */ }
       try {
-        Deno.removeSync(path);
+        if (Deno.lstatSync(path).ino === inode) Deno.removeSync(path);
       } catch { /* gone */ }
-      lock.close();
+      // Deno unlinks the socket path again when the listener resource is dropped, which for a
+      // listener with an accept in flight is only once that accept has failed. Hold the lock
+      // until then, so that nobody can have made a new socket at `path` for that unlink to hit.
+      pending.then(() => {
+        lock.close();
+        resolveReleased();
+      });
     },
   };
 }

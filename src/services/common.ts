@@ -4,6 +4,7 @@
  * listen/dial wrappers with the grace periods used when closing mesh connections.
  * @module
  */
+import type { ConnAcceptor } from "../control/unix_socket.ts";
 import type { MeshNode } from "../mesh/mesh_node.ts";
 import type { Logger } from "../log.ts";
 import type { LoadedTlsClient, LoadedTlsServer } from "../certs/tls_config.ts";
@@ -133,7 +134,7 @@ export async function dialMeshChannel(
  * Returns a closer that stops accepting and aborts every bridge; the caller closes `listener`.
  */
 export function forwardLocalToMesh(
-  listener: Deno.Listener,
+  listener: ConnAcceptor,
   deps: ServiceDeps,
   opts: {
     what: string;
