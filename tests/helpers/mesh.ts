@@ -227,6 +227,8 @@ export function meshNodeYaml(
   const lines = [
     `- node:`,
     `    id: ${id}`,
+    // beside the socket: the default (/tmp/receptor) would be shared by every test's node "a"
+    `    datadir: ${socket.slice(0, socket.lastIndexOf("/"))}/data`,
     `- log-level:`,
     `    level: ${logLevel}`,
     `- tcp-listener:`,
