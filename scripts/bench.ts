@@ -127,14 +127,20 @@ function mbps(bytes: number, ms: number): string {
 /** CPU seconds (both ends) the raw TCP baseline spent per MiB. */
 let tcpCpuPerMiB = 0;
 
-async function benchTcp(): Promise<number> {
+/**
+ * One TCP connection to a bench_peer sink. `hashed`: both ends also compute the sha256 the mesh
+ * stream runs compute (context for the mesh lines; the target's baseline is the raw run).
+ */
+async function benchTcp(hashed = false): Promise<number> {
   const total = Math.round(1024 * SCALE) * MiB;
-  const peer = await startPeer("tcp-sink");
+  const peer = await startPeer(hashed ? "tcp-sink-sha" : "tcp-sink");
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: peer.port });
   const c0 = selfCpu(), p0 = cpuOf(peer.child.pid);
   const t0 = performance.now();
   const chunk = pattern();
+  const h = createHash("sha256");
   for (let off = 0; off < total; off += chunk.length) {
+    if (hashed) h.update(chunk);
     let o = 0;
     while (o < chunk.length) o += await conn.write(chunk.subarray(o));
   }
@@ -145,12 +151,13 @@ async function benchTcp(): Promise<number> {
   conn.close();
   await peer.child.status;
   const rate = total / MiB / (ms / 1000);
-  tcpCpuPerMiB = cpu / (total / MiB);
+  if (!hashed) tcpCpuPerMiB = cpu / (total / MiB);
+  const check = hashed ? `sha256 ${done.endsWith(h.digest("hex")) ? "equal" : "MISMATCH"}` : done;
   report(
-    "Raw loopback TCP (baseline)",
+    hashed ? "Loopback TCP with sha256 at both ends (context)" : "Raw loopback TCP (baseline)",
     `${total / MiB} MiB in ${(ms / 1000).toFixed(2)} s = ${mbps(total, ms)}, CPU ${
       cpu.toFixed(2)
-    } s (${done})`,
+    } s (${check})`,
   );
   return rate;
 }
@@ -457,6 +464,7 @@ console.log(
 let tcpRate = 1;
 if (GIVEN_TCP_RATE > 0) tcpRate = GIVEN_TCP_RATE;
 else if (want("tcp") || want("mesh") || want("mesh1") || want("mesh3")) tcpRate = await benchTcp();
+if (!GIVEN_TCP_RATE && (want("tcp") || want("mesh"))) await benchTcp(true);
 // the ceiling first, while this process has made little garbage yet
 if (!GIVEN_TCP_RATE && (want("mesh") || want("mesh1") || want("mesh3"))) benchCeiling(tcpRate);
 if (want("quic")) {

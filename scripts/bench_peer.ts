@@ -1,7 +1,8 @@
 /**
  * The far end of `deno task bench`, run as its own process so the two ends of each
  * measurement do not share a thread. Modes (first argument):
- * - `tcp-sink`: accept one TCP connection, read to EOF, print `done <bytes>`.
+ * - `tcp-sink`: accept one TCP connection, read to EOF, print `done <bytes>`;
+ *   `tcp-sink-sha` also prints the sha256 of what it read.
  * - `quic-sink`: our QUIC server on UDP; read one stream to EOF, answer with its sha256.
  * - `deno-quic-sink CERT KEY`: Deno's built-in QUIC server doing the same.
  * - `mesh-sink NODEID`: a mesh node with a TCP listener and stream service `sink` that reads
@@ -38,18 +39,21 @@ const [mode, ...args] = Deno.args;
 Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
 const logger = new Logger({ level: "error" });
 
-if (mode === "tcp-sink") {
+if (mode === "tcp-sink" || mode === "tcp-sink-sha") {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   console.log(`ready ${(l.addr as Deno.NetAddr).port}`);
   const c = await l.accept();
+  const hashed = mode === "tcp-sink-sha";
+  const h = createHash("sha256");
   const buf = new Uint8Array(256 * 1024);
   let n = 0;
   while (true) {
     const r = await c.read(buf);
     if (r === null) break;
+    if (hashed) h.update(buf.subarray(0, r));
     n += r;
   }
-  console.log(`done ${n}`);
+  console.log(`done ${n}${hashed ? ` ${h.digest("hex")}` : ""}`);
 } else if (mode === "quic-sink") {
   const cert = makeInsecureServiceCert();
   const t = UdpTransport.listen();
