@@ -74,6 +74,11 @@ try {
     const ads = s.Advertisements as { NodeID: string; WorkCommands: unknown[] | null }[];
     return ads.some((a) => a.NodeID === "exec1" && a.WorkCommands?.length) ? s : undefined;
   });
+  // Service ads can arrive before routes have converged both ways: an answered ping shows they have.
+  await waitFor("routes between the controller and exec1", async () => {
+    const r = await client.ping("exec1");
+    return r.Success ? r : undefined;
+  });
   say("\n$ receptor ctl --socket controller.sock status");
   console.log(formatStatus(await client.status()));
   say("$ receptor ctl --socket controller.sock ping exec1");
