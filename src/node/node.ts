@@ -49,7 +49,6 @@ function effectiveLogLevel(sections: readonly Section[]): LogLevel {
 
 const NOT_IMPLEMENTED = new Set([
   "ip-router",
-  "work-kubernetes",
 ]);
 
 /** Start a node and run it until it is told to stop; resolves to the exit code. */
@@ -102,6 +101,12 @@ export async function startNode(
   // work-deno (not upstream): Deno-sandboxed work types on the same runner machinery.
   for (const s of sectionsOf(sections, "work-deno")) {
     await work.registerType(new DenoUnitType(s, denoUnitDeps(logger)));
+  }
+  // work-kubernetes: loaded only by nodes that configure it.
+  const kubeSections = sectionsOf(sections, "work-kubernetes");
+  if (kubeSections.length) {
+    const { KubeUnitType } = await import("../work/kubernetes_unit.ts");
+    for (const s of kubeSections) await work.registerType(new KubeUnitType(s));
   }
 
   let backends: RunningBackend[] = [];
