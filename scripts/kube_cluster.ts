@@ -451,7 +451,7 @@ export class KubeCluster {
     });
   }
 
-  async startScheduler(): Promise<void> {
+  startScheduler(): void {
     this.#spawn("kube-scheduler", kubeBinaries().scheduler, [
       `--kubeconfig=${this.kubeconfigPath}`,
       `--authentication-kubeconfig=${this.kubeconfigPath}`,
@@ -585,7 +585,7 @@ export async function startKubeCluster(opts: KubeClusterOptions): Promise<KubeCl
     await c.startApiserver();
     await Deno.writeTextFile(c.kubeconfigPath, c.kubeconfig(opts.namespaces[0] ?? "default"));
     await c.populate();
-    await c.startScheduler();
+    c.startScheduler();
     c.startKwok();
     await c.waitNodeReady();
     return c;
