@@ -4,6 +4,9 @@
  * a restarted node picks the unit up again (Running units resume copying the log where they
  * stopped; Pending ones fail, and their pod is deleted when `deletepodonrestart`).
  *
+ * `streammethod: tcp` (upstream: the pod connects back to the node) is accepted and treated
+ * like `logger`: output always comes from the pod's log.
+ *
  * Loaded lazily by the node (only when a `work-kubernetes` section exists).
  * @module
  */
@@ -139,9 +142,6 @@ export class KubeUnitType implements WorkUnitType {
     const s = await unit.load();
     if (isComplete(s.State) || s.State === WorkState.Canceled) return;
     const ked = s.ExtraData as KubeExtraData;
-    if (this.#cfg.streammethod.toLowerCase() === "tcp") {
-      throw new Error("restart not implemented for streammethod tcp");
-    }
     if (s.State === WorkState.Running && ked.PodName) {
       const client = new KubeClient(this.#connection(ked));
       const { ac, signal } = this.#track(unit);
