@@ -31,7 +31,10 @@ import type { UnitContext, WorkOpResult, WorkUnitType } from "./unit_type.ts";
 
 export type { WorkKubernetesConfig } from "./kubernetes_core.ts";
 
-/** Timings from the environment (tests): `RECEPTOR_KUBE_POLL_MS`, `RECEPTOR_KUBE_RECONNECT_LIMIT_MS`. */
+/**
+ * Timings from the environment (tests): `RECEPTOR_KUBE_POLL_MS`,
+ * `RECEPTOR_KUBE_RECONNECT_LIMIT_MS`, `RECEPTOR_KUBE_ATTACH_GRACE_MS`.
+ */
 export function kubeTimingsFromEnv(): KubeRunTimings {
   const num = (name: string, dflt: number) => {
     const v = Number(Deno.env.get(name) ?? "");

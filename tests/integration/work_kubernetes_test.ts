@@ -259,6 +259,7 @@ Deno.test("work-kubernetes against a real API server", opts, async (t) => {
   const sa = `${dir}/serviceaccount`;
   const e = new Env(cluster, dir, {
     RECEPTOR_KUBE_POLL_MS: "200",
+    RECEPTOR_KUBE_ATTACH_GRACE_MS: "1000",
     KUBERNETES_SERVICE_HOST: "127.0.0.1",
     KUBERNETES_SERVICE_PORT: String(cluster.apiPort),
     RECEPTOR_KUBE_SERVICEACCOUNT_DIR: sa,
