@@ -441,6 +441,8 @@ export class KubeCluster {
       "--kubelet-preferred-address-types=InternalIP",
       "--authorization-mode=RBAC",
       "--endpoint-reconciler-type=none",
+      // it taints new nodes not-ready; the controller-manager that would lift it is not run
+      "--disable-admission-plugins=TaintNodesByCondition",
       "--enable-priority-and-fairness=false",
       "--audit-policy-file=" + `${d}/audit-policy.yaml`,
       "--audit-log-path=" + `${d}/audit.log`,
