@@ -368,19 +368,21 @@ export class KubeCluster {
   }
 
   #spawn(name: string, cmd: string, args: string[]): void {
-    const log = Deno.openSync(`${this.dir}/${name}.log`, {
-      write: true,
-      create: true,
-      append: true,
-    });
+    // each stream drains into its own file: an unread pipe would stall the component
+    const open = (suffix: string) =>
+      Deno.openSync(`${this.dir}/${name}${suffix}.log`, {
+        write: true,
+        create: true,
+        append: true,
+      });
     const p = new Deno.Command(cmd, {
       args,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    p.stdout.pipeTo(log.writable, { preventClose: true }).catch(() => {});
-    p.stderr.pipeTo(log.writable).catch(() => {});
+    p.stdout.pipeTo(open(".out").writable).catch(() => {});
+    p.stderr.pipeTo(open("").writable).catch(() => {});
     this.procs.set(name, p);
   }
 

@@ -306,15 +306,16 @@ export class KubeRun {
     const streamStop = new AbortController();
     const s = AbortSignal.any([signal, streamStop.signal]);
     cursor.newStream();
-    const body = await this.client.logs(ns, name, {
-      container: WORKER_CONTAINER,
-      follow,
-      timestamps: true,
-      sinceTime: sinceTimeFor(cursor.state),
-    }, s);
+    // watch from the start: a log server may send no headers until the first line
     const watcher = follow ? this.#watchEnd(ns, name, s, () => streamStop.abort()) : null;
     let got = false;
     try {
+      const body = await this.client.logs(ns, name, {
+        container: WORKER_CONTAINER,
+        follow,
+        timestamps: true,
+        sinceTime: sinceTimeFor(cursor.state),
+      }, s);
       for await (const chunk of body) {
         got = true;
         for (const b of cursor.push(chunk)) await out.write(b);
