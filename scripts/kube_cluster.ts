@@ -267,7 +267,7 @@ spec:
   selector:
     matchNamespaces: ['${ns}']
   attaches:
-  - logsFile: ${dir}/logs/${ns}.attach
+  - logsFile: ${dir}/logs/${ns}.attach-never-written
 `);
   }
   return docs.join("---\n");
@@ -503,7 +503,6 @@ export class KubeCluster {
   async populate(): Promise<void> {
     for (const ns of this.namespaces) {
       await Deno.writeTextFile(this.logFile(ns), "", { append: true });
-      await Deno.writeTextFile(`${this.dir}/logs/${ns}.attach`, "", { append: true });
       if (ns !== "default") {
         await this.#create("/api/v1/namespaces", { metadata: { name: ns } });
       }
