@@ -18,6 +18,7 @@ import {
   serverSecureContextOptions,
 } from "./tls_node.ts";
 import type { ChainVerifier } from "./verify.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** A `Deno.Conn`-shaped byte stream (structurally a mesh `ByteStream`). */
 export interface ConnLike {
@@ -153,7 +154,7 @@ export function completeHandshake(
       try {
         chain = peerCertificateChain(sock);
       } catch (e) {
-        fail(`tls: cannot read peer certificate: ${(e as Error).message}`);
+        fail(`tls: cannot read peer certificate: ${errorText(e)}`);
         return;
       }
       const why = verifier(chain);

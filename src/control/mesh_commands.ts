@@ -4,7 +4,7 @@
  */
 import type { ControlCommand, ControlRequest } from "./types.ts";
 import { ControlError } from "./types.ts";
-import { formatGoDuration } from "../mesh/go_duration.ts";
+import { formatGoDuration } from "../gocompat/duration.ts";
 
 /** A service advertisement as the status reply shows it (six keys, control.md §2.1). */
 export interface AdvertisementStatus {

@@ -11,6 +11,7 @@ import type { ControlCommand, ControlOutcome, ControlRequest, ControlSession } f
 import type { UnitStatus, WorkEngine } from "../work/engine.ts";
 import { WorkError } from "../work/engine.ts";
 import { hasDeferredStarts, remoteAllocParams } from "../work/remote_unit.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** What a signature check gets (control.md §7.4). */
 export interface SignatureCheck {
@@ -106,7 +107,7 @@ function parseStartPos(s: string): number {
   try {
     return parseDecimal(s);
   } catch (e) {
-    throw new WorkError(`error converting start position to integer: ${(e as Error).message}`);
+    throw new WorkError(`error converting start position to integer: ${errorText(e)}`);
   }
 }
 
@@ -215,7 +216,7 @@ export function makeWorkCommand(engine: WorkEngine, opts: WorkCommandOptions): C
     try {
       await opts.verifySignature({ workType, signature, session, signWork });
     } catch (e) {
-      throw new WorkError((e as Error).message);
+      throw new WorkError(errorText(e));
     }
   };
 

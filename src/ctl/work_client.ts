@@ -18,6 +18,7 @@
  * @module
  */
 import { ControlReplyError, type ReceptorClient } from "./client.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** A unit's status as `work status` / `work list` return it (control.md §2.5.2). */
 export interface WorkUnitStatus {
@@ -89,7 +90,7 @@ export async function buildSubmitRequest(
       try {
         v = await Deno.readTextFile(v.slice(1));
       } catch (e) {
-        throw new SubmitError(`cannot read parameter file ${v.slice(1)}: ${(e as Error).message}`);
+        throw new SubmitError(`cannot read parameter file ${v.slice(1)}: ${errorText(e)}`);
       }
     }
     req[k] = v;
@@ -150,7 +151,7 @@ export async function submitWork(
     await w.close();
   } catch (e) {
     await reader.cancel().catch(() => {});
-    throw new SubmitError(`error sending payload: ${(e as Error).message}`);
+    throw new SubmitError(`error sending payload: ${errorText(e)}`);
   } finally {
     w.releaseLock();
   }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { formatGoTime, type GoTime, localGoTime } from "./go_time.ts";
+import { formatGoTime, type GoTime, localGoTime } from "../gocompat/time.ts";
 import { encodeServiceAd, type ServiceAdvertisement, type WorkCommand } from "./messages.ts";
 
 /** One advertisement as shown in status output (control.md §2.1): exactly six keys. */

@@ -7,6 +7,7 @@
  */
 import type { DatagramEndpoint, MeshNode } from "../mesh/mesh_node.ts";
 import type { UnreachableNotice } from "../mesh/router.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** The datagram carrier the QUIC driver needs. */
 export interface DatagramTransport {
@@ -76,7 +77,7 @@ export class MeshDatagramTransport implements DatagramTransport {
           ReceivedFromNode: this.nodeId,
         });
       } else {
-        this.#sendError?.(remote, e instanceof Error ? e.message : String(e));
+        this.#sendError?.(remote, errorText(e));
       }
     }
   }

@@ -20,6 +20,7 @@ import {
   type StreamServerTls,
 } from "./stream_tls.ts";
 import type { Logger } from "../log.ts";
+import { errorText } from "../util/error_text.ts";
 
 /**
  * Largest QUIC datagram we send over the mesh. Mesh links carry messages up to 64 KiB (wire.md
@@ -255,7 +256,7 @@ export class StreamListener {
         }`,
       );
       try {
-        handle.close(500, e instanceof Error ? e.message : String(e));
+        handle.close(500, errorText(e));
       } catch { /* closed */ }
     }
   }

@@ -16,6 +16,8 @@ import { isFinal, stdoutSize, WorkState } from "./status_file.ts";
 import type { UnitContext, WorkOpResult, WorkUnitType } from "./unit_type.ts";
 import { findOnPath, killSessionOrphans, runnerAlive } from "./proc_info.ts";
 import { processStateText } from "./process_state.ts";
+import { delay } from "../util/delay.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** A `work-command` section (config.md §3.10). */
 export interface WorkCommandConfig {
@@ -59,19 +61,6 @@ export function combineParams(base: string, runtime: string): string {
 function extraPid(s: StatusFileData): number {
   const ed = s.ExtraData as Partial<CommandExtraData> | null;
   return ed && typeof ed === "object" && typeof ed.Pid === "number" ? ed.Pid : 0;
-}
-
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done);
-  });
 }
 
 interface OwnRunner {
@@ -123,7 +112,7 @@ export class CommandUnitType implements WorkUnitType {
     try {
       child = spawnDetached(argv, this.#deps.runnerStdio);
     } catch (e) {
-      const msg = (e as Error).message;
+      const msg = errorText(e);
       await unit.update((s) => {
         s.State = WorkState.Failed;
         s.Detail = `Failed to start command runner: ${msg}`;
@@ -170,7 +159,7 @@ export class CommandUnitType implements WorkUnitType {
       });
       if (died) killSessionOrphans(pid);
     } catch (e) {
-      unit.logger.error(`[${unit.id}] error recording runner exit: ${(e as Error).message}`);
+      unit.logger.error(`[${unit.id}] error recording runner exit: ${errorText(e)}`);
     } finally {
       if (this.#own.get(unit.id)?.pid === pid) this.#own.delete(unit.id);
     }
@@ -233,11 +222,10 @@ export class CommandUnitType implements WorkUnitType {
           return;
         }
       }
-    })().catch((e) =>
-      unit.logger.error(`[${unit.id}] runner monitor failed: ${(e as Error).message}`)
-    ).finally(() => {
-      if (this.#monitors.get(unit.id) === ac) this.#monitors.delete(unit.id);
-    });
+    })().catch((e) => unit.logger.error(`[${unit.id}] runner monitor failed: ${errorText(e)}`))
+      .finally(() => {
+        if (this.#monitors.get(unit.id) === ac) this.#monitors.delete(unit.id);
+      });
   }
 
   /** SIGINT the runner, wait for it, then Canceled `Canceled` (finished units unchanged). */

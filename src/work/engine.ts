@@ -26,6 +26,8 @@ import {
 } from "./status_file.ts";
 import type { UnitContext, WorkOpResult, WorkUnitType } from "./unit_type.ts";
 import { isValidUnitId, newUnitId } from "./unit_id.ts";
+import { delay } from "../util/delay.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** A work-layer failure whose message is the upstream error text (sent as `ERROR: <msg>`). */
 export class WorkError extends Error {
@@ -84,19 +86,6 @@ const UNKNOWN_EXTRA = "Unknown WorkType";
 const READ_CHUNK = 256 * 1024;
 /** Consecutive missing-stdout checks before a results stream gives up (upstream: 4 × 1 s). */
 const STDOUT_MISSING_LIMIT_MS = 4000;
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done);
-  });
-}
 
 /** The default runner argv: upstream's hidden directive on this same program. */
 export function defaultRunnerArgv(level: () => LogLevel): RunnerArgv {
@@ -207,7 +196,7 @@ export class WorkEngine {
       try {
         s = await loadStatus(dir);
       } catch (e) {
-        this.#log.error(`Error loading work unit ${id}: ${(e as Error).message}`);
+        this.#log.error(`Error loading work unit ${id}: ${errorText(e)}`);
         continue;
       }
       const type = this.#types.get(s.WorkType) ?? null;
@@ -217,7 +206,7 @@ export class WorkEngine {
       try {
         await type.restart(rec.ctx);
       } catch (e) {
-        const msg = (e as Error).message;
+        const msg = errorText(e);
         this.#log.error(`[${id}] restart failed: ${msg}`);
         await rec.ctx.update((t) => {
           t.State = WorkState.Failed;
@@ -260,7 +249,7 @@ export class WorkEngine {
     try {
       extra = type.allocate(params);
     } catch (e) {
-      throw new WorkError((e as Error).message);
+      throw new WorkError(errorText(e));
     }
     let id: string;
     let dir: string;
@@ -329,7 +318,7 @@ export class WorkEngine {
         await out.flush();
       }
     } catch (e) {
-      const msg = (e as Error).message;
+      const msg = errorText(e);
       await rec.ctx.update((s) => {
         s.State = WorkState.Failed;
         s.Detail = `Error reading input data: ${msg}`;
@@ -355,7 +344,7 @@ export class WorkEngine {
     try {
       await rec.type.start(rec.ctx);
     } catch (e) {
-      const msg = (e as Error).message;
+      const msg = errorText(e);
       await rec.ctx.update((s) => {
         s.State = WorkState.Failed;
         s.Detail = `Error starting worker: ${msg}`;
@@ -395,7 +384,7 @@ export class WorkEngine {
       try {
         out[rec.id] = this.#present(rec, await loadStatus(rec.dir));
       } catch (e) {
-        this.#log.debug(`[${rec.id}] status unreadable: ${(e as Error).message}`);
+        this.#log.debug(`[${rec.id}] status unreadable: ${errorText(e)}`);
       }
     }
     return out;
@@ -448,7 +437,7 @@ export class WorkEngine {
               } catch {
                 const s = await status();
                 if (!s || isFinal(s.State)) return finish(c);
-                await sleep(pollMs, signal);
+                await delay(pollMs, signal);
                 continue;
               }
               // reads continue from where the last one ended, also after end of file
@@ -477,10 +466,10 @@ export class WorkEngine {
               if (missingSince < 0) missingSince = clock.now();
               else if (clock.now() - missingSince >= STDOUT_MISSING_LIMIT_MS) return finish(c);
             }
-            await sleep(pollMs, signal);
+            await delay(pollMs, signal);
           }
         } catch (e) {
-          if (!signal.aborted) log.warning(`[${rec.id}] results stream: ${(e as Error).message}`);
+          if (!signal.aborted) log.warning(`[${rec.id}] results stream: ${errorText(e)}`);
           finish(c);
         }
       },
@@ -509,14 +498,14 @@ export class WorkEngine {
       try {
         r = await rec.type.release(rec.ctx, force);
       } catch (e) {
-        if (!force) throw new WorkError((e as Error).message);
+        if (!force) throw new WorkError(errorText(e));
       }
       if (r === "pending") return r;
     }
     rec.ac.abort();
     let lastErr: unknown = null;
     for (let attempt = 0; attempt < (force ? 1 : 3); attempt++) {
-      if (attempt > 0) await sleep(this.#opts.releaseRetryMs ?? 1000);
+      if (attempt > 0) await delay(this.#opts.releaseRetryMs ?? 1000);
       try {
         await Deno.remove(rec.dir, { recursive: true });
         lastErr = null;
@@ -529,7 +518,7 @@ export class WorkEngine {
         lastErr = e;
       }
     }
-    if (lastErr && !force) throw new WorkError((lastErr as Error).message);
+    if (lastErr && !force) throw new WorkError(errorText(lastErr));
     this.#units.delete(rec.id);
     return "done";
   }

@@ -25,6 +25,8 @@ import {
   resultsRequest,
   submitRequest,
 } from "./remote_protocol.ts";
+import { delay } from "../util/delay.ts";
+import { errorText } from "../util/error_text.ts";
 
 /**
  * Dials the `control` service of `node` (tlsClient "" = insecure) and returns the raw
@@ -60,25 +62,6 @@ export class PollBackoff {
     this.#next = Math.min(this.#next * 2, this.maxMs);
     return d;
   }
-}
-
-/** Sleep `ms`, or less if `signal` aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done);
-  });
-}
-
-/** An error's message. */
-export function msg(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 /** Compact JSON with sorted keys (Go marshals maps sorted). */
@@ -141,7 +124,7 @@ export class RemoteLink {
       });
       conn = await abortable(dialing, signal, () => {});
     } catch (e) {
-      throw new RemoteConnectError(msg(e));
+      throw new RemoteConnectError(errorText(e));
     }
     if (signal.aborted) {
       try {
@@ -168,14 +151,14 @@ export class RemoteLink {
       try {
         ed = await this.extra(unit);
       } catch (e) {
-        this.#log.error(`[${unit.id}] cannot read status: ${msg(e)}`);
+        this.#log.error(`[${unit.id}] cannot read status: ${errorText(e)}`);
         return null;
       }
       try {
         return await this.connect(ed, signal);
       } catch (e) {
         if (signal.aborted) return null;
-        const text = msg(e);
+        const text = errorText(e);
         this.#log.info(`Connection to ${ed.RemoteNode} failed with error: ${text}`);
         if (text.includes("CRYPTO_ERROR")) {
           let exit = false;
@@ -189,7 +172,7 @@ export class RemoteLink {
           if (exit) return null;
         }
       }
-      await sleep(backoff.next(), signal);
+      await delay(backoff.next(), signal);
     }
   }
 
@@ -207,7 +190,7 @@ export class RemoteLink {
       try {
         await client.writeLine(sortedJson(submitRequest(ed, sig)));
       } catch (e) {
-        throw new WorkError(`write error sending to ${ed.RemoteNode}: ${msg(e)}`);
+        throw new WorkError(`write error sending to ${ed.RemoteNode}: ${errorText(e)}`);
       }
       const created = await this.#readReply(client, ed, signal);
       const rid = parseCreatedLine(created);
@@ -230,7 +213,7 @@ export class RemoteLink {
         }
         await client.closeWrite();
       } catch (e) {
-        throw new WorkError(`error sending stdin file: ${msg(e)}`);
+        throw new WorkError(`error sending stdin file: ${errorText(e)}`);
       }
       const result = await this.#readReply(client, ed, signal);
       const err = parseSubmitResult(result);
@@ -252,7 +235,7 @@ export class RemoteLink {
     try {
       line = await client.readLine(signal);
     } catch (e) {
-      throw new WorkError(`read error reading from ${ed.RemoteNode}: ${msg(e)}`);
+      throw new WorkError(`read error reading from ${ed.RemoteNode}: ${errorText(e)}`);
     }
     if (line === null) throw new WorkError(`read error reading from ${ed.RemoteNode}: EOF`);
     return line;
@@ -295,13 +278,13 @@ export class RemoteLink {
           line = await client.readLine(signal);
         } catch (e) {
           if (signal.aborted) return "stopped";
-          this.#log.debug(`[${unit.id}] status connection failed: ${msg(e)}`);
+          this.#log.debug(`[${unit.id}] status connection failed: ${errorText(e)}`);
           line = null;
         }
         if (line === null) {
           client.close();
           client = null;
-          await sleep(this.#pollMs(), signal);
+          await delay(this.#pollMs(), signal);
           continue;
         }
         const r = parseStatusReply(line);
@@ -331,12 +314,12 @@ export class RemoteLink {
             this.#log.error(`Exceeded retries for updating status file for work unit ${unit.id}`);
             return "stopped";
           }
-          this.#log.error(`Error saving local status file: ${msg(e)}`);
+          this.#log.error(`Error saving local status file: ${errorText(e)}`);
         }
         if (
           !forRelease && isFinal(r.State) && (await stdoutSize(unit.dir)) >= r.StdoutSize
         ) return "stopped";
-        await sleep(backoff.next(), signal);
+        await delay(backoff.next(), signal);
       }
     } finally {
       client?.close();
@@ -349,20 +332,20 @@ export class RemoteLink {
     try {
       (await Deno.open(path, { create: true, append: true, mode: 0o600 })).close();
     } catch (e) {
-      this.#log.error(`Could not open stdout file ${path}: ${msg(e)}`);
+      this.#log.error(`Could not open stdout file ${path}: ${errorText(e)}`);
       return;
     }
     let first = true;
     const backoff = new PollBackoff(this.#pollMs());
     for (;;) {
-      if (!first) await sleep(backoff.next(), signal);
+      if (!first) await delay(backoff.next(), signal);
       first = false;
       if (signal.aborted) return;
       let s: StatusFileData;
       try {
         s = await unit.load();
       } catch (e) {
-        this.#log.error(`[${unit.id}] Could not read status file: ${msg(e)}`);
+        this.#log.error(`[${unit.id}] Could not read status file: ${errorText(e)}`);
         return;
       }
       const disk = await stdoutSize(unit.dir);
@@ -388,7 +371,7 @@ export class RemoteLink {
       try {
         sig = await this.#signature(ed);
       } catch (e) {
-        this.#log.error(`could not create signature to get results: ${msg(e)}`);
+        this.#log.error(`could not create signature to get results: ${errorText(e)}`);
         return;
       }
       await client.writeLine(sortedJson(resultsRequest(ed.RemoteUnitID, startpos, sig)));
@@ -417,7 +400,7 @@ export class RemoteLink {
       }
     } catch (e) {
       if (!signal.aborted) {
-        this.#log.warning(`[${unit.id}] Could not copy to stdout file: ${msg(e)}`);
+        this.#log.warning(`[${unit.id}] Could not copy to stdout file: ${errorText(e)}`);
       }
     } finally {
       file?.close();
@@ -440,7 +423,7 @@ export class RemoteLink {
       try {
         await client.writeLine(sortedJson(cancelRequest(ed.RemoteUnitID, release, sig)));
       } catch (e) {
-        throw new WorkError(`write error sending to ${ed.RemoteNode}: ${msg(e)}`);
+        throw new WorkError(`write error sending to ${ed.RemoteNode}: ${errorText(e)}`);
       }
       const line = await this.#readReply(client, ed, signal);
       const err = cancelReplyError(line);

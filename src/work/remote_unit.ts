@@ -9,7 +9,7 @@
  * @module
  */
 import type { Logger } from "../log.ts";
-import { DurationError, parseGoDuration } from "../config/duration.ts";
+import { DurationError, parseGoDuration } from "../gocompat/duration.ts";
 import { type WorkEngine, WorkError } from "./engine.ts";
 import type { StatusFileData } from "./status_file.ts";
 import { isFinal, stdoutSize, WorkState } from "./status_file.ts";
@@ -24,7 +24,8 @@ import {
   redactExtra,
   type RemoteExtraData,
 } from "./remote_protocol.ts";
-import { type ControlDialer, msg, RemoteLink } from "./remote_link.ts";
+import { type ControlDialer, RemoteLink } from "./remote_link.ts";
+import { errorText } from "../util/error_text.ts";
 
 export type { ControlDialer } from "./remote_link.ts";
 
@@ -142,7 +143,7 @@ export class RemoteUnitType implements WorkUnitType {
         this.#log.error(
           "Failed to parse provided ttl -- valid examples include '1.5h', '30m', '30m10s'",
         );
-        throw new Error(e instanceof DurationError ? e.message : msg(e));
+        throw new Error(e instanceof DurationError ? e.message : errorText(e));
       }
       if (signWork && ttlMs > (this.#o.signingLifetimeMs ?? 5 * 60_000)) {
         this.#log.warning("json web token expires before ttl");
@@ -181,7 +182,7 @@ export class RemoteUnitType implements WorkUnitType {
         await body();
       } catch (e) {
         if (!ac.signal.aborted && !unit.signal.aborted) {
-          this.#log.error(`[${unit.id}] remote work: ${msg(e)}`);
+          this.#log.error(`[${unit.id}] remote work: ${errorText(e)}`);
         }
       } finally {
         if (this.#jobs.get(unit.id) === job) this.#jobs.delete(unit.id);
@@ -222,7 +223,7 @@ export class RemoteUnitType implements WorkUnitType {
             s.Detail = expiredDetail(cur.Expiration);
           });
         } catch (e) {
-          this.#log.error(`[${unit.id}] expiring: ${msg(e)}`);
+          this.#log.error(`[${unit.id}] expiring: ${errorText(e)}`);
         }
         ac.abort();
       }, Math.min(Math.max(0, exp - this.#now()), 2_000_000_000));
@@ -239,7 +240,7 @@ export class RemoteUnitType implements WorkUnitType {
           first.reject(e);
           return;
         }
-        this.#log.debug(`[${unit.id}] first connection attempt failed: ${msg(e)}`);
+        this.#log.debug(`[${unit.id}] first connection attempt failed: ${errorText(e)}`);
         first.resolve("deferred");
       }
       if (client) {
@@ -260,7 +261,7 @@ export class RemoteUnitType implements WorkUnitType {
           if (signal.aborted) return;
           await unit.update((s) => {
             s.State = WorkState.Failed;
-            s.Detail = `Error starting worker: ${msg(e)}`;
+            s.Detail = `Error starting worker: ${errorText(e)}`;
           }).catch(() => {});
           throw e;
         }
@@ -299,7 +300,7 @@ export class RemoteUnitType implements WorkUnitType {
     try {
       await this.#o.releaseLocal(unit.id);
     } catch (e) {
-      this.#log.error(`Error releasing unit ${unit.dir}: ${msg(e)}`);
+      this.#log.error(`Error releasing unit ${unit.dir}: ${errorText(e)}`);
     } finally {
       this.#finalizing.delete(unit.id);
     }
@@ -314,7 +315,7 @@ export class RemoteUnitType implements WorkUnitType {
       try {
         await this.#link.sendOp(unit, client, release, signal);
       } catch (e) {
-        if (!signal.aborted) this.#log.error(`Error running action function: ${msg(e)}`);
+        if (!signal.aborted) this.#log.error(`Error running action function: ${errorText(e)}`);
         return;
       }
       await this.#afterOp(unit, signal, release);
@@ -380,7 +381,7 @@ export class RemoteUnitType implements WorkUnitType {
         const client = await this.#link.connect(await this.#link.extra(unit), signal);
         await this.#link.sendOp(unit, client, true, signal);
       } catch (e) {
-        this.#log.error(`Error with connect and run: ${msg(e)}`);
+        this.#log.error(`Error with connect and run: ${errorText(e)}`);
       }
       return "done";
     }

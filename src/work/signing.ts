@@ -13,7 +13,7 @@ import { Buffer } from "node:buffer";
 import type { KeyObject } from "node:crypto";
 import { compactVerify, type CompactVerifyResult, SignJWT } from "jose";
 import { loadPemFile, loadRsaPrivateKeyFile, parsePemItems } from "../certs/pem.ts";
-import { formatGoDuration } from "../config/duration.ts";
+import { formatGoDuration, msToNs } from "../gocompat/duration.ts";
 
 /** Default token lifetime when `tokenexpiration` is not set (5 minutes). */
 export const DEFAULT_TOKEN_LIFETIME_MS = 5 * 60_000;
@@ -218,7 +218,7 @@ export function makeWorkVerifier(
       let problem = "";
       const exp = numericDate(claims.exp);
       if (exp !== null && !(t < exp)) {
-        problem = `token is expired by ${formatGoDuration(t - exp)}`;
+        problem = `token is expired by ${formatGoDuration(msToNs(t - exp))}`;
       }
       const iat = numericDate(claims.iat);
       if (iat !== null && t < iat) problem = "token used before issued";
