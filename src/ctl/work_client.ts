@@ -20,15 +20,9 @@
 import { ControlReplyError, type ReceptorClient } from "./client.ts";
 import { errorText } from "../util/error_text.ts";
 
-/** A unit's status as `work status` / `work list` return it (control.md §2.5.2). */
-export interface WorkUnitStatus {
-  State: number;
-  StateName: string;
-  Detail: string;
-  StdoutSize: number;
-  WorkType: string;
-  ExtraData: unknown;
-}
+import { SUBMIT_ENVELOPE_KEYS, type WorkUnitStatus } from "../work/submit_protocol.ts";
+
+export type { WorkUnitStatus } from "../work/submit_protocol.ts";
 
 /** What a successful submit returns. */
 export interface SubmitResult {
@@ -67,8 +61,6 @@ export class SubmitError extends Error {
 /** Payload forms {@link submitWork} accepts (`null` = empty payload). */
 export type WorkPayload = ReadableStream<Uint8Array> | Uint8Array | string | null;
 
-const RESERVED = new Set(["command", "subcommand", "node", "worktype", "tlsclient", "ttl"]);
-
 /** Build the JSON submit request as receptorctl does (params may load `@file` values). */
 export async function buildSubmitRequest(
   worktype: string,
@@ -84,7 +76,9 @@ export async function buildSubmitRequest(
   if (opts.ttl) req.ttl = opts.ttl;
   if (opts.signwork) req.signwork = "true";
   for (const [k, v0] of Object.entries(opts.params ?? {})) {
-    if (k in req || RESERVED.has(k)) throw new SubmitError(`Duplicate or illegal parameter ${k}`);
+    if (k in req || SUBMIT_ENVELOPE_KEYS.has(k)) {
+      throw new SubmitError(`Duplicate or illegal parameter ${k}`);
+    }
     let v = v0;
     if (v.startsWith("@") && !v.startsWith("@@")) {
       try {

@@ -11,7 +11,7 @@ import { WorkError } from "./engine.ts";
 import type { StatusFileData } from "./status_file.ts";
 import { BatchingWriter } from "./batching_writer.ts";
 import { goJson, isFinal, stdoutSize, unitPaths, WorkState } from "./status_file.ts";
-import type { UnitContext } from "./unit_type.ts";
+import { failUnit, type UnitContext } from "./unit_type.ts";
 import { abortable, RemoteConnectError, RemoteControlClient } from "./remote_control_client.ts";
 import {
   Backoff,
@@ -168,7 +168,7 @@ export class RemoteLink {
               exit = true;
               s.State = WorkState.Failed;
             }
-          }).catch(() => {});
+          }).catch((e) => this.#log.error(`[${unit.id}] cannot record TLS error: ${errorText(e)}`));
           if (exit) return null;
         }
       }
@@ -291,10 +291,7 @@ export class RemoteLink {
         if (r.kind === "gone") {
           if (!forRelease) {
             this.#log.debug(`Work unit ${rid} on the remote node is gone.`);
-            await unit.update((s) => {
-              s.State = WorkState.Failed;
-              s.Detail = "Remote work unit is gone";
-            }).catch(() => {});
+            await failUnit(unit, "Remote work unit is gone");
           }
           return "gone";
         }
