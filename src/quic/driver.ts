@@ -9,6 +9,8 @@ import { type Clock, realClock } from "../clock.ts";
 import type { QuicConnection } from "./connection.ts";
 import type { QuicEndpoint } from "./endpoint.ts";
 import { QuicError } from "./errors.ts";
+import { AsyncQueue } from "../util/async_queue.ts";
+import { DeadlineTimer } from "../util/deadline_timer.ts";
 
 /** A datagram transport; remotes are opaque strings. */
 export interface DatagramTransport {
@@ -236,8 +238,8 @@ class ConnImpl implements QuicConnHandle {
   >;
   closedInfo?: { code: number; reason: string; byPeer: boolean; isApplication: boolean };
   streams = new Map<number, StreamImpl>();
-  incoming: StreamImpl[] = [];
-  acceptWaiters: Array<(s: StreamImpl | null) => void> = [];
+  /** Peer-opened bidirectional streams not yet accepted; closed with the connection. */
+  incoming = new AsyncQueue<StreamImpl>();
   openWaiters: Array<() => void> = [];
   ready?: { resolve: (c: ConnImpl) => void; reject: (e: unknown) => void };
   #resolveClosed!: (
@@ -278,10 +280,7 @@ class ConnImpl implements QuicConnHandle {
     }
   }
   acceptStream(): Promise<QuicStream | null> {
-    const s = this.incoming.shift();
-    if (s) return Promise.resolve(s);
-    if (this.closedInfo) return Promise.resolve(null);
-    return new Promise((r) => this.acceptWaiters.push(r));
+    return this.incoming.take();
   }
   close(code = 0, reason = ""): void {
     this.conn.close(this.driver.now(), code, reason, true);
@@ -298,9 +297,7 @@ class ConnImpl implements QuicConnHandle {
         case "streamOpened": {
           if (!e.bidi) break;
           const s = this.#stream(e.id);
-          const w = this.acceptWaiters.shift();
-          if (w) w(s);
-          else this.incoming.push(s);
+          this.incoming.push(s);
           break;
         }
         case "streamReadable":
@@ -346,7 +343,7 @@ class ConnImpl implements QuicConnHandle {
             s.wakeWrite();
             s.markSendFinished();
           }
-          for (const w of this.acceptWaiters.splice(0)) w(null);
+          this.incoming.close();
           for (const w of this.openWaiters.splice(0)) w();
           break;
       }
@@ -361,10 +358,8 @@ export class QuicDriver {
   readonly #tr: DatagramTransport;
   readonly #clock: Clock;
   #conns = new Map<QuicConnection, ConnImpl>();
-  #acceptQueue: ConnImpl[] = [];
-  #acceptWaiters: Array<(c: ConnImpl | null) => void> = [];
-  #timer?: ReturnType<typeof setTimeout>;
-  #timerAt = Infinity;
+  #accepted = new AsyncQueue<ConnImpl>();
+  readonly #timer = new DeadlineTimer(() => this.now(), () => this.#run());
   #scheduled = false;
   #closed = false;
   #loop: Promise<void>;
@@ -425,9 +420,7 @@ export class QuicDriver {
         const c = new ConnImpl(this, e.conn, e.remote);
         c.ready = {
           resolve: (x) => {
-            const w = this.#acceptWaiters.shift();
-            if (w) w(x);
-            else this.#acceptQueue.push(x);
+            this.#accepted.push(x);
           },
           reject: () => {},
         };
@@ -450,22 +443,7 @@ export class QuicDriver {
   }
 
   #arm(): void {
-    const t = this.#ep.pollTimeout();
-    if (t === undefined) {
-      if (this.#timer !== undefined) clearTimeout(this.#timer);
-      this.#timer = undefined;
-      this.#timerAt = Infinity;
-      return;
-    }
-    // a pending timer that fires no later than needed is kept (it re-arms when it fires)
-    if (this.#timer !== undefined && this.#timerAt <= t) return;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timerAt = t;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#timerAt = Infinity;
-      this.#run();
-    }, Math.max(0, Math.ceil(t - this.now())));
+    this.#timer.arm(this.#ep.pollTimeout());
   }
 
   /** Dials `remote`; resolves once the handshake completes. */
@@ -483,10 +461,7 @@ export class QuicDriver {
 
   /** Next incoming connection whose handshake completed, or null once the driver is closed. */
   accept(): Promise<QuicConnHandle | null> {
-    const c = this.#acceptQueue.shift();
-    if (c) return Promise.resolve(c);
-    if (this.#closed) return Promise.resolve(null);
-    return new Promise((r) => this.#acceptWaiters.push(r));
+    return this.#accepted.take();
   }
 
   /** Closes every connection (code 0), sends the closes, stops timers and closes the transport. */
@@ -501,9 +476,8 @@ export class QuicDriver {
     }
     for (const c of this.#conns.values()) c.pump();
     this.#closed = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    for (const w of this.#acceptWaiters.splice(0)) w(null);
+    this.#timer.cancel();
+    this.#accepted.close();
     this.#tr.close();
     await this.#loop;
   }
