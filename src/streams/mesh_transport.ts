@@ -8,15 +8,7 @@
 import type { DatagramEndpoint, MeshNode } from "../mesh/mesh_node.ts";
 import type { UnreachableNotice } from "../mesh/router.ts";
 import { errorText } from "../util/error_text.ts";
-
-/** The datagram carrier the QUIC driver needs. */
-export interface DatagramTransport {
-  send(remote: string, data: Uint8Array): void;
-  receive(): Promise<{ remote: string; data: Uint8Array } | null>;
-  close(): void;
-  setReceiver?(cb: (remote: string, data: Uint8Array) => void): void;
-  readonly copiesOnSend?: boolean;
-}
+import type { DatagramTransport } from "../quic/driver.ts";
 
 /** Split `node:service` at the first `:` (as Go does). */
 export function splitMeshAddress(remote: string): { node: string; service: string } {
