@@ -143,6 +143,7 @@ export function loadSystemRoots(): Uint8Array[] {
   try {
     env = Deno.env.get("SSL_CERT_FILE");
   } catch {
+    // no permission to read the environment: use the system root files
     env = undefined;
   }
   for (const f of env ? [env] : SYSTEM_ROOT_FILES) {

@@ -122,6 +122,7 @@ export function chainNodeIds(chain: Uint8Array[]): string[] {
   try {
     return sanNamesOf(parseCertificate(chain[0])).nodeIds;
   } catch {
+    // an unparsable peer certificate names no node IDs (verification reports it)
     return [];
   }
 }

@@ -25,6 +25,7 @@ export function makeReloader(
   try {
     remembered = nonReloadableFingerprints(Deno.readTextFileSync(file));
   } catch {
+    // no readable config file: nothing remembered to compare against
     remembered = new Set();
   }
   const message = (e: unknown) => (e instanceof ConfigError ? e.toString() : errorText(e));

@@ -176,6 +176,7 @@ export class NodeTls implements TlsWrappers {
       this.#sighup = () => schedule("SIGHUP");
       Deno.addSignalListener("SIGHUP", this.#sighup);
     } catch {
+      // signals unavailable on this platform: reload through the control service only
       this.#sighup = null;
     }
     try {

@@ -1,6 +1,6 @@
 /**
  * Async driver for a sans-IO {@link QuicEndpoint} over any datagram transport (loopback UDP, or
- * mesh datagrams later). Exposes connections and streams as promises and web streams with
+ * mesh datagrams through src/streams/). Exposes connections and streams as promises and web streams with
  * backpressure: a stream's writable resolves writes only as QUIC flow control and the send
  * buffer accept the bytes.
  * @module
@@ -125,6 +125,7 @@ class StreamImpl implements QuicStream {
           try {
             more = conn.read(id, budget);
           } catch {
+            // the stream was reset or closed meanwhile: nothing more to read
             break;
           }
           if (!more || !more.length) break;
@@ -392,6 +393,7 @@ export class QuicDriver {
       try {
         d = await this.#tr.receive();
       } catch {
+        // a failing transport is treated as closed
         d = null;
       }
       if (!d || this.#closed) return;

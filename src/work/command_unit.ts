@@ -243,6 +243,7 @@ export class CommandUnitType implements WorkUnitType {
     try {
       Deno.kill(pid, "SIGINT");
     } catch {
+      // the runner is already gone: nothing left to signal
       return "done";
     }
     const own = this.#own.get(unit.id);

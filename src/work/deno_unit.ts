@@ -206,6 +206,7 @@ export class DenoUnitType implements WorkUnitType {
     try {
       tail = await readTail(unitPaths(unit.dir).stdout, TAIL_BYTES);
     } catch {
+      // no stdout to inspect: the runner's own Detail stands
       return;
     }
     const denied = parseDeniedPermission(tail);

@@ -247,6 +247,7 @@ export async function stdoutSize(unitDir: string): Promise<number> {
   try {
     return (await Deno.stat(unitPaths(unitDir).stdout)).size;
   } catch {
+    // no stdout file yet: size 0, as upstream reports
     return 0;
   }
 }
