@@ -103,7 +103,7 @@ class StreamImpl implements QuicStream {
     this.id = id;
     this.#c = c;
     this.sendFinished = new Promise((r) => this.markSendFinished = r);
-    const conn = c.conn;
+    const conn = c.connection;
     this.readable = new ReadableStream<Uint8Array>({
       pull: async (ctrl) => {
         let d: Uint8Array | null;
@@ -170,7 +170,7 @@ class StreamImpl implements QuicStream {
     });
   }
   async readChunk(max = READ_CHUNK): Promise<Uint8Array | null> {
-    const c = this.#c, conn = c.conn, id = this.id;
+    const c = this.#c, conn = c.connection, id = this.id;
     for (;;) {
       // Bytes that arrived before a CONNECTION_CLOSE are still delivered; the close is
       // reported once nothing readable is left.
@@ -198,21 +198,21 @@ class StreamImpl implements QuicStream {
   }
   reset(code: number): void {
     try {
-      this.#c.conn.resetStream(this.id, code);
+      this.#c.connection.resetStream(this.id, code);
     } catch { /* gone */ }
     this.wakeWrite();
     this.#c.driver.kick();
   }
   stopSending(code: number): void {
     try {
-      this.#c.conn.stopSending(this.id, code);
+      this.#c.connection.stopSending(this.id, code);
     } catch { /* gone */ }
     this.wakeRead();
     this.#c.driver.kick();
   }
   closeWrite(): Promise<void> {
     try {
-      this.#c.conn.finish(this.id);
+      this.#c.connection.finish(this.id);
     } catch { /* already reset */ }
     this.#c.driver.kick();
     return Promise.resolve();
@@ -231,8 +231,8 @@ class StreamImpl implements QuicStream {
 
 class ConnImpl implements QuicConnHandle {
   readonly remote: string;
+  /** The sans-IO connection (the one field for it). */
   readonly connection: QuicConnection;
-  readonly conn: QuicConnection;
   readonly driver: QuicDriver;
   readonly closed: Promise<
     { code: number; reason: string; byPeer: boolean; isApplication: boolean }
@@ -248,16 +248,15 @@ class ConnImpl implements QuicConnHandle {
   ) => void;
   constructor(driver: QuicDriver, conn: QuicConnection, remote: string) {
     this.driver = driver;
-    this.conn = conn;
     this.connection = conn;
     this.remote = remote;
     this.closed = new Promise((r) => this.#resolveClosed = r);
   }
   get peerCertificates(): Uint8Array[] {
-    return this.conn.peerCertificates;
+    return this.connection.peerCertificates;
   }
   get alpn(): string {
-    return this.conn.alpn;
+    return this.connection.alpn;
   }
   #stream(id: number): StreamImpl {
     let s = this.streams.get(id);
@@ -272,7 +271,7 @@ class ConnImpl implements QuicConnHandle {
       if (this.closedInfo) {
         throw new QuicError(this.closedInfo.code, `connection closed: ${this.closedInfo.reason}`);
       }
-      const id = this.conn.openBidi();
+      const id = this.connection.openBidi();
       if (id !== null) {
         this.driver.kick();
         return this.#stream(id);
@@ -284,12 +283,12 @@ class ConnImpl implements QuicConnHandle {
     return this.incoming.take();
   }
   close(code = 0, reason = ""): void {
-    this.conn.close(this.driver.now(), code, reason, true);
+    this.connection.close(this.driver.now(), code, reason, true);
     this.driver.kick();
   }
   /** Dispatches connection events; returns false once closed. */
   pump(): void {
-    for (let e = this.conn.poll(); e; e = this.conn.poll()) {
+    for (let e = this.connection.poll(); e; e = this.connection.poll()) {
       switch (e.type) {
         case "handshakeComplete":
           this.ready?.resolve(this);
@@ -471,7 +470,7 @@ export class QuicDriver {
     if (this.#closed) return;
     const now = this.now();
     for (const c of this.#conns.values()) {
-      if (!c.closedInfo) c.conn.close(now, 0, "endpoint closed", true);
+      if (!c.closedInfo) c.connection.close(now, 0, "endpoint closed", true);
     }
     for (let d = this.#ep.pollTransmit(now); d; d = this.#ep.pollTransmit(now)) {
       this.#tr.send(d.remote, d.data);
