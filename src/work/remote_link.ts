@@ -64,6 +64,19 @@ export class PollBackoff {
   }
 }
 
+/** Write one request line to the remote control service; a failure names the node. */
+async function sendRequest(
+  client: RemoteControlClient,
+  ed: RemoteExtraData,
+  request: Record<string, unknown>,
+): Promise<void> {
+  try {
+    await client.writeLine(sortedJson(request));
+  } catch (e) {
+    throw new WorkError(`write error sending to ${ed.RemoteNode}: ${errorText(e)}`);
+  }
+}
+
 /** Compact JSON with sorted keys (Go marshals maps sorted). */
 function sortedJson(o: Record<string, unknown>): string {
   const out: Record<string, unknown> = {};
@@ -187,11 +200,7 @@ export class RemoteLink {
     try {
       const ed = await this.extra(unit);
       const sig = await this.#signature(ed);
-      try {
-        await client.writeLine(sortedJson(submitRequest(ed, sig)));
-      } catch (e) {
-        throw new WorkError(`write error sending to ${ed.RemoteNode}: ${errorText(e)}`);
-      }
+      await sendRequest(client, ed, submitRequest(ed, sig));
       const created = await this.#readReply(client, ed, signal);
       const rid = parseCreatedLine(created);
       if (rid === null) throw new WorkError(`could not parse response: ${created}`);
@@ -417,11 +426,7 @@ export class RemoteLink {
     try {
       const ed = await this.extra(unit);
       const sig = await this.#signature(ed);
-      try {
-        await client.writeLine(sortedJson(cancelRequest(ed.RemoteUnitID, release, sig)));
-      } catch (e) {
-        throw new WorkError(`write error sending to ${ed.RemoteNode}: ${errorText(e)}`);
-      }
+      await sendRequest(client, ed, cancelRequest(ed.RemoteUnitID, release, sig));
       const line = await this.#readReply(client, ed, signal);
       const err = cancelReplyError(line);
       if (err !== null) throw new WorkError(err);
