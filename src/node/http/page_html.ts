@@ -36,6 +36,8 @@ svg .edge.route { stroke: var(--acc); stroke-width: 3; }
 svg .cost { fill: var(--mut); font-size: 11px; text-anchor: middle; }
 svg .node circle { fill: var(--card); stroke: var(--fg); stroke-width: 2; }
 svg .node.self circle { fill: var(--acc); stroke: var(--acc); }
+svg .node.gone circle { stroke-dasharray: 4 3; opacity: .6; }
+svg .node.gone text { fill: var(--bad); }
 svg .node text { fill: var(--fg); font-size: 13px; text-anchor: middle; font-weight: 600; }
 table { border-collapse: collapse; width: 100%; font-size: .92rem; }
 th, td { text-align: left; padding: .25rem .45rem; border-bottom: 1px solid var(--bd); vertical-align: top; }

@@ -64,28 +64,47 @@ export const PAGE_JS = String.raw`"use strict";
       parts.push(svg("text", { x: (p[0] + q[0]) / 2, y: (p[1] + q[1]) / 2 - 4, "class": "cost",
         "aria-hidden": "true" }, String(l.cost)));
     });
+    var reach = reachableIds(s);
     ids.forEach(function (id) {
       var p = pos[id];
-      var grp = svg("g", { "class": id === s.nodeId ? "node self" : "node", "data-node": id });
+      var cls = id === s.nodeId ? "node self" : reach.indexOf(id) < 0 ? "node gone" : "node";
+      var grp = svg("g", { "class": cls, "data-node": id });
       grp.appendChild(svg("circle", { cx: p[0], cy: p[1], r: 20 }));
-      grp.appendChild(svg("text", { x: p[0], y: p[1] + 38 }, id));
+      grp.appendChild(svg("text", { x: p[0], y: p[1] + 38 },
+        reach.indexOf(id) < 0 ? id + " (unreachable)" : id));
       parts.push(grp);
     });
     title.textContent = "Mesh graph of " + ids.length + " nodes and " + s.links.length +
       " links as seen from " + s.nodeId + "; the same information is in the tables.";
     g.replaceChildren.apply(g, parts);
   }
+  function reachableIds(s) {
+    var ids = [s.nodeId];
+    s.routes.forEach(function (r) { ids.push(r.node); });
+    return ids;
+  }
   function announce(s) {
     var now = s.nodes.map(function (n) { return n.id; });
+    var reach = reachableIds(s);
     if (prevNodes) {
-      var joined = now.filter(function (n) { return prevNodes.indexOf(n) < 0; });
-      var left = prevNodes.filter(function (n) { return now.indexOf(n) < 0; });
       var msg = [];
+      var joined = now.filter(function (n) { return prevNodes.ids.indexOf(n) < 0; });
+      var left = prevNodes.ids.filter(function (n) { return now.indexOf(n) < 0; });
+      var lost = prevNodes.reach.filter(function (n) {
+        return reach.indexOf(n) < 0 && now.indexOf(n) >= 0;
+      });
+      var back = reach.filter(function (n) {
+        return prevNodes.reach.indexOf(n) < 0 && prevNodes.ids.indexOf(n) >= 0;
+      });
       if (joined.length) msg.push("joined: " + joined.join(", "));
       if (left.length) msg.push("left: " + left.join(", "));
-      if (msg.length) $("changes").textContent = new Date().toLocaleTimeString() + " — " + msg.join("; ");
+      if (lost.length) msg.push("unreachable: " + lost.join(", "));
+      if (back.length) msg.push("reachable again: " + back.join(", "));
+      if (msg.length) {
+        $("changes").textContent = new Date().toLocaleTimeString() + " — " + msg.join("; ");
+      }
     }
-    prevNodes = now;
+    prevNodes = { ids: now, reach: reach };
   }
   function render(s) {
     $("self").textContent = s.nodeId;
@@ -96,7 +115,7 @@ export const PAGE_JS = String.raw`"use strict";
     var via = {};
     s.routes.forEach(function (r) { via[r.node] = r.via; });
     fill("nodes", s.nodes.map(function (n) {
-      var hop = n.id === s.nodeId ? "(this node)" : (via[n.id] || "no route");
+      var hop = n.id === s.nodeId ? "(this node)" : (via[n.id] || "no route (unreachable)");
       var svc = n.services.map(function (x) {
         return x.service + (x.type ? " (" + x.type + ")" : "") + (x.tls ? " TLS" : "");
       }).join(", ");
