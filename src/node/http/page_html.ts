@@ -33,7 +33,8 @@ section { background: var(--card); border: 1px solid var(--bd); border-radius: 8
 svg { width: 100%; height: auto; max-height: 70vh; display: block; }
 svg .edge { stroke: var(--line); stroke-width: 2; }
 svg .edge.route { stroke: var(--acc); stroke-width: 3; }
-svg .cost { fill: var(--mut); font-size: 11px; text-anchor: middle; }
+svg .cost { fill: var(--mut); font-size: 12px; text-anchor: middle; }
+svg text { paint-order: stroke; stroke: var(--card); stroke-width: 5px; stroke-linejoin: round; }
 svg .node circle { fill: var(--card); stroke: var(--fg); stroke-width: 2; }
 svg .node.self circle { fill: var(--acc); stroke: var(--acc); }
 svg .node.gone circle { stroke-dasharray: 4 3; opacity: .6; }
@@ -47,6 +48,7 @@ td.num { font-variant-numeric: tabular-nums; }
 .state-Succeeded { color: var(--ok); }
 .state-Failed, .state-Canceled { color: var(--bad); }
 .empty { color: var(--mut); font-style: italic; }
+.legend { margin: .3rem 0 0; color: var(--mut); font-size: .85rem; }
 #changes { margin: .4rem 0 0; color: var(--mut); font-size: .9rem; min-height: 1.3em; }
 </style>
 </head>
@@ -62,6 +64,8 @@ td.num { font-variant-numeric: tabular-nums; }
     <svg id="graph" viewBox="0 0 600 520" role="img" aria-labelledby="graph-desc">
       <title id="graph-desc">Mesh graph; the same information is in the tables.</title>
     </svg>
+    <p class="legend">Blue: links this node routes over. Numbers: link costs. Dashed: a node
+      this node knows of but has no route to.</p>
   </section>
   <section aria-labelledby="nodes-h">
     <h2 id="nodes-h">Nodes</h2>

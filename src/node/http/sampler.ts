@@ -99,6 +99,7 @@ export class Sampler {
   #lagReported = 0;
   #timers: ReturnType<typeof setInterval>[] = [];
   #firstSeenActive = new Map<string, number>();
+  #pingTried = new Map<string, number>();
   #lastJson = "";
   #listeners = new Set<(s: MeshSnapshot, json: string) => void>();
   #closed = false;
@@ -117,7 +118,10 @@ export class Sampler {
       Deno.unrefTimer(t as unknown as number);
       this.#timers.push(t);
     };
-    every(MESH_SAMPLE_MS, () => this.#publish());
+    every(MESH_SAMPLE_MS, () => {
+      this.#pingNew();
+      this.#publish();
+    });
     every(UNITS_SAMPLE_MS, () => void this.sampleUnits());
     every(PING_SAMPLE_MS, () => void this.#pingPeers());
     let last = performance.now();
@@ -204,15 +208,29 @@ export class Sampler {
     this.#publish();
   }
 
+  /** Ping neighbours with no RTT yet (new links) at once instead of at the next round. */
+  #pingNew(): void {
+    const now = performance.now();
+    const peers = this.mesh.status().connections.map((c) => c.NodeID).slice(0, MAX_PINGED_PEERS);
+    for (const p of peers) {
+      if (this.rtt.has(p) || now - (this.#pingTried.get(p) ?? -Infinity) < PING_SAMPLE_MS) continue;
+      this.#pingTried.set(p, now);
+      void this.#pingOne(p);
+    }
+    for (const p of this.#pingTried.keys()) if (!peers.includes(p)) this.#pingTried.delete(p);
+  }
+
+  async #pingOne(p: string): Promise<void> {
+    const r = await this.mesh.ping(p, { timeoutMs: PING_TIMEOUT_MS });
+    if (this.#closed) return;
+    if ("error" in r) this.rtt.delete(p);
+    else this.rtt.set(p, Number(r.timeNs) / 1e9);
+  }
+
   async #pingPeers(): Promise<void> {
     const peers = this.mesh.status().connections.map((c) => c.NodeID).slice(0, MAX_PINGED_PEERS);
     for (const p of [...this.rtt.keys()]) if (!peers.includes(p)) this.rtt.delete(p);
-    await Promise.all(peers.map(async (p) => {
-      const r = await this.mesh.ping(p, { timeoutMs: PING_TIMEOUT_MS });
-      if (this.#closed) return;
-      if ("error" in r) this.rtt.delete(p);
-      else this.rtt.set(p, Number(r.timeNs) / 1e9);
-    }));
+    await Promise.all(peers.map((p) => this.#pingOne(p)));
   }
 
   /** Stop the timers and drop listeners. */
