@@ -11,7 +11,7 @@ import * as tls from "node:tls";
 import type { LoadedTlsServer } from "../../certs/tls_config.ts";
 import { serverChainVerifier } from "../../certs/tls_config.ts";
 import { goTlsParams, serverSecureContextOptions } from "../../certs/tls_node.ts";
-import { completeHandshake } from "../../certs/tls_stream.ts";
+import { completeHandshake, type ConnLike } from "../../certs/tls_stream.ts";
 import type { Logger } from "../../log.ts";
 
 /** TLS handshake plus request head deadline. */
@@ -31,65 +31,70 @@ const REASONS: Record<number, string> = {
 };
 
 /** Read the request head (up to the blank line); null on timeout, overflow or EOF. */
-function readHead(sock: tls.TLSSocket): Promise<string | null> {
-  return new Promise((resolve) => {
-    let buf = "";
-    const done = (v: string | null) => {
-      sock.off("data", onData);
-      clearTimeout(timer);
-      resolve(v);
-    };
-    const onData = (d: Uint8Array) => {
-      buf += new TextDecoder().decode(d);
-      const end = buf.indexOf("\r\n\r\n");
-      if (end >= 0) done(buf.slice(0, end));
-      else if (buf.length > MAX_REQUEST_HEAD) done(null);
-    };
-    const timer = setTimeout(() => done(null), HTTPS_REQUEST_TIMEOUT_MS);
-    sock.on("data", onData);
-    sock.once("end", () => done(null));
-  });
+async function readHead(conn: ConnLike): Promise<string | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<null>((r) =>
+    timer = setTimeout(() => r(null), HTTPS_REQUEST_TIMEOUT_MS)
+  );
+  const read = (async () => {
+    const dec = new TextDecoder();
+    const buf = new Uint8Array(4096);
+    let head = "";
+    while (head.length <= MAX_REQUEST_HEAD) {
+      const n = await conn.read(buf);
+      if (n === null) return null;
+      head += dec.decode(buf.subarray(0, n), { stream: true });
+      const end = head.indexOf("\r\n\r\n");
+      if (end >= 0) return head.slice(0, end);
+    }
+    return null;
+  })();
+  try {
+    return await Promise.race([read, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
-async function respond(sock: tls.TLSSocket, res: Response, head: boolean): Promise<void> {
+async function respond(conn: ConnLike, sock: tls.TLSSocket, res: Response, head: boolean) {
   const lines = [`HTTP/1.1 ${res.status} ${REASONS[res.status] ?? "Status"}`];
   res.headers.forEach((v, k) => lines.push(`${k}: ${v}`));
   lines.push("connection: close", "", "");
-  sock.write(lines.join("\r\n"));
-  if (head || !res.body) {
-    await res.body?.cancel();
-    sock.end();
-    return;
-  }
-  const reader = res.body.getReader();
-  sock.once("close", () => reader.cancel().catch(() => {}));
+  const enc = new TextEncoder();
+  const reader = res.body?.getReader();
+  sock.once("close", () => reader?.cancel().catch(() => {}));
   try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      if (!sock.write(value)) await new Promise((r) => sock.once("drain", r));
+    await conn.write(enc.encode(lines.join("\r\n")));
+    if (reader && !head) {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        await conn.write(value);
+      }
     }
   } catch { /* client went away */ }
+  await reader?.cancel().catch(() => {});
   sock.end();
 }
 
 async function serve(
+  conn: ConnLike,
   sock: tls.TLSSocket,
   hostHeader: string,
   handler: (req: Request) => Promise<Response>,
 ): Promise<void> {
-  const head = await readHead(sock);
+  const head = await readHead(conn);
   if (head === null) {
     sock.destroy();
     return;
   }
   const [method, target] = head.split("\r\n", 1)[0].split(" ");
   if (!method || !target?.startsWith("/")) {
-    await respond(sock, new Response("bad request\n", { status: 400 }), false);
+    await respond(conn, sock, new Response("bad request\n", { status: 400 }), false);
     return;
   }
   const res = await handler(new Request(`https://${hostHeader}${target}`, { method }));
-  await respond(sock, res, method === "HEAD");
+  await respond(conn, sock, res, method === "HEAD");
 }
 
 /** Listen for HTTPS on `hostname:port`, answering each request with `handler`. */
@@ -129,7 +134,7 @@ export async function listenHttps(
     const from = `${raw.remoteAddress}:${raw.remotePort}`;
     completeHandshake(sock, "secure", serverChainVerifier(loaded), HTTPS_REQUEST_TIMEOUT_MS)
       .then(
-        () => serve(sock, `${hostname}:${port}`, handler),
+        (r) => serve(r.stream, sock, `${hostname}:${port}`, handler),
         (e) => {
           logger.warning(`observability: TLS connection from ${from} refused: ${e.message}`);
           raw.destroy();
