@@ -29,7 +29,7 @@ main { display: grid; grid-template-columns: minmax(320px, 1.1fr) minmax(320px, 
   padding: 1rem 1.2rem; }
 @media (max-width: 900px) { main { grid-template-columns: 1fr; } }
 section { background: var(--card); border: 1px solid var(--bd); border-radius: 8px; padding: .8rem; }
-#graph-box { grid-row: span 3; }
+#graph-box { grid-row: span 3; align-self: start; }
 svg { width: 100%; height: auto; max-height: 70vh; display: block; }
 svg .edge { stroke: var(--line); stroke-width: 2; }
 svg .edge.route { stroke: var(--acc); stroke-width: 3; }

@@ -81,6 +81,15 @@ export function meshSnapshot(mesh: MeshNode): Omit<MeshSnapshot, "units" | "unit
   };
 }
 
+/** A unit's type as the page shows it: remote units name their type and node. */
+function describeType(s: UnitStatus): string {
+  const x = s.ExtraData as { RemoteNode?: unknown; RemoteWorkType?: unknown } | null;
+  if (s.WorkType === "remote" && x && typeof x.RemoteNode === "string") {
+    return `${String(x.RemoteWorkType ?? "?")} on ${x.RemoteNode}`;
+  }
+  return s.WorkType;
+}
+
 /** A finished unit's duration, as the sampler saw it. */
 export interface UnitFinished {
   workType: string;
@@ -155,7 +164,7 @@ export class Sampler {
     const entries = Object.entries(this.units);
     const units = entries.slice(-MAX_PAGE_UNITS).map(([id, s]) => ({
       id,
-      workType: s.WorkType,
+      workType: describeType(s),
       state: s.StateName,
       detail: s.Detail.slice(0, 200),
     }));
