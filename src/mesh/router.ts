@@ -62,6 +62,18 @@ interface LinkState {
   lastRecv: number;
 }
 
+/**
+ * An ad round runs this long after a service is added (Go's tickrunner request delay), so a
+ * node that joined behind a Go relay in the meantime gets the ad within ~5 s, not a minute.
+ */
+export const AD_REQUEST_DELAY_MS = 5_000;
+
+/**
+ * An ad round runs this soon after a node becomes reachable (beyond upstream), so a node that
+ * joins behind a Go relay later than the first round still gets every ad within seconds.
+ */
+export const NEW_NODE_AD_DELAY_MS = 1_000;
+
 /** The sans-IO router of one node. */
 export class Router {
   readonly nodeId: string;
@@ -215,7 +227,15 @@ export class Router {
   #recomputeRoutes(): void {
     this.#routeCalcAt = undefined;
     this.#routesDirty = false;
+    const before = this.#routes;
     this.#routes = this.#topo.computeRoutes().nextHop;
+    // A node newly reachable gets our ads soon: Go relays between us would not pass them on.
+    for (const node of this.#routes.keys()) {
+      if (!before.has(node)) {
+        this.#requestAdRound(NEW_NODE_AD_DELAY_MS);
+        break;
+      }
+    }
     if (this.logger.enabled("debug")) {
       const rt = [...this.#routes].map(([d, n]) => `${d} via ${n}`).join(", ");
       this.logger.debug(`Routing table: ${rt}`);
@@ -436,7 +456,9 @@ export class Router {
 
   /**
    * Advertise a local service: flooded now (to established connections, and to each new one on
-   * establishment) and every `serviceAdMs` with a strictly increasing Time.
+   * establishment), again in a round {@link AD_REQUEST_DELAY_MS} later (as Go's first round,
+   * which reaches nodes that joined behind a Go relay meanwhile: Go relays do not hand stored
+   * ads to new neighbours) and then every `serviceAdMs`, with a strictly increasing Time.
    */
   addAdvertisement(
     service: string,
@@ -446,8 +468,15 @@ export class Router {
   ): void {
     if (!serviceNameBytes(service)) throw new Error(`service name ${service} too long`);
     this.#ownAds.set(service, connType, tags, workCommands);
-    if (this.#adsAt === undefined) this.#adsAt = this.#clock.now() + this.#serviceAdMs;
+    this.#requestAdRound(AD_REQUEST_DELAY_MS);
     if (!this.#shutdown) this.#flood(this.#ownAds.build(service, this.#wallMs()));
+  }
+
+  /** Run the next ad round within `delayMs` (rounds are coalesced, as Go's tickrunner). */
+  #requestAdRound(delayMs: number): void {
+    if (this.#ownAds.size === 0) return;
+    const soon = this.#clock.now() + delayMs;
+    if (this.#adsAt === undefined || this.#adsAt > soon) this.#adsAt = soon;
   }
 
   /** Withdraw a local advertisement: a Cancel ad is flooded at once. */

@@ -218,3 +218,65 @@ Deno.test({
     }
   },
 });
+
+/** Seconds until `sock` lists an ad from `node` with work commands (deadline `ms`). */
+async function secondsUntilAd(sock: string, node: string, ms: number): Promise<number> {
+  const t0 = Date.now();
+  await waitFor(`${sock} to see ${node}'s work advertisement`, async () => {
+    const c = await ReceptorClient.connect(sock);
+    const s = await c.status();
+    c.close();
+    const ads = s.Advertisements as { NodeID: string; WorkCommands: unknown[] | null }[] | null;
+    return (ads ?? []).some((a) => a.NodeID === node && a.WorkCommands);
+  }, ms);
+  return (Date.now() - t0) / 1000;
+}
+
+Deno.test({
+  name: "interop: a node joining behind a Go relay gets our ads within seconds, not a minute",
+  ignore: !GO,
+  async fn() {
+    // ours A (listener) ← Go B, started 3 s later ← ours C, started after B. A Go relay does not
+    // hand stored ads to C; A's rounds (5 s after start, and ~1 s after C becomes reachable)
+    // must reach C. Without them C waited for A's 60 s round.
+    const dir = await tempDir("receptor-go-ads-");
+    const pa = freePort(), pb = freePort();
+    let a: NodeProcess | undefined, c: NodeProcess | undefined;
+    let b: Deno.ChildProcess | undefined;
+    try {
+      a = await startNode(
+        "tsa",
+        (d, s) =>
+          `- node:\n    id: tsa\n    datadir: ${d}\n- tcp-listener:\n    port: ${pa}\n    bindaddr: 127.0.0.1\n` +
+          `- control-service:\n    filename: ${s}\n` +
+          `- work-command:\n    worktype: upper\n    command: tr\n    params: a-z A-Z\n`,
+      );
+      const aStarted = Date.now();
+      await waitFor("3 s after A started", () => Date.now() - aStarted >= 3000, 5000);
+      await Deno.writeTextFile(
+        `${dir}/gob.yaml`,
+        `- node:\n    id: gob\n    datadir: ${dir}\n- tcp-peer:\n    address: 127.0.0.1:${pa}\n` +
+          `- tcp-listener:\n    port: ${pb}\n    bindaddr: 127.0.0.1\n`,
+      );
+      b = new Deno.Command(GO!, { args: ["-c", `${dir}/gob.yaml`], stdout: "null", stderr: "null" })
+        .spawn();
+      // C joins well after A's first (5 s) round has gone by.
+      await waitFor("8 s after A started", () => Date.now() - aStarted >= 8000, 10000);
+      c = await startNode(
+        "tsc",
+        (d, s) =>
+          `- node:\n    id: tsc\n    datadir: ${d}\n- tcp-peer:\n    address: 127.0.0.1:${pb}\n` +
+          `- control-service:\n    filename: ${s}\n`,
+      );
+      const secs = await secondsUntilAd(c.socket, "tsa", 15000);
+      console.log(
+        `tsc saw tsa's work advertisement ${secs.toFixed(1)} s after its socket appeared`,
+      );
+    } finally {
+      b?.kill("SIGTERM");
+      await b?.status;
+      await stopAll([a, c]);
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
