@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { Clock } from "../clock.ts";
+import { type Clock, preciseWallMs, realClock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { LinkOptions } from "./link.ts";
 import type { CompiledRules } from "./firewall.ts";
@@ -450,8 +450,9 @@ export class Router {
     this.#flood(bytes, fromPeer);
   }
 
+  /** Wall time for own ads: sub-millisecond detail with the real clock (Go writes ns). */
   #wallMs(): number {
-    return this.#clock.wallNow().getTime();
+    return this.#clock === realClock ? preciseWallMs() : this.#clock.wallNow().getTime();
   }
 
   /**

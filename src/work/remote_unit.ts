@@ -9,6 +9,7 @@
  * @module
  */
 import type { Logger } from "../log.ts";
+import { preciseWallMs } from "../clock.ts";
 import { DurationError, parseGoDuration } from "../config/duration.ts";
 import { type WorkEngine, WorkError } from "./engine.ts";
 import type { StatusFileData } from "./status_file.ts";
@@ -114,7 +115,7 @@ export class RemoteUnitType implements WorkUnitType {
   }
 
   #now(): number {
-    return (this.#o.now ?? Date.now)();
+    return (this.#o.now ?? preciseWallMs)();
   }
 
   /** Validate a remote submission (control.md §2.5.1 step 2) and build its ExtraData. */
