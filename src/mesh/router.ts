@@ -229,12 +229,12 @@ export class Router {
     this.#routesDirty = false;
     const before = this.#routes;
     this.#routes = this.#topo.computeRoutes().nextHop;
-    // A node newly reachable gets our ads soon: Go relays between us would not pass them on.
+    // A node newly reachable gets our ads soon (Go relays between us would not pass them on),
+    // and local users (stalled streams) hear that its route is back.
     for (const node of this.#routes.keys()) {
-      if (!before.has(node)) {
-        this.#requestAdRound(NEW_NODE_AD_DELAY_MS);
-        break;
-      }
+      if (before.has(node)) continue;
+      this.#requestAdRound(NEW_NODE_AD_DELAY_MS);
+      this.#emit({ kind: "routeAdded", node });
     }
     if (this.logger.enabled("debug")) {
       const rt = [...this.#routes].map(([d, n]) => `${d} via ${n}`).join(", ");

@@ -55,6 +55,8 @@ export interface RemoteUnitOptions {
   backoff?: { initialMs?: number; maxMs?: number; factor?: number };
   /** Banner timeout (ms, default 5000). */
   bannerTimeoutMs?: number;
+  /** See RemoteLinkOptions.routeBack: cuts reconnect back-off short when a route returns. */
+  routeBack?: (node: string, signal: AbortSignal) => Promise<void>;
   /** Wall clock in ms (default Date.now). */
   now?: () => number;
 }
