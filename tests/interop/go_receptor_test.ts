@@ -280,3 +280,83 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "interop: Go middle hop killed and restarted: our results stream resumes within seconds",
+  ignore: !GO,
+  async fn() {
+    // ours tss ← Go gom → ours tse (gom dials both). kill -9 gom mid-stream, restart it: once
+    // tss has its route to tse again, the stream resumes (stateless reset to the probe PING)
+    // and the mirrored stdout is byte-exact.
+    const lines = 250;
+    const expected = Array.from({ length: lines }, (_, i) => `line ${i + 1}\n`).join("");
+    const dir = await tempDir("receptor-go-mid-");
+    const ps = freePort(), pe = freePort();
+    let tss: NodeProcess | undefined, tse: NodeProcess | undefined;
+    let gom: Deno.ChildProcess | undefined;
+    const startGo = () =>
+      new Deno.Command(GO!, { args: ["-c", `${dir}/gom.yaml`], stdout: "null", stderr: "null" })
+        .spawn();
+    const route = async (to: string) => {
+      const c = await ReceptorClient.connect(tss!.socket);
+      const s = await c.status();
+      c.close();
+      return !!(s.RoutingTable as Record<string, string>)[to];
+    };
+    try {
+      tse = await startNode(
+        "tse",
+        (d, s) =>
+          `- node:\n    id: tse\n    datadir: ${d}\n- tcp-listener:\n    port: ${pe}\n    bindaddr: 127.0.0.1\n` +
+          `- control-service:\n    filename: ${s}\n- work-command:\n    worktype: slow\n    command: sh\n` +
+          `    params: -c 'for i in $(seq 1 ${lines}); do echo line $i; sleep 0.1; done'\n`,
+      );
+      tss = await startNode(
+        "tss",
+        (d, s) =>
+          `- node:\n    id: tss\n    datadir: ${d}\n- tcp-listener:\n    port: ${ps}\n    bindaddr: 127.0.0.1\n` +
+          `- control-service:\n    filename: ${s}\n`,
+      );
+      await Deno.writeTextFile(
+        `${dir}/gom.yaml`,
+        `- node:\n    id: gom\n    datadir: ${dir}\n- tcp-peer:\n    address: 127.0.0.1:${ps}\n` +
+          `- tcp-peer:\n    address: 127.0.0.1:${pe}\n`,
+      );
+      gom = startGo();
+      await waitFor("tss has a route to tse", () => route("tse"), 30000);
+      const sub = await submitWork(await ReceptorClient.connect(tss.socket), "slow", "", {
+        node: "tse",
+      });
+      const out = `${tss.dir}/tss/${sub.unitid}/stdout`;
+      const size = async () => (await Deno.stat(out).catch(() => ({ size: 0 }))).size;
+      await waitFor("first mirrored lines", async () => (await size()) > 40, 30000);
+      gom.kill("SIGKILL");
+      await gom.status;
+      gom = undefined;
+      await waitFor("tss loses its route to tse", async () => !(await route("tse")), 30000);
+      const downAt = Date.now();
+      await waitFor("3 s with gom down", () => Date.now() - downAt > 3000, 6000);
+      const before = await size();
+      gom = startGo();
+      await waitFor("tss's route to tse is back", () => route("tse"), 30000);
+      const back = Date.now();
+      await waitFor("the results stream resumes", async () => (await size()) > before, 8000);
+      console.log(`stream resumed ${((Date.now() - back) / 1000).toFixed(1)} s after the route`);
+      await waitFor(`unit ${sub.unitid} complete`, async () => {
+        const c = await ReceptorClient.connect(tss!.socket);
+        try {
+          const st = await workStatus(c, sub.unitid);
+          return st.State === 2 && (await size()) >= st.StdoutSize;
+        } finally {
+          c.close();
+        }
+      }, 60000);
+      assertEquals(await Deno.readTextFile(out), expected);
+    } finally {
+      gom?.kill("SIGKILL");
+      await gom?.status;
+      await stopAll([tss, tse]);
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
