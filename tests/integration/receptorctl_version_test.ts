@@ -7,7 +7,7 @@
 import { assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { startNode, stopAll } from "../helpers/node_process.ts";
 import { findReceptorctl, runTool } from "./e2e_helpers.ts";
-import { UPSTREAM_COMPAT, VERSION } from "../../src/cli/version.ts";
+import { UPSTREAM_COMPAT, VERSION } from "../../src/version.ts";
 
 Deno.test("receptorctl version: states the upstream version we implement", async () => {
   const ctl = findReceptorctl();
