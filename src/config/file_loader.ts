@@ -30,7 +30,7 @@ export function osReadErrorText(path: string, e: unknown): string {
   if (e instanceof Deno.errors.IsADirectory || code === "EISDIR") {
     return `read ${path}: is a directory`;
   }
-  return `open ${path}: ${errorText(e) ?? String(e)}`;
+  return `open ${path}: ${errorText(e)}`;
 }
 
 function shortValue(v: YValue): [string, string] {

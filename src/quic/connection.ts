@@ -30,6 +30,7 @@ import {
   encodeTransportParameters,
   type TransportParameters,
 } from "./transport_parameters.ts";
+import { errorText } from "../util/error_text.ts";
 
 export type { ConnectionEvent, ConnectionState, ConnectionStats } from "./connection_events.ts";
 
@@ -325,7 +326,7 @@ export class QuicConnection {
         this.#startClose(
           {
             code: TransportError.INTERNAL_ERROR,
-            reason: `internal error: ${(e as Error)?.message ?? e}`,
+            reason: `internal error: ${errorText(e)}`,
             isApplication: false,
             frameType: 0,
           },
