@@ -58,7 +58,8 @@ type ServerState =
 
 /** The server side of the handshake. */
 export class ServerMachine extends Machine {
-  private state: ServerState = "wait_ch";
+  protected state: ServerState = "wait_ch";
+  protected readonly peerIsServer = false;
   private hrr?: { suite: number; group: number };
   private clientHs: Uint8Array = new Uint8Array(0);
   private clientAppSecret: Uint8Array = new Uint8Array(0);
@@ -91,12 +92,8 @@ export class ServerMachine extends Machine {
         if (type !== HT.clientHello) return unexpected(type, this.state, level);
         return this.onClientHello(decodeClientHello(body), raw);
       case "wait_cert":
-        if (type !== HT.certificate) return unexpected(type, this.state, level);
-        this.transcript.add(raw);
-        return this.onCertificate(body);
       case "wait_cv":
-        if (type !== HT.certificateVerify) return unexpected(type, this.state, level);
-        return this.onCertificateVerify(body, raw);
+        return this.receivePeerAuth(level, type, body, raw);
       case "wait_finished":
         if (type !== HT.finished) return unexpected(type, this.state, level);
         return this.onFinished(body);
@@ -257,7 +254,7 @@ export class ServerMachine extends Machine {
     this.state = "wait_ch_after_hrr";
   }
 
-  private onCertificate(body: Uint8Array): void {
+  protected onCertificate(body: Uint8Array): void {
     const msg = decodeCertificate(body);
     if (msg.context.length !== 0) {
       fail(Alert.illegalParameter, "client Certificate: context does not match the request");
@@ -271,11 +268,6 @@ export class ServerMachine extends Machine {
     }
     this.acceptPeerChain(msg.certificates, "client Certificate");
     this.state = "wait_cv";
-  }
-
-  private onCertificateVerify(body: Uint8Array, raw: Uint8Array): void {
-    this.checkCertificateVerify(body, raw, false);
-    this.state = "wait_finished";
   }
 
   private onFinished(body: Uint8Array): void {
