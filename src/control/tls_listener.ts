@@ -10,10 +10,7 @@
 import * as net from "node:net";
 import * as tls from "node:tls";
 import type { LoadedTlsServer } from "../certs/tls_config.ts";
-import { serverChainVerifier } from "../certs/tls_config.ts";
-import { serverSecureContextOptions } from "../certs/tls_node.ts";
-import { goTlsParams } from "../certs/tls_node.ts";
-import { completeHandshake } from "../certs/tls_stream.ts";
+import { tlsServerOverSocket } from "../certs/tls_stream.ts";
 import {
   type Closer,
   type ControlServiceContext,
@@ -110,17 +107,11 @@ export async function listenTlsControl(
       raw.destroy();
       return;
     }
-    const o = serverSecureContextOptions(loaded);
-    const sock = new tls.TLSSocket(raw, {
-      isServer: true,
-      secureContext: tls.createSecureContext({ ...o, ...goTlsParams(loaded.minVersion) }),
-      requestCert: o.requestCert,
-      rejectUnauthorized: false,
-    });
+    const { sock, handshake } = tlsServerOverSocket(raw, loaded, CONTROL_TLS_HANDSHAKE_MS);
     // Keep the TLS layer open for our reply after the client's half-close.
     (sock as unknown as { allowHalfOpen: boolean }).allowHalfOpen = true;
     const from = `${raw.remoteAddress}:${raw.remotePort}`;
-    completeHandshake(sock, "secure", serverChainVerifier(loaded), CONTROL_TLS_HANDSHAKE_MS)
+    handshake
       .then(
         () => serveConnection(ctx, duplexFromTlsSocket(sock), "tls"),
         (e) => {
