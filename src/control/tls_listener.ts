@@ -20,6 +20,7 @@ import {
 } from "./server.ts";
 import type { DuplexConn } from "./session.ts";
 import { errorText } from "../util/error_text.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
 
 /** Control-service TLS handshake deadline (config.md §4.3). */
 export const CONTROL_TLS_HANDSHAKE_MS = 10_000;
@@ -33,9 +34,7 @@ export function duplexFromTlsSocket(sock: tls.TLSSocket): DuplexConn {
       const end = () => {
         if (ended) return;
         ended = true;
-        try {
-          controller.close();
-        } catch { /* already closed */ }
+        closeQuietly(controller);
       };
       sock.on("data", (d: Uint8Array) => {
         if (ended) return;

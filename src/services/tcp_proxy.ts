@@ -18,6 +18,7 @@ import {
   ServiceStartError,
 } from "./common.ts";
 import { errorText } from "../util/error_text.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
 
 /** Split `host:port` / `[v6]:port` (Go's net.SplitHostPort rules, simplified). */
 export function splitHostPort(address: string): { hostname: string; port: number } {
@@ -59,9 +60,7 @@ export function startTcpServer(s: TcpServerSection, deps: ServiceDeps): RunningS
         return tlsChannel(await tlsServerOverConn(conn, tlsServer), name);
       } catch (e) {
         logger.error(`Error in TLS handshake with ${name}: ${errorText(e)}`);
-        try {
-          conn.close();
-        } catch { /* closed */ }
+        closeQuietly(conn);
         return null;
       }
     },
@@ -74,9 +73,7 @@ export function startTcpServer(s: TcpServerSection, deps: ServiceDeps): RunningS
     description: `tcp-server ${hostname}:${port} → ${s.remotenode}/${s.remoteservice}`,
     close() {
       forwarding.close();
-      try {
-        listener.close();
-      } catch { /* closed */ }
+      closeQuietly(listener);
     },
   };
 }

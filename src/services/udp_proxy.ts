@@ -17,6 +17,7 @@ import {
 } from "./common.ts";
 import { splitHostPort } from "./tcp_proxy.ts";
 import { errorText } from "../util/error_text.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
 
 /** Relay state for one peer: closed when the service stops or the peer is idle too long. */
 interface Relay {
@@ -119,9 +120,7 @@ export function startUdpServer(s: UdpServerSection, deps: ServiceDeps): RunningS
       if (closed) return;
       closed = true;
       clearInterval(sweeper);
-      try {
-        udp.close();
-      } catch { /* closed */ }
+      closeQuietly(udp);
       for (const r of relays.values()) r.close();
       relays.clear();
     },
@@ -163,9 +162,7 @@ export function startUdpClient(s: UdpClientSection, deps: ServiceDeps): RunningS
       udp,
       lastUsed: Date.now(),
       close: () => {
-        try {
-          udp.close();
-        } catch { /* closed */ }
+        closeQuietly(udp);
       },
     };
     relays.set(key, relay);

@@ -19,6 +19,7 @@ import { PAGE_HTML } from "./page_html.ts";
 import { PAGE_JS } from "./page_js.ts";
 import { listenHttps } from "./https.ts";
 import { errorText } from "../../util/error_text.ts";
+import { closeQuietly } from "../../util/close_quietly.ts";
 
 /** Most live-page clients at once (each holds one open response); more get 503. */
 export const MAX_EVENT_CLIENTS = 32;
@@ -209,9 +210,7 @@ export async function startObservability(
       sampler.close();
       for (const [c, end] of [...events]) {
         end();
-        try {
-          c.close();
-        } catch { /* closed */ }
+        closeQuietly(c);
       }
       await server.close();
     },
