@@ -4,7 +4,8 @@
  * @module
  */
 import { parseArgs } from "./args.ts";
-import { type ClientTlsOptions, ControlReplyError, ReceptorClient } from "./client.ts";
+import { type ClientTlsOptions, ReceptorClient } from "./client.ts";
+import { type CtlIo, reportFailure } from "./cli_io.ts";
 import { formatStatus } from "./format_status.ts";
 import { watchStatus } from "./watch.ts";
 import { runWorkCli, splitAtWork } from "./work_cli.ts";
@@ -30,11 +31,7 @@ Commands:
 TLS options: --rootcas FILE --cert FILE --key FILE --insecureskipverify
 `;
 
-/** Where the CLI writes; injectable for tests. */
-export interface CtlIo {
-  out(text: string): void;
-  err(text: string): void;
-}
+export type { CtlIo };
 
 const defaultIo: CtlIo = {
   out: (t) => writeAll(Deno.stdout, t),
@@ -188,9 +185,7 @@ export async function runCtlCli(args: string[], io: CtlIo = defaultIo): Promise<
         return 1;
     }
   } catch (e) {
-    const msg = e instanceof ControlReplyError ? e.message : errorText(e);
-    io.err(`ERROR: ${msg}\n`);
-    return 1;
+    return reportFailure(io, e);
   } finally {
     client.close();
   }

@@ -9,7 +9,8 @@
  * @module
  */
 import { parseArgs } from "./args.ts";
-import { ControlReplyError, type ReceptorClient } from "./client.ts";
+import type { ReceptorClient } from "./client.ts";
+import { type CtlIo, reportFailure } from "./cli_io.ts";
 import { metered, ProgressMeter, type ProgressSink } from "./progress.ts";
 import {
   connectRemoteControl,
@@ -40,9 +41,7 @@ Add --json for machine-readable output.
 `;
 
 /** Output sinks of the work CLI (injectable for tests). */
-export interface WorkCliIo {
-  out(text: string): void;
-  err(text: string): void;
+export interface WorkCliIo extends CtlIo {
   /** Raw result bytes (default: stdout). */
   write?(bytes: Uint8Array): Promise<void>;
   /** Whether stderr is a terminal (progress output); default Deno.stderr.isTerminal(). */
@@ -258,9 +257,7 @@ export async function runWorkCli(
         return 1;
     }
   } catch (e) {
-    const msg = e instanceof ControlReplyError ? e.message : errorText(e);
-    io.err(`ERROR: ${msg}\n`);
-    return 1;
+    return reportFailure(io, e);
   } finally {
     if (current && current !== first) (current as ReceptorClient).close();
   }
