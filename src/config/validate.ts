@@ -303,20 +303,13 @@ export function validateSections(sections: Section[], opts: ValidateOptions = {}
         break;
       }
       case "work-command":
-        if (s.verifysignature && verifyingKey === "") {
-          throw err(
-            s,
-            `VerifySignature for work command '${s.worktype}' is true, but the work verification public key is not specified`,
-            "verifysignature",
-          );
-        }
-        register(s, s.worktype);
-        break;
       case "work-deno":
         if (s.verifysignature && verifyingKey === "") {
+          // "work command" / "work deno", as upstream names the section
+          const what = s.kind.replace("-", " ");
           throw err(
             s,
-            `VerifySignature for work deno '${s.worktype}' is true, but the work verification public key is not specified`,
+            `VerifySignature for ${what} '${s.worktype}' is true, but the work verification public key is not specified`,
             "verifysignature",
           );
         }
