@@ -44,8 +44,10 @@ import {
   CIPHER_SUITES,
   type CipherSuiteInfo,
   type EncryptionLevel,
+  type KeyShareGroup,
   type TlsServerOptions,
 } from "./types.ts";
+import type { KeyObject } from "node:crypto";
 import { concatBytes } from "../../util/bytes.ts";
 
 type ServerState =
@@ -55,6 +57,16 @@ type ServerState =
   | "wait_cv"
   | "wait_finished"
   | "done";
+
+/** What {@link ServerMachine} took from a ClientHello it accepted. */
+interface HelloOffer {
+  suiteCode: number;
+  scheme: number;
+  clientGroups: number[];
+  shares: KeyShareEntry[];
+  alpn: string;
+  tp: Uint8Array;
+}
 
 /** The server side of the handshake. */
 export class ServerMachine extends Machine {
@@ -107,6 +119,48 @@ export class ServerMachine extends Machine {
     const key = this.opts.privateKey;
     if (!chain.length || !key) fail(Alert.internalError, "server has no certificate or key");
 
+    const offer = this.checkClientHello(ch, key);
+    const { suiteCode, shares } = offer;
+    // Key share: use a share the client sent for a group we support (our preference among
+    // those); otherwise ask for our most preferred group the client supports (HRR).
+    const ours = this.groups().map((g) => ({ name: g, code: GROUP_CODES[g] }));
+    let share: KeyShareEntry | undefined;
+    let shareName: (typeof ours)[number]["name"] | undefined;
+    for (const g of ours) {
+      const s = shares.find((e) => e.group === g.code);
+      if (s) {
+        share = s;
+        shareName = g.name;
+        break;
+      }
+    }
+    if (this.hrr) {
+      if (suiteCode !== this.hrr.suite) {
+        fail(Alert.illegalParameter, "ClientHello after HRR: cipher suite choice changed");
+      }
+      if (!share || share.group !== this.hrr.group || shares.length !== 1) {
+        fail(Alert.illegalParameter, "ClientHello after HRR: no single key share for the group");
+      }
+      if (ch.extensions.has(Ext.earlyData)) {
+        fail(Alert.illegalParameter, "ClientHello after HRR: early_data present");
+      }
+    }
+    const suite = CIPHER_SUITES.get(suiteCode)!;
+    if (!share || !shareName) {
+      const want = ours.find((g) => offer.clientGroups.includes(g.code));
+      if (!want) fail(Alert.handshakeFailure, "ClientHello: no common key exchange group");
+      return this.sendHelloRetry(ch, raw, suite, want.code);
+    }
+
+    this.sendServerFlight(ch, raw, suite, offer, { share, group: shareName }, chain, key);
+  }
+
+  /**
+   * Checks a ClientHello (RFC 8446 §4.1.2, RFC 9001 §8) and picks what we can: cipher suite,
+   * signature scheme for `key`, ALPN; returns those with the client's groups, key shares and
+   * transport parameters. Fails with the alert that names the first problem.
+   */
+  private checkClientHello(ch: ClientHello, key: KeyObject): HelloOffer {
     // RFC 9001 §8.4: no middlebox compatibility mode in QUIC.
     if (ch.sessionId.length !== 0) {
       fail(
@@ -152,38 +206,26 @@ export class ServerMachine extends Machine {
     const tp = ch.extensions.get(Ext.quicTransportParameters);
     if (!tp) fail(Alert.missingExtension, "ClientHello: no quic_transport_parameters");
 
-    // Key share: use a share the client sent for a group we support (our preference among
-    // those); otherwise ask for our most preferred group the client supports (HRR).
-    const ours = this.groups().map((g) => ({ name: g, code: GROUP_CODES[g] }));
-    let share: KeyShareEntry | undefined;
-    let shareName: (typeof ours)[number]["name"] | undefined;
-    for (const g of ours) {
-      const s = shares.find((e) => e.group === g.code);
-      if (s) {
-        share = s;
-        shareName = g.name;
-        break;
-      }
-    }
-    if (this.hrr) {
-      if (suiteCode !== this.hrr.suite) {
-        fail(Alert.illegalParameter, "ClientHello after HRR: cipher suite choice changed");
-      }
-      if (!share || share.group !== this.hrr.group || shares.length !== 1) {
-        fail(Alert.illegalParameter, "ClientHello after HRR: no single key share for the group");
-      }
-      if (ch.extensions.has(Ext.earlyData)) {
-        fail(Alert.illegalParameter, "ClientHello after HRR: early_data present");
-      }
-    }
-    const suite = CIPHER_SUITES.get(suiteCode)!;
-    if (!share || !shareName) {
-      const want = ours.find((g) => clientGroups.includes(g.code));
-      if (!want) fail(Alert.handshakeFailure, "ClientHello: no common key exchange group");
-      return this.sendHelloRetry(ch, raw, suite, want.code);
-    }
+    return { suiteCode, scheme, clientGroups, shares, alpn, tp };
+  }
 
-    // Full handshake.
+  /**
+   * The full handshake's reply: ServerHello at Initial level, then EncryptedExtensions,
+   * CertificateRequest (when client certificates are wanted), Certificate, CertificateVerify
+   * and Finished at Handshake level, installing the keys as they become known.
+   */
+  private sendServerFlight(
+    ch: ClientHello,
+    raw: Uint8Array,
+    suite: CipherSuiteInfo,
+    offer: HelloOffer,
+    chosen: { share: KeyShareEntry; group: KeyShareGroup },
+    chain: Uint8Array[],
+    key: KeyObject,
+  ): void {
+    const { alpn, tp, scheme } = offer;
+    const shareName = chosen.group;
+    const share = chosen.share;
     this.suite = suite;
     this.alpn = alpn;
     this.peerTransportParameters = tp.slice();
