@@ -2,7 +2,9 @@
  * Builds the Go test peers through the Go module proxy (the machine's GOPROXY setting, never
  * GOPROXY=off) into `$RECEPTOR_TEST_CACHE/bin`:
  * - gorilla_peer: gorilla/websocket v1.5.3 (tests/integration/backends_gorilla_peer),
- * - quic_go_peer: quic-go v0.40.1 (tests/interop/quic_go_peer).
+ * - quic_go_peer: quic-go v0.40.1 (tests/interop/quic_go_peer),
+ * - go_quic_tls_peer: Go's crypto/tls QUIC API, Go >= 1.24 (tests/fixtures/tls/go_quic_tls_peer;
+ *   an older local Go fetches the 1.24 toolchain through the proxy, GOTOOLCHAIN=auto).
  * A peer is rebuilt only when its sources (main.go, go.mod, go.sum) changed: their sha256 is kept
  * beside the binary. Installs Debian's golang-go when no Go toolchain is found. The sources'
  * go.sum files are complete, so the build never rewrites them (`-mod=readonly`).
@@ -13,6 +15,7 @@ import { aptInstall, fail, onPath, REPO_ROOT, run, tail, testCacheDir } from "./
 const PEERS: { name: string; dir: string }[] = [
   { name: "gorilla_peer", dir: `${REPO_ROOT}tests/integration/backends_gorilla_peer` },
   { name: "quic_go_peer", dir: `${REPO_ROOT}tests/interop/quic_go_peer` },
+  { name: "go_quic_tls_peer", dir: `${REPO_ROOT}tests/fixtures/tls/go_quic_tls_peer` },
 ];
 
 const GO_DIRS = ["/usr/local/go/bin", "/usr/lib/go/bin"];
@@ -28,12 +31,20 @@ async function findGo(): Promise<string> {
   return again;
 }
 
+function readOrEmpty(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return "";
+  }
+}
+
 async function sourceHash(dir: string): Promise<string> {
   const h = new Uint8Array(
     await crypto.subtle.digest(
       "SHA-256",
       new TextEncoder().encode(
-        ["main.go", "go.mod", "go.sum"].map((f) => `${f}\n${Deno.readTextFileSync(`${dir}/${f}`)}`)
+        ["main.go", "go.mod", "go.sum"].map((f) => `${f}\n${readOrEmpty(`${dir}/${f}`)}`)
           .join("\n"),
       ),
     ),

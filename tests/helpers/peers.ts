@@ -89,9 +89,22 @@ export function quicGoPeer(): string {
   return atPath("quic-go peer", `${testCacheDir()}/bin/quic_go_peer`, "go_peers");
 }
 
+/** The Go crypto/tls QUIC-API peer (tests/fixtures/tls/go_quic_tls_peer). */
+export function goQuicTlsPeer(): string {
+  return atPath("Go crypto/tls QUIC peer", `${testCacheDir()}/bin/go_quic_tls_peer`, "go_peers");
+}
+
 /** Why a test that needs a Go receptor binary is skipped (the only opt-in tests). */
 export const GO_RECEPTOR_SKIP =
   "needs a Go receptor binary you build yourself: set RECEPTOR_GO_BINARY=/path/to/receptor";
+
+/**
+ * A test name for an opt-in Go receptor test: when RECEPTOR_GO_BINARY is unset the name carries
+ * {@link GO_RECEPTOR_SKIP}, so the ignored test says why it did not run.
+ */
+export function goReceptorTestName(name: string): string {
+  return goReceptorBinary() ? name : `${name} (skipped: ${GO_RECEPTOR_SKIP})`;
+}
 
 /** The opt-in Go receptor binary from RECEPTOR_GO_BINARY, or undefined. */
 export function goReceptorBinary(): string | undefined {

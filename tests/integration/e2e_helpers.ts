@@ -10,37 +10,6 @@ import { createHash } from "node:crypto";
 
 const dec = new TextDecoder();
 
-/** Path of an installed `receptorctl`, or null. */
-export function findReceptorctl(): string | null {
-  const root = new URL("../../", import.meta.url).pathname;
-  const candidates = [`${root}.venv/bin/receptorctl`, "/work/main/.venv/bin/receptorctl"];
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    if (dir) candidates.push(`${dir}/receptorctl`);
-  }
-  for (const c of candidates) {
-    try {
-      if (Deno.statSync(c).isFile) return c;
-    } catch { /* next */ }
-  }
-  return null;
-}
-
-/** A Python interpreter that can `import receptorctl`, or null. */
-export function findPython(): string | null {
-  const root = new URL("../../", import.meta.url).pathname;
-  for (const py of [`${root}.venv/bin/python3`, "/work/main/.venv/bin/python3", "python3"]) {
-    try {
-      const o = new Deno.Command(py, {
-        args: ["-c", "import receptorctl.socket_interface"],
-        stdout: "null",
-        stderr: "null",
-      }).outputSync();
-      if (o.code === 0) return py;
-    } catch { /* next */ }
-  }
-  return null;
-}
-
 /** Result of {@link runTool}. */
 export interface ToolResult {
   code: number;

@@ -9,11 +9,11 @@
  * - `work release --all` empties `work list`.
  * @module
  */
+import { receptorctl } from "../helpers/peers.ts";
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { waitFor } from "../helpers/net.ts";
 import type { Mesh } from "../helpers/mesh.ts";
 import {
-  findReceptorctl,
   meshLogs,
   pidAlive,
   readUnitStatus,
@@ -22,10 +22,8 @@ import {
   type ToolResult,
 } from "./e2e_helpers.ts";
 
-const RECEPTORCTL = findReceptorctl();
-
 function ctl(mesh: Mesh, node: string, args: string[]): Promise<ToolResult> {
-  return runTool(RECEPTORCTL!, ["--socket", mesh.node(node).socket, ...args], undefined, 60000);
+  return runTool(receptorctl(), ["--socket", mesh.node(node).socket, ...args], undefined, 60000);
 }
 
 interface Unit {
@@ -49,7 +47,6 @@ function unitIdOf(out: string): string {
 
 Deno.test({
   name: "e2e remote lifecycle via receptorctl: failure, --rm, exec down, release pending, --all",
-  ignore: RECEPTORCTL === null,
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async (t) => {

@@ -8,19 +8,11 @@
  * - `--signwork` towards `other` is refused: `crypto/rsa: verification error`.
  * @module
  */
+import { receptorctl } from "../helpers/peers.ts";
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { waitFor } from "../helpers/net.ts";
 import { ctlJson } from "../helpers/mesh.ts";
-import {
-  findReceptorctl,
-  meshLogs,
-  readUnitStatus,
-  runTool,
-  startE2eMesh,
-  type ToolResult,
-} from "./e2e_helpers.ts";
-
-const RECEPTORCTL = findReceptorctl();
+import { meshLogs, readUnitStatus, runTool, startE2eMesh, type ToolResult } from "./e2e_helpers.ts";
 
 async function openssl(args: string[]): Promise<void> {
   const r = await runTool("openssl", args, undefined, 30000);
@@ -43,7 +35,6 @@ const SIGNED_TYPE = [
 
 Deno.test({
   name: "e2e signed remote work: --signwork accepted; unsigned and wrong-key refused",
-  ignore: RECEPTORCTL === null,
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async (t) => {
@@ -72,7 +63,7 @@ Deno.test({
     });
     const sock = mesh.node("sub").socket;
     const ctl = (args: string[]): Promise<ToolResult> =>
-      runTool(RECEPTORCTL!, ["--socket", sock, ...args], undefined, 60000);
+      runTool(receptorctl(), ["--socket", sock, ...args], undefined, 60000);
     try {
       await t.step("--signwork to exec: accepted, output followed", async () => {
         const r = await ctl([

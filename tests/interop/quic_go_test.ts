@@ -1,8 +1,9 @@
 /**
  * Interop with quic-go v0.40.1 (the QUIC library Go receptor uses) over loopback UDP, through the
  * small Go program in tests/interop/quic_go_peer: our client ↔ quic-go echo server and quic-go
- * client ↔ our echo server, ALPN "netceptor", 16 MiB echo with sha256 checks. Skipped when no
- * `go` toolchain is installed. Run with --unstable-net.
+ * client ↔ our echo server, ALPN "netceptor", 16 MiB echo with sha256 checks. The peer is built
+ * through the Go module proxy by scripts/peers/go_peers.ts; the tests fail with `missing …`
+ * when it is not there. Run with --unstable-net.
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { QuicDriver } from "../../src/quic/driver.ts";
@@ -10,37 +11,9 @@ import { QuicEndpoint } from "../../src/quic/endpoint.ts";
 import { UdpTransport } from "../../src/quic/udp_transport.ts";
 import { quicTestCert } from "../unit/quic_certs.ts";
 import { echoOver, lossy } from "./quic_echo.ts";
+import { quicGoPeer } from "../helpers/peers.ts";
 
 const TOTAL = 16 * 1024 * 1024;
-const PEER_DIR = new URL("./quic_go_peer/", import.meta.url).pathname;
-
-function hasGo(): boolean {
-  try {
-    return new Deno.Command("go", { args: ["version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
-let built: Promise<string> | undefined;
-/** Builds the Go peer once per run into a temp dir; returns the binary path. */
-function goPeer(): Promise<string> {
-  built ??= (async () => {
-    const dir = await Deno.makeTempDir({ prefix: "quic_go_peer_" });
-    const bin = `${dir}/quic_go_peer`;
-    const out = await new Deno.Command("go", {
-      args: ["build", "-o", bin, "."],
-      cwd: PEER_DIR,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!out.success) throw new Error(`go build failed: ${new TextDecoder().decode(out.stderr)}`);
-    return bin;
-  })();
-  return built;
-}
-
 /** Reads lines from a child's stdout until `pred` matches one; returns it. */
 async function readLine(
   reader: ReadableStreamDefaultReader<string>,
@@ -61,13 +34,10 @@ async function readLine(
   }
 }
 
-const go = hasGo();
-
 Deno.test({
   name: "quic interop: our client ↔ quic-go v0.40.1 server (16 MiB echo)",
-  ignore: !go,
   async fn() {
-    const bin = await goPeer();
+    const bin = quicGoPeer();
     const cert = await quicTestCert();
     const dir = await Deno.makeTempDir({ prefix: "quic_go_cert_" });
     await Deno.writeTextFile(`${dir}/cert.pem`, cert.certPem);
@@ -118,9 +88,8 @@ Deno.test({
 
 Deno.test({
   name: "quic interop: quic-go v0.40.1 client ↔ our server (16 MiB echo)",
-  ignore: !go,
   async fn() {
-    const bin = await goPeer();
+    const bin = quicGoPeer();
     const cert = await quicTestCert();
     const t = UdpTransport.listen();
     const driver = new QuicDriver(
@@ -166,9 +135,8 @@ Deno.test({
 
 Deno.test({
   name: "quic interop: our client ↔ quic-go server with 5% loss each way (4 MiB echo)",
-  ignore: !go,
   async fn() {
-    const bin = await goPeer();
+    const bin = quicGoPeer();
     const cert = await quicTestCert();
     const dir = await Deno.makeTempDir({ prefix: "quic_go_cert_" });
     await Deno.writeTextFile(`${dir}/cert.pem`, cert.certPem);

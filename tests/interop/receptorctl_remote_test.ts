@@ -13,21 +13,17 @@
  *   `simple_command("work status <id>")`.
  * @module
  */
+import { receptorctl, receptorctlPython } from "../helpers/peers.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../helpers/assert.ts";
 import { waitFor } from "../helpers/net.ts";
 import type { Mesh } from "../helpers/mesh.ts";
 import {
-  findPython,
-  findReceptorctl,
   meshLogs,
   pidAlive,
   runTool,
   startE2eMesh,
   type ToolResult,
 } from "../integration/e2e_helpers.ts";
-
-const RECEPTORCTL = findReceptorctl();
-const PYTHON = findPython();
 
 /** Deterministic binary payload: every byte value, pseudo-random order. */
 function payloadBytes(n: number): Uint8Array {
@@ -52,7 +48,7 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 function ctl(mesh: Mesh, node: string, args: string[], stdin?: string): Promise<ToolResult> {
-  return runTool(RECEPTORCTL!, ["--socket", mesh.node(node).socket, ...args], stdin, 60000);
+  return runTool(receptorctl(), ["--socket", mesh.node(node).socket, ...args], stdin, 60000);
 }
 
 interface UnitStatus {
@@ -85,7 +81,6 @@ function unitIdOf(out: string): string {
 Deno.test({
   name:
     "receptorctl: remote work across node1–node2–node3 (submit, follow, cancel, release, AWX calls)",
-  ignore: RECEPTORCTL === null,
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async (t) => {
@@ -212,7 +207,6 @@ Deno.test({
 
       await t.step({
         name: "AWX library calls: submit_work, get_work_results, work status",
-        ignore: PYTHON === null,
         fn: async () => {
           const script = [
             "import json, sys",
@@ -237,7 +231,7 @@ Deno.test({
           ].join("\n");
           const outFile = `${mesh.root}/awx-results.bin`;
           const r = await runTool(
-            PYTHON!,
+            receptorctlPython(),
             ["-c", script, mesh.node("node1").socket, payloadFile, outFile],
             undefined,
             60000,
