@@ -6,7 +6,6 @@
  */
 import { waitFor } from "../helpers/net.ts";
 import { type Mesh, type MeshMember, type MeshSpec, startMesh } from "../helpers/mesh.ts";
-import { createHash } from "node:crypto";
 
 const dec = new TextDecoder();
 
@@ -139,13 +138,8 @@ export function readUnitStatus(
   }
 }
 
-/** Hex sha256 of a file, streamed. */
-export async function sha256File(path: string): Promise<string> {
-  const h = createHash("sha256");
-  using f = await Deno.open(path);
-  for await (const chunk of f.readable) h.update(chunk);
-  return h.digest("hex");
-}
+/** Hex sha256 of a file (the shared helper). */
+export { sha256File } from "../helpers/data.ts";
 
 /** PIDs of processes whose command line contains `needle` (via pgrep -f), minus our own. */
 export function pgrep(needle: string): number[] {

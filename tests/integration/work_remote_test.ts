@@ -4,6 +4,7 @@
  * node process. The remote type's dialer maps a node ID to that node's control Unix socket,
  * so the full control protocol runs against the real executor (without the mesh).
  */
+import { sha256File } from "../helpers/data.ts";
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
 import { type NodeProcess, startNode } from "../helpers/node_process.ts";
@@ -133,11 +134,6 @@ function concat(chunks: Uint8Array[]): Uint8Array {
     off += c.length;
   }
   return out;
-}
-
-async function sha256(path: string): Promise<string> {
-  const d = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
-  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -446,8 +442,8 @@ Deno.test({
         const text = await Deno.readTextFile(`${sub.unitDir(id)}/stdout`);
         assertEquals(text.split("\n").length, 41);
         assertEquals(
-          await sha256(`${sub.unitDir(id)}/stdout`),
-          await sha256(`${execUnitDir(rid)}/stdout`),
+          await sha256File(`${sub.unitDir(id)}/stdout`),
+          await sha256File(`${execUnitDir(rid)}/stdout`),
         );
       });
 
@@ -469,8 +465,8 @@ Deno.test({
         assertEquals(text, expected);
         assert(before < s.StdoutSize, "restart happened mid-job");
         assertEquals(
-          await sha256(`${sub.unitDir(id)}/stdout`),
-          await sha256(`${execUnitDir(rid)}/stdout`),
+          await sha256File(`${sub.unitDir(id)}/stdout`),
+          await sha256File(`${execUnitDir(rid)}/stdout`),
         );
       });
 

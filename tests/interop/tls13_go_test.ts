@@ -5,6 +5,7 @@
  * the CRYPTO-stream bytes of each level are exchanged directly, and both sides' traffic secrets
  * must match. The peer is built by scripts/peers/go_peers.ts; missing, the tests fail.
  */
+import { fromHex, hex } from "../helpers/data.ts";
 import { goQuicTlsPeer } from "../helpers/peers.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { TlsHandshake } from "../../src/quic/tls/handshake.ts";
@@ -15,13 +16,6 @@ import type {
   TlsServerOptions,
 } from "../../src/quic/tls/types.ts";
 import { type TestCerts, testCerts, type TestIdentity } from "../unit/tls13_certs.ts";
-
-function hex(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
-function unhex(s: string): Uint8Array {
-  return Uint8Array.from((s.match(/../g) ?? []).map((h) => parseInt(h, 16)));
-}
 
 interface GoEvent {
   kind: "send" | "secret" | "tp" | "complete" | "error" | "idle";
@@ -118,7 +112,7 @@ async function run(
       let progress = false;
       for (const ev of pending) {
         result.go.push(ev);
-        if (ev.kind === "send") tls.handleCrypto(ev.level as EncryptionLevel, unhex(ev.data!));
+        if (ev.kind === "send") tls.handleCrypto(ev.level as EncryptionLevel, fromHex(ev.data!));
       }
       pending = [];
       let ev: TlsEvent | undefined;

@@ -1,4 +1,5 @@
 /** RFC 9001 Appendix A test vectors for QUIC packet protection. */
+import { hex } from "../helpers/data.ts";
 import {
   hexBytes,
   initialKeys,
@@ -10,9 +11,6 @@ import {
 } from "../../src/quic/packet_protection.ts";
 import { decodePacketNumber, parseHeader } from "../../src/quic/packet.ts";
 
-function hex(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
 function eq(actual: Uint8Array | string, expected: string, what: string): void {
   const a = typeof actual === "string" ? actual : hex(actual);
   const e = expected.replace(/\s+/g, "");
