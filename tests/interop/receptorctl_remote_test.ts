@@ -14,7 +14,13 @@
  * @module
  */
 import { receptorctl, receptorctlPython } from "../helpers/peers.ts";
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "../helpers/assert.ts";
+import {
+  assert,
+  assertBytesEqual,
+  assertEquals,
+  assertMatch,
+  assertStringIncludes,
+} from "../helpers/assert.ts";
 import { waitFor } from "../helpers/net.ts";
 import type { Mesh } from "../helpers/mesh.ts";
 import {
@@ -39,12 +45,6 @@ function payloadBytes(n: number): Uint8Array {
 /** What `tr a-z A-Z` makes of `b`. */
 function upper(b: Uint8Array): Uint8Array {
   return b.map((c) => (c >= 0x61 && c <= 0x7a ? c - 32 : c));
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function ctl(mesh: Mesh, node: string, args: string[], stdin?: string): Promise<ToolResult> {
@@ -139,15 +139,12 @@ Deno.test({
         assertEquals(st.ExtraData?.RemoteStarted, true);
         const res = await ctl(mesh, "node1", ["work", "results", id]);
         assertEquals(res.code, 0, `results: ${res.err}`);
-        assert(
-          equalBytes(res.raw, expected),
-          `results differ: got ${res.raw.length} bytes, want ${expected.length}`,
-        );
+        assertBytesEqual(res.raw, expected, "results");
         // The executor's copy holds the same bytes and the payload arrived intact.
         const remoteId = st.ExtraData?.RemoteUnitID as string;
         const n3 = mesh.node("node3");
         const rStdin = await Deno.readFile(`${n3.dir}/data/node3/${remoteId}/stdin`);
-        assert(equalBytes(rStdin, payload), "executor stdin equals the payload");
+        assertBytesEqual(rStdin, payload, "executor stdin equals the payload");
       });
 
       await t.step("submit --no-payload -f prints the remote output", async () => {
@@ -241,10 +238,7 @@ Deno.test({
           assertEquals(o.result, "Job Started");
           assertMatch(o.unitid, /^[A-Za-z0-9]{8}$/);
           const got = await Deno.readFile(outFile);
-          assert(
-            equalBytes(got, expected),
-            `results differ: got ${got.length} bytes, want ${expected.length}`,
-          );
+          assertBytesEqual(got, expected, "results");
           assertEquals(o.status.State, 2);
           assertEquals(o.status.Detail, "exit status 0");
           assertEquals(o.status.StdoutSize, expected.length);
