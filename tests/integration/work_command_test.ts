@@ -2,6 +2,7 @@
  * The `work` control command driven through a fake ControlSession (records reply lines and
  * raw bytes, feeds a payload stream), over a real engine with real runners.
  */
+import { waitFor } from "../helpers/net.ts";
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { makeWorkCommand } from "../../src/control/work_command.ts";
 import type { WorkCommandOptions } from "../../src/control/work_command.ts";
@@ -12,7 +13,7 @@ import type {
   ControlTransportKind,
 } from "../../src/control/types.ts";
 import type { WorkEngine } from "../../src/work/engine.ts";
-import { detailPid, makeEngine, streamOf, waitFor, waitGone, withDataDir } from "./work_helpers.ts";
+import { detailPid, makeEngine, streamOf, waitGone, withDataDir } from "./work_helpers.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -96,10 +97,10 @@ async function statusOf(e: WorkEngine, id: string): Promise<Record<string, unkno
 }
 
 function waitStateVia(e: WorkEngine, id: string, state: number) {
-  return waitFor(async () => {
+  return waitFor(`state ${state}`, async () => {
     const s = await statusOf(e, id);
     return s.State === state ? s : null;
-  }, `state ${state}`);
+  });
 }
 
 Deno.test({
@@ -312,7 +313,7 @@ Deno.test({
         );
         const live = new FakeSession();
         const pending = run(e, `work results ${id}`, live);
-        await waitFor(() => live.rawText() === "one\n", "first line");
+        await waitFor("first line", () => live.rawText() === "one\n");
         assert(((await statusOf(e, id)).State as number) < 2, "not finished yet");
         await pending;
         assertEquals(live.rawText(), "one\ntwo\n");

@@ -2,6 +2,7 @@
  * Work engine end to end with real detached runners (the test entry), real files and
  * processes in temp dirs.
  */
+import { waitFor } from "../helpers/net.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "../helpers/assert.ts";
 import { processGone } from "../../src/work/proc_info.ts";
 import { WorkEngine } from "../../src/work/engine.ts";
@@ -15,7 +16,6 @@ import {
   submit,
   TEST_TYPES,
   testRunnerArgv,
-  waitFor,
   waitGone,
   waitState,
   withDataDir,
@@ -50,10 +50,10 @@ Deno.test({
           assertEquals((await Deno.stat(`${udir}/${f}`)).mode! & 0o777, 0o600, f);
         }
         assertEquals(await Deno.readTextFile(`${udir}/stdin`), "hello world\n");
-        const st = await waitFor(async () => {
+        const st = await waitFor("ExtraData null", async () => {
           const x = await e.status(id);
           return x.ExtraData === null ? x : null;
-        }, "ExtraData null");
+        });
         assertEquals(Object.keys(st), [
           "State",
           "StateName",
@@ -176,7 +176,7 @@ Deno.test({
         }
         assertEquals(got, "start\nend\n");
         assertEquals((await e.status(id)).State, 2);
-        await waitFor(async () => (await e.status(id)).ExtraData === null, "ExtraData null");
+        await waitFor("ExtraData null", async () => (await e.status(id)).ExtraData === null);
         await waitGone(childPid);
         await waitGone(ed.Pid);
       } finally {
@@ -335,7 +335,7 @@ Deno.test({
         assertEquals(await collectText(e2.results(id, 0)), "done\n");
         const s = await waitState(e2, id, 2);
         assertEquals(s.Detail, "exit status 0");
-        await waitFor(async () => (await e2.status(id)).ExtraData === null, "ExtraData null");
+        await waitFor("ExtraData null", async () => (await e2.status(id)).ExtraData === null);
         await waitGone(runnerPid);
       } finally {
         await e2.close();

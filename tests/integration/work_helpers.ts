@@ -3,6 +3,7 @@
  * (tests/integration/work_runner_entry.ts), deadline polling, stream collection, process checks.
  * @module
  */
+import { waitFor } from "../helpers/net.ts";
 import { Logger } from "../../src/log.ts";
 import type { WorkCommandConfig } from "../../src/work/command_unit.ts";
 import type { WorkEngineOptions } from "../../src/work/engine.ts";
@@ -67,28 +68,6 @@ export async function makeEngine(
   return e;
 }
 
-/** Poll `fn` until it returns a truthy value or the deadline passes. */
-export async function waitFor<T>(
-  fn: () => Promise<T> | T,
-  what: string,
-  timeoutMs = 20_000,
-  stepMs = 50,
-): Promise<NonNullable<T>> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what} (last: ${String(last)})`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
-
 /** A stream of the given bytes/strings. */
 export function streamOf(...parts: (string | Uint8Array)[]): ReadableStream<Uint8Array> {
   const enc = new TextEncoder();
@@ -133,14 +112,10 @@ export async function submit(
 
 /** Wait for a unit to reach `state`. */
 export function waitState(e: WorkEngine, id: string, state: number, timeoutMs = 20_000) {
-  return waitFor(
-    async () => {
-      const s = await e.status(id);
-      return s.State === state ? s : null;
-    },
-    `unit ${id} state ${state}`,
-    timeoutMs,
-  );
+  return waitFor(`unit ${id} state ${state}`, async () => {
+    const s = await e.status(id);
+    return s.State === state ? s : null;
+  }, timeoutMs);
 }
 
 /** PID from a `Running: PID <n>` detail. */
@@ -152,7 +127,7 @@ export function detailPid(detail: string): number {
 
 /** Wait until a process is gone (absent or zombie). */
 export async function waitGone(pid: number, timeoutMs = 15_000): Promise<void> {
-  await waitFor(() => processGone(pid), `pid ${pid} to exit`, timeoutMs);
+  await waitFor(`pid ${pid} to exit`, () => processGone(pid), timeoutMs);
 }
 
 /** Make a temp data dir and remove it afterwards. */
