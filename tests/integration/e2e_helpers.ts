@@ -5,7 +5,7 @@
  * @module
  */
 import { waitFor } from "../helpers/net.ts";
-import { type Mesh, type MeshMember, type MeshSpec, startMesh } from "../helpers/mesh.ts";
+import { type Mesh, type MeshMember, type MeshSpec, nodeYaml, startMesh } from "../helpers/mesh.ts";
 
 const dec = new TextDecoder();
 
@@ -51,35 +51,6 @@ export async function runTool(
   }
 }
 
-/** Config text of one e2e node: own datadir, listener, peers, control socket, extras. */
-export function e2eNodeYaml(
-  id: string,
-  dir: string,
-  port: number,
-  peers: number[],
-  socket: string,
-  extra = "",
-  logLevel = "info",
-  controlExtra = "",
-): string {
-  return [
-    `- node:`,
-    `    id: ${id}`,
-    `    datadir: ${dir}/data`,
-    `- log-level:`,
-    `    level: ${logLevel}`,
-    `- tcp-listener:`,
-    `    bindaddr: 127.0.0.1`,
-    `    port: ${port}`,
-    ...peers.flatMap((p) => [`- tcp-peer:`, `    address: 127.0.0.1:${p}`]),
-    `- control-service:`,
-    `    service: control`,
-    `    filename: ${socket}`,
-    ...(controlExtra ? [controlExtra.replace(/\n$/, "")] : []),
-    ``,
-  ].join("\n") + extra;
-}
-
 /**
  * Start a mesh like helpers/mesh.ts `startMesh`, but each node's `datadir` is `<dir>/data`
  * (so unit directories are `<dir>/data/<id>/<unit>`), and `extraYaml` adds sections other than
@@ -98,16 +69,16 @@ export async function startE2eMesh(
     tempPrefix: "receptor-e2e-",
     inOrder: true,
     nodeYaml: (id, m, peers, extra) =>
-      e2eNodeYaml(
+      nodeYaml({
         id,
-        m.dir,
-        m.port,
+        datadir: `${m.dir}/data`,
+        port: m.port,
         peers,
-        m.socket,
+        socket: m.socket,
         extra,
-        spec.logLevel,
-        opts.controlExtra?.(id, m.dir) ?? "",
-      ),
+        logLevel: spec.logLevel,
+        controlExtra: opts.controlExtra?.(id, m.dir),
+      }),
   });
   try {
     await mesh.waitConverged();

@@ -12,7 +12,7 @@
 import { receptorctl } from "../helpers/peers.ts";
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { waitFor } from "../helpers/net.ts";
-import type { Mesh } from "../helpers/mesh.ts";
+import { type Mesh, workYaml } from "../helpers/mesh.ts";
 import {
   meshLogs,
   pidAlive,
@@ -54,22 +54,7 @@ Deno.test({
       // exec dials mid, so a restarted exec rejoins at once (no redial delay on mid's side).
       nodes: ["mid", "exec", "sub"],
       edges: [["exec", "mid"], ["sub", "mid"]],
-      extraYaml: (id) =>
-        id !== "exec" ? "" : [
-          `- work-command:`,
-          `    worktype: upper`,
-          `    command: tr`,
-          `    params: a-z A-Z`,
-          `- work-command:`,
-          `    worktype: fail3`,
-          `    command: sh`,
-          `    params: -c "echo oops; exit 3"`,
-          `- work-command:`,
-          `    worktype: sleeper`,
-          `    command: sleep`,
-          `    params: "60"`,
-          ``,
-        ].join("\n"),
+      extraYaml: (id) => id !== "exec" ? "" : workYaml("upper", "fail3", "sleeper"),
     });
     try {
       await t.step("failing remote command: output, exit 1, Remote unit failed", async () => {

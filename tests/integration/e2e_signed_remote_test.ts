@@ -11,7 +11,7 @@
 import { receptorctl } from "../helpers/peers.ts";
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { waitFor } from "../helpers/net.ts";
-import { ctlJson } from "../helpers/mesh.ts";
+import { ctlJson, workYaml } from "../helpers/mesh.ts";
 import { meshLogs, readUnitStatus, runTool, startE2eMesh, type ToolResult } from "./e2e_helpers.ts";
 
 async function openssl(args: string[]): Promise<void> {
@@ -25,13 +25,11 @@ async function rsaPair(base: string): Promise<void> {
   await openssl(["rsa", "-in", `${base}.key`, "-pubout", "-out", `${base}.pub`]);
 }
 
-const SIGNED_TYPE = [
-  `- work-command:`,
-  `    worktype: signed`,
-  `    command: cat`,
-  `    verifysignature: true`,
-  ``,
-].join("\n");
+const SIGNED_TYPE = workYaml({
+  worktype: "signed",
+  command: "cat",
+  more: [`    verifysignature: true`],
+});
 
 Deno.test({
   name: "e2e signed remote work: --signwork accepted; unsigned and wrong-key refused",

@@ -14,7 +14,7 @@
 import { receptorctl } from "../helpers/peers.ts";
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { tempDir, waitFor } from "../helpers/net.ts";
-import { CtlConn, ctlJson } from "../helpers/mesh.ts";
+import { CtlConn, ctlJson, workYaml } from "../helpers/mesh.ts";
 import { meshLogs, readUnitStatus, runTool, startE2eMesh, type ToolResult } from "./e2e_helpers.ts";
 import { makeCa, makeNodeCert, tlsClientYaml, tlsServerYaml } from "./tls_helpers.ts";
 
@@ -39,17 +39,8 @@ Deno.test({
       edges: [["mid", "exec"], ["sub", "mid"]],
       extraYaml: (id) => {
         if (id === "exec") {
-          return tlsServerYaml("ctlsrv", execCert, ca) + [
-            `- work-command:`,
-            `    worktype: upper`,
-            `    command: tr`,
-            `    params: a-z A-Z`,
-            `- work-command:`,
-            `    worktype: envcat`,
-            `    command: sh`,
-            `    params: -c "cat; echo done"`,
-            ``,
-          ].join("\n");
+          return tlsServerYaml("ctlsrv", execCert, ca) +
+            workYaml("upper", { worktype: "envcat", command: "sh", params: `-c "cat; echo done"` });
         }
         if (id === "sub") return tlsClientYaml("ctlcli", subCert, ca);
         return "";

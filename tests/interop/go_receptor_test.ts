@@ -8,6 +8,7 @@
  * through the Go node, and remote work ours→Go, Go→ours, and ours→ours through Go (which
  * exercises our QUIC/TLS against quic-go in both roles).
  */
+import { workYaml } from "../helpers/mesh.ts";
 import { goReceptorBinary, goReceptorTestName } from "../helpers/peers.ts";
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
@@ -73,7 +74,7 @@ Deno.test({
         (d, s) =>
           `- node:\n    id: tsc\n    datadir: ${d}\n- tcp-peer:\n    address: 127.0.0.1:${pb}\n` +
           `- control-service:\n    filename: ${s}\n` +
-          `- work-command:\n    worktype: upper\n    command: tr\n    params: a-z A-Z\n`,
+          workYaml("upper"),
       );
       for (const sock of [tsa.socket, goSock]) {
         await waitFor(`${sock} to see all work types`, async () => {
@@ -181,7 +182,7 @@ Deno.test({
           `- node:\n    id: tsnode\n    datadir: ${d}\n` + tlsYaml("tsnode") +
           `- tcp-peer:\n    address: 127.0.0.1:${port}\n    tls: cli\n` +
           `- control-service:\n    filename: ${s}\n    tls: srv\n` +
-          `- work-command:\n    worktype: upper\n    command: tr\n    params: a-z A-Z\n`,
+          workYaml("upper"),
       );
       for (const sock of [ts.socket, goSock]) {
         await waitFor(`${sock} to see both control services as StreamTLS`, async () => {

@@ -22,7 +22,7 @@ import {
   assertStringIncludes,
 } from "../helpers/assert.ts";
 import { waitFor } from "../helpers/net.ts";
-import type { Mesh } from "../helpers/mesh.ts";
+import { type Mesh, workYaml } from "../helpers/mesh.ts";
 import {
   meshLogs,
   pidAlive,
@@ -88,21 +88,11 @@ Deno.test({
       nodes: ["node3", "node2", "node1"],
       edges: [["node2", "node3"], ["node1", "node2"]],
       extraYaml: (id) =>
-        id !== "node3" ? "" : [
-          `- work-command:`,
-          `    worktype: upper`,
-          `    command: tr`,
-          `    params: a-z A-Z`,
-          `- work-command:`,
-          `    worktype: hello`,
-          `    command: sh`,
-          `    params: -c "echo hello from; hostname >/dev/null; echo node3"`,
-          `- work-command:`,
-          `    worktype: sleeper`,
-          `    command: sleep`,
-          `    params: "60"`,
-          ``,
-        ].join("\n"),
+        id !== "node3" ? "" : workYaml("upper", {
+          worktype: "hello",
+          command: "sh",
+          params: `-c "echo hello from; hostname >/dev/null; echo node3"`,
+        }, "sleeper"),
     });
     try {
       const payload = payloadBytes(300_000);
