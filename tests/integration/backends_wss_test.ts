@@ -10,7 +10,7 @@ import { assert, assertEquals } from "../helpers/assert.ts";
 import { ctlJson, ctlStatus, type PingReply } from "../helpers/mesh.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
 import { type NodeProcess, startNode, stopAll } from "../helpers/node_process.ts";
-import { makeCa, makeNodeCert, tlsClientYaml, tlsServerYaml } from "./tls_helpers.ts";
+import { makeCa, makeNodeCert, tlsClientYaml, tlsServerYaml } from "../helpers/tls.ts";
 
 function nodeYaml(id: string, body: string, socket: string): string {
   return [

@@ -12,12 +12,8 @@ import { receptorctl } from "../helpers/peers.ts";
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { waitFor } from "../helpers/net.ts";
 import { ctlJson, workYaml } from "../helpers/mesh.ts";
+import { openssl } from "../helpers/tls.ts";
 import { meshLogs, readUnitStatus, runTool, startE2eMesh, type ToolResult } from "./e2e_helpers.ts";
-
-async function openssl(args: string[]): Promise<void> {
-  const r = await runTool("openssl", args, undefined, 30000);
-  if (r.code !== 0) throw new Error(`openssl ${args.join(" ")}: ${r.err}`);
-}
 
 /** An RSA key pair: `<base>.key` (PKCS#8, as OpenSSL 3 writes it) and `<base>.pub` (SPKI). */
 async function rsaPair(base: string): Promise<void> {

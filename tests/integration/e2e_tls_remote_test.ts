@@ -16,7 +16,7 @@ import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts
 import { tempDir, waitFor } from "../helpers/net.ts";
 import { CtlConn, ctlJson, workYaml } from "../helpers/mesh.ts";
 import { meshLogs, readUnitStatus, runTool, startE2eMesh, type ToolResult } from "./e2e_helpers.ts";
-import { makeCa, makeNodeCert, tlsClientYaml, tlsServerYaml } from "./tls_helpers.ts";
+import { makeCa, makeNodeCert, tlsClientYaml, tlsServerYaml } from "../helpers/tls.ts";
 
 interface Unit {
   State: number;

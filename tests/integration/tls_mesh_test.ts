@@ -21,7 +21,7 @@ import {
   type TestCert,
   tlsClientYaml,
   tlsServerYaml,
-} from "./tls_helpers.ts";
+} from "../helpers/tls.ts";
 
 function nodeYaml(id: string, body: string, socket: string): string {
   return [

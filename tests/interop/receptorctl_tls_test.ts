@@ -8,10 +8,11 @@
  * @module
  */
 import { receptorctl } from "../helpers/peers.ts";
+import { runTool, type ToolResult } from "../helpers/run.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
 import { type NodeProcess, startNode, stopAll } from "../helpers/node_process.ts";
-import { makeCa, makeNodeCert, tlsServerYaml } from "../integration/tls_helpers.ts";
+import { makeCa, makeNodeCert, tlsServerYaml } from "../helpers/tls.ts";
 
 /** Connect without speaking; resolves with bytes received and ms until the server closed. */
 async function silentClient(
@@ -41,24 +42,8 @@ async function silentClient(
   return { bytes, ms: Date.now() - t0 };
 }
 
-async function ctl(
-  args: string[],
-  stdin?: string,
-): Promise<{ code: number; out: string; err: string }> {
-  const p = new Deno.Command(receptorctl(), {
-    args,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = p.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const o = await p.output();
-  const dec = new TextDecoder();
-  return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr) };
+function ctl(args: string[], stdin?: string): Promise<ToolResult> {
+  return runTool(receptorctl(), args, stdin);
 }
 
 Deno.test({

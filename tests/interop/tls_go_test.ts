@@ -12,7 +12,7 @@ import { goTool } from "../helpers/peers.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { freePort, tempDir } from "../helpers/net.ts";
 import { type NodeProcess, startNode, stopAll } from "../helpers/node_process.ts";
-import { makeCa, makeNodeCert, tlsClientYaml, tlsServerYaml } from "../integration/tls_helpers.ts";
+import { makeCa, makeNodeCert, tlsClientYaml, tlsServerYaml } from "../helpers/tls.ts";
 
 const GO_PEER = `package main
 

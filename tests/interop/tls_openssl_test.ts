@@ -11,7 +11,7 @@ import { assert, assertEquals } from "../helpers/assert.ts";
 import { ctlJson, ctlStatus, type PingReply } from "../helpers/mesh.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
 import { type NodeProcess, startNode, stopAll } from "../helpers/node_process.ts";
-import { openssl, type TestCa, tlsClientYaml, tlsServerYaml } from "../integration/tls_helpers.ts";
+import { openssl, type TestCa, tlsClientYaml, tlsServerYaml } from "../helpers/tls.ts";
 
 async function opensslNodeCert(
   dir: string,

@@ -5,7 +5,8 @@
  * @module
  */
 import * as tls from "node:tls";
-import { runReceptor } from "../helpers/node_process.ts";
+import { runReceptor } from "./node_process.ts";
+import { opensslTool } from "./peers.ts";
 
 /** A CA made by `receptor cert init`. */
 export interface TestCa {
@@ -204,19 +205,9 @@ export function rawTlsHold(port: number, client?: TestCert, holdMs = 1500): Prom
 
 /** Run openssl with `args`; throws with its output on failure. */
 export async function openssl(args: string[], cwd?: string): Promise<string> {
-  const out = await new Deno.Command("openssl", { args, cwd, stdout: "piped", stderr: "piped" })
+  const out = await new Deno.Command(opensslTool(), { args, cwd, stdout: "piped", stderr: "piped" })
     .output();
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   if (!out.success) throw new Error(`openssl ${args.join(" ")} failed:\n${text}`);
   return text;
-}
-
-/** True when an `openssl` binary is on PATH. */
-export async function hasOpenssl(): Promise<boolean> {
-  try {
-    await openssl(["version"]);
-    return true;
-  } catch {
-    return false;
-  }
 }
