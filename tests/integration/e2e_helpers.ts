@@ -5,11 +5,13 @@
  * @module
  */
 import { waitFor } from "../helpers/net.ts";
+import { receptorctl } from "../helpers/peers.ts";
+import { runTool, type ToolResult } from "../helpers/run.ts";
 import { type Mesh, type MeshMember, type MeshSpec, nodeYaml, startMesh } from "../helpers/mesh.ts";
 
 const dec = new TextDecoder();
 
-export { runTool, type ToolResult } from "../helpers/run.ts";
+export { runTool, type ToolResult };
 
 /**
  * Start a mesh like helpers/mesh.ts `startMesh`, but each node's `datadir` is `<dir>/data`
@@ -179,4 +181,43 @@ export class StreamingCtl {
       this.#conn.close();
     } catch { /* closed */ }
   }
+}
+
+/** A work unit's status as `receptorctl work list` prints it. */
+export interface CtlUnitStatus {
+  State: number;
+  StateName: string;
+  Detail: string;
+  StdoutSize: number;
+  WorkType: string;
+  ExtraData: Record<string, unknown> | null;
+}
+
+/** Runs the pinned receptorctl against mesh node `node`'s control socket. */
+export function ctlOn(
+  mesh: Mesh,
+  node: string,
+  args: string[],
+  stdin?: string,
+): Promise<ToolResult> {
+  return runTool(receptorctl(), ["--socket", mesh.node(node).socket, ...args], stdin, 60000);
+}
+
+/** `receptorctl work list` on `node` (optionally one unit), parsed; throws on failure. */
+export async function ctlWorkList(
+  mesh: Mesh,
+  node: string,
+  unit?: string,
+): Promise<Record<string, CtlUnitStatus>> {
+  const args = ["work", "list", ...(unit ? ["--unit_id", unit] : [])];
+  const r = await ctlOn(mesh, node, args);
+  if (r.code !== 0) throw new Error(`${args.join(" ")} on ${node}: ${r.out}${r.err}`);
+  return JSON.parse(r.out);
+}
+
+/** The unit ID in receptorctl's `Unit ID: …` line. */
+export function unitIdOf(out: string): string {
+  const m = /Unit ID: ([A-Za-z0-9]+)/.exec(out);
+  if (!m) throw new Error(`no Unit ID in ${out}`);
+  return m[1];
 }

@@ -9,41 +9,22 @@
  * - `work release --all` empties `work list`.
  * @module
  */
-import { receptorctl } from "../helpers/peers.ts";
+
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { waitFor } from "../helpers/net.ts";
 import { type Mesh, workYaml } from "../helpers/mesh.ts";
 import {
+  ctlOn,
+  ctlWorkList,
   meshLogs,
   pidAlive,
   readUnitStatus,
-  runTool,
   startE2eMesh,
-  type ToolResult,
+  unitIdOf,
 } from "./e2e_helpers.ts";
 
-function ctl(mesh: Mesh, node: string, args: string[]): Promise<ToolResult> {
-  return runTool(receptorctl(), ["--socket", mesh.node(node).socket, ...args], undefined, 60000);
-}
-
-interface Unit {
-  State: number;
-  Detail: string;
-  StdoutSize: number;
-  ExtraData: Record<string, unknown> | null;
-}
-
-async function list(mesh: Mesh, node: string): Promise<Record<string, Unit>> {
-  const r = await ctl(mesh, node, ["work", "list"]);
-  if (r.code !== 0) throw new Error(`work list on ${node}: ${r.out}${r.err}`);
-  return JSON.parse(r.out);
-}
-
-function unitIdOf(out: string): string {
-  const m = /Unit ID: ([A-Za-z0-9]+)/.exec(out);
-  if (!m) throw new Error(`no Unit ID in ${out}`);
-  return m[1];
-}
+const ctl = ctlOn;
+const list = (mesh: Mesh, node: string) => ctlWorkList(mesh, node);
 
 Deno.test({
   name: "e2e remote lifecycle via receptorctl: failure, --rm, exec down, release pending, --all",

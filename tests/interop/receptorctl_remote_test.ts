@@ -13,7 +13,7 @@
  *   `simple_command("work status <id>")`.
  * @module
  */
-import { receptorctl, receptorctlPython } from "../helpers/peers.ts";
+import { receptorctlPython } from "../helpers/peers.ts";
 import {
   assert,
   assertBytesEqual,
@@ -24,11 +24,13 @@ import {
 import { waitFor } from "../helpers/net.ts";
 import { type Mesh, workYaml } from "../helpers/mesh.ts";
 import {
+  ctlOn,
+  ctlWorkList,
   meshLogs,
   pidAlive,
   runTool,
   startE2eMesh,
-  type ToolResult,
+  unitIdOf,
 } from "../integration/e2e_helpers.ts";
 
 /** Deterministic binary payload: every byte value, pseudo-random order. */
@@ -47,36 +49,10 @@ function upper(b: Uint8Array): Uint8Array {
   return b.map((c) => (c >= 0x61 && c <= 0x7a ? c - 32 : c));
 }
 
-function ctl(mesh: Mesh, node: string, args: string[], stdin?: string): Promise<ToolResult> {
-  return runTool(receptorctl(), ["--socket", mesh.node(node).socket, ...args], stdin, 60000);
-}
-
-interface UnitStatus {
-  State: number;
-  StateName: string;
-  Detail: string;
-  StdoutSize: number;
-  WorkType: string;
-  ExtraData: Record<string, unknown> | null;
-}
-
-async function workStatus(mesh: Mesh, node: string, unit: string): Promise<UnitStatus> {
-  const r = await ctl(mesh, node, ["work", "list", "--unit_id", unit]);
-  if (r.code !== 0) throw new Error(`work list --unit_id ${unit}: ${r.out}${r.err}`);
-  return (JSON.parse(r.out) as Record<string, UnitStatus>)[unit];
-}
-
-async function workList(mesh: Mesh, node: string): Promise<Record<string, UnitStatus>> {
-  const r = await ctl(mesh, node, ["work", "list"]);
-  if (r.code !== 0) throw new Error(`work list: ${r.out}${r.err}`);
-  return JSON.parse(r.out);
-}
-
-function unitIdOf(out: string): string {
-  const m = /Unit ID: ([A-Za-z0-9]+)/.exec(out);
-  if (!m) throw new Error(`no Unit ID in ${out}`);
-  return m[1];
-}
+const ctl = ctlOn;
+const workList = (mesh: Mesh, node: string) => ctlWorkList(mesh, node);
+const workStatus = async (mesh: Mesh, node: string, unit: string) =>
+  (await ctlWorkList(mesh, node, unit))[unit];
 
 Deno.test({
   name:
