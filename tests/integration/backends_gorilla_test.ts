@@ -10,16 +10,14 @@
  *   header.
  * @module
  */
+import { captureLogger, startWsListener } from "./backends_helpers.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
 import { gorillaPeer } from "../helpers/peers.ts";
 import type { Link } from "../../src/mesh/link.ts";
-import { WsListenerBackend, WsPeerBackend } from "../../src/mesh/backends/websocket.ts";
-import { Logger } from "../../src/log.ts";
+import { WsPeerBackend } from "../../src/mesh/backends/websocket.ts";
 
-function logger(lines: string[]): Logger {
-  return new Logger({ level: "debug", sink: (l) => lines.push(l) });
-}
+const logger = captureLogger;
 
 Deno.test({
   name: "backends gorilla: gorilla client ↔ our listener, our peer ↔ gorilla server",
@@ -33,20 +31,13 @@ Deno.test({
         const lines: string[] = [];
         const links: Link[] = [];
         const closed: string[] = [];
-        const l = WsListenerBackend.start({
-          bindaddr: "127.0.0.1",
-          port: 0,
-          path: "/mesh",
-          cost: 1,
-          allowedPeers: null,
-          logger: logger(lines),
-        }, {
+        const l = startWsListener(lines, {
           attachLink(link: Link) {
             links.push(link);
             link.onMessage = (m) => link.send(m);
             link.onClose = (r) => closed.push(r);
           },
-        });
+        }, { path: "/mesh" });
         try {
           const out = await new Deno.Command(bin, {
             args: ["client", `ws://127.0.0.1:${l.port}/mesh`],
