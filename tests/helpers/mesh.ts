@@ -218,15 +218,20 @@ export interface MeshMember {
 /** What {@link nodeYaml} writes for one node. */
 export interface NodeYamlOptions {
   id: string;
-  /** tcp-listener port on 127.0.0.1. */
-  port: number;
+  /** tcp-listener port on 127.0.0.1 (none when omitted). */
+  port?: number;
   /** Ports of the nodes this one dials (tcp-peer on 127.0.0.1). */
   peers?: number[];
   /** The control service's Unix socket. */
   socket: string;
   /** Default: `data` beside the socket (never the shared /tmp/receptor). */
   datadir?: string;
-  logLevel?: string;
+  /** More lines (indented 4) inside the node section, e.g. firewallrules. */
+  nodeLines?: string[];
+  /** Default "info"; null writes no log-level section. */
+  logLevel?: string | null;
+  /** Write a `local-only` section. */
+  localOnly?: boolean;
   /** Extra lines (indented 4) inside the control-service section, e.g. `    tls: srv`. */
   controlExtra?: string;
   /** Work types to offer: presets by name or full specs ({@link workYaml}). */
@@ -270,15 +275,17 @@ export function workYaml(...specs: WorkSpec[]): string {
 /** Config text of one test node: listener, peers, control socket, work types, extras. */
 export function nodeYaml(o: NodeYamlOptions): string {
   const datadir = o.datadir ?? `${o.socket.slice(0, o.socket.lastIndexOf("/"))}/data`;
+  const level = o.logLevel === undefined ? "info" : o.logLevel;
   const lines = [
     `- node:`,
     `    id: ${o.id}`,
     `    datadir: ${datadir}`,
-    `- log-level:`,
-    `    level: ${o.logLevel ?? "info"}`,
-    `- tcp-listener:`,
-    `    bindaddr: 127.0.0.1`,
-    `    port: ${o.port}`,
+    ...(o.nodeLines ?? []),
+    ...(level === null ? [] : [`- log-level:`, `    level: ${level}`]),
+    ...(o.localOnly ? [`- local-only:`] : []),
+    ...(o.port === undefined
+      ? []
+      : [`- tcp-listener:`, `    bindaddr: 127.0.0.1`, `    port: ${o.port}`]),
     ...(o.peers ?? []).flatMap((p) => [`- tcp-peer:`, `    address: 127.0.0.1:${p}`]),
     `- control-service:`,
     `    service: control`,
