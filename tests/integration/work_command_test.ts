@@ -96,10 +96,11 @@ async function statusOf(e: WorkEngine, id: string): Promise<Record<string, unkno
   return JSON.parse(out[0]);
 }
 
+/** Waits for `state`; for Succeeded also until the finished unit's ExtraData is cleared. */
 function waitStateVia(e: WorkEngine, id: string, state: number) {
   return waitFor(`state ${state}`, async () => {
     const s = await statusOf(e, id);
-    return s.State === state ? s : null;
+    return s.State === state && (state !== 2 || s.ExtraData === null) ? s : null;
   });
 }
 

@@ -10,7 +10,7 @@
  */
 import { goTool } from "../helpers/peers.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { freePort, tempDir } from "../helpers/net.ts";
+import { freePort, tempDir, waitFor } from "../helpers/net.ts";
 import { type NodeProcess, startNode, stopAll } from "../helpers/node_process.ts";
 import { makeCa, makeNodeCert, tlsClientYaml, tlsServerYaml } from "../helpers/tls.ts";
 
@@ -184,6 +184,12 @@ Deno.test({
           ].join("\n"), { dir: `${dir}/denonode` }),
       );
       const node = nodes[0];
+      // The control socket can be up a moment before the TLS listener: wait until it accepts.
+      await waitFor(`denonode listening on ${listenPort}`, async () => {
+        const c = await Deno.connect({ hostname: "127.0.0.1", port: listenPort });
+        c.close();
+        return true;
+      });
 
       // Go dials our listener (TLS 1.3, then TLS 1.2 with Go's suites).
       for (const extra of [[], ["tls12"]]) {
