@@ -34,23 +34,43 @@ async function readLine(
   }
 }
 
+/** The quic-go peer as an echo server on a free UDP port, with our test certificate. */
+async function startGoServer() {
+  const cert = await quicTestCert();
+  const dir = await Deno.makeTempDir({ prefix: "quic_go_cert_" });
+  await Deno.writeTextFile(`${dir}/cert.pem`, cert.certPem);
+  await Deno.writeTextFile(`${dir}/key.pem`, cert.keyPem);
+  const child = new Deno.Command(quicGoPeer(), {
+    args: ["server", `${dir}/cert.pem`, `${dir}/key.pem`],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const buf = { rest: "" };
+  const stop = async () => {
+    reader.releaseLock();
+    try {
+      child.kill();
+    } catch { /* exited */ }
+    await child.stdout.cancel().catch(() => {});
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  };
+  try {
+    const port = Number((await readLine(reader, (l) => l.startsWith("LISTEN "), buf)).slice(7));
+    return { reader, buf, port, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
 Deno.test({
   name: "quic interop: our client ↔ quic-go v0.40.1 server (16 MiB echo)",
   async fn() {
-    const bin = quicGoPeer();
-    const cert = await quicTestCert();
-    const dir = await Deno.makeTempDir({ prefix: "quic_go_cert_" });
-    await Deno.writeTextFile(`${dir}/cert.pem`, cert.certPem);
-    await Deno.writeTextFile(`${dir}/key.pem`, cert.keyPem);
-    const child = new Deno.Command(bin, {
-      args: ["server", `${dir}/cert.pem`, `${dir}/key.pem`],
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    const buf = { rest: "" };
+    const srv = await startGoServer();
+    const { reader, buf, port } = srv;
     try {
-      const port = Number((await readLine(reader, (l) => l.startsWith("LISTEN "), buf)).slice(7));
       const t = UdpTransport.listen();
       const driver = new QuicDriver(
         new QuicEndpoint({
@@ -75,13 +95,7 @@ Deno.test({
       assertEquals(Number(echoed.slice(7)), TOTAL);
       await driver.close();
     } finally {
-      reader.releaseLock();
-      try {
-        child.kill();
-      } catch { /* exited */ }
-      await child.stdout.cancel().catch(() => {});
-      await child.status;
-      await Deno.remove(dir, { recursive: true });
+      await srv.stop();
     }
   },
 });
@@ -136,20 +150,9 @@ Deno.test({
 Deno.test({
   name: "quic interop: our client ↔ quic-go server with 5% loss each way (4 MiB echo)",
   async fn() {
-    const bin = quicGoPeer();
-    const cert = await quicTestCert();
-    const dir = await Deno.makeTempDir({ prefix: "quic_go_cert_" });
-    await Deno.writeTextFile(`${dir}/cert.pem`, cert.certPem);
-    await Deno.writeTextFile(`${dir}/key.pem`, cert.keyPem);
-    const child = new Deno.Command(bin, {
-      args: ["server", `${dir}/cert.pem`, `${dir}/key.pem`],
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    const buf = { rest: "" };
+    const srv = await startGoServer();
+    const { reader, buf, port } = srv;
     try {
-      const port = Number((await readLine(reader, (l) => l.startsWith("LISTEN "), buf)).slice(7));
       const driver = new QuicDriver(
         new QuicEndpoint({ role: "client", tls: () => ({ role: "client", alpn: ["netceptor"] }) }),
         lossy(UdpTransport.listen(), 0.05, 1234),
@@ -163,13 +166,7 @@ Deno.test({
       await conn.closed;
       await driver.close();
     } finally {
-      reader.releaseLock();
-      try {
-        child.kill();
-      } catch { /* exited */ }
-      await child.stdout.cancel().catch(() => {});
-      await child.status;
-      await Deno.remove(dir, { recursive: true });
+      await srv.stop();
     }
   },
 });
