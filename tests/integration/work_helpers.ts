@@ -139,3 +139,18 @@ export async function withDataDir(fn: (dir: string) => Promise<void>): Promise<v
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
+
+/** Runs `fn` with a fresh engine ({@link makeEngine}) in a temp data dir; closes and cleans up. */
+export function withEngine(
+  fn: (e: WorkEngine, dir: string) => Promise<void>,
+  extra: Partial<WorkEngineOptions> = {},
+): Promise<void> {
+  return withDataDir(async (dir) => {
+    const e = await makeEngine(dir, extra);
+    try {
+      await fn(e, dir);
+    } finally {
+      await e.close();
+    }
+  });
+}
