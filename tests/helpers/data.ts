@@ -40,3 +40,14 @@ export async function sha256File(path: string): Promise<string> {
   for await (const chunk of f.readable) h.update(chunk);
   return h.digest("hex");
 }
+
+/** One byte array holding `chunks` in order. */
+export function concatBytes(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}

@@ -101,6 +101,18 @@ export async function makeNodeCert(
   return { cert: `${base}.crt`, key: `${base}.key` };
 }
 
+/** A tls-server / tls-client section: name, certificate, key, then `fields` and `extra`. */
+function tlsSection(
+  kind: "tls-server" | "tls-client",
+  name: string,
+  c: TestCert,
+  fields: Record<string, string | boolean>,
+  extra: Record<string, string | boolean>,
+): string {
+  const all = { name, cert: c.cert, key: c.key, ...fields, ...extra };
+  return [`- ${kind}:`, ...Object.entries(all).map(([k, v]) => `    ${k}: ${v}`)].join("\n") + "\n";
+}
+
 /** `tls-server` YAML item requiring client certificates from `ca`. */
 export function tlsServerYaml(
   name: string,
@@ -108,16 +120,7 @@ export function tlsServerYaml(
   ca: TestCa,
   extra: Record<string, string | boolean> = {},
 ): string {
-  const lines = [
-    `- tls-server:`,
-    `    name: ${name}`,
-    `    cert: ${c.cert}`,
-    `    key: ${c.key}`,
-    `    clientcas: ${ca.cert}`,
-    `    requireclientcert: true`,
-    ...Object.entries(extra).map(([k, v]) => `    ${k}: ${v}`),
-  ];
-  return lines.join("\n") + "\n";
+  return tlsSection("tls-server", name, c, { clientcas: ca.cert, requireclientcert: true }, extra);
 }
 
 /** `tls-client` YAML item trusting `ca`. */
@@ -127,15 +130,7 @@ export function tlsClientYaml(
   ca: TestCa,
   extra: Record<string, string | boolean> = {},
 ): string {
-  const lines = [
-    `- tls-client:`,
-    `    name: ${name}`,
-    `    cert: ${c.cert}`,
-    `    key: ${c.key}`,
-    `    rootcas: ${ca.cert}`,
-    ...Object.entries(extra).map(([k, v]) => `    ${k}: ${v}`),
-  ];
-  return lines.join("\n") + "\n";
+  return tlsSection("tls-client", name, c, { rootcas: ca.cert }, extra);
 }
 
 /** What a raw TLS client saw. */

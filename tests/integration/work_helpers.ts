@@ -4,6 +4,7 @@
  * @module
  */
 import { waitFor } from "../helpers/net.ts";
+import { concatBytes } from "../helpers/data.ts";
 import { Logger } from "../../src/log.ts";
 import type { WorkCommandConfig } from "../../src/work/command_unit.ts";
 import type { WorkEngineOptions } from "../../src/work/engine.ts";
@@ -83,13 +84,7 @@ export function streamOf(...parts: (string | Uint8Array)[]): ReadableStream<Uint
 export async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   for await (const c of stream) chunks.push(c);
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 /** Collect a stream as text. */

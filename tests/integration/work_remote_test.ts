@@ -4,7 +4,7 @@
  * node process. The remote type's dialer maps a node ID to that node's control Unix socket,
  * so the full control protocol runs against the real executor (without the mesh).
  */
-import { sha256File } from "../helpers/data.ts";
+import { concatBytes, sha256File } from "../helpers/data.ts";
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
 import { type NodeProcess, startNode } from "../helpers/node_process.ts";
@@ -120,20 +120,10 @@ async function results(sock: string, id: string): Promise<string> {
     await c.closeWrite();
     const chunks: Uint8Array[] = [];
     for await (const ch of c.rest()) chunks.push(ch);
-    return dec.decode(concat(chunks));
+    return dec.decode(concatBytes(chunks));
   } finally {
     c.close();
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }
 
 async function exists(path: string): Promise<boolean> {
