@@ -15,10 +15,8 @@ import type {
 import type { WorkEngine } from "../../src/work/engine.ts";
 import {
   detailPid,
-  makeEngine,
   streamOf,
   waitGone,
-  withDataDir,
   withEngine,
 } from "./work_helpers.ts";
 

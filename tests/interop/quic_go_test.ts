@@ -151,7 +151,7 @@ Deno.test({
   name: "quic interop: our client ↔ quic-go server with 5% loss each way (4 MiB echo)",
   async fn() {
     const srv = await startGoServer();
-    const { reader, buf, port } = srv;
+    const { port } = srv;
     try {
       const driver = new QuicDriver(
         new QuicEndpoint({ role: "client", tls: () => ({ role: "client", alpn: ["netceptor"] }) }),
