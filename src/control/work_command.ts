@@ -188,10 +188,16 @@ function statusObject(s: WorkUnitStatus): Record<string, unknown> {
   };
 }
 
+/** One `work` request: the engine, the command's options and the session it came on. */
+interface WorkCall {
+  engine: WorkEngine;
+  opts: WorkCommandOptions;
+  session: ControlSession;
+}
+
 /** `verify`: whether this request must carry a verified signature. */
 async function processSignature(
-  opts: WorkCommandOptions,
-  session: ControlSession,
+  { opts, session }: WorkCall,
   workType: string,
   signature: string,
   verify: boolean,
@@ -209,12 +215,8 @@ async function processSignature(
 }
 
 /** `work submit`: allocate a local or remote unit, feed it the session's stdin, start it. */
-async function submit(
-  engine: WorkEngine,
-  opts: WorkCommandOptions,
-  session: ControlSession,
-  p: Params,
-): Promise<ControlOutcome> {
+async function submit(call: WorkCall, p: Params): Promise<ControlOutcome> {
+  const { engine, opts, session } = call;
   const node = strField(p, "node");
   const workType = strField(p, "worktype");
   const ttl = optStr(p, "ttl");
@@ -227,7 +229,7 @@ async function submit(
     workParams[k] = v;
   }
   const verify = engine.workType(workType)?.verifySignature ?? false;
-  await processSignature(opts, session, workType, signature, verify);
+  await processSignature(call, workType, signature, verify);
   const local = node.toLowerCase() === "localhost" || node === opts.nodeId;
   let id: string;
   if (local) {
@@ -256,17 +258,13 @@ async function submit(
 }
 
 /** `work results`: stream a unit's output from `startpos` in raw mode. */
-async function results(
-  engine: WorkEngine,
-  opts: WorkCommandOptions,
-  session: ControlSession,
-  p: Params,
-): Promise<ControlOutcome> {
+async function results(call: WorkCall, p: Params): Promise<ControlOutcome> {
+  const { engine, session } = call;
   const unitId = strField(p, "unitid");
   const startpos = p.startpos as number;
   const signature = optStr(p, "signature");
   const { workType, required } = await engine.signatureRequired(unitId);
-  await processSignature(opts, session, workType, signature, required);
+  await processSignature(call, workType, signature, required);
   const stream = engine.results(unitId, startpos);
   const reader = stream.getReader();
   try {
@@ -285,17 +283,12 @@ async function results(
 }
 
 /** `work cancel`, `work release` and `work force-release`. */
-async function cancelOrRelease(
-  engine: WorkEngine,
-  opts: WorkCommandOptions,
-  session: ControlSession,
-  sub: string,
-  p: Params,
-): Promise<ControlOutcome> {
+async function cancelOrRelease(call: WorkCall, sub: string, p: Params): Promise<ControlOutcome> {
+  const { engine } = call;
   const unitId = strField(p, "unitid");
   const signature = optStr(p, "signature");
   const { workType, required } = await engine.signatureRequired(unitId);
-  await processSignature(opts, session, workType, signature, required);
+  await processSignature(call, workType, signature, required);
   if (sub === "cancel") {
     const r = await engine.cancel(unitId);
     return reply(r === "pending" ? { "cancel pending": unitId } : { cancelled: unitId });
@@ -315,7 +308,7 @@ export function makeWorkCommand(engine: WorkEngine, opts: WorkCommandOptions): C
           : fromJson(request.json);
         switch (sub) {
           case "submit":
-            return await submit(engine, opts, session, p);
+            return await submit({ engine, opts, session }, p);
           case "list": {
             const all = await engine.list(typeof p.unitid === "string" ? p.unitid : undefined);
             const out: Record<string, unknown> = {};
@@ -325,11 +318,11 @@ export function makeWorkCommand(engine: WorkEngine, opts: WorkCommandOptions): C
           case "status":
             return reply(statusObject(await engine.status(strField(p, "unitid"))));
           case "results":
-            return await results(engine, opts, session, p);
+            return await results({ engine, opts, session }, p);
           case "cancel":
           case "release":
           case "force-release":
-            return await cancelOrRelease(engine, opts, session, sub, p);
+            return await cancelOrRelease({ engine, opts, session }, sub, p);
           default:
             return err("bad command");
         }
