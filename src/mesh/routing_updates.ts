@@ -26,7 +26,7 @@ const DUP_STRIKES = 3;
 const DUP_SPAN_PERIODS = 2;
 /** Strikes are forgotten after this many quiet update periods. */
 const DUP_FORGET_PERIODS = 30;
-/** At most one epoch change, and one duplicate notice sent by us, per this interval. */
+/** Notices within this interval of a re-announcement count as one; we send one notice at most per interval. */
 const DUP_MIN_INTERVAL_MS = 1000;
 /** A known node silent for this many update periods may be forgotten to make room. */
 const STALE_PERIODS = 6;
@@ -298,9 +298,11 @@ export class RoutingUpdates {
       const d = this.#dup;
       if (now - d.lastAt > DUP_FORGET_PERIODS * h.routeUpdateMs) d.strikes = 0;
       d.lastAt = now;
-      if (now - d.bumpedAt < DUP_MIN_INTERVAL_MS) return; // same epoch, already counted
-      if (d.strikes === 0) d.firstAt = now;
-      d.strikes++;
+      // notices that follow a re-announcement within a second count once (one sender's burst)
+      if (now - d.bumpedAt >= DUP_MIN_INTERVAL_MS) {
+        if (d.strikes === 0) d.firstAt = now;
+        d.strikes++;
+      }
       if (d.strikes >= DUP_STRIKES && now - d.firstAt >= DUP_SPAN_PERIODS * h.routeUpdateMs) {
         h.logger.error(
           `We are a duplicate node with ID ${h.nodeId} and epoch ${this.#epoch} (notices named ` +
