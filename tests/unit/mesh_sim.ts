@@ -149,6 +149,14 @@ export class Sim {
     this.drain();
   }
 
+  /** Cut the link between nodes `a` and `b` (both are told), without carrying out outputs. */
+  cutBetween(a: string, b: string): void {
+    for (const e of this.#ends.values()) {
+      if (e.node === a && e.open && e.peer?.node === b) return this.#close(e, "cut");
+    }
+    throw new Error(`no open link between ${a} and ${b}`);
+  }
+
   #close(e: End, reason: string): void {
     if (!e.open) return;
     e.open = false;
