@@ -22,6 +22,8 @@ export interface MeshLimits {
   maxConnectionsPerUpdate: number;
   /** Most remote nodes known (topology rows, versions, stored updates, one each). */
   maxKnownNodes: number;
+  /** Most edges in the topology table, all nodes together (each costs two map entries). */
+  maxEdges: number;
   /** Most bytes of stored routing updates (the newest per known node, kept for new neighbours). */
   maxStoredUpdateBytes: number;
   /** Most UpdateIDs remembered for flood dedupe (oldest forgotten first). */
@@ -48,6 +50,7 @@ export const DEFAULT_LIMITS: Readonly<MeshLimits> = Object.freeze({
   maxUpdateIdBytes: 64,
   maxConnectionsPerUpdate: 1024,
   maxKnownNodes: 20_000,
+  maxEdges: 200_000,
   maxStoredUpdateBytes: 64 * 1024 * 1024,
   maxSeenIds: 200_000,
   maxNames: 40_000,
@@ -65,6 +68,7 @@ export const LIMIT_CONFIG_KEYS: Readonly<Record<string, keyof MeshLimits>> = Obj
   maxupdateidbytes: "maxUpdateIdBytes",
   maxconnectionsperupdate: "maxConnectionsPerUpdate",
   maxknownnodes: "maxKnownNodes",
+  maxedges: "maxEdges",
   maxstoredupdatebytes: "maxStoredUpdateBytes",
   maxseenids: "maxSeenIds",
   maxnames: "maxNames",

@@ -255,6 +255,11 @@ export class RoutingUpdates {
       h.limitLog.hit("maxStoredUpdateBytes", `dropped the update of ${u.NodeID}`);
       return;
     }
+    const edges = Object.keys(u.Connections ?? {}).length;
+    if (h.topology.edgeCount - h.topology.rowSize(u.NodeID) + edges > h.limits.maxEdges) {
+      h.limitLog.hit("maxEdges", `dropped the update of ${u.NodeID}`);
+      return;
+    }
     const r = h.topology.applyUpdate(u, h.clock.now());
     if (!r.accepted) return;
     this.#storedBytes += bytes.length - old;
