@@ -7,22 +7,11 @@ import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts
 import { startMesh } from "../helpers/mesh.ts";
 import { freePort, waitFor } from "../helpers/net.ts";
 import { runReceptor } from "../helpers/node_process.ts";
+import { promtool } from "../helpers/peers.ts";
 import { parseMetrics, type Sample } from "../../src/util/metrics.ts";
 
-const PROMTOOL = "/usr/bin/promtool";
-
-function requirePromtool(): void {
-  try {
-    Deno.statSync(PROMTOOL);
-  } catch {
-    throw new Error(
-      "missing promtool: ./node_modules/deno/deno run -A scripts/peers/prometheus.ts",
-    );
-  }
-}
-
 async function promtoolCheck(text: string): Promise<{ code: number; out: string }> {
-  const p = new Deno.Command(PROMTOOL, {
+  const p = new Deno.Command(promtool(), {
     args: ["check", "metrics"],
     stdin: "piped",
     stdout: "piped",
@@ -44,7 +33,7 @@ function value(samples: Sample[], name: string, labels: Record<string, string> =
 }
 
 Deno.test("observability: /metrics passes promtool and reports known traffic", async () => {
-  requirePromtool();
+  promtool();
   const port = freePort();
   const base = `http://127.0.0.1:${port}`;
   const mesh = await startMesh({
