@@ -113,6 +113,7 @@ Deno.test("ws backends: the listener refuses an Origin mismatch (403), a wrong p
     assert(lines.some((x) => x.includes("upgrade refused (403)")), lines.join("\n"));
     // Only the well-formed request became a link.
     await waitFor("one link", () => sink.links.length === 1);
+    assertEquals(sink.links.length, 1, "links made");
   } finally {
     await l.close();
   }

@@ -68,14 +68,16 @@ function unitIdOf(stdout: string): string {
 }
 
 async function waitState(n: NodeProcess, id: string, state: number): Promise<void> {
-  await waitFor(`unit ${id} state ${state}`, async () => {
+  const st = await waitFor(`unit ${id} state ${state}`, async () => {
     const c = await ReceptorClient.connect(n.socket);
     try {
-      return (await workStatus(c, id)).State === state;
+      const s = await workStatus(c, id);
+      return s.State === state ? s : null;
     } finally {
       c.close();
     }
   });
+  assertEquals(st.State, state, `unit ${id} state`);
 }
 
 Deno.test("ctl work: submit forms, follow, rm, results, failure", opts, async () => {

@@ -172,6 +172,7 @@ Deno.test({
             });
           assertEquals(readUnitStatus(mesh.node("exec"), remoteId), null, "remote unit deleted");
           await waitFor("the released sleep is gone", () => !pidAlive(pid), 15000);
+          assert(!pidAlive(pid), `sleep ${pid} still alive`);
         },
       );
 
@@ -221,6 +222,7 @@ Deno.test({
             throw new Error(`${e.message}\n${meshLogs(mesh)}`);
           });
           await waitFor("the force-released sleep is gone", () => !pidAlive(pid), 15000);
+          assert(!pidAlive(pid), `sleep ${pid} still alive`);
         },
       );
 

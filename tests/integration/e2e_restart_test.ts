@@ -123,8 +123,10 @@ async function checkCompleted(
   await waitNoProcesses(unitDir(exec, s.remote));
   await waitNoProcesses(unitDir(sub, s.local));
   await waitFor("executor child gone", () => !pidAlive(procs.child), 10000);
+  assert(!pidAlive(procs.child), `executor child ${procs.child} still alive`);
   for (const r of procs.runners) {
     await waitFor(`runner ${r} gone`, () => !pidAlive(r), 10000);
+    assert(!pidAlive(r), `runner ${r} still alive`);
   }
 }
 

@@ -36,15 +36,17 @@ Deno.test("mesh: a later node with a duplicate ID shuts down; the original keeps
     // The original is unharmed and routable from the far end. (dc dropped edge db->da when
     // the duplicate's update arrived; it comes back with db's next periodic update, ~10 s.)
     assert(!mesh.node("da").proc.exited, "original da exited");
-    await waitFor(
+    const ping = await waitFor(
       "dc pings the original da",
       async () => {
         const p = await mesh.ping("dc", "da");
-        return p.Success && p.From === "da";
+        return p.Success && p.From === "da" ? p : null;
       },
       20000,
       500,
     );
+    assert(ping.Success, `ping dc->da: ${ping.Error}`);
+    assertEquals(ping.From, "da");
   } finally {
     await stopAll(extra);
     await mesh.stop();

@@ -307,6 +307,7 @@ Deno.test({
           "failed stdout mirrored",
           async () => (await Deno.readTextFile(`${sub.unitDir(r.unitid!)}/stdout`)) === "oops\n",
         );
+        assertEquals(await Deno.readTextFile(`${sub.unitDir(r.unitid!)}/stdout`), "oops\n");
       });
 
       await t.step("remote submit errors", async () => {
@@ -505,6 +506,8 @@ Deno.test({
         await sub.start();
         await waitFor("remote unit deleted", async () => !(await exists(execUnitDir(rid))));
         await waitFor("local unit deleted", async () => !(await exists(sub.unitDir(id))));
+        assert(!(await exists(execUnitDir(rid))), "remote unit dir left after the release");
+        assert(!(await exists(sub.unitDir(id))), "local unit dir left after the release");
       });
 
       await t.step("signed work: tokens verified by the executor over TCP", async () => {
