@@ -28,6 +28,41 @@ import {
 const ctl = ctlOn;
 const list = (mesh: Mesh, node: string) => ctlWorkList(mesh, node);
 
+/**
+ * Submit a `sleeper` from sub to exec, wait until it runs, then stop exec and wait until sub has
+ * no route to it: the starting point of the release-while-down steps.
+ */
+async function sleeperWithExecDown(
+  mesh: Mesh,
+): Promise<{ id: string; pid: number; remoteId: string }> {
+  const r = await ctl(mesh, "sub", ["work", "submit", "sleeper", "--node", "exec", "--no-payload"]);
+  assertEquals(r.code, 0, `submit: ${r.out}${r.err}`);
+  const id = unitIdOf(r.out);
+  const running = await waitFor(
+    `unit ${id} Running`,
+    async () => {
+      const u = (await list(mesh, "sub"))[id];
+      return u?.State === 1 ? u : null;
+    },
+    30000,
+    200,
+  );
+  const pid = Number(/PID (\d+)/.exec(running.Detail)?.[1]);
+  assert(pid > 0 && pidAlive(pid), `sleep runs: ${running.Detail}`);
+  const remoteId = running.ExtraData?.RemoteUnitID as string;
+  await mesh.node("exec").proc.stop();
+  const routes = () => mesh.status("sub").then((s) => s.RoutingTable);
+  await waitFor("sub forgets the route to exec", async () => !(await routes())["exec"], 30000, 200);
+  assert(!(await routes())["exec"], "sub still routes to exec after it stopped");
+  return { id, pid, remoteId };
+}
+
+/** Wait until the unit's sleep process is gone, and say so. */
+async function assertSleepGone(pid: number, what: string): Promise<void> {
+  await waitFor(what, () => !pidAlive(pid), 15000);
+  assert(!pidAlive(pid), `sleep ${pid} still alive`);
+}
+
 Deno.test({
   name: "e2e remote lifecycle via receptorctl: failure, --rm, exec down, release pending, --all",
   sanitizeResources: false,
@@ -124,38 +159,7 @@ Deno.test({
       await t.step(
         "release with the executor down: release pending, done after restart",
         async () => {
-          const r = await ctl(mesh, "sub", [
-            "work",
-            "submit",
-            "sleeper",
-            "--node",
-            "exec",
-            "--no-payload",
-          ]);
-          assertEquals(r.code, 0, `submit: ${r.out}${r.err}`);
-          const id = unitIdOf(r.out);
-          const running = await waitFor(
-            `unit ${id} Running`,
-            async () => {
-              const u = (await list(mesh, "sub"))[id];
-              return u?.State === 1 ? u : null;
-            },
-            30000,
-            200,
-          );
-          const pid = Number(/PID (\d+)/.exec(running.Detail)?.[1]);
-          assert(pid > 0 && pidAlive(pid), `sleep runs: ${running.Detail}`);
-          const remoteId = running.ExtraData?.RemoteUnitID as string;
-          await mesh.node("exec").proc.stop();
-          await waitFor(
-            "sub forgets the route to exec",
-            async () => {
-              const s = await mesh.status("sub");
-              return !s.RoutingTable["exec"];
-            },
-            30000,
-            200,
-          );
+          const { id, pid, remoteId } = await sleeperWithExecDown(mesh);
           const rel = await ctl(mesh, "sub", ["work", "release", id]);
           assertEquals(rel.code, 0, `release: ${rel.out}${rel.err}`);
           assertStringIncludes(rel.out, `(${id}, release pending)`);
@@ -171,42 +175,14 @@ Deno.test({
               throw new Error(`${e.message}\n${meshLogs(mesh)}`);
             });
           assertEquals(readUnitStatus(mesh.node("exec"), remoteId), null, "remote unit deleted");
-          await waitFor("the released sleep is gone", () => !pidAlive(pid), 15000);
-          assert(!pidAlive(pid), `sleep ${pid} still alive`);
+          await assertSleepGone(pid, "the released sleep is gone");
         },
       );
 
       await t.step(
         "force-release with the executor down: gone locally at once, delivered when it returns",
         async () => {
-          const r = await ctl(mesh, "sub", [
-            "work",
-            "submit",
-            "sleeper",
-            "--node",
-            "exec",
-            "--no-payload",
-          ]);
-          assertEquals(r.code, 0, `submit: ${r.out}${r.err}`);
-          const id = unitIdOf(r.out);
-          const running = await waitFor(
-            `unit ${id} Running`,
-            async () => {
-              const u = (await list(mesh, "sub"))[id];
-              return u?.State === 1 ? u : null;
-            },
-            30000,
-            200,
-          );
-          const pid = Number(/PID (\d+)/.exec(running.Detail)?.[1]);
-          const remoteId = running.ExtraData?.RemoteUnitID as string;
-          await mesh.node("exec").proc.stop();
-          await waitFor(
-            "sub forgets the route to exec",
-            async () => !(await mesh.status("sub")).RoutingTable["exec"],
-            30000,
-            200,
-          );
+          const { id, pid, remoteId } = await sleeperWithExecDown(mesh);
           const rel = await ctl(mesh, "sub", ["work", "release", "--force", id]);
           assertEquals(rel.code, 0, `force-release: ${rel.out}${rel.err}`);
           assertStringIncludes(rel.out, `(${id}, released)`);
@@ -221,8 +197,7 @@ Deno.test({
           ).catch((e) => {
             throw new Error(`${e.message}\n${meshLogs(mesh)}`);
           });
-          await waitFor("the force-released sleep is gone", () => !pidAlive(pid), 15000);
-          assert(!pidAlive(pid), `sleep ${pid} still alive`);
+          await assertSleepGone(pid, "the force-released sleep is gone");
         },
       );
 
