@@ -252,6 +252,19 @@ Deno.test({
       const s = await sub.status(id);
       return s.ExtraData.RemoteUnitID;
     };
+    /** An `upper` unit that Succeeded, then exec stopped and its release answered as pending. */
+    const releasePendingWithExecDown = async (payload: string) => {
+      const r = await submit(sub.sock, { node: "exec", worktype: "upper" }, payload);
+      const id = r.unitid!;
+      await sub.waitState(id, "Succeeded");
+      const rid = await remoteId(id);
+      await stopExec();
+      assertEquals(
+        await ctl(sub.sock, `work release ${id}`),
+        JSON.stringify({ "release pending": id }),
+      );
+      return { id, rid };
+    };
     try {
       await startExec();
       await sub.start();
@@ -364,20 +377,13 @@ Deno.test({
       });
 
       await t.step("release with the executor down: pending, completed later", async () => {
-        const r = await submit(sub.sock, { node: "exec", worktype: "upper" }, "abc\n");
-        const id = r.unitid!;
-        await sub.waitState(id, "Succeeded");
-        const rid = await remoteId(id);
-        await stopExec();
-        assertEquals(
-          await ctl(sub.sock, `work release ${id}`),
-          JSON.stringify({ "release pending": id }),
-        );
+        const { id, rid } = await releasePendingWithExecDown("abc\n");
         const s = await sub.status(id);
         assertEquals(s.ExtraData.LocalReleased, true);
         assert(await exists(execUnitDir(rid)), "remote unit still there while executor is down");
         await startExec();
         await waitFor("remote unit deleted", async () => !(await exists(execUnitDir(rid))));
+        assert(!(await exists(execUnitDir(rid))), "remote unit directory removed");
         await waitFor(
           "local unit deleted",
           async () =>
@@ -491,15 +497,7 @@ Deno.test({
       });
 
       await t.step("a pending release is resent after a submitter restart", async () => {
-        const r = await submit(sub.sock, { node: "exec", worktype: "upper" }, "q\n");
-        const id = r.unitid!;
-        await sub.waitState(id, "Succeeded");
-        const rid = await remoteId(id);
-        await stopExec();
-        assertEquals(
-          await ctl(sub.sock, `work release ${id}`),
-          JSON.stringify({ "release pending": id }),
-        );
+        const { id, rid } = await releasePendingWithExecDown("q\n");
         await sub.stop();
         await startExec();
         assert(await exists(execUnitDir(rid)), "remote unit kept while the submitter is down");
