@@ -8,12 +8,13 @@ import { assert, assertEquals } from "../helpers/assert.ts";
 import { QuicDriver } from "../../src/quic/driver.ts";
 import { QuicEndpoint } from "../../src/quic/endpoint.ts";
 import { UdpTransport } from "../../src/quic/udp_transport.ts";
-import { quicTestCert } from "../unit/quic_certs.ts";
+import { clientTls, quicTestCert, serverTls } from "../unit/quic_certs.ts";
 import { echoOver, lossy } from "./quic_echo.ts";
 
 const TOTAL = 16 * 1024 * 1024;
 
-Deno.test("quic interop: our client ↔ Deno's QUIC server (16 MiB echo)", async () => {
+/** Deno's QUIC server (ALPN "netceptor") echoing the first stream of its first connection. */
+async function denoEchoServer() {
   const cert = await quicTestCert();
   const ep = new Deno.QuicEndpoint({ hostname: "127.0.0.1", port: 0 });
   const listener = ep.listen({
@@ -31,9 +32,14 @@ Deno.test("quic interop: our client ↔ Deno's QUIC server (16 MiB echo)", async
     await bidi.readable.pipeTo(bidi.writable);
     await conn.closed.catch(() => {});
   })();
+  return { ep, listener, serving };
+}
+
+Deno.test("quic interop: our client ↔ Deno's QUIC server (16 MiB echo)", async () => {
+  const { ep, listener, serving } = await denoEchoServer();
   const t = UdpTransport.listen();
   const driver = new QuicDriver(
-    new QuicEndpoint({ role: "client", tls: () => ({ role: "client", alpn: ["netceptor"] }) }),
+    new QuicEndpoint({ role: "client", tls: clientTls }),
     t,
   );
   const conn = await driver.connect(`127.0.0.1:${ep.addr.port}`, { serverName: "localhost" });
@@ -57,12 +63,7 @@ Deno.test("quic interop: Deno's QUIC client ↔ our server (16 MiB echo)", async
   const driver = new QuicDriver(
     new QuicEndpoint({
       role: "server",
-      tls: () => ({
-        role: "server",
-        alpn: ["netceptor"],
-        certificateChain: cert.chain,
-        privateKey: cert.key,
-      }),
+      tls: serverTls(cert),
     }),
     t,
   );
@@ -118,24 +119,9 @@ Deno.test("quic interop: Deno's QUIC client ↔ our server (16 MiB echo)", async
 });
 
 Deno.test("quic interop: our client ↔ Deno's QUIC server with 5% loss each way (4 MiB echo)", async () => {
-  const cert = await quicTestCert();
-  const ep = new Deno.QuicEndpoint({ hostname: "127.0.0.1", port: 0 });
-  const listener = ep.listen({
-    cert: cert.certPem,
-    key: cert.keyPem,
-    alpnProtocols: ["netceptor"],
-  });
-  const serving = (async () => {
-    const conn = await listener.accept();
-    const reader = conn.incomingBidirectionalStreams.getReader();
-    const { value: bidi } = await reader.read();
-    reader.releaseLock();
-    assert(bidi, "deno server got a stream");
-    await bidi.readable.pipeTo(bidi.writable);
-    await conn.closed.catch(() => {});
-  })();
+  const { ep, listener, serving } = await denoEchoServer();
   const driver = new QuicDriver(
-    new QuicEndpoint({ role: "client", tls: () => ({ role: "client", alpn: ["netceptor"] }) }),
+    new QuicEndpoint({ role: "client", tls: clientTls }),
     lossy(UdpTransport.listen(), 0.05, 99),
   );
   const conn = await driver.connect(`127.0.0.1:${ep.addr.port}`, { serverName: "localhost" });
