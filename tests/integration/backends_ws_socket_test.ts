@@ -183,23 +183,18 @@ Deno.test("ws backends: our peer and our listener; a wrong path is a dial failur
   const ls = new Sink();
   const ps = new Sink();
   const l = startWsListener(lines, ls, { nodeCost: { b: 3 } });
-  const p = WsPeerBackend.start({
-    address: `ws://127.0.0.1:${l.port}/anything`,
-    redial: false,
-    extraheader: "",
-    cost: 1,
-    allowedPeers: null,
-    logger: logger(lines),
-  }, ps);
+  const peer = (address: string) =>
+    WsPeerBackend.start({
+      address,
+      redial: false,
+      extraheader: "",
+      cost: 1,
+      allowedPeers: null,
+      logger: logger(lines),
+    }, ps);
+  const p = peer(`ws://127.0.0.1:${l.port}/anything`);
   const l2 = startWsListener(lines, ls, { path: "/only" });
-  const p2 = WsPeerBackend.start({
-    address: `ws://127.0.0.1:${l2.port}/elsewhere`,
-    redial: false,
-    extraheader: "",
-    cost: 1,
-    allowedPeers: null,
-    logger: logger(lines),
-  }, ps);
+  const p2 = peer(`ws://127.0.0.1:${l2.port}/elsewhere`);
   try {
     await waitFor("links on both sides", () => ls.links.length === 1 && ps.links.length === 1);
     assertEquals(ls.links[0].options.nodeCost, { b: 3 });
