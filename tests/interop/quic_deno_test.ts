@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { QuicDriver } from "../../src/quic/driver.ts";
+import { type QuicConnHandle, QuicDriver } from "../../src/quic/driver.ts";
 import { QuicEndpoint } from "../../src/quic/endpoint.ts";
 import { UdpTransport } from "../../src/quic/udp_transport.ts";
 import { clientTls, quicTestCert, serverTls } from "../unit/quic_certs.ts";
@@ -35,26 +35,37 @@ async function denoEchoServer() {
   return { ep, listener, serving };
 }
 
+/** Close our client connection and driver, then Deno's server, in that order. */
+async function closeAll(
+  conn: QuicConnHandle,
+  driver: QuicDriver,
+  server: Awaited<ReturnType<typeof denoEchoServer>>,
+): Promise<void> {
+  conn.close(0, "normal close");
+  await conn.closed;
+  await server.serving;
+  await driver.close();
+  server.listener.stop();
+  server.ep.close();
+}
+
 Deno.test("quic interop: our client ↔ Deno's QUIC server (16 MiB echo)", async () => {
-  const { ep, listener, serving } = await denoEchoServer();
+  const server = await denoEchoServer();
   const t = UdpTransport.listen();
   const driver = new QuicDriver(
     new QuicEndpoint({ role: "client", tls: clientTls }),
     t,
   );
-  const conn = await driver.connect(`127.0.0.1:${ep.addr.port}`, { serverName: "localhost" });
+  const conn = await driver.connect(`127.0.0.1:${server.ep.addr.port}`, {
+    serverName: "localhost",
+  });
   assertEquals(conn.alpn, "netceptor");
   assertEquals(conn.peerCertificates.length, 1);
   const s = await conn.openStream();
   const [a, b, mbps] = await echoOver(s, TOTAL);
   assertEquals(b, a);
   console.log(`our client → Deno server echo: ${mbps.toFixed(1)} MiB/s each way`);
-  conn.close(0, "normal close");
-  await conn.closed;
-  await serving;
-  await driver.close();
-  listener.stop();
-  ep.close();
+  await closeAll(conn, driver, server);
 });
 
 Deno.test("quic interop: Deno's QUIC client ↔ our server (16 MiB echo)", async () => {
@@ -119,20 +130,17 @@ Deno.test("quic interop: Deno's QUIC client ↔ our server (16 MiB echo)", async
 });
 
 Deno.test("quic interop: our client ↔ Deno's QUIC server with 5% loss each way (4 MiB echo)", async () => {
-  const { ep, listener, serving } = await denoEchoServer();
+  const server = await denoEchoServer();
   const driver = new QuicDriver(
     new QuicEndpoint({ role: "client", tls: clientTls }),
     lossy(UdpTransport.listen(), 0.05, 99),
   );
-  const conn = await driver.connect(`127.0.0.1:${ep.addr.port}`, { serverName: "localhost" });
+  const conn = await driver.connect(`127.0.0.1:${server.ep.addr.port}`, {
+    serverName: "localhost",
+  });
   const s = await conn.openStream();
   const [a, b] = await echoOver(s, 4 * 1024 * 1024);
   assertEquals(b, a);
   assert(conn.connection.stats.packetsLost > 0, "losses were recovered");
-  conn.close(0, "normal close");
-  await conn.closed;
-  await serving;
-  await driver.close();
-  listener.stop();
-  ep.close();
+  await closeAll(conn, driver, server);
 });
