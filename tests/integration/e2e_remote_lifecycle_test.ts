@@ -27,6 +27,9 @@ import {
 
 const ctl = ctlOn;
 const list = (mesh: Mesh, node: string) => ctlWorkList(mesh, node);
+/** `receptorctl work submit WORKTYPE --node exec ARGS...` on sub. */
+const submitOnExec = (mesh: Mesh, worktype: string, ...args: string[]) =>
+  ctl(mesh, "sub", ["work", "submit", worktype, "--node", "exec", ...args]);
 
 /**
  * Submit a `sleeper` from sub to exec, wait until it runs, then stop exec and wait until sub has
@@ -35,7 +38,7 @@ const list = (mesh: Mesh, node: string) => ctlWorkList(mesh, node);
 async function sleeperWithExecDown(
   mesh: Mesh,
 ): Promise<{ id: string; pid: number; remoteId: string }> {
-  const r = await ctl(mesh, "sub", ["work", "submit", "sleeper", "--node", "exec", "--no-payload"]);
+  const r = await submitOnExec(mesh, "sleeper", "--no-payload");
   assertEquals(r.code, 0, `submit: ${r.out}${r.err}`);
   const id = unitIdOf(r.out);
   const running = await waitFor(
@@ -76,15 +79,7 @@ Deno.test({
     });
     try {
       await t.step("failing remote command: output, exit 1, Remote unit failed", async () => {
-        const r = await ctl(mesh, "sub", [
-          "work",
-          "submit",
-          "fail3",
-          "--node",
-          "exec",
-          "--no-payload",
-          "-f",
-        ]);
+        const r = await submitOnExec(mesh, "fail3", "--no-payload", "-f");
         assertEquals(r.code, 1, `exit code: ${r.out}${r.err}`);
         assertEquals(r.out, "oops\n");
         assertStringIncludes(r.err, "Remote unit failed: exit status 3");
@@ -92,17 +87,7 @@ Deno.test({
 
       await t.step("-l hi --rm -f: output, then released on both nodes", async () => {
         const before = Object.keys(await list(mesh, "exec"));
-        const r = await ctl(mesh, "sub", [
-          "work",
-          "submit",
-          "upper",
-          "--node",
-          "exec",
-          "-l",
-          "hi",
-          "--rm",
-          "-f",
-        ]);
+        const r = await submitOnExec(mesh, "upper", "-l", "hi", "--rm", "-f");
         assertEquals(r.code, 0, `exit code: ${r.out}${r.err}`);
         assert(r.out.startsWith("HI\n"), `output first: ${r.out}`);
         assert(/\([A-Za-z0-9]{8}, released\)/.test(r.out), `release line: ${r.out}`);
@@ -124,15 +109,7 @@ Deno.test({
             30000,
             200,
           );
-          const r = await ctl(mesh, "sub", [
-            "work",
-            "submit",
-            "upper",
-            "--node",
-            "exec",
-            "-l",
-            "late",
-          ]);
+          const r = await submitOnExec(mesh, "upper", "-l", "late");
           assertEquals(r.code, 0, `submit: ${r.out}${r.err}`);
           assertStringIncludes(r.out, "Result: Job Submitted");
           const id = unitIdOf(r.out);
