@@ -210,6 +210,7 @@ Deno.test("ws backends: our peer and our listener; a wrong path is a dial failur
       "dial failure logged",
       () => lines.find((x) => x.includes("handshake refused: HTTP 404")),
     );
+    assert(lines.some((x) => x.includes("handshake refused: HTTP 404")), lines.join("\n"));
     assertEquals(ps.links.length, 1, "the 404 dial produced no link");
   } finally {
     p.close();
@@ -235,6 +236,7 @@ Deno.test("ws backends: a client that never finishes its request is dropped afte
       "timeout logged",
       () => lines.find((x) => x.includes("timed out reading the HTTP handshake")),
     );
+    assert(lines.some((x) => x.includes("timed out reading the HTTP handshake")), lines.join("\n"));
     assertEquals(sink.links.length, 0);
   } finally {
     c.close();
