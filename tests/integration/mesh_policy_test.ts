@@ -85,6 +85,7 @@ Deno.test("mesh: allowedpeers on a listener refuses other node IDs", async () =>
       () => /stranger/.test(gate.logText()),
       20000,
     );
+    assertMatch(gate.logText(), /stranger/);
     const s = await ctlStatus(gate.socket);
     assert(!s.Connections.some((c) => c.NodeID === "stranger"), "stranger must not connect");
     const ss = await ctlStatus(stranger.socket);
@@ -185,6 +186,7 @@ Deno.test("mesh: nodecost on a listener sets the link cost; a peer that disagree
       () => /disagree/.test(hub.logText() + cheap.logText()),
       20000,
     );
+    assertMatch(hub.logText() + cheap.logText(), /disagree/);
     const hs = await ctlStatus(hub.socket);
     assert(!hs.Connections.some((c) => c.NodeID === "cheap"), JSON.stringify(hs.Connections));
     assert(!("cheap" in hs.RoutingTable), "no route to a rejected peer");

@@ -146,6 +146,12 @@ Deno.test("observability: /metrics passes promtool and reports known traffic", a
       20000,
       500,
     );
+    const rtt = value(
+      parseMetrics(await (await fetch(`${base}/metrics`)).text()),
+      "receptor_peer_ping_rtt_seconds",
+      { peer: "b" },
+    );
+    assert(rtt > 0, `ping RTT to b: ${rtt}`);
 
     const h = await fetch(`${base}/health`);
     assertEquals(h.status, 200);

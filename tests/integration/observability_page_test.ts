@@ -80,6 +80,7 @@ Deno.test("observability: the live mesh page shows a 4-node mesh and follows a n
       15000,
       200,
     );
+    assertEquals(await keys("nodes"), ["a", "b", "c", "d"]);
     assertEquals(await page.textContent("#self"), "a");
     assertEquals(await keys("links"), ["a b", "a c", "b c", "c d"]);
     const nodeRows = await rows("nodes");
@@ -102,6 +103,7 @@ Deno.test("observability: the live mesh page shows a 4-node mesh and follows a n
       10000,
       100,
     );
+    assertEquals(await keys("links"), ["a b", "a c", "b c"], "links after d died");
     const after = await keys("nodes");
     const dRow = (await rows("nodes")).find((r) => r.startsWith("d"));
     assert(!after.includes("d") || dRow?.includes("no route"), `d still routed: ${dRow}`);
