@@ -4,6 +4,7 @@
  * node process. The remote type's dialer maps a node ID to that node's control Unix socket,
  * so the full control protocol runs against the real executor (without the mesh).
  */
+import { REMOTE_EXTRA_DATA_KEYS } from "../helpers/work.ts";
 import { concatBytes, sha256File } from "../helpers/data.ts";
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
@@ -280,18 +281,7 @@ Deno.test({
         const s = await sub.waitState(id, "Succeeded");
         assertEquals(s.Detail, "exit status 0");
         assertEquals(s.WorkType, "remote");
-        assertEquals(Object.keys(s.ExtraData), [
-          "RemoteNode",
-          "RemoteWorkType",
-          "RemoteParams",
-          "RemoteUnitID",
-          "RemoteStarted",
-          "LocalCancelled",
-          "LocalReleased",
-          "SignWork",
-          "TLSClient",
-          "Expiration",
-        ]);
+        assertEquals(Object.keys(s.ExtraData), [...REMOTE_EXTRA_DATA_KEYS]);
         assertEquals(s.ExtraData.RemoteNode, "exec");
         assertEquals(s.ExtraData.RemoteWorkType, "upper");
         assertEquals(s.ExtraData.RemoteStarted, true);
