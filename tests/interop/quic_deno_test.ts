@@ -9,7 +9,7 @@ import { type QuicConnHandle, QuicDriver } from "../../src/quic/driver.ts";
 import { QuicEndpoint } from "../../src/quic/endpoint.ts";
 import { UdpTransport } from "../../src/quic/udp_transport.ts";
 import { clientTls, quicTestCert, serverTls } from "../unit/quic_certs.ts";
-import { echoOver, lossy } from "./quic_echo.ts";
+import { echoOver, lossyEcho } from "./quic_echo.ts";
 
 const TOTAL = 16 * 1024 * 1024;
 
@@ -131,16 +131,6 @@ Deno.test("quic interop: Deno's QUIC client ↔ our server (16 MiB echo)", async
 
 Deno.test("quic interop: our client ↔ Deno's QUIC server with 5% loss each way (4 MiB echo)", async () => {
   const server = await denoEchoServer();
-  const driver = new QuicDriver(
-    new QuicEndpoint({ role: "client", tls: clientTls }),
-    lossy(UdpTransport.listen(), 0.05, 99),
-  );
-  const conn = await driver.connect(`127.0.0.1:${server.ep.addr.port}`, {
-    serverName: "localhost",
-  });
-  const s = await conn.openStream();
-  const [a, b] = await echoOver(s, 4 * 1024 * 1024);
-  assertEquals(b, a);
-  assert(conn.connection.stats.packetsLost > 0, "losses were recovered");
+  const { conn, driver } = await lossyEcho(`127.0.0.1:${server.ep.addr.port}`, 99, "localhost");
   await closeAll(conn, driver, server);
 });

@@ -10,7 +10,7 @@ import { QuicDriver } from "../../src/quic/driver.ts";
 import { QuicEndpoint } from "../../src/quic/endpoint.ts";
 import { UdpTransport } from "../../src/quic/udp_transport.ts";
 import { clientTls, quicTestCert, serverTls } from "../unit/quic_certs.ts";
-import { echoOver, lossy } from "./quic_echo.ts";
+import { echoOver, lossyEcho } from "./quic_echo.ts";
 import { quicGoPeer } from "../helpers/peers.ts";
 
 const TOTAL = 16 * 1024 * 1024;
@@ -148,15 +148,7 @@ Deno.test({
     const srv = await startGoServer();
     const { port } = srv;
     try {
-      const driver = new QuicDriver(
-        new QuicEndpoint({ role: "client", tls: clientTls }),
-        lossy(UdpTransport.listen(), 0.05, 1234),
-      );
-      const conn = await driver.connect(`127.0.0.1:${port}`);
-      const s = await conn.openStream();
-      const [a, b] = await echoOver(s, 4 * 1024 * 1024);
-      assertEquals(b, a);
-      assert(conn.connection.stats.packetsLost > 0, "losses were recovered");
+      const { conn, driver } = await lossyEcho(`127.0.0.1:${port}`, 1234);
       conn.close(0, "normal close");
       await conn.closed;
       await driver.close();
