@@ -13,7 +13,7 @@ import { compileFirewallRules } from "../mesh/firewall.ts";
 import { MeshNode } from "../mesh/mesh_node.ts";
 import { type RunningBackend, startBackends } from "./backends.ts";
 import { WorkEngine } from "../work/engine.ts";
-import { runCommandRunner } from "../cli/command_runner.ts";
+import { runCommandRunner } from "../work/command_runner.ts";
 import { VERSION } from "../cli/version.ts";
 import { type ControlServices, startControlServices } from "./control.ts";
 import { makeReloader } from "./reload.ts";
