@@ -13,16 +13,14 @@ import { compileFirewallRules } from "../mesh/firewall.ts";
 import { MeshNode } from "../mesh/mesh_node.ts";
 import { type RunningBackend, startBackends } from "./backends.ts";
 import { WorkEngine } from "../work/engine.ts";
-import { runCommandRunner } from "../work/command_runner.ts";
 import { VERSION } from "../cli/version.ts";
 import { type ControlServices, startControlServices } from "./control.ts";
 import { makeReloader } from "./reload.ts";
-import { loadWorkSigning, signWork } from "../work/signing.ts";
-import { denoUnitDeps, DenoUnitType } from "../work/deno_unit.ts";
-import { registerRemoteWork } from "../work/remote_unit.ts";
+import type { WorkSigning } from "../work/signing.ts";
 import { listenStreamService, makeStreamDialer, type TlsLookup } from "./streams.ts";
-import { NodeTls } from "./tls.ts";
-import { type NodeServices, startServices } from "./services.ts";
+import type { NodeServices } from "./services.ts";
+import { SERVICE_KINDS } from "./service_kinds.ts";
+import { loadNodeTls } from "./tls_lazy.ts";
 
 /** Node-level options that are not part of the upstream config format. */
 export interface NodeRunOptions {
@@ -52,7 +50,22 @@ const NOT_IMPLEMENTED = new Set([
   "work-kubernetes",
 ]);
 
-/** Start a node and run it until it is told to stop; resolves to the exit code. */
+/** Work signing keys: loaded (with jose) only when a section asks for them. */
+async function loadSigning(sections: readonly Section[], nodeId: string): Promise<WorkSigning> {
+  if (!sections.some((s) => s.kind === "work-signing" || s.kind === "work-verification")) {
+    return { signer: null, verifier: null };
+  }
+  return (await import("../work/signing.ts")).loadWorkSigning(sections, nodeId);
+}
+
+/**
+ * Start a node and run it until it is told to stop; resolves to the exit code.
+ *
+ * Start-up order: what answers first is bound first — services (only if configured), the
+ * control sockets and the backend listeners (peers started at the same moment can link at
+ * once) — then the work engine scans its units (`work` commands wait for it), and the stream
+ * layer (QUIC) for mesh control listeners, work-deno and remote work types load.
+ */
 export async function startNode(
   inv: Extract<Invocation, { kind: "node" }>,
   opts: NodeRunOptions = {},
@@ -60,6 +73,7 @@ export async function startNode(
   const sections = inv.sections;
   const runner = sectionsOf(sections, "command-runner")[0];
   if (runner) {
+    const { runCommandRunner } = await import("../work/command_runner.ts");
     return await runCommandRunner({
       command: runner.command,
       params: runner.params,
@@ -87,7 +101,7 @@ export async function startNode(
     });
   }
 
-  const nodeTls = NodeTls.load(sections, nodeId, logger);
+  const nodeTls = await loadNodeTls(sections, nodeId, logger);
   const mesh = new MeshNode({ nodeId, logger, firewall, maxIdleMs: node.maxidleconnectiontimeout });
   const datadir = node.datadir === ""
     ? `${Deno.env.get("TMPDIR") ?? "/tmp"}/receptor`
@@ -98,16 +112,13 @@ export async function startNode(
     logger,
     workTypes: sectionsOf(sections, "work-command"),
   });
-  await work.init();
-  // work-deno (not upstream): Deno-sandboxed work types on the same runner machinery.
-  for (const s of sectionsOf(sections, "work-deno")) {
-    await work.registerType(new DenoUnitType(s, denoUnitDeps(logger)));
-  }
+  const workReady = Promise.withResolvers<void>();
 
   let backends: RunningBackend[] = [];
   let control: ControlServices | undefined;
   let services: NodeServices | undefined;
   const cleanup = async () => {
+    workReady.resolve(); // release waiting `work` commands; the engine is closing
     for (const b of backends) b.close();
     services?.close();
     control?.close();
@@ -122,31 +133,28 @@ export async function startNode(
         restart: async (newSections) => {
           // Wait until closed listeners have released their ports before binding them again.
           await Promise.all(backends.map((b) => b.close()));
-          backends = startBackends(newSections, mesh, logger, nodeTls);
+          backends = await startBackends(newSections, mesh, logger, nodeTls);
         },
       })
       : null;
     // work-signing / work-verification key files (control.md §7), loaded once at start-up.
-    const workSigning = loadWorkSigning(sections, nodeId);
+    const workSigning = await loadSigning(sections, nodeId);
     // Remote work (control.md §6) dials the target's `control` service over the mesh.
     const tlsLookup: TlsLookup = nodeTls.lookup();
     const streamDial = makeStreamDialer(mesh, logger, tlsLookup);
-    await registerRemoteWork(work, {
-      dial: (remoteNode, tlsClient) => streamDial(remoteNode, "control", tlsClient),
-      logger,
-      sign: (remoteNode) => signWork(workSigning.signer, remoteNode),
-      signingLifetimeMs: workSigning.signer?.lifetimeMs,
-      hasTlsClient: (name) => tlsLookup.client(name) !== undefined,
-    });
-    mesh.setWorkCommands(work.advertisedWorkCommands());
-    // Services first: once the control socket exists, the proxies are listening too.
-    services = await startServices(sections, { mesh, logger, tls: tlsLookup });
+    // Services (tcp-server etc.) before the control socket: once it exists, the proxies are
+    // listening too. Nodes without services skip loading them (and the stream layer) here.
+    if (sections.some((s) => SERVICE_KINDS.has(s.kind))) {
+      const { startServices } = await import("./services.ts");
+      services = await startServices(sections, { mesh, logger, tls: tlsLookup });
+    }
     control = await startControlServices(sections, {
       nodeId,
       workSigning,
       logger,
       mesh,
       work,
+      workReady: workReady.promise,
       reload,
       version: VERSION,
       tls: nodeTls,
@@ -160,7 +168,29 @@ export async function startNode(
           onConnection,
         }),
     });
-    backends = startBackends(sections, mesh, logger, nodeTls);
+    backends = await startBackends(sections, mesh, logger, nodeTls);
+
+    await work.init();
+    // work-deno (not upstream): Deno-sandboxed work types on the same runner machinery.
+    const denoTypes = sectionsOf(sections, "work-deno");
+    if (denoTypes.length) {
+      const { denoUnitDeps, DenoUnitType } = await import("../work/deno_unit.ts");
+      for (const s of denoTypes) {
+        await work.registerType(new DenoUnitType(s, denoUnitDeps(logger)));
+      }
+    }
+    const { registerRemoteWork } = await import("../work/remote_unit.ts");
+    await registerRemoteWork(work, {
+      dial: (remoteNode, tlsClient) => streamDial(remoteNode, "control", tlsClient),
+      logger,
+      sign: async (remoteNode) =>
+        (await import("../work/signing.ts")).signWork(workSigning.signer, remoteNode),
+      signingLifetimeMs: workSigning.signer?.lifetimeMs,
+      hasTlsClient: (name) => tlsLookup.client(name) !== undefined,
+    });
+    mesh.setWorkCommands(work.advertisedWorkCommands());
+    workReady.resolve();
+    await control.meshReady;
   } catch (e) {
     await cleanup();
     throw e;
