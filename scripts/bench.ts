@@ -18,6 +18,8 @@ import { ReceptorClient } from "../src/ctl/client.ts";
 import { submitWork, workResults, workStatus } from "../src/ctl/work_client.ts";
 import { Logger } from "../src/log.ts";
 import { measureCeiling } from "./bench_ceiling.ts";
+import { benchStart } from "./bench_start.ts";
+import { benchUnits } from "./bench_units.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const SCALE = Number(Deno.env.get("BENCH_SCALE") ?? "1");
@@ -474,4 +476,7 @@ if (want("quic")) {
 if (want("mesh") || only === "mesh1") await benchMesh(0, tcpRate);
 if (want("mesh") || only === "mesh3") await benchMesh(2, tcpRate);
 if (want("work")) await benchWork();
+// start-up, memory and units/s, beside Go receptor when RECEPTOR_GO_BINARY is given
+if (want("start")) rows.push(...await benchStart());
+if (want("units")) rows.push(...await benchUnits());
 console.log("\n| measurement | result |\n|---|---|\n" + rows.join("\n"));
