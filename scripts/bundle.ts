@@ -11,6 +11,11 @@
  * CommonJS npm code uses it (and imports it by name). Those bare imports of a chunk holding no
  * module of ours are dropped, so `--version`, `ctl` and the work runner start without it.
  *
+ * And one choice: the bundle takes `yaml`'s own ES module build (its package's "default"
+ * export, plain JavaScript) instead of the CommonJS build Deno's "node" condition picks, which
+ * `require`s node:process and node:buffer and so loads the Node compatibility layer for
+ * every config file parsed. Same package and version; the source run keeps the npm default.
+ *
  * Run alone: `./node_modules/deno/deno run -A scripts/bundle.ts` (or `deno task bundle`).
  * @module
  */
@@ -29,6 +34,10 @@ async function main(): Promise<number> {
   for (const e of Deno.readDirSync(DIST)) {
     if (e.isFile && e.name.endsWith(".js")) await Deno.remove(`${DIST}/${e.name}`);
   }
+  const importMap = Deno.makeTempFileSync({ prefix: "receptor-bundle-", suffix: ".json" });
+  const yamlEsm = `${ROOT}node_modules/yaml/browser/index.js`;
+  Deno.statSync(yamlEsm); // fails with a clear path if the package layout changed
+  Deno.writeTextFileSync(importMap, JSON.stringify({ imports: { yaml: yamlEsm } }));
   const out = await new Deno.Command(DENO, {
     args: [
       "bundle",
@@ -36,6 +45,8 @@ async function main(): Promise<number> {
       "--platform",
       "deno",
       "--code-splitting",
+      "--import-map",
+      importMap,
       "--outdir",
       DIST,
       "main.ts",
@@ -44,6 +55,7 @@ async function main(): Promise<number> {
     stdout: "inherit",
     stderr: "inherit",
   }).output();
+  Deno.removeSync(importMap);
   if (!out.success) return out.code || 1;
   const files = [...Deno.readDirSync(DIST)].filter((e) => e.isFile && e.name.endsWith(".js"));
   const helperChunks = new Set(
