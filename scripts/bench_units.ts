@@ -29,6 +29,8 @@ const SCALE = Number(Deno.env.get("BENCH_SCALE") ?? "1");
 const CLIENTS = 8;
 const MiB = 1024 * 1024;
 const TRANSFER = Math.max(1, Math.round(256 * SCALE)) * MiB;
+/** How long nodes sit idle before "after" RSS readings. */
+const IDLE_MS = 10000;
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A line a ← b ← … of `hops + 1` nodes; the last runs `true` and `gen` (the transfer). */
@@ -138,11 +140,11 @@ async function benchImpl(impl: Impl): Promise<Record<string, string>> {
     await settle(3000);
     out.idle = `${rssList(nodes)} MiB`;
     out.hop2 = `${(await unitsPerSecond(nodes, big)).toFixed(1)} units/s (${big})`;
-    await settle(5000);
+    await settle(IDLE_MS);
     out.afterUnits = `${rssList(nodes)} MiB`;
     const rate = await transfer(nodes);
     out.transferRate = `${rate.toFixed(0)} MB/s`;
-    await settle(5000);
+    await settle(IDLE_MS);
     out.afterTransfer = `${rssList(nodes)} MiB`;
   } finally {
     await stopAll(nodes);
@@ -164,9 +166,9 @@ export async function benchUnits(): Promise<string[]> {
     line(`remote units/s, 1 hop, ${CLIENTS} clients (submit → Succeeded → released)`, "hop1"),
     line(`remote units/s, 2 hops, ${CLIENTS} clients`, "hop2"),
     line("RSS n0/n1/n2 idle (3 nodes, 3 s after start)", "idle"),
-    line("RSS n0/n1/n2 after those 2-hop units released (+5 s)", "afterUnits"),
+    line("RSS n0/n1/n2 after those 2-hop units released (+10 s idle)", "afterUnits"),
     line(`remote results ${TRANSFER / MiB} MiB over 2 hops`, "transferRate"),
-    line(`RSS n0/n1/n2 after the ${TRANSFER / MiB} MiB transfer (+5 s)`, "afterTransfer"),
+    line(`RSS n0/n1/n2 after the ${TRANSFER / MiB} MiB transfer (+10 s idle)`, "afterTransfer"),
   ];
 }
 

@@ -21,6 +21,7 @@ import { listenStreamService, makeStreamDialer, type TlsLookup } from "./streams
 import type { NodeServices } from "./services.ts";
 import { SERVICE_KINDS } from "./service_kinds.ts";
 import { loadNodeTls } from "./tls_lazy.ts";
+import { startMemoryReclaimer } from "./memory.ts";
 
 /** Node-level options that are not part of the upstream config format. */
 export interface NodeRunOptions {
@@ -203,6 +204,7 @@ export async function startNode(
   }
   nodeTls.watch();
   logger.info("Initialization complete");
+  const stopReclaimer = startMemoryReclaimer(logger);
 
   const running: RunningNode = { nodeId, logger, mesh, work, backends, control: control! };
   opts.onReady?.(running);
@@ -222,6 +224,7 @@ export async function startNode(
       resolve(1);
     });
   });
+  stopReclaimer();
   await cleanup();
   return code;
 }
