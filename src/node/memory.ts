@@ -3,9 +3,9 @@
  * ArrayBuffers from streams, finished units' objects) until its next allocation-driven GC,
  * which an idle process never reaches, and glibc keeps freed pages in its arenas; RSS then
  * stays at the peak (measured: 57 MiB idle → 170 MiB after 250 remote units, unchanged
- * minutes later). So, sampled every few seconds: when the process used almost no CPU for two
- * samples in a row and its RSS grew more than 10% above what it was at rest, run a full GC
- * and glibc's `malloc_trim(0)` (through FFI; skipped where there is no glibc or no FFI
+ * minutes later). So, sampled every few seconds: once the process used almost no CPU for two
+ * samples in a row after start-up, and later whenever it is idle again with RSS more than 10%
+ * above that resting level, run a full GC and glibc's `malloc_trim(0)` (through FFI; skipped where there is no glibc or no FFI
  * permission). Busy nodes are never interrupted.
  * @module
  */
@@ -26,7 +26,8 @@ const DEFAULTS: ReclaimOptions = { growth: 0.1, idleCpu: 0.03, idleSamples: 2 };
 /** Decides, sample by sample, when to reclaim; pure (no clock, no I/O). */
 export class ReclaimPolicy {
   readonly #o: ReclaimOptions;
-  /** RSS at rest: the first sample, later the level right after a reclaim. */
+  /** RSS at rest: right after the first idle reclaim (start-up garbage gone), then the most
+   * that a reclaim could not free. */
   #rest: number | null = null;
   #idleRun = 0;
 
@@ -34,22 +35,19 @@ export class ReclaimPolicy {
     this.#o = { ...DEFAULTS, ...opts };
   }
 
-  /** The RSS level (bytes) above which an idle node reclaims; null before the first sample. */
+  /** The RSS level (bytes) above which an idle node reclaims; null until the first reclaim. */
   get threshold(): number | null {
     return this.#rest === null ? null : Math.round(this.#rest * (1 + this.#o.growth));
   }
 
   /** One sample: RSS in bytes and the CPU share used since the last one. True = reclaim now. */
   sample(rss: number, cpuShare: number): boolean {
-    if (this.#rest === null) {
-      this.#rest = rss;
-      return false;
-    }
     this.#idleRun = cpuShare < this.#o.idleCpu ? this.#idleRun + 1 : 0;
-    return this.#idleRun >= this.#o.idleSamples && rss > this.threshold!;
+    if (this.#idleRun < this.#o.idleSamples) return false;
+    return this.#rest === null || rss > this.threshold!;
   }
 
-  /** After a reclaim: what is left is the new resting level (never below the first one). */
+  /** After a reclaim: what is left is the resting level (it only ever rises). */
   reclaimed(rssAfter: number): void {
     this.#rest = Math.max(this.#rest ?? rssAfter, rssAfter);
     this.#idleRun = 0;
