@@ -142,6 +142,17 @@ export function rssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/** CPU seconds of `pid` including its reaped children (utime+stime+cutime+cstime). */
+export function cpuWithChildren(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+    return (f[11] + f[12] + f[13] + f[14]) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Busy-loop processes (one per core) to load the machine; returns a stop function. */
 export function cpuBurner(n = navigator.hardwareConcurrency): () => Promise<void> {
   const kids = Array.from(

@@ -11,6 +11,7 @@ import { ReceptorClient } from "../src/ctl/client.ts";
 import { submitWork, workRelease, workResults, workStatus } from "../src/ctl/work_client.ts";
 import {
   benchDir,
+  cpuWithChildren,
   freePort,
   type Impl,
   impls,
@@ -77,9 +78,13 @@ async function oneUnit(socket: string, target: string): Promise<void> {
   }
 }
 
-/** `count` units from CLIENTS concurrent clients; units per second including release. */
-async function unitsPerSecond(nodes: NodeProc[], count: number): Promise<number> {
+/**
+ * `count` units from CLIENTS concurrent clients: units per second including release, and the
+ * CPU ms per unit of each node (with its reaped children: the runners).
+ */
+async function unitsPerSecond(nodes: NodeProc[], count: number): Promise<string> {
   const target = `n${nodes.length - 1}`;
+  const cpu0 = nodes.map((n) => cpuWithChildren(n.child.pid));
   let next = 0;
   const t0 = performance.now();
   await Promise.all(Array.from({ length: CLIENTS }, async () => {
@@ -97,7 +102,11 @@ async function unitsPerSecond(nodes: NodeProc[], count: number): Promise<number>
       c.close();
     }
   }, 120000);
-  return count / ((performance.now() - t0) / 1000);
+  const rate = count / ((performance.now() - t0) / 1000);
+  const cpu = nodes.map((n, i) => (cpuWithChildren(n.child.pid) - cpu0[i]) * 1000 / count);
+  return `${rate.toFixed(1)} units/s (${count}), CPU ms/unit ${
+    cpu.map((c) => c.toFixed(0)).join("/")
+  }`;
 }
 
 /** Fetch `gen`'s results over the line; returns MB/s. */
@@ -129,7 +138,7 @@ async function benchImpl(impl: Impl): Promise<Record<string, string>> {
   let dir = benchDir("units1");
   let nodes = await startLine(impl, dir, 1);
   try {
-    out.hop1 = `${(await unitsPerSecond(nodes, small)).toFixed(1)} units/s (${small})`;
+    out.hop1 = await unitsPerSecond(nodes, small);
   } finally {
     await stopAll(nodes);
     Deno.removeSync(dir, { recursive: true });
@@ -139,7 +148,7 @@ async function benchImpl(impl: Impl): Promise<Record<string, string>> {
   try {
     await settle(3000);
     out.idle = `${rssList(nodes)} MiB`;
-    out.hop2 = `${(await unitsPerSecond(nodes, big)).toFixed(1)} units/s (${big})`;
+    out.hop2 = await unitsPerSecond(nodes, big);
     await settle(IDLE_MS);
     out.afterUnits = `${rssList(nodes)} MiB`;
     const rate = await transfer(nodes);
