@@ -110,6 +110,13 @@ export async function benchStart(): Promise<string[]> {
     rows.push(row(name, cells));
   };
   await each("`--version`, wall", (i) => versionWall(i));
+  // context: the runtime's own floor on this machine at this moment
+  const hello = `${benchDir("hello")}/hello.js`;
+  Deno.writeTextFileSync(hello, 'console.log("hello")\n');
+  rows.push(row("Deno's hello world, wall (the floor for ours)", {
+    deno: await versionWall({ name: "hello", argv: () => [Deno.execPath(), "run", hello] }),
+  }));
+  Deno.removeSync(hello.slice(0, hello.lastIndexOf("/")), { recursive: true });
   await each(
     "exec → first `status` reply, idle host",
     async (i) => `${f0(await execToStatus(i))} ms`,
