@@ -22,6 +22,8 @@ import type { NodeServices } from "./services.ts";
 import { SERVICE_KINDS } from "./service_kinds.ts";
 import { loadNodeTls } from "./tls_lazy.ts";
 import { startMemoryReclaimer } from "./memory.ts";
+import { ControlStats } from "../control/control_stats.ts";
+import type { ObservabilityEndpoint } from "./http/server.ts";
 
 /** Node-level options that are not part of the upstream config format. */
 export interface NodeRunOptions {
@@ -38,6 +40,8 @@ export interface RunningNode {
   work: WorkEngine;
   backends: RunningBackend[];
   control: ControlServices;
+  /** The `observability` HTTP endpoint, when configured. */
+  observability?: ObservabilityEndpoint;
 }
 
 function effectiveLogLevel(sections: readonly Section[]): LogLevel {
@@ -118,8 +122,11 @@ export async function startNode(
   let backends: RunningBackend[] = [];
   let control: ControlServices | undefined;
   let services: NodeServices | undefined;
+  let observability: ObservabilityEndpoint | undefined;
+  const controlStats = new ControlStats();
   const cleanup = async () => {
     workReady.resolve(); // release waiting `work` commands; the engine is closing
+    await observability?.close();
     for (const b of backends) b.close();
     services?.close();
     control?.close();
@@ -158,6 +165,7 @@ export async function startNode(
       workReady: workReady.promise,
       reload,
       version: VERSION,
+      stats: controlStats,
       tls: nodeTls,
       dial: streamDial,
       listenMesh: (service, tlsServer, onConnection) =>
@@ -192,6 +200,19 @@ export async function startNode(
     mesh.setWorkCommands(work.advertisedWorkCommands());
     workReady.resolve();
     await control.meshReady;
+    const obs = sectionsOf(sections, "observability")[0];
+    if (obs) {
+      const { startObservability } = await import("./http/server.ts");
+      observability = await startObservability(obs, {
+        nodeId,
+        version: VERSION,
+        mesh,
+        work,
+        control: controlStats,
+        logger,
+        tlsServer: (name) => nodeTls.serverConfig(name),
+      });
+    }
   } catch (e) {
     await cleanup();
     throw e;
@@ -206,7 +227,16 @@ export async function startNode(
   logger.info("Initialization complete");
   const stopReclaimer = startMemoryReclaimer(logger);
 
-  const running: RunningNode = { nodeId, logger, mesh, work, backends, control: control! };
+  observability?.setReady();
+  const running: RunningNode = {
+    nodeId,
+    logger,
+    mesh,
+    work,
+    backends,
+    control: control!,
+    observability,
+  };
   opts.onReady?.(running);
 
   const code = await new Promise<number>((resolve) => {
@@ -225,6 +255,7 @@ export async function startNode(
     });
   });
   stopReclaimer();
+  observability?.setShuttingDown();
   await cleanup();
   return code;
 }
