@@ -29,10 +29,16 @@ export function impls(): Impl[] {
   const out: Impl[] = [];
   const go = Deno.env.get("RECEPTOR_GO_BINARY");
   if (go) out.push({ name: "go", argv: (a) => [go, ...a] });
-  out.push({
-    name: "deno",
-    argv: (a) => [deno, "run", "--allow-all", "--unstable-net", entry, ...a],
-  });
+  // BENCH_V8_FLAGS=--flag,…: V8 flags for our nodes; BENCH_PROF=DIR: CPU profiles into DIR
+  const v8 = Deno.env.get("BENCH_V8_FLAGS");
+  const prof = Deno.env.get("BENCH_PROF");
+  const flags = [
+    "--allow-all",
+    "--unstable-net",
+    ...(v8 ? [`--v8-flags=${v8}`] : []),
+    ...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []),
+  ];
+  out.push({ name: "deno", argv: (a) => [deno, "run", ...flags, entry, ...a] });
   return out;
 }
 

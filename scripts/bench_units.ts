@@ -30,6 +30,8 @@ const SCALE = Number(Deno.env.get("BENCH_SCALE") ?? "1");
 const CLIENTS = 8;
 const MiB = 1024 * 1024;
 const TRANSFER = Math.max(1, Math.round(256 * SCALE)) * MiB;
+/** Each client's `work status` poll period (both implementations alike). */
+const POLL_MS = 50;
 /** How long nodes sit idle before "after" RSS readings. */
 const IDLE_MS = 10000;
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -70,7 +72,7 @@ async function oneUnit(socket: string, target: string): Promise<void> {
       const st = await workStatus(c, sub.unitid);
       if (st.State === 3) throw new Error(`unit ${sub.unitid} failed: ${st.Detail}`);
       if (st.State === 2) break;
-      await settle(10);
+      await settle(POLL_MS);
     }
     await workRelease(c, sub.unitid);
   } finally {
