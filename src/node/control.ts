@@ -183,8 +183,8 @@ export async function startControlServices(
       }
     }
   } catch (e) {
-    closed = true;
-    await Promise.allSettled(meshListens);
+    closed = true; // mesh listeners still starting close themselves once up (see keep)
+    for (const m of meshListens) m.catch(() => {});
     for (const c of closers) c.close();
     for (const a of advertised) deps.mesh.unadvertise(a);
     throw e;

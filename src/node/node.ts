@@ -168,14 +168,18 @@ export async function startNode(
       stats: controlStats,
       tls: nodeTls,
       dial: streamDial,
-      listenMesh: (service, tlsServer, onConnection) =>
-        listenStreamService(mesh, service, {
-          logger,
-          tlsServer,
-          tls: tlsLookup,
-          tags: { type: "Control Service" },
-          onConnection,
-        }),
+      // Advertised once the work types are known: a service ad carries them, and the next
+      // periodic ad is a minute away.
+      listenMesh: async (service, tlsServer, onConnection) =>
+        await workReady.promise.then(() =>
+          listenStreamService(mesh, service, {
+            logger,
+            tlsServer,
+            tls: tlsLookup,
+            tags: { type: "Control Service" },
+            onConnection,
+          })
+        ),
     });
     backends = await startBackends(sections, mesh, logger, nodeTls);
 
