@@ -141,6 +141,16 @@ export async function stopAll(nodes: NodeProc[]): Promise<void> {
   clearTimeout(t);
 }
 
+/**
+ * `<RSS> (<anon>)` in MiB: resident set and its private anonymous part. The rest is mostly the
+ * executable's file pages (shared, clean; for Deno ~40 MiB of its runtime binary).
+ */
+export function memMiB(pid: number): string {
+  const s = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? NaN);
+  return `${(kb("VmRSS") / 1024).toFixed(0)} (${(kb("RssAnon") / 1024).toFixed(0)})`;
+}
+
 /** Resident set size of `pid` in MiB (VmRSS). */
 export function rssMiB(pid: number): number {
   const s = Deno.readTextFileSync(`/proc/${pid}/status`);

@@ -12,9 +12,9 @@ import {
   type Impl,
   impls,
   median,
+  memMiB,
   nodeYaml,
   row,
-  rssMiB,
   startNode,
   status,
   stopAll,
@@ -53,13 +53,13 @@ async function execToStatus(impl: Impl, n = 7): Promise<number> {
 }
 
 /** RSS of a fresh node (control socket + tcp listener) after 3 s idle. */
-async function idleRss(impl: Impl): Promise<number> {
+async function idleRss(impl: Impl): Promise<string> {
   const dir = benchDir("rss");
   const node = startNode(impl, dir, "a", nodeYaml(dir, "a", { listen: freePort() }));
   try {
     await timeToStatus(node);
     await new Promise((r) => setTimeout(r, 3000));
-    return rssMiB(node.child.pid);
+    return memMiB(node.child.pid);
   } finally {
     await stopAll([node]);
     Deno.removeSync(dir, { recursive: true });
@@ -130,8 +130,8 @@ export async function benchStart(): Promise<string[]> {
     }
   });
   await each(
-    "idle RSS, fresh node (3 s after start)",
-    async (i) => `${(await idleRss(i)).toFixed(1)} MiB`,
+    "idle RSS (private anon), fresh node (3 s after start)",
+    async (i) => `${await idleRss(i)} MiB`,
   );
   await each(
     "4-node line started together, both ends route to all",

@@ -15,10 +15,10 @@ import {
   freePort,
   type Impl,
   impls,
+  memMiB,
   type NodeProc,
   nodeYaml,
   row,
-  rssMiB,
   startNode,
   status,
   stopAll,
@@ -130,7 +130,7 @@ async function transfer(nodes: NodeProc[]): Promise<number> {
   return mbps;
 }
 
-const rssList = (nodes: NodeProc[]) => nodes.map((n) => rssMiB(n.child.pid).toFixed(0)).join("/");
+const rssList = (nodes: NodeProc[]) => nodes.map((n) => memMiB(n.child.pid)).join(" / ");
 
 /** One implementation: 1 hop and 2 hops; RSS at idle, after units, after the transfer. */
 async function benchImpl(impl: Impl): Promise<Record<string, string>> {
@@ -176,10 +176,13 @@ export async function benchUnits(): Promise<string[]> {
   return [
     line(`remote units/s, 1 hop, ${CLIENTS} clients (submit → Succeeded → released)`, "hop1"),
     line(`remote units/s, 2 hops, ${CLIENTS} clients`, "hop2"),
-    line("RSS n0/n1/n2 idle (3 nodes, 3 s after start)", "idle"),
-    line("RSS n0/n1/n2 after those 2-hop units released (+10 s idle)", "afterUnits"),
+    line("RSS (private anon) MiB of n0 / n1 / n2, idle (3 nodes, 3 s after start)", "idle"),
+    line("RSS (private anon) after those 2-hop units released (+10 s idle)", "afterUnits"),
     line(`remote results ${TRANSFER / MiB} MiB over 2 hops`, "transferRate"),
-    line(`RSS n0/n1/n2 after the ${TRANSFER / MiB} MiB transfer (+10 s idle)`, "afterTransfer"),
+    line(
+      `RSS (private anon) after the ${TRANSFER / MiB} MiB transfer (+10 s idle)`,
+      "afterTransfer",
+    ),
   ];
 }
 

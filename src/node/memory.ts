@@ -122,10 +122,10 @@ export function startMemoryReclaimer(
       policy.reclaimed(after);
       lastCpu = selfCpuSeconds() ?? lastCpu; // our own GC is not load
       const mib = (n: number) => (n / 1048576).toFixed(0);
+      const m = Deno.memoryUsage();
       logger.debug(
-        `memory: idle, reclaimed ${mib(before - after)} MiB (RSS ${mib(before)} → ${
-          mib(after)
-        } MiB)`,
+        `memory: idle, reclaimed ${mib(before - after)} MiB (RSS ${mib(before)} → ${mib(after)}` +
+          ` MiB; V8 heap ${mib(m.heapUsed)}/${mib(m.heapTotal)} MiB, external ${mib(m.external)})`,
       );
     } finally {
       busy = false;
