@@ -10,7 +10,7 @@
  * `deno compile` embeds them all.
  * @module
  */
-import { VERSION } from "./src/cli/version.ts";
+import { VERSION } from "./src/version.ts";
 
 const USAGE = "receptor node [flags] | receptor ctl --help | receptor cert --help\n" +
   "(the node also accepts upstream's bare form: receptor -c FILE, receptor --node ...)\n";

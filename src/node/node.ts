@@ -13,7 +13,7 @@ import { compileFirewallRules } from "../mesh/firewall.ts";
 import { MeshNode } from "../mesh/mesh_node.ts";
 import { type RunningBackend, startBackends } from "./backends.ts";
 import { WorkEngine } from "../work/engine.ts";
-import { VERSION } from "../cli/version.ts";
+import { VERSION } from "../version.ts";
 import { type ControlServices, startControlServices } from "./control.ts";
 import { makeReloader } from "./reload.ts";
 import type { WorkSigning } from "../work/signing.ts";
@@ -22,6 +22,7 @@ import type { NodeServices } from "./services.ts";
 import { SERVICE_KINDS } from "./service_kinds.ts";
 import { loadNodeTls } from "./tls_lazy.ts";
 import { startMemoryReclaimer } from "./memory.ts";
+import { errorText } from "../util/error_text.ts";
 import { ControlStats } from "../control/control_stats.ts";
 import type { ObservabilityEndpoint } from "./http/server.ts";
 
@@ -98,7 +99,7 @@ export async function startNode(
   try {
     firewall = compileFirewallRules(node.firewallrules);
   } catch (e) {
-    throw new ConfigError((e as Error).message, {
+    throw new ConfigError(errorText(e), {
       source: node.source,
       section: "node",
       field: "firewallrules",
@@ -200,6 +201,17 @@ export async function startNode(
         (await import("../work/signing.ts")).signWork(workSigning.signer, remoteNode),
       signingLifetimeMs: workSigning.signer?.lifetimeMs,
       hasTlsClient: (name) => tlsLookup.client(name) !== undefined,
+      routeBack: (node, signal) =>
+        new Promise<void>((resolve) => {
+          const done = () => {
+            off();
+            signal.removeEventListener("abort", done);
+            resolve();
+          };
+          const off = mesh.onRouteAdded((n) => n === node && done());
+          if (signal.aborted) done();
+          else signal.addEventListener("abort", done);
+        }),
     });
     mesh.setWorkCommands(work.advertisedWorkCommands());
     workReady.resolve();

@@ -125,15 +125,7 @@ export class QuicConnection {
     this.#spaces[0].keys = initialKeys(this.#originalDcid, this.isClient);
     this.#recovery = new Recovery(new NewReno(this.config.maxDatagramSize));
     const c = this.config;
-    this.#streams = new Streams(this.isClient, {
-      streamWindow: c.streamWindow,
-      connectionWindow: c.connectionWindow,
-      maxStreamWindow: c.maxStreamWindow,
-      maxConnectionWindow: c.maxConnectionWindow,
-      maxBidiStreams: c.maxBidiStreams,
-      maxUniStreams: c.maxUniStreams,
-      sendBufferSize: c.sendBufferSize,
-    }, this.#events);
+    this.#streams = new Streams(this.isClient, c, this.#events); // reads the StreamLimits part
     this.#streams.rtt = () => this.#recovery.rtt.smoothed;
     this.#streams.now = () => this.#now;
     const host = QuicConnection.#hostOf(this);
@@ -274,6 +266,17 @@ export class QuicConnection {
   /** Asks the peer to stop sending on a stream (STOP_SENDING with `code`). */
   stopSending(id: number, code: number): void {
     this.#streams.stopSending(id, code);
+  }
+
+  /**
+   * Sends an ack-eliciting PING now (once established): probes a path that just came back, so
+   * lost data is retransmitted on its ACK, or a peer that lost the connection answers with a
+   * stateless reset, instead of waiting for the keep-alive or idle timer.
+   */
+  ping(now: number): void {
+    this.#now = Math.max(this.#now, now);
+    if (this.#state !== "established" || !this.#handshakeComplete) return;
+    this.#spaces[2].pingPending = true;
   }
 
   /** Closes the connection with CONNECTION_CLOSE (application error by default). */

@@ -13,7 +13,7 @@
  */
 
 import { Logger } from "../log.ts";
-import { shlexSplit } from "./shlex.ts";
+import { shlexSplit } from "../gocompat/shlex.ts";
 import { stdoutSize, unitPaths, updateBasicStatus, WorkState } from "./status_file.ts";
 import type { ChildEnd } from "./process_state.ts";
 import { lookPath, processExitCode, processStateText } from "./process_state.ts";
