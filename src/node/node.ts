@@ -107,7 +107,25 @@ export async function startNode(
     });
   }
 
-  const nodeTls = await loadNodeTls(sections, nodeId, logger);
+  // Signal handlers before anything is bound: the control socket is up early, and a SIGTERM
+  // during the rest of start-up must still clean up (remove the socket) instead of killing the
+  // process with a stale socket file left behind.
+  const exit = Promise.withResolvers<number>();
+  const handlers: [Deno.Signal, () => void][] = (["SIGINT", "SIGTERM"] as const).map((sig) => [
+    sig,
+    () => {
+      logger.info(`Received ${sig}, shutting down`);
+      exit.resolve(0);
+    },
+  ]);
+  for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
+  const dropHandlers = () => {
+    for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+  };
+  const nodeTls = await loadNodeTls(sections, nodeId, logger).catch((e) => {
+    dropHandlers();
+    throw e;
+  });
   const mesh = new MeshNode({ nodeId, logger, firewall, maxIdleMs: node.maxidleconnectiontimeout });
   const datadir = node.datadir === ""
     ? `${Deno.env.get("TMPDIR") ?? "/tmp"}/receptor`
@@ -126,6 +144,7 @@ export async function startNode(
   let observability: ObservabilityEndpoint | undefined;
   const controlStats = new ControlStats();
   const cleanup = async () => {
+    dropHandlers();
     workReady.resolve(); // release waiting `work` commands; the engine is closing
     await observability?.close();
     for (const b of backends) b.close();
@@ -255,21 +274,11 @@ export async function startNode(
   };
   opts.onReady?.(running);
 
-  const code = await new Promise<number>((resolve) => {
-    const onSignal = (sig: Deno.Signal) => () => {
-      logger.info(`Received ${sig}, shutting down`);
-      resolve(0);
-    };
-    const handlers: [Deno.Signal, () => void][] = [
-      ["SIGINT", onSignal("SIGINT")],
-      ["SIGTERM", onSignal("SIGTERM")],
-    ];
-    for (const [s, h] of handlers) Deno.addSignalListener(s, h);
-    mesh.onShutdown((reason) => {
-      logger.error(`Shutting down: ${reason}`);
-      resolve(1);
-    });
+  mesh.onShutdown((reason) => {
+    logger.error(`Shutting down: ${reason}`);
+    exit.resolve(1);
   });
+  const code = await exit.promise;
   stopReclaimer();
   observability?.setShuttingDown();
   await cleanup();
