@@ -20,6 +20,7 @@ import { Logger } from "../src/log.ts";
 import { measureCeiling } from "./bench_ceiling.ts";
 import { benchStart } from "./bench_start.ts";
 import { benchUnits } from "./bench_units.ts";
+import { benchMeshScale } from "./bench_meshcore.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const SCALE = Number(Deno.env.get("BENCH_SCALE") ?? "1");
@@ -465,7 +466,9 @@ console.log(
 );
 let tcpRate = 1;
 if (GIVEN_TCP_RATE > 0) tcpRate = GIVEN_TCP_RATE;
-else if (want("tcp") || want("mesh") || want("mesh1") || want("mesh3")) tcpRate = await benchTcp();
+else if (only !== "scale" && (want("tcp") || want("mesh") || want("mesh1") || want("mesh3"))) {
+  tcpRate = await benchTcp();
+}
 if (!GIVEN_TCP_RATE && (want("tcp") || want("mesh"))) await benchTcp(true);
 // the ceiling first, while this process has made little garbage yet
 if (!GIVEN_TCP_RATE && (want("mesh") || want("mesh1") || want("mesh3"))) benchCeiling(tcpRate);
@@ -479,4 +482,6 @@ if (want("work")) await benchWork();
 // start-up, memory and units/s, beside Go receptor when RECEPTOR_GO_BINARY is given
 if (want("start")) rows.push(...await benchStart());
 if (want("units")) rows.push(...await benchUnits());
+// sans-IO mesh scale (issue 10); `deno task bench scale`, BENCH_MESH_SIZES=100,1000 to pick
+if (want("scale")) await benchMeshScale(report);
 console.log("\n| measurement | result |\n|---|---|\n" + rows.join("\n"));
