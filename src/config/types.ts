@@ -95,6 +95,10 @@ export interface TcpListenerSection extends SectionBase {
   cost: number;
   nodecost: Record<string, number>;
   allowedpeers: string[] | null;
+  /** Our addition: cap on connections that have not completed the handshake (default 256). */
+  maxunauthenticated: number;
+  /** Our addition: Go duration to complete the handshakes (default `10s`). */
+  handshaketimeout: string;
 }
 
 /** `tcp-peer` (§3.7). */

@@ -144,9 +144,14 @@ export class MeshNode {
     const id = this.#nextLinkId++;
     this.#links.set(id, link);
     const owned = link.freshMessages === true;
+    let told = link.established === undefined;
     link.onMessage = (m) => {
       if (this.#closed) return;
       this.router.handleMessage(id, m, owned);
+      if (!told && this.router.linkPeer(id) !== undefined) {
+        told = true;
+        link.established!();
+      }
       this.#pump();
     };
     link.onClose = (reason) => {

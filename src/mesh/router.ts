@@ -273,6 +273,12 @@ export class Router {
     l.initAt = this.#clock.now() + INIT_INTERVAL_MS;
   }
 
+  /** The peer's node ID once the session on `linkId` is established, else undefined. */
+  linkPeer(linkId: number): string | undefined {
+    const l = this.#links.get(linkId);
+    return l?.established ? l.peer : undefined;
+  }
+
   /** The backend session ended (transport error, EOF, or after a closeLink output). */
   linkClosed(linkId: number, reason: string): void {
     const l = this.#links.get(linkId);

@@ -10,6 +10,7 @@ import type { StreamWrapper } from "../mesh/backends/tcp.ts";
 import { UdpListenerBackend, UdpPeerBackend } from "../mesh/backends/udp.ts";
 import { WsListenerBackend, WsPeerBackend } from "../mesh/backends/websocket.ts";
 import type { Logger } from "../log.ts";
+import { handshakeTimeoutMs } from "../config/validate.ts";
 
 /** A started backend. */
 export interface RunningBackend {
@@ -55,6 +56,8 @@ export function startBackends(
             nodeCost: s.nodecost,
             ...link(s),
             wrapper: wrapper(s.tls, "server"),
+            maxUnauthenticated: s.maxunauthenticated,
+            handshakeTimeoutMs: handshakeTimeoutMs(s),
           }, sink);
           started.push({ kind: s.kind, close: () => b.close(), port: b.port });
           break;

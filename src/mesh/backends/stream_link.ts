@@ -37,7 +37,9 @@ function takeWriteBuffer(): Uint8Array {
 }
 
 function giveWriteBuffer(b: Uint8Array): void {
-  if (writeBuffers.length < MAX_POOLED_WRITE_BUFFERS) writeBuffers.push(b);
+  if (b.length === WRITE_BUFFER && writeBuffers.length < MAX_POOLED_WRITE_BUFFERS) {
+    writeBuffers.push(b);
+  }
 }
 
 /** A Link carried over a framed byte stream. */
@@ -59,6 +61,9 @@ export class StreamLink implements Link {
   #dropped = 0;
   #closing = false;
   #drained: (() => void) | null = null;
+  /** The mesh accepted the peer: large buffers from now on (see {@link established}). */
+  #trusted = false;
+  #reader = new FrameReader();
   /** Resolves once the link has closed. */
   readonly done: Promise<string>;
   #resolveDone!: (reason: string) => void;
@@ -68,6 +73,26 @@ export class StreamLink implements Link {
     this.options = options;
     this.#logger = logger;
     this.done = new Promise((r) => (this.#resolveDone = r));
+  }
+
+  /**
+   * Called by the mesh once the peer has completed the handshake: until then the link reads
+   * into a few KiB and frames each outgoing message into its own small buffer, so an idle or
+   * untrusted connection costs little; afterwards it uses the large shared buffers.
+   */
+  established(): void {
+    if (this.#trusted) return;
+    this.#trusted = true;
+    this.#reader.bulk(IO_BUFFER);
+    this.onEstablished();
+  }
+
+  /** Set by the backend: called once from {@link established}. */
+  onEstablished: () => void = () => {};
+
+  /** Whether {@link established} has been called. */
+  get isEstablished(): boolean {
+    return this.#trusted;
   }
 
   /** Start the read loop; call after the mesh has set onMessage/onClose. */
@@ -104,7 +129,7 @@ export class StreamLink implements Link {
     }
     if (this.#fillLen + len + 2 > this.#fill.length) {
       if (this.#fillLen > 0) this.#ready.push({ buf: this.#fill, len: this.#fillLen });
-      this.#fill = takeWriteBuffer();
+      this.#fill = this.#trusted ? takeWriteBuffer() : new Uint8Array(len + 2);
       this.#fillLen = 0;
     }
     const out = this.#fill, pos = this.#fillLen;
@@ -165,7 +190,7 @@ export class StreamLink implements Link {
         let item = this.#ready.shift();
         if (!item) {
           item = { buf: this.#fill, len: this.#fillLen };
-          this.#fill = takeWriteBuffer();
+          this.#fill = EMPTY; // the next send takes a buffer
           this.#fillLen = 0;
         }
         this.#queued -= item.len;
@@ -186,7 +211,7 @@ export class StreamLink implements Link {
   }
 
   async #readLoop(): Promise<void> {
-    const reader = new FrameReader(IO_BUFFER);
+    const reader = this.#reader;
     try {
       while (!this.#closed) {
         const n = await this.#stream.read(reader.space());

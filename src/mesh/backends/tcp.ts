@@ -7,6 +7,7 @@ import type { Link, LinkOptions } from "../link.ts";
 import { type ByteStream, StreamLink } from "./stream_link.ts";
 import { type PeerSession, RedialLoop, splitHostPort } from "./redial.ts";
 import type { Logger } from "../../log.ts";
+import { Admission, type AdmissionLimits } from "./admission.ts";
 
 /** Longest pause between retries after accept errors (ms). */
 const ACCEPT_RETRY_MAX_MS = 1000;
@@ -44,23 +45,34 @@ function linkOptions(
   return { cost: c.cost, nodeCost, allowedPeers: c.allowedPeers, description, verifiedNodeIds };
 }
 
+/** Settings of a `tcp-listener`. */
+export type TcpListenerOptions = TcpBackendCommon & AdmissionLimits & {
+  bindaddr: string;
+  port: number;
+  nodeCost?: Record<string, number>;
+};
+
 /** A running `tcp-listener`. */
 export class TcpListenerBackend {
   #listener: Deno.TcpListener;
   #closed = false;
   #links = new Set<StreamLink>();
+  /** Connections accepted but not yet past the TLS handshake (closed on shutdown). */
+  #raw = new Set<Deno.TcpConn>();
   #acceptDone: Promise<void> = Promise.resolve();
-  private constructor(listener: Deno.TcpListener) {
+  /** Cap and timeout for connections that have not completed the handshake. */
+  readonly admission: Admission;
+  private constructor(listener: Deno.TcpListener, admission: Admission) {
     this.#listener = listener;
+    this.admission = admission;
   }
 
   /** Bind and start accepting. Throws if the address cannot be bound. */
-  static start(
-    opts: TcpBackendCommon & { bindaddr: string; port: number; nodeCost?: Record<string, number> },
-    sink: LinkSink,
-  ): TcpListenerBackend {
+  static start(opts: TcpListenerOptions, sink: LinkSink): TcpListenerBackend {
     const listener = Deno.listen({ hostname: opts.bindaddr || "0.0.0.0", port: opts.port });
-    const b = new TcpListenerBackend(listener);
+    const addr0 = listener.addr as Deno.NetAddr;
+    const admission = new Admission(`tcp-listener :${addr0.port}`, opts, opts.logger);
+    const b = new TcpListenerBackend(listener, admission);
     const addr = listener.addr as Deno.NetAddr;
     opts.logger.debug(`Listening on TCP ${addr.hostname}:${addr.port}`);
     b.#acceptDone = b.#acceptLoop(opts, sink);
@@ -72,10 +84,7 @@ export class TcpListenerBackend {
     return (this.#listener.addr as Deno.NetAddr).port;
   }
 
-  async #acceptLoop(
-    opts: TcpBackendCommon & { nodeCost?: Record<string, number> },
-    sink: LinkSink,
-  ): Promise<void> {
+  async #acceptLoop(opts: TcpListenerOptions, sink: LinkSink): Promise<void> {
     let delay = 0;
     while (!this.#closed) {
       let conn: Deno.TcpConn;
@@ -94,19 +103,24 @@ export class TcpListenerBackend {
     }
   }
 
-  async #handle(
-    conn: Deno.TcpConn,
-    opts: TcpBackendCommon & { nodeCost?: Record<string, number> },
-    sink: LinkSink,
-  ): Promise<void> {
+  async #handle(conn: Deno.TcpConn, opts: TcpListenerOptions, sink: LinkSink): Promise<void> {
     const ra = conn.remoteAddr as Deno.NetAddr;
     const desc = `tcp-listener from ${ra.hostname}:${ra.port}`;
+    let link: StreamLink | null = null;
+    const closeConn = () => {
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    };
+    const ticket = this.admission.admit(desc, () => (link ? link.close() : closeConn()));
+    if (!ticket) return closeConn();
     try {
       conn.setNoDelay(true);
     } catch { /* ignore */ }
     let stream: ByteStream = conn;
     let verified: string[] | undefined;
     if (opts.wrapper?.server) {
+      this.#raw.add(conn);
       try {
         const r = await opts.wrapper.server(conn);
         stream = r.stream;
@@ -115,23 +129,26 @@ export class TcpListenerBackend {
         opts.logger.warning(
           `${desc}: TLS handshake refused: ${e instanceof Error ? e.message : e}`,
         );
-        try {
-          conn.close();
-        } catch { /* closed */ }
+        ticket.closed();
+        closeConn();
         return;
+      } finally {
+        this.#raw.delete(conn);
       }
     }
     if (this.#closed) {
+      ticket.closed();
       stream.close();
       return;
     }
-    const link = new StreamLink(
-      stream,
-      linkOptions(opts, desc, opts.nodeCost, verified),
-      opts.logger,
-    );
+    link = new StreamLink(stream, linkOptions(opts, desc, opts.nodeCost, verified), opts.logger);
+    link.onEstablished = () => ticket.established();
     this.#links.add(link);
-    link.done.then(() => this.#links.delete(link));
+    const l = link;
+    link.done.then(() => {
+      ticket.closed();
+      this.#links.delete(l);
+    });
     sink.attachLink(link);
     link.start();
   }
@@ -147,6 +164,11 @@ export class TcpListenerBackend {
         this.#listener.close();
       } catch { /* closed */ }
       for (const l of this.#links) l.close();
+      for (const c of this.#raw) {
+        try {
+          c.close();
+        } catch { /* closed */ }
+      }
     }
     return this.#acceptDone;
   }
