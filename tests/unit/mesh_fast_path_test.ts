@@ -20,7 +20,9 @@ Deno.test("frame reader: reassembles across any chunking; views are never overwr
   for (let i = 0; i < 40; i++) msgs.push(new Uint8Array(1 + (i * 7919) % 65535).fill(i + 1));
   msgs.push(new Uint8Array(65535).fill(0xee));
   const stream = framed([...msgs.slice(0, 3), new Uint8Array(0), ...msgs.slice(3)]);
-  for (const [step, mode] of [1, 3, 1000, 70_000, 300_000].flatMap((s) => [[s, 0], [s, 1], [s, 2]])) {
+  for (
+    const [step, mode] of [1, 3, 1000, 70_000, 300_000].flatMap((s) => [[s, 0], [s, 1], [s, 2]])
+  ) {
     // 0: bulk from the start; 1: small (untrusted) throughout; 2: small, bulk after 10 messages
     const r = mode === 0 ? new FrameReader(140_000) : new FrameReader();
     const got: Uint8Array[] = [];

@@ -37,6 +37,10 @@ export class Admission {
   readonly timeoutMs: number;
   #count = 0;
   #refused = 0;
+  /** Unauthenticated connections in admission order (so deadlines are in order too). */
+  #pending = new Map<number, Pending>();
+  #nextKey = 0;
+  #timer?: ReturnType<typeof setTimeout>;
   #lastLog = -Infinity;
 
   constructor(
@@ -76,20 +80,54 @@ export class Admission {
       return null;
     }
     this.#count++;
-    let open = true;
-    const timer = setTimeout(() => {
-      if (!open) return;
-      this.logger.warning(
-        `${desc}: handshake not completed within ${this.timeoutMs / 1000}s; closing`,
-      );
-      onTimeout();
-    }, this.timeoutMs);
+    const entry: Pending = { deadline: Date.now() + this.timeoutMs, desc, onTimeout };
+    const key = this.#nextKey++;
+    this.#pending.set(key, entry);
+    this.#arm();
     const release = () => {
-      if (!open) return;
-      open = false;
-      clearTimeout(timer);
-      this.#count--;
+      if (this.#pending.delete(key)) this.#count--;
     };
     return { established: release, closed: release };
   }
+
+  /** One timer for the oldest pending connection (all share the timeout, so it is first). */
+  #arm(): void {
+    if (this.#timer !== undefined) return;
+    const first = this.#pending.values().next();
+    if (first.done) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#sweep();
+    }, Math.max(0, first.value.deadline - Date.now()) + 10);
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const [key, p] of this.#pending) {
+      if (p.deadline > now) break;
+      this.#pending.delete(key);
+      this.#count--;
+      this.logger.debug(
+        `${p.desc}: handshake not completed within ${this.timeoutMs / 1000}s; closing`,
+      );
+      try {
+        p.onTimeout();
+      } catch (e) {
+        this.logger.error(`${p.desc}: closing after handshake timeout failed: ${e}`);
+      }
+    }
+    this.#arm();
+  }
+
+  /** Stop the timer (the listener closed). */
+  close(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+interface Pending {
+  deadline: number;
+  desc: string;
+  onTimeout: () => void;
 }

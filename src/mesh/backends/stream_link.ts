@@ -68,8 +68,12 @@ export class StreamLink implements Link {
   readonly done: Promise<string>;
   #resolveDone!: (reason: string) => void;
 
-  constructor(stream: ByteStream, options: LinkOptions, logger: Logger) {
+  /** Bytes already read from `stream` (by a listener waiting for the peer to speak first). */
+  #initial: Uint8Array | undefined;
+
+  constructor(stream: ByteStream, options: LinkOptions, logger: Logger, initial?: Uint8Array) {
     this.#stream = stream;
+    this.#initial = initial;
     this.options = options;
     this.#logger = logger;
     this.done = new Promise((r) => (this.#resolveDone = r));
@@ -214,7 +218,13 @@ export class StreamLink implements Link {
     const reader = this.#reader;
     try {
       while (!this.#closed) {
-        const n = await this.#stream.read(reader.space());
+        let n: number | null;
+        if (this.#initial) {
+          const space = reader.space();
+          space.set(this.#initial);
+          n = this.#initial.length;
+          this.#initial = undefined;
+        } else n = await this.#stream.read(reader.space());
         if (n === null) {
           this.#finish("connection closed by peer");
           return;

@@ -9,6 +9,9 @@ import { type PeerSession, RedialLoop, splitHostPort } from "./redial.ts";
 import type { Logger } from "../../log.ts";
 import { Admission, type AdmissionLimits } from "./admission.ts";
 
+/** What a listener reads while waiting for a new peer's first bytes. */
+const FIRST_READ_BYTES = 64;
+
 /** Longest pause between retries after accept errors (ms). */
 const ACCEPT_RETRY_MAX_MS = 1000;
 
@@ -59,6 +62,8 @@ export class TcpListenerBackend {
   #links = new Set<StreamLink>();
   /** Connections accepted but not yet past the TLS handshake (closed on shutdown). */
   #raw = new Set<Deno.TcpConn>();
+  /** Sessions waiting for the peer's first bytes (closed on shutdown). */
+  #silent = new Set<ByteStream>();
   #acceptDone: Promise<void> = Promise.resolve();
   /** Cap and timeout for connections that have not completed the handshake. */
   readonly admission: Admission;
@@ -112,12 +117,18 @@ export class TcpListenerBackend {
         conn.close();
       } catch { /* closed */ }
     };
-    const ticket = this.admission.admit(desc, () => (link ? link.close() : closeConn()));
+    let stream: ByteStream = conn;
+    const ticket = this.admission.admit(desc, () => {
+      if (link) return link.close();
+      try {
+        stream.close();
+      } catch { /* closed */ }
+      closeConn();
+    });
     if (!ticket) return closeConn();
     try {
       conn.setNoDelay(true);
     } catch { /* ignore */ }
-    let stream: ByteStream = conn;
     let verified: string[] | undefined;
     if (opts.wrapper?.server) {
       this.#raw.add(conn);
@@ -136,12 +147,32 @@ export class TcpListenerBackend {
         this.#raw.delete(conn);
       }
     }
-    if (this.#closed) {
+    // Wait for the peer to speak before building anything for it: a dialing mesh peer (Go or
+    // ours) sends its first routing update at once, so this costs honest peers nothing, and a
+    // silent connection holds one tiny pending read instead of a link and its timers.
+    const first = new Uint8Array(FIRST_READ_BYTES);
+    let n: number | null = null;
+    try {
+      this.#silent.add(stream);
+      n = await stream.read(first);
+    } catch {
+      /* closed by the timeout or reset */
+    } finally {
+      this.#silent.delete(stream);
+    }
+    if (n === null || this.#closed) {
       ticket.closed();
-      stream.close();
+      try {
+        stream.close();
+      } catch { /* closed */ }
       return;
     }
-    link = new StreamLink(stream, linkOptions(opts, desc, opts.nodeCost, verified), opts.logger);
+    link = new StreamLink(
+      stream,
+      linkOptions(opts, desc, opts.nodeCost, verified),
+      opts.logger,
+      first.subarray(0, n),
+    );
     link.onEstablished = () => ticket.established();
     this.#links.add(link);
     const l = link;
@@ -163,8 +194,9 @@ export class TcpListenerBackend {
       try {
         this.#listener.close();
       } catch { /* closed */ }
+      this.admission.close();
       for (const l of this.#links) l.close();
-      for (const c of this.#raw) {
+      for (const c of [...this.#raw, ...this.#silent]) {
         try {
           c.close();
         } catch { /* closed */ }
