@@ -126,7 +126,12 @@ export class MeshNode {
   /** Build the router; throws only for invalid options. */
   constructor(opts: MeshNodeOptions) {
     this.#clock = opts.clock ?? realClock;
-    this.router = new Router({ splitDataSends: true, ...opts, clock: this.#clock });
+    this.router = new Router({
+      splitDataSends: true,
+      linkBacklog: (id) => this.#links.get(id)?.backlog?.() ?? 0,
+      ...opts,
+      clock: this.#clock,
+    });
     this.#pump();
   }
 

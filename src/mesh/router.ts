@@ -25,6 +25,7 @@ import {
   MSG_REJECT,
   MSG_ROUTE,
   MSG_SERVICE_AD,
+  peekUpdateId,
   REJECT_MESSAGE,
   type RoutingUpdate,
   type ServiceAdvertisement,
@@ -38,6 +39,9 @@ import { Topology } from "./topology.ts";
 import { DataPath } from "./data_path.ts";
 import { checkNewPeer, checkPeerUpdate } from "./handshake.ts";
 import { RoutingUpdates, SOON_MS } from "./routing_updates.ts";
+import { LimitLog, type MeshLimits, resolveLimits } from "./limits.ts";
+import { LinkQueue } from "./link_queue.ts";
+import { acceptRemoteAd } from "./ad_guard.ts";
 import type { RouterOptions, RouterOutput, RouterStatus, SendError } from "./router_types.ts";
 
 export type { RouterOptions, RouterOutput, RouterStatus, SendError } from "./router_types.ts";
@@ -60,13 +64,18 @@ interface LinkState {
   initSends: number;
   initAt?: number;
   lastRecv: number;
+  /** Flooded messages waiting to be released to this link (paced, coalesced). */
+  queue: LinkQueue;
 }
 
 /** The sans-IO router of one node. */
 export class Router {
   readonly nodeId: string;
-  readonly epoch: bigint;
-  readonly names = new NameTable();
+  readonly names: NameTable;
+  /** The limits in force (README "Limits"). */
+  readonly limits: MeshLimits;
+  /** Hits of those limits (logged once a minute per limit). */
+  readonly limitLog: LimitLog;
   readonly logger: Logger;
   readonly firewall?: CompiledRules;
   readonly maxHops: number;
@@ -92,6 +101,11 @@ export class Router {
   #shutdown = false;
   readonly #data: DataPath;
   readonly #updates: RoutingUpdates;
+  readonly #linkBacklog: (linkId: number) => number;
+  /** Links with a non-empty flood queue. */
+  readonly #queued = new Set<LinkState>();
+  #paceAt?: number;
+  #lastRouteCalc = -Infinity;
 
   /** Create a router; throws only for invalid options (bad node ID). */
   constructor(opts: RouterOptions) {
@@ -107,13 +121,20 @@ export class Router {
     this.#serviceAdMs = opts.serviceAdMs ?? 60_000;
     this.maxHops = opts.maxForwardingHops ?? 30;
     this.maxMessageBytes = opts.maxMessageBytes ?? 65535;
-    this.epoch = opts.epoch ?? makeEpoch(this.#clock.wallNow().getTime(), this.#random);
+    const epoch = opts.epoch ?? makeEpoch(this.#clock.wallNow().getTime(), this.#random);
+    this.limits = resolveLimits(opts.limits);
+    this.limitLog = new LimitLog(this.logger, () => this.#clock.now());
+    this.#linkBacklog = opts.linkBacklog ?? (() => 0);
+    this.names = new NameTable(this.limits.maxNames);
+    this.names.onFull = (n) => this.limitLog.hit("maxNames", `not registering node name ${n}`);
     this.#topo = new Topology(this.nodeId);
     this.names.add(this.nodeId);
     this.#ownAds = new OwnAds(this.nodeId, this.#ads);
     this.#updates = new RoutingUpdates({
       nodeId: this.nodeId,
-      epoch: this.epoch,
+      epoch,
+      limits: this.limits,
+      limitLog: this.limitLog,
       logger: this.logger,
       clock: this.#clock,
       random: this.#random,
@@ -126,7 +147,9 @@ export class Router {
         for (const [peer, id] of this.#conns) conns[peer] = this.#links.get(id)!.cost;
         return conns;
       },
-      flood: (bytes, exceptPeer) => this.#flood(bytes, exceptPeer),
+      flood: (bytes) => this.#flood(bytes),
+      floodKeyed: (key, bytes, exceptPeer) => this.#floodKeyed(key, bytes, exceptPeer),
+      isPeer: (node) => this.#conns.has(node),
       emit: (o) => this.#emit(o),
       markRoutesDirty: () => this.#markRoutesDirty(),
       shutdown: (reason) => this.#shutdownNow(reason),
@@ -143,6 +166,11 @@ export class Router {
       nextHopLink: (n) => this.#nextHopLink(n),
       emit: (o) => this.#emit(o),
     });
+  }
+
+  /** Our epoch (a new one after a duplicate notice that is not credible, see README). */
+  get epoch(): bigint {
+    return this.#updates.epoch;
   }
 
   /** True once the router has shut down (duplicate node). */
@@ -176,6 +204,7 @@ export class Router {
     let t = this.#updates.pollTimeout();
     if (this.#routeCalcAt !== undefined) t = Math.min(t, this.#routeCalcAt);
     if (this.#adsAt !== undefined) t = Math.min(t, this.#adsAt);
+    if (this.#paceAt !== undefined) t = Math.min(t, this.#paceAt);
     for (const l of this.#links.values()) {
       if (l.initAt !== undefined) t = Math.min(t, l.initAt);
       if (l.established) t = Math.min(t, l.lastRecv + this.#maxIdleMs);
@@ -205,6 +234,45 @@ export class Router {
         this.#dropLink(l, "idle timeout", true);
       }
     }
+    this.#releaseQueues();
+  }
+
+  /** Queue `bytes` under `key` for every established peer but `exceptPeer`. */
+  #floodKeyed(key: string, bytes: Uint8Array, exceptPeer?: string): void {
+    for (const [peer, id] of this.#conns) {
+      if (peer === exceptPeer) continue;
+      const l = this.#links.get(id)!;
+      l.queue.put(key, bytes);
+      if (l.queue.bytes > this.limits.maxLinkQueueBytes) {
+        this.limitLog.hit("maxLinkQueueBytes", `closing the link to ${peer}: it cannot keep up`);
+        this.#dropLink(l, "flood queue over its limit", true);
+        continue;
+      }
+      this.#queued.add(l);
+    }
+  }
+
+  /** Release each link's flood queue as far as its pacing allows; arm the pacing timer. */
+  #releaseQueues(): void {
+    if (this.#queued.size === 0) return;
+    const now = this.#clock.now();
+    let next: number | undefined;
+    for (const l of this.#queued) {
+      const again = l.queue.release(now, this.#linkBacklog(l.id), (b) => this.#send(l.id, b));
+      if (again === undefined) {
+        this.#queued.delete(l);
+        continue;
+      }
+      if (l.queue.blockedSince !== undefined) {
+        if (now - l.queue.blockedSince >= this.limits.maxLinkStallMs) {
+          this.limitLog.hit("maxLinkStallMs", `closing the link to ${l.peer}: it cannot keep up`);
+          this.#dropLink(l, "link too slow for the routing traffic", true);
+          continue;
+        }
+      }
+      next = next === undefined ? again : Math.min(next, again);
+    }
+    this.#paceAt = next;
   }
 
   #markRoutesDirty(): void {
@@ -215,6 +283,7 @@ export class Router {
   #recomputeRoutes(): void {
     this.#routeCalcAt = undefined;
     this.#routesDirty = false;
+    this.#lastRouteCalc = this.#clock.now();
     this.#routes = this.#topo.computeRoutes().nextHop;
     if (this.logger.enabled("debug")) {
       const rt = [...this.#routes].map(([d, n]) => `${d} via ${n}`).join(", ");
@@ -223,7 +292,11 @@ export class Router {
   }
 
   #nextHopLink(node: string): number | "no route to node" | "no connection to next hop" {
-    if (this.#routesDirty) this.#recomputeRoutes();
+    // on demand at most once per SOON_MS: a burst of updates costs one computation, not one
+    // per data message
+    if (this.#routesDirty && this.#clock.now() - this.#lastRouteCalc >= SOON_MS) {
+      this.#recomputeRoutes();
+    }
     const next = this.#routes.get(node);
     if (next === undefined) return "no route to node";
     const link = this.#conns.get(next);
@@ -256,6 +329,7 @@ export class Router {
       remoteEstablished: false,
       initSends: 0,
       lastRecv: this.#clock.now(),
+      queue: new LinkQueue(),
     };
     this.#links.set(linkId, l);
     this.#initTick(l);
@@ -291,6 +365,8 @@ export class Router {
 
   #dropLink(l: LinkState, reason: string, emitClose: boolean): void {
     this.#links.delete(l.id);
+    l.queue.clear();
+    this.#queued.delete(l);
     if (l.established && l.peer !== undefined) {
       if (this.#conns.get(l.peer) === l.id) {
         this.#conns.delete(l.peer);
@@ -327,6 +403,7 @@ export class Router {
     l.lastRecv = this.#clock.now();
     try {
       this.#dispatch(l, bytes, owned);
+      this.#releaseQueues();
     } catch (e) {
       this.logger.error(
         `internal error handling a message from ${l.options.description}: ${(e as Error).stack}`,
@@ -339,6 +416,11 @@ export class Router {
     if (bytes.length > this.maxMessageBytes) {
       this.logger.error(`dropping oversize message (${bytes.length} bytes) from ${where}`);
       return;
+    }
+    if (l.established && bytes[0] === MSG_ROUTE) {
+      // most copies of a flood were seen already: skip decoding them
+      const id = peekUpdateId(bytes);
+      if (id !== undefined && this.#updates.seen(id)) return;
     }
     const d = decodeMessage(bytes);
     if (!d.ok) {
@@ -403,18 +485,20 @@ export class Router {
     for (const service of this.#ownAds.services()) {
       this.#send(l.id, this.#ownAds.current(service, this.#wallMs()));
     }
-    // ...and the other nodes' ads we know, byte for byte (a receiver keeps only newer ones).
-    for (const bytes of this.#adBytes.values()) this.#send(l.id, bytes);
-    // ...and the latest routing update of every other node, so a newcomer can route at once
-    // instead of waiting up to 10 s for each node's periodic update. Same UpdateIDs, so nodes
-    // that saw them already drop them; ForwardingNode is us, as for any re-flood.
-    this.#updates.replayTo(peer, (bytes) => this.#send(l.id, bytes));
+    // ...and, through its paced queue, the latest routing update of every other node, so a
+    // newcomer can route at once instead of waiting up to 10 s for each node's periodic
+    // update (same UpdateIDs, so nodes that saw them drop them; ForwardingNode is us, as for
+    // any re-flood), and the other nodes' ads byte for byte (a receiver keeps newer ones).
+    this.#updates.replayTo(peer, (key, bytes) => l.queue.put(key, bytes));
+    for (const [key, bytes] of this.#adBytes) l.queue.put(key, bytes);
+    if (l.queue.size) this.#queued.add(l);
   }
 
   // ---------------------------------------------------------------- flooding and shutdown
 
-  #flood(bytes: Uint8Array, exceptPeer?: string): void {
-    for (const [peer, id] of this.#conns) if (peer !== exceptPeer) this.#send(id, bytes);
+  /** Send our own message to every established peer at once (not queued: it is the keepalive). */
+  #flood(bytes: Uint8Array): void {
+    for (const id of this.#conns.values()) this.#send(id, bytes);
   }
 
   #shutdownNow(reason: string): void {
@@ -429,11 +513,16 @@ export class Router {
 
   #handleServiceAd(ad: ServiceAdvertisement, bytes: Uint8Array, fromPeer: string): void {
     this.logger.debug(`Received service advertisement from ${ad.NodeID} via ${fromPeer}`);
-    if (!this.#ads.offer(ad)) return;
-    const key = `${ad.NodeID}\u0000${ad.Service}`;
-    if (ad.Cancel) this.#adBytes.delete(key);
-    else if (ad.NodeID !== this.nodeId) this.#adBytes.set(key, bytes);
-    this.#flood(bytes, fromPeer);
+    const ok = acceptRemoteAd(ad, bytes, fromPeer, {
+      self: this.nodeId,
+      limits: this.limits,
+      limitLog: this.limitLog,
+      logger: this.logger,
+      table: this.#ads,
+      stored: this.#adBytes,
+      wallMs: this.#wallMs(),
+    });
+    if (ok) this.#floodKeyed(ok.key, ok.bytes, fromPeer);
   }
 
   #wallMs(): number {
@@ -531,6 +620,19 @@ export class Router {
       advertisements: this.#ads.all().map((ad) =>
         ad.NodeID === this.nodeId ? adStatus(ad, now, wc) : adStatus(ad)
       ),
+    };
+  }
+
+  /** Sizes of everything a peer can grow, for tests and diagnostics (README "Limits"). */
+  stats(): Record<string, number> {
+    let queued = 0;
+    for (const l of this.#links.values()) queued = Math.max(queued, l.queue.size);
+    return {
+      knownNodes: this.#topo.knownNodes,
+      ...this.#updates.stats(),
+      names: this.names.size,
+      ads: this.#adBytes.size,
+      largestLinkQueue: queued,
     };
   }
 
