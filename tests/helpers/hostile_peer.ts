@@ -83,6 +83,8 @@ export class HostilePeer {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     const h = new HostilePeer(conn, nodeId, cost);
     try {
+      // speak first, as every mesh dialer does (a listener waits for the peer's first bytes)
+      await h.sendUpdate({ Connections: {} });
       await waitFor(`initial update from the node on ${port}`, () => h.victimId !== "", 15000, 20);
       await h.announce();
       await waitFor(

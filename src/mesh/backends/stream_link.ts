@@ -25,6 +25,14 @@ const WRITE_BUFFER = 256 * 1024;
 
 const EMPTY = new Uint8Array(0);
 
+/** Handling one read's messages yields to the event loop after this much time (ms). */
+const YIELD_AFTER_MS = 10;
+
+/** A macrotask turn: pending I/O and timers run first. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((r) => setTimeout(r, 0));
+}
+
 /**
  * Written buffers, shared by every link of the process: a link that goes idle between bursts
  * (as a relay does after each read) picks one up again instead of allocating 256 KiB.
@@ -234,6 +242,7 @@ export class StreamLink implements Link {
           this.#finish("connection closed by peer");
           return;
         }
+        let sliceStart = performance.now();
         for (const m of reader.commit(n)) {
           if (this.#closed) return;
           try {
@@ -242,6 +251,12 @@ export class StreamLink implements Link {
             this.onMessage(m[0] === 0 ? m : m.slice());
           } catch (e) {
             this.#logger.error(`${this.options.description}: error handling message: ${e}`);
+          }
+          // One busy peer must not hold the event loop: after a slice of work, let the other
+          // links (keepalives), timers and the control service run before going on.
+          if (performance.now() - sliceStart >= YIELD_AFTER_MS) {
+            await yieldToEventLoop();
+            sliceStart = performance.now();
           }
         }
       }
