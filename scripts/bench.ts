@@ -18,6 +18,7 @@ import { ReceptorClient } from "../src/ctl/client.ts";
 import { submitWork, workResults, workStatus } from "../src/ctl/work_client.ts";
 import { Logger } from "../src/log.ts";
 import { measureCeiling } from "./bench_ceiling.ts";
+import { benchIdleConnections } from "./bench_idle.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const SCALE = Number(Deno.env.get("BENCH_SCALE") ?? "1");
@@ -474,4 +475,6 @@ if (want("quic")) {
 if (want("mesh") || only === "mesh1") await benchMesh(0, tcpRate);
 if (want("mesh") || only === "mesh3") await benchMesh(2, tcpRate);
 if (want("work")) await benchWork();
+// RSS per idle connection before the handshake (issue 10); `deno task bench idle`
+if (want("idle")) await benchIdleConnections(report, Math.max(200, Math.round(2000 * SCALE)));
 console.log("\n| measurement | result |\n|---|---|\n" + rows.join("\n"));
