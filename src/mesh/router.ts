@@ -623,6 +623,12 @@ export class Router {
     };
   }
 
+  /** Number of destinations in the routing table (cheaper than `status()`). */
+  routeCount(): number {
+    if (this.#routesDirty) this.#recomputeRoutes();
+    return this.#routes.size;
+  }
+
   /** Sizes of everything a peer can grow, for tests and diagnostics (README "Limits"). */
   stats(): Record<string, number> {
     let queued = 0;

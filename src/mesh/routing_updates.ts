@@ -28,6 +28,12 @@ const DUP_SPAN_PERIODS = 2;
 const DUP_FORGET_PERIODS = 30;
 /** Notices within this interval of a re-announcement count as one; we send one notice at most per interval. */
 const DUP_MIN_INTERVAL_MS = 1000;
+/**
+ * Hearing of a new node floods our update (so a newcomer behind a Go node, which does not
+ * replay state, learns of us), at most once per this interval: a peer inventing node IDs
+ * cannot make every node flood every 100 ms.
+ */
+const NEW_NODE_FLOOD_MIN_MS = 1000;
 /** A known node silent for this many update periods may be forgotten to make room. */
 const STALE_PERIODS = 6;
 const MAX_U64 = (1n << 64n) - 1n;
@@ -90,6 +96,7 @@ export class RoutingUpdates {
   #storedBytes = 0;
   #epoch: bigint;
   #floodAt?: number;
+  #lastSentAt = -Infinity;
   #periodicAt: number;
   #seenSweepAt: number;
   /** Credibility state of duplicate notices naming our epochs. */
@@ -157,6 +164,13 @@ export class RoutingUpdates {
     if (this.#floodAt === undefined) this.#floodAt = this.#host.clock.now() + SOON_MS;
   }
 
+  /** Flood an update because a new node appeared: soon, but at most once a second. */
+  scheduleNewNodeFlood(): void {
+    if (this.#floodAt !== undefined) return;
+    const now = this.#host.clock.now();
+    this.#floodAt = Math.max(now + SOON_MS, this.#lastSentAt + NEW_NODE_FLOOD_MIN_MS);
+  }
+
   /** Cancel a pending flood (shutdown). */
   cancelFlood(): void {
     this.#floodAt = undefined;
@@ -183,6 +197,7 @@ export class RoutingUpdates {
     const h = this.#host;
     if (!h.hasConnections()) return;
     const u = this.make(suspectedDuplicate);
+    this.#lastSentAt = h.clock.now();
     if (suspectedDuplicate === 0n) h.logger.debug(`Sending routing update ${u.UpdateID}`);
     else h.logger.warning(`Sending duplicate node notification ${u.UpdateID}`);
     h.flood(encodeRoutingUpdate(u));
@@ -245,7 +260,10 @@ export class RoutingUpdates {
     this.#storedBytes += bytes.length - old;
     this.#lastUpdates.set(u.NodeID, bytes);
     if (r.restarted) h.emit({ kind: "nodeRestarted", node: u.NodeID });
-    if (r.newNode) h.names.add(u.NodeID);
+    if (r.newNode) {
+      h.names.add(u.NodeID);
+      this.scheduleNewNodeFlood();
+    }
     if (r.changed) {
       h.markRoutesDirty();
       // Names of the sender's peers too: a node we can route to may not have sent its own

@@ -216,7 +216,8 @@ export class Topology {
    */
   computeRoutes(): Routes {
     const dist = new Map<string, number>([[this.self, 0]]);
-    const prev = new Map<string, string>();
+    /** First hop of the best path found so far (set with the predecessor: O(1) per edge). */
+    const first = new Map<string, string>();
     const done = new Set<string>();
     const heap = new Heap();
     let seq = 0;
@@ -237,7 +238,7 @@ export class Topology {
         const old = dist.get(nb);
         if (old === undefined || nd < old) {
           dist.set(nb, nd);
-          prev.set(nb, node);
+          first.set(nb, node === this.self ? nb : first.get(node)!);
           heap.push([nd, seq++, nb]);
         }
       }
@@ -247,16 +248,7 @@ export class Topology {
     for (const dest of done) {
       if (dest === this.self) continue;
       pathCost.set(dest, dist.get(dest)!);
-      let p = dest;
-      for (;;) {
-        const q = prev.get(p);
-        if (q === undefined) break;
-        if (q === this.self) {
-          nextHop.set(dest, p);
-          break;
-        }
-        p = q;
-      }
+      nextHop.set(dest, first.get(dest)!);
     }
     return { nextHop, pathCost };
   }
