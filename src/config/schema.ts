@@ -433,6 +433,7 @@ export const SECTIONS: readonly SectionSpec[] = [
       COST(),
       NODECOST(),
       ALLOWED(),
+      ...ADMISSION(),
     ],
   },
   {

@@ -166,6 +166,10 @@ export interface WsListenerSection extends SectionBase {
   cost: number;
   nodecost: Record<string, number>;
   allowedpeers: string[] | null;
+  /** Our addition: as for `tcp-listener`. */
+  maxunauthenticated: number;
+  /** Our addition: as for `tcp-listener`. */
+  handshaketimeout: string;
 }
 
 /** `ws-peer` (§3.7). */

@@ -294,6 +294,7 @@ function prepare(s: Section, serverTls: Set<string>, clientTls: Set<string>): vo
       clientTls.add(s.name);
       break;
     case "tcp-listener":
+    case "ws-listener":
       if (!(s.maxunauthenticated > 0)) {
         throw err(s, "maxunauthenticated must be positive", "maxunauthenticated");
       }
@@ -302,7 +303,6 @@ function prepare(s: Section, serverTls: Set<string>, clientTls: Set<string>): vo
       }
       /* falls through */
     case "udp-listener":
-    case "ws-listener":
       if (!(s.cost > 0)) throw err(s, "connection cost must be positive", "cost");
       for (const [node, cost] of Object.entries(s.nodecost)) {
         if (!(cost > 0)) throw err(s, `connection cost must be positive for ${node}`, "nodecost");

@@ -102,6 +102,8 @@ export function startBackends(
             nodeCost: s.nodecost,
             ...link(s),
             wrapper: wrapper(s.tls, "server"),
+            maxUnauthenticated: s.maxunauthenticated,
+            handshakeTimeoutMs: handshakeTimeoutMs(s),
           }, sink);
           started.push({ kind: s.kind, close: () => b.close(), port: b.port });
           break;

@@ -90,3 +90,37 @@ Deno.test("hostile: 2,000 idle TCP connections — capped, bounded, memory back"
     await stopAll([node]);
   }
 });
+
+Deno.test("hostile: idle connections to a ws-listener are capped too", opts, async () => {
+  const n = 600, cap = 100;
+  await ensureOpenFiles(2 * n + 500);
+  const port = freePort();
+  const node = await startNode("wsidle", (dir, socket) =>
+    `---
+- node:
+    id: wsidle
+    datadir: ${dir}/data
+- ws-listener:
+    bindaddr: 127.0.0.1
+    port: ${port}
+    maxunauthenticated: ${cap}
+    handshaketimeout: 30s
+- control-service:
+    service: control
+    filename: ${socket}
+`);
+  let conns: IdleConns | undefined;
+  try {
+    conns = await IdleConns.open(port, n);
+    await waitFor(`${n - cap} refused connections`, () => conns!.ended >= n - cap, 30000);
+    const held = n - conns.failed - conns.ended;
+    assert(held <= cap, `node holds ${held} unauthenticated connections, cap ${cap}`);
+    await node.waitForLog(/ws-listener :\d+: 100 connections are already waiting/);
+  } catch (e) {
+    console.error(node.logText().slice(-4000));
+    throw e;
+  } finally {
+    conns?.close();
+    await stopAll([node]);
+  }
+});
