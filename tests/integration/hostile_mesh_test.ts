@@ -97,28 +97,6 @@ async function settledRss(pid: number): Promise<number> {
   return min;
 }
 
-/** Poll every honest node's `status` until stopped; the slowest reply of each (ms). */
-function watchLag(mesh: Mesh): { stop(): Promise<Record<string, number>> } {
-  const worst: Record<string, number> = {};
-  let on = true;
-  const loops = HONEST.map(async (id) => {
-    worst[id] = 0;
-    while (on) {
-      const t0 = Date.now();
-      await mesh.status(id).catch(() => {});
-      worst[id] = Math.max(worst[id], Date.now() - t0);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  });
-  return {
-    stop: async () => {
-      on = false;
-      await Promise.all(loops);
-      return worst;
-    },
-  };
-}
-
 /** A busy loop in its own process, for `ms`. */
 function cpuBurner(ms: number): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
@@ -135,7 +113,6 @@ async function floodScenario(burn: boolean): Promise<void> {
     const marks = new Map(HONEST.map((id) => [id, mesh.node(id).proc.log.length]));
     const burner = burn ? cpuBurner(FLOOD_MS + 15_000) : undefined;
     const evil = await HostilePeer.connect(mesh.node("a").port, "evil");
-    const lag = watchLag(mesh);
     try {
       const part = FLOOD_MS / 4;
       const stats = [
@@ -146,7 +123,6 @@ async function floodScenario(burn: boolean): Promise<void> {
       ];
       const sent = stats.map((s) => `${s.messages} msgs/${(s.bytes / 1048576).toFixed(1)} MiB`);
       console.log(`flood${burn ? " (CPU burner)" : ""}: ${sent.join(", ")}`);
-      console.log(`slowest status reply during the flood: ${JSON.stringify(await lag.stop())}`);
       assert(stats[0].messages > 500, `the flood was too small to mean anything: ${sent}`);
       await pingAll(mesh);
       // RSS right after the flood still holds its garbage; V8 returns it within seconds
