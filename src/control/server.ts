@@ -21,6 +21,8 @@ export interface ControlServiceContext {
   nodeId: string;
   commands: ReadonlyMap<string, ControlCommand>;
   logger: Logger;
+  /** Told of every accepted session (metrics). */
+  onSession?: (transport: ControlTransportKind) => void;
 }
 
 /** Something that can be stopped. */
@@ -35,6 +37,7 @@ export function serveConnection(
   transport: ControlTransportKind,
   remoteNode?: string,
 ): Promise<void> {
+  ctx.onSession?.(transport);
   return runControlSession(conn, {
     nodeId: ctx.nodeId,
     transport,

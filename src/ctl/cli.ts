@@ -6,6 +6,7 @@
 import { parseArgs } from "./args.ts";
 import { type ClientTlsOptions, ControlReplyError, ReceptorClient } from "./client.ts";
 import { formatStatus } from "./format_status.ts";
+import { watchStatus } from "./watch.ts";
 import { runWorkCli, splitAtWork } from "./work_cli.ts";
 
 const HELP = `Usage: receptor ctl [--socket ADDR] [--json] COMMAND [ARGS]
@@ -14,7 +15,9 @@ ADDR is a Unix socket path, tcp://host:port or tls://host:port
 (default: $RECEPTORCTL_SOCKET).
 
 Commands:
-  status                      show the node's status and the mesh it sees
+  status [--watch [--interval SECONDS] [--count N]]
+                              show the node's status and the mesh it sees;
+                              --watch redraws it every 2 s (or --interval) until Ctrl-C
   ping NODE [--count N] [--delay SECONDS]
   traceroute NODE
   connect NODE SERVICE [--tls-client NAME]   bridge stdin/stdout to a mesh service
@@ -33,9 +36,16 @@ export interface CtlIo {
 }
 
 const defaultIo: CtlIo = {
-  out: (t) => Deno.stdout.writeSync(new TextEncoder().encode(t)),
-  err: (t) => Deno.stderr.writeSync(new TextEncoder().encode(t)),
+  out: (t) => writeAll(Deno.stdout, t),
+  err: (t) => writeAll(Deno.stderr, t),
 };
+
+/** writeSync may write part of a large buffer (a pipe); loop until all of it is out. */
+function writeAll(f: { writeSync(p: Uint8Array): number }, text: string): void {
+  const b = new TextEncoder().encode(text);
+  let off = 0;
+  while (off < b.length) off += f.writeSync(b.subarray(off));
+}
 
 /** Run `receptor ctl` with `args` (after `ctl`); returns the exit code. */
 export async function runCtlCli(args: string[], io: CtlIo = defaultIo): Promise<number> {
@@ -52,8 +62,9 @@ export async function runCtlCli(args: string[], io: CtlIo = defaultIo): Promise<
         "count",
         "delay",
         "tls-client",
+        "interval",
       ],
-      flags: ["json", "help", "insecureskipverify"],
+      flags: ["json", "help", "insecureskipverify", "watch"],
       aliases: { s: "socket", h: "help" },
     });
   } catch (e) {
@@ -98,6 +109,14 @@ export async function runCtlCli(args: string[], io: CtlIo = defaultIo): Promise<
   try {
     switch (cmd) {
       case "status": {
+        if (opts.watch) {
+          return await watchStatus(client, () => ReceptorClient.connect(socket, tls), {
+            io,
+            json,
+            intervalMs: Number(opts.interval ?? 2) * 1000,
+            count: opts.count === undefined ? Infinity : Number(opts.count),
+          });
+        }
         const s = await client.status();
         io.out(json ? JSON.stringify(s, null, 4) + "\n" : formatStatus(s));
         return 0;
@@ -136,11 +155,12 @@ export async function runCtlCli(args: string[], io: CtlIo = defaultIo): Promise<
       }
       case "reload": {
         const r = await client.reload();
+        if (json) io.out(JSON.stringify(r) + "\n");
         if (r.Success) {
-          io.out("Reload successful\n");
+          if (!json) io.out("Reload successful\n");
           return 0;
         }
-        io.err(`Error: ${r.Error}\n`);
+        if (!json) io.err(`Error: ${r.Error}\n`);
         const code = /ERRORCODE (\d+)/.exec(r.Error ?? "");
         return code ? Number(code[1]) : 5;
       }

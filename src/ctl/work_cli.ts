@@ -10,6 +10,7 @@
  */
 import { parseArgs } from "./args.ts";
 import { ControlReplyError, type ReceptorClient } from "./client.ts";
+import { metered, ProgressMeter, type ProgressSink } from "./progress.ts";
 import {
   connectRemoteControl,
   submitWork,
@@ -45,6 +46,11 @@ export interface WorkCliIo {
   write?(bytes: Uint8Array): Promise<void>;
   /** Whether stderr is a terminal (progress output); default Deno.stderr.isTerminal(). */
   stderrIsTerminal?: () => boolean;
+  /**
+   * Whether results go to a terminal (default Deno.stdout.isTerminal() unless `write` is
+   * given): then the output shows its own progress and no meter is drawn over it.
+   */
+  stdoutIsTerminal?: () => boolean;
   /** The payload for `-p -` (default Deno.stdin.readable). */
   stdin?: () => ReadableStream<Uint8Array>;
 }
@@ -94,30 +100,15 @@ function firstPair(r: Record<string, string>): string {
   return `(${v}, ${k})`;
 }
 
-function progressStream(
-  src: ReadableStream<Uint8Array>,
-  io: WorkCliIo,
-): ReadableStream<Uint8Array> {
-  const tty = io.stderrIsTerminal ? io.stderrIsTerminal() : Deno.stderr.isTerminal();
-  if (!tty) return src;
-  let sent = 0;
-  let last = 0;
-  return src.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, c) {
-        sent += chunk.length;
-        const now = Date.now();
-        if (now - last >= 200) {
-          last = now;
-          io.err(`\rSending payload: ${(sent / 1048576).toFixed(1)} MiB`);
-        }
-        c.enqueue(chunk);
-      },
-      flush() {
-        if (last > 0) io.err(`\rSending payload: ${(sent / 1048576).toFixed(1)} MiB, done\n`);
-      },
-    }),
-  );
+/** Progress goes to stderr when it is a terminal; for results, only when stdout is not one. */
+function progressSink(io: WorkCliIo, forResults: boolean): ProgressSink {
+  const errTty = () => io.stderrIsTerminal ? io.stderrIsTerminal() : Deno.stderr.isTerminal();
+  const outTty = () =>
+    io.stdoutIsTerminal ? io.stdoutIsTerminal() : !io.write && Deno.stdout.isTerminal();
+  return {
+    err: (t) => io.err(t),
+    isTerminal: () => errTty() && !(forResults && outTty()),
+  };
 }
 
 async function writeBytes(io: WorkCliIo, b: Uint8Array): Promise<void> {
@@ -191,7 +182,12 @@ export async function runWorkCli(
     const c = await consume();
     const stream = await workResults(c, unitId);
     // receptorctl writes lines of at most 256 bytes; we forward chunks as they come.
-    for await (const chunk of stream) await writeBytes(io, chunk);
+    const meter = new ProgressMeter("Results", progressSink(io, true));
+    for await (const chunk of stream) {
+      await writeBytes(io, chunk);
+      meter.add(chunk.length);
+    }
+    meter.done();
     const st = await workStatus(await conn(), unitId);
     if (st.State === 3) {
       io.err(`ERROR: Remote unit failed: ${st.Detail}\n\n`);
@@ -309,11 +305,14 @@ async function submitCmd(
   if (opts["payload-literal"]) payload = `${opts["payload-literal"]}\n`;
   else if (opts["no-payload"]) payload = null;
   else if (opts.payload === "-") {
-    payload = progressStream(io.stdin ? io.stdin() : Deno.stdin.readable, io);
+    payload = metered(
+      io.stdin ? io.stdin() : Deno.stdin.readable,
+      new ProgressMeter("Payload", progressSink(io, false)),
+    );
   } else {
     try {
       const f = await Deno.open(opts.payload as string, { read: true });
-      payload = progressStream(f.readable, io);
+      payload = metered(f.readable, new ProgressMeter("Payload", progressSink(io, false)));
     } catch (e) {
       io.err(`ERROR: Failed to load payload file: ${(e as Error).message}\n`);
       return 1;

@@ -42,10 +42,16 @@ import { RoutingUpdates, SOON_MS } from "./routing_updates.ts";
 import { LimitLog, type MeshLimits, resolveLimits } from "./limits.ts";
 import { LinkQueue } from "./link_queue.ts";
 import { acceptRemoteAd } from "./ad_guard.ts";
-import type { RouterOptions, RouterOutput, RouterStatus, SendError } from "./router_types.ts";
+import type {
+  RouterCounters,
+  RouterOptions,
+  RouterOutput,
+  RouterStatus,
+  SendError,
+} from "./router_types.ts";
 
 export type { RouterOptions, RouterOutput, RouterStatus, SendError } from "./router_types.ts";
-export type { UnreachableNotice } from "./router_types.ts";
+export type { RouterCounters, UnreachableNotice } from "./router_types.ts";
 
 /** Interval and count of per-session initial messages. */
 const INIT_INTERVAL_MS = 1000;
@@ -106,6 +112,12 @@ export class Router {
   readonly #queued = new Set<LinkState>();
   #paceAt?: number;
   #lastRouteCalc = -Infinity;
+  /** Counters read at scrape time by the metrics endpoint (plain increments, no I/O). */
+  readonly counters: RouterCounters = {
+    routingUpdatesFromNeighbours: 0,
+    routingUpdatesFromRemote: 0,
+    routeChanges: 0,
+  };
 
   /** Create a router; throws only for invalid options (bad node ID). */
   constructor(opts: RouterOptions) {
@@ -284,7 +296,10 @@ export class Router {
     this.#routeCalcAt = undefined;
     this.#routesDirty = false;
     this.#lastRouteCalc = this.#clock.now();
+    const old = this.#routes;
     this.#routes = this.#topo.computeRoutes().nextHop;
+    for (const [d, n] of this.#routes) if (old.get(d) !== n) this.counters.routeChanges++;
+    for (const d of old.keys()) if (!this.#routes.has(d)) this.counters.routeChanges++;
     if (this.logger.enabled("debug")) {
       const rt = [...this.#routes].map(([d, n]) => `${d} via ${n}`).join(", ");
       this.logger.debug(`Routing table: ${rt}`);
@@ -345,12 +360,6 @@ export class Router {
       return;
     }
     l.initAt = this.#clock.now() + INIT_INTERVAL_MS;
-  }
-
-  /** The peer's node ID once the session on `linkId` is established, else undefined. */
-  linkPeer(linkId: number): string | undefined {
-    const l = this.#links.get(linkId);
-    return l?.established ? l.peer : undefined;
   }
 
   /** The backend session ended (transport error, EOF, or after a closeLink output). */
@@ -458,6 +467,8 @@ export class Router {
         if (v.action === "reject") return this.#reject(l, peer, v.reason);
         if (v.action === "ignore") return; // a late initial message
         l.remoteEstablished = v.remoteEstablished;
+        if (u.NodeID === peer) this.counters.routingUpdatesFromNeighbours++;
+        else this.counters.routingUpdatesFromRemote++;
         this.#updates.receive(u, peer);
         return;
       }
@@ -640,6 +651,11 @@ export class Router {
       ads: this.#adBytes.size,
       largestLinkQueue: queued,
     };
+  }
+
+  /** The peer node of an established link (metrics), undefined before the handshake. */
+  linkPeer(linkId: number): string | undefined {
+    return this.#links.get(linkId)?.peer;
   }
 
   /** The sequence number of the last routing update built (for tests and diagnostics). */

@@ -20,6 +20,7 @@ import {
   type StreamServerTls,
 } from "./stream_tls.ts";
 import type { Logger } from "../log.ts";
+import { trackStream } from "./stream_stats.ts";
 
 /**
  * Largest QUIC datagram we send over the mesh. Mesh links carry messages up to 64 KiB (wire.md
@@ -77,6 +78,7 @@ function toConn(
     if (n === node) closeQuietly(handle, `node ${node} restarted`);
   });
   handle.closed.finally(unsubscribe).catch(() => {});
+  trackStream(mesh, handle.connection, handle.closed);
   let closed = false;
   // Graceful: FIN, then CONNECTION_CLOSE only once the peer acknowledged everything we wrote
   // (or stopped the stream / the connection ended / CLOSE_LINGER_MS passed). Closing at once
