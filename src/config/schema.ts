@@ -59,7 +59,7 @@ const ADMISSION = () => [
     "HandshakeTimeout",
     "string",
     "Time a connection has to complete the TLS and mesh handshakes (Go duration)",
-    { default: "10s" },
+    { default: "12s" },
   ),
 ];
 const BIND = () => f("BindAddr", "string", "Local address to bind to", { default: "0.0.0.0" });

@@ -123,7 +123,7 @@ export interface TcpListenerSection extends SectionBase {
   allowedpeers: string[] | null;
   /** Our addition: cap on connections that have not completed the handshake (default 256). */
   maxunauthenticated: number;
-  /** Our addition: Go duration to complete the handshakes (default `10s`). */
+  /** Our addition: Go duration to complete the handshakes (default `12s`). */
   handshaketimeout: string;
 }
 

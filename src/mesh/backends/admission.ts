@@ -10,8 +10,12 @@ import type { Logger } from "../../log.ts";
 
 /** Default cap on unauthenticated connections per listener. */
 export const DEFAULT_MAX_UNAUTHENTICATED = 256;
-/** Default time a connection has to complete the TLS and mesh handshakes (ms). */
-export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+/**
+ * Default time a connection has to complete the TLS and mesh handshakes (ms): a little more
+ * than the router's own give-up (11 initial updates a second apart, as Go), so a peer that
+ * talks but never identifies sees Go's behaviour, and a silent one is dropped soon after.
+ */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 12_000;
 /** At most one "cap reached" log line per this many ms per listener. */
 const LOG_EVERY_MS = 10_000;
 
