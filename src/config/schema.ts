@@ -95,6 +95,7 @@ export const SECTIONS: readonly SectionSpec[] = [
         "Most connections one routing update may list (default 1024)",
       ),
       f("MaxKnownNodes", "int", "Most remote nodes remembered (default 20000)"),
+      f("MaxEdges", "int", "Most edges in the topology table (default 200000)"),
       f("MaxStoredUpdateBytes", "int", "Most bytes of stored routing updates (default 67108864)"),
       f("MaxSeenIDs", "int", "Most routing-update IDs remembered for dedupe (default 200000)"),
       f("MaxNames", "int", "Most node names in the name hash table (default 40000)"),

@@ -16,13 +16,19 @@ export const DEFAULT_MAX_IDLE_MS = 21_000;
 /** Default `work-signing tokenexpiration`, in ms. */
 export const DEFAULT_TOKEN_EXPIRATION_MS = 5 * 60_000;
 
-function sectionError(raw: RawSection, msg: string, field?: string): ConfigError {
+function sectionError(
+  raw: RawSection,
+  msg: string,
+  field?: string,
+  value?: string | number,
+): ConfigError {
   return new ConfigError(msg, {
     origin: "section",
     section: raw.spec.kind,
     source: raw.source,
     file: raw.file,
     field,
+    value,
   });
 }
 
@@ -90,6 +96,7 @@ export function toTypedSection(raw: RawSection): Section {
             raw,
             "failed to parse TokenExpiration -- valid examples include '1.5h', '30m', '30m10s'",
             "tokenexpiration",
+            t,
           );
         }
       }

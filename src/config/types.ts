@@ -42,6 +42,8 @@ export interface NodeSection extends SectionBase {
   maxknownnodes: number | null;
   /** Most bytes of stored routing updates (default 67108864);  0 or null = default. */
   maxstoredupdatebytes: number | null;
+  /** Most edges in the topology table (default 200000);  0 or null = default. */
+  maxedges: number | null;
   /** Most routing-update IDs remembered for dedupe (default 200000);  0 or null = default. */
   maxseenids: number | null;
   /** Most node names in the name hash table (default 40000);  0 or null = default. */

@@ -22,6 +22,8 @@ export interface MeshLimits {
   maxConnectionsPerUpdate: number;
   /** Most remote nodes known (topology rows, versions, stored updates, one each). */
   maxKnownNodes: number;
+  /** Most edges in the topology table, all nodes together (each costs two map entries). */
+  maxEdges: number;
   /** Most bytes of stored routing updates (the newest per known node, kept for new neighbours). */
   maxStoredUpdateBytes: number;
   /** Most UpdateIDs remembered for flood dedupe (oldest forgotten first). */
@@ -48,6 +50,7 @@ export const DEFAULT_LIMITS: Readonly<MeshLimits> = Object.freeze({
   maxUpdateIdBytes: 64,
   maxConnectionsPerUpdate: 1024,
   maxKnownNodes: 20_000,
+  maxEdges: 200_000,
   maxStoredUpdateBytes: 64 * 1024 * 1024,
   maxSeenIds: 200_000,
   maxNames: 40_000,
@@ -65,6 +68,7 @@ export const LIMIT_CONFIG_KEYS: Readonly<Record<string, keyof MeshLimits>> = Obj
   maxupdateidbytes: "maxUpdateIdBytes",
   maxconnectionsperupdate: "maxConnectionsPerUpdate",
   maxknownnodes: "maxKnownNodes",
+  maxedges: "maxEdges",
   maxstoredupdatebytes: "maxStoredUpdateBytes",
   maxseenids: "maxSeenIds",
   maxnames: "maxNames",
@@ -114,6 +118,26 @@ export class LimitLog {
 
   /** Record a hit of limit `name`; `detail` says what was dropped or closed. */
   hit(name: keyof MeshLimits | string, detail: string): void {
+    this.say(name, `mesh limit ${name} reached: ${detail}`);
+  }
+
+  /**
+   * A message that could not be decoded, logged as Go words it but at most once a minute per
+   * kind (a peer sending garbage cannot flood the log).
+   */
+  badMessage(type: number, unknownType: boolean, error: string, where: string): void {
+    if (unknownType) this.say("unknownType", `Unknown message type ${type} from ${where}`, false);
+    else if (type === 1) {
+      this.say("badRoute", `Error unpacking routing update from ${where}: ${error}`, true);
+    } else if (type === 2) {
+      this.say("badAd", `Error handling service advertisement from ${where}: ${error}`, true);
+    } else {
+      this.say("badData", `Error translating data to message struct from ${where}: ${error}`, true);
+    }
+  }
+
+  /** Log `line` under `name`, at most once a minute per name, counting the ones held back. */
+  say(name: string, line: string, error = false): void {
     this.hits.set(name, (this.hits.get(name) ?? 0) + 1);
     const t = this.now();
     const last = this.#last.get(name);
@@ -123,6 +147,7 @@ export class LimitLog {
     }
     const more = last && last.suppressed ? ` (${last.suppressed} more since the last report)` : "";
     this.#last.set(name, { at: t, suppressed: 0 });
-    this.logger.warning(`mesh limit ${name} reached: ${detail}${more}`);
+    if (error) this.logger.error(`${line}${more}`);
+    else this.logger.warning(`${line}${more}`);
   }
 }

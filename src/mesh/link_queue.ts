@@ -6,8 +6,14 @@
  * bounded by the number of known nodes and ads. The router releases it in paced slices (see
  * {@link LinkQueue.release}), so a replay of the whole state to a new neighbour never blocks
  * keepalives or data.
+ *
+ * Ownership: the bytes put in a queue are shared by every link's queue (and by the router's
+ * stored updates and ads): nobody modifies them after `put`, and the shell must not modify a
+ * `send` output's bytes either.
  * @module
  */
+
+import type { LimitLog, MeshLimits } from "./limits.ts";
 
 /** Bytes released to one link per pacing window. */
 export const SLICE_BYTES = 64 * 1024;
@@ -76,5 +82,83 @@ export class LinkQueue {
       send(bytes);
     }
     return undefined;
+  }
+}
+
+/** What {@link FloodQueues} needs from its router. */
+export interface FloodQueuesHost {
+  readonly limits: MeshLimits;
+  readonly limitLog: LimitLog;
+  /** Bytes the link has been handed but not written yet. */
+  backlog(linkId: number): number;
+  send(linkId: number, bytes: Uint8Array): void;
+  /** Close the link (it cannot keep up); the router then calls `remove`. */
+  close(linkId: number, reason: string): void;
+  /** Peer node of the link, for log lines. */
+  peerOf(linkId: number): string | undefined;
+}
+
+/** The flood queues of all established links of one router, and their pacing timer. */
+export class FloodQueues {
+  readonly #host: FloodQueuesHost;
+  readonly #queues = new Map<number, LinkQueue>();
+  /** Links with something queued. */
+  readonly #pending = new Set<number>();
+  /** When `release` must run again, if anything waits. */
+  paceAt?: number;
+
+  constructor(host: FloodQueuesHost) {
+    this.#host = host;
+  }
+
+  /** Queue `bytes` under `key` for `linkId`; a link over `maxLinkQueueBytes` is closed. */
+  put(linkId: number, key: string, bytes: Uint8Array): void {
+    let q = this.#queues.get(linkId);
+    if (!q) this.#queues.set(linkId, q = new LinkQueue());
+    q.put(key, bytes);
+    this.#pending.add(linkId);
+    if (q.bytes > this.#host.limits.maxLinkQueueBytes) {
+      const peer = this.#host.peerOf(linkId);
+      this.#host.limitLog.hit(
+        "maxLinkQueueBytes",
+        `closing the link to ${peer}: it cannot keep up`,
+      );
+      this.#host.close(linkId, "flood queue over its limit");
+    }
+  }
+
+  /** Forget the queue of a closed link. */
+  remove(linkId: number): void {
+    this.#queues.delete(linkId);
+    this.#pending.delete(linkId);
+  }
+
+  /** Entries in the longest queue (diagnostics). */
+  largest(): number {
+    let n = 0;
+    for (const q of this.#queues.values()) n = Math.max(n, q.size);
+    return n;
+  }
+
+  /** Release every queue as far as pacing allows; closes links stuck past `maxLinkStallMs`. */
+  release(now: number): void {
+    if (this.#pending.size === 0) return;
+    const h = this.#host;
+    let next: number | undefined;
+    for (const id of this.#pending) {
+      const q = this.#queues.get(id);
+      const again = q?.release(now, h.backlog(id), (b) => h.send(id, b));
+      if (q === undefined || again === undefined) {
+        this.#pending.delete(id);
+        continue;
+      }
+      if (q.blockedSince !== undefined && now - q.blockedSince >= h.limits.maxLinkStallMs) {
+        h.limitLog.hit("maxLinkStallMs", `closing the link to ${h.peerOf(id)}: it cannot keep up`);
+        h.close(id, "link too slow for the routing traffic");
+        continue;
+      }
+      next = next === undefined ? again : Math.min(next, again);
+    }
+    this.paceAt = next;
   }
 }

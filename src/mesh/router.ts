@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { Clock } from "../clock.ts";
+import { type Clock, preciseWallMs, realClock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { LinkOptions } from "./link.ts";
 import type { CompiledRules } from "./firewall.ts";
@@ -40,7 +40,7 @@ import { DataPath } from "./data_path.ts";
 import { checkNewPeer, checkPeerUpdate } from "./handshake.ts";
 import { RoutingUpdates, SOON_MS } from "./routing_updates.ts";
 import { LimitLog, type MeshLimits, resolveLimits } from "./limits.ts";
-import { LinkQueue } from "./link_queue.ts";
+import { FloodQueues } from "./link_queue.ts";
 import { acceptRemoteAd } from "./ad_guard.ts";
 import type {
   RouterCounters,
@@ -70,9 +70,19 @@ interface LinkState {
   initSends: number;
   initAt?: number;
   lastRecv: number;
-  /** Flooded messages waiting to be released to this link (paced, coalesced). */
-  queue: LinkQueue;
 }
+
+/**
+ * An ad round runs this long after a service is added (Go's tickrunner request delay), so a
+ * node that joined behind a Go relay in the meantime gets the ad within ~5 s, not a minute.
+ */
+export const AD_REQUEST_DELAY_MS = 5_000;
+
+/**
+ * An ad round runs this soon after a node becomes reachable (beyond upstream), so a node that
+ * joins behind a Go relay later than the first round still gets every ad within seconds.
+ */
+export const NEW_NODE_AD_DELAY_MS = 1_000;
 
 /** The sans-IO router of one node. */
 export class Router {
@@ -107,10 +117,8 @@ export class Router {
   #shutdown = false;
   readonly #data: DataPath;
   readonly #updates: RoutingUpdates;
-  readonly #linkBacklog: (linkId: number) => number;
-  /** Links with a non-empty flood queue. */
-  readonly #queued = new Set<LinkState>();
-  #paceAt?: number;
+  /** Flooded messages waiting to be released to each link (paced, coalesced). */
+  readonly #floods: FloodQueues;
   #lastRouteCalc = -Infinity;
   /** Counters read at scrape time by the metrics endpoint (plain increments, no I/O). */
   readonly counters: RouterCounters = {
@@ -136,7 +144,18 @@ export class Router {
     const epoch = opts.epoch ?? makeEpoch(this.#clock.wallNow().getTime(), this.#random);
     this.limits = resolveLimits(opts.limits);
     this.limitLog = new LimitLog(this.logger, () => this.#clock.now());
-    this.#linkBacklog = opts.linkBacklog ?? (() => 0);
+    const backlog = opts.linkBacklog ?? (() => 0);
+    this.#floods = new FloodQueues({
+      limits: this.limits,
+      limitLog: this.limitLog,
+      backlog,
+      send: (id, bytes) => this.#send(id, bytes),
+      close: (id, reason) => {
+        const l = this.#links.get(id);
+        if (l) this.#dropLink(l, reason, true);
+      },
+      peerOf: (id) => this.#links.get(id)?.peer,
+    });
     this.names = new NameTable(this.limits.maxNames);
     this.names.onFull = (n) => this.limitLog.hit("maxNames", `not registering node name ${n}`);
     this.#topo = new Topology(this.nodeId);
@@ -216,7 +235,7 @@ export class Router {
     let t = this.#updates.pollTimeout();
     if (this.#routeCalcAt !== undefined) t = Math.min(t, this.#routeCalcAt);
     if (this.#adsAt !== undefined) t = Math.min(t, this.#adsAt);
-    if (this.#paceAt !== undefined) t = Math.min(t, this.#paceAt);
+    if (this.#floods.paceAt !== undefined) t = Math.min(t, this.#floods.paceAt);
     for (const l of this.#links.values()) {
       if (l.initAt !== undefined) t = Math.min(t, l.initAt);
       if (l.established) t = Math.min(t, l.lastRecv + this.#maxIdleMs);
@@ -251,40 +270,11 @@ export class Router {
 
   /** Queue `bytes` under `key` for every established peer but `exceptPeer`. */
   #floodKeyed(key: string, bytes: Uint8Array, exceptPeer?: string): void {
-    for (const [peer, id] of this.#conns) {
-      if (peer === exceptPeer) continue;
-      const l = this.#links.get(id)!;
-      l.queue.put(key, bytes);
-      if (l.queue.bytes > this.limits.maxLinkQueueBytes) {
-        this.limitLog.hit("maxLinkQueueBytes", `closing the link to ${peer}: it cannot keep up`);
-        this.#dropLink(l, "flood queue over its limit", true);
-        continue;
-      }
-      this.#queued.add(l);
-    }
+    for (const [peer, id] of this.#conns) if (peer !== exceptPeer) this.#floods.put(id, key, bytes);
   }
 
-  /** Release each link's flood queue as far as its pacing allows; arm the pacing timer. */
   #releaseQueues(): void {
-    if (this.#queued.size === 0) return;
-    const now = this.#clock.now();
-    let next: number | undefined;
-    for (const l of this.#queued) {
-      const again = l.queue.release(now, this.#linkBacklog(l.id), (b) => this.#send(l.id, b));
-      if (again === undefined) {
-        this.#queued.delete(l);
-        continue;
-      }
-      if (l.queue.blockedSince !== undefined) {
-        if (now - l.queue.blockedSince >= this.limits.maxLinkStallMs) {
-          this.limitLog.hit("maxLinkStallMs", `closing the link to ${l.peer}: it cannot keep up`);
-          this.#dropLink(l, "link too slow for the routing traffic", true);
-          continue;
-        }
-      }
-      next = next === undefined ? again : Math.min(next, again);
-    }
-    this.#paceAt = next;
+    this.#floods.release(this.#clock.now());
   }
 
   #markRoutesDirty(): void {
@@ -300,6 +290,13 @@ export class Router {
     this.#routes = this.#topo.computeRoutes().nextHop;
     for (const [d, n] of this.#routes) if (old.get(d) !== n) this.counters.routeChanges++;
     for (const d of old.keys()) if (!this.#routes.has(d)) this.counters.routeChanges++;
+    // A node newly reachable gets our ads soon (Go relays between us would not pass them on),
+    // and local users (stalled streams) hear that its route is back.
+    for (const node of this.#routes.keys()) {
+      if (old.has(node)) continue;
+      this.#requestAdRound(NEW_NODE_AD_DELAY_MS);
+      this.#emit({ kind: "routeAdded", node });
+    }
     if (this.logger.enabled("debug")) {
       const rt = [...this.#routes].map(([d, n]) => `${d} via ${n}`).join(", ");
       this.logger.debug(`Routing table: ${rt}`);
@@ -344,7 +341,6 @@ export class Router {
       remoteEstablished: false,
       initSends: 0,
       lastRecv: this.#clock.now(),
-      queue: new LinkQueue(),
     };
     this.#links.set(linkId, l);
     this.#initTick(l);
@@ -374,8 +370,7 @@ export class Router {
 
   #dropLink(l: LinkState, reason: string, emitClose: boolean): void {
     this.#links.delete(l.id);
-    l.queue.clear();
-    this.#queued.delete(l);
+    this.#floods.remove(l.id);
     if (l.established && l.peer !== undefined) {
       if (this.#conns.get(l.peer) === l.id) {
         this.#conns.delete(l.peer);
@@ -429,21 +424,17 @@ export class Router {
     if (l.established && bytes[0] === MSG_ROUTE) {
       // most copies of a flood were seen already: skip decoding them
       const id = peekUpdateId(bytes);
-      if (id !== undefined && this.#updates.seen(id)) return;
+      if (id !== undefined && this.#updates.seen(id)) {
+        this.counters.routingUpdatesFromRemote++;
+        return;
+      }
     }
     const d = decodeMessage(bytes);
     if (!d.ok) {
       const type = bytes.length ? bytes[0] : -1;
       if (!l.established && type !== MSG_ROUTE) return; // Go ignores these before establishment
-      if (d.error.code === "unknown-type") {
-        this.logger.warning(`Unknown message type ${type} from ${where}`);
-      } else if (type === MSG_ROUTE) {
-        this.logger.error(`Error unpacking routing update from ${where}: ${d.error.message}`);
-      } else if (type === MSG_SERVICE_AD) {
-        this.logger.error(`Error handling service advertisement from ${where}: ${d.error.message}`);
-      } else {this.logger.error(
-          `Error translating data to message struct from ${where}: ${d.error.message}`,
-        );}
+      const unknown = d.error.code === "unknown-type";
+      this.limitLog.badMessage(type, unknown, d.error.message, where);
       return;
     }
     const m = d.value;
@@ -500,9 +491,8 @@ export class Router {
     // newcomer can route at once instead of waiting up to 10 s for each node's periodic
     // update (same UpdateIDs, so nodes that saw them drop them; ForwardingNode is us, as for
     // any re-flood), and the other nodes' ads byte for byte (a receiver keeps newer ones).
-    this.#updates.replayTo(peer, (key, bytes) => l.queue.put(key, bytes));
-    for (const [key, bytes] of this.#adBytes) l.queue.put(key, bytes);
-    if (l.queue.size) this.#queued.add(l);
+    this.#updates.replayTo(peer, (key, bytes) => this.#floods.put(l.id, key, bytes));
+    for (const [key, bytes] of this.#adBytes) this.#floods.put(l.id, key, bytes);
   }
 
   // ---------------------------------------------------------------- flooding and shutdown
@@ -536,13 +526,16 @@ export class Router {
     if (ok) this.#floodKeyed(ok.key, ok.bytes, fromPeer);
   }
 
+  /** Wall time for own ads: sub-millisecond detail with the real clock (Go writes ns). */
   #wallMs(): number {
-    return this.#clock.wallNow().getTime();
+    return this.#clock === realClock ? preciseWallMs() : this.#clock.wallNow().getTime();
   }
 
   /**
    * Advertise a local service: flooded now (to established connections, and to each new one on
-   * establishment) and every `serviceAdMs` with a strictly increasing Time.
+   * establishment), again in a round {@link AD_REQUEST_DELAY_MS} later (as Go's first round,
+   * which reaches nodes that joined behind a Go relay meanwhile: Go relays do not hand stored
+   * ads to new neighbours) and then every `serviceAdMs`, with a strictly increasing Time.
    */
   addAdvertisement(
     service: string,
@@ -552,8 +545,15 @@ export class Router {
   ): void {
     if (!serviceNameBytes(service)) throw new Error(`service name ${service} too long`);
     this.#ownAds.set(service, connType, tags, workCommands);
-    if (this.#adsAt === undefined) this.#adsAt = this.#clock.now() + this.#serviceAdMs;
+    this.#requestAdRound(AD_REQUEST_DELAY_MS);
     if (!this.#shutdown) this.#flood(this.#ownAds.build(service, this.#wallMs()));
+  }
+
+  /** Run the next ad round within `delayMs` (rounds are coalesced, as Go's tickrunner). */
+  #requestAdRound(delayMs: number): void {
+    if (this.#ownAds.size === 0) return;
+    const soon = this.#clock.now() + delayMs;
+    if (this.#adsAt === undefined || this.#adsAt > soon) this.#adsAt = soon;
   }
 
   /** Withdraw a local advertisement: a Cancel ad is flooded at once. */
@@ -642,14 +642,12 @@ export class Router {
 
   /** Sizes of everything a peer can grow, for tests and diagnostics (README "Limits"). */
   stats(): Record<string, number> {
-    let queued = 0;
-    for (const l of this.#links.values()) queued = Math.max(queued, l.queue.size);
     return {
       knownNodes: this.#topo.knownNodes,
       ...this.#updates.stats(),
       names: this.names.size,
       ads: this.#adBytes.size,
-      largestLinkQueue: queued,
+      largestLinkQueue: this.#floods.largest(),
     };
   }
 

@@ -255,13 +255,18 @@ export class RoutingUpdates {
       h.limitLog.hit("maxStoredUpdateBytes", `dropped the update of ${u.NodeID}`);
       return;
     }
+    const edges = Object.keys(u.Connections ?? {}).length;
+    if (h.topology.edgeCount - h.topology.rowSize(u.NodeID) + edges > h.limits.maxEdges) {
+      h.limitLog.hit("maxEdges", `dropped the update of ${u.NodeID}`);
+      return;
+    }
     const r = h.topology.applyUpdate(u, h.clock.now());
     if (!r.accepted) return;
     this.#storedBytes += bytes.length - old;
     this.#lastUpdates.set(u.NodeID, bytes);
     if (r.restarted) h.emit({ kind: "nodeRestarted", node: u.NodeID });
     if (r.newNode) {
-      h.names.add(u.NodeID);
+      h.names.note(u.NodeID);
       this.scheduleNewNodeFlood();
     }
     if (r.changed) {
@@ -269,7 +274,7 @@ export class RoutingUpdates {
       // Names of the sender's peers too: a node we can route to may not have sent its own
       // update yet (a restarted node hears from unchanged nodes only at their next periodic
       // update), and data from it would otherwise be dropped as "hash not found".
-      for (const peer in u.Connections ?? {}) h.names.add(peer);
+      for (const peer in u.Connections ?? {}) h.names.note(peer);
     }
     h.floodKeyed(updateKey(u.NodeID), bytes, fromPeer);
   }

@@ -112,15 +112,25 @@ export class Topology {
     return r;
   }
 
+  /** Directed edges in the table. */
+  edgeCount = 0;
+
+  /** Edges in `node`'s row. */
+  rowSize(node: string): number {
+    return this.costs.get(node)?.size ?? 0;
+  }
+
   #setEdge(from: string, to: string, cost: number): void {
-    this.#row(from).set(to, cost);
+    const row = this.#row(from);
+    if (!row.has(to)) this.edgeCount++;
+    row.set(to, cost);
     let s = this.#inbound.get(to);
     if (!s) this.#inbound.set(to, s = new Set());
     s.add(from);
   }
 
   #deleteEdge(from: string, to: string): void {
-    this.costs.get(from)?.delete(to);
+    if (this.costs.get(from)?.delete(to)) this.edgeCount--;
     const s = this.#inbound.get(to);
     if (s) {
       s.delete(from);

@@ -156,6 +156,17 @@ export async function startNode(
       sign: (remoteNode) => signWork(workSigning.signer, remoteNode),
       signingLifetimeMs: workSigning.signer?.lifetimeMs,
       hasTlsClient: (name) => tlsLookup.client(name) !== undefined,
+      routeBack: (node, signal) =>
+        new Promise<void>((resolve) => {
+          const done = () => {
+            off();
+            signal.removeEventListener("abort", done);
+            resolve();
+          };
+          const off = mesh.onRouteAdded((n) => n === node && done());
+          if (signal.aborted) done();
+          else signal.addEventListener("abort", done);
+        }),
     });
     mesh.setWorkCommands(work.advertisedWorkCommands());
     // Services first: once the control socket exists, the proxies are listening too.

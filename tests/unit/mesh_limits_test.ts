@@ -61,6 +61,21 @@ Deno.test("limits: known nodes bounded; stale ones make room, live ones are neve
   assertEquals(st.knownNodes, 10);
 });
 
+Deno.test("limits: topology edges are bounded (fake nodes listing many fake peers)", () => {
+  const sim = new Sim();
+  sim.addNode("v", { limits: { maxEdges: 100 } });
+  const h = new HostilePeer(sim, "v", "evil");
+  for (let i = 0; i < 20; i++) {
+    const conns: Record<string, number> = { evil: 1 };
+    for (let j = 0; j < 20; j++) conns[`p${i}-${j}`] = 1;
+    h.sendUpdate(update({ NodeID: `f${i}`, Connections: conns }));
+  }
+  const kcc = sim.r("v").status().knownConnectionCosts;
+  const edges = Object.values(kcc).reduce((n, row) => n + Object.keys(row).length, 0);
+  assert(edges <= 100, `${edges} edges`);
+  assert(hits(sim, "v", "maxEdges") > 0);
+});
+
 Deno.test("limits: seen set, name table, stored update bytes are bounded", () => {
   const sim = new Sim();
   sim.addNode("v", { limits: { maxSeenIds: 100, maxNames: 20, maxStoredUpdateBytes: 4000 } });
