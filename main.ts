@@ -10,7 +10,7 @@ import { runCtlCli } from "./src/ctl/cli.ts";
 import { runCertCli } from "./src/cli/cert_cli.ts";
 import { runCertAction } from "./src/certs/actions.ts";
 import { startNode } from "./src/node/node.ts";
-import { VERSION } from "./src/cli/version.ts";
+import { VERSION } from "./src/version.ts";
 import { extractLogFormat } from "./src/cli/log_format.ts";
 
 async function main(args: string[]): Promise<number> {

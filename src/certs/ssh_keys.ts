@@ -9,6 +9,7 @@
 import { Buffer } from "node:buffer";
 import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import { pemDecodeAll } from "./pem.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** Bounds-checked reader of SSH wire encoding (uint32, string, mpint). */
 class SshReader {
@@ -111,7 +112,7 @@ export function parseOpenSshPrivateKey(text: string): KeyObject {
   try {
     return createPrivateKey({ key: jwk, format: "jwk" });
   } catch (err) {
-    throw new Error(`OpenSSH private key: ${(err as Error).message}`);
+    throw new Error(`OpenSSH private key: ${errorText(err)}`);
   }
 }
 
@@ -131,6 +132,6 @@ export function parseSshRsaPublicLine(text: string): KeyObject {
   try {
     return createPublicKey({ key: { kty: "RSA", n: b64url(n), e: b64url(e) }, format: "jwk" });
   } catch (err) {
-    throw new Error(`ssh-rsa public key: ${(err as Error).message}`);
+    throw new Error(`ssh-rsa public key: ${errorText(err)}`);
   }
 }

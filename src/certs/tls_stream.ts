@@ -18,6 +18,7 @@ import {
   serverSecureContextOptions,
 } from "./tls_node.ts";
 import type { ChainVerifier } from "./verify.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** A `Deno.Conn`-shaped byte stream (structurally a mesh `ByteStream`). */
 export interface ConnLike {
@@ -121,6 +122,7 @@ export function chainNodeIds(chain: Uint8Array[]): string[] {
   try {
     return sanNamesOf(parseCertificate(chain[0])).nodeIds;
   } catch {
+    // an unparsable peer certificate names no node IDs (verification reports it)
     return [];
   }
 }
@@ -153,7 +155,7 @@ export function completeHandshake(
       try {
         chain = peerCertificateChain(sock);
       } catch (e) {
-        fail(`tls: cannot read peer certificate: ${(e as Error).message}`);
+        fail(`tls: cannot read peer certificate: ${errorText(e)}`);
         return;
       }
       const why = verifier(chain);

@@ -13,7 +13,7 @@
  */
 
 import { Logger } from "../log.ts";
-import { shlexSplit } from "../work/shlex.ts";
+import { shlexSplit } from "../gocompat/shlex.ts";
 import { stdoutSize, unitPaths, updateBasicStatus, WorkState } from "../work/status_file.ts";
 import type { ChildEnd } from "../work/process_state.ts";
 import { lookPath, processExitCode, processStateText } from "../work/process_state.ts";

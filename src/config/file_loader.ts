@@ -4,12 +4,13 @@
  * @module
  */
 
-import { ConversionError } from "./go_strconv.ts";
+import { ConversionError } from "../gocompat/strconv.ts";
 import { ConfigError } from "./errors.ts";
 import { assignField, newRawSection, type RawSection, requiredMessage } from "./raw_section.ts";
 import { sectionSpec } from "./schema.ts";
 import { bareField, fieldSpec } from "./section_spec.ts";
 import { nodeLine, parseFirstDocument, YamlSyntaxError, type YValue } from "./yaml_v1.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** Reads a file as text; throws like `Deno.readTextFileSync`. */
 export type ReadFile = (path: string) => string;
@@ -29,7 +30,7 @@ export function osReadErrorText(path: string, e: unknown): string {
   if (e instanceof Deno.errors.IsADirectory || code === "EISDIR") {
     return `read ${path}: is a directory`;
   }
-  return `open ${path}: ${(e as Error).message ?? String(e)}`;
+  return `open ${path}: ${errorText(e) ?? String(e)}`;
 }
 
 function shortValue(v: YValue): [string, string] {

@@ -7,7 +7,7 @@
 
 import { ConfigError } from "./errors.ts";
 import { defaultReadFile, loadConfigFile, type ReadFile } from "./file_loader.ts";
-import { ConversionError } from "./go_strconv.ts";
+import { ConversionError } from "../gocompat/strconv.ts";
 import { bashCompletionText, helpText } from "./help_text.ts";
 import { assignField, newRawSection, type RawSection, requiredMessage } from "./raw_section.ts";
 import { SECTIONS, sectionSpec } from "./schema.ts";

@@ -4,12 +4,13 @@
  * @module
  */
 
-import { parseGoDuration } from "./duration.ts";
+import { parseGoDuration } from "../gocompat/duration.ts";
 import { ConfigError } from "./errors.ts";
 import { parseFirewallRules } from "./firewall.ts";
 import { applyDefaults, type RawSection } from "./raw_section.ts";
 import type { Section } from "./types.ts";
 import type { YMap } from "./yaml_v1.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** Default and minimum for `node maxidleconnectiontimeout`, in ms. */
 export const DEFAULT_MAX_IDLE_MS = 21_000;
@@ -50,7 +51,7 @@ export function toTypedSection(raw: RawSection): Section {
       try {
         obj.firewallrules = parseFirewallRules(obj.firewallrules as YMap[]);
       } catch (e) {
-        throw sectionError(raw, (e as Error).message, "firewallrules");
+        throw sectionError(raw, errorText(e), "firewallrules");
       }
       for (const fld of raw.spec.fields) {
         const v = obj[fld.key];

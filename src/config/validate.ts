@@ -8,7 +8,7 @@
 
 import { parseLogLevel } from "../log.ts";
 import { ConfigError } from "./errors.ts";
-import { parseGoDuration } from "./duration.ts";
+import { parseGoDuration } from "../gocompat/duration.ts";
 import type {
   NodeSection,
   Section,
@@ -17,6 +17,7 @@ import type {
   TlsClientSection,
   TlsServerSection,
 } from "./types.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** The `node` section (always present in a node invocation). */
 export function nodeSection(sections: readonly Section[]): NodeSection {
@@ -186,7 +187,7 @@ export function validateSections(sections: Section[], opts: ValidateOptions = {}
       try {
         parseLogLevel(s.level);
       } catch (e) {
-        throw err(s, (e as Error).message, "level");
+        throw err(s, errorText(e), "level");
       }
     }
   }
@@ -411,7 +412,7 @@ function prepareTlsServer(s: TlsServerSection): void {
   } catch (e) {
     throw err(
       s,
-      `error preparing tls server config: error decoding fingerprints: ${(e as Error).message}`,
+      `error preparing tls server config: error decoding fingerprints: ${errorText(e)}`,
       "pinnedclientcert",
     );
   }
@@ -429,7 +430,7 @@ function prepareTlsClient(s: TlsClientSection): void {
   } catch (e) {
     throw err(
       s,
-      `error preparing tls client config: error decoding fingerprints: ${(e as Error).message}`,
+      `error preparing tls client config: error decoding fingerprints: ${errorText(e)}`,
       "pinnedservercert",
     );
   }

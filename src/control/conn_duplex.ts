@@ -5,7 +5,7 @@
  * @module
  */
 import type { DuplexConn } from "./session.ts";
-import { isEofLike } from "./line_reader.ts";
+import { isEofLike } from "../util/line_reader.ts";
 
 /** Wrap `conn` so reading to EOF does not close it; `close()` closes it once. */
 export function duplexFromConn(conn: Deno.Conn): DuplexConn {

@@ -6,6 +6,7 @@
 import type { ControlCommand } from "./types.ts";
 import { ControlError } from "./types.ts";
 import type { DuplexConn } from "./session.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** Dials a stream service on a node; rejects with a message on failure. */
 export type StreamDialer = (
@@ -41,7 +42,7 @@ export function connectCommand(dial: StreamDialer | null): ControlCommand {
       try {
         remote = await dial(node as string, service as string, tls as string);
       } catch (e) {
-        throw new ControlError(e instanceof Error ? e.message : String(e));
+        throw new ControlError(errorText(e));
       }
       await session.writeLine("Connecting");
       const up = session.readRest().pipeTo(remote.writable).catch(() => {});

@@ -7,8 +7,9 @@
 import type { ControlCommand, ControlTransportKind } from "./types.ts";
 import { type DuplexConn, runControlSession } from "./session.ts";
 import { duplexFromConn } from "./conn_duplex.ts";
-import { type ConnAcceptor, listenUnixLocked } from "./unix_socket.ts";
+import { type ConnAcceptor, listenUnixLocked } from "../util/unix_socket.ts";
 import type { Logger } from "../log.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** Longest pause between retries after accept errors (ms). */
 const ACCEPT_RETRY_MAX_MS = 1000;
@@ -82,7 +83,7 @@ export async function listenUnixControl(
   try {
     sock = await listenUnixLocked(path, permissions);
   } catch (e) {
-    throw new ControlStartError(e instanceof Error ? e.message : String(e));
+    throw new ControlStartError(errorText(e));
   }
   let closed = false;
   acceptLoop(sock.listener, ctx, "unix", () => closed);
@@ -115,7 +116,7 @@ export function listenTcpControl(
     listener = Deno.listen({ hostname, port });
   } catch (e) {
     throw new ControlStartError(
-      `error listening on TCP ${hostname}:${port}: ${e instanceof Error ? e.message : e}`,
+      `error listening on TCP ${hostname}:${port}: ${errorText(e)}`,
     );
   }
   let closed = false;

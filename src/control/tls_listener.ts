@@ -22,6 +22,7 @@ import {
   serveConnection,
 } from "./server.ts";
 import type { DuplexConn } from "./session.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** Control-service TLS handshake deadline (config.md §4.3). */
 export const CONTROL_TLS_HANDSHAKE_MS = 10_000;
@@ -105,7 +106,7 @@ export async function listenTlsControl(
     try {
       loaded = config();
     } catch (e) {
-      ctx.logger.error(`control service TLS: ${(e as Error).message}`);
+      ctx.logger.error(`control service TLS: ${errorText(e)}`);
       raw.destroy();
       return;
     }

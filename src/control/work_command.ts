@@ -2,15 +2,22 @@
  * The `work` control command (control.md §2.5): text and JSON forms of submit, list,
  * status, results, cancel, release and force-release, with upstream's exact replies and
  * error strings. The work engine owns units and files; this file only parses and replies.
- * A submit to another node allocates a local `remote` unit (src/work/remote_unit.ts), which
- * must be registered on the engine.
+ * A submit to another node allocates a local unit of the remote work type (the submit protocol,
+ * src/work/submit_protocol.ts), which must be registered on the engine.
  * @module
  */
 
 import type { ControlCommand, ControlOutcome, ControlRequest, ControlSession } from "./types.ts";
-import type { UnitStatus, WorkEngine } from "../work/engine.ts";
+import type { WorkEngine } from "../work/engine.ts";
 import { WorkError } from "../work/engine.ts";
-import { hasDeferredStarts, remoteAllocParams } from "../work/remote_unit.ts";
+import {
+  REMOTE_WORK_TYPE,
+  remoteAllocParams,
+  SUBMIT_RESERVED_KEYS,
+  submitResultText,
+  type WorkUnitStatus,
+} from "../work/submit_protocol.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** What a signature check gets (control.md §7.4). */
 export interface SignatureCheck {
@@ -20,8 +27,6 @@ export interface SignatureCheck {
   signature: string;
   /** The session (its transport decides the Unix-socket exemption). */
   session: ControlSession;
-  /** For `remote` units: their SignWork flag. */
-  signWork: boolean;
 }
 
 /** Options of {@link makeWorkCommand}. */
@@ -32,22 +37,10 @@ export interface WorkCommandOptions {
    * Verify a JWT for a work type that requires one, over a non-Unix transport. Throw an
    * Error with the upstream text (`could not verify signature: …`) to refuse. Without this
    * hook such requests are refused with `could not verify signature: verifying key not
-   * specified`. (Signing/verification lands later.)
+   * specified`.
    */
   verifySignature?: (check: SignatureCheck) => Promise<void> | void;
 }
-
-/** Keys of a JSON submit that are not work parameters. */
-const NON_PARAMS = new Set([
-  "command",
-  "subcommand",
-  "node",
-  "worktype",
-  "tlsclient",
-  "ttl",
-  "signwork",
-  "signature",
-]);
 
 type Params = Record<string, unknown>;
 
@@ -106,7 +99,7 @@ function parseStartPos(s: string): number {
   try {
     return parseDecimal(s);
   } catch (e) {
-    throw new WorkError(`error converting start position to integer: ${(e as Error).message}`);
+    throw new WorkError(`error converting start position to integer: ${errorText(e)}`);
   }
 }
 
@@ -184,7 +177,7 @@ function fromJson(json: Record<string, unknown>): { sub: string; p: Params } {
 }
 
 /** Go marshals the status map with sorted keys. */
-function statusObject(s: UnitStatus): Record<string, unknown> {
+function statusObject(s: WorkUnitStatus): Record<string, unknown> {
   return {
     Detail: s.Detail,
     ExtraData: s.ExtraData,
@@ -197,33 +190,23 @@ function statusObject(s: UnitStatus): Record<string, unknown> {
 
 /** Build the `work` control command over `engine`. */
 export function makeWorkCommand(engine: WorkEngine, opts: WorkCommandOptions): ControlCommand {
-  const shouldVerify = (workType: string, signWork: boolean): boolean =>
-    workType === "remote" ? signWork : engine.workType(workType)?.verifySignature ?? false;
-
+  /** `verify`: whether this request must carry a verified signature. */
   const processSignature = async (
     session: ControlSession,
     workType: string,
     signature: string,
-    signWork: boolean,
+    verify: boolean,
   ): Promise<void> => {
-    const verify = shouldVerify(workType, signWork);
     if (!verify && signature !== "") throw new WorkError("work type did not expect a signature");
     if (!verify || session.transport === "unix") return;
     if (!opts.verifySignature) {
       throw new WorkError("could not verify signature: verifying key not specified");
     }
     try {
-      await opts.verifySignature({ workType, signature, session, signWork });
+      await opts.verifySignature({ workType, signature, session });
     } catch (e) {
-      throw new WorkError((e as Error).message);
+      throw new WorkError(errorText(e));
     }
-  };
-
-  const unitSignWork = async (unitId: string): Promise<{ workType: string; signWork: boolean }> => {
-    const s = await engine.status(unitId);
-    const ed = s.ExtraData as { SignWork?: unknown } | null;
-    const signWork = !!ed && typeof ed === "object" && ed.SignWork === true;
-    return { workType: s.WorkType, signWork };
   };
 
   const submit = async (session: ControlSession, p: Params): Promise<ControlOutcome> => {
@@ -234,22 +217,23 @@ export function makeWorkCommand(engine: WorkEngine, opts: WorkCommandOptions): C
     const signature = optStr(p, "signature");
     const workParams: Record<string, string> = {};
     for (const [k, v] of Object.entries(p)) {
-      if (NON_PARAMS.has(k)) continue;
+      if (SUBMIT_RESERVED_KEYS.has(k)) continue;
       if (typeof v !== "string") throw new WorkError(`${k} must be a string`);
       workParams[k] = v;
     }
-    await processSignature(session, workType, signature, signWork);
+    const verify = engine.workType(workType)?.verifySignature ?? false;
+    await processSignature(session, workType, signature, verify);
     const local = node.toLowerCase() === "localhost" || node === opts.nodeId;
     let id: string;
     if (local) {
       if (ttl !== "") throw new WorkError("ttl option is intended for remote work only");
       id = await engine.allocate(workType, workParams);
     } else {
-      // control.md §6.1: a local unit of type `remote` carries the submission to `node`.
-      if (!engine.workType("remote")) throw new WorkError("remote work is not available");
+      // control.md §6.1: a local unit of the remote type carries the submission to `node`.
+      if (!engine.workType(REMOTE_WORK_TYPE)) throw new WorkError("remote work is not available");
       const tlsClient = optStr(p, "tlsclient");
       id = await engine.allocate(
-        "remote",
+        REMOTE_WORK_TYPE,
         remoteAllocParams({ node, workType, tlsClient, ttl, signWork }, workParams),
       );
     }
@@ -260,19 +244,18 @@ export function makeWorkCommand(engine: WorkEngine, opts: WorkCommandOptions): C
       throw e;
     }
     await engine.writeStdin(id, session.readRest());
-    await engine.start(id);
-    // Remote work whose first connection attempt failed keeps retrying: `Job Submitted`.
-    const type = local ? undefined : engine.workType("remote");
-    const deferred = hasDeferredStarts(type) && type.takeDeferredStart(id);
-    return reply({ result: deferred ? "Job Submitted" : "Job Started", unitid: id });
+    // A start that continues in the background (remote work still being delivered) is
+    // `Job Submitted`.
+    const how = await engine.start(id);
+    return reply({ result: submitResultText(how), unitid: id });
   };
 
   const results = async (session: ControlSession, p: Params): Promise<ControlOutcome> => {
     const unitId = strField(p, "unitid");
     const startpos = p.startpos as number;
     const signature = optStr(p, "signature");
-    const { workType, signWork } = await unitSignWork(unitId);
-    await processSignature(session, workType, signature, signWork);
+    const { workType, required } = await engine.signatureRequired(unitId);
+    await processSignature(session, workType, signature, required);
     const stream = engine.results(unitId, startpos);
     const reader = stream.getReader();
     try {
@@ -297,8 +280,8 @@ export function makeWorkCommand(engine: WorkEngine, opts: WorkCommandOptions): C
   ): Promise<ControlOutcome> => {
     const unitId = strField(p, "unitid");
     const signature = optStr(p, "signature");
-    const { workType, signWork } = await unitSignWork(unitId);
-    await processSignature(session, workType, signature, signWork);
+    const { workType, required } = await engine.signatureRequired(unitId);
+    await processSignature(session, workType, signature, required);
     if (sub === "cancel") {
       const r = await engine.cancel(unitId);
       return reply(r === "pending" ? { "cancel pending": unitId } : { cancelled: unitId });

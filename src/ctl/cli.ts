@@ -8,6 +8,7 @@ import { type ClientTlsOptions, ControlReplyError, ReceptorClient } from "./clie
 import { formatStatus } from "./format_status.ts";
 import { watchStatus } from "./watch.ts";
 import { runWorkCli, splitAtWork } from "./work_cli.ts";
+import { errorText } from "../util/error_text.ts";
 
 const HELP = `Usage: receptor ctl [--socket ADDR] [--json] COMMAND [ARGS]
 
@@ -68,7 +69,7 @@ export async function runCtlCli(args: string[], io: CtlIo = defaultIo): Promise<
       aliases: { s: "socket", h: "help" },
     });
   } catch (e) {
-    io.err(`Error: ${(e as Error).message}\n`);
+    io.err(`Error: ${errorText(e)}\n`);
     return 1;
   }
   const { opts, positionals } = parsed;
@@ -93,7 +94,7 @@ export async function runCtlCli(args: string[], io: CtlIo = defaultIo): Promise<
     if (opts.cert) tls.cert = await Deno.readTextFile(opts.cert as string);
     if (opts.key) tls.key = await Deno.readTextFile(opts.key as string);
   } catch (e) {
-    io.err(`Error: ${(e as Error).message}\n`);
+    io.err(`Error: ${errorText(e)}\n`);
     return 1;
   }
   tls.insecureSkipVerify = !!opts.insecureskipverify;
@@ -103,7 +104,7 @@ export async function runCtlCli(args: string[], io: CtlIo = defaultIo): Promise<
   try {
     client = await ReceptorClient.connect(socket, tls);
   } catch (e) {
-    io.err(`Error: ${(e as Error).message}\n`);
+    io.err(`Error: ${errorText(e)}\n`);
     return 1;
   }
   try {
@@ -187,7 +188,7 @@ export async function runCtlCli(args: string[], io: CtlIo = defaultIo): Promise<
         return 1;
     }
   } catch (e) {
-    const msg = e instanceof ControlReplyError ? e.message : (e as Error).message;
+    const msg = e instanceof ControlReplyError ? e.message : errorText(e);
     io.err(`ERROR: ${msg}\n`);
     return 1;
   } finally {

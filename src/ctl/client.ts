@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import { LineReader } from "../control/line_reader.ts";
+import { LineReader } from "../util/line_reader.ts";
 
 /** TLS options for `tls://` addresses. */
 export interface ClientTlsOptions {

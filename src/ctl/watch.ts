@@ -7,6 +7,7 @@
  */
 import type { ReceptorClient } from "./client.ts";
 import { formatStatus } from "./format_status.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** Options of {@link watchStatus}. */
 export interface WatchOptions {
@@ -49,7 +50,7 @@ export async function watchStatus(
       }
     } catch (e) {
       failures++;
-      opts.io.err(`Error: ${e instanceof Error ? e.message : String(e)} (retrying)\n`);
+      opts.io.err(`Error: ${errorText(e)} (retrying)\n`);
       if (client && client !== first) client.close();
       client = null;
     }

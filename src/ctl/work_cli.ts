@@ -20,6 +20,7 @@ import {
   workResults,
   workStatus,
 } from "./work_client.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** Help text of `receptor ctl work`. */
 export const WORK_HELP = `Usage: receptor ctl [--socket ADDR] work COMMAND [ARGS]
@@ -155,7 +156,7 @@ export async function runWorkCli(
       },
     });
   } catch (e) {
-    io.err(`ERROR: ${(e as Error).message}\n`);
+    io.err(`ERROR: ${errorText(e)}\n`);
     return 1;
   }
   const { opts, positionals } = parsed;
@@ -205,7 +206,7 @@ export async function runWorkCli(
           : await workRelease(c, id, op === "force-release");
         io.out(json ? JSON.stringify(r) + "\n" : `${firstPair(r)}\n`);
       } catch (e) {
-        io.err(`ERROR: ${id}: ERROR: ${(e as Error).message}\n`);
+        io.err(`ERROR: ${id}: ERROR: ${errorText(e)}\n`);
         return 1;
       }
     }
@@ -257,7 +258,7 @@ export async function runWorkCli(
         return 1;
     }
   } catch (e) {
-    const msg = e instanceof ControlReplyError ? e.message : (e as Error).message;
+    const msg = e instanceof ControlReplyError ? e.message : errorText(e);
     io.err(`ERROR: ${msg}\n`);
     return 1;
   } finally {
@@ -314,7 +315,7 @@ async function submitCmd(
       const f = await Deno.open(opts.payload as string, { read: true });
       payload = metered(f.readable, new ProgressMeter("Payload", progressSink(io, false)));
     } catch (e) {
-      io.err(`ERROR: Failed to load payload file: ${(e as Error).message}\n`);
+      io.err(`ERROR: Failed to load payload file: ${errorText(e)}\n`);
       return 1;
     }
   }
@@ -349,7 +350,7 @@ async function submitCmd(
     else if (json) io.out(JSON.stringify(r) + "\n");
     else io.out(`Result: ${r.result}\nUnit ID: ${r.unitid}\n`);
   } catch (e) {
-    io.err(`ERROR: ${(e as Error).message}\n`);
+    io.err(`ERROR: ${errorText(e)}\n`);
     code = 101;
   } finally {
     if (opts.rm && unitid) {

@@ -17,6 +17,8 @@ import { type Clock, realClock } from "../clock.ts";
 import type { Link } from "./link.ts";
 import type { WorkCommand } from "./messages.ts";
 import { Router, type RouterOptions, type RouterStatus, type UnreachableNotice } from "./router.ts";
+import { AsyncQueue } from "../util/async_queue.ts";
+import { DeadlineTimer } from "../util/deadline_timer.ts";
 
 /** Options of a {@link MeshNode}: those of the Router, with the clock optional. */
 export interface MeshNodeOptions extends Omit<RouterOptions, "clock"> {
@@ -68,43 +70,34 @@ const EMPTY = new Uint8Array(0);
 class Endpoint implements DatagramEndpoint {
   onDatagram?: (d: Datagram) => void;
   onUnreachable?: (n: UnreachableNotice) => void;
-  #inbox: Datagram[] = [];
-  #waiters: ((d: Datagram | null) => void)[] = [];
-  #closed = false;
+  #inbox = new AsyncQueue<Datagram>(INBOX_LIMIT);
 
   constructor(readonly service: string, readonly node: MeshNode) {}
 
   send(toNode: string, toService: string, bytes: Uint8Array, hopsToLive?: number): void {
-    if (this.#closed) throw new Error("endpoint is closed");
+    if (this.#inbox.closed) throw new Error("endpoint is closed");
     const err = this.node.sendRaw(this.service, toNode, toService, bytes, hopsToLive);
     if (err) throw new Error(err);
   }
 
   receive(): Promise<Datagram | null> {
-    const d = this.#inbox.shift();
-    if (d) return Promise.resolve(d);
-    if (this.#closed) return Promise.resolve(null);
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return this.#inbox.take();
   }
 
   deliver(d: Datagram): void {
-    if (this.#closed) return;
+    if (this.#inbox.closed) return;
     if (this.onDatagram) return this.onDatagram(d);
     // a payload relayed without a copy is a view of a link's read buffer: do not pin that
     // buffer while the datagram waits to be read
     const p = d.payload;
     if (p.byteLength !== p.buffer.byteLength) d = { ...d, payload: p.slice() };
-    const w = this.#waiters.shift();
-    if (w) w(d);
-    else if (this.#inbox.length < INBOX_LIMIT) this.#inbox.push(d);
+    this.#inbox.push(d); // beyond INBOX_LIMIT unread datagrams are dropped (datagrams may be)
   }
 
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#inbox.closed) return;
+    this.#inbox.close(true);
     this.node.unbind(this.service);
-    for (const w of this.#waiters.splice(0)) w(null);
-    this.#inbox = [];
   }
 }
 
@@ -141,14 +134,14 @@ export class MeshNode {
   readonly #routeCbs = new Set<(node: string) => void>();
   readonly #unreachCbs: ((n: UnreachableNotice) => void)[] = [];
   #nextLinkId = 1;
-  #timer?: ReturnType<typeof setTimeout>;
-  #timerAt?: number;
+  readonly #timer: DeadlineTimer;
   #pumping = false;
   #closed = false;
 
   /** Build the router; throws only for invalid options. */
   constructor(opts: MeshNodeOptions) {
     this.#clock = opts.clock ?? realClock;
+    this.#timer = new DeadlineTimer(() => this.#clock.now(), () => this.#onTimer());
     this.router = new Router({
       splitDataSends: true,
       linkBacklog: (id) => this.#links.get(id)?.backlog?.() ?? 0,
@@ -397,8 +390,7 @@ export class MeshNode {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#timer.cancel();
     for (const ep of [...this.#endpoints.values()]) ep.close();
     for (const l of [...this.#links.values()]) l.close();
     this.#links.clear();
@@ -473,22 +465,13 @@ export class MeshNode {
   }
 
   #arm(): void {
-    const at = this.router.pollTimeout();
-    // A pending timer that fires no later than needed is kept: deadlines that move later with
-    // every message (idle timers) then cost no timer churn; an early firing just re-arms.
-    if (this.#timer !== undefined && at !== undefined && this.#timerAt! <= at) return;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#timerAt = at;
-    if (at === undefined) return;
-    const delay = Math.max(0, at - this.#clock.now());
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#timerAt = undefined;
-      if (this.#closed) return;
-      const due = this.router.pollTimeout();
-      if (due !== undefined && this.#clock.now() >= due) this.router.handleTimeout();
-      this.#pump();
-    }, Math.ceil(delay));
+    this.#timer.arm(this.router.pollTimeout());
+  }
+
+  #onTimer(): void {
+    if (this.#closed) return;
+    const due = this.router.pollTimeout();
+    if (due !== undefined && this.#clock.now() >= due) this.router.handleTimeout();
+    this.#pump();
   }
 }

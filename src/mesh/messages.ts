@@ -16,8 +16,8 @@ import {
   RawNumber,
   toFloat64,
   toUint64,
-} from "./json_lossless.ts";
-import { formatGoTime, type GoTime, parseGoTime } from "./go_time.ts";
+} from "../gocompat/json_lossless.ts";
+import { formatGoTime, type GoTime, parseGoTime } from "../gocompat/time.ts";
 
 /** Type byte of a data message. */
 export const MSG_DATA = 0;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { formatGoTime, type GoTime, localGoTime } from "./go_time.ts";
+import { formatGoTime, type GoTime, localGoTime } from "../gocompat/time.ts";
 import { msToNs } from "../clock.ts";
 import { encodeServiceAd, type ServiceAdvertisement, type WorkCommand } from "./messages.ts";
 

@@ -15,7 +15,7 @@ import { LIMIT_CONFIG_KEYS, type MeshLimits } from "../mesh/limits.ts";
 import { type RunningBackend, startBackends } from "./backends.ts";
 import { WorkEngine } from "../work/engine.ts";
 import { runCommandRunner } from "../cli/command_runner.ts";
-import { VERSION } from "../cli/version.ts";
+import { VERSION } from "../version.ts";
 import { type ControlServices, startControlServices } from "./control.ts";
 import { makeReloader } from "./reload.ts";
 import { loadWorkSigning, signWork } from "../work/signing.ts";
@@ -24,6 +24,7 @@ import { registerRemoteWork } from "../work/remote_unit.ts";
 import { listenStreamService, makeStreamDialer, type TlsLookup } from "./streams.ts";
 import { NodeTls } from "./tls.ts";
 import { type NodeServices, startServices } from "./services.ts";
+import { errorText } from "../util/error_text.ts";
 import { ControlStats } from "../control/control_stats.ts";
 import { type ObservabilityEndpoint, startObservability } from "./http/server.ts";
 
@@ -84,7 +85,7 @@ export async function startNode(
   try {
     firewall = compileFirewallRules(node.firewallrules);
   } catch (e) {
-    throw new ConfigError((e as Error).message, {
+    throw new ConfigError(errorText(e), {
       source: node.source,
       section: "node",
       field: "firewallrules",

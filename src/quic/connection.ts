@@ -125,15 +125,7 @@ export class QuicConnection {
     this.#spaces[0].keys = initialKeys(this.#originalDcid, this.isClient);
     this.#recovery = new Recovery(new NewReno(this.config.maxDatagramSize));
     const c = this.config;
-    this.#streams = new Streams(this.isClient, {
-      streamWindow: c.streamWindow,
-      connectionWindow: c.connectionWindow,
-      maxStreamWindow: c.maxStreamWindow,
-      maxConnectionWindow: c.maxConnectionWindow,
-      maxBidiStreams: c.maxBidiStreams,
-      maxUniStreams: c.maxUniStreams,
-      sendBufferSize: c.sendBufferSize,
-    }, this.#events);
+    this.#streams = new Streams(this.isClient, c, this.#events); // reads the StreamLimits part
     this.#streams.rtt = () => this.#recovery.rtt.smoothed;
     this.#streams.now = () => this.#now;
     const host = QuicConnection.#hostOf(this);

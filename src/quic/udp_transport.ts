@@ -60,6 +60,7 @@ export class UdpTransport implements DatagramTransport {
       const a = addr as Deno.NetAddr;
       return { remote: formatHostPort(a.hostname, a.port), data };
     } catch {
+      // the socket was closed (or failed): receiving ends
       return null;
     }
   }

@@ -9,7 +9,7 @@
  * @module
  */
 import type { CommandServiceSection } from "../config/types.ts";
-import { shlexSplit } from "../work/shlex.ts";
+import { shlexSplit } from "../gocompat/shlex.ts";
 import type { ByteChannel } from "./channel.ts";
 import { bridge, BridgeSet } from "./bridge.ts";
 import {
@@ -18,6 +18,7 @@ import {
   type ServiceDeps,
   ServiceStartError,
 } from "./common.ts";
+import { errorText } from "../util/error_text.ts";
 
 const HIGH_WATER = 1 << 20;
 
@@ -98,7 +99,7 @@ export function startCommandService(
     argv = shlexSplit(s.command);
   } catch (e) {
     throw new ServiceStartError(
-      `command-service ${s.service}: ${e instanceof Error ? e.message : e}`,
+      `command-service ${s.service}: ${errorText(e)}`,
     );
   }
   if (!argv.length) throw new ServiceStartError(`command-service ${s.service}: empty command`);
@@ -119,7 +120,7 @@ export function startCommandService(
           stderr: "piped",
         }).spawn();
       } catch (e) {
-        logger.error(`Error running command: ${e instanceof Error ? e.message : e}`);
+        logger.error(`Error running command: ${errorText(e)}`);
         remote.close(false);
         return;
       }

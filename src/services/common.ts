@@ -4,7 +4,7 @@
  * listen/dial wrappers with the grace periods used when closing mesh connections.
  * @module
  */
-import type { ConnAcceptor } from "../control/unix_socket.ts";
+import type { ConnAcceptor } from "../util/unix_socket.ts";
 import type { MeshNode } from "../mesh/mesh_node.ts";
 import type { Logger } from "../log.ts";
 import type { LoadedTlsClient, LoadedTlsServer } from "../certs/tls_config.ts";
@@ -13,6 +13,7 @@ import { type TlsLookup, userClientTls, userServerTls } from "../streams/stream_
 import { meshChannel } from "./channel.ts";
 import { bridge, BridgeSet } from "./bridge.ts";
 import type { ByteChannel } from "./channel.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** Node parts a service uses. */
 export interface ServiceDeps {
@@ -92,7 +93,7 @@ export function listenMeshChannels(
     });
   } catch (e) {
     throw new ServiceStartError(
-      `error listening on Receptor network: ${e instanceof Error ? e.message : e}`,
+      `error listening on Receptor network: ${errorText(e)}`,
     );
   }
   (async () => {
@@ -103,7 +104,7 @@ export function listenMeshChannels(
       try {
         onConn(ch, c);
       } catch (e) {
-        deps.logger.error(`service ${service}: ${e instanceof Error ? e.message : e}`);
+        deps.logger.error(`service ${service}: ${errorText(e)}`);
         ch.close(false);
       }
     }
@@ -159,7 +160,7 @@ export function forwardLocalToMesh(
         clientTlsNamed(deps, opts.tlsClient),
       );
     } catch (e) {
-      logger.error(`Error connecting on Receptor network: ${e instanceof Error ? e.message : e}`);
+      logger.error(`Error connecting on Receptor network: ${errorText(e)}`);
       local.close(false);
       return;
     }
@@ -179,7 +180,7 @@ export function forwardLocalToMesh(
         backoffMs = 5;
       } catch (e) {
         if (closed || e instanceof Deno.errors.BadResource) return;
-        logger.error(`Error accepting ${opts.what}: ${e instanceof Error ? e.message : e}`);
+        logger.error(`Error accepting ${opts.what}: ${errorText(e)}`);
         await new Promise((r) => setTimeout(r, backoffMs));
         backoffMs = Math.min(backoffMs * 2, 1000);
         continue;

@@ -18,6 +18,7 @@ import {
   type ServiceDeps,
   ServiceStartError,
 } from "./common.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** Split `host:port` / `[v6]:port` (Go's net.SplitHostPort rules, simplified). */
 export function splitHostPort(address: string): { hostname: string; port: number } {
@@ -45,7 +46,7 @@ export function startTcpServer(s: TcpServerSection, deps: ServiceDeps): RunningS
   try {
     listener = Deno.listen({ hostname, port: s.port });
   } catch (e) {
-    throw new ServiceStartError(`error listening on TCP: ${e instanceof Error ? e.message : e}`);
+    throw new ServiceStartError(`error listening on TCP: ${errorText(e)}`);
   }
   const forwarding = forwardLocalToMesh(listener, deps, {
     what: "TCP connection",
@@ -58,7 +59,7 @@ export function startTcpServer(s: TcpServerSection, deps: ServiceDeps): RunningS
       try {
         return tlsChannel(await tlsServerOverConn(conn, tlsServer), name);
       } catch (e) {
-        logger.error(`Error in TLS handshake with ${name}: ${e instanceof Error ? e.message : e}`);
+        logger.error(`Error in TLS handshake with ${name}: ${errorText(e)}`);
         try {
           conn.close();
         } catch { /* closed */ }
@@ -103,7 +104,7 @@ export function startTcpClient(s: TcpClientSection, deps: ServiceDeps): RunningS
           ? tlsChannel(await tlsClientOverConn(conn, tls, hostname), name)
           : connChannel(conn, name);
       } catch (e) {
-        logger.error(`Error connecting via TCP: ${e instanceof Error ? e.message : e}`);
+        logger.error(`Error connecting via TCP: ${errorText(e)}`);
         remote.close(false);
         return;
       }

@@ -16,6 +16,7 @@ import {
   ServiceStartError,
 } from "./common.ts";
 import { splitHostPort } from "./tcp_proxy.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** Relay state for one peer: closed when the service stops or the peer is idle too long. */
 interface Relay {
@@ -53,7 +54,7 @@ export function startUdpServer(s: UdpServerSection, deps: ServiceDeps): RunningS
   try {
     udp = listenUdp(hostname, s.port);
   } catch (e) {
-    throw new ServiceStartError(`error listening on UDP: ${e instanceof Error ? e.message : e}`);
+    throw new ServiceStartError(`error listening on UDP: ${errorText(e)}`);
   }
   const target = resolveNode(mesh, s.remotenode);
   const relays = new Map<string, Relay & { ep: DatagramEndpoint }>();
@@ -81,7 +82,7 @@ export function startUdpServer(s: UdpServerSection, deps: ServiceDeps): RunningS
           await udp.send(d.payload, addr);
         } catch (e) {
           if (closed) return;
-          logger.error(`Error sending packet via UDP: ${e instanceof Error ? e.message : e}`);
+          logger.error(`Error sending packet via UDP: ${errorText(e)}`);
         }
       }
     })();
@@ -95,7 +96,7 @@ export function startUdpServer(s: UdpServerSection, deps: ServiceDeps): RunningS
       try {
         msg = await udp.receive();
       } catch (e) {
-        if (!closed) logger.error(`Error reading from UDP: ${e instanceof Error ? e.message : e}`);
+        if (!closed) logger.error(`Error reading from UDP: ${errorText(e)}`);
         return;
       }
       const [data, addr] = msg;
@@ -105,7 +106,7 @@ export function startUdpServer(s: UdpServerSection, deps: ServiceDeps): RunningS
         relay.ep.send(target, s.remoteservice, data);
       } catch (e) {
         logger.error(
-          `Error sending packet on Receptor network: ${e instanceof Error ? e.message : e}`,
+          `Error sending packet on Receptor network: ${errorText(e)}`,
         );
       }
     }
@@ -139,7 +140,7 @@ export function startUdpClient(s: UdpClientSection, deps: ServiceDeps): RunningS
     ep = mesh.listen(s.service);
   } catch (e) {
     throw new ServiceStartError(
-      `error listening on service ${s.service}: ${e instanceof Error ? e.message : e}`,
+      `error listening on service ${s.service}: ${errorText(e)}`,
     );
   }
   mesh.advertise(s.service, 0, { type: "UDP Proxy", address: s.address });
@@ -176,7 +177,7 @@ export function startUdpClient(s: UdpClientSection, deps: ServiceDeps): RunningS
           msg = await udp.receive();
         } catch (e) {
           if (!closed && relays.get(key) === relay) {
-            logger.error(`Error reading from UDP: ${e instanceof Error ? e.message : e}`);
+            logger.error(`Error reading from UDP: ${errorText(e)}`);
           }
           return;
         }
@@ -186,7 +187,7 @@ export function startUdpClient(s: UdpClientSection, deps: ServiceDeps): RunningS
           ep.send(node, service, msg[0]);
         } catch (e) {
           logger.error(
-            `Error writing to the Receptor network: ${e instanceof Error ? e.message : e}`,
+            `Error writing to the Receptor network: ${errorText(e)}`,
           );
         }
       }
@@ -203,14 +204,14 @@ export function startUdpClient(s: UdpClientSection, deps: ServiceDeps): RunningS
       try {
         relay = relayFor(d.fromNode, d.fromService);
       } catch (e) {
-        logger.error(`Error connecting via UDP: ${e instanceof Error ? e.message : e}`);
+        logger.error(`Error connecting via UDP: ${errorText(e)}`);
         continue;
       }
       relay.lastUsed = Date.now();
       try {
         await relay.udp.send(d.payload, dest);
       } catch (e) {
-        logger.error(`Error writing to UDP: ${e instanceof Error ? e.message : e}`);
+        logger.error(`Error writing to UDP: ${errorText(e)}`);
       }
     }
   })();

@@ -8,7 +8,7 @@
 import type { UnixSocketClientSection, UnixSocketServerSection } from "../config/types.ts";
 import { type ByteChannel, connChannel } from "./channel.ts";
 import { bridge, BridgeSet } from "./bridge.ts";
-import { listenUnixLocked } from "../control/unix_socket.ts";
+import { listenUnixLocked } from "../util/unix_socket.ts";
 import {
   checkRemoteService,
   clientTlsNamed,
@@ -17,6 +17,7 @@ import {
   type RunningService,
   type ServiceDeps,
 } from "./common.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** Start a `unix-socket-server`: Unix socket `filename` → `remotenode`/`remoteservice`. */
 export async function startUnixSocketServer(
@@ -63,7 +64,7 @@ export function startUnixSocketClient(
         const conn = await Deno.connect({ transport: "unix", path: s.filename });
         local = connChannel(conn, `Unix socket ${s.filename}`);
       } catch (e) {
-        logger.error(`Error connecting via Unix socket: ${e instanceof Error ? e.message : e}`);
+        logger.error(`Error connecting via Unix socket: ${errorText(e)}`);
         remote.close(false);
         return;
       }

@@ -20,6 +20,8 @@ import {
   type StreamServerTls,
 } from "./stream_tls.ts";
 import type { Logger } from "../log.ts";
+import { errorText } from "../util/error_text.ts";
+import { AsyncQueue } from "../util/async_queue.ts";
 import { trackStream } from "./stream_stats.ts";
 
 /**
@@ -174,9 +176,7 @@ export class StreamListener {
   readonly connType: 1 | 2;
   #driver: QuicDriver;
   #transport: MeshDatagramTransport;
-  #closed = false;
-  #queue: MeshStreamConn[] = [];
-  #waiters: ((c: MeshStreamConn | null) => void)[] = [];
+  #accepted = new AsyncQueue<MeshStreamConn>();
   #logger: Logger;
   #mesh: MeshNode;
   /** Accepted connections by remote address, to end them on a send error. */
@@ -240,7 +240,7 @@ export class StreamListener {
   }
 
   async #acceptLoop(): Promise<void> {
-    while (!this.#closed) {
+    while (!this.#accepted.closed) {
       const handle = await this.#driver.accept();
       if (!handle) break;
       this.#serve(handle);
@@ -257,39 +257,33 @@ export class StreamListener {
       if (!stream) return;
       const rest = await consumeZeroByte(stream, 60_000);
       const conn = toConn(this.#mesh, stream, rest, handle, () => {});
-      const w = this.#waiters.shift();
-      if (w) w(conn);
-      else this.#queue.push(conn);
+      if (!this.#accepted.push(conn)) closeQuietly(handle, "listener closed");
     } catch (e) {
       this.#logger.debug(
         `stream listener ${this.service}: dropping connection from ${handle.remote}: ${
-          e instanceof Error ? e.message : e
+          errorText(e)
         }`,
       );
       try {
-        handle.close(500, e instanceof Error ? e.message : String(e));
+        handle.close(500, errorText(e));
       } catch { /* closed */ }
     }
   }
 
   /** The next accepted connection, or null once closed. */
   accept(): Promise<MeshStreamConn | null> {
-    const c = this.#queue.shift();
-    if (c) return Promise.resolve(c);
-    if (this.#closed) return Promise.resolve(null);
-    return new Promise((r) => this.#waiters.push(r));
+    return this.#accepted.take();
   }
 
   /** Stop listening: withdraw the advertisement, close the endpoint. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#accepted.closed) return;
+    this.#accepted.close();
     try {
       this.#mesh.unadvertise(this.service);
     } catch { /* not advertised */ }
     this.#driver.close();
     this.#transport.close();
-    for (const w of this.#waiters.splice(0)) w(null);
   }
 }
 

@@ -30,6 +30,8 @@ import { defaultRunnerArgv } from "./engine.ts";
 import { findOnPath } from "./proc_info.ts";
 import { unitPaths, WorkState } from "./status_file.ts";
 import type { UnitContext, WorkOpResult, WorkUnitType } from "./unit_type.ts";
+import { delay } from "../util/delay.ts";
+import { errorText } from "../util/error_text.ts";
 import { bundleModule, checkGrantSymlinks } from "./deno_sandbox.ts";
 
 /** File in a unit's directory that holds its bundled module. */
@@ -136,19 +138,6 @@ async function readTail(path: string, max: number): Promise<string> {
   }
 }
 
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done);
-  });
-}
-
 /** One configured `work-deno` type. */
 export class DenoUnitType implements WorkUnitType {
   readonly name: string;
@@ -253,7 +242,7 @@ export class DenoUnitType implements WorkUnitType {
         if (s.State === WorkState.Succeeded || s.State === WorkState.Canceled) return;
         await delay(WATCH_MS, unit.signal);
       }
-    })().catch((e) => unit.logger.debug(`[${unit.id}] deno unit watcher: ${(e as Error).message}`));
+    })().catch((e) => unit.logger.debug(`[${unit.id}] deno unit watcher: ${errorText(e)}`));
   }
 
   async #explain(unit: UnitContext): Promise<void> {
@@ -261,6 +250,7 @@ export class DenoUnitType implements WorkUnitType {
     try {
       tail = await readTail(unitPaths(unit.dir).stdout, TAIL_BYTES);
     } catch {
+      // no stdout to inspect: the runner's own Detail stands
       return;
     }
     const denied = parseDeniedPermission(tail);

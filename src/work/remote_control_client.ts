@@ -6,7 +6,8 @@
  * @module
  */
 import type { DuplexConn } from "../streams/duplex.ts";
-import { LineReader } from "../control/line_reader.ts";
+import { LineReader } from "../util/line_reader.ts";
+import { errorText } from "../util/error_text.ts";
 
 const encoder = new TextEncoder();
 
@@ -55,7 +56,7 @@ export class RemoteControlClient {
     } catch (e) {
       closeQuietly(conn);
       if (timeout.aborted) throw new RemoteConnectError("timed out reading the banner");
-      throw new RemoteConnectError(e instanceof Error ? e.message : String(e));
+      throw new RemoteConnectError(errorText(e));
     }
     if (banner === null) {
       closeQuietly(conn);

@@ -11,7 +11,7 @@ import { WorkError } from "./engine.ts";
 import type { StatusFileData } from "./status_file.ts";
 import { BatchingWriter } from "./batching_writer.ts";
 import { goJson, isFinal, stdoutSize, unitPaths, WorkState } from "./status_file.ts";
-import type { UnitContext } from "./unit_type.ts";
+import { failUnit, type UnitContext } from "./unit_type.ts";
 import { abortable, RemoteConnectError, RemoteControlClient } from "./remote_control_client.ts";
 import {
   Backoff,
@@ -25,6 +25,8 @@ import {
   resultsRequest,
   submitRequest,
 } from "./remote_protocol.ts";
+import { delay } from "../util/delay.ts";
+import { errorText } from "../util/error_text.ts";
 
 /**
  * Dials the `control` service of `node` (tlsClient "" = insecure) and returns the raw
@@ -67,23 +69,17 @@ export class PollBackoff {
   }
 }
 
-/** Sleep `ms`, or less if `signal` aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done);
-  });
-}
-
-/** An error's message. */
-export function msg(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+/** Write one request line to the remote control service; a failure names the node. */
+async function sendRequest(
+  client: RemoteControlClient,
+  ed: RemoteExtraData,
+  request: Record<string, unknown>,
+): Promise<void> {
+  try {
+    await client.writeLine(sortedJson(request));
+  } catch (e) {
+    throw new WorkError(`write error sending to ${ed.RemoteNode}: ${errorText(e)}`);
+  }
 }
 
 /** Compact JSON with sorted keys (Go marshals maps sorted). */
@@ -146,7 +142,7 @@ export class RemoteLink {
       });
       conn = await abortable(dialing, signal, () => {});
     } catch (e) {
-      throw new RemoteConnectError(msg(e));
+      throw new RemoteConnectError(errorText(e));
     }
     if (signal.aborted) {
       try {
@@ -173,14 +169,14 @@ export class RemoteLink {
       try {
         ed = await this.extra(unit);
       } catch (e) {
-        this.#log.error(`[${unit.id}] cannot read status: ${msg(e)}`);
+        this.#log.error(`[${unit.id}] cannot read status: ${errorText(e)}`);
         return null;
       }
       try {
         return await this.connect(ed, signal);
       } catch (e) {
         if (signal.aborted) return null;
-        const text = msg(e);
+        const text = errorText(e);
         this.#log.info(`Connection to ${ed.RemoteNode} failed with error: ${text}`);
         if (text.includes("CRYPTO_ERROR")) {
           let exit = false;
@@ -190,7 +186,7 @@ export class RemoteLink {
               exit = true;
               s.State = WorkState.Failed;
             }
-          }).catch(() => {});
+          }).catch((e) => this.#log.error(`[${unit.id}] cannot record TLS error: ${errorText(e)}`));
           if (exit) return null;
         }
       }
@@ -200,10 +196,10 @@ export class RemoteLink {
 
   /** Sleep the back-off delay, or until the route to `node` comes back. */
   async #backoffSleep(ms: number, node: string, signal: AbortSignal): Promise<void> {
-    if (!this.#o.routeBack) return await sleep(ms, signal);
+    if (!this.#o.routeBack) return await delay(ms, signal);
     const done = new AbortController();
     const both = AbortSignal.any([signal, done.signal]);
-    await Promise.race([sleep(ms, both), this.#o.routeBack(node, both)]);
+    await Promise.race([delay(ms, both), this.#o.routeBack(node, both)]);
     done.abort();
   }
 
@@ -218,11 +214,7 @@ export class RemoteLink {
     try {
       const ed = await this.extra(unit);
       const sig = await this.#signature(ed);
-      try {
-        await client.writeLine(sortedJson(submitRequest(ed, sig)));
-      } catch (e) {
-        throw new WorkError(`write error sending to ${ed.RemoteNode}: ${msg(e)}`);
-      }
+      await sendRequest(client, ed, submitRequest(ed, sig));
       const created = await this.#readReply(client, ed, signal);
       const rid = parseCreatedLine(created);
       if (rid === null) throw new WorkError(`could not parse response: ${created}`);
@@ -244,7 +236,7 @@ export class RemoteLink {
         }
         await client.closeWrite();
       } catch (e) {
-        throw new WorkError(`error sending stdin file: ${msg(e)}`);
+        throw new WorkError(`error sending stdin file: ${errorText(e)}`);
       }
       const result = await this.#readReply(client, ed, signal);
       const err = parseSubmitResult(result);
@@ -266,7 +258,7 @@ export class RemoteLink {
     try {
       line = await client.readLine(signal);
     } catch (e) {
-      throw new WorkError(`read error reading from ${ed.RemoteNode}: ${msg(e)}`);
+      throw new WorkError(`read error reading from ${ed.RemoteNode}: ${errorText(e)}`);
     }
     if (line === null) throw new WorkError(`read error reading from ${ed.RemoteNode}: EOF`);
     return line;
@@ -309,23 +301,20 @@ export class RemoteLink {
           line = await client.readLine(signal);
         } catch (e) {
           if (signal.aborted) return "stopped";
-          this.#log.debug(`[${unit.id}] status connection failed: ${msg(e)}`);
+          this.#log.debug(`[${unit.id}] status connection failed: ${errorText(e)}`);
           line = null;
         }
         if (line === null) {
           client.close();
           client = null;
-          await sleep(this.#pollMs(), signal);
+          await delay(this.#pollMs(), signal);
           continue;
         }
         const r = parseStatusReply(line);
         if (r.kind === "gone") {
           if (!forRelease) {
             this.#log.debug(`Work unit ${rid} on the remote node is gone.`);
-            await unit.update((s) => {
-              s.State = WorkState.Failed;
-              s.Detail = "Remote work unit is gone";
-            }).catch(() => {});
+            await failUnit(unit, "Remote work unit is gone");
           }
           return "gone";
         }
@@ -345,12 +334,12 @@ export class RemoteLink {
             this.#log.error(`Exceeded retries for updating status file for work unit ${unit.id}`);
             return "stopped";
           }
-          this.#log.error(`Error saving local status file: ${msg(e)}`);
+          this.#log.error(`Error saving local status file: ${errorText(e)}`);
         }
         if (
           !forRelease && isFinal(r.State) && (await stdoutSize(unit.dir)) >= r.StdoutSize
         ) return "stopped";
-        await sleep(backoff.next(), signal);
+        await delay(backoff.next(), signal);
       }
     } finally {
       client?.close();
@@ -363,20 +352,20 @@ export class RemoteLink {
     try {
       (await Deno.open(path, { create: true, append: true, mode: 0o600 })).close();
     } catch (e) {
-      this.#log.error(`Could not open stdout file ${path}: ${msg(e)}`);
+      this.#log.error(`Could not open stdout file ${path}: ${errorText(e)}`);
       return;
     }
     let first = true;
     const backoff = new PollBackoff(this.#pollMs());
     for (;;) {
-      if (!first) await sleep(backoff.next(), signal);
+      if (!first) await delay(backoff.next(), signal);
       first = false;
       if (signal.aborted) return;
       let s: StatusFileData;
       try {
         s = await unit.load();
       } catch (e) {
-        this.#log.error(`[${unit.id}] Could not read status file: ${msg(e)}`);
+        this.#log.error(`[${unit.id}] Could not read status file: ${errorText(e)}`);
         return;
       }
       const disk = await stdoutSize(unit.dir);
@@ -402,7 +391,7 @@ export class RemoteLink {
       try {
         sig = await this.#signature(ed);
       } catch (e) {
-        this.#log.error(`could not create signature to get results: ${msg(e)}`);
+        this.#log.error(`could not create signature to get results: ${errorText(e)}`);
         return;
       }
       await client.writeLine(sortedJson(resultsRequest(ed.RemoteUnitID, startpos, sig)));
@@ -431,7 +420,7 @@ export class RemoteLink {
       }
     } catch (e) {
       if (!signal.aborted) {
-        this.#log.warning(`[${unit.id}] Could not copy to stdout file: ${msg(e)}`);
+        this.#log.warning(`[${unit.id}] Could not copy to stdout file: ${errorText(e)}`);
       }
     } finally {
       file?.close();
@@ -451,11 +440,7 @@ export class RemoteLink {
     try {
       const ed = await this.extra(unit);
       const sig = await this.#signature(ed);
-      try {
-        await client.writeLine(sortedJson(cancelRequest(ed.RemoteUnitID, release, sig)));
-      } catch (e) {
-        throw new WorkError(`write error sending to ${ed.RemoteNode}: ${msg(e)}`);
-      }
+      await sendRequest(client, ed, cancelRequest(ed.RemoteUnitID, release, sig));
       const line = await this.#readReply(client, ed, signal);
       const err = cancelReplyError(line);
       if (err !== null) throw new WorkError(err);

@@ -4,7 +4,7 @@
  * replies, the ttl expiry text and the reconnect back-off. No I/O here.
  * @module
  */
-import { formatGoTime, localGoTime, parseGoTime } from "../mesh/go_time.ts";
+import { formatGoTime, localGoTime, parseGoTime } from "../gocompat/time.ts";
 import { msToNs } from "../clock.ts";
 
 /** ExtraData of a `remote` unit (control.md §6.9). */

@@ -20,8 +20,9 @@ import { compactVerify, type CompactVerifyResult, SignJWT } from "jose";
 import { createPublicKey } from "node:crypto";
 import { parsePemItems, pemDecodeAll, readTextFileGo } from "../certs/pem.ts";
 import { parseOpenSshPrivateKey, parseSshRsaPublicLine } from "../certs/ssh_keys.ts";
-import { formatGoDuration } from "../config/duration.ts";
+import { formatGoDuration } from "../gocompat/duration.ts";
 import { ConfigError } from "../config/errors.ts";
+import { msToNs } from "../clock.ts";
 
 /** Default token lifetime when `tokenexpiration` is not set (5 minutes). */
 export const DEFAULT_TOKEN_LIFETIME_MS = 5 * 60_000;
@@ -316,7 +317,7 @@ export function makeWorkVerifier(
       let problem = "";
       const exp = numericDate(claims.exp);
       if (exp !== null && !(t < exp)) {
-        problem = `token is expired by ${formatGoDuration(t - exp)}`;
+        problem = `token is expired by ${formatGoDuration(msToNs(t - exp))}`;
       }
       const iat = numericDate(claims.iat);
       if (iat !== null && t < iat) problem = "token used before issued";

@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { runNodeCli } from "../../src/cli/node_cli.ts";
 import { nodeHelpText } from "../../src/cli/help.ts";
-import { UPSTREAM_COMPAT, VERSION } from "../../src/cli/version.ts";
+import { UPSTREAM_COMPAT, VERSION } from "../../src/version.ts";
 import { ConfigError, validateSections } from "../../src/config/mod.ts";
 import type { CertAction, Invocation } from "../../src/config/types.ts";
 import { memFiles } from "../fixtures/config/memfs.ts";

@@ -5,7 +5,7 @@
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { msToNs, preciseWallMs } from "../../src/clock.ts";
 import { expirationAt, expirationMs } from "../../src/work/remote_protocol.ts";
-import { parseGoTime } from "../../src/mesh/go_time.ts";
+import { parseGoTime } from "../../src/gocompat/time.ts";
 import { Router } from "../../src/mesh/router.ts";
 import { realClock } from "../../src/clock.ts";
 import { Logger } from "../../src/log.ts";

@@ -17,7 +17,8 @@ import {
   submitRequest,
   ZERO_TIME,
 } from "../../src/work/remote_protocol.ts";
-import { remoteAllocParams, RemoteUnitType } from "../../src/work/remote_unit.ts";
+import { RemoteUnitType } from "../../src/work/remote_unit.ts";
+import { remoteAllocParams } from "../../src/work/submit_protocol.ts";
 import { Logger } from "../../src/log.ts";
 import { RemoteConnectError, RemoteControlClient } from "../../src/work/remote_control_client.ts";
 

@@ -13,6 +13,7 @@ import { serverChainVerifier } from "../../certs/tls_config.ts";
 import { goTlsParams, serverSecureContextOptions } from "../../certs/tls_node.ts";
 import { completeHandshake, type ConnLike } from "../../certs/tls_stream.ts";
 import type { Logger } from "../../log.ts";
+import { errorText } from "../../util/error_text.ts";
 
 /** TLS handshake plus request head deadline. */
 export const HTTPS_REQUEST_TIMEOUT_MS = 10_000;
@@ -119,7 +120,7 @@ export async function listenHttps(
     try {
       loaded = config();
     } catch (e) {
-      logger.error(`observability TLS: ${(e as Error).message}`);
+      logger.error(`observability TLS: ${errorText(e)}`);
       raw.destroy();
       return;
     }
@@ -140,7 +141,7 @@ export async function listenHttps(
           raw.destroy();
         },
       ).catch((e) => {
-        logger.debug(`observability: HTTPS request failed: ${(e as Error).message}`);
+        logger.debug(`observability: HTTPS request failed: ${errorText(e)}`);
         raw.destroy();
       });
   });

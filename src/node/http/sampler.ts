@@ -6,8 +6,10 @@
  * @module
  */
 import type { MeshNode } from "../../mesh/mesh_node.ts";
-import type { UnitStatus, WorkEngine } from "../../work/engine.ts";
+import type { WorkEngine } from "../../work/engine.ts";
+import type { WorkUnitStatus } from "../../work/submit_protocol.ts";
 import type { Logger } from "../../log.ts";
+import { errorText } from "../../util/error_text.ts";
 
 /** Mesh snapshot period (the page's live updates). */
 export const MESH_SAMPLE_MS = 1_000;
@@ -82,7 +84,7 @@ export function meshSnapshot(mesh: MeshNode): Omit<MeshSnapshot, "units" | "unit
 }
 
 /** A unit's type as the page shows it: remote units name their type and node. */
-function describeType(s: UnitStatus): string {
+function describeType(s: WorkUnitStatus): string {
   const x = s.ExtraData as { RemoteNode?: unknown; RemoteWorkType?: unknown } | null;
   if (s.WorkType === "remote" && x && typeof x.RemoteNode === "string") {
     return `${String(x.RemoteWorkType ?? "?")} on ${x.RemoteNode}`;
@@ -102,7 +104,7 @@ export class Sampler {
   /** Latest ping RTT per neighbour, in seconds. */
   readonly rtt = new Map<string, number>();
   /** Latest unit list. */
-  units: Record<string, UnitStatus> = {};
+  units: Record<string, WorkUnitStatus> = {};
   #lagMax = 0;
   #lagWindowStart = 0;
   #lagReported = 0;
@@ -193,11 +195,11 @@ export class Sampler {
 
   /** Read the unit list; observe durations of units seen active and now finished. */
   async sampleUnits(): Promise<void> {
-    let units: Record<string, UnitStatus>;
+    let units: Record<string, WorkUnitStatus>;
     try {
       units = await this.work.list();
     } catch (e) {
-      this.logger.debug(`observability: unit list failed: ${(e as Error).message}`);
+      this.logger.debug(`observability: unit list failed: ${errorText(e)}`);
       return;
     }
     const now = performance.now();

@@ -18,6 +18,7 @@ import { Sampler } from "./sampler.ts";
 import { PAGE_HTML } from "./page_html.ts";
 import { PAGE_JS } from "./page_js.ts";
 import { listenHttps } from "./https.ts";
+import { errorText } from "../../util/error_text.ts";
 
 /** Most live-page clients at once (each holds one open response); more get 503. */
 export const MAX_EVENT_CLIENTS = 32;
@@ -192,7 +193,7 @@ export async function startObservability(
     }
   } catch (e) {
     sampler.close();
-    throw new Error(`observability: cannot listen on ${section.address}: ${(e as Error).message}`);
+    throw new Error(`observability: cannot listen on ${section.address}: ${errorText(e)}`);
   }
   const scheme = section.tls ? "https" : "http";
   const h = hostname.includes(":") ? `[${hostname}]` : hostname;

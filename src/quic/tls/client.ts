@@ -4,7 +4,6 @@
  * Finished, and the traffic secrets in the order QUIC installs them.
  * @module
  */
-import { concat } from "./codec.ts";
 import { Alert, fail } from "./errors.ts";
 import {
   checkServerName,
@@ -45,6 +44,7 @@ import {
   SUPPORTED_SCHEMES,
 } from "./signatures.ts";
 import { CIPHER_SUITES, type EncryptionLevel, type TlsClientOptions } from "./types.ts";
+import { concatBytes } from "../../util/bytes.ts";
 
 type ClientState =
   | "start"
@@ -310,7 +310,7 @@ export class ClientMachine extends Machine {
     if (this.certRequest) flight.push(...this.clientCertificateFlight(this.certRequest));
     const verify = finishedVerifyData(hash, this.clientHs, this.transcript.hash(hash));
     flight.push(this.message(HT.finished, verify));
-    this.send("handshake", concat(...flight));
+    this.send("handshake", concatBytes(...flight));
     this.secret("application", "read", app.serverApplicationTraffic);
     this.secret("application", "write", app.clientApplicationTraffic);
     this.state = "done";

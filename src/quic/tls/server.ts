@@ -4,7 +4,6 @@
  * certificate verification and the client Finished.
  * @module
  */
-import { concat } from "./codec.ts";
 import { Alert, fail } from "./errors.ts";
 import {
   checkServerName,
@@ -47,6 +46,7 @@ import {
   type EncryptionLevel,
   type TlsServerOptions,
 } from "./types.ts";
+import { concatBytes } from "../../util/bytes.ts";
 
 type ServerState =
   | "wait_ch"
@@ -232,7 +232,7 @@ export class ServerMachine extends Machine {
       this.transcript.hash(suite.hash),
     );
     flight.push(this.message(HT.finished, verify));
-    this.send("handshake", concat(...flight));
+    this.send("handshake", concatBytes(...flight));
     const app = schedule.application(this.transcript.hash(suite.hash));
     this.clientAppSecret = app.clientApplicationTraffic;
     this.secret("application", "write", app.serverApplicationTraffic);

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { errorText } from "./error_text.ts";
+
 /** A Unix socket could not be opened (message starts `error opening Unix socket:`). */
 export class UnixSocketError extends Error {}
 
@@ -51,7 +53,7 @@ export async function listenUnixLocked(
   try {
     lock = await Deno.open(`${path}.lock`, { create: true, write: true, mode: 0o600 });
   } catch (e) {
-    throw fail(`could not open lock file ${path}.lock: ${e instanceof Error ? e.message : e}`);
+    throw fail(`could not open lock file ${path}.lock: ${errorText(e)}`);
   }
   if (!(await lockWithin(lock, LOCK_WAIT_MS))) {
     lock.close();
@@ -62,7 +64,7 @@ export async function listenUnixLocked(
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) {
       lock.close();
-      throw fail(`could not remove old socket file ${path}: ${e instanceof Error ? e.message : e}`);
+      throw fail(`could not remove old socket file ${path}: ${errorText(e)}`);
     }
   }
   let listener: Deno.UnixListener;
@@ -73,7 +75,7 @@ export async function listenUnixLocked(
     inode = Deno.lstatSync(path).ino;
   } catch (e) {
     lock.close();
-    throw fail(`${path}: ${e instanceof Error ? e.message : e}`);
+    throw fail(`${path}: ${errorText(e)}`);
   }
   let closed = false;
   let pending: Promise<unknown> = Promise.resolve();
