@@ -14,7 +14,7 @@
 
 import process from "node:process";
 import { buildMesh, randomEdges, runUntilConverged } from "../tests/unit/mesh_scale.ts";
-import { fedRouter, ringUpdate } from "../tests/unit/mesh_state_feed.ts";
+import { measureFedRouter, ringUpdate } from "../tests/unit/mesh_state_feed.ts";
 
 const cpu = () => {
   const u = process.cpuUsage();
@@ -49,18 +49,9 @@ function converge(n: number): ScaleResult {
 }
 
 function update(n: number): ScaleResult {
-  gc?.();
-  const h0 = Deno.memoryUsage().heapUsed;
-  const f = fedRouter(n, { maxKnownNodes: Math.max(20_000, n + 10) });
-  for (let i = 0; i < n; i++) {
-    f.feed(i, 1n);
-    if (i % 256 === 0) f.drain();
-  }
-  f.clock.advance(200);
-  f.router.handleTimeout();
-  f.drain();
-  gc?.();
-  const perNode = (Deno.memoryUsage().heapUsed - h0) / n;
+  const m = measureFedRouter(n);
+  const f = m.keep;
+  const perNode = m.bytesPerNode;
   // pre-encoded; half of them change the node's connections (edges move)
   const K = 5000;
   const msgs = Array.from({ length: K }, (_, k) => {

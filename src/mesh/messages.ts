@@ -339,7 +339,8 @@ function decodeCanonicalUpdate(text: string): RoutingUpdate | undefined {
 
 const MAX_U64 = (1n << 64n) - 1n;
 /** Source text of updates decoded by the fast path, for {@link encodeReflood}. */
-const canonicalText = new WeakMap<RoutingUpdate, string>();
+const CANONICAL_TEXT = Symbol("canonical text");
+type WithText = RoutingUpdate & { [CANONICAL_TEXT]?: string };
 
 /**
  * The message to re-flood for a received update `u`: `ForwardingNode` set to `self`. An
@@ -347,7 +348,7 @@ const canonicalText = new WeakMap<RoutingUpdate, string>();
  * re-encoding gives, without the cost of it); others are re-encoded.
  */
 export function encodeReflood(u: RoutingUpdate, self: string): Uint8Array {
-  const text = canonicalText.get(u);
+  const text = (u as WithText)[CANONICAL_TEXT];
   if (text !== undefined) {
     const i = text.lastIndexOf(',"ForwardingNode":"');
     const j = text.lastIndexOf(',"SuspectedDuplicate":');
@@ -377,7 +378,7 @@ export function decodeRoutingUpdate(body: Uint8Array): Decoded<RoutingUpdate> {
   const text = utf8d.decode(body);
   const fast = decodeCanonicalUpdate(text);
   if (fast) {
-    canonicalText.set(fast, text);
+    Object.defineProperty(fast, CANONICAL_TEXT, { value: text }); // not enumerable
     return { ok: true, value: fast };
   }
   const p = parseBody(body, U64_KEYS, what);
@@ -429,11 +430,18 @@ export function routingUpdateJson(u: RoutingUpdate): string {
 }
 
 function withType(type: number, json: string): Uint8Array {
+  // one allocation when the text is ASCII (the usual case): encode straight after the type byte
+  const out = new Uint8Array(json.length + 1);
+  const r = utf8.encodeInto(json, out.subarray(1));
+  if (r.read === json.length && r.written === json.length) {
+    out[0] = type;
+    return out;
+  }
   const body = utf8.encode(json);
-  const out = new Uint8Array(body.length + 1);
-  out[0] = type;
-  out.set(body, 1);
-  return out;
+  const all = new Uint8Array(body.length + 1);
+  all[0] = type;
+  all.set(body, 1);
+  return all;
 }
 
 /** A whole type-1 message for `u`. */

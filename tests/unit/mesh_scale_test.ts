@@ -1,5 +1,4 @@
 import { buildMesh, nodeName, randomEdges, runUntilConverged } from "./mesh_scale.ts";
-import { fedRouter } from "./mesh_state_feed.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { DEFAULT_LIMITS } from "../../src/mesh/limits.ts";
 
@@ -40,30 +39,30 @@ Deno.test("scale: 1,000-node random mesh (degree ~4) converges and reconverges a
   }
 });
 
-Deno.test("scale: a node of a 10,000-node mesh stays within its documented memory bound", () => {
+Deno.test("scale: a node of a 10,000-node mesh stays within its documented memory bound", async () => {
   const n = 10_000;
-  // deno-lint-ignore no-explicit-any
-  const gc: (() => void) | undefined = (globalThis as any).gc;
-  gc?.();
-  const h0 = Deno.memoryUsage().heapUsed;
-  const f = fedRouter(n);
-  for (let i = 0; i < n; i++) {
-    f.feed(i, 1n);
-    if (i % 256 === 0) f.drain();
-  }
-  f.clock.advance(200);
-  f.router.handleTimeout();
-  f.drain();
-  assertEquals(f.router.routeCount(), n + 2);
-  const st = f.router.stats();
+  // in a child with --expose-gc, so the heap is measured after a full collection
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--v8-flags=--expose-gc",
+      new URL("./mesh_state_feed.ts", import.meta.url).pathname,
+      `${n}`,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assertEquals(out.code, 0);
+  const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
+  assert(r.gc, "measured after a collection");
+  assertEquals(r.routes, n + 2);
+  const st = r.stats;
   assertEquals(st.knownNodes, n + 2);
   assert(st.knownNodes <= DEFAULT_LIMITS.maxKnownNodes);
   assert(st.seenIds <= DEFAULT_LIMITS.maxSeenIds);
   assert(st.names <= DEFAULT_LIMITS.maxNames);
   assert(st.storedUpdateBytes <= DEFAULT_LIMITS.maxStoredUpdateBytes);
-  gc?.();
-  const perNode = (Deno.memoryUsage().heapUsed - h0) / n;
-  // README "Limits": about 1.2 KiB per known node of degree 4; 4 KiB allows for garbage
-  // not yet collected when the test runs without --expose-gc
-  assert(perNode < 4096, `${perNode.toFixed(0)} bytes per known node`);
+  // README "Mesh limits and hostile peers": 1.1–1.4 KiB per known node of degree 4
+  assert(r.bytesPerNode < 2048, `${r.bytesPerNode.toFixed(0)} bytes per known node`);
 });

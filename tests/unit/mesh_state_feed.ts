@@ -77,3 +77,31 @@ export function fedRouter(ringSize: number, limits: Partial<MeshLimits> = {}) {
     },
   };
 }
+
+/**
+ * Feed a router the `n`-node ring and measure its heap per known node (run with
+ * `--v8-flags=--expose-gc` so garbage is collected before measuring).
+ */
+export function measureFedRouter(n: number) {
+  // deno-lint-ignore no-explicit-any
+  const gc: (() => void) | undefined = (globalThis as any).gc;
+  gc?.();
+  const h0 = Deno.memoryUsage().heapUsed;
+  const f = fedRouter(n);
+  for (let i = 0; i < n; i++) {
+    f.feed(i, 1n);
+    if (i % 256 === 0) f.drain();
+  }
+  f.clock.advance(200);
+  f.router.handleTimeout();
+  f.drain();
+  const routes = f.router.routeCount();
+  gc?.();
+  const bytesPerNode = (Deno.memoryUsage().heapUsed - h0) / n;
+  return { routes, stats: f.router.stats(), bytesPerNode, gc: gc !== undefined, keep: f };
+}
+
+if (import.meta.main) {
+  const { keep: _, ...r } = measureFedRouter(Number(Deno.args[0] ?? 10_000));
+  console.log(JSON.stringify(r));
+}
