@@ -407,6 +407,7 @@ export const SECTIONS: readonly SectionSpec[] = [
       COST(),
       NODECOST(),
       ALLOWED(),
+      ...ADMISSION(),
     ],
   },
   {

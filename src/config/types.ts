@@ -147,6 +147,10 @@ export interface UdpListenerSection extends SectionBase {
   cost: number;
   nodecost: Record<string, number>;
   allowedpeers: string[] | null;
+  /** Our addition: as for `tcp-listener` (sessions are new source addresses). */
+  maxunauthenticated: number;
+  /** Our addition: as for `tcp-listener`. */
+  handshaketimeout: string;
 }
 
 /** `udp-peer` (§3.7). */

@@ -357,14 +357,13 @@ function prepare(s: Section, serverTls: Set<string>, clientTls: Set<string>): vo
       break;
     case "tcp-listener":
     case "ws-listener":
+    case "udp-listener":
       if (!(s.maxunauthenticated > 0)) {
         throw err(s, "maxunauthenticated must be positive", "maxunauthenticated");
       }
       if (!(handshakeTimeoutMs(s) > 0)) {
         throw err(s, "handshaketimeout must be a positive duration", "handshaketimeout");
       }
-      /* falls through */
-    case "udp-listener":
       if (!(s.cost > 0)) throw err(s, "connection cost must be positive", "cost");
       for (const [node, cost] of Object.entries(s.nodecost)) {
         if (!(cost > 0)) throw err(s, `connection cost must be positive for ${node}`, "nodecost");

@@ -83,6 +83,8 @@ export function startBackends(
             port: s.port,
             nodeCost: s.nodecost,
             ...link(s),
+            maxUnauthenticated: s.maxunauthenticated,
+            handshakeTimeoutMs: handshakeTimeoutMs(s),
           }, sink);
           started.push({ kind: s.kind, close: () => b.close(), port: b.port });
           break;

@@ -40,3 +40,38 @@ Deno.test("admission: cap, refusal log, timeout, release once", async () => {
   assertEquals(a.count, 0);
   a.close();
 });
+
+Deno.test("admission: a udp-listener makes at most maxunauthenticated sessions from new sources", async () => {
+  const { UdpListenerBackend } = await import("../../src/mesh/backends/udp.ts");
+  const lines: string[] = [];
+  const attached: unknown[] = [];
+  const b = UdpListenerBackend.start({
+    bindaddr: "127.0.0.1",
+    port: 0,
+    cost: 1,
+    allowedPeers: null,
+    logger: logger(lines),
+    maxUnauthenticated: 5,
+    handshakeTimeoutMs: 60_000,
+  }, { attachLink: (l) => attached.push(l) });
+  const senders = Array.from(
+    { length: 20 },
+    () => Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 }),
+  );
+  try {
+    for (const s of senders) {
+      await s.send(Uint8Array.of(1, 2, 3), {
+        transport: "udp",
+        hostname: "127.0.0.1",
+        port: b.port,
+      });
+    }
+    await waitFor("15 refusals", () => b.admission.refused >= 15, 5000, 20);
+    assertEquals(b.sessionCount, 5);
+    assertEquals(attached.length, 5);
+    assert(lines.some((l) => l.includes("udp-listener") && l.includes("maxunauthenticated")));
+  } finally {
+    for (const s of senders) s.close();
+    await b.close();
+  }
+});
