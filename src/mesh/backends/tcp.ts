@@ -147,18 +147,24 @@ export class TcpListenerBackend {
         this.#raw.delete(conn);
       }
     }
-    // Wait for the peer to speak before building anything for it: a dialing mesh peer (Go or
-    // ours) sends its first routing update at once, so this costs honest peers nothing, and a
-    // silent connection holds one tiny pending read instead of a link and its timers.
-    const first = new Uint8Array(FIRST_READ_BYTES);
-    let n: number | null = null;
-    try {
-      this.#silent.add(stream);
-      n = await stream.read(first);
-    } catch {
-      /* closed by the timeout or reset */
-    } finally {
-      this.#silent.delete(stream);
+    // Plain TCP: wait for the peer to speak before building anything for it. A dialing mesh
+    // peer (Go or ours) sends its first routing update at once, so this costs honest peers
+    // nothing, and a silent connection holds one tiny pending read instead of a link, its
+    // timers and the initial updates it would be sent. With TLS the peer has spoken already
+    // (and proved a certificate if the server requires one): start at once, as Go does.
+    let first: Uint8Array | undefined;
+    let n: number | null = 0;
+    if (!opts.wrapper?.server) {
+      first = new Uint8Array(FIRST_READ_BYTES);
+      n = null;
+      try {
+        this.#silent.add(stream);
+        n = await stream.read(first);
+      } catch {
+        /* closed by the timeout or reset */
+      } finally {
+        this.#silent.delete(stream);
+      }
     }
     if (n === null || this.#closed) {
       ticket.closed();
@@ -171,7 +177,7 @@ export class TcpListenerBackend {
       stream,
       linkOptions(opts, desc, opts.nodeCost, verified),
       opts.logger,
-      first.subarray(0, n),
+      first?.subarray(0, n),
     );
     link.onEstablished = () => ticket.established();
     this.#links.add(link);
