@@ -9,7 +9,7 @@ import { type LinkSink, TcpListenerBackend, TcpPeerBackend } from "../mesh/backe
 import type { StreamWrapper } from "../mesh/backends/tcp.ts";
 import { UdpListenerBackend, UdpPeerBackend } from "../mesh/backends/udp.ts";
 import type { Logger } from "../log.ts";
-import { sectionConfigError } from "../config/validate.ts";
+import { handshakeTimeoutMs, sectionConfigError } from "../config/validate.ts";
 import { errorText } from "../util/error_text.ts";
 
 /** A started backend. */
@@ -64,6 +64,8 @@ export async function startBackends(
             nodeCost: s.nodecost,
             ...link(s),
             wrapper: wrapper(s.tls, "server"),
+            maxUnauthenticated: s.maxunauthenticated,
+            handshakeTimeoutMs: handshakeTimeoutMs(s),
           }, sink);
           started.push({ kind: s.kind, close: () => b.close(), port: b.port });
           break;
@@ -87,6 +89,8 @@ export async function startBackends(
             port: s.port,
             nodeCost: s.nodecost,
             ...link(s),
+            maxUnauthenticated: s.maxunauthenticated,
+            handshakeTimeoutMs: handshakeTimeoutMs(s),
           }, sink);
           started.push({ kind: s.kind, close: () => b.close(), port: b.port });
           break;
@@ -108,6 +112,8 @@ export async function startBackends(
             nodeCost: s.nodecost,
             ...link(s),
             wrapper: wrapper(s.tls, "server"),
+            maxUnauthenticated: s.maxunauthenticated,
+            handshakeTimeoutMs: handshakeTimeoutMs(s),
           }, sink);
           started.push({ kind: s.kind, close: () => b.close(), port: b.port });
           break;
