@@ -179,6 +179,7 @@ export class UdpListenerBackend {
       let link = this.#sessions.get(key);
       if (!link) {
         // a new source address: a session only within the cap (spoofed sources cost nothing)
+        // deno-lint-ignore prefer-const -- the admission callback below closes over `l` before it is built
         let l: UdpLink | undefined;
         const desc = `udp-listener from ${key}`;
         const ticket = this.admission.admit(desc, () => l?.close());
