@@ -44,6 +44,7 @@ import {
   sanNamesOf,
   signatureAlgorithmName,
 } from "./x509_parse.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** Parameters of `cert-init`. */
 export interface CertInitParams {
@@ -162,7 +163,7 @@ function generateRsa(bits: number): KeyObject {
   try {
     return generateKeyPairSync("rsa", { modulusLength: bits }).privateKey;
   } catch (e) {
-    throw new Error(`crypto/rsa: ${(e as Error).message}`);
+    throw new Error(`crypto/rsa: ${errorText(e)}`);
   }
 }
 

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { concatBytes } from "../util/bytes.ts";
+
 /** Thrown when DER input is malformed. */
 export class DerError extends Error {
   override name = "DerError";
@@ -99,23 +101,10 @@ export function encodeLength(len: number): Uint8Array {
   return Uint8Array.of(0x80 | bytes.length, ...bytes);
 }
 
-/** Concatenate byte arrays. */
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 /** Encode one TLV element from its tag and content parts. */
 export function tlv(tag: number, ...content: Uint8Array[]): Uint8Array {
-  const body = concat(...content);
-  return concat(Uint8Array.of(tag), encodeLength(body.length), body);
+  const body = concatBytes(...content);
+  return concatBytes(Uint8Array.of(tag), encodeLength(body.length), body);
 }
 
 /** SEQUENCE of the given encoded elements. */

@@ -5,17 +5,9 @@
  * @module
  */
 
-import {
-  children,
-  concat,
-  decodeOid,
-  DerError,
-  encodeOid,
-  parseOne,
-  readTlv,
-  TAG,
-  tlv,
-} from "./der.ts";
+import { children, decodeOid, DerError, encodeOid, parseOne, readTlv, TAG, tlv } from "./der.ts";
+import { concatBytes } from "../util/bytes.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** OID of the Receptor node-ID otherName. */
 export const RECEPTOR_NODE_ID_OID = "1.3.6.1.4.1.2312.19.1";
@@ -63,7 +55,7 @@ export function encodeReceptorSan(names: Partial<SanNames>): Uint8Array {
     items.push(tlv(0x87, ip));
   }
   for (const n of names.nodeIds ?? []) items.push(encodeNodeIdOtherName(n));
-  return tlv(TAG.SEQUENCE, concat(...items));
+  return tlv(TAG.SEQUENCE, concatBytes(...items));
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
@@ -129,7 +121,7 @@ export function decodeSubjectAltName(value: Uint8Array): SanNames {
   try {
     seqEl = parseOne(value, "subjectAltName", TAG.SEQUENCE);
   } catch (e) {
-    throw new SanError(`malformed subjectAltName: ${(e as Error).message}`);
+    throw new SanError(`malformed subjectAltName: ${errorText(e)}`);
   }
   let off = 0;
   while (off < seqEl.content.length) {
@@ -137,7 +129,7 @@ export function decodeSubjectAltName(value: Uint8Array): SanNames {
     try {
       t = readTlv(seqEl.content, off, "subjectAltName entry");
     } catch (e) {
-      throw new SanError(`malformed subjectAltName: ${(e as Error).message}`);
+      throw new SanError(`malformed subjectAltName: ${errorText(e)}`);
     }
     off = t.end;
     const num = t.tag & 0x1f;

@@ -13,6 +13,7 @@ import {
   type ParsedCertificate,
   type ParsedCsr,
 } from "./x509_parse.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** A raw PEM block. */
 export interface PemBlock {
@@ -88,7 +89,7 @@ export function pemDecodeAll(text: string): PemBlock[] {
 }
 
 function keyError(e: unknown): Error {
-  return new Error(`x509: failed to parse private key: ${(e as Error).message}`);
+  return new Error(`x509: failed to parse private key: ${errorText(e)}`);
 }
 
 /** Classify and parse PEM blocks the way upstream's LoadFromPEMFile does. */
@@ -132,7 +133,7 @@ export function parsePemItems(text: string): PemItem[] {
             key: createPublicKey({ key: Buffer.from(b.der), format: "der", type: "spki" }),
           };
         } catch (e) {
-          throw new Error(`x509: failed to parse public key: ${(e as Error).message}`);
+          throw new Error(`x509: failed to parse public key: ${errorText(e)}`);
         }
       default:
         throw new Error(`unknown block type ${b.type}`);
@@ -147,7 +148,7 @@ export function parsePemItems(text: string): PemItem[] {
 export function osErrorText(path: string, e: unknown, writing = false): string {
   if (e instanceof Deno.errors.NotFound) return `open ${path}: no such file or directory`;
   if (e instanceof Deno.errors.PermissionDenied) return `open ${path}: permission denied`;
-  const msg = (e as Error)?.message ?? String(e);
+  const msg = errorText(e);
   if (e instanceof Deno.errors.IsADirectory || /is a directory/i.test(msg)) {
     return `${writing ? "open" : "read"} ${path}: is a directory`;
   }

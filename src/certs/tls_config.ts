@@ -13,6 +13,7 @@ import { bytesEqual } from "./der.ts";
 import { osErrorText, pemDecodeAllLenient, pemEncode } from "./pem.ts";
 import { type ChainVerifier, makeChainVerifier, parsePinnedFingerprints } from "./verify.ts";
 import { parseCertificate, type ParsedCertificate, sanNamesOf } from "./x509_parse.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** A `tls-server` section (lower-case keys, defaults applied by the config layer or here). */
 export interface TlsServerSection {
@@ -142,6 +143,7 @@ export function loadSystemRoots(): Uint8Array[] {
   try {
     env = Deno.env.get("SSL_CERT_FILE");
   } catch {
+    // no permission to read the environment: use the system root files
     env = undefined;
   }
   for (const f of env ? [env] : SYSTEM_ROOT_FILES) {
@@ -212,7 +214,7 @@ function loadIdentity(certFile: string, keyFile: string, o: TlsLoadOptions): Own
   try {
     leaf = parseCertificate(certDers[0]);
   } catch (e) {
-    throw new Error(`${(e as Error).message}; ${where}`);
+    throw new Error(`${errorText(e)}; ${where}`);
   }
   let privateKey: KeyObject;
   try {
@@ -252,7 +254,7 @@ function namesCheck(id: OwnIdentity, nodeId: string, section: string, certFile: 
   try {
     names = sanNamesOf(id.leaf).nodeIds;
   } catch (e) {
-    throw new Error(`${(e as Error).message}; cfg section=${section}; server cert=${certFile}`);
+    throw new Error(`${errorText(e)}; cfg section=${section}; server cert=${certFile}`);
   }
   if (!names.includes(nodeId)) {
     throw new Error(
@@ -306,7 +308,7 @@ export function loadTlsServer(
       reload: () => loadTlsServer(section, nodeId, opts),
     };
   } catch (e) {
-    throw new Error(`error preparing tls server config: ${(e as Error).message}`);
+    throw new Error(`error preparing tls server config: ${errorText(e)}`);
   }
 }
 
@@ -347,7 +349,7 @@ export function loadTlsClient(
       reload: () => loadTlsClient(section, nodeId, opts),
     };
   } catch (e) {
-    throw new Error(`error preparing tls client config: ${(e as Error).message}`);
+    throw new Error(`error preparing tls client config: ${errorText(e)}`);
   }
 }
 

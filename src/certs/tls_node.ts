@@ -16,6 +16,7 @@ import type {
 import { parseIp } from "./ip.ts";
 import type { LoadedTlsClient, LoadedTlsServer } from "./tls_config.ts";
 import type { ChainVerifier } from "./verify.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** Go's TLS 1.2 suite list when `mintls13` is false (OpenSSL names). */
 export const GO_TLS12_CIPHERS = [
@@ -97,7 +98,7 @@ export function verifyTlsSocket(socket: TLSSocket, verifier: ChainVerifier): str
   try {
     chain = peerCertificateChain(socket);
   } catch (e) {
-    return `cannot read peer certificate: ${(e as Error).message}`;
+    return `cannot read peer certificate: ${errorText(e)}`;
   }
   return verifier(chain);
 }

@@ -17,6 +17,7 @@ import {
   type ParsedCertificate,
   sanNamesOf,
 } from "./x509_parse.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** A handshake-time verifier: null when acceptable, else the reason. Never throws. */
 export type ChainVerifier = (chain: Uint8Array[]) => string | null;
@@ -182,7 +183,7 @@ function signedBy(child: Node, parent: Node): string | null {
   try {
     return x509Of(child).verify(x509Of(parent).publicKey) ? null : "crypto/rsa: verification error";
   } catch (e) {
-    return (e as Error).message;
+    return errorText(e);
   }
 }
 
@@ -269,7 +270,7 @@ export function makeChainVerifier(opts: ChainVerifierOptions): ChainVerifier {
         try {
           nodes.push({ p: parseCertificate(der) });
         } catch (e) {
-          return `failed to parse certificate from server: ${(e as Error).message}`;
+          return `failed to parse certificate from server: ${errorText(e)}`;
         }
       }
       const leaf = nodes[0];
@@ -307,7 +308,7 @@ export function makeChainVerifier(opts: ChainVerifierOptions): ChainVerifier {
       }
       return null;
     } catch (e) {
-      return `certificate verification failed: ${(e as Error).message}`;
+      return `certificate verification failed: ${errorText(e)}`;
     }
   };
 }

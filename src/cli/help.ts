@@ -7,14 +7,9 @@
  * @module
  */
 
-import { bashCompletionText, helpText } from "../config/help_text.ts";
+import { helpText } from "../config/help_text.ts";
 
 /** Full help text for program name `progName`. */
 export function nodeHelpText(progName = "receptor"): string {
   return helpText(progName);
-}
-
-/** Bash completion script for program name `progName`. */
-export function nodeBashCompletion(progName = "receptor"): string {
-  return bashCompletionText(progName);
 }

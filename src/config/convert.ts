@@ -12,9 +12,10 @@ import {
   goParseInt,
   goRuneString,
   goSprintS,
-} from "./go_strconv.ts";
+} from "../gocompat/strconv.ts";
 import { type FieldSpec, type FieldType, goTypeName } from "./section_spec.ts";
 import type { YMap, YValue } from "./yaml_v1.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** A JSON-decoded value (numbers are Go float64). */
 type JsonValue = null | string | number | boolean | JsonValue[] | { [k: string]: JsonValue };
@@ -38,7 +39,7 @@ function parseJson(s: string): JsonValue {
   try {
     return JSON.parse(s) as JsonValue;
   } catch (e) {
-    const msg = (e as Error).message;
+    const msg = errorText(e);
     if (/end of (JSON )?input|Unterminated/i.test(msg)) {
       throw new ConversionError("unexpected end of JSON input");
     }

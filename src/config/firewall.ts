@@ -5,9 +5,10 @@
  * @module
  */
 
-import { goSprintS } from "./go_strconv.ts";
+import { goSprintS } from "../gocompat/strconv.ts";
 import type { FirewallRule } from "./types.ts";
 import type { YMap } from "./yaml_v1.ts";
+import { errorText } from "../util/error_text.ts";
 
 const MATCH_KEYS = ["fromnode", "tonode", "fromservice", "toservice"] as const;
 
@@ -17,7 +18,7 @@ export function parseFirewallRules(rules: YMap[]): FirewallRule[] {
     try {
       return parseRule(rule);
     } catch (e) {
-      throw new Error(`error in rule ${i}: ${(e as Error).message}`);
+      throw new Error(`error in rule ${i}: ${errorText(e)}`);
     }
   });
 }

@@ -7,6 +7,7 @@
 
 import { RELOADABLE_KINDS } from "./validate.ts";
 import { parseFirstDocument, type YValue } from "./yaml_v1.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** Go `strconv.FormatFloat(x, 'g', -1, 64)` (what yaml.v2 writes for floats). */
 function goFormatG(x: number): string {
@@ -105,7 +106,7 @@ export function compareForReload(
   try {
     list = items(newFileText);
   } catch (e) {
-    return fail(4, (e as Error).message);
+    return fail(4, errorText(e));
   }
   const seen = new Set<string>();
   for (const it of list) {

@@ -47,6 +47,21 @@ const COST = () => f("Cost", "float", "Connection cost (weight)", { default: "1.
 const NODECOST = () => f("NodeCost", "floatmap", "Per-node costs");
 const ALLOWED = () => f("AllowedPeers", "strings", "Peer node IDs to allow via this connection");
 const REDIAL = () => f("Redial", "bool", "Keep redialing on lost connection", { default: "true" });
+/** Our addition (not upstream): limits on connections that have not completed the handshake. */
+const ADMISSION = () => [
+  f(
+    "MaxUnauthenticated",
+    "int",
+    "Connections held at once that have not completed the TLS and mesh handshakes; more are closed",
+    { default: "256" },
+  ),
+  f(
+    "HandshakeTimeout",
+    "string",
+    "Time a connection has to complete the TLS and mesh handshakes (Go duration)",
+    { default: "12s" },
+  ),
+];
 const BIND = () => f("BindAddr", "string", "Local address to bind to", { default: "0.0.0.0" });
 
 /** Every v1 section, in upstream registration order. */
@@ -67,6 +82,40 @@ export const SECTIONS: readonly SectionSpec[] = [
         "MaxIdleConnectionTimeout",
         "string",
         "Maximum duration with no traffic before a backend connection is timed out and refreshed.",
+      ),
+      f(
+        "MaxNodeIDBytes",
+        "int",
+        "Longest node ID accepted in routing updates and ads (default 255)",
+      ),
+      f("MaxUpdateIDBytes", "int", "Longest routing-update UpdateID accepted (default 64)"),
+      f(
+        "MaxConnectionsPerUpdate",
+        "int",
+        "Most connections one routing update may list (default 1024)",
+      ),
+      f("MaxKnownNodes", "int", "Most remote nodes remembered (default 20000)"),
+      f("MaxEdges", "int", "Most edges in the topology table (default 200000)"),
+      f("MaxStoredUpdateBytes", "int", "Most bytes of stored routing updates (default 67108864)"),
+      f("MaxSeenIDs", "int", "Most routing-update IDs remembered for dedupe (default 200000)"),
+      f("MaxNames", "int", "Most node names in the name hash table (default 40000)"),
+      f("MaxAds", "int", "Most service advertisements stored (default 50000)"),
+      f("MaxAdsPerNode", "int", "Most service advertisements stored per node (default 64)"),
+      f("MaxAdBytes", "int", "Largest service advertisement accepted, in bytes (default 16384)"),
+      f(
+        "MaxAdFutureMs",
+        "int",
+        "Ad times further ahead than this many ms are clamped (default 300000)",
+      ),
+      f(
+        "MaxLinkQueueBytes",
+        "int",
+        "Queued flood bytes per link above which it is closed (default 33554432)",
+      ),
+      f(
+        "MaxLinkStallMs",
+        "int",
+        "A link whose flood queue is stuck this many ms is closed (default 60000)",
       ),
       f("ReceptorKubeSupportReconnect", "string", ""),
       f("ReceptorKubeClientsetQPS", "string", ""),
@@ -328,6 +377,7 @@ export const SECTIONS: readonly SectionSpec[] = [
       COST(),
       NODECOST(),
       ALLOWED(),
+      ...ADMISSION(),
     ],
   },
   {
@@ -357,6 +407,7 @@ export const SECTIONS: readonly SectionSpec[] = [
       COST(),
       NODECOST(),
       ALLOWED(),
+      ...ADMISSION(),
     ],
   },
   {
@@ -384,6 +435,7 @@ export const SECTIONS: readonly SectionSpec[] = [
       COST(),
       NODECOST(),
       ALLOWED(),
+      ...ADMISSION(),
     ],
   },
   {
@@ -507,6 +559,24 @@ export const SECTIONS: readonly SectionSpec[] = [
       f("AllowRun", "strings", "Programs the module may run (empty: none)"),
       f("AllowRuntimeParams", "bool", "Allow users to add module arguments", { default: "false" }),
       f("VerifySignature", "bool", "Verify a signed work submission", { default: "false" }),
+    ],
+  },
+  // Not upstream: the node's HTTP endpoint for operators (metrics, health, live mesh page).
+  {
+    name: "observability",
+    kind: "observability",
+    description: "Serve /metrics (Prometheus), /health, /ready and a live mesh page over HTTP " +
+      "(not in upstream)",
+    singleton: true,
+    fields: [
+      f("Address", "string", "host:port to listen on (loopback by default)", {
+        default: "127.0.0.1:9180",
+      }),
+      f("TLS", "string", "Name of TLS server config (HTTPS; its clientcas require client certs)"),
+      f("MinPeers", "int", "/health answers 503 while fewer peers are connected", {
+        default: "0",
+      }),
+      f("MeshPage", "bool", "Serve the live mesh page at /", { default: "true" }),
     ],
   },
 ];

@@ -4,25 +4,32 @@
  * @module
  */
 
-import { parseGoDuration } from "./duration.ts";
+import { parseGoDuration } from "../gocompat/duration.ts";
 import { ConfigError } from "./errors.ts";
 import { parseFirewallRules } from "./firewall.ts";
 import { applyDefaults, type RawSection } from "./raw_section.ts";
 import type { Section } from "./types.ts";
 import type { YMap } from "./yaml_v1.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** Default and minimum for `node maxidleconnectiontimeout`, in ms. */
 export const DEFAULT_MAX_IDLE_MS = 21_000;
 /** Default `work-signing tokenexpiration`, in ms. */
 export const DEFAULT_TOKEN_EXPIRATION_MS = 5 * 60_000;
 
-function sectionError(raw: RawSection, msg: string, field?: string): ConfigError {
+function sectionError(
+  raw: RawSection,
+  msg: string,
+  field?: string,
+  value?: string | number,
+): ConfigError {
   return new ConfigError(msg, {
     origin: "section",
     section: raw.spec.kind,
     source: raw.source,
     file: raw.file,
     field,
+    value,
   });
 }
 
@@ -44,7 +51,14 @@ export function toTypedSection(raw: RawSection): Section {
       try {
         obj.firewallrules = parseFirewallRules(obj.firewallrules as YMap[]);
       } catch (e) {
-        throw sectionError(raw, (e as Error).message, "firewallrules");
+        throw sectionError(raw, errorText(e), "firewallrules");
+      }
+      for (const fld of raw.spec.fields) {
+        const v = obj[fld.key];
+        // the mesh limits: 0 (Go's zero value, also when not set) means the default
+        if (fld.type === "int" && v !== null && !(Number.isSafeInteger(v) && (v as number) >= 0)) {
+          throw sectionError(raw, `${fld.key} must be a positive integer (0 = default)`, fld.key);
+        }
       }
       const t = obj.maxidleconnectiontimeout as string;
       if (t === "") obj.maxidleconnectiontimeout = DEFAULT_MAX_IDLE_MS;
@@ -83,6 +97,7 @@ export function toTypedSection(raw: RawSection): Section {
             raw,
             "failed to parse TokenExpiration -- valid examples include '1.5h', '30m', '30m10s'",
             "tokenexpiration",
+            t,
           );
         }
       }

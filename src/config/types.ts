@@ -5,22 +5,16 @@
  * @module
  */
 
+import type { FirewallRule } from "../util/firewall_rule.ts";
+
+export type { FirewallRule };
+
 /** Fields every section instance has. */
 export interface SectionBase {
   /** Lower-case section name. */
   kind: string;
   /** Where it came from: the config file path, the flag as typed (`--tcp-listener`), or `implicit node`. */
   source: string;
-}
-
-/** A validated firewall rule (keys present only when given). */
-export interface FirewallRule {
-  /** Lower-cased action. */
-  action: "accept" | "reject" | "drop";
-  fromnode?: string;
-  tonode?: string;
-  fromservice?: string;
-  toservice?: string;
 }
 
 /** `node` (§3.1). `id` is "" when not given: {@link validateSections} fills in the host name. */
@@ -32,6 +26,34 @@ export interface NodeSection extends SectionBase {
   firewallrules: FirewallRule[];
   /** Milliseconds; 21000 when not set. */
   maxidleconnectiontimeout: number;
+  /** Longest node ID accepted in routing updates and ads (default 255);  0 or null = default. */
+  maxnodeidbytes: number | null;
+  /** Longest routing-update UpdateID accepted (default 64);  0 or null = default. */
+  maxupdateidbytes: number | null;
+  /** Most connections one routing update may list (default 1024);  0 or null = default. */
+  maxconnectionsperupdate: number | null;
+  /** Most remote nodes remembered (default 20000);  0 or null = default. */
+  maxknownnodes: number | null;
+  /** Most bytes of stored routing updates (default 67108864);  0 or null = default. */
+  maxstoredupdatebytes: number | null;
+  /** Most edges in the topology table (default 200000);  0 or null = default. */
+  maxedges: number | null;
+  /** Most routing-update IDs remembered for dedupe (default 200000);  0 or null = default. */
+  maxseenids: number | null;
+  /** Most node names in the name hash table (default 40000);  0 or null = default. */
+  maxnames: number | null;
+  /** Most service advertisements stored (default 50000);  0 or null = default. */
+  maxads: number | null;
+  /** Most service advertisements stored per node (default 64);  0 or null = default. */
+  maxadspernode: number | null;
+  /** Largest service advertisement accepted, in bytes (default 16384);  0 or null = default. */
+  maxadbytes: number | null;
+  /** Ad times further ahead than this many ms are clamped (default 300000);  0 or null = default. */
+  maxadfuturems: number | null;
+  /** Queued flood bytes per link above which it is closed (default 33554432);  0 or null = default. */
+  maxlinkqueuebytes: number | null;
+  /** A link whose flood queue is stuck this many ms is closed (default 60000);  0 or null = default. */
+  maxlinkstallms: number | null;
   receptorkubesupportreconnect: string;
   receptorkubeclientsetqps: string;
   receptorkubeclientsetburst: string;
@@ -95,6 +117,10 @@ export interface TcpListenerSection extends SectionBase {
   cost: number;
   nodecost: Record<string, number>;
   allowedpeers: string[] | null;
+  /** Our addition: cap on connections that have not completed the handshake (default 256). */
+  maxunauthenticated: number;
+  /** Our addition: Go duration to complete the handshakes (default `12s`). */
+  handshaketimeout: string;
 }
 
 /** `tcp-peer` (§3.7). */
@@ -115,6 +141,10 @@ export interface UdpListenerSection extends SectionBase {
   cost: number;
   nodecost: Record<string, number>;
   allowedpeers: string[] | null;
+  /** Our addition: as for `tcp-listener` (sessions are new source addresses). */
+  maxunauthenticated: number;
+  /** Our addition: as for `tcp-listener`. */
+  handshaketimeout: string;
 }
 
 /** `udp-peer` (§3.7). */
@@ -136,6 +166,10 @@ export interface WsListenerSection extends SectionBase {
   cost: number;
   nodecost: Record<string, number>;
   allowedpeers: string[] | null;
+  /** Our addition: as for `tcp-listener`. */
+  maxunauthenticated: number;
+  /** Our addition: as for `tcp-listener`. */
+  handshaketimeout: string;
 }
 
 /** `ws-peer` (§3.7). */
@@ -253,6 +287,19 @@ export interface WorkDenoSection extends SectionBase {
   allowrun: string[];
   allowruntimeparams: boolean;
   verifysignature: boolean;
+}
+
+/** `observability` (not upstream): the node's HTTP endpoint (metrics, health, mesh page). */
+export interface ObservabilitySection extends SectionBase {
+  kind: "observability";
+  /** host:port (default 127.0.0.1:9180). */
+  address: string;
+  /** tls-server name: HTTPS (client certificates checked when it has clientcas). */
+  tls: string;
+  /** /health is 503 while fewer peers are connected. */
+  minpeers: number;
+  /** Serve the live mesh page at `/`. */
+  meshpage: boolean;
 }
 
 /** `work-kubernetes` (§3.10). */
@@ -374,6 +421,7 @@ export type Section =
   | IpRouterSection
   | WorkCommandSection
   | WorkDenoSection
+  | ObservabilitySection
   | WorkKubernetesSection
   | WorkPythonSection
   | WorkSigningSection

@@ -8,6 +8,7 @@
 
 import { parseLogLevel } from "../log.ts";
 import { ConfigError } from "./errors.ts";
+import { parseGoDuration } from "../gocompat/duration.ts";
 import type {
   NodeSection,
   Section,
@@ -16,6 +17,7 @@ import type {
   TlsClientSection,
   TlsServerSection,
 } from "./types.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** The `node` section (always present in a node invocation). */
 export function nodeSection(sections: readonly Section[]): NodeSection {
@@ -79,7 +81,20 @@ function goStatError(path: string, e: unknown): string {
   return `stat ${path}: ${(e as Error).message}`;
 }
 
-function err(s: Section, msg: string, field?: string): ConfigError {
+function err(s: Section, msg: string, field?: string, value?: string | number): ConfigError {
+  return sectionConfigError(s, msg, field, value);
+}
+
+/**
+ * A {@link ConfigError} located at a section (file, section, and with `value` also
+ * `field: value`), e.g. for failures found when the section is started.
+ */
+export function sectionConfigError(
+  s: { kind: string; source: string },
+  msg: string,
+  field?: string,
+  value?: string | number,
+): ConfigError {
   const file = s.source.startsWith("-") || s.source.startsWith("implicit ") ? undefined : s.source;
   return new ConfigError(msg, {
     origin: "section",
@@ -87,7 +102,43 @@ function err(s: Section, msg: string, field?: string): ConfigError {
     source: s.source,
     file,
     field,
+    value,
   });
+}
+
+/** A bound listener port, to find two listeners on one port before binding. */
+interface PortUse {
+  proto: "tcp" | "udp";
+  bindaddr: string;
+  port: number;
+  s: Section;
+}
+
+function wildcard(addr: string): boolean {
+  return addr === "" || addr === "0.0.0.0" || addr === "::" || addr === "[::]";
+}
+
+/** Port range (checked here, not only when binding) and listeners sharing a port. */
+function checkListenerPort(s: Section & { port: number; bindaddr: string }, used: PortUse[]) {
+  if (!Number.isInteger(s.port) || s.port < 0 || s.port > 65535) {
+    throw err(s, `invalid port ${s.port}: out of range 0-65535`, "port", s.port);
+  }
+  if (s.port === 0) return;
+  const proto = s.kind === "udp-listener" ? "udp" : "tcp";
+  const clash = used.find((u) =>
+    u.proto === proto && u.port === s.port &&
+    (wildcard(u.bindaddr) || wildcard(s.bindaddr) || u.bindaddr === s.bindaddr)
+  );
+  if (clash) {
+    const where = clash.s.source.startsWith("-") ? " on the command line" : ` in ${clash.s.source}`;
+    throw err(
+      s,
+      `port ${s.port} is already used by an earlier ${clash.s.kind}${where}`,
+      "port",
+      s.port,
+    );
+  }
+  used.push({ proto, bindaddr: s.bindaddr, port: s.port, s });
 }
 
 /** Decode pinned fingerprints; throws upstream's `error decoding fingerprint(s)...` text. */
@@ -143,7 +194,7 @@ export function validateSections(sections: Section[], opts: ValidateOptions = {}
       try {
         parseLogLevel(s.level);
       } catch (e) {
-        throw err(s, (e as Error).message, "level");
+        throw err(s, errorText(e), "level");
       }
     }
   }
@@ -156,46 +207,158 @@ export function validateSections(sections: Section[], opts: ValidateOptions = {}
     if (s.kind === "work-verification") verifyingKey = s.publickey;
   }
   // ---- Run
-  const services = new Set<string>(["ping", "unreach"]);
-  const workTypes = new Set<string>(["remote"]);
-  const serverRef = (s: Section, name: string, field: string) => {
-    if (name !== "" && !serverTls.has(name)) throw err(s, `unknown TLS config ${name}`, field);
-  };
-  const clientRef = (s: Section, name: string, field: string) => {
+  const run = new RunPhase(serverTls, clientTls, verifyingKey);
+  for (const s of sections) run.check(s);
+}
+
+/**
+ * The Run phase: cross-section checks in section order (TLS names known, services and work
+ * types unique, listener ports free), as upstream's Run methods make them.
+ */
+class RunPhase {
+  readonly services = new Set<string>(["ping", "unreach"]);
+  readonly workTypes = new Set<string>(["remote"]);
+  readonly ports: PortUse[] = [];
+
+  constructor(
+    private readonly serverTls: Set<string>,
+    private readonly clientTls: Set<string>,
+    private readonly verifyingKey: string,
+  ) {}
+
+  serverRef(s: Section, name: string, field: string): void {
+    if (name !== "" && !this.serverTls.has(name)) {
+      throw err(s, `unknown TLS config ${name}`, field);
+    }
+  }
+
+  clientRef(s: Section, name: string, field: string): void {
     if (name === "") return;
-    if (name === "default" && !clientTls.has(name)) {
+    if (name === "default" && !this.clientTls.has(name)) {
       throw err(s, "pinned fingerprints missing for default", field);
     }
-    if (!clientTls.has(name)) throw err(s, `unknown TLS config ${name}`, field);
-  };
-  const listen = (s: Section, service: string, wrap: (m: string) => string, adv = false) => {
+    if (!this.clientTls.has(name)) throw err(s, `unknown TLS config ${name}`, field);
+  }
+
+  listen(s: Section, service: string, wrap: (m: string) => string, adv = false): void {
     if (service.length > 8 || new TextEncoder().encode(service).length > 8) {
-      throw err(s, wrap(`service name ${service} too long`), "service");
+      throw err(s, wrap(`service name ${service} too long (over 8 bytes)`), "service", service);
     }
     if (service === "") return;
-    if (services.has(service)) {
+    if (this.services.has(service)) {
       throw err(
         s,
         wrap(`service ${service} is already listening${adv ? " and advertising" : ""}`),
         "service",
       );
     }
-    services.add(service);
-  };
-  const register = (s: Section, workType: string) => {
-    if (workTypes.has(workType)) throw err(s, `work type ${workType} already registered`);
-    workTypes.add(workType);
-  };
-  for (const s of sections) {
+    this.services.add(service);
+  }
+
+  register(s: Section, workType: string): void {
+    if (this.workTypes.has(workType)) throw err(s, `work type ${workType} already registered`);
+    this.workTypes.add(workType);
+  }
+
+  /** Checks one section against the ones before it. */
+  check(s: Section): void {
+    if (this.checkBackend(s)) return;
+    switch (s.kind) {
+      case "control-service": {
+        this.serverRef(s, s.tls, "tls");
+        if (s.tcplisten !== "") this.serverRef(s, s.tcptls, "tcptls");
+        this.listen(s, s.service, (m) => `error opening Unix socket: ${m}`);
+        if (s.filename === "" && s.tcplisten === "" && s.service === "") {
+          throw err(s, "no listeners specified");
+        }
+        break;
+      }
+      case "command-service":
+        this.serverRef(s, s.tls, "tls");
+        try {
+          this.listen(s, s.service, (m) => m);
+        } catch {
+          // upstream only logs this one
+        }
+        break;
+      case "tcp-server":
+        this.clientRef(s, s.tlsclient, "tlsclient");
+        this.serverRef(s, s.tlsserver, "tlsserver");
+        break;
+      case "tcp-client": {
+        this.serverRef(s, s.tlsserver, "tlsserver");
+        const e = splitHostPortError(s.address);
+        if (e) throw err(s, e, "address");
+        this.clientRef(s, s.tlsclient, "tlsclient");
+        this.listen(s, s.service, (m) => `error listening on Receptor network: ${m}`);
+        break;
+      }
+      case "udp-client":
+        this.listen(s, s.service, (m) => `error listening on service ${s.service}: ${m}`, true);
+        break;
+      case "unix-socket-server":
+        this.clientRef(s, s.tls, "tls");
+        break;
+      case "unix-socket-client":
+        this.serverRef(s, s.tls, "tls");
+        this.listen(s, s.service, (m) => `error listening on Receptor network: ${m}`);
+        break;
+      case "ip-router": {
+        const e = ipRouterError(s.localnet, s.routes);
+        if (e) throw err(s, e);
+        break;
+      }
+      case "work-command":
+      case "work-deno":
+        if (s.verifysignature && this.verifyingKey === "") {
+          // "work command" / "work deno", as upstream names the section
+          const what = s.kind.replace("-", " ");
+          throw err(
+            s,
+            `VerifySignature for ${what} '${s.worktype}' is true, but the work verification public key is not specified`,
+            "verifysignature",
+          );
+        }
+        this.register(s, s.worktype);
+        break;
+      case "observability": {
+        this.serverRef(s, s.tls, "tls");
+        const e = splitHostPortError(s.address);
+        if (e) throw err(s, e, "address");
+        if (s.minpeers < 0) throw err(s, "minpeers must not be negative", "minpeers");
+        break;
+      }
+      case "work-kubernetes":
+        this.register(s, s.worktype);
+        break;
+      case "work-python": {
+        const dep =
+          "[DEPRECATION WARNING] 'work-python' option is not currently being used. This feature will be removed from receptor in a future release";
+        let msg = dep;
+        if (this.workTypes.has(s.worktype)) {
+          msg = `work type ${s.worktype} already registered\n${dep}`;
+        }
+        this.workTypes.add(s.worktype);
+        throw err(s, msg);
+      }
+    }
+  }
+
+  /** Listener and peer sections; false for any other kind. */
+  checkBackend(s: Section): boolean {
     switch (s.kind) {
       case "tcp-listener":
       case "ws-listener":
-        serverRef(s, s.tls, "tls");
+        this.serverRef(s, s.tls, "tls");
+        checkListenerPort(s, this.ports);
+        break;
+      case "udp-listener":
+        checkListenerPort(s, this.ports);
         break;
       case "tcp-peer": {
         const e = splitHostPortError(s.address);
         if (e) throw err(s, e, "address");
-        clientRef(s, s.tls, "tls");
+        this.clientRef(s, s.tls, "tls");
         break;
       }
       case "ws-peer": {
@@ -207,85 +370,13 @@ export function validateSections(sections: Section[], opts: ValidateOptions = {}
           // already reported in Prepare when unparsable
         }
         if (scheme === "wss:" && name === "") name = "default";
-        clientRef(s, name, "tls");
+        this.clientRef(s, name, "tls");
         break;
       }
-      case "control-service": {
-        serverRef(s, s.tls, "tls");
-        if (s.tcplisten !== "") serverRef(s, s.tcptls, "tcptls");
-        listen(s, s.service, (m) => `error opening Unix socket: ${m}`);
-        if (s.filename === "" && s.tcplisten === "" && s.service === "") {
-          throw err(s, "no listeners specified");
-        }
-        break;
-      }
-      case "command-service":
-        serverRef(s, s.tls, "tls");
-        try {
-          listen(s, s.service, (m) => m);
-        } catch {
-          // upstream only logs this one
-        }
-        break;
-      case "tcp-server":
-        clientRef(s, s.tlsclient, "tlsclient");
-        serverRef(s, s.tlsserver, "tlsserver");
-        break;
-      case "tcp-client": {
-        serverRef(s, s.tlsserver, "tlsserver");
-        const e = splitHostPortError(s.address);
-        if (e) throw err(s, e, "address");
-        clientRef(s, s.tlsclient, "tlsclient");
-        listen(s, s.service, (m) => `error listening on Receptor network: ${m}`);
-        break;
-      }
-      case "udp-client":
-        listen(s, s.service, (m) => `error listening on service ${s.service}: ${m}`, true);
-        break;
-      case "unix-socket-server":
-        clientRef(s, s.tls, "tls");
-        break;
-      case "unix-socket-client":
-        serverRef(s, s.tls, "tls");
-        listen(s, s.service, (m) => `error listening on Receptor network: ${m}`);
-        break;
-      case "ip-router": {
-        const e = ipRouterError(s.localnet, s.routes);
-        if (e) throw err(s, e);
-        break;
-      }
-      case "work-command":
-        if (s.verifysignature && verifyingKey === "") {
-          throw err(
-            s,
-            `VerifySignature for work command '${s.worktype}' is true, but the work verification public key is not specified`,
-            "verifysignature",
-          );
-        }
-        register(s, s.worktype);
-        break;
-      case "work-deno":
-        if (s.verifysignature && verifyingKey === "") {
-          throw err(
-            s,
-            `VerifySignature for work deno '${s.worktype}' is true, but the work verification public key is not specified`,
-            "verifysignature",
-          );
-        }
-        register(s, s.worktype);
-        break;
-      case "work-kubernetes":
-        register(s, s.worktype);
-        break;
-      case "work-python": {
-        const dep =
-          "[DEPRECATION WARNING] 'work-python' option is not currently being used. This feature will be removed from receptor in a future release";
-        let msg = dep;
-        if (workTypes.has(s.worktype)) msg = `work type ${s.worktype} already registered\n${dep}`;
-        workTypes.add(s.worktype);
-        throw err(s, msg);
-      }
+      default:
+        return false;
     }
+    return true;
   }
 }
 
@@ -300,8 +391,14 @@ function prepare(s: Section, serverTls: Set<string>, clientTls: Set<string>): vo
       clientTls.add(s.name);
       break;
     case "tcp-listener":
-    case "udp-listener":
     case "ws-listener":
+    case "udp-listener":
+      if (!(s.maxunauthenticated > 0)) {
+        throw err(s, "maxunauthenticated must be positive", "maxunauthenticated");
+      }
+      if (!(handshakeTimeoutMs(s) > 0)) {
+        throw err(s, "handshaketimeout must be a positive duration", "handshaketimeout");
+      }
       if (!(s.cost > 0)) throw err(s, "connection cost must be positive", "cost");
       for (const [node, cost] of Object.entries(s.nodecost)) {
         if (!(cost > 0)) throw err(s, `connection cost must be positive for ${node}`, "nodecost");
@@ -360,7 +457,7 @@ function prepareTlsServer(s: TlsServerSection): void {
   } catch (e) {
     throw err(
       s,
-      `error preparing tls server config: error decoding fingerprints: ${(e as Error).message}`,
+      `error preparing tls server config: error decoding fingerprints: ${errorText(e)}`,
       "pinnedclientcert",
     );
   }
@@ -378,7 +475,7 @@ function prepareTlsClient(s: TlsClientSection): void {
   } catch (e) {
     throw err(
       s,
-      `error preparing tls client config: error decoding fingerprints: ${(e as Error).message}`,
+      `error preparing tls client config: error decoding fingerprints: ${errorText(e)}`,
       "pinnedservercert",
     );
   }
@@ -418,5 +515,14 @@ export function preReloadCheck(sections: readonly Section[]): void {
   const unused = new Set<string>();
   for (const s of sections) {
     if (RELOADABLE_KINDS.includes(s.kind)) prepare(s, unused, unused);
+  }
+}
+
+/** A `tcp-listener`'s `handshaketimeout` in ms; NaN if it is not a valid Go duration. */
+export function handshakeTimeoutMs(s: { handshaketimeout: string }): number {
+  try {
+    return parseGoDuration(s.handshaketimeout);
+  } catch {
+    return NaN;
   }
 }

@@ -21,7 +21,7 @@ import {
   parseAllDocuments,
   type Scalar,
 } from "yaml";
-import { goParseIntBig, goParseUintBig, isGoFloat } from "./go_strconv.ts";
+import { goParseIntBig, goParseUintBig, isGoFloat } from "../gocompat/strconv.ts";
 
 /** A decoded YAML value: null, string, bool, int (bigint), float (number), list or map. */
 export type YValue = null | string | boolean | bigint | number | YValue[] | YMap;

@@ -6,6 +6,8 @@
 import type { ControlCommand } from "./types.ts";
 import { ControlError } from "./types.ts";
 import type { DuplexConn } from "./session.ts";
+import { errorText } from "../util/error_text.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
 
 /** Dials a stream service on a node; rejects with a message on failure. */
 export type StreamDialer = (
@@ -41,15 +43,13 @@ export function connectCommand(dial: StreamDialer | null): ControlCommand {
       try {
         remote = await dial(node as string, service as string, tls as string);
       } catch (e) {
-        throw new ControlError(e instanceof Error ? e.message : String(e));
+        throw new ControlError(errorText(e));
       }
       await session.writeLine("Connecting");
       const up = session.readRest().pipeTo(remote.writable).catch(() => {});
       const down = remote.readable.pipeTo(session.rawWritable()).catch(() => {});
       await Promise.race([up.then(() => down), down]);
-      try {
-        remote.close();
-      } catch { /* closed */ }
+      closeQuietly(remote);
       return { kind: "raw", close: true };
     },
   };

@@ -4,17 +4,8 @@
  */
 import type { ControlCommand, ControlRequest } from "./types.ts";
 import { ControlError } from "./types.ts";
-import { formatGoDuration } from "../mesh/go_duration.ts";
-
-/** A service advertisement as the status reply shows it (six keys, control.md §2.1). */
-export interface AdvertisementStatus {
-  NodeID: string;
-  Service: string;
-  Time: string;
-  ConnType: number;
-  Tags: Record<string, string> | null;
-  WorkCommands: { WorkType: string; Secure: boolean }[] | null;
-}
+import { formatGoDuration } from "../gocompat/duration.ts";
+import type { AdvertisementStatus } from "../mesh/service_ads.ts";
 
 /** What the mesh tells the control service. */
 export interface MeshStatus {

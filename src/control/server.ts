@@ -7,8 +7,10 @@
 import type { ControlCommand, ControlTransportKind } from "./types.ts";
 import { type DuplexConn, runControlSession } from "./session.ts";
 import { duplexFromConn } from "./conn_duplex.ts";
-import { type ConnAcceptor, listenUnixLocked } from "./unix_socket.ts";
+import { type ConnAcceptor, listenUnixLocked } from "../util/unix_socket.ts";
 import type { Logger } from "../log.ts";
+import { errorText } from "../util/error_text.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
 
 /** Longest pause between retries after accept errors (ms). */
 const ACCEPT_RETRY_MAX_MS = 1000;
@@ -21,6 +23,8 @@ export interface ControlServiceContext {
   nodeId: string;
   commands: ReadonlyMap<string, ControlCommand>;
   logger: Logger;
+  /** Told of every accepted session (metrics). */
+  onSession?: (transport: ControlTransportKind) => void;
 }
 
 /** Something that can be stopped. */
@@ -35,6 +39,7 @@ export function serveConnection(
   transport: ControlTransportKind,
   remoteNode?: string,
 ): Promise<void> {
+  ctx.onSession?.(transport);
   return runControlSession(conn, {
     nodeId: ctx.nodeId,
     transport,
@@ -79,7 +84,7 @@ export async function listenUnixControl(
   try {
     sock = await listenUnixLocked(path, permissions);
   } catch (e) {
-    throw new ControlStartError(e instanceof Error ? e.message : String(e));
+    throw new ControlStartError(errorText(e));
   }
   let closed = false;
   acceptLoop(sock.listener, ctx, "unix", () => closed);
@@ -112,7 +117,7 @@ export function listenTcpControl(
     listener = Deno.listen({ hostname, port });
   } catch (e) {
     throw new ControlStartError(
-      `error listening on TCP ${hostname}:${port}: ${e instanceof Error ? e.message : e}`,
+      `error listening on TCP ${hostname}:${port}: ${errorText(e)}`,
     );
   }
   let closed = false;
@@ -124,9 +129,7 @@ export function listenTcpControl(
     close() {
       if (closed) return;
       closed = true;
-      try {
-        listener.close();
-      } catch { /* closed */ }
+      closeQuietly(listener);
     },
   };
 }

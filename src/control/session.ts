@@ -12,10 +12,12 @@ import type {
   ControlTransportKind,
 } from "./types.ts";
 import { ControlError } from "./types.ts";
-import { LineReader } from "./line_reader.ts";
+import { LineReader } from "../util/line_reader.ts";
 import { encodeReply } from "./json_reply.ts";
 import type { Logger } from "../log.ts";
 import type { DuplexConn } from "../streams/duplex.ts";
+import { errorText } from "../util/error_text.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
 
 export type { DuplexConn } from "../streams/duplex.ts";
 
@@ -37,7 +39,7 @@ export function parseCommandLine(line: string): ControlRequest | { error: string
     try {
       obj = JSON.parse(line);
     } catch (e) {
-      return { error: e instanceof Error ? e.message : String(e) };
+      return { error: errorText(e) };
     }
     if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
       return { error: "JSON did not contain a command" };
@@ -62,9 +64,7 @@ export async function runControlSession(conn: DuplexConn, opts: SessionOptions):
     closed = true;
     writer.releaseLock();
     reader.cancel();
-    try {
-      conn.close();
-    } catch { /* already closed */ }
+    closeQuietly(conn);
   };
   const session: ControlSession = {
     transport: opts.transport,
@@ -102,7 +102,7 @@ export async function runControlSession(conn: DuplexConn, opts: SessionOptions):
             if (!(e instanceof ControlError)) {
               opts.logger.error(`control command ${req.command} failed: ${e}`);
             }
-            outcome = { kind: "error", message: e instanceof Error ? e.message : String(e) };
+            outcome = { kind: "error", message: errorText(e) };
           }
         }
       }
@@ -112,7 +112,7 @@ export async function runControlSession(conn: DuplexConn, opts: SessionOptions):
       else if (outcome.close) break;
     }
   } catch (e) {
-    opts.logger.debug(`control session ended: ${e instanceof Error ? e.message : e}`);
+    opts.logger.debug(`control session ended: ${errorText(e)}`);
   } finally {
     close();
   }

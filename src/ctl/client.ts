@@ -11,7 +11,8 @@
  * ```
  * @module
  */
-import { LineReader } from "../control/line_reader.ts";
+import { LineReader } from "../util/line_reader.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
 
 /** TLS options for `tls://` addresses. */
 export interface ClientTlsOptions {
@@ -187,8 +188,6 @@ export class ReceptorClient {
     try {
       this.#writer.releaseLock();
     } catch { /* released */ }
-    try {
-      this.#conn.close();
-    } catch { /* closed */ }
+    closeQuietly(this.#conn);
   }
 }

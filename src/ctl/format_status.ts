@@ -1,15 +1,12 @@
 /**
- * Human-readable rendering of a `status` reply, laid out like receptorctl's.
+ * Human-readable rendering of a `status` reply, laid out like receptorctl's, each table within
+ * 80 columns (long cells wrap).
  * @module
  */
 
-const CONN_TYPES = ["Datagram", "Stream", "StreamTLS"];
+import { table } from "./table.ts";
 
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()).join("\n") +
-    "\n";
-}
+const CONN_TYPES = ["Datagram", "Stream", "StreamTLS"];
 
 /** Format a full status object for a terminal. */
 export function formatStatus(s: Record<string, unknown>): string {

@@ -8,8 +8,10 @@
  * signs its requests to the executor with its `work-signing` key. The CLI never signs.
  * @module
  */
-import { parseArgs } from "./args.ts";
-import { ControlReplyError, type ReceptorClient } from "./client.ts";
+import { type ArgSpec, parseArgs } from "./args.ts";
+import type { ReceptorClient } from "./client.ts";
+import { type CtlIo, reportFailure } from "./cli_io.ts";
+import { metered, ProgressMeter, type ProgressSink } from "./progress.ts";
 import {
   connectRemoteControl,
   submitWork,
@@ -19,6 +21,7 @@ import {
   workResults,
   workStatus,
 } from "./work_client.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** Help text of `receptor ctl work`. */
 export const WORK_HELP = `Usage: receptor ctl [--socket ADDR] work COMMAND [ARGS]
@@ -38,13 +41,16 @@ Add --json for machine-readable output.
 `;
 
 /** Output sinks of the work CLI (injectable for tests). */
-export interface WorkCliIo {
-  out(text: string): void;
-  err(text: string): void;
+export interface WorkCliIo extends CtlIo {
   /** Raw result bytes (default: stdout). */
   write?(bytes: Uint8Array): Promise<void>;
   /** Whether stderr is a terminal (progress output); default Deno.stderr.isTerminal(). */
   stderrIsTerminal?: () => boolean;
+  /**
+   * Whether results go to a terminal (default Deno.stdout.isTerminal() unless `write` is
+   * given): then the output shows its own progress and no meter is drawn over it.
+   */
+  stdoutIsTerminal?: () => boolean;
   /** The payload for `-p -` (default Deno.stdin.readable). */
   stdin?: () => ReadableStream<Uint8Array>;
 }
@@ -94,30 +100,15 @@ function firstPair(r: Record<string, string>): string {
   return `(${v}, ${k})`;
 }
 
-function progressStream(
-  src: ReadableStream<Uint8Array>,
-  io: WorkCliIo,
-): ReadableStream<Uint8Array> {
-  const tty = io.stderrIsTerminal ? io.stderrIsTerminal() : Deno.stderr.isTerminal();
-  if (!tty) return src;
-  let sent = 0;
-  let last = 0;
-  return src.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, c) {
-        sent += chunk.length;
-        const now = Date.now();
-        if (now - last >= 200) {
-          last = now;
-          io.err(`\rSending payload: ${(sent / 1048576).toFixed(1)} MiB`);
-        }
-        c.enqueue(chunk);
-      },
-      flush() {
-        if (last > 0) io.err(`\rSending payload: ${(sent / 1048576).toFixed(1)} MiB, done\n`);
-      },
-    }),
-  );
+/** Progress goes to stderr when it is a terminal; for results, only when stdout is not one. */
+function progressSink(io: WorkCliIo, forResults: boolean): ProgressSink {
+  const errTty = () => io.stderrIsTerminal ? io.stderrIsTerminal() : Deno.stderr.isTerminal();
+  const outTty = () =>
+    io.stdoutIsTerminal ? io.stdoutIsTerminal() : !io.write && Deno.stdout.isTerminal();
+  return {
+    err: (t) => io.err(t),
+    isTerminal: () => errTty() && !(forResults && outTty()),
+  };
 }
 
 async function writeBytes(io: WorkCliIo, b: Uint8Array): Promise<void> {
@@ -125,6 +116,33 @@ async function writeBytes(io: WorkCliIo, b: Uint8Array): Promise<void> {
   let off = 0;
   while (off < b.length) off += await Deno.stdout.write(b.subarray(off));
 }
+
+/** Options and flags of `receptorctl work`. */
+const WORK_ARGS: ArgSpec = {
+  values: ["node", "payload", "payload-literal", "tls-client", "ttl", "unit_id"],
+  flags: [
+    "no-payload",
+    "signwork",
+    "follow",
+    "rm",
+    "quiet",
+    "force",
+    "all",
+    "json",
+    "help",
+  ],
+  repeat: ["param"],
+  aliases: {
+    p: "payload",
+    l: "payload-literal",
+    n: "no-payload",
+    a: "param",
+    f: "follow",
+    q: "quiet",
+    h: "help",
+    "unit-id": "unit_id",
+  },
+};
 
 /**
  * Run `receptor ctl work <args>`, starting on `first` (an open connection, or null to
@@ -138,33 +156,9 @@ export async function runWorkCli(
   const io = ctx.io;
   let parsed;
   try {
-    parsed = parseArgs(args, {
-      values: ["node", "payload", "payload-literal", "tls-client", "ttl", "unit_id"],
-      flags: [
-        "no-payload",
-        "signwork",
-        "follow",
-        "rm",
-        "quiet",
-        "force",
-        "all",
-        "json",
-        "help",
-      ],
-      repeat: ["param"],
-      aliases: {
-        p: "payload",
-        l: "payload-literal",
-        n: "no-payload",
-        a: "param",
-        f: "follow",
-        q: "quiet",
-        h: "help",
-        "unit-id": "unit_id",
-      },
-    });
+    parsed = parseArgs(args, WORK_ARGS);
   } catch (e) {
-    io.err(`ERROR: ${(e as Error).message}\n`);
+    io.err(`ERROR: ${errorText(e)}\n`);
     return 1;
   }
   const { opts, positionals } = parsed;
@@ -187,34 +181,8 @@ export async function runWorkCli(
     return c;
   };
 
-  const results = async (unitId: string): Promise<number> => {
-    const c = await consume();
-    const stream = await workResults(c, unitId);
-    // receptorctl writes lines of at most 256 bytes; we forward chunks as they come.
-    for await (const chunk of stream) await writeBytes(io, chunk);
-    const st = await workStatus(await conn(), unitId);
-    if (st.State === 3) {
-      io.err(`ERROR: Remote unit failed: ${st.Detail}\n\n`);
-      return 1;
-    }
-    return 0;
-  };
-
-  const ops = async (op: string, ids: string[]): Promise<number> => {
-    for (const id of ids) {
-      try {
-        const c = await conn();
-        const r = op === "cancel"
-          ? await c.command<Record<string, string>>(`work cancel ${id}`)
-          : await workRelease(c, id, op === "force-release");
-        io.out(json ? JSON.stringify(r) + "\n" : `${firstPair(r)}\n`);
-      } catch (e) {
-        io.err(`ERROR: ${id}: ERROR: ${(e as Error).message}\n`);
-        return 1;
-      }
-    }
-    return 0;
-  };
+  const results = (unitId: string) => streamResults(unitId, conn, consume, io);
+  const ops = (op: string, ids: string[]) => runOps(op, ids, conn, io, json);
 
   try {
     switch (sub) {
@@ -261,12 +229,57 @@ export async function runWorkCli(
         return 1;
     }
   } catch (e) {
-    const msg = e instanceof ControlReplyError ? e.message : (e as Error).message;
-    io.err(`ERROR: ${msg}\n`);
-    return 1;
+    return reportFailure(io, e);
   } finally {
     if (current && current !== first) (current as ReceptorClient).close();
   }
+}
+
+/** `work results`: streams a unit's output, then exits 1 when the unit failed. */
+async function streamResults(
+  unitId: string,
+  conn: () => Promise<ReceptorClient>,
+  consume: () => Promise<ReceptorClient>,
+  io: WorkCliIo,
+): Promise<number> {
+  const c = await consume();
+  const stream = await workResults(c, unitId);
+  // receptorctl writes lines of at most 256 bytes; we forward chunks as they come.
+  const meter = new ProgressMeter("Results", progressSink(io, true));
+  for await (const chunk of stream) {
+    await writeBytes(io, chunk);
+    meter.add(chunk.length);
+  }
+  meter.done();
+  const st = await workStatus(await conn(), unitId);
+  if (st.State === 3) {
+    io.err(`ERROR: Remote unit failed: ${st.Detail}\n\n`);
+    return 1;
+  }
+  return 0;
+}
+
+/** `work cancel` / `release` / `force-release` of each of `ids`; stops at the first error. */
+async function runOps(
+  op: string,
+  ids: string[],
+  conn: () => Promise<ReceptorClient>,
+  io: WorkCliIo,
+  json: boolean,
+): Promise<number> {
+  for (const id of ids) {
+    try {
+      const c = await conn();
+      const r = op === "cancel"
+        ? await c.command<Record<string, string>>(`work cancel ${id}`)
+        : await workRelease(c, id, op === "force-release");
+      io.out(json ? JSON.stringify(r) + "\n" : `${firstPair(r)}\n`);
+    } catch (e) {
+      io.err(`ERROR: ${id}: ERROR: ${errorText(e)}\n`);
+      return 1;
+    }
+  }
+  return 0;
 }
 
 function sortKeys(v: unknown): unknown {
@@ -309,13 +322,16 @@ async function submitCmd(
   if (opts["payload-literal"]) payload = `${opts["payload-literal"]}\n`;
   else if (opts["no-payload"]) payload = null;
   else if (opts.payload === "-") {
-    payload = progressStream(io.stdin ? io.stdin() : Deno.stdin.readable, io);
+    payload = metered(
+      io.stdin ? io.stdin() : Deno.stdin.readable,
+      new ProgressMeter("Payload", progressSink(io, false)),
+    );
   } else {
     try {
       const f = await Deno.open(opts.payload as string, { read: true });
-      payload = progressStream(f.readable, io);
+      payload = metered(f.readable, new ProgressMeter("Payload", progressSink(io, false)));
     } catch (e) {
-      io.err(`ERROR: Failed to load payload file: ${(e as Error).message}\n`);
+      io.err(`ERROR: Failed to load payload file: ${errorText(e)}\n`);
       return 1;
     }
   }
@@ -350,7 +366,7 @@ async function submitCmd(
     else if (json) io.out(JSON.stringify(r) + "\n");
     else io.out(`Result: ${r.result}\nUnit ID: ${r.unitid}\n`);
   } catch (e) {
-    io.err(`ERROR: ${(e as Error).message}\n`);
+    io.err(`ERROR: ${errorText(e)}\n`);
     code = 101;
   } finally {
     if (opts.rm && unitid) {

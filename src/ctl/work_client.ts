@@ -18,16 +18,11 @@
  * @module
  */
 import { ControlReplyError, type ReceptorClient } from "./client.ts";
+import { errorText } from "../util/error_text.ts";
 
-/** A unit's status as `work status` / `work list` return it (control.md §2.5.2). */
-export interface WorkUnitStatus {
-  State: number;
-  StateName: string;
-  Detail: string;
-  StdoutSize: number;
-  WorkType: string;
-  ExtraData: unknown;
-}
+import { SUBMIT_ENVELOPE_KEYS, type WorkUnitStatus } from "../work/submit_protocol.ts";
+
+export type { WorkUnitStatus } from "../work/submit_protocol.ts";
 
 /** What a successful submit returns. */
 export interface SubmitResult {
@@ -66,8 +61,6 @@ export class SubmitError extends Error {
 /** Payload forms {@link submitWork} accepts (`null` = empty payload). */
 export type WorkPayload = ReadableStream<Uint8Array> | Uint8Array | string | null;
 
-const RESERVED = new Set(["command", "subcommand", "node", "worktype", "tlsclient", "ttl"]);
-
 /** Build the JSON submit request as receptorctl does (params may load `@file` values). */
 export async function buildSubmitRequest(
   worktype: string,
@@ -83,13 +76,15 @@ export async function buildSubmitRequest(
   if (opts.ttl) req.ttl = opts.ttl;
   if (opts.signwork) req.signwork = "true";
   for (const [k, v0] of Object.entries(opts.params ?? {})) {
-    if (k in req || RESERVED.has(k)) throw new SubmitError(`Duplicate or illegal parameter ${k}`);
+    if (k in req || SUBMIT_ENVELOPE_KEYS.has(k)) {
+      throw new SubmitError(`Duplicate or illegal parameter ${k}`);
+    }
     let v = v0;
     if (v.startsWith("@") && !v.startsWith("@@")) {
       try {
         v = await Deno.readTextFile(v.slice(1));
       } catch (e) {
-        throw new SubmitError(`cannot read parameter file ${v.slice(1)}: ${(e as Error).message}`);
+        throw new SubmitError(`cannot read parameter file ${v.slice(1)}: ${errorText(e)}`);
       }
     }
     req[k] = v;
@@ -150,7 +145,7 @@ export async function submitWork(
     await w.close();
   } catch (e) {
     await reader.cancel().catch(() => {});
-    throw new SubmitError(`error sending payload: ${(e as Error).message}`);
+    throw new SubmitError(`error sending payload: ${errorText(e)}`);
   } finally {
     w.releaseLock();
   }

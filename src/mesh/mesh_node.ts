@@ -17,6 +17,8 @@ import { type Clock, realClock } from "../clock.ts";
 import type { Link } from "./link.ts";
 import type { WorkCommand } from "./messages.ts";
 import { Router, type RouterOptions, type RouterStatus, type UnreachableNotice } from "./router.ts";
+import { AsyncQueue } from "../util/async_queue.ts";
+import { DeadlineTimer } from "../util/deadline_timer.ts";
 
 /** Options of a {@link MeshNode}: those of the Router, with the clock optional. */
 export interface MeshNodeOptions extends Omit<RouterOptions, "clock"> {
@@ -68,44 +70,55 @@ const EMPTY = new Uint8Array(0);
 class Endpoint implements DatagramEndpoint {
   onDatagram?: (d: Datagram) => void;
   onUnreachable?: (n: UnreachableNotice) => void;
-  #inbox: Datagram[] = [];
-  #waiters: ((d: Datagram | null) => void)[] = [];
-  #closed = false;
+  #inbox = new AsyncQueue<Datagram>(INBOX_LIMIT);
 
   constructor(readonly service: string, readonly node: MeshNode) {}
 
   send(toNode: string, toService: string, bytes: Uint8Array, hopsToLive?: number): void {
-    if (this.#closed) throw new Error("endpoint is closed");
+    if (this.#inbox.closed) throw new Error("endpoint is closed");
     const err = this.node.sendRaw(this.service, toNode, toService, bytes, hopsToLive);
     if (err) throw new Error(err);
   }
 
   receive(): Promise<Datagram | null> {
-    const d = this.#inbox.shift();
-    if (d) return Promise.resolve(d);
-    if (this.#closed) return Promise.resolve(null);
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return this.#inbox.take();
   }
 
   deliver(d: Datagram): void {
-    if (this.#closed) return;
+    if (this.#inbox.closed) return;
     if (this.onDatagram) return this.onDatagram(d);
     // a payload relayed without a copy is a view of a link's read buffer: do not pin that
     // buffer while the datagram waits to be read
     const p = d.payload;
     if (p.byteLength !== p.buffer.byteLength) d = { ...d, payload: p.slice() };
-    const w = this.#waiters.shift();
-    if (w) w(d);
-    else if (this.#inbox.length < INBOX_LIMIT) this.#inbox.push(d);
+    this.#inbox.push(d); // beyond INBOX_LIMIT unread datagrams are dropped (datagrams may be)
   }
 
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#inbox.closed) return;
+    this.#inbox.close(true);
     this.node.unbind(this.service);
-    for (const w of this.#waiters.splice(0)) w(null);
-    this.#inbox = [];
   }
+}
+
+/** Traffic of one link, or of closed links folded per backend kind and peer (metrics). */
+export interface LinkTraffic {
+  /** Backend kind: the first word of the link description (`tcp-peer`, `ws-listener`, …). */
+  backend: string;
+  /** Peer node ID once the handshake named it ("" before). */
+  peer: string;
+  messagesIn: number;
+  bytesIn: number;
+  messagesOut: number;
+  bytesOut: number;
+}
+
+/** Most (backend, peer) pairs kept for closed links; beyond it they fold into peer "other". */
+const MAX_CLOSED_TRAFFIC_KEYS = 256;
+
+function backendKind(description: string): string {
+  const w = description.split(" ", 1)[0];
+  return /^[a-z][a-z0-9-]{0,31}$/.test(w) ? w : "other";
 }
 
 /** A running mesh node: Router + links + timer + endpoints. */
@@ -113,20 +126,28 @@ export class MeshNode {
   readonly router: Router;
   readonly #clock: Clock;
   readonly #links = new Map<number, Link>();
+  readonly #traffic = new Map<number, LinkTraffic>();
+  readonly #closedTraffic = new Map<string, LinkTraffic>();
   readonly #endpoints = new Map<string, Endpoint>();
   readonly #shutdownCbs: ((reason: string) => void)[] = [];
   readonly #restartCbs = new Set<(node: string) => void>();
+  readonly #routeCbs = new Set<(node: string) => void>();
   readonly #unreachCbs: ((n: UnreachableNotice) => void)[] = [];
   #nextLinkId = 1;
-  #timer?: ReturnType<typeof setTimeout>;
-  #timerAt?: number;
+  readonly #timer: DeadlineTimer;
   #pumping = false;
   #closed = false;
 
   /** Build the router; throws only for invalid options. */
   constructor(opts: MeshNodeOptions) {
     this.#clock = opts.clock ?? realClock;
-    this.router = new Router({ splitDataSends: true, ...opts, clock: this.#clock });
+    this.#timer = new DeadlineTimer(() => this.#clock.now(), () => this.#onTimer());
+    this.router = new Router({
+      splitDataSends: true,
+      linkBacklog: (id) => this.#links.get(id)?.backlog?.() ?? 0,
+      ...opts,
+      clock: this.#clock,
+    });
     this.#pump();
   }
 
@@ -143,13 +164,31 @@ export class MeshNode {
     }
     const id = this.#nextLinkId++;
     this.#links.set(id, link);
+    const t: LinkTraffic = {
+      backend: backendKind(link.options.description),
+      peer: "",
+      messagesIn: 0,
+      bytesIn: 0,
+      messagesOut: 0,
+      bytesOut: 0,
+    };
+    this.#traffic.set(id, t);
     const owned = link.freshMessages === true;
+    let told = link.established === undefined;
     link.onMessage = (m) => {
       if (this.#closed) return;
+      t.messagesIn++;
+      t.bytesIn += m.length;
       this.router.handleMessage(id, m, owned);
+      if (!told && this.router.linkPeer(id) !== undefined) {
+        told = true;
+        link.established!();
+      }
+      if (t.peer === "") t.peer = this.router.linkPeer(id) ?? "";
       this.#pump();
     };
     link.onClose = (reason) => {
+      this.#foldTraffic(id);
       if (!this.#links.delete(id) || this.#closed) return;
       this.router.linkClosed(id, reason);
       this.#pump();
@@ -200,6 +239,15 @@ export class MeshNode {
   onNodeRestart(cb: (node: string) => void): () => void {
     this.#restartCbs.add(cb);
     return () => this.#restartCbs.delete(cb);
+  }
+
+  /**
+   * Call `cb` with the ID of a node whose route (re)appears, e.g. after a middle hop came back.
+   * Returns a function that removes the callback.
+   */
+  onRouteAdded(cb: (node: string) => void): () => void {
+    this.#routeCbs.add(cb);
+    return () => this.#routeCbs.delete(cb);
   }
 
   /** Called once if the router shuts down (duplicate node ID). */
@@ -291,6 +339,41 @@ export class MeshNode {
     this.router.setWorkCommands(list);
   }
 
+  /**
+   * Traffic per link: open links one entry each, closed links folded per backend kind and peer
+   * (so the sums only grow). Read at scrape time by the metrics endpoint.
+   */
+  linkTraffic(): { open: LinkTraffic[]; closed: LinkTraffic[] } {
+    return {
+      open: [...this.#traffic.values()].map((t) => ({ ...t })),
+      closed: [...this.#closedTraffic.values()].map((t) => ({ ...t })),
+    };
+  }
+
+  #foldTraffic(id: number): void {
+    const t = this.#traffic.get(id);
+    if (!t) return;
+    this.#traffic.delete(id);
+    let key = `${t.backend} ${t.peer}`;
+    if (!this.#closedTraffic.has(key) && this.#closedTraffic.size >= MAX_CLOSED_TRAFFIC_KEYS) {
+      key = `${t.backend} other`;
+    }
+    const sum = this.#closedTraffic.get(key) ??
+      {
+        ...t,
+        peer: key.slice(t.backend.length + 1),
+        messagesIn: 0,
+        bytesIn: 0,
+        messagesOut: 0,
+        bytesOut: 0,
+      };
+    sum.messagesIn += t.messagesIn;
+    sum.bytesIn += t.bytesIn;
+    sum.messagesOut += t.messagesOut;
+    sum.bytesOut += t.bytesOut;
+    this.#closedTraffic.set(key, sum);
+  }
+
   /** The router's status snapshot. */
   status(): RouterStatus {
     return this.router.status();
@@ -307,11 +390,11 @@ export class MeshNode {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#timer.cancel();
     for (const ep of [...this.#endpoints.values()]) ep.close();
     for (const l of [...this.#links.values()]) l.close();
     this.#links.clear();
+    for (const id of [...this.#traffic.keys()]) this.#foldTraffic(id);
   }
 
   #pump(): void {
@@ -323,6 +406,11 @@ export class MeshNode {
           case "send":
             try {
               const l = this.#links.get(o.linkId);
+              const t = this.#traffic.get(o.linkId);
+              if (t) {
+                t.messagesOut++;
+                t.bytesOut += o.bytes.length + (o.tail?.length ?? 0);
+              }
               if (!o.tail) l?.send(o.bytes);
               else if (l?.sendParts) l.sendParts(o.bytes, o.tail);
               else if (l) {
@@ -338,6 +426,7 @@ export class MeshNode {
           case "closeLink": {
             const l = this.#links.get(o.linkId);
             this.#links.delete(o.linkId);
+            this.#foldTraffic(o.linkId);
             l?.close();
             break;
           }
@@ -360,6 +449,9 @@ export class MeshNode {
           case "nodeRestarted":
             for (const cb of [...this.#restartCbs]) cb(o.node);
             break;
+          case "routeAdded":
+            for (const cb of [...this.#routeCbs]) cb(o.node);
+            break;
         }
       }
     } finally {
@@ -373,22 +465,13 @@ export class MeshNode {
   }
 
   #arm(): void {
-    const at = this.router.pollTimeout();
-    // A pending timer that fires no later than needed is kept: deadlines that move later with
-    // every message (idle timers) then cost no timer churn; an early firing just re-arms.
-    if (this.#timer !== undefined && at !== undefined && this.#timerAt! <= at) return;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#timerAt = at;
-    if (at === undefined) return;
-    const delay = Math.max(0, at - this.#clock.now());
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#timerAt = undefined;
-      if (this.#closed) return;
-      const due = this.router.pollTimeout();
-      if (due !== undefined && this.#clock.now() >= due) this.router.handleTimeout();
-      this.#pump();
-    }, Math.ceil(delay));
+    this.#timer.arm(this.router.pollTimeout());
+  }
+
+  #onTimer(): void {
+    if (this.#closed) return;
+    const due = this.router.pollTimeout();
+    if (due !== undefined && this.#clock.now() >= due) this.router.handleTimeout();
+    this.#pump();
   }
 }

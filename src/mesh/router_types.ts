@@ -10,6 +10,7 @@ import type { CompiledRules } from "./firewall.ts";
 import type { RandomSource } from "./random.ts";
 import type { AdvertisementStatus } from "./service_ads.ts";
 import type { UnreachableMessage } from "./messages.ts";
+import type { MeshLimits } from "./limits.ts";
 
 /** Options for a {@link Router}. */
 export interface RouterOptions {
@@ -38,6 +39,13 @@ export interface RouterOptions {
   splitDataSends?: boolean;
   /** Hops-to-live of locally originated messages (default 30). */
   maxForwardingHops?: number;
+  /** Limits on what peers can make this node keep (defaults: `DEFAULT_LIMITS`). */
+  limits?: Partial<MeshLimits>;
+  /**
+   * Bytes a link has been handed but not yet written (its send backlog); flooded messages are
+   * held back while it is high. Default: always 0.
+   */
+  linkBacklog?: (linkId: number) => number;
 }
 
 /** An unreachable notice as delivered locally (Go's UnreachableNotification). */
@@ -69,7 +77,9 @@ export type RouterOutput =
   | { kind: "unreachable"; service: string; info: UnreachableNotice }
   | { kind: "shutdown"; reason: string }
   /** A known node announced a larger epoch: it restarted, and its old connections are gone. */
-  | { kind: "nodeRestarted"; node: string };
+  | { kind: "nodeRestarted"; node: string }
+  /** A node that had no route now has one (it joined, or came back after a partition). */
+  | { kind: "routeAdded"; node: string };
 
 /** A snapshot for the control service's `status` command. */
 export interface RouterStatus {
@@ -88,3 +98,13 @@ export type SendError =
   | "service unknown"
   | "message too large"
   | "router is shut down";
+
+/** Router counters for metrics, read at scrape time. */
+export interface RouterCounters {
+  /** Routing updates received whose origin is the neighbour that sent them. */
+  routingUpdatesFromNeighbours: number;
+  /** Routing updates received that a neighbour relayed from another node. */
+  routingUpdatesFromRemote: number;
+  /** Destinations whose next hop appeared, changed or vanished in route recomputations. */
+  routeChanges: number;
+}

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { formatGoTime, type GoTime, localGoTime } from "./go_time.ts";
+import { formatGoTime, type GoTime, localGoTime } from "../gocompat/time.ts";
+import { msToNs } from "../clock.ts";
 import { encodeServiceAd, type ServiceAdvertisement, type WorkCommand } from "./messages.ts";
 
 /** One advertisement as shown in status output (control.md §2.1): exactly six keys. */
@@ -22,6 +23,17 @@ export interface AdvertisementStatus {
 /** Ads known to this node, own ones included. */
 export class AdTable {
   #ads = new Map<string, Map<string, ServiceAdvertisement>>();
+  #size = 0;
+
+  /** Ads stored, all nodes together. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Ads stored for `node`. */
+  countFor(node: string): number {
+    return this.#ads.get(node)?.size ?? 0;
+  }
 
   /**
    * Offer an ad received from the network (or produced locally). Returns true when it is newer
@@ -33,15 +45,13 @@ export class AdTable {
     const cur = n?.get(ad.Service);
     if (cur && ad.Time.unixNs <= cur.Time.unixNs) return false;
     if (ad.Cancel) {
-      if (n) {
-        n.delete(ad.Service);
-        if (n.size === 0) this.#ads.delete(ad.NodeID);
-      }
+      if (n) this.delete(ad.NodeID, ad.Service);
     } else {
       if (!n) {
         n = new Map();
         this.#ads.set(ad.NodeID, n);
       }
+      if (!cur) this.#size++;
       n.set(ad.Service, ad);
     }
     return true;
@@ -50,7 +60,7 @@ export class AdTable {
   /** Forget the stored ad of (`node`, `service`). */
   delete(node: string, service: string): void {
     const n = this.#ads.get(node);
-    n?.delete(service);
+    if (n?.delete(service)) this.#size--;
     if (n && n.size === 0) this.#ads.delete(node);
   }
 
@@ -72,14 +82,14 @@ export class AdClock {
   #last = 0n;
   /** The next Time for wall-clock `wallMs`: max(wall in ns, previous + 1 ns), local zone. */
   next(wallMs: number): GoTime {
-    let ns = BigInt(Math.floor(wallMs)) * 1_000_000n;
+    let ns = msToNs(wallMs);
     if (ns <= this.#last) ns = this.#last + 1n;
     this.#last = ns;
     return localGoTime(ns);
   }
   /** The current wall time as a GoTime, without reserving it. */
   peek(wallMs: number): GoTime {
-    return localGoTime(BigInt(Math.floor(wallMs)) * 1_000_000n);
+    return localGoTime(msToNs(wallMs));
   }
 }
 

@@ -10,6 +10,7 @@ import { preReloadCheck } from "../config/validate.ts";
 import { compareForReload, nonReloadableFingerprints } from "../config/reload.ts";
 import { ConfigError } from "../config/errors.ts";
 import type { Logger } from "../log.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** Result of one reload. */
 export type ReloadResult = { ok: true } | { ok: false; error: string };
@@ -24,9 +25,10 @@ export function makeReloader(
   try {
     remembered = nonReloadableFingerprints(Deno.readTextFileSync(file));
   } catch {
+    // no readable config file: nothing remembered to compare against
     remembered = new Set();
   }
-  const message = (e: unknown) => (e instanceof ConfigError ? e.toString() : (e as Error).message);
+  const message = (e: unknown) => (e instanceof ConfigError ? e.toString() : errorText(e));
   return async () => {
     let sections: Section[];
     try {

@@ -14,17 +14,11 @@ import { startTcpClient, startTcpServer } from "../services/tcp_proxy.ts";
 import { startUdpClient, startUdpServer } from "../services/udp_proxy.ts";
 import { startUnixSocketClient, startUnixSocketServer } from "../services/unix_proxy.ts";
 import { startCommandService } from "../services/command_service.ts";
+import { errorText } from "../util/error_text.ts";
 
-/** Section kinds handled by {@link startServices}. */
-export const SERVICE_KINDS: ReadonlySet<string> = new Set([
-  "command-service",
-  "tcp-server",
-  "tcp-client",
-  "udp-server",
-  "udp-client",
-  "unix-socket-server",
-  "unix-socket-client",
-]);
+import { SERVICE_KINDS } from "./service_kinds.ts";
+
+export { SERVICE_KINDS } from "./service_kinds.ts";
 
 /** The running services of a node. */
 export interface NodeServices {
@@ -65,7 +59,7 @@ export async function startServices(
       try {
         r.close();
       } catch (e) {
-        deps.logger.debug(`closing ${r.description}: ${e instanceof Error ? e.message : e}`);
+        deps.logger.debug(`closing ${r.description}: ${errorText(e)}`);
       }
     }
   };
@@ -76,7 +70,7 @@ export async function startServices(
       if (r) services.push(r);
     } catch (e) {
       closeAll();
-      throw new Error(`${s.kind}: ${e instanceof Error ? e.message : e}`);
+      throw new Error(`${s.kind}: ${errorText(e)}`);
     }
   }
   return { services, close: closeAll };

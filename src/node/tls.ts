@@ -26,6 +26,7 @@ import { tlsClientOverConn, tlsServerOverConn } from "../certs/tls_stream.ts";
 import type { StreamWrapper } from "../mesh/backends/tcp.ts";
 import type { TlsWrappers } from "./backends.ts";
 import type { Logger } from "../log.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** Go's TLS dial timeout (config.md §4.3); also bounds a listener's handshake. */
 export const TLS_HANDSHAKE_TIMEOUT_MS = 15_000;
@@ -54,7 +55,7 @@ export class NodeTls implements TlsWrappers {
         if (s.kind === "tls-server") t.#servers.set(s.name, loadTlsServer(s, nodeId));
         else if (s.kind === "tls-client") t.#clients.set(s.name, loadTlsClient(s, nodeId));
       } catch (e) {
-        throw new ConfigError((e as Error).message, {
+        throw new ConfigError(errorText(e), {
           source: s.source,
           section: s.kind,
           origin: "section",
@@ -175,6 +176,7 @@ export class NodeTls implements TlsWrappers {
       this.#sighup = () => schedule("SIGHUP");
       Deno.addSignalListener("SIGHUP", this.#sighup);
     } catch {
+      // signals unavailable on this platform: reload through the control service only
       this.#sighup = null;
     }
     try {

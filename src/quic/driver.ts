@@ -1,6 +1,6 @@
 /**
  * Async driver for a sans-IO {@link QuicEndpoint} over any datagram transport (loopback UDP, or
- * mesh datagrams later). Exposes connections and streams as promises and web streams with
+ * mesh datagrams through src/streams/). Exposes connections and streams as promises and web streams with
  * backpressure: a stream's writable resolves writes only as QUIC flow control and the send
  * buffer accept the bytes.
  * @module
@@ -9,6 +9,8 @@ import { type Clock, realClock } from "../clock.ts";
 import type { QuicConnection } from "./connection.ts";
 import type { QuicEndpoint } from "./endpoint.ts";
 import { QuicError } from "./errors.ts";
+import { AsyncQueue } from "../util/async_queue.ts";
+import { DeadlineTimer } from "../util/deadline_timer.ts";
 
 /** A datagram transport; remotes are opaque strings. */
 export interface DatagramTransport {
@@ -73,6 +75,8 @@ export interface QuicConnHandle {
   acceptStream(): Promise<QuicStream | null>;
   /** Closes with an application error code (default 0) and reason. */
   close(code?: number, reason?: string): void;
+  /** Sends a PING now (see QuicConnection.ping): probe a path that came back. */
+  ping(): void;
   /** Resolves when the connection is closed, with the close code and reason. */
   readonly closed: Promise<
     { code: number; reason: string; byPeer: boolean; isApplication: boolean }
@@ -101,7 +105,7 @@ class StreamImpl implements QuicStream {
     this.id = id;
     this.#c = c;
     this.sendFinished = new Promise((r) => this.markSendFinished = r);
-    const conn = c.conn;
+    const conn = c.connection;
     this.readable = new ReadableStream<Uint8Array>({
       pull: async (ctrl) => {
         let d: Uint8Array | null;
@@ -123,6 +127,7 @@ class StreamImpl implements QuicStream {
           try {
             more = conn.read(id, budget);
           } catch {
+            // the stream was reset or closed meanwhile: nothing more to read
             break;
           }
           if (!more || !more.length) break;
@@ -167,7 +172,7 @@ class StreamImpl implements QuicStream {
     });
   }
   async readChunk(max = READ_CHUNK): Promise<Uint8Array | null> {
-    const c = this.#c, conn = c.conn, id = this.id;
+    const c = this.#c, conn = c.connection, id = this.id;
     for (;;) {
       // Bytes that arrived before a CONNECTION_CLOSE are still delivered; the close is
       // reported once nothing readable is left.
@@ -195,21 +200,21 @@ class StreamImpl implements QuicStream {
   }
   reset(code: number): void {
     try {
-      this.#c.conn.resetStream(this.id, code);
+      this.#c.connection.resetStream(this.id, code);
     } catch { /* gone */ }
     this.wakeWrite();
     this.#c.driver.kick();
   }
   stopSending(code: number): void {
     try {
-      this.#c.conn.stopSending(this.id, code);
+      this.#c.connection.stopSending(this.id, code);
     } catch { /* gone */ }
     this.wakeRead();
     this.#c.driver.kick();
   }
   closeWrite(): Promise<void> {
     try {
-      this.#c.conn.finish(this.id);
+      this.#c.connection.finish(this.id);
     } catch { /* already reset */ }
     this.#c.driver.kick();
     return Promise.resolve();
@@ -228,16 +233,16 @@ class StreamImpl implements QuicStream {
 
 class ConnImpl implements QuicConnHandle {
   readonly remote: string;
+  /** The sans-IO connection (the one field for it). */
   readonly connection: QuicConnection;
-  readonly conn: QuicConnection;
   readonly driver: QuicDriver;
   readonly closed: Promise<
     { code: number; reason: string; byPeer: boolean; isApplication: boolean }
   >;
   closedInfo?: { code: number; reason: string; byPeer: boolean; isApplication: boolean };
   streams = new Map<number, StreamImpl>();
-  incoming: StreamImpl[] = [];
-  acceptWaiters: Array<(s: StreamImpl | null) => void> = [];
+  /** Peer-opened bidirectional streams not yet accepted; closed with the connection. */
+  incoming = new AsyncQueue<StreamImpl>();
   openWaiters: Array<() => void> = [];
   ready?: { resolve: (c: ConnImpl) => void; reject: (e: unknown) => void };
   #resolveClosed!: (
@@ -245,16 +250,15 @@ class ConnImpl implements QuicConnHandle {
   ) => void;
   constructor(driver: QuicDriver, conn: QuicConnection, remote: string) {
     this.driver = driver;
-    this.conn = conn;
     this.connection = conn;
     this.remote = remote;
     this.closed = new Promise((r) => this.#resolveClosed = r);
   }
   get peerCertificates(): Uint8Array[] {
-    return this.conn.peerCertificates;
+    return this.connection.peerCertificates;
   }
   get alpn(): string {
-    return this.conn.alpn;
+    return this.connection.alpn;
   }
   #stream(id: number): StreamImpl {
     let s = this.streams.get(id);
@@ -269,7 +273,7 @@ class ConnImpl implements QuicConnHandle {
       if (this.closedInfo) {
         throw new QuicError(this.closedInfo.code, `connection closed: ${this.closedInfo.reason}`);
       }
-      const id = this.conn.openBidi();
+      const id = this.connection.openBidi();
       if (id !== null) {
         this.driver.kick();
         return this.#stream(id);
@@ -278,18 +282,19 @@ class ConnImpl implements QuicConnHandle {
     }
   }
   acceptStream(): Promise<QuicStream | null> {
-    const s = this.incoming.shift();
-    if (s) return Promise.resolve(s);
-    if (this.closedInfo) return Promise.resolve(null);
-    return new Promise((r) => this.acceptWaiters.push(r));
+    return this.incoming.take();
   }
   close(code = 0, reason = ""): void {
-    this.conn.close(this.driver.now(), code, reason, true);
+    this.connection.close(this.driver.now(), code, reason, true);
+    this.driver.kick();
+  }
+  ping(): void {
+    this.connection.ping(this.driver.now());
     this.driver.kick();
   }
   /** Dispatches connection events; returns false once closed. */
   pump(): void {
-    for (let e = this.conn.poll(); e; e = this.conn.poll()) {
+    for (let e = this.connection.poll(); e; e = this.connection.poll()) {
       switch (e.type) {
         case "handshakeComplete":
           this.ready?.resolve(this);
@@ -298,9 +303,7 @@ class ConnImpl implements QuicConnHandle {
         case "streamOpened": {
           if (!e.bidi) break;
           const s = this.#stream(e.id);
-          const w = this.acceptWaiters.shift();
-          if (w) w(s);
-          else this.incoming.push(s);
+          this.incoming.push(s);
           break;
         }
         case "streamReadable":
@@ -346,7 +349,7 @@ class ConnImpl implements QuicConnHandle {
             s.wakeWrite();
             s.markSendFinished();
           }
-          for (const w of this.acceptWaiters.splice(0)) w(null);
+          this.incoming.close();
           for (const w of this.openWaiters.splice(0)) w();
           break;
       }
@@ -361,10 +364,8 @@ export class QuicDriver {
   readonly #tr: DatagramTransport;
   readonly #clock: Clock;
   #conns = new Map<QuicConnection, ConnImpl>();
-  #acceptQueue: ConnImpl[] = [];
-  #acceptWaiters: Array<(c: ConnImpl | null) => void> = [];
-  #timer?: ReturnType<typeof setTimeout>;
-  #timerAt = Infinity;
+  #accepted = new AsyncQueue<ConnImpl>();
+  readonly #timer = new DeadlineTimer(() => this.now(), () => this.#run());
   #scheduled = false;
   #closed = false;
   #loop: Promise<void>;
@@ -397,6 +398,7 @@ export class QuicDriver {
       try {
         d = await this.#tr.receive();
       } catch {
+        // a failing transport is treated as closed
         d = null;
       }
       if (!d || this.#closed) return;
@@ -425,9 +427,7 @@ export class QuicDriver {
         const c = new ConnImpl(this, e.conn, e.remote);
         c.ready = {
           resolve: (x) => {
-            const w = this.#acceptWaiters.shift();
-            if (w) w(x);
-            else this.#acceptQueue.push(x);
+            this.#accepted.push(x);
           },
           reject: () => {},
         };
@@ -450,22 +450,7 @@ export class QuicDriver {
   }
 
   #arm(): void {
-    const t = this.#ep.pollTimeout();
-    if (t === undefined) {
-      if (this.#timer !== undefined) clearTimeout(this.#timer);
-      this.#timer = undefined;
-      this.#timerAt = Infinity;
-      return;
-    }
-    // a pending timer that fires no later than needed is kept (it re-arms when it fires)
-    if (this.#timer !== undefined && this.#timerAt <= t) return;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timerAt = t;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#timerAt = Infinity;
-      this.#run();
-    }, Math.max(0, Math.ceil(t - this.now())));
+    this.#timer.arm(this.#ep.pollTimeout());
   }
 
   /** Dials `remote`; resolves once the handshake completes. */
@@ -483,10 +468,7 @@ export class QuicDriver {
 
   /** Next incoming connection whose handshake completed, or null once the driver is closed. */
   accept(): Promise<QuicConnHandle | null> {
-    const c = this.#acceptQueue.shift();
-    if (c) return Promise.resolve(c);
-    if (this.#closed) return Promise.resolve(null);
-    return new Promise((r) => this.#acceptWaiters.push(r));
+    return this.#accepted.take();
   }
 
   /** Closes every connection (code 0), sends the closes, stops timers and closes the transport. */
@@ -494,16 +476,15 @@ export class QuicDriver {
     if (this.#closed) return;
     const now = this.now();
     for (const c of this.#conns.values()) {
-      if (!c.closedInfo) c.conn.close(now, 0, "endpoint closed", true);
+      if (!c.closedInfo) c.connection.close(now, 0, "endpoint closed", true);
     }
     for (let d = this.#ep.pollTransmit(now); d; d = this.#ep.pollTransmit(now)) {
       this.#tr.send(d.remote, d.data);
     }
     for (const c of this.#conns.values()) c.pump();
     this.#closed = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    for (const w of this.#acceptWaiters.splice(0)) w(null);
+    this.#timer.cancel();
+    this.#accepted.close();
     this.#tr.close();
     await this.#loop;
   }

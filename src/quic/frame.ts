@@ -7,7 +7,7 @@ import { QuicError, TransportError } from "./errors.ts";
 import type { RangeSet } from "./range_set.ts";
 import { Reader, varintSize, Writer } from "./varint.ts";
 
-/** Frame type numbers. */
+/** Frame type numbers (RFC 9000 §19), as {@link parseFrame} matches them. */
 export const FrameType = {
   PADDING: 0x00,
   PING: 0x01,
@@ -107,7 +107,7 @@ export function parseFrame(r: Reader): Frame {
       return { type: "stream", id, offset, data, fin: (ft & 0x01) !== 0 };
     }
     switch (ft) {
-      case 0x00: {
+      case FrameType.PADDING: {
         let n = 1;
         while (r.remaining > 0 && r.buf[r.pos] === 0) {
           r.pos++;
@@ -115,10 +115,10 @@ export function parseFrame(r: Reader): Frame {
         }
         return { type: "padding", length: n };
       }
-      case 0x01:
+      case FrameType.PING:
         return { type: "ping" };
-      case 0x02:
-      case 0x03: {
+      case FrameType.ACK:
+      case FrameType.ACK_ECN: {
         const largest = r.varint();
         const delay = r.varint();
         const count = r.varint();
@@ -139,41 +139,41 @@ export function parseFrame(r: Reader): Frame {
         if (ft === 0x03) f.ecn = [r.varint(), r.varint(), r.varint()];
         return f;
       }
-      case 0x04:
+      case FrameType.RESET_STREAM:
         return { type: "reset_stream", id: r.varint(), code: r.varint(), finalSize: r.varint() };
-      case 0x05:
+      case FrameType.STOP_SENDING:
         return { type: "stop_sending", id: r.varint(), code: r.varint() };
-      case 0x06: {
+      case FrameType.CRYPTO: {
         const offset = r.varint();
         const data = r.bytes(r.varint());
         return { type: "crypto", offset, data };
       }
-      case 0x07: {
+      case FrameType.NEW_TOKEN: {
         const len = r.varint();
         if (len === 0) fail("empty NEW_TOKEN", ft);
         return { type: "new_token", token: r.bytes(len) };
       }
-      case 0x10:
+      case FrameType.MAX_DATA:
         return { type: "max_data", max: r.varint() };
-      case 0x11:
+      case FrameType.MAX_STREAM_DATA:
         return { type: "max_stream_data", id: r.varint(), max: r.varint() };
-      case 0x12:
-      case 0x13: {
+      case FrameType.MAX_STREAMS_BIDI:
+      case FrameType.MAX_STREAMS_UNI: {
         const max = r.varint();
         if (max > 2 ** 60) fail("MAX_STREAMS above 2^60", ft);
         return { type: "max_streams", bidi: ft === 0x12, max };
       }
-      case 0x14:
+      case FrameType.DATA_BLOCKED:
         return { type: "data_blocked", limit: r.varint() };
-      case 0x15:
+      case FrameType.STREAM_DATA_BLOCKED:
         return { type: "stream_data_blocked", id: r.varint(), limit: r.varint() };
-      case 0x16:
-      case 0x17: {
+      case FrameType.STREAMS_BLOCKED_BIDI:
+      case FrameType.STREAMS_BLOCKED_UNI: {
         const limit = r.varint();
         if (limit > 2 ** 60) fail("STREAMS_BLOCKED above 2^60", ft);
         return { type: "streams_blocked", bidi: ft === 0x16, limit };
       }
-      case 0x18: {
+      case FrameType.NEW_CONNECTION_ID: {
         const seq = r.varint();
         const retirePriorTo = r.varint();
         const len = r.u8();
@@ -183,20 +183,20 @@ export function parseFrame(r: Reader): Frame {
         const resetToken = r.bytes(16);
         return { type: "new_connection_id", seq, retirePriorTo, cid, resetToken };
       }
-      case 0x19:
+      case FrameType.RETIRE_CONNECTION_ID:
         return { type: "retire_connection_id", seq: r.varint() };
-      case 0x1a:
+      case FrameType.PATH_CHALLENGE:
         return { type: "path_challenge", data: r.bytes(8) };
-      case 0x1b:
+      case FrameType.PATH_RESPONSE:
         return { type: "path_response", data: r.bytes(8) };
-      case 0x1c:
-      case 0x1d: {
+      case FrameType.CONNECTION_CLOSE:
+      case FrameType.CONNECTION_CLOSE_APP: {
         const code = r.varint();
         const frameType = ft === 0x1c ? r.varint() : 0;
         const reason = dec.decode(r.bytes(r.varint()));
         return { type: "connection_close", isApplication: ft === 0x1d, code, frameType, reason };
       }
-      case 0x1e:
+      case FrameType.HANDSHAKE_DONE:
         return { type: "handshake_done" };
       default:
         fail(`unknown frame type 0x${ft.toString(16)}`, ft);
@@ -207,11 +207,6 @@ export function parseFrame(r: Reader): Frame {
     }
     throw e;
   }
-}
-
-/** True if a frame elicits an acknowledgement (everything but ACK, PADDING, CONNECTION_CLOSE). */
-export function isAckEliciting(f: Frame): boolean {
-  return f.type !== "ack" && f.type !== "padding" && f.type !== "connection_close";
 }
 
 /** Encodes any frame (used for control frames and tests; hot paths use the specialised writers). */
@@ -319,26 +314,6 @@ export function encodeFrame(w: Writer, f: Frame): void {
     case "handshake_done":
       w.u8(0x1e);
       return;
-  }
-}
-
-/** Encoded size of a frame. */
-export function frameSize(f: Frame): number {
-  switch (f.type) {
-    case "stream":
-      return streamHeaderSize(f.id, f.offset, f.data.length) + f.data.length;
-    case "crypto":
-      return 1 + varintSize(f.offset) + varintSize(f.data.length) + f.data.length;
-    case "connection_close": {
-      const n = enc.encode(f.reason).length;
-      return 1 + varintSize(f.code) + (f.isApplication ? 0 : varintSize(f.frameType)) +
-        varintSize(n) + n;
-    }
-    default: {
-      const w = new Writer(new Uint8Array(64));
-      encodeFrame(w, f);
-      return w.pos;
-    }
   }
 }
 

@@ -7,24 +7,19 @@
  */
 import { RecvBuffer } from "./recv_buffer.ts";
 import { SendBuffer } from "./send_buffer.ts";
+import type { TransportConfig } from "./config.ts";
 
-/** Flow-control settings for our receive side. */
-export interface StreamLimits {
-  /** Per-stream receive window in bytes. */
-  streamWindow: number;
-  /** Connection receive window in bytes. */
-  connectionWindow: number;
-  /** Largest the windows may grow to by auto-tuning. */
-  maxStreamWindow: number;
-  /** Largest connection window after auto-tuning. */
-  maxConnectionWindow: number;
-  /** Concurrent incoming bidirectional streams. */
-  maxBidiStreams: number;
-  /** Concurrent incoming unidirectional streams. */
-  maxUniStreams: number;
-  /** Unacknowledged bytes buffered per stream before write() pushes back. */
-  sendBufferSize: number;
-}
+/** The flow-control part of the {@link TransportConfig} the stream table is configured with. */
+export type StreamLimits = Pick<
+  TransportConfig,
+  | "streamWindow"
+  | "connectionWindow"
+  | "maxStreamWindow"
+  | "maxConnectionWindow"
+  | "maxBidiStreams"
+  | "maxUniStreams"
+  | "sendBufferSize"
+>;
 
 /** The sending part of a stream (absent on a peer-initiated unidirectional stream). */
 export interface SendSide {

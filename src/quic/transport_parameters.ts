@@ -5,6 +5,7 @@
  */
 import { QuicError, TransportError } from "./errors.ts";
 import { Reader, varintSize, Writer } from "./varint.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** Transport parameters with RFC defaults applied for absent values. */
 export interface TransportParameters {
@@ -193,7 +194,7 @@ export function decodeTransportParameters(
     }
   } catch (e) {
     if (e instanceof QuicError && e.code === TransportError.TRANSPORT_PARAMETER_ERROR) throw e;
-    throw tpError(`malformed transport parameters: ${(e as Error).message}`);
+    throw tpError(`malformed transport parameters: ${errorText(e)}`);
   }
   return p;
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import type { DatagramTransport } from "./driver.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
 
 /** Splits `host:port` / `[v6]:port`. */
 export function parseHostPort(remote: string): { hostname: string; port: number } {
@@ -60,6 +61,7 @@ export class UdpTransport implements DatagramTransport {
       const a = addr as Deno.NetAddr;
       return { remote: formatHostPort(a.hostname, a.port), data };
     } catch {
+      // the socket was closed (or failed): receiving ends
       return null;
     }
   }
@@ -67,8 +69,6 @@ export class UdpTransport implements DatagramTransport {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      this.#conn.close();
-    } catch { /* already closed */ }
+    closeQuietly(this.#conn);
   }
 }

@@ -6,9 +6,6 @@
  */
 import { QuicError, TransportError } from "./errors.ts";
 
-/** Largest value a varint can hold (2^62 - 1), as a float approximation. */
-export const VARINT_MAX = 4611686018427387903;
-
 /** Encoded size in bytes (1, 2, 4 or 8) of `v` as a varint. */
 export function varintSize(v: number): number {
   if (v < 0x40) return 1;
@@ -184,11 +181,4 @@ export class Writer {
   view(): Uint8Array {
     return this.buf.subarray(0, this.pos);
   }
-}
-
-/** Encodes one varint into a new array. */
-export function encodeVarint(v: number): Uint8Array {
-  const w = new Writer(new Uint8Array(varintSize(v)));
-  w.varint(v);
-  return w.buf;
 }

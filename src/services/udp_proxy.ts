@@ -16,6 +16,9 @@ import {
   ServiceStartError,
 } from "./common.ts";
 import { splitHostPort } from "./tcp_proxy.ts";
+import { errorText } from "../util/error_text.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
+import type { Logger } from "../log.ts";
 
 /** Relay state for one peer: closed when the service stops or the peer is idle too long. */
 interface Relay {
@@ -53,7 +56,7 @@ export function startUdpServer(s: UdpServerSection, deps: ServiceDeps): RunningS
   try {
     udp = listenUdp(hostname, s.port);
   } catch (e) {
-    throw new ServiceStartError(`error listening on UDP: ${e instanceof Error ? e.message : e}`);
+    throw new ServiceStartError(`error listening on UDP: ${errorText(e)}`);
   }
   const target = resolveNode(mesh, s.remotenode);
   const relays = new Map<string, Relay & { ep: DatagramEndpoint }>();
@@ -81,7 +84,7 @@ export function startUdpServer(s: UdpServerSection, deps: ServiceDeps): RunningS
           await udp.send(d.payload, addr);
         } catch (e) {
           if (closed) return;
-          logger.error(`Error sending packet via UDP: ${e instanceof Error ? e.message : e}`);
+          logger.error(`Error sending packet via UDP: ${errorText(e)}`);
         }
       }
     })();
@@ -89,27 +92,15 @@ export function startUdpServer(s: UdpServerSection, deps: ServiceDeps): RunningS
     return r;
   };
 
-  (async () => {
-    for (;;) {
-      let msg: [Uint8Array, Deno.Addr];
-      try {
-        msg = await udp.receive();
-      } catch (e) {
-        if (!closed) logger.error(`Error reading from UDP: ${e instanceof Error ? e.message : e}`);
-        return;
-      }
-      const [data, addr] = msg;
-      const relay = relayFor(addr as Deno.NetAddr);
-      relay.lastUsed = Date.now();
-      try {
-        relay.ep.send(target, s.remoteservice, data);
-      } catch (e) {
-        logger.error(
-          `Error sending packet on Receptor network: ${e instanceof Error ? e.message : e}`,
-        );
-      }
+  receiveAll(udp, logger, () => !closed, (data, addr) => {
+    const relay = relayFor(addr);
+    relay.lastUsed = Date.now();
+    try {
+      relay.ep.send(target, s.remoteservice, data);
+    } catch (e) {
+      logger.error(`Error sending packet on Receptor network: ${errorText(e)}`);
     }
-  })();
+  });
   const port = (udp.addr as Deno.NetAddr).port;
   logger.debug(`udp-server listening on ${hostname}:${port} for ${target}:${s.remoteservice}`);
   return {
@@ -118,9 +109,7 @@ export function startUdpServer(s: UdpServerSection, deps: ServiceDeps): RunningS
       if (closed) return;
       closed = true;
       clearInterval(sweeper);
-      try {
-        udp.close();
-      } catch { /* closed */ }
+      closeQuietly(udp);
       for (const r of relays.values()) r.close();
       relays.clear();
     },
@@ -139,7 +128,7 @@ export function startUdpClient(s: UdpClientSection, deps: ServiceDeps): RunningS
     ep = mesh.listen(s.service);
   } catch (e) {
     throw new ServiceStartError(
-      `error listening on service ${s.service}: ${e instanceof Error ? e.message : e}`,
+      `error listening on service ${s.service}: ${errorText(e)}`,
     );
   }
   mesh.advertise(s.service, 0, { type: "UDP Proxy", address: s.address });
@@ -162,35 +151,20 @@ export function startUdpClient(s: UdpClientSection, deps: ServiceDeps): RunningS
       udp,
       lastUsed: Date.now(),
       close: () => {
-        try {
-          udp.close();
-        } catch { /* closed */ }
+        closeQuietly(udp);
       },
     };
     relays.set(key, relay);
     logger.debug(`Opened new UDP connection to ${s.address} for ${key}`);
-    (async () => {
-      for (;;) {
-        let msg: [Uint8Array, Deno.Addr];
-        try {
-          msg = await udp.receive();
-        } catch (e) {
-          if (!closed && relays.get(key) === relay) {
-            logger.error(`Error reading from UDP: ${e instanceof Error ? e.message : e}`);
-          }
-          return;
-        }
-        if (!fromTarget(msg[1] as Deno.NetAddr)) continue;
-        relay.lastUsed = Date.now();
-        try {
-          ep.send(node, service, msg[0]);
-        } catch (e) {
-          logger.error(
-            `Error writing to the Receptor network: ${e instanceof Error ? e.message : e}`,
-          );
-        }
+    receiveAll(udp, logger, () => !closed && relays.get(key) === relay, (data, from) => {
+      if (!fromTarget(from)) return;
+      relay.lastUsed = Date.now();
+      try {
+        ep.send(node, service, data);
+      } catch (e) {
+        logger.error(`Error writing to the Receptor network: ${errorText(e)}`);
       }
-    })();
+    });
     r = relay;
     return r;
   };
@@ -203,14 +177,14 @@ export function startUdpClient(s: UdpClientSection, deps: ServiceDeps): RunningS
       try {
         relay = relayFor(d.fromNode, d.fromService);
       } catch (e) {
-        logger.error(`Error connecting via UDP: ${e instanceof Error ? e.message : e}`);
+        logger.error(`Error connecting via UDP: ${errorText(e)}`);
         continue;
       }
       relay.lastUsed = Date.now();
       try {
         await relay.udp.send(d.payload, dest);
       } catch (e) {
-        logger.error(`Error writing to UDP: ${e instanceof Error ? e.message : e}`);
+        logger.error(`Error writing to UDP: ${errorText(e)}`);
       }
     }
   })();
@@ -229,4 +203,28 @@ export function startUdpClient(s: UdpClientSection, deps: ServiceDeps): RunningS
       relays.clear();
     },
   };
+}
+
+/**
+ * Hands each datagram received on `udp` to `onDatagram` until receiving fails (the socket was
+ * closed); the failure is logged only while `live()` says the socket is still wanted.
+ */
+function receiveAll(
+  udp: Deno.DatagramConn,
+  logger: Logger,
+  live: () => boolean,
+  onDatagram: (data: Uint8Array, from: Deno.NetAddr) => void,
+): void {
+  (async () => {
+    for (;;) {
+      let msg: [Uint8Array, Deno.Addr];
+      try {
+        msg = await udp.receive();
+      } catch (e) {
+        if (live()) logger.error(`Error reading from UDP: ${errorText(e)}`);
+        return;
+      }
+      onDatagram(msg[0], msg[1] as Deno.NetAddr);
+    }
+  })();
 }

@@ -7,15 +7,8 @@
  */
 import type { DatagramEndpoint, MeshNode } from "../mesh/mesh_node.ts";
 import type { UnreachableNotice } from "../mesh/router.ts";
-
-/** The datagram carrier the QUIC driver needs. */
-export interface DatagramTransport {
-  send(remote: string, data: Uint8Array): void;
-  receive(): Promise<{ remote: string; data: Uint8Array } | null>;
-  close(): void;
-  setReceiver?(cb: (remote: string, data: Uint8Array) => void): void;
-  readonly copiesOnSend?: boolean;
-}
+import { errorText } from "../util/error_text.ts";
+import type { DatagramTransport } from "../quic/driver.ts";
 
 /** Split `node:service` at the first `:` (as Go does). */
 export function splitMeshAddress(remote: string): { node: string; service: string } {
@@ -76,7 +69,7 @@ export class MeshDatagramTransport implements DatagramTransport {
           ReceivedFromNode: this.nodeId,
         });
       } else {
-        this.#sendError?.(remote, e instanceof Error ? e.message : String(e));
+        this.#sendError?.(remote, errorText(e));
       }
     }
   }

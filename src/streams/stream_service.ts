@@ -20,6 +20,9 @@ import {
   type StreamServerTls,
 } from "./stream_tls.ts";
 import type { Logger } from "../log.ts";
+import { errorText } from "../util/error_text.ts";
+import { AsyncQueue } from "../util/async_queue.ts";
+import { trackStream } from "./stream_stats.ts";
 
 /**
  * Largest QUIC datagram we send over the mesh. Mesh links carry messages up to 64 KiB (wire.md
@@ -76,7 +79,18 @@ function toConn(
   const unsubscribe = mesh.onNodeRestart((n) => {
     if (n === node) closeQuietly(handle, `node ${node} restarted`);
   });
-  handle.closed.finally(unsubscribe).catch(() => {});
+  // The route to the peer came back (e.g. a middle hop restarted): probe at once. Data lost
+  // meanwhile is retransmitted when the PING is acknowledged; a peer that dropped the
+  // connection while the route was down answers with a stateless reset and we end it now,
+  // instead of after the keep-alive plus idle timeout (13–51 s).
+  const unsubscribeRoute = mesh.onRouteAdded((n) => {
+    if (n === node) handle.ping();
+  });
+  handle.closed.finally(() => {
+    unsubscribe();
+    unsubscribeRoute();
+  }).catch(() => {});
+  trackStream(mesh, handle.connection, handle.closed);
   let closed = false;
   // Graceful: FIN, then CONNECTION_CLOSE only once the peer acknowledged everything we wrote
   // (or stopped the stream / the connection ended / CLOSE_LINGER_MS passed). Closing at once
@@ -162,9 +176,7 @@ export class StreamListener {
   readonly connType: 1 | 2;
   #driver: QuicDriver;
   #transport: MeshDatagramTransport;
-  #closed = false;
-  #queue: MeshStreamConn[] = [];
-  #waiters: ((c: MeshStreamConn | null) => void)[] = [];
+  #accepted = new AsyncQueue<MeshStreamConn>();
   #logger: Logger;
   #mesh: MeshNode;
   /** Accepted connections by remote address, to end them on a send error. */
@@ -228,7 +240,7 @@ export class StreamListener {
   }
 
   async #acceptLoop(): Promise<void> {
-    while (!this.#closed) {
+    while (!this.#accepted.closed) {
       const handle = await this.#driver.accept();
       if (!handle) break;
       this.#serve(handle);
@@ -245,39 +257,33 @@ export class StreamListener {
       if (!stream) return;
       const rest = await consumeZeroByte(stream, 60_000);
       const conn = toConn(this.#mesh, stream, rest, handle, () => {});
-      const w = this.#waiters.shift();
-      if (w) w(conn);
-      else this.#queue.push(conn);
+      if (!this.#accepted.push(conn)) closeQuietly(handle, "listener closed");
     } catch (e) {
       this.#logger.debug(
         `stream listener ${this.service}: dropping connection from ${handle.remote}: ${
-          e instanceof Error ? e.message : e
+          errorText(e)
         }`,
       );
       try {
-        handle.close(500, e instanceof Error ? e.message : String(e));
+        handle.close(500, errorText(e));
       } catch { /* closed */ }
     }
   }
 
   /** The next accepted connection, or null once closed. */
   accept(): Promise<MeshStreamConn | null> {
-    const c = this.#queue.shift();
-    if (c) return Promise.resolve(c);
-    if (this.#closed) return Promise.resolve(null);
-    return new Promise((r) => this.#waiters.push(r));
+    return this.#accepted.take();
   }
 
   /** Stop listening: withdraw the advertisement, close the endpoint. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#accepted.closed) return;
+    this.#accepted.close();
     try {
       this.#mesh.unadvertise(this.service);
     } catch { /* not advertised */ }
     this.#driver.close();
     this.#transport.close();
-    for (const w of this.#waiters.splice(0)) w(null);
   }
 }
 

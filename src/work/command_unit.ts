@@ -16,6 +16,8 @@ import { isFinal, stdoutSize, WorkState } from "./status_file.ts";
 import type { UnitContext, WorkOpResult, WorkUnitType } from "./unit_type.ts";
 import { findOnPath, killSessionOrphans, runnerAlive } from "./proc_info.ts";
 import { processStateText } from "./process_state.ts";
+import { delay } from "../util/delay.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** A `work-command` section (config.md §3.10). */
 export interface WorkCommandConfig {
@@ -59,19 +61,6 @@ export function combineParams(base: string, runtime: string): string {
 function extraPid(s: StatusFileData): number {
   const ed = s.ExtraData as Partial<CommandExtraData> | null;
   return ed && typeof ed === "object" && typeof ed.Pid === "number" ? ed.Pid : 0;
-}
-
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done);
-  });
 }
 
 interface OwnRunner {
@@ -123,7 +112,7 @@ export class CommandUnitType implements WorkUnitType {
     try {
       child = spawnDetached(argv, this.#deps.runnerStdio);
     } catch (e) {
-      const msg = (e as Error).message;
+      const msg = errorText(e);
       await unit.update((s) => {
         s.State = WorkState.Failed;
         s.Detail = `Failed to start command runner: ${msg}`;
@@ -133,6 +122,8 @@ export class CommandUnitType implements WorkUnitType {
     }
     const pid = child.pid;
     await unit.update((s) => {
+      // a runner that already finished cleared ExtraData with its final state: keep it so
+      if (isFinal(s.State)) return;
       const cur = s.ExtraData as Partial<CommandExtraData> | null;
       s.ExtraData = { Pid: pid, Params: cur?.Params ?? params };
     });
@@ -157,20 +148,14 @@ export class CommandUnitType implements WorkUnitType {
   ): Promise<void> {
     if (this.#closed || unit.signal.aborted) return;
     try {
-      const size = await stdoutSize(unit.dir);
-      let died = false;
-      await unit.update((s) => {
-        if (!isFinal(s.State)) {
-          died = true;
-          s.State = WorkState.Failed;
-          s.Detail = `Command runner exited unexpectedly: ${processStateText(end)}`;
-          s.StdoutSize = size;
-        }
-        if (extraPid(s) === pid) s.ExtraData = null;
-      });
+      const died = await this.#recordRunnerEnd(
+        unit,
+        pid,
+        `Command runner exited unexpectedly: ${processStateText(end)}`,
+      );
       if (died) killSessionOrphans(pid);
     } catch (e) {
-      unit.logger.error(`[${unit.id}] error recording runner exit: ${(e as Error).message}`);
+      unit.logger.error(`[${unit.id}] error recording runner exit: ${errorText(e)}`);
     } finally {
       if (this.#own.get(unit.id)?.pid === pid) this.#own.delete(unit.id);
     }
@@ -198,20 +183,33 @@ export class CommandUnitType implements WorkUnitType {
     this.#monitor(unit, pid);
   }
 
-  async #runnerVanished(unit: UnitContext, pid: number): Promise<void> {
+  /**
+   * The runner `pid` ended: a unit it left unfinished becomes Failed with `detail` (true is
+   * returned then), and its PID is cleared from ExtraData.
+   */
+  async #recordRunnerEnd(unit: UnitContext, pid: number, detail: string): Promise<boolean> {
     const size = await stdoutSize(unit.dir);
     let died = false;
     await unit.update((s) => {
       if (!isFinal(s.State)) {
         died = true;
         s.State = WorkState.Failed;
-        s.Detail = pid > 0
-          ? `Runner process ${pid} vanished while unit was running`
-          : "Runner process vanished while unit was running";
+        s.Detail = detail;
         s.StdoutSize = size;
       }
       if (extraPid(s) === pid) s.ExtraData = null;
     });
+    return died;
+  }
+
+  async #runnerVanished(unit: UnitContext, pid: number): Promise<void> {
+    const died = await this.#recordRunnerEnd(
+      unit,
+      pid,
+      pid > 0
+        ? `Runner process ${pid} vanished while unit was running`
+        : "Runner process vanished while unit was running",
+    );
     if (died && pid > 0) {
       const killed = killSessionOrphans(pid);
       if (killed.length) {
@@ -233,11 +231,10 @@ export class CommandUnitType implements WorkUnitType {
           return;
         }
       }
-    })().catch((e) =>
-      unit.logger.error(`[${unit.id}] runner monitor failed: ${(e as Error).message}`)
-    ).finally(() => {
-      if (this.#monitors.get(unit.id) === ac) this.#monitors.delete(unit.id);
-    });
+    })().catch((e) => unit.logger.error(`[${unit.id}] runner monitor failed: ${errorText(e)}`))
+      .finally(() => {
+        if (this.#monitors.get(unit.id) === ac) this.#monitors.delete(unit.id);
+      });
   }
 
   /** SIGINT the runner, wait for it, then Canceled `Canceled` (finished units unchanged). */
@@ -255,6 +252,7 @@ export class CommandUnitType implements WorkUnitType {
     try {
       Deno.kill(pid, "SIGINT");
     } catch {
+      // the runner is already gone: nothing left to signal
       return "done";
     }
     const own = this.#own.get(unit.id);

@@ -1,8 +1,8 @@
 /**
  * The local work engine ("workceptor"): owns `<datadir>/<nodeID>/`, unit IDs, the unit table,
  * status files and result streaming (control.md §4), and delegates how units run to
- * pluggable {@link WorkUnitType}s (`work-command` built in; `remote` and others register
- * later through {@link WorkEngine.registerType}).
+ * pluggable {@link WorkUnitType}s (`work-command` sections built in; every other type registers
+ * through {@link WorkEngine.registerType}). The engine never names a type.
  * @module
  */
 
@@ -15,8 +15,6 @@ import { CommandUnitType } from "./command_unit.ts";
 import { BatchingWriter } from "./batching_writer.ts";
 import type { StatusFileData } from "./status_file.ts";
 import {
-  isComplete,
-  isFinal,
   loadStatus,
   saveStatus,
   stateName,
@@ -25,7 +23,12 @@ import {
   WorkState,
 } from "./status_file.ts";
 import type { UnitContext, WorkOpResult, WorkUnitType } from "./unit_type.ts";
+import { failUnit } from "./unit_type.ts";
+import { BUILT_IN_WORK_TYPES, type StartResult, type WorkUnitStatus } from "./submit_protocol.ts";
+import { tailResults } from "./results_tail.ts";
 import { isValidUnitId, newUnitId } from "./unit_id.ts";
+import { delay } from "../util/delay.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** A work-layer failure whose message is the upstream error text (sent as `ERROR: <msg>`). */
 export class WorkError extends Error {
@@ -33,16 +36,6 @@ export class WorkError extends Error {
     super(message);
     this.name = "WorkError";
   }
-}
-
-/** A status as control replies show it (adds StateName; upstream field order). */
-export interface UnitStatus {
-  State: number;
-  StateName: string;
-  Detail: string;
-  StdoutSize: number;
-  WorkType: string;
-  ExtraData: unknown;
 }
 
 /** Options of {@link WorkEngine}. */
@@ -81,22 +74,6 @@ interface UnitRecord {
 }
 
 const UNKNOWN_EXTRA = "Unknown WorkType";
-const READ_CHUNK = 256 * 1024;
-/** Consecutive missing-stdout checks before a results stream gives up (upstream: 4 × 1 s). */
-const STDOUT_MISSING_LIMIT_MS = 4000;
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done);
-  });
-}
 
 /** The default runner argv: upstream's hidden directive on this same program. */
 export function defaultRunnerArgv(level: () => LogLevel): RunnerArgv {
@@ -147,7 +124,7 @@ export class WorkEngine {
       cancelWaitMs: opts.cancelWaitMs ?? 12_000,
     };
     for (const cfg of opts.workTypes) {
-      if (cfg.worktype === "remote" || this.#types.has(cfg.worktype)) {
+      if (BUILT_IN_WORK_TYPES.has(cfg.worktype) || this.#types.has(cfg.worktype)) {
         throw new Error(`work type ${cfg.worktype} already registered`);
       }
       this.#types.set(cfg.worktype, new CommandUnitType(cfg, deps));
@@ -161,7 +138,7 @@ export class WorkEngine {
   }
 
   /**
-   * Register another work type (e.g. `remote`, a sandboxed type); units of that type found
+   * Register another work type (`remote`, `work-deno`, ...); units of that type found
    * earlier as "unknown" are reloaded through its restart hook.
    */
   async registerType(type: WorkUnitType): Promise<void> {
@@ -183,9 +160,9 @@ export class WorkEngine {
     return this.#get(unitId).workType;
   }
 
-  /** `WorkCommands` for the control-service advertisement (never `remote`). */
+  /** `WorkCommands` for the control-service advertisement (types with `advertise` set). */
   advertisedWorkCommands(): { WorkType: string; Secure: boolean }[] {
-    return [...this.#types.values()].filter((t) => t.advertise && t.name !== "remote").map((t) => ({
+    return [...this.#types.values()].filter((t) => t.advertise).map((t) => ({
       WorkType: t.name,
       Secure: t.verifySignature,
     }));
@@ -207,7 +184,7 @@ export class WorkEngine {
       try {
         s = await loadStatus(dir);
       } catch (e) {
-        this.#log.error(`Error loading work unit ${id}: ${(e as Error).message}`);
+        this.#log.error(`Error loading work unit ${id}: ${errorText(e)}`);
         continue;
       }
       const type = this.#types.get(s.WorkType) ?? null;
@@ -217,12 +194,9 @@ export class WorkEngine {
       try {
         await type.restart(rec.ctx);
       } catch (e) {
-        const msg = (e as Error).message;
+        const msg = errorText(e);
         this.#log.error(`[${id}] restart failed: ${msg}`);
-        await rec.ctx.update((t) => {
-          t.State = WorkState.Failed;
-          t.Detail = `Failed to restart: ${msg}`;
-        }).catch(() => {});
+        await failUnit(rec.ctx, `Failed to restart: ${msg}`);
       }
     }
   }
@@ -260,7 +234,7 @@ export class WorkEngine {
     try {
       extra = type.allocate(params);
     } catch (e) {
-      throw new WorkError((e as Error).message);
+      throw new WorkError(errorText(e));
     }
     let id: string;
     let dir: string;
@@ -294,7 +268,9 @@ export class WorkEngine {
         s.Detail = "Waiting for Input Data";
       });
     } catch (e) {
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await Deno.remove(dir, { recursive: true }).catch((r) =>
+        this.#log.error(`could not remove half-created unit ${dir}: ${errorText(r)}`)
+      );
       throw e;
     }
     this.#units.set(id, this.#record(id, dir, workType, type));
@@ -329,11 +305,8 @@ export class WorkEngine {
         await out.flush();
       }
     } catch (e) {
-      const msg = (e as Error).message;
-      await rec.ctx.update((s) => {
-        s.State = WorkState.Failed;
-        s.Detail = `Error reading input data: ${msg}`;
-      }).catch(() => {});
+      const msg = errorText(e);
+      await failUnit(rec.ctx, `Error reading input data: ${msg}`);
       throw new WorkError(msg);
     } finally {
       f.close();
@@ -343,28 +316,47 @@ export class WorkEngine {
 
   /**
    * Start a unit: Pending `Starting Worker`, then the type's start. A failure marks it
-   * Failed `Error starting worker: <err>` and throws a WorkError with `<err>`.
+   * Failed `Error starting worker: <err>` and throws a WorkError with `<err>`. Resolves how the
+   * type started it (`deferred`: accepted, continuing in the background).
    */
-  async start(unitId: string): Promise<void> {
+  async start(unitId: string): Promise<StartResult> {
     const rec = this.#get(unitId);
-    if (!rec.type) return;
+    if (!rec.type) return "started";
     await rec.ctx.update((s) => {
       s.State = WorkState.Pending;
       s.Detail = "Starting Worker";
     });
     try {
-      await rec.type.start(rec.ctx);
+      return (await rec.type.start(rec.ctx)) ?? "started";
     } catch (e) {
-      const msg = (e as Error).message;
-      await rec.ctx.update((s) => {
-        s.State = WorkState.Failed;
-        s.Detail = `Error starting worker: ${msg}`;
-      }).catch(() => {});
+      const msg = errorText(e);
+      await failUnit(rec.ctx, `Error starting worker: ${msg}`);
       throw new WorkError(msg);
     }
   }
 
-  #present(rec: UnitRecord, s: StatusFileData): UnitStatus {
+  /**
+   * A unit's work type and whether requests about it must carry a verified signature (the
+   * type's {@link WorkUnitType.signatureRequired}, else its `verifySignature`).
+   */
+  async signatureRequired(unitId: string): Promise<{ workType: string; required: boolean }> {
+    const rec = this.#get(unitId);
+    const s = await this.#loadKnown(rec);
+    const t = rec.type;
+    const required = t ? (t.signatureRequired?.(s) ?? t.verifySignature) : false;
+    return { workType: s.WorkType, required };
+  }
+
+  async #loadKnown(rec: UnitRecord): Promise<StatusFileData> {
+    try {
+      return await loadStatus(rec.dir);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) throw new WorkError(`unknown work unit ${rec.id}`);
+      throw e;
+    }
+  }
+
+  #present(rec: UnitRecord, s: StatusFileData): WorkUnitStatus {
     const shown = rec.type?.redact ? rec.type.redact(s) : s;
     return {
       State: shown.State,
@@ -377,25 +369,20 @@ export class WorkEngine {
   }
 
   /** Status of one unit as control replies show it; `unknown work unit <id>` otherwise. */
-  async status(unitId: string): Promise<UnitStatus> {
+  async status(unitId: string): Promise<WorkUnitStatus> {
     const rec = this.#get(unitId);
-    try {
-      return this.#present(rec, await loadStatus(rec.dir));
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) throw new WorkError(`unknown work unit ${unitId}`);
-      throw e;
-    }
+    return this.#present(rec, await this.#loadKnown(rec));
   }
 
   /** All units (or just `unitId`) keyed by ID. */
-  async list(unitId?: string): Promise<Record<string, UnitStatus>> {
+  async list(unitId?: string): Promise<Record<string, WorkUnitStatus>> {
     if (unitId !== undefined) return { [unitId]: await this.status(unitId) };
-    const out: Record<string, UnitStatus> = {};
+    const out: Record<string, WorkUnitStatus> = {};
     for (const rec of this.#units.values()) {
       try {
         out[rec.id] = this.#present(rec, await loadStatus(rec.dir));
       } catch (e) {
-        this.#log.debug(`[${rec.id}] status unreadable: ${(e as Error).message}`);
+        this.#log.debug(`[${rec.id}] status unreadable: ${errorText(e)}`);
       }
     }
     return out;
@@ -405,90 +392,26 @@ export class WorkEngine {
    * The unit's stdout from byte `startpos` (control.md §4.9): streams as output appears and
    * ends once the unit is complete and everything up to StdoutSize was sent, when it is
    * Canceled and the file is drained, or when the unit directory / stdout file disappears.
-   * Throws `unknown work unit <id>` synchronously.
+   * Throws `unknown work unit <id>` synchronously. A negative `startpos` gives no output (Go's
+   * seek fails and it ends the stream), with upstream's warning.
    */
   results(unitId: string, startpos = 0): ReadableStream<Uint8Array> {
     const rec = this.#get(unitId);
-    const paths = unitPaths(rec.dir);
-    const pollMs = this.#opts.resultsPollMs ?? 100;
-    const stop = new AbortController();
-    const signal = AbortSignal.any([stop.signal, this.#closing.signal]);
-    let file: Deno.FsFile | null = null;
-    let offset = Math.max(0, Math.trunc(startpos));
-    let missingSince = -1;
-    let buf = new Uint8Array(READ_CHUNK);
-    const clock = this.#clock;
-    const log = this.#log;
-    const finish = (c: ReadableStreamDefaultController<Uint8Array>) => {
-      file?.close();
-      file = null;
-      stop.abort();
-      try {
-        c.close();
-      } catch {
-        // already closed
-      }
-    };
-    // Status read; null when the unit is gone.
-    const status = async (): Promise<StatusFileData | null> => {
-      try {
-        return await loadStatus(rec.dir);
-      } catch {
-        return null;
-      }
-    };
-    return new ReadableStream<Uint8Array>({
-      pull: async (c) => {
-        try {
-          for (;;) {
-            if (signal.aborted) return finish(c);
-            if (!file) {
-              try {
-                file = await Deno.open(paths.stdout, { read: true });
-              } catch {
-                const s = await status();
-                if (!s || isFinal(s.State)) return finish(c);
-                await sleep(pollMs, signal);
-                continue;
-              }
-              // reads continue from where the last one ended, also after end of file
-              if (offset > 0) await file.seek(offset, Deno.SeekMode.Start);
-            }
-            const n = await file.read(buf);
-            if (n !== null && n > 0) {
-              offset += n;
-              missingSince = -1;
-              // a big read hands its buffer over; a small one (tailing a slow job) a copy
-              if (n < READ_CHUNK / 4) c.enqueue(buf.slice(0, n));
-              else {
-                c.enqueue(buf.subarray(0, n));
-                buf = new Uint8Array(READ_CHUNK);
-              }
-              return;
-            }
-            const s = await status();
-            if (!s) return finish(c);
-            if (isComplete(s.State) && offset >= s.StdoutSize) return finish(c);
-            if (s.State === WorkState.Canceled) return finish(c);
-            try {
-              await Deno.stat(paths.stdout);
-              missingSince = -1;
-            } catch {
-              if (missingSince < 0) missingSince = clock.now();
-              else if (clock.now() - missingSince >= STDOUT_MISSING_LIMIT_MS) return finish(c);
-            }
-            await sleep(pollMs, signal);
-          }
-        } catch (e) {
-          if (!signal.aborted) log.warning(`[${rec.id}] results stream: ${(e as Error).message}`);
-          finish(c);
-        }
-      },
-      cancel: () => {
-        stop.abort();
-        // the pull loop closes the file when it notices
-      },
-    }, { highWaterMark: 0 });
+    if (startpos < 0) {
+      this.#log.warning(
+        `Seek error processing stdout: seek ${unitPaths(rec.dir).stdout}: invalid argument`,
+      );
+      return new ReadableStream({ start: (c) => c.close() });
+    }
+    return tailResults({
+      unitId: rec.id,
+      dir: rec.dir,
+      startpos,
+      pollMs: this.#opts.resultsPollMs ?? 100,
+      signal: this.#closing.signal,
+      clock: this.#clock,
+      logger: this.#log,
+    });
   }
 
   /** Cancel a unit (finished units unchanged). */
@@ -509,14 +432,14 @@ export class WorkEngine {
       try {
         r = await rec.type.release(rec.ctx, force);
       } catch (e) {
-        if (!force) throw new WorkError((e as Error).message);
+        if (!force) throw new WorkError(errorText(e));
       }
       if (r === "pending") return r;
     }
     rec.ac.abort();
     let lastErr: unknown = null;
     for (let attempt = 0; attempt < (force ? 1 : 3); attempt++) {
-      if (attempt > 0) await sleep(this.#opts.releaseRetryMs ?? 1000);
+      if (attempt > 0) await delay(this.#opts.releaseRetryMs ?? 1000);
       try {
         await Deno.remove(rec.dir, { recursive: true });
         lastErr = null;
@@ -529,7 +452,7 @@ export class WorkEngine {
         lastErr = e;
       }
     }
-    if (lastErr && !force) throw new WorkError((lastErr as Error).message);
+    if (lastErr && !force) throw new WorkError(errorText(lastErr));
     this.#units.delete(rec.id);
     return "done";
   }

@@ -5,10 +5,10 @@
  * @module
  */
 import { parse as parseYaml } from "yaml";
-import { DurationError, formatGoDuration, parseGoDuration } from "../config/duration.ts";
+import { DurationError, formatGoDuration, parseGoDuration } from "../gocompat/duration.ts";
 import { combineParams } from "./command_unit.ts";
 import type { Pod } from "./kube_client.ts";
-import { shlexSplit } from "./shlex.ts";
+import { shlexSplit } from "../gocompat/shlex.ts";
 
 /** A `work-kubernetes` section (config.md §3.10, control.md §5.5). */
 export interface WorkKubernetesConfig {
@@ -265,7 +265,7 @@ export function cannotStartDetail(v: { reason: string; message: string }): strin
 /** Detail of a unit whose pod stayed pending past `pod_pending_timeout`. */
 export function pendingTimeoutDetail(timeoutMs: number, why: string): string {
   return `Error creating pod: pod still pending after pod_pending_timeout ${
-    formatGoDuration(timeoutMs)
+    formatGoDuration(BigInt(Math.round(timeoutMs * 1e6)))
   }: ${why}`;
 }
 

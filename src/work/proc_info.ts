@@ -38,6 +38,7 @@ export function procStat(pid: number): ProcStat | null {
   try {
     return parseProcStat(Deno.readTextFileSync(`/proc/${pid}/stat`));
   } catch {
+    // process gone (or /proc unreadable): no stat
     return null;
   }
 }
@@ -57,6 +58,7 @@ export function procCmdline(pid: number): string[] | null {
     if (parts[parts.length - 1] === "") parts.pop();
     return parts;
   } catch {
+    // process gone (or /proc unreadable): no argv
     return null;
   }
 }
@@ -81,6 +83,7 @@ export function runnerAlive(pid: number, unitDir: string): boolean {
       : `${Deno.readLinkSync(`/proc/${pid}/cwd`)}/${theirs}`;
     return Deno.realPathSync(abs) === Deno.realPathSync(unitDir);
   } catch {
+    // process gone or cwd unreadable: not ours
     return false;
   }
 }
@@ -100,6 +103,7 @@ export function killSessionOrphans(runnerPid: number): number[] {
   try {
     entries = Deno.readDirSync("/proc");
   } catch {
+    // no /proc: nothing to scan
     return [];
   }
   for (const e of entries) {
@@ -140,6 +144,7 @@ export function processGroupMembers(pgid: number, except: number[] = []): number
   try {
     entries = Deno.readDirSync("/proc");
   } catch {
+    // no /proc: nothing to scan
     return out;
   }
   for (const e of entries) {

@@ -6,7 +6,9 @@
  * @module
  */
 import type { DuplexConn } from "../streams/duplex.ts";
-import { LineReader } from "../control/line_reader.ts";
+import { LineReader } from "../util/line_reader.ts";
+import { errorText } from "../util/error_text.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
 
 const encoder = new TextEncoder();
 
@@ -55,7 +57,7 @@ export class RemoteControlClient {
     } catch (e) {
       closeQuietly(conn);
       if (timeout.aborted) throw new RemoteConnectError("timed out reading the banner");
-      throw new RemoteConnectError(e instanceof Error ? e.message : String(e));
+      throw new RemoteConnectError(errorText(e));
     }
     if (banner === null) {
       closeQuietly(conn);
@@ -114,12 +116,6 @@ export class RemoteControlClient {
     this.#reader.cancel();
     closeQuietly(this.#conn);
   }
-}
-
-function closeQuietly(conn: DuplexConn): void {
-  try {
-    conn.close();
-  } catch { /* closed */ }
 }
 
 /** Race `p` against `signal`; on abort call `onAbort` (e.g. close the socket) and reject. */

@@ -11,7 +11,7 @@ import { WorkError } from "./engine.ts";
 import type { StatusFileData } from "./status_file.ts";
 import { BatchingWriter } from "./batching_writer.ts";
 import { goJson, isFinal, stdoutSize, unitPaths, WorkState } from "./status_file.ts";
-import type { UnitContext } from "./unit_type.ts";
+import { failUnit, type UnitContext } from "./unit_type.ts";
 import { abortable, RemoteConnectError, RemoteControlClient } from "./remote_control_client.ts";
 import {
   Backoff,
@@ -25,6 +25,9 @@ import {
   resultsRequest,
   submitRequest,
 } from "./remote_protocol.ts";
+import { delay } from "../util/delay.ts";
+import { errorText } from "../util/error_text.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
 
 /**
  * Dials the `control` service of `node` (tlsClient "" = insecure) and returns the raw
@@ -48,6 +51,11 @@ export interface RemoteLinkOptions {
   backoff?: { initialMs?: number; maxMs?: number; factor?: number };
   /** Banner timeout (ms, default 5000). */
   bannerTimeoutMs?: number;
+  /**
+   * Resolves when the route to `node` (re)appears or `signal` aborts: a reconnect back-off
+   * (grown during a long outage) is cut short then, so work resumes within seconds.
+   */
+  routeBack?: (node: string, signal: AbortSignal) => Promise<void>;
 }
 
 /** Poll delays: 100 ms doubling up to `maxMs` (upstream polls every 1 s from the start). */
@@ -62,23 +70,17 @@ export class PollBackoff {
   }
 }
 
-/** Sleep `ms`, or less if `signal` aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done);
-  });
-}
-
-/** An error's message. */
-export function msg(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+/** Write one request line to the remote control service; a failure names the node. */
+async function sendRequest(
+  client: RemoteControlClient,
+  ed: RemoteExtraData,
+  request: Record<string, unknown>,
+): Promise<void> {
+  try {
+    await client.writeLine(sortedJson(request));
+  } catch (e) {
+    throw new WorkError(`write error sending to ${ed.RemoteNode}: ${errorText(e)}`);
+  }
 }
 
 /** Compact JSON with sorted keys (Go marshals maps sorted). */
@@ -141,12 +143,10 @@ export class RemoteLink {
       });
       conn = await abortable(dialing, signal, () => {});
     } catch (e) {
-      throw new RemoteConnectError(msg(e));
+      throw new RemoteConnectError(errorText(e));
     }
     if (signal.aborted) {
-      try {
-        conn.close();
-      } catch { /* closed */ }
+      closeQuietly(conn);
       throw new RemoteConnectError("aborted");
     }
     return await RemoteControlClient.open(conn, ed.RemoteNode, {
@@ -168,14 +168,14 @@ export class RemoteLink {
       try {
         ed = await this.extra(unit);
       } catch (e) {
-        this.#log.error(`[${unit.id}] cannot read status: ${msg(e)}`);
+        this.#log.error(`[${unit.id}] cannot read status: ${errorText(e)}`);
         return null;
       }
       try {
         return await this.connect(ed, signal);
       } catch (e) {
         if (signal.aborted) return null;
-        const text = msg(e);
+        const text = errorText(e);
         this.#log.info(`Connection to ${ed.RemoteNode} failed with error: ${text}`);
         if (text.includes("CRYPTO_ERROR")) {
           let exit = false;
@@ -185,12 +185,21 @@ export class RemoteLink {
               exit = true;
               s.State = WorkState.Failed;
             }
-          }).catch(() => {});
+          }).catch((e) => this.#log.error(`[${unit.id}] cannot record TLS error: ${errorText(e)}`));
           if (exit) return null;
         }
       }
-      await sleep(backoff.next(), signal);
+      await this.#backoffSleep(backoff.next(), ed.RemoteNode, signal);
     }
+  }
+
+  /** Sleep the back-off delay, or until the route to `node` comes back. */
+  async #backoffSleep(ms: number, node: string, signal: AbortSignal): Promise<void> {
+    if (!this.#o.routeBack) return await delay(ms, signal);
+    const done = new AbortController();
+    const both = AbortSignal.any([signal, done.signal]);
+    await Promise.race([delay(ms, both), this.#o.routeBack(node, both)]);
+    done.abort();
   }
 
   // ---------------------------------------------------------------- submit
@@ -204,11 +213,7 @@ export class RemoteLink {
     try {
       const ed = await this.extra(unit);
       const sig = await this.#signature(ed);
-      try {
-        await client.writeLine(sortedJson(submitRequest(ed, sig)));
-      } catch (e) {
-        throw new WorkError(`write error sending to ${ed.RemoteNode}: ${msg(e)}`);
-      }
+      await sendRequest(client, ed, submitRequest(ed, sig));
       const created = await this.#readReply(client, ed, signal);
       const rid = parseCreatedLine(created);
       if (rid === null) throw new WorkError(`could not parse response: ${created}`);
@@ -230,7 +235,7 @@ export class RemoteLink {
         }
         await client.closeWrite();
       } catch (e) {
-        throw new WorkError(`error sending stdin file: ${msg(e)}`);
+        throw new WorkError(`error sending stdin file: ${errorText(e)}`);
       }
       const result = await this.#readReply(client, ed, signal);
       const err = parseSubmitResult(result);
@@ -252,7 +257,7 @@ export class RemoteLink {
     try {
       line = await client.readLine(signal);
     } catch (e) {
-      throw new WorkError(`read error reading from ${ed.RemoteNode}: ${msg(e)}`);
+      throw new WorkError(`read error reading from ${ed.RemoteNode}: ${errorText(e)}`);
     }
     if (line === null) throw new WorkError(`read error reading from ${ed.RemoteNode}: EOF`);
     return line;
@@ -295,23 +300,20 @@ export class RemoteLink {
           line = await client.readLine(signal);
         } catch (e) {
           if (signal.aborted) return "stopped";
-          this.#log.debug(`[${unit.id}] status connection failed: ${msg(e)}`);
+          this.#log.debug(`[${unit.id}] status connection failed: ${errorText(e)}`);
           line = null;
         }
         if (line === null) {
           client.close();
           client = null;
-          await sleep(this.#pollMs(), signal);
+          await delay(this.#pollMs(), signal);
           continue;
         }
         const r = parseStatusReply(line);
         if (r.kind === "gone") {
           if (!forRelease) {
             this.#log.debug(`Work unit ${rid} on the remote node is gone.`);
-            await unit.update((s) => {
-              s.State = WorkState.Failed;
-              s.Detail = "Remote work unit is gone";
-            }).catch(() => {});
+            await failUnit(unit, "Remote work unit is gone");
           }
           return "gone";
         }
@@ -331,12 +333,12 @@ export class RemoteLink {
             this.#log.error(`Exceeded retries for updating status file for work unit ${unit.id}`);
             return "stopped";
           }
-          this.#log.error(`Error saving local status file: ${msg(e)}`);
+          this.#log.error(`Error saving local status file: ${errorText(e)}`);
         }
         if (
           !forRelease && isFinal(r.State) && (await stdoutSize(unit.dir)) >= r.StdoutSize
         ) return "stopped";
-        await sleep(backoff.next(), signal);
+        await delay(backoff.next(), signal);
       }
     } finally {
       client?.close();
@@ -349,20 +351,20 @@ export class RemoteLink {
     try {
       (await Deno.open(path, { create: true, append: true, mode: 0o600 })).close();
     } catch (e) {
-      this.#log.error(`Could not open stdout file ${path}: ${msg(e)}`);
+      this.#log.error(`Could not open stdout file ${path}: ${errorText(e)}`);
       return;
     }
     let first = true;
     const backoff = new PollBackoff(this.#pollMs());
     for (;;) {
-      if (!first) await sleep(backoff.next(), signal);
+      if (!first) await delay(backoff.next(), signal);
       first = false;
       if (signal.aborted) return;
       let s: StatusFileData;
       try {
         s = await unit.load();
       } catch (e) {
-        this.#log.error(`[${unit.id}] Could not read status file: ${msg(e)}`);
+        this.#log.error(`[${unit.id}] Could not read status file: ${errorText(e)}`);
         return;
       }
       const disk = await stdoutSize(unit.dir);
@@ -388,7 +390,7 @@ export class RemoteLink {
       try {
         sig = await this.#signature(ed);
       } catch (e) {
-        this.#log.error(`could not create signature to get results: ${msg(e)}`);
+        this.#log.error(`could not create signature to get results: ${errorText(e)}`);
         return;
       }
       await client.writeLine(sortedJson(resultsRequest(ed.RemoteUnitID, startpos, sig)));
@@ -417,7 +419,7 @@ export class RemoteLink {
       }
     } catch (e) {
       if (!signal.aborted) {
-        this.#log.warning(`[${unit.id}] Could not copy to stdout file: ${msg(e)}`);
+        this.#log.warning(`[${unit.id}] Could not copy to stdout file: ${errorText(e)}`);
       }
     } finally {
       file?.close();
@@ -437,11 +439,7 @@ export class RemoteLink {
     try {
       const ed = await this.extra(unit);
       const sig = await this.#signature(ed);
-      try {
-        await client.writeLine(sortedJson(cancelRequest(ed.RemoteUnitID, release, sig)));
-      } catch (e) {
-        throw new WorkError(`write error sending to ${ed.RemoteNode}: ${msg(e)}`);
-      }
+      await sendRequest(client, ed, cancelRequest(ed.RemoteUnitID, release, sig));
       const line = await this.#readReply(client, ed, signal);
       const err = cancelReplyError(line);
       if (err !== null) throw new WorkError(err);

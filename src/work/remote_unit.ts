@@ -9,11 +9,14 @@
  * @module
  */
 import type { Logger } from "../log.ts";
-import { DurationError, parseGoDuration } from "../config/duration.ts";
+import { preciseWallMs } from "../clock.ts";
+import { DurationError, parseGoDuration } from "../gocompat/duration.ts";
 import { type WorkEngine, WorkError } from "./engine.ts";
 import type { StatusFileData } from "./status_file.ts";
 import { isFinal, stdoutSize, WorkState } from "./status_file.ts";
-import type { UnitContext, WorkOpResult, WorkUnitType } from "./unit_type.ts";
+import type { StartResult, UnitContext, WorkOpResult, WorkUnitType } from "./unit_type.ts";
+import { failUnit } from "./unit_type.ts";
+import { REMOTE_SPEC_KEYS, REMOTE_WORK_TYPE } from "./submit_protocol.ts";
 import { RemoteConnectError, type RemoteControlClient } from "./remote_control_client.ts";
 import {
   expirationAt,
@@ -24,69 +27,28 @@ import {
   redactExtra,
   type RemoteExtraData,
 } from "./remote_protocol.ts";
-import { type ControlDialer, msg, RemoteLink } from "./remote_link.ts";
+import { RemoteLink, type RemoteLinkOptions } from "./remote_link.ts";
+import { errorText } from "../util/error_text.ts";
 
 export type { ControlDialer } from "./remote_link.ts";
 
-/** A dialer for nodes without stream support yet: every dial fails. */
-export const unavailableDialer: ControlDialer = () =>
-  Promise.reject(new Error("stream connections are not available"));
-
 /** Options of {@link RemoteUnitType}. */
-export interface RemoteUnitOptions {
-  /** Connects to a node's control service. */
-  dial: ControlDialer;
-  logger: Logger;
+export interface RemoteUnitOptions extends RemoteLinkOptions {
   /**
    * Deletes a unit locally through the engine (`engine.release(id, false)`); called when a
    * background release finishes. The type answers that nested release with "done".
    */
   releaseLocal: (unitId: string) => Promise<unknown>;
-  /** Makes a work-signing JWT for `remoteNode` (control.md §7.3). Absent = no signing key. */
-  sign?: (remoteNode: string) => Promise<string> | string;
   /** Whether a `tls-client` config exists. Absent = none exist. */
   hasTlsClient?: (name: string) => boolean;
   /** Token lifetime (ms) of the signer, for the "json web token expires before ttl" warning. */
   signingLifetimeMs?: number;
-  /** Status/stdout poll period (ms, default 1000 like upstream). */
-  pollMs?: number;
-  /** Reconnect back-off: initial, cap (ms) and factor (default 1000, 60 000, 1.5). */
-  backoff?: { initialMs?: number; maxMs?: number; factor?: number };
-  /** Banner timeout (ms, default 5000). */
-  bannerTimeoutMs?: number;
   /** Wall clock in ms (default Date.now). */
   now?: () => number;
 }
 
-/** Parts of a remote submission that are not work parameters. */
-export interface RemoteSubmitSpec {
-  node: string;
-  workType: string;
-  tlsClient: string;
-  ttl: string;
-  signWork: boolean;
-}
-
-/**
- * The parameter record to hand to `engine.allocate("remote", …)`: the work parameters plus
- * the reserved keys `node`, `worktype`, `tlsclient`, `ttl`, `signwork` (which are never work
- * parameters, so they cannot collide).
- */
-export function remoteAllocParams(
-  spec: RemoteSubmitSpec,
-  params: Record<string, string>,
-): Record<string, string> {
-  return {
-    ...params,
-    node: spec.node,
-    worktype: spec.workType,
-    tlsclient: spec.tlsClient,
-    ttl: spec.ttl,
-    signwork: spec.signWork ? "true" : "false",
-  };
-}
-
-const RESERVED = new Set(["node", "worktype", "tlsclient", "ttl", "signwork"]);
+/** Bound on force-releases waiting for their executor to return. */
+export const MAX_FORCED_RELEASES = 1024;
 
 interface Job {
   ac: AbortController;
@@ -95,14 +57,15 @@ interface Job {
 
 /** The `remote` work type. Never advertised. */
 export class RemoteUnitType implements WorkUnitType {
-  readonly name = "remote";
+  readonly name = REMOTE_WORK_TYPE;
   readonly verifySignature = false;
   readonly advertise = false;
   readonly #o: RemoteUnitOptions;
   readonly #log: Logger;
   readonly #jobs = new Map<string, Job>();
   readonly #finalizing = new Set<string>();
-  readonly #deferred = new Set<string>();
+  /** Force-released units whose release is still to be delivered (job keys). */
+  readonly #forced = new Set<string>();
   readonly #closing = new AbortController();
 
   readonly #link: RemoteLink;
@@ -114,7 +77,7 @@ export class RemoteUnitType implements WorkUnitType {
   }
 
   #now(): number {
-    return (this.#o.now ?? Date.now)();
+    return (this.#o.now ?? preciseWallMs)();
   }
 
   /** Validate a remote submission (control.md §2.5.1 step 2) and build its ExtraData. */
@@ -127,7 +90,7 @@ export class RemoteUnitType implements WorkUnitType {
       throw new Error(`unknown TLS config ${tlsClient}`);
     }
     const work: Record<string, string> = {};
-    for (const [k, v] of Object.entries(params)) if (!RESERVED.has(k)) work[k] = v;
+    for (const [k, v] of Object.entries(params)) if (!REMOTE_SPEC_KEYS.has(k)) work[k] = v;
     if (tlsClient === "" && Object.keys(work).some(isSecretParam)) {
       throw new Error("cannot send secrets over a non-TLS connection");
     }
@@ -142,7 +105,7 @@ export class RemoteUnitType implements WorkUnitType {
         this.#log.error(
           "Failed to parse provided ttl -- valid examples include '1.5h', '30m', '30m10s'",
         );
-        throw new Error(e instanceof DurationError ? e.message : msg(e));
+        throw new Error(e instanceof DurationError ? e.message : errorText(e));
       }
       if (signWork && ttlMs > (this.#o.signingLifetimeMs ?? 5 * 60_000)) {
         this.#log.warning("json web token expires before ttl");
@@ -164,30 +127,52 @@ export class RemoteUnitType implements WorkUnitType {
     return { ...status, ExtraData: redactExtra(normalizeExtra(status.ExtraData)) };
   }
 
+  /** Requests about a remote unit must be signed when it was submitted with `signwork`. */
+  signatureRequired(status: StatusFileData): boolean {
+    const ed = status.ExtraData as { SignWork?: unknown } | null;
+    return !!ed && typeof ed === "object" && ed.SignWork === true;
+  }
+
   /**
-   * True (once) if the last start of `unitId` could not reach the remote on its first attempt
-   * and continues in the background: the submit reply is then `Job Submitted`.
+   * The "try once, else retry in the background" step shared by start, cancel and release:
+   * one connection attempt; null when the node is unreachable (the caller then continues in
+   * a background job). Other errors are thrown.
    */
-  takeDeferredStart(unitId: string): boolean {
-    return this.#deferred.delete(unitId);
+  async #connectOnce(
+    unit: UnitContext,
+    ed: RemoteExtraData,
+    signal: AbortSignal,
+  ): Promise<RemoteControlClient | null> {
+    try {
+      return await this.#link.connect(ed, signal);
+    } catch (e) {
+      if (!(e instanceof RemoteConnectError)) throw e;
+      this.#log.info(`[${unit.id}] remote unreachable (${e.message}); retrying in the background`);
+      return null;
+    }
   }
 
   // ---------------------------------------------------------------- jobs
 
-  #startJob(unit: UnitContext, ac: AbortController, body: () => Promise<void>): void {
+  #startJob(
+    unit: UnitContext,
+    ac: AbortController,
+    body: () => Promise<void>,
+    key = unit.id,
+  ): void {
     const job: Job = { ac, done: Promise.resolve() };
     job.done = (async () => {
       try {
         await body();
       } catch (e) {
         if (!ac.signal.aborted && !unit.signal.aborted) {
-          this.#log.error(`[${unit.id}] remote work: ${msg(e)}`);
+          this.#log.error(`[${unit.id}] remote work: ${errorText(e)}`);
         }
       } finally {
-        if (this.#jobs.get(unit.id) === job) this.#jobs.delete(unit.id);
+        if (this.#jobs.get(key) === job) this.#jobs.delete(key);
       }
     })();
-    this.#jobs.set(unit.id, job);
+    this.#jobs.set(key, job);
   }
 
   async #stopJob(unitId: string): Promise<void> {
@@ -201,8 +186,8 @@ export class RemoteUnitType implements WorkUnitType {
     return AbortSignal.any([ac.signal, unit.signal, this.#closing.signal]);
   }
 
-  /** Start: one synchronous attempt; unreachable → background retries ("Job Submitted"). */
-  async start(unit: UnitContext): Promise<void> {
+  /** Start: one synchronous attempt; unreachable → background retries (`deferred`). */
+  async start(unit: UnitContext): Promise<StartResult> {
     const ed = await this.#link.extra(unit);
     if (ed.RemoteStarted) throw new WorkError("unit was already started");
     if (this.#jobs.has(unit.id)) throw new WorkError("start or monitor process already running");
@@ -222,7 +207,7 @@ export class RemoteUnitType implements WorkUnitType {
             s.Detail = expiredDetail(cur.Expiration);
           });
         } catch (e) {
-          this.#log.error(`[${unit.id}] expiring: ${msg(e)}`);
+          this.#log.error(`[${unit.id}] expiring: ${errorText(e)}`);
         }
         ac.abort();
       }, Math.min(Math.max(0, exp - this.#now()), 2_000_000_000));
@@ -233,15 +218,12 @@ export class RemoteUnitType implements WorkUnitType {
     const body = async () => {
       let client: RemoteControlClient | null = null;
       try {
-        client = await this.#link.connect(ed, signal);
+        client = await this.#connectOnce(unit, ed, signal);
       } catch (e) {
-        if (!(e instanceof RemoteConnectError)) {
-          first.reject(e);
-          return;
-        }
-        this.#log.debug(`[${unit.id}] first connection attempt failed: ${msg(e)}`);
-        first.resolve("deferred");
+        first.reject(e);
+        return;
       }
+      if (!client) first.resolve("deferred");
       if (client) {
         try {
           await this.#link.submit(unit, client, signal);
@@ -258,10 +240,7 @@ export class RemoteUnitType implements WorkUnitType {
           await this.#link.submit(unit, client, signal);
         } catch (e) {
           if (signal.aborted) return;
-          await unit.update((s) => {
-            s.State = WorkState.Failed;
-            s.Detail = `Error starting worker: ${msg(e)}`;
-          }).catch(() => {});
+          await failUnit(unit, `Error starting worker: ${errorText(e)}`);
           throw e;
         }
       }
@@ -276,11 +255,10 @@ export class RemoteUnitType implements WorkUnitType {
         first.reject(new Error("remote start ended unexpectedly")); // no-op once settled
       }
     });
-    const how = await first.promise.catch((e) => {
+    return await first.promise.catch((e) => {
       ac.abort();
       throw e;
     });
-    if (how === "deferred") this.#deferred.add(unit.id);
   }
 
   // ---------------------------------------------------------------- cancel / release
@@ -299,7 +277,7 @@ export class RemoteUnitType implements WorkUnitType {
     try {
       await this.#o.releaseLocal(unit.id);
     } catch (e) {
-      this.#log.error(`Error releasing unit ${unit.dir}: ${msg(e)}`);
+      this.#log.error(`Error releasing unit ${unit.dir}: ${errorText(e)}`);
     } finally {
       this.#finalizing.delete(unit.id);
     }
@@ -314,7 +292,7 @@ export class RemoteUnitType implements WorkUnitType {
       try {
         await this.#link.sendOp(unit, client, release, signal);
       } catch (e) {
-        if (!signal.aborted) this.#log.error(`Error running action function: ${msg(e)}`);
+        if (!signal.aborted) this.#log.error(`Error running action function: ${errorText(e)}`);
         return;
       }
       await this.#afterOp(unit, signal, release);
@@ -325,12 +303,8 @@ export class RemoteUnitType implements WorkUnitType {
   async #cancelOrRelease(unit: UnitContext, release: boolean): Promise<WorkOpResult> {
     const ac = new AbortController();
     const signal = this.#signalFor(unit, ac);
-    let client: RemoteControlClient;
-    try {
-      client = await this.#link.connect(await this.#link.extra(unit), signal);
-    } catch (e) {
-      if (!(e instanceof RemoteConnectError)) throw e;
-      this.#log.info(`[${unit.id}] remote unreachable (${e.message}); retrying in the background`);
+    const client = await this.#connectOnce(unit, await this.#link.extra(unit), signal);
+    if (!client) {
       this.#opInBackground(unit, ac, release);
       return "pending";
     }
@@ -375,16 +349,61 @@ export class RemoteUnitType implements WorkUnitType {
     await this.#stopJob(unit.id);
     if (!started) return "done";
     if (force) {
+      const snapshot = await unit.load().catch(() => null);
       try {
         const signal = this.#signalFor(unit, new AbortController());
         const client = await this.#link.connect(await this.#link.extra(unit), signal);
         await this.#link.sendOp(unit, client, true, signal);
       } catch (e) {
-        this.#log.error(`Error with connect and run: ${msg(e)}`);
+        this.#log.error(`Error with connect and run: ${errorText(e)}`);
+        if (snapshot && e instanceof RemoteConnectError) this.#deliverForcedRelease(unit, snapshot);
       }
       return "done";
     }
     return await this.#cancelOrRelease(unit, true);
+  }
+
+  /**
+   * A force-released unit whose executor is unreachable: the local unit goes at once, but the
+   * release is still delivered when the executor returns (as Go, whose force-release keeps
+   * retrying), from a snapshot of the unit's status (its directory is deleted meanwhile). Not
+   * kept across a restart of this node. At most {@link MAX_FORCED_RELEASES} at a time.
+   */
+  #deliverForcedRelease(unit: UnitContext, snapshot: StatusFileData): void {
+    if (this.#forced.size >= MAX_FORCED_RELEASES) {
+      this.#log.warning(
+        `[${unit.id}] ${MAX_FORCED_RELEASES} force-releases already pending; not delivering this one`,
+      );
+      return;
+    }
+    const ac = new AbortController();
+    const copy = () => structuredClone(snapshot);
+    const detached: UnitContext = {
+      id: unit.id,
+      dir: unit.dir,
+      workType: unit.workType,
+      logger: unit.logger,
+      signal: ac.signal,
+      load: () => Promise.resolve(copy()),
+      update: (change) => {
+        const s = copy();
+        change(s);
+        return Promise.resolve(s);
+      },
+    };
+    const key = `${unit.id}\u0000forced`;
+    this.#forced.add(key);
+    const signal = AbortSignal.any([ac.signal, this.#closing.signal]);
+    this.#startJob(detached, ac, async () => {
+      try {
+        const client = await this.#link.getConnection(detached, signal);
+        if (!client) return;
+        await this.#link.sendOp(detached, client, true, signal);
+        this.#log.info(`[${unit.id}] pending force-release delivered to the remote node`);
+      } finally {
+        this.#forced.delete(key);
+      }
+    }, key);
   }
 
   /** control.md §6.8: resume mirroring, resend pending cancel/release. */
@@ -419,13 +438,6 @@ export class RemoteUnitType implements WorkUnitType {
     this.#closing.abort();
     await Promise.allSettled([...this.#jobs.values()].map((j) => j.done));
   }
-}
-
-/** Whether a work type reports deferred starts (the `remote` type). */
-export function hasDeferredStarts(
-  t: WorkUnitType | undefined,
-): t is WorkUnitType & { takeDeferredStart(id: string): boolean } {
-  return !!t && typeof (t as { takeDeferredStart?: unknown }).takeDeferredStart === "function";
 }
 
 /**

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { errorText } from "../util/error_text.ts";
+
 /** Numeric work states (control.md §4.2). */
 export const WorkState = {
   Pending: 0,
@@ -90,7 +92,7 @@ export function decodeStatus(text: string, path = "status"): StatusFileData {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new StatusFileError(path, `invalid JSON: ${(e as Error).message}`);
+    throw new StatusFileError(path, `invalid JSON: ${errorText(e)}`);
   }
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     throw new StatusFileError(path, "status is not a JSON object");
@@ -245,6 +247,7 @@ export async function stdoutSize(unitDir: string): Promise<number> {
   try {
     return (await Deno.stat(unitPaths(unitDir).stdout)).size;
   } catch {
+    // no stdout file yet: size 0, as upstream reports
     return 0;
   }
 }

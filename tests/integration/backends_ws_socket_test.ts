@@ -6,11 +6,11 @@
  * HTTP requests that must be refused (Origin mismatch → 403, wrong path → 404).
  * @module
  */
+import { captureLogger, startWsListener } from "./backends_helpers.ts";
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { waitFor } from "../helpers/net.ts";
 import type { Link } from "../../src/mesh/link.ts";
-import { WsListenerBackend, WsPeerBackend } from "../../src/mesh/backends/websocket.ts";
-import { Logger } from "../../src/log.ts";
+import { WsPeerBackend } from "../../src/mesh/backends/websocket.ts";
 
 /** Collects links and their messages. */
 class Sink {
@@ -24,9 +24,7 @@ class Sink {
   }
 }
 
-function logger(lines: string[]): Logger {
-  return new Logger({ level: "debug", sink: (l) => lines.push(l) });
-}
+const logger = captureLogger;
 
 const pattern = (n: number, seed: number) =>
   new Uint8Array(n).map((_, i) => (i * 31 + seed) & 0xff);
@@ -46,14 +44,7 @@ async function rawRequest(port: number, head: string): Promise<string> {
 Deno.test("ws backends: our listener with Deno's WebSocket client (binary both ways, text ignored)", async () => {
   const lines: string[] = [];
   const sink = new Sink();
-  const l = WsListenerBackend.start({
-    bindaddr: "127.0.0.1",
-    port: 0,
-    path: "/mesh",
-    cost: 2,
-    allowedPeers: null,
-    logger: logger(lines),
-  }, sink);
+  const l = startWsListener(lines, sink, { path: "/mesh", cost: 2 });
   try {
     const ws = new WebSocket(`ws://127.0.0.1:${l.port}/mesh`);
     ws.binaryType = "arraybuffer";
@@ -91,14 +82,7 @@ Deno.test("ws backends: our listener with Deno's WebSocket client (binary both w
 Deno.test("ws backends: the listener refuses an Origin mismatch (403), a wrong path (404), a bad client", async () => {
   const lines: string[] = [];
   const sink = new Sink();
-  const l = WsListenerBackend.start({
-    bindaddr: "127.0.0.1",
-    port: 0,
-    path: "/mesh",
-    cost: 1,
-    allowedPeers: null,
-    logger: logger(lines),
-  }, sink);
+  const l = startWsListener(lines, sink, { path: "/mesh" });
   try {
     const head = (path: string, origin?: string) =>
       [
@@ -129,6 +113,7 @@ Deno.test("ws backends: the listener refuses an Origin mismatch (403), a wrong p
     assert(lines.some((x) => x.includes("upgrade refused (403)")), lines.join("\n"));
     // Only the well-formed request became a link.
     await waitFor("one link", () => sink.links.length === 1);
+    assertEquals(sink.links.length, 1, "links made");
   } finally {
     await l.close();
   }
@@ -197,39 +182,19 @@ Deno.test("ws backends: our peer and our listener; a wrong path is a dial failur
   const lines: string[] = [];
   const ls = new Sink();
   const ps = new Sink();
-  const l = WsListenerBackend.start({
-    bindaddr: "127.0.0.1",
-    port: 0,
-    path: "/",
-    cost: 1,
-    nodeCost: { b: 3 },
-    allowedPeers: null,
-    logger: logger(lines),
-  }, ls);
-  const p = WsPeerBackend.start({
-    address: `ws://127.0.0.1:${l.port}/anything`,
-    redial: false,
-    extraheader: "",
-    cost: 1,
-    allowedPeers: null,
-    logger: logger(lines),
-  }, ps);
-  const l2 = WsListenerBackend.start({
-    bindaddr: "127.0.0.1",
-    port: 0,
-    path: "/only",
-    cost: 1,
-    allowedPeers: null,
-    logger: logger(lines),
-  }, ls);
-  const p2 = WsPeerBackend.start({
-    address: `ws://127.0.0.1:${l2.port}/elsewhere`,
-    redial: false,
-    extraheader: "",
-    cost: 1,
-    allowedPeers: null,
-    logger: logger(lines),
-  }, ps);
+  const l = startWsListener(lines, ls, { nodeCost: { b: 3 } });
+  const peer = (address: string) =>
+    WsPeerBackend.start({
+      address,
+      redial: false,
+      extraheader: "",
+      cost: 1,
+      allowedPeers: null,
+      logger: logger(lines),
+    }, ps);
+  const p = peer(`ws://127.0.0.1:${l.port}/anything`);
+  const l2 = startWsListener(lines, ls, { path: "/only" });
+  const p2 = peer(`ws://127.0.0.1:${l2.port}/elsewhere`);
   try {
     await waitFor("links on both sides", () => ls.links.length === 1 && ps.links.length === 1);
     assertEquals(ls.links[0].options.nodeCost, { b: 3 });
@@ -245,6 +210,7 @@ Deno.test("ws backends: our peer and our listener; a wrong path is a dial failur
       "dial failure logged",
       () => lines.find((x) => x.includes("handshake refused: HTTP 404")),
     );
+    assert(lines.some((x) => x.includes("handshake refused: HTTP 404")), lines.join("\n"));
     assertEquals(ps.links.length, 1, "the 404 dial produced no link");
   } finally {
     p.close();
@@ -257,14 +223,7 @@ Deno.test("ws backends: our peer and our listener; a wrong path is a dial failur
 Deno.test("ws backends: a client that never finishes its request is dropped after 5 s", async () => {
   const lines: string[] = [];
   const sink = new Sink();
-  const l = WsListenerBackend.start({
-    bindaddr: "127.0.0.1",
-    port: 0,
-    path: "/",
-    cost: 1,
-    allowedPeers: null,
-    logger: logger(lines),
-  }, sink);
+  const l = startWsListener(lines, sink);
   const c = await Deno.connect({ hostname: "127.0.0.1", port: l.port });
   try {
     await c.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n"));
@@ -277,6 +236,7 @@ Deno.test("ws backends: a client that never finishes its request is dropped afte
       "timeout logged",
       () => lines.find((x) => x.includes("timed out reading the HTTP handshake")),
     );
+    assert(lines.some((x) => x.includes("timed out reading the HTTP handshake")), lines.join("\n"));
     assertEquals(sink.links.length, 0);
   } finally {
     c.close();

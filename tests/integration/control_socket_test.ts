@@ -6,18 +6,12 @@
  * @module
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../helpers/assert.ts";
-import { CtlConn, ctlJson, ctlStatus, meshNodeYaml } from "../helpers/mesh.ts";
+import { CtlConn, ctlJson, ctlStatus, meshNodeYaml, nodeYaml } from "../helpers/mesh.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
 import { NodeProcess, startNode, stopAll } from "../helpers/node_process.ts";
 
 function basicYaml(id: string, socket: string, extra = ""): string {
-  return `- node:
-    id: ${id}
-- local-only:
-- control-service:
-    service: control
-    filename: ${socket}
-${extra}`;
+  return nodeYaml({ id, socket, logLevel: null, localOnly: true, extra });
 }
 
 async function modeOf(path: string): Promise<number> {
@@ -217,6 +211,8 @@ Deno.test("control: reload restarts backends on a tcp-peer change, refuses a wor
       const c = await conns();
       return c.includes("nodez") && !c.includes("nodey");
     }, 20000);
+    const after = await conns();
+    assert(after.includes("nodez") && !after.includes("nodey"), `x's connections: ${after}`);
     const p = await ctlJson<{ Success: boolean; From?: string }>(x.socket, "ping nodez");
     assertEquals(p.Success, true);
     assertEquals(p.From, "nodez");

@@ -6,7 +6,7 @@
  * @module
  */
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
-import { listenUnixLocked } from "../../src/control/unix_socket.ts";
+import { listenUnixLocked } from "../../src/util/unix_socket.ts";
 import { tempDir } from "../helpers/net.ts";
 
 const exists = async (p: string) => await Deno.lstat(p).then(() => true, () => false);

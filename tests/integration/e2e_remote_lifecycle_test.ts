@@ -6,50 +6,68 @@
  * - executor down at submit time: `Job Submitted`, Pending, and it runs once exec is back;
  * - release while the executor is down: `release pending`, completed after its restart (the
  *   remote unit and its process are removed first, then the local unit);
+ * - force-release while the executor is down: gone locally at once, and the release is still
+ *   delivered when the executor returns (as Go does);
  * - `work release --all` empties `work list`.
  * @module
  */
+
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { waitFor } from "../helpers/net.ts";
-import type { Mesh } from "../helpers/mesh.ts";
+import { type Mesh, workYaml } from "../helpers/mesh.ts";
 import {
-  findReceptorctl,
+  ctlOn,
+  ctlWorkList,
   meshLogs,
   pidAlive,
   readUnitStatus,
-  runTool,
   startE2eMesh,
-  type ToolResult,
+  unitIdOf,
 } from "./e2e_helpers.ts";
 
-const RECEPTORCTL = findReceptorctl();
+const ctl = ctlOn;
+const list = (mesh: Mesh, node: string) => ctlWorkList(mesh, node);
+/** `receptorctl work submit WORKTYPE --node exec ARGS...` on sub. */
+const submitOnExec = (mesh: Mesh, worktype: string, ...args: string[]) =>
+  ctl(mesh, "sub", ["work", "submit", worktype, "--node", "exec", ...args]);
 
-function ctl(mesh: Mesh, node: string, args: string[]): Promise<ToolResult> {
-  return runTool(RECEPTORCTL!, ["--socket", mesh.node(node).socket, ...args], undefined, 60000);
+/**
+ * Submit a `sleeper` from sub to exec, wait until it runs, then stop exec and wait until sub has
+ * no route to it: the starting point of the release-while-down steps.
+ */
+async function sleeperWithExecDown(
+  mesh: Mesh,
+): Promise<{ id: string; pid: number; remoteId: string }> {
+  const r = await submitOnExec(mesh, "sleeper", "--no-payload");
+  assertEquals(r.code, 0, `submit: ${r.out}${r.err}`);
+  const id = unitIdOf(r.out);
+  const running = await waitFor(
+    `unit ${id} Running`,
+    async () => {
+      const u = (await list(mesh, "sub"))[id];
+      return u?.State === 1 ? u : null;
+    },
+    30000,
+    200,
+  );
+  const pid = Number(/PID (\d+)/.exec(running.Detail)?.[1]);
+  assert(pid > 0 && pidAlive(pid), `sleep runs: ${running.Detail}`);
+  const remoteId = running.ExtraData?.RemoteUnitID as string;
+  await mesh.node("exec").proc.stop();
+  const routes = () => mesh.status("sub").then((s) => s.RoutingTable);
+  await waitFor("sub forgets the route to exec", async () => !(await routes())["exec"], 30000, 200);
+  assert(!(await routes())["exec"], "sub still routes to exec after it stopped");
+  return { id, pid, remoteId };
 }
 
-interface Unit {
-  State: number;
-  Detail: string;
-  StdoutSize: number;
-  ExtraData: Record<string, unknown> | null;
-}
-
-async function list(mesh: Mesh, node: string): Promise<Record<string, Unit>> {
-  const r = await ctl(mesh, node, ["work", "list"]);
-  if (r.code !== 0) throw new Error(`work list on ${node}: ${r.out}${r.err}`);
-  return JSON.parse(r.out);
-}
-
-function unitIdOf(out: string): string {
-  const m = /Unit ID: ([A-Za-z0-9]+)/.exec(out);
-  if (!m) throw new Error(`no Unit ID in ${out}`);
-  return m[1];
+/** Wait until the unit's sleep process is gone, and say so. */
+async function assertSleepGone(pid: number, what: string): Promise<void> {
+  await waitFor(what, () => !pidAlive(pid), 15000);
+  assert(!pidAlive(pid), `sleep ${pid} still alive`);
 }
 
 Deno.test({
   name: "e2e remote lifecycle via receptorctl: failure, --rm, exec down, release pending, --all",
-  ignore: RECEPTORCTL === null,
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async (t) => {
@@ -57,34 +75,11 @@ Deno.test({
       // exec dials mid, so a restarted exec rejoins at once (no redial delay on mid's side).
       nodes: ["mid", "exec", "sub"],
       edges: [["exec", "mid"], ["sub", "mid"]],
-      extraYaml: (id) =>
-        id !== "exec" ? "" : [
-          `- work-command:`,
-          `    worktype: upper`,
-          `    command: tr`,
-          `    params: a-z A-Z`,
-          `- work-command:`,
-          `    worktype: fail3`,
-          `    command: sh`,
-          `    params: -c "echo oops; exit 3"`,
-          `- work-command:`,
-          `    worktype: sleeper`,
-          `    command: sleep`,
-          `    params: "60"`,
-          ``,
-        ].join("\n"),
+      extraYaml: (id) => id !== "exec" ? "" : workYaml("upper", "fail3", "sleeper"),
     });
     try {
       await t.step("failing remote command: output, exit 1, Remote unit failed", async () => {
-        const r = await ctl(mesh, "sub", [
-          "work",
-          "submit",
-          "fail3",
-          "--node",
-          "exec",
-          "--no-payload",
-          "-f",
-        ]);
+        const r = await submitOnExec(mesh, "fail3", "--no-payload", "-f");
         assertEquals(r.code, 1, `exit code: ${r.out}${r.err}`);
         assertEquals(r.out, "oops\n");
         assertStringIncludes(r.err, "Remote unit failed: exit status 3");
@@ -92,17 +87,7 @@ Deno.test({
 
       await t.step("-l hi --rm -f: output, then released on both nodes", async () => {
         const before = Object.keys(await list(mesh, "exec"));
-        const r = await ctl(mesh, "sub", [
-          "work",
-          "submit",
-          "upper",
-          "--node",
-          "exec",
-          "-l",
-          "hi",
-          "--rm",
-          "-f",
-        ]);
+        const r = await submitOnExec(mesh, "upper", "-l", "hi", "--rm", "-f");
         assertEquals(r.code, 0, `exit code: ${r.out}${r.err}`);
         assert(r.out.startsWith("HI\n"), `output first: ${r.out}`);
         assert(/\([A-Za-z0-9]{8}, released\)/.test(r.out), `release line: ${r.out}`);
@@ -124,15 +109,7 @@ Deno.test({
             30000,
             200,
           );
-          const r = await ctl(mesh, "sub", [
-            "work",
-            "submit",
-            "upper",
-            "--node",
-            "exec",
-            "-l",
-            "late",
-          ]);
+          const r = await submitOnExec(mesh, "upper", "-l", "late");
           assertEquals(r.code, 0, `submit: ${r.out}${r.err}`);
           assertStringIncludes(r.out, "Result: Job Submitted");
           const id = unitIdOf(r.out);
@@ -159,38 +136,7 @@ Deno.test({
       await t.step(
         "release with the executor down: release pending, done after restart",
         async () => {
-          const r = await ctl(mesh, "sub", [
-            "work",
-            "submit",
-            "sleeper",
-            "--node",
-            "exec",
-            "--no-payload",
-          ]);
-          assertEquals(r.code, 0, `submit: ${r.out}${r.err}`);
-          const id = unitIdOf(r.out);
-          const running = await waitFor(
-            `unit ${id} Running`,
-            async () => {
-              const u = (await list(mesh, "sub"))[id];
-              return u?.State === 1 ? u : null;
-            },
-            30000,
-            200,
-          );
-          const pid = Number(/PID (\d+)/.exec(running.Detail)?.[1]);
-          assert(pid > 0 && pidAlive(pid), `sleep runs: ${running.Detail}`);
-          const remoteId = running.ExtraData?.RemoteUnitID as string;
-          await mesh.node("exec").proc.stop();
-          await waitFor(
-            "sub forgets the route to exec",
-            async () => {
-              const s = await mesh.status("sub");
-              return !s.RoutingTable["exec"];
-            },
-            30000,
-            200,
-          );
+          const { id, pid, remoteId } = await sleeperWithExecDown(mesh);
           const rel = await ctl(mesh, "sub", ["work", "release", id]);
           assertEquals(rel.code, 0, `release: ${rel.out}${rel.err}`);
           assertStringIncludes(rel.out, `(${id}, release pending)`);
@@ -206,7 +152,29 @@ Deno.test({
               throw new Error(`${e.message}\n${meshLogs(mesh)}`);
             });
           assertEquals(readUnitStatus(mesh.node("exec"), remoteId), null, "remote unit deleted");
-          await waitFor("the released sleep is gone", () => !pidAlive(pid), 15000);
+          await assertSleepGone(pid, "the released sleep is gone");
+        },
+      );
+
+      await t.step(
+        "force-release with the executor down: gone locally at once, delivered when it returns",
+        async () => {
+          const { id, pid, remoteId } = await sleeperWithExecDown(mesh);
+          const rel = await ctl(mesh, "sub", ["work", "release", "--force", id]);
+          assertEquals(rel.code, 0, `force-release: ${rel.out}${rel.err}`);
+          assertStringIncludes(rel.out, `(${id}, released)`);
+          assert(!(id in await list(mesh, "sub")), "gone locally at once");
+          assert(readUnitStatus(mesh.node("exec"), remoteId) !== null, "still on exec (down)");
+          await mesh.startMember("exec");
+          await waitFor(
+            `remote unit ${remoteId} released on exec`,
+            () => readUnitStatus(mesh.node("exec"), remoteId) === null,
+            40000,
+            300,
+          ).catch((e) => {
+            throw new Error(`${e.message}\n${meshLogs(mesh)}`);
+          });
+          await assertSleepGone(pid, "the force-released sleep is gone");
         },
       );
 

@@ -10,9 +10,9 @@
  * @module
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { ctlJson, ctlStatus, type PingReply } from "../helpers/mesh.ts";
+import { ctlJson, ctlStatus, nodeStarter, type PingReply } from "../helpers/mesh.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
-import { type NodeProcess, runReceptor, startNode, stopAll } from "../helpers/node_process.ts";
+import { type NodeProcess, runReceptor, stopAll } from "../helpers/node_process.ts";
 import {
   makeCa,
   makeNodeCert,
@@ -21,20 +21,7 @@ import {
   type TestCert,
   tlsClientYaml,
   tlsServerYaml,
-} from "./tls_helpers.ts";
-
-function nodeYaml(id: string, body: string, socket: string): string {
-  return [
-    `- node:`,
-    `    id: ${id}`,
-    `- log-level:`,
-    `    level: info`,
-    body.trimEnd(),
-    `- control-service:`,
-    `    service: control`,
-    `    filename: ${socket}`,
-  ].join("\n") + "\n";
-}
+} from "../helpers/tls.ts";
 
 function listenerYaml(port: number, tls: string): string {
   return `- tcp-listener:\n    bindaddr: 127.0.0.1\n    port: ${port}\n    tls: ${tls}\n`;
@@ -54,14 +41,7 @@ async function connectionsOf(n: NodeProcess): Promise<string[]> {
 
 Deno.test("tls mesh: 3 nodes over TLS converge; bad peers refused with the reason logged", async () => {
   const dir = await tempDir("receptor-tls-mesh-");
-  const nodes: (NodeProcess | undefined)[] = [];
-  const start = async (id: string, body: string) => {
-    const ndir = `${dir}/${id}`;
-    await Deno.mkdir(ndir);
-    const n = await startNode(id, (_d, sock) => nodeYaml(id, body, sock), { dir: ndir });
-    nodes.push(n);
-    return n;
-  };
+  const { nodes, start } = nodeStarter(dir);
   try {
     const ca = await makeCa(dir, "ca");
     const other = await makeCa(dir, "otherca");

@@ -10,7 +10,7 @@ import { waitFor } from "../helpers/net.ts";
 import { ReceptorClient } from "../../src/ctl/client.ts";
 import { workStatus } from "../../src/ctl/work_client.ts";
 import { denoRunArgs, parseDeniedPermission, shlexQuote } from "../../src/work/deno_unit.ts";
-import { shlexSplit } from "../../src/work/shlex.ts";
+import { shlexSplit } from "../../src/gocompat/shlex.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 

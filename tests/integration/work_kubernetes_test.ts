@@ -27,7 +27,7 @@ import {
 } from "../../scripts/kube_cluster.ts";
 import { locateReceptorctlOrNull } from "../helpers/kube.ts";
 import { startE2eMesh } from "./e2e_helpers.ts";
-import { makeCa, makeNodeCert, tlsClientYaml, tlsServerYaml } from "./tls_helpers.ts";
+import { makeCa, makeNodeCert, tlsClientYaml, tlsServerYaml } from "../helpers/tls.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const NAMESPACES = [

@@ -4,6 +4,8 @@
  * node process. The remote type's dialer maps a node ID to that node's control Unix socket,
  * so the full control protocol runs against the real executor (without the mesh).
  */
+import { REMOTE_EXTRA_DATA_KEYS } from "../helpers/work.ts";
+import { concatBytes, sha256File } from "../helpers/data.ts";
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
 import { type NodeProcess, startNode } from "../helpers/node_process.ts";
@@ -15,6 +17,7 @@ import type { ControlDialer } from "../../src/work/remote_unit.ts";
 import { makeWorkCommand } from "../../src/control/work_command.ts";
 import { type Closer, listenUnixControl } from "../../src/control/server.ts";
 import { duplexFromConn } from "../../src/control/conn_duplex.ts";
+import { RemoteControlClient } from "../../src/work/remote_control_client.ts";
 import { makeWorkSigner } from "../../src/work/signing.ts";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 
@@ -119,25 +122,10 @@ async function results(sock: string, id: string): Promise<string> {
     await c.closeWrite();
     const chunks: Uint8Array[] = [];
     for await (const ch of c.rest()) chunks.push(ch);
-    return dec.decode(concat(chunks));
+    return dec.decode(concatBytes(chunks));
   } finally {
     c.close();
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
-}
-
-async function sha256(path: string): Promise<string> {
-  const d = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
-  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -242,6 +230,18 @@ Deno.test({
     let exec: NodeProcess | undefined;
     const startExec = async () => {
       exec = await startNode("exec", execYaml(execPort, execCtlPort), { dir: execDir });
+      // The socket file appears before a loaded machine's new node sends its banner; a submit
+      // in that window is rightly `Job Submitted` (delivered in the background). Steps that
+      // expect `Job Started` need the executor answering, as the submitter dials it.
+      await waitFor("exec's control service answers the submitter's dial", async () => {
+        try {
+          const conn = await dial("exec", "", AbortSignal.timeout(5000));
+          (await RemoteControlClient.open(conn, "exec")).close();
+          return true;
+        } catch {
+          return false;
+        }
+      });
     };
     const stopExec = async () => {
       await exec?.stop();
@@ -252,6 +252,19 @@ Deno.test({
     const remoteId = async (id: string): Promise<string> => {
       const s = await sub.status(id);
       return s.ExtraData.RemoteUnitID;
+    };
+    /** An `upper` unit that Succeeded, then exec stopped and its release answered as pending. */
+    const releasePendingWithExecDown = async (payload: string) => {
+      const r = await submit(sub.sock, { node: "exec", worktype: "upper" }, payload);
+      const id = r.unitid!;
+      await sub.waitState(id, "Succeeded");
+      const rid = await remoteId(id);
+      await stopExec();
+      assertEquals(
+        await ctl(sub.sock, `work release ${id}`),
+        JSON.stringify({ "release pending": id }),
+      );
+      return { id, rid };
     };
     try {
       await startExec();
@@ -268,18 +281,7 @@ Deno.test({
         const s = await sub.waitState(id, "Succeeded");
         assertEquals(s.Detail, "exit status 0");
         assertEquals(s.WorkType, "remote");
-        assertEquals(Object.keys(s.ExtraData), [
-          "RemoteNode",
-          "RemoteWorkType",
-          "RemoteParams",
-          "RemoteUnitID",
-          "RemoteStarted",
-          "LocalCancelled",
-          "LocalReleased",
-          "SignWork",
-          "TLSClient",
-          "Expiration",
-        ]);
+        assertEquals(Object.keys(s.ExtraData), [...REMOTE_EXTRA_DATA_KEYS]);
         assertEquals(s.ExtraData.RemoteNode, "exec");
         assertEquals(s.ExtraData.RemoteWorkType, "upper");
         assertEquals(s.ExtraData.RemoteStarted, true);
@@ -308,6 +310,7 @@ Deno.test({
           "failed stdout mirrored",
           async () => (await Deno.readTextFile(`${sub.unitDir(r.unitid!)}/stdout`)) === "oops\n",
         );
+        assertEquals(await Deno.readTextFile(`${sub.unitDir(r.unitid!)}/stdout`), "oops\n");
       });
 
       await t.step("remote submit errors", async () => {
@@ -364,20 +367,13 @@ Deno.test({
       });
 
       await t.step("release with the executor down: pending, completed later", async () => {
-        const r = await submit(sub.sock, { node: "exec", worktype: "upper" }, "abc\n");
-        const id = r.unitid!;
-        await sub.waitState(id, "Succeeded");
-        const rid = await remoteId(id);
-        await stopExec();
-        assertEquals(
-          await ctl(sub.sock, `work release ${id}`),
-          JSON.stringify({ "release pending": id }),
-        );
+        const { id, rid } = await releasePendingWithExecDown("abc\n");
         const s = await sub.status(id);
         assertEquals(s.ExtraData.LocalReleased, true);
         assert(await exists(execUnitDir(rid)), "remote unit still there while executor is down");
         await startExec();
         await waitFor("remote unit deleted", async () => !(await exists(execUnitDir(rid))));
+        assert(!(await exists(execUnitDir(rid))), "remote unit directory removed");
         await waitFor(
           "local unit deleted",
           async () =>
@@ -446,8 +442,8 @@ Deno.test({
         const text = await Deno.readTextFile(`${sub.unitDir(id)}/stdout`);
         assertEquals(text.split("\n").length, 41);
         assertEquals(
-          await sha256(`${sub.unitDir(id)}/stdout`),
-          await sha256(`${execUnitDir(rid)}/stdout`),
+          await sha256File(`${sub.unitDir(id)}/stdout`),
+          await sha256File(`${execUnitDir(rid)}/stdout`),
         );
       });
 
@@ -469,8 +465,8 @@ Deno.test({
         assertEquals(text, expected);
         assert(before < s.StdoutSize, "restart happened mid-job");
         assertEquals(
-          await sha256(`${sub.unitDir(id)}/stdout`),
-          await sha256(`${execUnitDir(rid)}/stdout`),
+          await sha256File(`${sub.unitDir(id)}/stdout`),
+          await sha256File(`${execUnitDir(rid)}/stdout`),
         );
       });
 
@@ -491,21 +487,15 @@ Deno.test({
       });
 
       await t.step("a pending release is resent after a submitter restart", async () => {
-        const r = await submit(sub.sock, { node: "exec", worktype: "upper" }, "q\n");
-        const id = r.unitid!;
-        await sub.waitState(id, "Succeeded");
-        const rid = await remoteId(id);
-        await stopExec();
-        assertEquals(
-          await ctl(sub.sock, `work release ${id}`),
-          JSON.stringify({ "release pending": id }),
-        );
+        const { id, rid } = await releasePendingWithExecDown("q\n");
         await sub.stop();
         await startExec();
         assert(await exists(execUnitDir(rid)), "remote unit kept while the submitter is down");
         await sub.start();
         await waitFor("remote unit deleted", async () => !(await exists(execUnitDir(rid))));
         await waitFor("local unit deleted", async () => !(await exists(sub.unitDir(id))));
+        assert(!(await exists(execUnitDir(rid))), "remote unit dir left after the release");
+        assert(!(await exists(sub.unitDir(id))), "local unit dir left after the release");
       });
 
       await t.step("signed work: tokens verified by the executor over TCP", async () => {

@@ -3,16 +3,16 @@
  * status sequence, exit codes, stdout/stderr interleaving, SIGTERM → Failed `Killed` + 255,
  * SIGKILL escalation for a command that ignores SIGINT.
  */
+import { waitFor } from "../helpers/net.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { loadStatus, saveStatus } from "../../src/work/status_file.ts";
 import { processGone } from "../../src/work/proc_info.ts";
-import { parseCommandRunnerArgs } from "../../src/cli/command_runner.ts";
+import { parseCommandRunnerArgs } from "../../src/work/command_runner.ts";
 import {
   detailPid,
   makeEngine,
   submit,
   testRunnerArgv,
-  waitFor,
   waitGone,
   waitState,
   withDataDir,
@@ -65,6 +65,27 @@ Deno.test("runner: directive key=value parsing", () => {
 
 Deno.test({
   ...opts,
+  name: "runner: the final state and the cleared ExtraData land in one status update",
+  fn: () =>
+    withDataDir(async (dir) => {
+      // Pid 0: the node has not recorded the runner yet (a job faster than the node's update)
+      const u = await unit(dir);
+      await saveStatus(u, {
+        State: 0,
+        Detail: "Launching command runner",
+        StdoutSize: 0,
+        WorkType: "t",
+        ExtraData: { Pid: 0, Params: "x" },
+      });
+      const st = await runner("echo", "x", u).status;
+      assertEquals(st.code, 0);
+      const s = await loadStatus(u);
+      assertEquals([s.State, s.Detail, s.StdoutSize, s.ExtraData], [2, "exit status 0", 2, null]);
+    }),
+});
+
+Deno.test({
+  ...opts,
   name: "runner: stdout and stderr share one offset; exit code and status are the child's",
   fn: () =>
     withDataDir(async (dir) => {
@@ -104,10 +125,10 @@ Deno.test({
     withDataDir(async (dir) => {
       const u = await unit(dir);
       const c = runner("sleep", "100", u);
-      const s = await waitFor(async () => {
+      const s = await waitFor("Running", async () => {
         const x = await loadStatus(u);
         return x.State === 1 ? x : null;
-      }, "Running");
+      });
       const sleepPid = detailPid(s.Detail);
       c.kill("SIGTERM");
       assertEquals((await c.status).code, 255);

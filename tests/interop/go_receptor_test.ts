@@ -8,13 +8,20 @@
  * through the Go node, and remote work ours→Go, Go→ours, and ours→ours through Go (which
  * exercises our QUIC/TLS against quic-go in both roles).
  */
+import { workYaml } from "../helpers/mesh.ts";
+import { goReceptorBinary, goReceptorTestName } from "../helpers/peers.ts";
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
 import { NodeProcess, runReceptor, startNode, stopAll } from "../helpers/node_process.ts";
 import { ReceptorClient } from "../../src/ctl/client.ts";
-import { submitWork, workResults, workStatus } from "../../src/ctl/work_client.ts";
+import {
+  type SubmitOptions,
+  submitWork,
+  workResults,
+  workStatus,
+} from "../../src/ctl/work_client.ts";
 
-const GO = Deno.env.get("RECEPTOR_GO_BINARY");
+const GO = goReceptorBinary();
 
 async function results(sock: string, unit: string): Promise<string> {
   let out = "";
@@ -24,23 +31,44 @@ async function results(sock: string, unit: string): Promise<string> {
   return out;
 }
 
-async function runRemote(sock: string, node: string, worktype: string, text: string) {
-  const sub = await submitWork(await ReceptorClient.connect(sock), worktype, text, { node });
-  await waitFor(`unit ${sub.unitid} on ${node} to finish`, async () => {
+/** Run `worktype` on `node` from `sock`, wait until it Succeeded and return its results. */
+async function runRemote(
+  sock: string,
+  node: string,
+  worktype: string,
+  text: string,
+  opts: SubmitOptions = {},
+) {
+  const sub = await submitWork(await ReceptorClient.connect(sock), worktype, text, {
+    node,
+    ...opts,
+  });
+  const st = await waitFor(`unit ${sub.unitid} on ${node} to finish`, async () => {
     const c = await ReceptorClient.connect(sock);
     try {
       const st = await workStatus(c, sub.unitid);
       if (st.State === 3) throw new Error(`failed: ${st.Detail}`);
-      return st.State === 2;
+      return st.State === 2 ? st : null;
     } finally {
       c.close();
     }
   }, 30000);
+  assertEquals(st.State, 2, `unit ${sub.unitid} state`);
   return await results(sock, sub.unitid);
 }
 
+/** The advertisements `sock`'s node knows. */
+async function adsOf<T>(sock: string): Promise<T[]> {
+  const c = await ReceptorClient.connect(sock);
+  try {
+    return ((await c.status()).Advertisements ?? []) as T[];
+  } finally {
+    c.close();
+  }
+}
+
 Deno.test({
-  name: "interop: Go receptor node in our mesh routes and runs work both ways",
+  name: goReceptorTestName("interop: Go receptor node in our mesh routes and runs work both ways"),
   ignore: !GO,
   async fn() {
     const dir = await tempDir("receptor-go-");
@@ -72,16 +100,16 @@ Deno.test({
         (d, s) =>
           `- node:\n    id: tsc\n    datadir: ${d}\n- tcp-peer:\n    address: 127.0.0.1:${pb}\n` +
           `- control-service:\n    filename: ${s}\n` +
-          `- work-command:\n    worktype: upper\n    command: tr\n    params: a-z A-Z\n`,
+          workYaml("upper"),
       );
       for (const sock of [tsa.socket, goSock]) {
-        await waitFor(`${sock} to see all work types`, async () => {
-          const c = await ReceptorClient.connect(sock);
-          const s = await c.status();
-          c.close();
-          const ads = s.Advertisements as { NodeID: string; WorkCommands: unknown[] | null }[];
-          return ["gob", "tsc"].every((n) => ads.some((a) => a.NodeID === n && a.WorkCommands));
-        }, 30000);
+        type Ad = { NodeID: string; WorkCommands: unknown[] | null };
+        const workers = async () =>
+          (await adsOf<Ad>(sock)).filter((a) => a.WorkCommands).map((a) => a.NodeID);
+        const both = (ids: string[]) => ["gob", "tsc"].every((n) => ids.includes(n));
+        await waitFor(`${sock} to see all work types`, async () => both(await workers()), 30000);
+        const seen = await workers();
+        assert(both(seen), `${sock} sees work types from ${seen}`);
       }
       const c = await ReceptorClient.connect(tsa.socket);
       const ping = await c.ping("tsc");
@@ -101,7 +129,9 @@ Deno.test({
 });
 
 Deno.test({
-  name: "interop: TLS mesh with a Go receptor node, certificates made by `receptor cert`",
+  name: goReceptorTestName(
+    "interop: TLS mesh with a Go receptor node, certificates made by `receptor cert`",
+  ),
   ignore: !GO,
   async fn() {
     const dir = await tempDir("receptor-go-tls-");
@@ -178,42 +208,170 @@ Deno.test({
           `- node:\n    id: tsnode\n    datadir: ${d}\n` + tlsYaml("tsnode") +
           `- tcp-peer:\n    address: 127.0.0.1:${port}\n    tls: cli\n` +
           `- control-service:\n    filename: ${s}\n    tls: srv\n` +
-          `- work-command:\n    worktype: upper\n    command: tr\n    params: a-z A-Z\n`,
+          workYaml("upper"),
       );
       for (const sock of [ts.socket, goSock]) {
-        await waitFor(`${sock} to see both control services as StreamTLS`, async () => {
-          const c = await ReceptorClient.connect(sock);
-          const s = await c.status();
-          c.close();
-          const ads = s.Advertisements as { NodeID: string; ConnType: number }[];
-          return ["gonode", "tsnode"].every((n) =>
-            ads.some((a) => a.NodeID === n && a.ConnType === 2)
-          );
-        }, 30000);
+        type Ad = { NodeID: string; ConnType: number };
+        const tlsNodes = async () =>
+          (await adsOf<Ad>(sock)).filter((a) => a.ConnType === 2).map((a) => a.NodeID);
+        const both = (ids: string[]) => ["gonode", "tsnode"].every((n) => ids.includes(n));
+        const what = `${sock} to see both control services as StreamTLS`;
+        await waitFor(what, async () => both(await tlsNodes()), 30000);
+        const seen = await tlsNodes();
+        assert(both(seen), `${sock} sees StreamTLS control services on ${seen}`);
       }
-      const remote = async (sock: string, node: string, worktype: string, text: string) => {
-        const sub = await submitWork(await ReceptorClient.connect(sock), worktype, text, {
-          node,
-          tlsclient: "cli",
-        });
-        await waitFor(`unit ${sub.unitid} to finish`, async () => {
-          const c = await ReceptorClient.connect(sock);
-          try {
-            const st = await workStatus(c, sub.unitid);
-            if (st.State === 3) throw new Error(`failed: ${st.Detail}`);
-            return st.State === 2;
-          } finally {
-            c.close();
-          }
-        }, 30000);
-        return await results(sock, sub.unitid);
-      };
+      const remote = (sock: string, node: string, worktype: string, text: string) =>
+        runRemote(sock, node, worktype, text, { tlsclient: "cli" });
       assertEquals(await remote(ts.socket, "gonode", "goupper", "ours to go"), "OURS TO GO");
       assertEquals(await remote(goSock, "tsnode", "upper", "go to ours"), "GO TO OURS");
     } finally {
       go?.kill("SIGTERM");
       await go?.status;
       await stopAll([ts]);
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+/** Seconds until `sock` lists an ad from `node` with work commands (deadline `ms`). */
+async function secondsUntilAd(sock: string, node: string, ms: number): Promise<number> {
+  const t0 = Date.now();
+  type Ad = { NodeID: string; WorkCommands: unknown[] | null };
+  const has = async () => (await adsOf<Ad>(sock)).some((a) => a.NodeID === node && a.WorkCommands);
+  await waitFor(`${sock} to see ${node}'s work advertisement`, has, ms);
+  const seconds = (Date.now() - t0) / 1000;
+  assert(await has(), `${sock} lists ${node}'s work advertisement`);
+  return seconds;
+}
+
+Deno.test({
+  name: goReceptorTestName(
+    "interop: a node joining behind a Go relay gets our ads within seconds, not a minute",
+  ),
+  ignore: !GO,
+  async fn() {
+    // ours A (listener) ← Go B, started 3 s later ← ours C, started after B. A Go relay does not
+    // hand stored ads to C; A's rounds (5 s after start, and ~1 s after C becomes reachable)
+    // must reach C. Without them C waited for A's 60 s round.
+    const dir = await tempDir("receptor-go-ads-");
+    const pa = freePort(), pb = freePort();
+    let a: NodeProcess | undefined, c: NodeProcess | undefined;
+    let b: Deno.ChildProcess | undefined;
+    try {
+      a = await startNode(
+        "tsa",
+        (d, s) =>
+          `- node:\n    id: tsa\n    datadir: ${d}\n- tcp-listener:\n    port: ${pa}\n    bindaddr: 127.0.0.1\n` +
+          `- control-service:\n    filename: ${s}\n` +
+          `- work-command:\n    worktype: upper\n    command: tr\n    params: a-z A-Z\n`,
+      );
+      const aStarted = Date.now();
+      await waitFor("3 s after A started", () => Date.now() - aStarted >= 3000, 5000);
+      await Deno.writeTextFile(
+        `${dir}/gob.yaml`,
+        `- node:\n    id: gob\n    datadir: ${dir}\n- tcp-peer:\n    address: 127.0.0.1:${pa}\n` +
+          `- tcp-listener:\n    port: ${pb}\n    bindaddr: 127.0.0.1\n`,
+      );
+      b = new Deno.Command(GO!, { args: ["-c", `${dir}/gob.yaml`], stdout: "null", stderr: "null" })
+        .spawn();
+      // C joins well after A's first (5 s) round has gone by.
+      await waitFor("8 s after A started", () => Date.now() - aStarted >= 8000, 10000);
+      c = await startNode(
+        "tsc",
+        (d, s) =>
+          `- node:\n    id: tsc\n    datadir: ${d}\n- tcp-peer:\n    address: 127.0.0.1:${pb}\n` +
+          `- control-service:\n    filename: ${s}\n`,
+      );
+      const secs = await secondsUntilAd(c.socket, "tsa", 15000);
+      console.log(
+        `tsc saw tsa's work advertisement ${secs.toFixed(1)} s after its socket appeared`,
+      );
+    } finally {
+      b?.kill("SIGTERM");
+      await b?.status;
+      await stopAll([a, c]);
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: goReceptorTestName(
+    "interop: Go middle hop killed and restarted: our results stream resumes within seconds",
+  ),
+  ignore: !GO,
+  async fn() {
+    // ours tss ← Go gom → ours tse (gom dials both). kill -9 gom mid-stream, restart it: once
+    // tss has its route to tse again, the stream resumes (stateless reset to the probe PING)
+    // and the mirrored stdout is byte-exact.
+    const lines = 250;
+    const expected = Array.from({ length: lines }, (_, i) => `line ${i + 1}\n`).join("");
+    const dir = await tempDir("receptor-go-mid-");
+    const ps = freePort(), pe = freePort();
+    let tss: NodeProcess | undefined, tse: NodeProcess | undefined;
+    let gom: Deno.ChildProcess | undefined;
+    const startGo = () =>
+      new Deno.Command(GO!, { args: ["-c", `${dir}/gom.yaml`], stdout: "null", stderr: "null" })
+        .spawn();
+    const route = async (to: string) => {
+      const c = await ReceptorClient.connect(tss!.socket);
+      const s = await c.status();
+      c.close();
+      return !!(s.RoutingTable as Record<string, string>)[to];
+    };
+    try {
+      tse = await startNode(
+        "tse",
+        (d, s) =>
+          `- node:\n    id: tse\n    datadir: ${d}\n- tcp-listener:\n    port: ${pe}\n    bindaddr: 127.0.0.1\n` +
+          `- control-service:\n    filename: ${s}\n- work-command:\n    worktype: slow\n    command: sh\n` +
+          `    params: -c 'for i in $(seq 1 ${lines}); do echo line $i; sleep 0.1; done'\n`,
+      );
+      tss = await startNode(
+        "tss",
+        (d, s) =>
+          `- node:\n    id: tss\n    datadir: ${d}\n- tcp-listener:\n    port: ${ps}\n    bindaddr: 127.0.0.1\n` +
+          `- control-service:\n    filename: ${s}\n`,
+      );
+      await Deno.writeTextFile(
+        `${dir}/gom.yaml`,
+        `- node:\n    id: gom\n    datadir: ${dir}\n- tcp-peer:\n    address: 127.0.0.1:${ps}\n` +
+          `- tcp-peer:\n    address: 127.0.0.1:${pe}\n`,
+      );
+      gom = startGo();
+      await waitFor("tss has a route to tse", () => route("tse"), 30000);
+      const sub = await submitWork(await ReceptorClient.connect(tss.socket), "slow", "", {
+        node: "tse",
+      });
+      const out = `${tss.dir}/tss/${sub.unitid}/stdout`;
+      const size = async () => (await Deno.stat(out).catch(() => ({ size: 0 }))).size;
+      await waitFor("first mirrored lines", async () => (await size()) > 40, 30000);
+      gom.kill("SIGKILL");
+      await gom.status;
+      gom = undefined;
+      await waitFor("tss loses its route to tse", async () => !(await route("tse")), 30000);
+      const downAt = Date.now();
+      await waitFor("3 s with gom down", () => Date.now() - downAt > 3000, 6000);
+      const before = await size();
+      gom = startGo();
+      await waitFor("tss's route to tse is back", () => route("tse"), 30000);
+      const back = Date.now();
+      await waitFor("the results stream resumes", async () => (await size()) > before, 8000);
+      console.log(`stream resumed ${((Date.now() - back) / 1000).toFixed(1)} s after the route`);
+      await waitFor(`unit ${sub.unitid} complete`, async () => {
+        const c = await ReceptorClient.connect(tss!.socket);
+        try {
+          const st = await workStatus(c, sub.unitid);
+          return st.State === 2 && (await size()) >= st.StdoutSize;
+        } finally {
+          c.close();
+        }
+      }, 60000);
+      assertEquals(await Deno.readTextFile(out), expected);
+    } finally {
+      gom?.kill("SIGKILL");
+      await gom?.status;
+      await stopAll([tss, tse]);
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   },

@@ -5,7 +5,7 @@
  * @module
  */
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "../helpers/assert.ts";
-import { certInit, certMakeReq, certSignReq } from "../../src/certs/actions.ts";
+import { makeOurCaAndNodes } from "../helpers/openssl.ts";
 import {
   clientChainVerifier,
   clientConnectOptions,
@@ -17,36 +17,25 @@ import {
 
 async function fixture() {
   const dir = Deno.makeTempDirSync();
-  await certInit({
-    commonname: "CA",
+  await makeOurCaAndNodes(dir, ["foo", "bar"], {
     bits: 1024,
-    outcert: `${dir}/ca.crt`,
-    outkey: `${dir}/ca.key`,
+    caName: "CA",
+    dns: (n) => [`${n}.example`],
+    ips: [],
   });
-  for (const n of ["foo", "bar"]) {
-    await certMakeReq({
-      commonname: n,
-      bits: 1024,
-      dnsname: [`${n}.example`],
-      ipaddress: [],
-      nodeid: [n],
-      outreq: `${dir}/${n}.csr`,
-      outkey: `${dir}/${n}.key`,
-    });
-    await certSignReq({
-      req: `${dir}/${n}.csr`,
-      cacert: `${dir}/ca.crt`,
-      cakey: `${dir}/ca.key`,
-      outcert: `${dir}/${n}.crt`,
-      verify: true,
-    });
-  }
   return dir;
 }
 
 const dir = await fixture();
 const srv = (extra: Record<string, unknown> = {}) => ({
   name: "srv",
+  cert: `${dir}/foo.crt`,
+  key: `${dir}/foo.key`,
+  ...extra,
+});
+/** A tls-client section `name` with foo's certificate and key, plus `extra`. */
+const cli = (name: string, extra: Record<string, unknown> = {}) => ({
+  name,
   cert: `${dir}/foo.crt`,
   key: `${dir}/foo.key`,
   ...extra,
@@ -85,13 +74,7 @@ Deno.test("missing files are named in one line", () => {
     `error preparing tls server config: error reading client CAs file: open ${dir}/nope.pem: no such file or directory`,
   );
   assertThrows(
-    () =>
-      loadTlsClient({
-        name: "c",
-        cert: `${dir}/foo.crt`,
-        key: `${dir}/foo.key`,
-        rootcas: `${dir}/x`,
-      }, "foo"),
+    () => loadTlsClient(cli("c", { rootcas: `${dir}/x` }), "foo"),
     `error preparing tls client config: error reading root CAs file: open ${dir}/x: no such file or directory`,
   );
 });
@@ -134,22 +117,10 @@ Deno.test("node ID self-check, skipped with skipreceptornamescheck", () => {
   );
   loadTlsServer(srv({ skipreceptornamescheck: true }), "bar");
   assertThrows(
-    () =>
-      loadTlsClient({
-        name: "cl",
-        cert: `${dir}/foo.crt`,
-        key: `${dir}/foo.key`,
-        rootcas: `${dir}/ca.crt`,
-      }, "bar"),
+    () => loadTlsClient(cli("cl", { rootcas: `${dir}/ca.crt` }), "bar"),
     `error preparing tls client config: nodeID=bar not found in certificate name(s); names found=[foo]; cfg section=cl; server cert=${dir}/foo.crt`,
   );
-  loadTlsClient({
-    name: "cl",
-    cert: `${dir}/foo.crt`,
-    key: `${dir}/foo.key`,
-    rootcas: `${dir}/ca.crt`,
-    skipreceptornamescheck: true,
-  }, "bar");
+  loadTlsClient(cli("cl", { rootcas: `${dir}/ca.crt`, skipreceptornamescheck: true }), "bar");
   // CA certificate (no SAN): names found=[]
   assertThrows(
     () => loadTlsServer(srv({ cert: `${dir}/ca.crt`, key: `${dir}/ca.key` }), "foo"),
@@ -163,13 +134,7 @@ Deno.test("pinned fingerprints are validated at load time", () => {
     "error preparing tls server config: error decoding fingerprints: fingerprints must be 32 or 64 bytes for sha256 or sha512",
   );
   assertThrows(
-    () =>
-      loadTlsClient({
-        name: "c",
-        cert: `${dir}/foo.crt`,
-        key: `${dir}/foo.key`,
-        pinnedservercert: ["xyz"],
-      }, "foo"),
+    () => loadTlsClient(cli("c", { pinnedservercert: ["xyz"] }), "foo"),
     "error preparing tls client config: error decoding fingerprints: error decoding fingerprint",
   );
   const ok = loadTlsServer(

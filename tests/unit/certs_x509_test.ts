@@ -5,16 +5,8 @@
  */
 import { assert, assertEquals, assertThrows } from "../helpers/assert.ts";
 import { parsePemItems, pemDecodeAll, pemEncode } from "../../src/certs/pem.ts";
-import {
-  concat,
-  encodeLength,
-  encodeOid,
-  readTlv,
-  seq,
-  set,
-  TAG,
-  tlv,
-} from "../../src/certs/der.ts";
+import { concatBytes as concat } from "../../src/util/bytes.ts";
+import { encodeLength, encodeOid, readTlv, seq, set, TAG, tlv } from "../../src/certs/der.ts";
 import {
   commonNames,
   nameToString,

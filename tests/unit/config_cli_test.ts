@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { runNodeCli } from "../../src/cli/node_cli.ts";
 import { nodeHelpText } from "../../src/cli/help.ts";
-import { UPSTREAM_COMPAT, VERSION } from "../../src/cli/version.ts";
+import { UPSTREAM_COMPAT, VERSION } from "../../src/version.ts";
 import { ConfigError, validateSections } from "../../src/config/mod.ts";
 import type { CertAction, Invocation } from "../../src/config/types.ts";
 import { memFiles } from "../fixtures/config/memfs.ts";
@@ -178,6 +178,7 @@ Deno.test("cli: help lists every visible directive and field with type, default,
 });
 
 Deno.test("cli: version constants", () => {
-  assertEquals(VERSION, "0.1.0");
+  // upstream protocol version, then ours as semver build metadata (README "Where we differ")
+  assertEquals(VERSION, "1.4.9+deno.0.1.0");
   assertEquals(UPSTREAM_COMPAT, "1.4.9");
 });

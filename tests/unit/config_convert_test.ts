@@ -1,6 +1,6 @@
 import { assertEquals, assertThrows } from "../helpers/assert.ts";
 import { setFieldValue } from "../../src/config/convert.ts";
-import { goFormatF, goParseBool, goParseFloat, goParseInt } from "../../src/config/go_strconv.ts";
+import { goFormatF, goParseBool, goParseFloat, goParseInt } from "../../src/gocompat/strconv.ts";
 import type { FieldSpec, FieldType } from "../../src/config/section_spec.ts";
 import { parseFirstDocument, type YValue } from "../../src/config/yaml_v1.ts";
 

@@ -1,5 +1,6 @@
 import { assertEquals, assertThrows } from "../helpers/assert.ts";
-import { formatGoDuration, parseGoDuration } from "../../src/config/duration.ts";
+import { formatGoDuration, parseGoDuration } from "../../src/gocompat/duration.ts";
+import { msToNs } from "../../src/clock.ts";
 
 Deno.test("duration: Go units, fractions and sequences", () => {
   const table: [string, number][] = [
@@ -34,10 +35,10 @@ Deno.test("duration: Go error messages", () => {
 });
 
 Deno.test("duration: formatting like time.Duration.String()", () => {
-  assertEquals(formatGoDuration(0), "0s");
-  assertEquals(formatGoDuration(90_000), "1m30s");
-  assertEquals(formatGoDuration(500), "500ms");
-  assertEquals(formatGoDuration(37_800_000), "10h30m0s");
-  assertEquals(formatGoDuration(1.5), "1.5ms");
-  assertEquals(formatGoDuration(0.0015), "1.5\u00b5s");
+  assertEquals(formatGoDuration(msToNs(0)), "0s");
+  assertEquals(formatGoDuration(msToNs(90_000)), "1m30s");
+  assertEquals(formatGoDuration(msToNs(500)), "500ms");
+  assertEquals(formatGoDuration(msToNs(37_800_000)), "10h30m0s");
+  assertEquals(formatGoDuration(msToNs(1.5)), "1.5ms");
+  assertEquals(formatGoDuration(msToNs(0.0015)), "1.5\u00b5s");
 });

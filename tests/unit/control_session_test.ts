@@ -1,6 +1,6 @@
 import { assertEquals } from "../helpers/assert.ts";
 import { parseCommandLine, runControlSession } from "../../src/control/session.ts";
-import { LineReader } from "../../src/control/line_reader.ts";
+import { LineReader } from "../../src/util/line_reader.ts";
 import { encodeReply } from "../../src/control/json_reply.ts";
 import type { ControlCommand } from "../../src/control/types.ts";
 import { ControlError } from "../../src/control/types.ts";

@@ -13,9 +13,9 @@ import {
   type RoutingUpdate,
 } from "../../src/mesh/messages.ts";
 import { nodeHash } from "../../src/mesh/highwayhash.ts";
-import { encodeGoJson, parseJsonLossless, RawNumber } from "../../src/mesh/json_lossless.ts";
-import { formatGoTime, parseGoTime } from "../../src/mesh/go_time.ts";
-import { formatGoDuration } from "../../src/mesh/go_duration.ts";
+import { encodeGoJson, parseJsonLossless, RawNumber } from "../../src/gocompat/json_lossless.ts";
+import { formatGoTime, parseGoTime } from "../../src/gocompat/time.ts";
+import { formatGoDuration } from "../../src/gocompat/duration.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 
 const hex = (s: string) =>

@@ -2,21 +2,13 @@
  * Deterministic in-memory network for QUIC tests: two endpoints joined by a seeded lossy link
  * (drop, duplicate, reorder, delay) and driven by a fake clock.
  */
+import { prng } from "../helpers/data.ts";
 import { QuicEndpoint } from "../../src/quic/endpoint.ts";
 import type { TransportConfig } from "../../src/quic/config.ts";
-import { quicTestCert } from "./quic_certs.ts";
+import { clientTls, quicTestCert, serverTls } from "./quic_certs.ts";
 
-/** mulberry32: small seeded PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: small seeded PRNG (the shared one). */
+export { prng };
 
 /** Link impairment settings. */
 export interface LinkOptions {
@@ -143,18 +135,13 @@ export async function makeEndpoints(
   };
   const server = new QuicEndpoint({
     role: "server",
-    tls: () => ({
-      role: "server",
-      alpn: ["netceptor"],
-      certificateChain: cert.chain,
-      privateKey: cert.key,
-    }),
+    tls: serverTls(cert),
     transport,
     random,
   });
   const client = new QuicEndpoint({
     role: "client",
-    tls: () => ({ role: "client", alpn: ["netceptor"] }),
+    tls: clientTls,
     transport: { ...transport, ...clientTransport },
     random,
   });

@@ -1,4 +1,5 @@
 /** Sans-IO pieces of remote work: ExtraData shape, redaction, requests, reply parsing, ttl. */
+import { REMOTE_EXTRA_DATA_KEYS } from "../helpers/work.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import {
   Backoff,
@@ -17,24 +18,14 @@ import {
   submitRequest,
   ZERO_TIME,
 } from "../../src/work/remote_protocol.ts";
-import { remoteAllocParams, RemoteUnitType } from "../../src/work/remote_unit.ts";
+import { RemoteUnitType } from "../../src/work/remote_unit.ts";
+import { remoteAllocParams } from "../../src/work/submit_protocol.ts";
 import { Logger } from "../../src/log.ts";
 import { RemoteConnectError, RemoteControlClient } from "../../src/work/remote_control_client.ts";
 
 Deno.test("normalizeExtra: upstream key order and Go zero values", () => {
   const ed = normalizeExtra({ RemoteNode: "bar", SignWork: true, RemoteParams: { a: "1", n: 2 } });
-  assertEquals(Object.keys(ed), [
-    "RemoteNode",
-    "RemoteWorkType",
-    "RemoteParams",
-    "RemoteUnitID",
-    "RemoteStarted",
-    "LocalCancelled",
-    "LocalReleased",
-    "SignWork",
-    "TLSClient",
-    "Expiration",
-  ]);
+  assertEquals(Object.keys(ed), [...REMOTE_EXTRA_DATA_KEYS]);
   assertEquals(ed.RemoteNode, "bar");
   assertEquals(ed.RemoteParams, { a: "1" });
   assertEquals(ed.SignWork, true);

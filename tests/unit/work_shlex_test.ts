@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows } from "../helpers/assert.ts";
-import { shlexSplit } from "../../src/work/shlex.ts";
+import { shlexSplit } from "../../src/gocompat/shlex.ts";
 
 Deno.test("shlex: quotes, escapes and joining give 4 args", () => {
   assertEquals(shlexSplit(`a "b c" 'd e' f\\ g`), ["a", "b c", "d e", "f g"]);

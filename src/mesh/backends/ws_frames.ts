@@ -9,6 +9,8 @@
  * @module
  */
 
+import { concatBytes } from "../../util/bytes.ts";
+
 /** WebSocket opcodes used here. */
 export const OPCODE = {
   continuation: 0x0,
@@ -217,7 +219,7 @@ export class WsFrameDecoder {
           out.push({
             kind: "message",
             binary: this.#fragmentOpcode === OPCODE.binary,
-            data: concat(this.#fragments, this.#fragmentBytes),
+            data: concatBytes(...this.#fragments),
           });
           this.#fragments = [];
           this.#fragmentBytes = 0;
@@ -255,15 +257,4 @@ export class WsFrameDecoder {
         return this.#fail(out, CLOSE_CODE.protocolError, `unknown opcode 0x${opcode.toString(16)}`);
     }
   }
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

@@ -4,7 +4,6 @@
  * Finished, and the traffic secrets in the order QUIC installs them.
  * @module
  */
-import { concat } from "./codec.ts";
 import { Alert, fail } from "./errors.ts";
 import {
   checkServerName,
@@ -45,6 +44,7 @@ import {
   SUPPORTED_SCHEMES,
 } from "./signatures.ts";
 import { CIPHER_SUITES, type EncryptionLevel, type TlsClientOptions } from "./types.ts";
+import { concatBytes } from "../../util/bytes.ts";
 
 type ClientState =
   | "start"
@@ -71,7 +71,8 @@ const FORBIDDEN_IN_EE: number[] = [
 
 /** The client side of the handshake. */
 export class ClientMachine extends Machine {
-  private state: ClientState = "start";
+  protected state: ClientState = "start";
+  protected readonly peerIsServer = true;
   private clientRandom: Uint8Array = new Uint8Array(32);
   private keyPairs: KeyPair[] = [];
   private cookie?: Uint8Array;
@@ -142,12 +143,8 @@ export class ClientMachine extends Machine {
         this.transcript.add(raw);
         return this.onCertificate(body);
       case "wait_cert":
-        if (type !== HT.certificate) return unexpected(type, this.state, level);
-        this.transcript.add(raw);
-        return this.onCertificate(body);
       case "wait_cv":
-        if (type !== HT.certificateVerify) return unexpected(type, this.state, level);
-        return this.onCertificateVerify(body, raw);
+        return this.receivePeerAuth(level, type, body, raw);
       case "wait_finished":
         if (type !== HT.finished) return unexpected(type, this.state, level);
         return this.onFinished(body, raw);
@@ -285,7 +282,7 @@ export class ClientMachine extends Machine {
     this.state = "wait_cert";
   }
 
-  private onCertificate(body: Uint8Array): void {
+  protected onCertificate(body: Uint8Array): void {
     const msg = decodeCertificate(body);
     if (msg.context.length !== 0) {
       fail(Alert.illegalParameter, "server Certificate: non-empty certificate_request_context");
@@ -293,11 +290,6 @@ export class ClientMachine extends Machine {
     if (msg.certificates.length === 0) fail(Alert.decodeError, "server Certificate: empty chain");
     this.acceptPeerChain(msg.certificates, "server Certificate");
     this.state = "wait_cv";
-  }
-
-  private onCertificateVerify(body: Uint8Array, raw: Uint8Array): void {
-    this.checkCertificateVerify(body, raw, true);
-    this.state = "wait_finished";
   }
 
   private onFinished(body: Uint8Array, raw: Uint8Array): void {
@@ -310,7 +302,7 @@ export class ClientMachine extends Machine {
     if (this.certRequest) flight.push(...this.clientCertificateFlight(this.certRequest));
     const verify = finishedVerifyData(hash, this.clientHs, this.transcript.hash(hash));
     flight.push(this.message(HT.finished, verify));
-    this.send("handshake", concat(...flight));
+    this.send("handshake", concatBytes(...flight));
     this.secret("application", "read", app.serverApplicationTraffic);
     this.secret("application", "write", app.clientApplicationTraffic);
     this.state = "done";

@@ -121,16 +121,3 @@ export class Writer {
     return Uint8Array.from(this.chunks);
   }
 }
-
-/** Concatenates byte arrays. */
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}

@@ -5,7 +5,6 @@
  * record layer. Nothing throws out of handleCrypto(): every failure becomes one "error" event.
  * @module
  */
-import { concat } from "./codec.ts";
 import { Alert, fail, TlsAlertError } from "./errors.ts";
 import { ClientMachine } from "./client.ts";
 import type { Machine } from "./machine.ts";
@@ -17,6 +16,8 @@ import type {
   TlsEvent,
   TlsServerOptions,
 } from "./types.ts";
+import { concatBytes } from "../../util/bytes.ts";
+import { errorText } from "../../util/error_text.ts";
 
 export type * from "./types.ts";
 export { CIPHER_SUITES } from "./types.ts";
@@ -70,7 +71,7 @@ export class TlsHandshake {
           `more than ${MAX_BUFFERED} unprocessed handshake bytes at ${level} level`,
         );
       }
-      this.buffers[level] = old.length ? concat(old, data) : data.slice();
+      this.buffers[level] = old.length ? concatBytes(old, data) : data.slice();
       this.drain();
     });
   }
@@ -111,7 +112,7 @@ export class TlsHandshake {
         this.machine.events.push({
           kind: "error",
           alert: Alert.internalError,
-          reason: `internal error: ${e instanceof Error ? e.message : String(e)}`,
+          reason: `internal error: ${errorText(e)}`,
         });
       }
     }

@@ -5,7 +5,7 @@
  */
 import { createHash, createHmac } from "node:crypto";
 import { hashLength, type HashName, hkdfExpandLabel, hkdfExtract } from "../hkdf.ts";
-import { concat } from "./codec.ts";
+import { concatBytes } from "../../util/bytes.ts";
 
 /** Hash of `data` with `hash`. */
 export function digest(hash: HashName, data: Uint8Array): Uint8Array {
@@ -126,6 +126,6 @@ export class Transcript {
    */
   replaceWithMessageHash(hash: HashName): void {
     const h = this.hash(hash);
-    this.messages = [concat(new Uint8Array([254, 0, 0, h.length]), h)];
+    this.messages = [concatBytes(new Uint8Array([254, 0, 0, h.length]), h)];
   }
 }

@@ -4,8 +4,8 @@
  * @module
  */
 import { constants, type KeyObject, sign, verify } from "node:crypto";
-import { concat } from "./codec.ts";
 import { Alert, fail } from "./errors.ts";
+import { concatBytes } from "../../util/bytes.ts";
 
 /** SignatureScheme code points. */
 export const Scheme = {
@@ -87,7 +87,7 @@ export function certificateVerifyContent(
 ): Uint8Array {
   const pad = new Uint8Array(64).fill(0x20);
   const ctx = new TextEncoder().encode(fromServer ? CONTEXT_SERVER : CONTEXT_CLIENT);
-  return concat(pad, ctx, new Uint8Array([0]), transcriptHash);
+  return concatBytes(pad, ctx, new Uint8Array([0]), transcriptHash);
 }
 
 function options(spec: SchemeSpec, key: KeyObject) {

@@ -1,6 +1,7 @@
 /**
- * Go `time.ParseDuration` semantics, returning milliseconds. Used for configuration keys that
- * hold Go duration strings (`maxidleconnectiontimeout`, `tokenexpiration`, ...).
+ * Go `time.Duration` text both ways: {@link parseGoDuration} (Go `time.ParseDuration`, returning
+ * MILLISECONDS, for configuration keys such as `maxidleconnectiontimeout`) and
+ * {@link formatGoDuration} (Go `Duration.String()`, taking NANOSECONDS as Go does).
  * @module
  */
 
@@ -88,30 +89,38 @@ export function parseGoDuration(s: string): number {
   return neg ? -ms : ms;
 }
 
-/** Format milliseconds like Go's `time.Duration.String()` (`1m30s`, `500ms`, `0s`). */
-export function formatGoDuration(ms: number): string {
-  let ns = Math.round(ms * 1e6);
-  if (ns === 0) return "0s";
-  const neg = ns < 0;
-  if (neg) ns = -ns;
-  let out: string;
-  if (ns < 1e9) {
-    if (ns < 1e3) out = `${ns}ns`;
-    else if (ns < 1e6) out = `${trimNum(ns / 1e3)}\u00b5s`;
-    else out = `${trimNum(ns / 1e6)}ms`;
-  } else {
-    const h = Math.floor(ns / 3600e9);
-    const rem = ns - h * 3600e9;
-    const m = Math.floor(rem / 60e9);
-    const sec = (rem - m * 60e9) / 1e9;
-    out = "";
-    if (h > 0) out += `${h}h`;
-    if (h > 0 || m > 0) out += `${m}m`;
-    out += `${trimNum(sec)}s`;
-  }
-  return neg ? "-" + out : out;
+function fmtFrac(v: bigint, prec: number): string {
+  const p = 10n ** BigInt(prec);
+  const whole = v / p;
+  const frac = (v % p).toString().padStart(prec, "0").replace(/0+$/, "");
+  return frac ? `${whole}.${frac}` : `${whole}`;
 }
 
-function trimNum(n: number): string {
-  return String(Number(n.toFixed(9)));
+/**
+ * Format a duration in NANOSECONDS the way Go prints a `time.Duration` (`1m30s`, `500ms`, `0s`).
+ * Millisecond values go through `msToNs` (src/clock.ts) first.
+ *
+ * @example
+ * ```ts
+ * formatGoDuration(1_500_000_000n); // "1.5s"
+ * formatGoDuration(123_400_000_000n); // "2m3.4s"
+ * formatGoDuration(850_123n); // "850.123µs"
+ * formatGoDuration(0n); // "0s"
+ * ```
+ */
+export function formatGoDuration(ns: bigint): string {
+  if (ns === 0n) return "0s";
+  const sign = ns < 0n ? "-" : "";
+  const u = ns < 0n ? -ns : ns;
+  if (u < 1000n) return `${sign}${u}ns`;
+  if (u < 1_000_000n) return `${sign}${fmtFrac(u, 3)}µs`;
+  if (u < 1_000_000_000n) return `${sign}${fmtFrac(u, 6)}ms`;
+  let out = fmtFrac(u % 60_000_000_000n, 9) + "s";
+  const mins = u / 60_000_000_000n;
+  if (mins > 0n) {
+    out = `${mins % 60n}m` + out;
+    const hours = mins / 60n;
+    if (hours > 0n) out = `${hours}h` + out;
+  }
+  return sign + out;
 }

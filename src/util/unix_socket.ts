@@ -5,6 +5,9 @@
  * @module
  */
 
+import { errorText } from "./error_text.ts";
+import { closeQuietly } from "./close_quietly.ts";
+
 /** A Unix socket could not be opened (message starts `error opening Unix socket:`). */
 export class UnixSocketError extends Error {}
 
@@ -51,7 +54,7 @@ export async function listenUnixLocked(
   try {
     lock = await Deno.open(`${path}.lock`, { create: true, write: true, mode: 0o600 });
   } catch (e) {
-    throw fail(`could not open lock file ${path}.lock: ${e instanceof Error ? e.message : e}`);
+    throw fail(`could not open lock file ${path}.lock: ${errorText(e)}`);
   }
   if (!(await lockWithin(lock, LOCK_WAIT_MS))) {
     lock.close();
@@ -62,7 +65,7 @@ export async function listenUnixLocked(
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) {
       lock.close();
-      throw fail(`could not remove old socket file ${path}: ${e instanceof Error ? e.message : e}`);
+      throw fail(`could not remove old socket file ${path}: ${errorText(e)}`);
     }
   }
   let listener: Deno.UnixListener;
@@ -73,7 +76,7 @@ export async function listenUnixLocked(
     inode = Deno.lstatSync(path).ino;
   } catch (e) {
     lock.close();
-    throw fail(`${path}: ${e instanceof Error ? e.message : e}`);
+    throw fail(`${path}: ${errorText(e)}`);
   }
   let closed = false;
   let pending: Promise<unknown> = Promise.resolve();
@@ -91,9 +94,7 @@ export async function listenUnixLocked(
     close() {
       if (closed) return;
       closed = true;
-      try {
-        listener.close();
-      } catch { /* closed */ }
+      closeQuietly(listener);
       try {
         if (Deno.lstatSync(path).ino === inode) Deno.removeSync(path);
       } catch { /* gone */ }
