@@ -269,7 +269,7 @@ Deno.test("work-kubernetes against a real API server", opts, async (t) => {
   // applying pod stages (new pods stay Pending, the exit annotation is not acted on) for about
   // a minute at a time, so the later steps time out. Until that is understood they run only
   // with KUBE_TEST_ALL=1; the steps below run always.
-  const always = ["AWX job via receptor ctl", "pending timeout", "bad kubeconfig"];
+  const always = ["AWX job via receptor ctl:", "pending timeout", "bad kubeconfig"];
   const all = Deno.env.get("KUBE_TEST_ALL") === "1";
   const step = async (name: string, fn: () => Promise<void>) => {
     if (only && !only.split(",").some((p) => name.startsWith(p))) return;
@@ -293,7 +293,7 @@ Deno.test("work-kubernetes against a real API server", opts, async (t) => {
   try {
     await e.start();
 
-    await t.step(
+    await step(
       "AWX job via receptor ctl: pod spec, stdin attach, output byte for byte",
       async () => {
         const ns = "awx-ctl";
@@ -338,7 +338,7 @@ Deno.test("work-kubernetes against a real API server", opts, async (t) => {
       },
     );
 
-    await t.step(
+    await step(
       "AWX job via receptorctl (PyPI) with runtime auth: exit code 3 fails the unit",
       async () => {
         const ctl = locateReceptorctlOrNull();
@@ -458,7 +458,7 @@ Deno.test("work-kubernetes against a real API server", opts, async (t) => {
       await podGone(cluster, ns, p.name);
     });
 
-    await t.step(
+    await step(
       "pending timeout (unschedulable pod) fails the unit with the scheduler's reason",
       async () => {
         const ns = "pending";
@@ -472,7 +472,7 @@ Deno.test("work-kubernetes against a real API server", opts, async (t) => {
       },
     );
 
-    await t.step(
+    await step(
       "bad kubeconfig or unreachable API server fails the unit, not the node",
       async () => {
         const ns = "bad";
@@ -517,7 +517,7 @@ Deno.test("work-kubernetes against a real API server", opts, async (t) => {
       },
     );
 
-    await t.step(
+    await step(
       "remote submission: the kubernetes type two hops away mirrors like any remote unit",
       async () => {
         const ns = "remote";
