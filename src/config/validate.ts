@@ -74,6 +74,13 @@ export function effectiveNodeId(
   return id;
 }
 
+/** Go's `os.Stat` error text. */
+function goStatError(path: string, e: unknown): string {
+  if (e instanceof Deno.errors.NotFound) return `stat ${path}: no such file or directory`;
+  if (e instanceof Deno.errors.PermissionDenied) return `stat ${path}: permission denied`;
+  return `stat ${path}: ${(e as Error).message}`;
+}
+
 function err(s: Section, msg: string, field?: string, value?: string | number): ConfigError {
   return sectionConfigError(s, msg, field, value);
 }
@@ -417,6 +424,17 @@ function prepare(s: Section, serverTls: Set<string>, clientTls: Set<string>): vo
       }
       if (s.kubeconfig !== "" && auth !== "kubeconfig") {
         throw err(s, "can only provide KubeConfig when AuthMethod=kubeconfig", "kubeconfig");
+      }
+      if (s.kubeconfig !== "") {
+        try {
+          Deno.statSync(s.kubeconfig);
+        } catch (e) {
+          throw err(
+            s,
+            `error accessing kubeconfig file: ${goStatError(s.kubeconfig, e)}`,
+            "kubeconfig",
+          );
+        }
       }
       if (s.pod !== "" && (s.image !== "" || s.command !== "" || s.params !== "")) {
         throw err(s, "can only provide Pod when Image, Command, and Params are empty", "pod");

@@ -54,7 +54,6 @@ function effectiveLogLevel(sections: readonly Section[]): LogLevel {
 
 const NOT_IMPLEMENTED = new Set([
   "ip-router",
-  "work-kubernetes",
 ]);
 
 /** Work signing keys: loaded (with jose) only when a section asks for them. */
@@ -223,6 +222,12 @@ export async function startNode(
       for (const s of denoTypes) {
         await work.registerType(new DenoUnitType(s, denoUnitDeps(logger)));
       }
+    }
+    // work-kubernetes: loaded only by nodes that configure it.
+    const kubeSections = sectionsOf(sections, "work-kubernetes");
+    if (kubeSections.length) {
+      const { KubeUnitType } = await import("../work/kubernetes_unit.ts");
+      for (const s of kubeSections) await work.registerType(new KubeUnitType(s));
     }
     const { registerRemoteWork } = await import("../work/remote_unit.ts");
     await registerRemoteWork(work, {
