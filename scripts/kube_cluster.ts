@@ -558,7 +558,18 @@ export class KubeCluster {
   async restartKwok(): Promise<void> {
     await this.stopComponent("kwok");
     this.startKwok();
+    // the node stays Ready across the restart, so that says nothing: wait for kwok's server
+    await this.waitKwokServing();
     await this.waitNodeReady();
+  }
+
+  /** Wait until kwok's kubelet server accepts connections. */
+  async waitKwokServing(): Promise<void> {
+    await this.#waitUntil("kwok serving", async () => {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: this.kwokPort });
+      conn.close();
+      return true;
+    });
   }
 
   /** Stop everything (kwok, scheduler, API server, etcd) by PID; remove the temp dir. */
@@ -601,6 +612,7 @@ export async function startKubeCluster(opts: KubeClusterOptions): Promise<KubeCl
     await c.populate();
     c.startScheduler();
     c.startKwok();
+    await c.waitKwokServing();
     await c.waitNodeReady();
     return c;
   } catch (e) {

@@ -345,9 +345,9 @@ export class KubeRun {
       await sleep(this.timings.pollMs, signal);
       if (signal.aborted) return;
       try {
-        const view = classifyPod(await this.client.getPod(ns, name, signal));
-        this.#log.debug(`[${this.unit.id}] pod ${ns}/${name} while streaming: ${view.kind}`);
-        if (view.kind === "terminated") return end();
+        if (classifyPod(await this.client.getPod(ns, name, signal)).kind === "terminated") {
+          return end();
+        }
       } catch (e) {
         // the stream itself reports lasting trouble
         this.#log.debug(`[${this.unit.id}] polling pod ${ns}/${name}: ${errText(e)}`);
