@@ -255,6 +255,19 @@ export interface WorkDenoSection extends SectionBase {
   verifysignature: boolean;
 }
 
+/** `work-retention` (not upstream): automatic release of finished units (durations in ms). */
+export interface WorkRetentionSection extends SectionBase {
+  kind: "work-retention";
+  /** Release finished units this long after they finished; 0 = off. */
+  maxage: number;
+  /** Keep at most this many finished units; 0 = off. */
+  maxcount: number;
+  /** Sweep period. */
+  interval: number;
+  /** Give up a background remote release after this long unreachable; 0 = never. */
+  releasegiveup: number;
+}
+
 /** `work-kubernetes` (§3.10). */
 export interface WorkKubernetesSection extends SectionBase {
   kind: "work-kubernetes";
@@ -374,6 +387,7 @@ export type Section =
   | IpRouterSection
   | WorkCommandSection
   | WorkDenoSection
+  | WorkRetentionSection
   | WorkKubernetesSection
   | WorkPythonSection
   | WorkSigningSection

@@ -20,6 +20,7 @@ import { makeReloader } from "./reload.ts";
 import { loadWorkSigning, signWork } from "../work/signing.ts";
 import { denoUnitDeps, DenoUnitType } from "../work/deno_unit.ts";
 import { registerRemoteWork } from "../work/remote_unit.ts";
+import { RetentionSweep } from "../work/retention_sweep.ts";
 import { listenStreamService, makeStreamDialer, type TlsLookup } from "./streams.ts";
 import { NodeTls } from "./tls.ts";
 import { type NodeServices, startServices } from "./services.ts";
@@ -100,6 +101,16 @@ export async function startNode(
     workTypes: sectionsOf(sections, "work-command"),
   });
   await work.init();
+  // work-retention (not upstream): automatic release of finished units.
+  const retention = sectionsOf(sections, "work-retention")[0];
+  const sweep = retention
+    ? new RetentionSweep({
+      engine: work,
+      logger,
+      limits: { maxAgeMs: retention.maxage, maxCount: retention.maxcount },
+      intervalMs: retention.interval,
+    })
+    : null;
   // work-deno (not upstream): Deno-sandboxed work types on the same runner machinery.
   for (const s of sectionsOf(sections, "work-deno")) {
     await work.registerType(new DenoUnitType(s, denoUnitDeps(logger)));
@@ -113,6 +124,7 @@ export async function startNode(
     services?.close();
     control?.close();
     nodeTls.close();
+    await sweep?.close();
     await work.close();
     mesh.close();
   };
@@ -138,7 +150,9 @@ export async function startNode(
       sign: (remoteNode) => signWork(workSigning.signer, remoteNode),
       signingLifetimeMs: workSigning.signer?.lifetimeMs,
       hasTlsClient: (name) => tlsLookup.client(name) !== undefined,
+      releaseGiveUpMs: retention?.releasegiveup,
     });
+    sweep?.start();
     mesh.setWorkCommands(work.advertisedWorkCommands());
     // Services first: once the control socket exists, the proxies are listening too.
     services = await startServices(sections, { mesh, logger, tls: tlsLookup });

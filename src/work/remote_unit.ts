@@ -44,6 +44,11 @@ export interface RemoteUnitOptions extends RemoteLinkOptions {
   signingLifetimeMs?: number;
   /** Wall clock in ms (default Date.now). */
   now?: () => number;
+  /**
+   * Give up a background release after this long (ms) without reaching the unit's node: the
+   * unit is then deleted locally and a warning logged. Absent or 0: retry forever (upstream).
+   */
+  releaseGiveUpMs?: number;
 }
 
 interface Job {
@@ -272,20 +277,63 @@ export class RemoteUnitType implements WorkUnitType {
     }
   }
 
-  /** Background: connect with retries, send the op, then follow up. */
+  /**
+   * Background: connect with retries, send the op, then follow up. A release the node answers
+   * with `unknown work unit` is complete (nothing left there); one that cannot reach the node
+   * within `releaseGiveUpMs` is given up: the unit is deleted here and a warning logged.
+   */
   #opInBackground(unit: UnitContext, ac: AbortController, release: boolean): void {
     const signal = this.#signalFor(unit, ac);
+    const giveUpMs = release ? (this.#o.releaseGiveUpMs ?? 0) : 0;
+    let gaveUp = false;
+    const giveUp = giveUpMs > 0
+      ? setTimeout(() => {
+        gaveUp = true;
+        ac.abort();
+      }, giveUpMs)
+      : undefined;
     this.#startJob(unit, ac, async () => {
-      const client = await this.#link.getConnection(unit, signal);
-      if (!client) return;
       try {
-        await this.#link.sendOp(unit, client, release, signal);
-      } catch (e) {
-        if (!signal.aborted) this.#log.error(`Error running action function: ${errorText(e)}`);
-        return;
+        const client = await this.#link.getConnection(unit, signal);
+        if (!client) return;
+        try {
+          await this.#link.sendOp(unit, client, release, signal);
+        } catch (e) {
+          if (signal.aborted) return;
+          if (release && errorText(e).includes("unknown work unit")) {
+            clearTimeout(giveUp);
+            this.#log.info(`[${unit.id}] remote node no longer knows this unit: releasing here`);
+            await this.#finalize(unit);
+            return;
+          }
+          this.#log.error(`Error running action function: ${errorText(e)}`);
+          return;
+        }
+        clearTimeout(giveUp); // the node took the release; what is left is local
+        await this.#afterOp(unit, signal, release);
+      } finally {
+        clearTimeout(giveUp);
+        if (gaveUp && !unit.signal.aborted && !this.#closing.signal.aborted) {
+          await this.#giveUpRelease(unit, giveUpMs);
+        }
       }
-      await this.#afterOp(unit, signal, release);
     });
+  }
+
+  async #giveUpRelease(unit: UnitContext, ms: number): Promise<void> {
+    const node = (await this.#link.extra(unit).catch(() => null))?.RemoteNode ?? "?";
+    this.#log.warning(
+      `[${unit.id}] gave up releasing this unit on node ${node} after ${
+        Math.round(ms / 1000)
+      }s unreachable (releasegiveup): deleting it here; its remote copy may remain`,
+    );
+    await this.#finalize(unit);
+  }
+
+  /** A background release is under way (survives restarts in ExtraData.LocalReleased). */
+  releasePending(status: StatusFileData): boolean {
+    const ed = status.ExtraData as { LocalReleased?: unknown } | null;
+    return !!ed && typeof ed === "object" && ed.LocalReleased === true;
   }
 
   /** One synchronous attempt; unreachable → retried in the background ("pending"). */

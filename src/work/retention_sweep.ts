@@ -1,0 +1,94 @@
+/**
+ * The shell around {@link chooseForRelease}: every `intervalMs` it reads the engine's units,
+ * asks the sans-IO decision which finished units to release (oldest first, bounded per sweep),
+ * releases them through the engine and logs each release. One sweep at a time.
+ * @module
+ */
+
+import type { Logger } from "../log.ts";
+import { errorText } from "../util/error_text.ts";
+import { formatGoDuration, msToNs } from "../gocompat/duration.ts";
+import type { WorkEngine } from "./engine.ts";
+import { stateName } from "./status_file.ts";
+import { chooseForRelease, retentionEnabled, type RetentionLimits } from "./retention.ts";
+
+/** Options of {@link RetentionSweep}. */
+export interface RetentionSweepOptions {
+  engine: WorkEngine;
+  logger: Logger;
+  limits: RetentionLimits;
+  /** Sweep period (ms). */
+  intervalMs: number;
+  /** Wall clock in ms (default Date.now); finish times are status-file modification times. */
+  now?: () => number;
+}
+
+/** Periodic automatic release of finished units. */
+export class RetentionSweep {
+  readonly #o: RetentionSweepOptions;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #running: Promise<void> | null = null;
+
+  constructor(opts: RetentionSweepOptions) {
+    this.#o = opts;
+  }
+
+  /** Start sweeping (no-op when no limit is set); the first sweep runs at once. */
+  start(): void {
+    if (!retentionEnabled(this.#o.limits) || this.#timer !== undefined) return;
+    this.#timer = setInterval(() => void this.sweep(), this.#o.intervalMs);
+    Deno.unrefTimer(this.#timer as unknown as number);
+    void this.sweep();
+  }
+
+  /** One sweep (skipped while the previous one is still running). */
+  sweep(): Promise<void> {
+    if (!this.#running) this.#running = this.#sweep().finally(() => this.#running = null);
+    return this.#running;
+  }
+
+  async #sweep(): Promise<void> {
+    const { engine, logger, limits } = this.#o;
+    const now = (this.#o.now ?? Date.now)();
+    let units;
+    try {
+      units = await engine.retentionView();
+    } catch (e) {
+      logger.error(`retention: cannot list work units: ${errorText(e)}`);
+      return;
+    }
+    const states = new Map(units.map((u) => [u.id, u.state]));
+    for (const c of chooseForRelease(units, limits, now)) {
+      if (this.#timer === undefined) return; // stopped
+      const why = c.reason === "age"
+        ? `finished ${fmt(roundSec(now - c.finishedAt))} ago, maxage ${fmt(limits.maxAgeMs ?? 0)}`
+        : `more than maxcount ${limits.maxCount} finished units`;
+      try {
+        const r = await engine.release(c.id, false);
+        const state = stateName(states.get(c.id) ?? -1);
+        logger.info(
+          r === "pending"
+            ? `retention: release of work unit ${c.id} (${state}) pending: ${why}`
+            : `retention: released work unit ${c.id} (${state}): ${why}`,
+        );
+      } catch (e) {
+        logger.warning(`retention: could not release work unit ${c.id}: ${errorText(e)}`);
+      }
+    }
+  }
+
+  /** Stop sweeping and wait for a sweep in progress. */
+  async close(): Promise<void> {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#running;
+  }
+}
+
+function fmt(ms: number): string {
+  return formatGoDuration(msToNs(ms));
+}
+
+function roundSec(ms: number): number {
+  return Math.max(0, Math.round(ms / 1000) * 1000);
+}
