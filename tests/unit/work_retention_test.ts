@@ -1,4 +1,6 @@
-import { assertEquals } from "../helpers/assert.ts";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "../helpers/assert.ts";
+import { ConfigError, parseInvocation, sectionsOf } from "../../src/config/mod.ts";
+import { memFiles } from "../fixtures/config/memfs.ts";
 import { FakeClock } from "../../src/clock.ts";
 import { chooseForRelease, type RetentionUnit } from "../../src/work/retention.ts";
 import { selectOwned } from "../../src/work/owner.ts";
@@ -89,4 +91,28 @@ Deno.test("selectOwned: by owner and age; active units only when included", () =
   assertEquals(selectOwned(list, "alice", 0, now, false), ["A", "B"]);
   assertEquals(selectOwned(list, "alice", 60 * MIN, now, true), ["A", "C"]);
   assertEquals(selectOwned(list, "carol", 0, now, true), []);
+});
+
+Deno.test("config: work-retention durations parsed to ms, bad values name the key", () => {
+  const inv = parseInvocation(
+    ["--node", "id=a", "--work-retention", "maxage=1h30m", "maxcount=5", "releasegiveup=10s"],
+    { readFile: memFiles({}) },
+  );
+  if (inv.kind !== "node") throw new Error(inv.kind);
+  const s = sectionsOf(inv.sections, "work-retention")[0];
+  assertEquals([s.maxage, s.maxcount, s.interval, s.releasegiveup], [5_400_000, 5, 60_000, 10_000]);
+  for (
+    const [arg, part] of [
+      ["maxage=soon", "maxage"],
+      ["interval=1ms", "interval must be at least 0.1s"],
+      ["maxcount=-1", "maxcount must not be negative"],
+    ]
+  ) {
+    const e = assertThrows(
+      () =>
+        parseInvocation(["--node", "id=a", "--work-retention", arg], { readFile: memFiles({}) }),
+    );
+    assert(e instanceof ConfigError, String(e));
+    assertStringIncludes((e as Error).message, part);
+  }
 });
