@@ -2,7 +2,9 @@
  * `deno task demo`: starts the three-node mesh of examples/three-node (controller → hop1 ←
  * exec1) on a free port in a temp dir, then shows what receptor does: the mesh status, a
  * 2-hop ping and traceroute, and remote work on exec1 submitted from the controller with its
- * output streamed back. Stops the nodes at the end (or on Ctrl-C).
+ * output streamed back. The controller also serves the live mesh page and metrics (the
+ * `observability` section); its URL is printed. Stops the nodes at the end (or on Ctrl-C);
+ * `deno task demo --keep` keeps the mesh up until Ctrl-C so the page can be looked at.
  * @module
  */
 import { ReceptorClient } from "../src/ctl/client.ts";
@@ -10,9 +12,16 @@ import { formatStatus } from "../src/ctl/format_status.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const dir = await Deno.makeTempDir({ prefix: "receptor-demo-" });
-const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-const port = (probe.addr as Deno.NetAddr).port;
-probe.close();
+function freePort(): number {
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const p = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  return p;
+}
+const port = freePort();
+const httpPort = freePort();
+const pageUrl = `http://127.0.0.1:${httpPort}/`;
+const keep = Deno.args.includes("--keep");
 
 const names = ["hop1", "exec1", "controller"];
 const children: Deno.ChildProcess[] = [];
@@ -27,16 +36,23 @@ async function stopAll() {
   await Promise.all(children.map((c) => c.status.catch(() => {})));
   await Deno.remove(dir, { recursive: true }).catch(() => {});
 }
-Deno.addSignalListener("SIGINT", async () => {
-  await stopAll();
-  Deno.exit(130);
-});
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(sig, async () => {
+    await stopAll();
+    if (keep) say("\nnodes stopped");
+    Deno.exit(keep ? 0 : 130);
+  });
+}
 
 for (const name of names) {
   const text = (await Deno.readTextFile(`${root}examples/three-node/${name}.yaml`))
     .replaceAll("27199", String(port))
     .replaceAll("/tmp/receptor-example", dir);
-  await Deno.writeTextFile(`${dir}/${name}.yaml`, text);
+  // The controller serves the live mesh page, /metrics and /health on loopback.
+  const extra = name === "controller"
+    ? `\n- observability:\n    address: 127.0.0.1:${httpPort}\n`
+    : "";
+  await Deno.writeTextFile(`${dir}/${name}.yaml`, text + extra);
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -106,10 +122,16 @@ try {
     "--follow",
   ]);
   if (code !== 0) console.log(`(remote work exited with ${code})`);
+  say(`\nLive mesh page: ${pageUrl}  (metrics: ${pageUrl}metrics)`);
 } catch (e) {
   console.error(`demo failed: ${e instanceof Error ? e.message : e}`);
   await stopAll();
   Deno.exit(1);
+}
+if (keep) {
+  say("mesh kept up (--keep): open the page above; Ctrl-C stops the nodes");
+  setInterval(() => {}, 1 << 30); // stay up; the signal listeners stop the nodes and exit
+  await new Promise(() => {});
 }
 await stopAll();
 say("\ndemo done: nodes stopped");

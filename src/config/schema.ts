@@ -530,6 +530,24 @@ export const SECTIONS: readonly SectionSpec[] = [
       ),
     ],
   },
+  // Not upstream: the node's HTTP endpoint for operators (metrics, health, live mesh page).
+  {
+    name: "observability",
+    kind: "observability",
+    description: "Serve /metrics (Prometheus), /health, /ready and a live mesh page over HTTP " +
+      "(not in upstream)",
+    singleton: true,
+    fields: [
+      f("Address", "string", "host:port to listen on (loopback by default)", {
+        default: "127.0.0.1:9180",
+      }),
+      f("TLS", "string", "Name of TLS server config (HTTPS; its clientcas require client certs)"),
+      f("MinPeers", "int", "/health answers 503 while fewer peers are connected", {
+        default: "0",
+      }),
+      f("MeshPage", "bool", "Serve the live mesh page at /", { default: "true" }),
+    ],
+  },
 ];
 
 /** Look up a section by its lower-case name (exact, case-sensitive match). */

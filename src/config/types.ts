@@ -268,6 +268,19 @@ export interface WorkRetentionSection extends SectionBase {
   releasegiveup: number;
 }
 
+/** `observability` (not upstream): the node's HTTP endpoint (metrics, health, mesh page). */
+export interface ObservabilitySection extends SectionBase {
+  kind: "observability";
+  /** host:port (default 127.0.0.1:9180). */
+  address: string;
+  /** tls-server name: HTTPS (client certificates checked when it has clientcas). */
+  tls: string;
+  /** /health is 503 while fewer peers are connected. */
+  minpeers: number;
+  /** Serve the live mesh page at `/`. */
+  meshpage: boolean;
+}
+
 /** `work-kubernetes` (§3.10). */
 export interface WorkKubernetesSection extends SectionBase {
   kind: "work-kubernetes";
@@ -388,6 +401,7 @@ export type Section =
   | WorkCommandSection
   | WorkDenoSection
   | WorkRetentionSection
+  | ObservabilitySection
   | WorkKubernetesSection
   | WorkPythonSection
   | WorkSigningSection

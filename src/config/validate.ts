@@ -268,6 +268,13 @@ export function validateSections(sections: Section[], opts: ValidateOptions = {}
         }
         register(s, s.worktype);
         break;
+      case "observability": {
+        serverRef(s, s.tls, "tls");
+        const e = splitHostPortError(s.address);
+        if (e) throw err(s, e, "address");
+        if (s.minpeers < 0) throw err(s, "minpeers must not be negative", "minpeers");
+        break;
+      }
       case "work-kubernetes":
         register(s, s.worktype);
         break;

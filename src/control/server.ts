@@ -22,6 +22,8 @@ export interface ControlServiceContext {
   nodeId: string;
   commands: ReadonlyMap<string, ControlCommand>;
   logger: Logger;
+  /** Told of every accepted session (metrics). */
+  onSession?: (transport: ControlTransportKind) => void;
 }
 
 /** Something that can be stopped. */
@@ -36,6 +38,7 @@ export function serveConnection(
   transport: ControlTransportKind,
   remoteNode?: string,
 ): Promise<void> {
+  ctx.onSession?.(transport);
   return runControlSession(conn, {
     nodeId: ctx.nodeId,
     transport,

@@ -101,11 +101,33 @@ class Endpoint implements DatagramEndpoint {
   }
 }
 
+/** Traffic of one link, or of closed links folded per backend kind and peer (metrics). */
+export interface LinkTraffic {
+  /** Backend kind: the first word of the link description (`tcp-peer`, `ws-listener`, …). */
+  backend: string;
+  /** Peer node ID once the handshake named it ("" before). */
+  peer: string;
+  messagesIn: number;
+  bytesIn: number;
+  messagesOut: number;
+  bytesOut: number;
+}
+
+/** Most (backend, peer) pairs kept for closed links; beyond it they fold into peer "other". */
+const MAX_CLOSED_TRAFFIC_KEYS = 256;
+
+function backendKind(description: string): string {
+  const w = description.split(" ", 1)[0];
+  return /^[a-z][a-z0-9-]{0,31}$/.test(w) ? w : "other";
+}
+
 /** A running mesh node: Router + links + timer + endpoints. */
 export class MeshNode {
   readonly router: Router;
   readonly #clock: Clock;
   readonly #links = new Map<number, Link>();
+  readonly #traffic = new Map<number, LinkTraffic>();
+  readonly #closedTraffic = new Map<string, LinkTraffic>();
   readonly #endpoints = new Map<string, Endpoint>();
   readonly #shutdownCbs: ((reason: string) => void)[] = [];
   readonly #restartCbs = new Set<(node: string) => void>();
@@ -136,13 +158,26 @@ export class MeshNode {
     }
     const id = this.#nextLinkId++;
     this.#links.set(id, link);
+    const t: LinkTraffic = {
+      backend: backendKind(link.options.description),
+      peer: "",
+      messagesIn: 0,
+      bytesIn: 0,
+      messagesOut: 0,
+      bytesOut: 0,
+    };
+    this.#traffic.set(id, t);
     const owned = link.freshMessages === true;
     link.onMessage = (m) => {
       if (this.#closed) return;
+      t.messagesIn++;
+      t.bytesIn += m.length;
       this.router.handleMessage(id, m, owned);
+      if (t.peer === "") t.peer = this.router.linkPeer(id) ?? "";
       this.#pump();
     };
     link.onClose = (reason) => {
+      this.#foldTraffic(id);
       if (!this.#links.delete(id) || this.#closed) return;
       this.router.linkClosed(id, reason);
       this.#pump();
@@ -284,6 +319,41 @@ export class MeshNode {
     this.router.setWorkCommands(list);
   }
 
+  /**
+   * Traffic per link: open links one entry each, closed links folded per backend kind and peer
+   * (so the sums only grow). Read at scrape time by the metrics endpoint.
+   */
+  linkTraffic(): { open: LinkTraffic[]; closed: LinkTraffic[] } {
+    return {
+      open: [...this.#traffic.values()].map((t) => ({ ...t })),
+      closed: [...this.#closedTraffic.values()].map((t) => ({ ...t })),
+    };
+  }
+
+  #foldTraffic(id: number): void {
+    const t = this.#traffic.get(id);
+    if (!t) return;
+    this.#traffic.delete(id);
+    let key = `${t.backend} ${t.peer}`;
+    if (!this.#closedTraffic.has(key) && this.#closedTraffic.size >= MAX_CLOSED_TRAFFIC_KEYS) {
+      key = `${t.backend} other`;
+    }
+    const sum = this.#closedTraffic.get(key) ??
+      {
+        ...t,
+        peer: key.slice(t.backend.length + 1),
+        messagesIn: 0,
+        bytesIn: 0,
+        messagesOut: 0,
+        bytesOut: 0,
+      };
+    sum.messagesIn += t.messagesIn;
+    sum.bytesIn += t.bytesIn;
+    sum.messagesOut += t.messagesOut;
+    sum.bytesOut += t.bytesOut;
+    this.#closedTraffic.set(key, sum);
+  }
+
   /** The router's status snapshot. */
   status(): RouterStatus {
     return this.router.status();
@@ -304,6 +374,7 @@ export class MeshNode {
     for (const ep of [...this.#endpoints.values()]) ep.close();
     for (const l of [...this.#links.values()]) l.close();
     this.#links.clear();
+    for (const id of [...this.#traffic.keys()]) this.#foldTraffic(id);
   }
 
   #pump(): void {
@@ -315,6 +386,11 @@ export class MeshNode {
           case "send":
             try {
               const l = this.#links.get(o.linkId);
+              const t = this.#traffic.get(o.linkId);
+              if (t) {
+                t.messagesOut++;
+                t.bytesOut += o.bytes.length + (o.tail?.length ?? 0);
+              }
               if (!o.tail) l?.send(o.bytes);
               else if (l?.sendParts) l.sendParts(o.bytes, o.tail);
               else if (l) {
@@ -330,6 +406,7 @@ export class MeshNode {
           case "closeLink": {
             const l = this.#links.get(o.linkId);
             this.#links.delete(o.linkId);
+            this.#foldTraffic(o.linkId);
             l?.close();
             break;
           }

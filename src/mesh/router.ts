@@ -38,10 +38,16 @@ import { Topology } from "./topology.ts";
 import { DataPath } from "./data_path.ts";
 import { checkNewPeer, checkPeerUpdate } from "./handshake.ts";
 import { RoutingUpdates, SOON_MS } from "./routing_updates.ts";
-import type { RouterOptions, RouterOutput, RouterStatus, SendError } from "./router_types.ts";
+import type {
+  RouterCounters,
+  RouterOptions,
+  RouterOutput,
+  RouterStatus,
+  SendError,
+} from "./router_types.ts";
 
 export type { RouterOptions, RouterOutput, RouterStatus, SendError } from "./router_types.ts";
-export type { UnreachableNotice } from "./router_types.ts";
+export type { RouterCounters, UnreachableNotice } from "./router_types.ts";
 
 /** Interval and count of per-session initial messages. */
 const INIT_INTERVAL_MS = 1000;
@@ -92,6 +98,12 @@ export class Router {
   #shutdown = false;
   readonly #data: DataPath;
   readonly #updates: RoutingUpdates;
+  /** Counters read at scrape time by the metrics endpoint (plain increments, no I/O). */
+  readonly counters: RouterCounters = {
+    routingUpdatesFromNeighbours: 0,
+    routingUpdatesFromRemote: 0,
+    routeChanges: 0,
+  };
 
   /** Create a router; throws only for invalid options (bad node ID). */
   constructor(opts: RouterOptions) {
@@ -215,7 +227,10 @@ export class Router {
   #recomputeRoutes(): void {
     this.#routeCalcAt = undefined;
     this.#routesDirty = false;
+    const old = this.#routes;
     this.#routes = this.#topo.computeRoutes().nextHop;
+    for (const [d, n] of this.#routes) if (old.get(d) !== n) this.counters.routeChanges++;
+    for (const d of old.keys()) if (!this.#routes.has(d)) this.counters.routeChanges++;
     if (this.logger.enabled("debug")) {
       const rt = [...this.#routes].map(([d, n]) => `${d} via ${n}`).join(", ");
       this.logger.debug(`Routing table: ${rt}`);
@@ -370,6 +385,8 @@ export class Router {
         if (v.action === "reject") return this.#reject(l, peer, v.reason);
         if (v.action === "ignore") return; // a late initial message
         l.remoteEstablished = v.remoteEstablished;
+        if (u.NodeID === peer) this.counters.routingUpdatesFromNeighbours++;
+        else this.counters.routingUpdatesFromRemote++;
         this.#updates.receive(u, peer);
         return;
       }
@@ -526,6 +543,11 @@ export class Router {
         ad.NodeID === this.nodeId ? adStatus(ad, now, wc) : adStatus(ad)
       ),
     };
+  }
+
+  /** The peer node of an established link (metrics), undefined before the handshake. */
+  linkPeer(linkId: number): string | undefined {
+    return this.#links.get(linkId)?.peer;
   }
 
   /** The sequence number of the last routing update built (for tests and diagnostics). */

@@ -88,3 +88,13 @@ export type SendError =
   | "service unknown"
   | "message too large"
   | "router is shut down";
+
+/** Router counters for metrics, read at scrape time. */
+export interface RouterCounters {
+  /** Routing updates received whose origin is the neighbour that sent them. */
+  routingUpdatesFromNeighbours: number;
+  /** Routing updates received that a neighbour relayed from another node. */
+  routingUpdatesFromRemote: number;
+  /** Destinations whose next hop appeared, changed or vanished in route recomputations. */
+  routeChanges: number;
+}

@@ -30,6 +30,7 @@ import type { LoadedTlsServer } from "../certs/tls_config.ts";
 import type { WorkEngine } from "../work/engine.ts";
 import type { WorkSigning } from "../work/signing.ts";
 import type { Logger } from "../log.ts";
+import { type ControlStats, instrumentCommands } from "../control/control_stats.ts";
 import type { ReloadResult } from "./reload.ts";
 
 /** Mesh operations the control services need (status/ping/traceroute + advertising). */
@@ -72,6 +73,8 @@ export interface ControlDeps {
   ) => Closer;
   /** work-signing / work-verification keys (control.md §7); absent = none configured. */
   workSigning?: WorkSigning;
+  /** Counters for the metrics endpoint (absent: nothing is counted). */
+  stats?: ControlStats;
   /** Named `tls-server` material (current at each call), for `tcptls`. */
   tls?: { serverConfig(name: string): LoadedTlsServer } | null;
 }
@@ -100,8 +103,14 @@ export async function startControlServices(
   sections: readonly Section[],
   deps: ControlDeps,
 ): Promise<ControlServices> {
-  const commands = buildCommands(deps);
-  const ctx: ControlServiceContext = { nodeId: deps.nodeId, commands, logger: deps.logger };
+  const stats = deps.stats;
+  const commands = stats ? instrumentCommands(buildCommands(deps), stats) : buildCommands(deps);
+  const ctx: ControlServiceContext = {
+    nodeId: deps.nodeId,
+    commands,
+    logger: deps.logger,
+    onSession: stats ? (t) => stats.session(t) : undefined,
+  };
   const closers: Closer[] = [];
   const tcpPorts: number[] = [];
   const advertised: string[] = [];

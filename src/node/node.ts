@@ -25,6 +25,8 @@ import { listenStreamService, makeStreamDialer, type TlsLookup } from "./streams
 import { NodeTls } from "./tls.ts";
 import { type NodeServices, startServices } from "./services.ts";
 import { errorText } from "../util/error_text.ts";
+import { ControlStats } from "../control/control_stats.ts";
+import { type ObservabilityEndpoint, startObservability } from "./http/server.ts";
 
 /** Node-level options that are not part of the upstream config format. */
 export interface NodeRunOptions {
@@ -41,6 +43,8 @@ export interface RunningNode {
   work: WorkEngine;
   backends: RunningBackend[];
   control: ControlServices;
+  /** The `observability` HTTP endpoint, when configured. */
+  observability?: ObservabilityEndpoint;
 }
 
 function effectiveLogLevel(sections: readonly Section[]): LogLevel {
@@ -119,7 +123,10 @@ export async function startNode(
   let backends: RunningBackend[] = [];
   let control: ControlServices | undefined;
   let services: NodeServices | undefined;
+  let observability: ObservabilityEndpoint | undefined;
+  const controlStats = new ControlStats();
   const cleanup = async () => {
+    await observability?.close();
     for (const b of backends) b.close();
     services?.close();
     control?.close();
@@ -164,6 +171,7 @@ export async function startNode(
       work,
       reload,
       version: VERSION,
+      stats: controlStats,
       tls: nodeTls,
       dial: streamDial,
       listenMesh: (service, tlsServer, onConnection) =>
@@ -176,6 +184,18 @@ export async function startNode(
         }),
     });
     backends = startBackends(sections, mesh, logger, nodeTls);
+    const obs = sectionsOf(sections, "observability")[0];
+    if (obs) {
+      observability = await startObservability(obs, {
+        nodeId,
+        version: VERSION,
+        mesh,
+        work,
+        control: controlStats,
+        logger,
+        tlsServer: (name) => nodeTls.serverConfig(name),
+      });
+    }
   } catch (e) {
     await cleanup();
     throw e;
@@ -189,7 +209,16 @@ export async function startNode(
   nodeTls.watch();
   logger.info("Initialization complete");
 
-  const running: RunningNode = { nodeId, logger, mesh, work, backends, control: control! };
+  observability?.setReady();
+  const running: RunningNode = {
+    nodeId,
+    logger,
+    mesh,
+    work,
+    backends,
+    control: control!,
+    observability,
+  };
   opts.onReady?.(running);
 
   const code = await new Promise<number>((resolve) => {
@@ -207,6 +236,7 @@ export async function startNode(
       resolve(1);
     });
   });
+  observability?.setShuttingDown();
   await cleanup();
   return code;
 }

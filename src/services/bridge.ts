@@ -7,6 +7,7 @@
  */
 import type { ByteChannel } from "./channel.ts";
 import type { Logger } from "../log.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** A running bridge. */
 export interface Bridge {
@@ -62,9 +63,7 @@ export function bridge(a: ByteChannel, b: ByteChannel, logger: Logger): Bridge {
       return true;
     } catch (e) {
       if (!aborted) {
-        const msg = `Connection ${stage} error (${src.name} to ${dst.name}): ${
-          e instanceof Error ? e.message : e
-        }`;
+        const msg = `Connection ${stage} error (${src.name} to ${dst.name}): ${errorText(e)}`;
         logger.log(severity(e), msg);
       }
       abort();

@@ -22,6 +22,7 @@ import {
 import type { Logger } from "../log.ts";
 import { errorText } from "../util/error_text.ts";
 import { AsyncQueue } from "../util/async_queue.ts";
+import { trackStream } from "./stream_stats.ts";
 
 /**
  * Largest QUIC datagram we send over the mesh. Mesh links carry messages up to 64 KiB (wire.md
@@ -79,6 +80,7 @@ function toConn(
     if (n === node) closeQuietly(handle, `node ${node} restarted`);
   });
   handle.closed.finally(unsubscribe).catch(() => {});
+  trackStream(mesh, handle.connection, handle.closed);
   let closed = false;
   // Graceful: FIN, then CONNECTION_CLOSE only once the peer acknowledged everything we wrote
   // (or stopped the stream / the connection ended / CLOSE_LINGER_MS passed). Closing at once
@@ -249,7 +251,7 @@ export class StreamListener {
     } catch (e) {
       this.#logger.debug(
         `stream listener ${this.service}: dropping connection from ${handle.remote}: ${
-          e instanceof Error ? e.message : e
+          errorText(e)
         }`,
       );
       try {

@@ -146,17 +146,11 @@ export class CommandUnitType implements WorkUnitType {
   ): Promise<void> {
     if (this.#closed || unit.signal.aborted) return;
     try {
-      const size = await stdoutSize(unit.dir);
-      let died = false;
-      await unit.update((s) => {
-        if (!isFinal(s.State)) {
-          died = true;
-          s.State = WorkState.Failed;
-          s.Detail = `Command runner exited unexpectedly: ${processStateText(end)}`;
-          s.StdoutSize = size;
-        }
-        if (extraPid(s) === pid) s.ExtraData = null;
-      });
+      const died = await this.#recordRunnerEnd(
+        unit,
+        pid,
+        `Command runner exited unexpectedly: ${processStateText(end)}`,
+      );
       if (died) killSessionOrphans(pid);
     } catch (e) {
       unit.logger.error(`[${unit.id}] error recording runner exit: ${errorText(e)}`);
@@ -187,20 +181,33 @@ export class CommandUnitType implements WorkUnitType {
     this.#monitor(unit, pid);
   }
 
-  async #runnerVanished(unit: UnitContext, pid: number): Promise<void> {
+  /**
+   * The runner `pid` ended: a unit it left unfinished becomes Failed with `detail` (true is
+   * returned then), and its PID is cleared from ExtraData.
+   */
+  async #recordRunnerEnd(unit: UnitContext, pid: number, detail: string): Promise<boolean> {
     const size = await stdoutSize(unit.dir);
     let died = false;
     await unit.update((s) => {
       if (!isFinal(s.State)) {
         died = true;
         s.State = WorkState.Failed;
-        s.Detail = pid > 0
-          ? `Runner process ${pid} vanished while unit was running`
-          : "Runner process vanished while unit was running";
+        s.Detail = detail;
         s.StdoutSize = size;
       }
       if (extraPid(s) === pid) s.ExtraData = null;
     });
+    return died;
+  }
+
+  async #runnerVanished(unit: UnitContext, pid: number): Promise<void> {
+    const died = await this.#recordRunnerEnd(
+      unit,
+      pid,
+      pid > 0
+        ? `Runner process ${pid} vanished while unit was running`
+        : "Runner process vanished while unit was running",
+    );
     if (died && pid > 0) {
       const killed = killSessionOrphans(pid);
       if (killed.length) {

@@ -73,6 +73,19 @@ export function goneDetail(node: string, remoteUnitId: string): string {
     "(released there, or the node restarted without its data)";
 }
 
+/** Write one request line to the remote control service; a failure names the node. */
+async function sendRequest(
+  client: RemoteControlClient,
+  ed: RemoteExtraData,
+  request: Record<string, unknown>,
+): Promise<void> {
+  try {
+    await client.writeLine(sortedJson(request));
+  } catch (e) {
+    throw new WorkError(`write error sending to ${ed.RemoteNode}: ${errorText(e)}`);
+  }
+}
+
 /** Compact JSON with sorted keys (Go marshals maps sorted). */
 function sortedJson(o: Record<string, unknown>): string {
   const out: Record<string, unknown> = {};
@@ -196,11 +209,7 @@ export class RemoteLink {
     try {
       const ed = await this.extra(unit);
       const sig = await this.#signature(ed);
-      try {
-        await client.writeLine(sortedJson(submitRequest(ed, sig)));
-      } catch (e) {
-        throw new WorkError(`write error sending to ${ed.RemoteNode}: ${errorText(e)}`);
-      }
+      await sendRequest(client, ed, submitRequest(ed, sig));
       const created = await this.#readReply(client, ed, signal);
       const rid = parseCreatedLine(created);
       if (rid === null) throw new WorkError(`could not parse response: ${created}`);
@@ -429,11 +438,7 @@ export class RemoteLink {
     try {
       const ed = await this.extra(unit);
       const sig = await this.#signature(ed);
-      try {
-        await client.writeLine(sortedJson(cancelRequest(ed.RemoteUnitID, release, sig)));
-      } catch (e) {
-        throw new WorkError(`write error sending to ${ed.RemoteNode}: ${errorText(e)}`);
-      }
+      await sendRequest(client, ed, cancelRequest(ed.RemoteUnitID, release, sig));
       const line = await this.#readReply(client, ed, signal);
       const err = cancelReplyError(line);
       if (err !== null) throw new WorkError(err);

@@ -10,9 +10,9 @@
  *    the unit and carries on in the background (the submit reply is then `Job Submitted`);
  *    `restart` resumes a unit found on disk; `cancel`/`release` answer `"done"` or `"pending"`.
  *    Record failures with {@link failUnit}.
- * 2. Register it: configured types through `engine.registerType(new MyType(cfg, deps))` where the
- *    node builds its work types (src/node/node.ts), built-in ones likewise at node start-up.
- *    Its config section goes in src/config/schema.ts like the other `work-*` sections.
+ * 2. Register it: `await work.registerType(new MyType(section, deps))` beside the `work-deno`
+ *    registration in src/node/node.ts; its config section goes in src/config/schema.ts (and
+ *    its typed form in src/config/types.ts) like the other `work-*` sections.
  * @module
  */
 

@@ -23,5 +23,6 @@ Deno.test("deno task demo: status, 2-hop ping and traceroute, remote work", asyn
   assertMatch(text, /Reply from exec1 in /);
   assertMatch(text, /2: exec1 in /);
   assertStringIncludes(text, "HELLO FROM THE CONTROLLER, RUN ON EXEC1 TWO HOPS AWAY");
+  assertMatch(text, /Live mesh page: http:\/\/127\.0\.0\.1:\d+\//);
   assertStringIncludes(text, "demo done: nodes stopped");
 });
