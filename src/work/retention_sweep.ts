@@ -58,7 +58,13 @@ export class RetentionSweep {
       return;
     }
     const states = new Map(units.map((u) => [u.id, u.state]));
-    for (const c of chooseForRelease(units, limits, now)) {
+    const cap = limits.maxPerSweep ?? DEFAULT_MAX_PER_SWEEP;
+    const chosen = chooseForRelease(units, { ...limits, maxPerSweep: cap + 1 }, now);
+    if (chosen.length > cap) {
+      logger.info(`retention: more than ${cap} units to release; the rest go in the next sweeps`);
+      chosen.length = cap;
+    }
+    for (const c of chosen) {
       if (this.#timer === undefined) return; // stopped
       const why = c.reason === "age"
         ? `finished ${fmt(roundSec(now - c.finishedAt))} ago, maxage ${fmt(limits.maxAgeMs ?? 0)}`
