@@ -10,7 +10,12 @@ import { errorText } from "../util/error_text.ts";
 import { formatGoDuration, msToNs } from "../gocompat/duration.ts";
 import type { WorkEngine } from "./engine.ts";
 import { stateName } from "./status_file.ts";
-import { chooseForRelease, retentionEnabled, type RetentionLimits } from "./retention.ts";
+import {
+  chooseForRelease,
+  DEFAULT_MAX_PER_SWEEP,
+  retentionEnabled,
+  type RetentionLimits,
+} from "./retention.ts";
 
 /** Options of {@link RetentionSweep}. */
 export interface RetentionSweepOptions {
