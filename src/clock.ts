@@ -43,3 +43,21 @@ export class FakeClock implements Clock {
     if (ms > this.#now) this.#now = ms;
   }
 }
+
+/**
+ * Wall-clock milliseconds with sub-millisecond detail where the platform has it (Go writes
+ * nanoseconds in ad `Time` and `Expiration`): `Date.now()`'s millisecond plus the fraction
+ * of the high-resolution clock when both agree to within 1 ms; else whole milliseconds.
+ */
+export function preciseWallMs(): number {
+  const ms = Date.now();
+  const hr = performance.timeOrigin + performance.now();
+  if (!(Math.abs(hr - ms) < 1)) return ms;
+  return ms + (hr - Math.floor(hr));
+}
+
+/** Milliseconds (possibly fractional) since the epoch as integer nanoseconds. */
+export function msToNs(ms: number): bigint {
+  const whole = Math.floor(ms);
+  return BigInt(whole) * 1_000_000n + BigInt(Math.floor((ms - whole) * 1e6));
+}

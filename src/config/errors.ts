@@ -16,6 +16,11 @@ export interface ConfigErrorInit {
   section?: string;
   /** Field (key) involved, if any. */
   field?: string;
+  /**
+   * The offending value: when set (with `field`), a section error's location also names
+   * `field: value`, e.g. `(tcp-listener from a.yaml, port: 70000)`.
+   */
+  value?: string | number;
   /** Where the section came from (`x.yaml` or `--tcp-listener`), for validation errors. */
   source?: string;
   origin?: ConfigErrorOrigin;
@@ -63,6 +68,9 @@ function render(upstream: string, init: ConfigErrorInit): string {
     else if (init.source && init.source.startsWith("-")) where += " on the command line";
     else if (init.source) where += ` from ${init.source}`;
     where = where.trim();
+    if (init.field !== undefined && init.value !== undefined) {
+      where += `${where ? ", " : ""}${init.field}: ${init.value}`;
+    }
     return where ? `${upstream} (${where})` : upstream;
   }
   if (init.source && !upstream.includes(init.source)) return `${upstream} (in ${init.source})`;

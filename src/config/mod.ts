@@ -6,7 +6,7 @@
 
 export { ConfigError } from "./errors.ts";
 export { collectArgs, parseInvocation, type ParseOptions, reloadFileOf } from "./invocation.ts";
-export { DurationError, formatGoDuration, msToNs, parseGoDuration } from "../gocompat/duration.ts";
+export { DurationError, formatGoDuration, parseGoDuration } from "../gocompat/duration.ts";
 export { loadConfigFile, loadConfigText, type ReadFile } from "./file_loader.ts";
 export { parseFirewallRules } from "./firewall.ts";
 export { bashCompletionText, helpText } from "./help_text.ts";

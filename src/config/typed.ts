@@ -19,13 +19,19 @@ export const DEFAULT_RETENTION_INTERVAL_MS = 60_000;
 /** Default `work-signing tokenexpiration`, in ms. */
 export const DEFAULT_TOKEN_EXPIRATION_MS = 5 * 60_000;
 
-function sectionError(raw: RawSection, msg: string, field?: string): ConfigError {
+function sectionError(
+  raw: RawSection,
+  msg: string,
+  field?: string,
+  value?: string | number,
+): ConfigError {
   return new ConfigError(msg, {
     origin: "section",
     section: raw.spec.kind,
     source: raw.source,
     file: raw.file,
     field,
+    value,
   });
 }
 
@@ -107,6 +113,7 @@ export function toTypedSection(raw: RawSection): Section {
             raw,
             "failed to parse TokenExpiration -- valid examples include '1.5h', '30m', '30m10s'",
             "tokenexpiration",
+            t,
           );
         }
       }

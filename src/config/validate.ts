@@ -73,7 +73,20 @@ export function effectiveNodeId(
   return id;
 }
 
-function err(s: Section, msg: string, field?: string): ConfigError {
+function err(s: Section, msg: string, field?: string, value?: string | number): ConfigError {
+  return sectionConfigError(s, msg, field, value);
+}
+
+/**
+ * A {@link ConfigError} located at a section (file, section, and with `value` also
+ * `field: value`), e.g. for failures found when the section is started.
+ */
+export function sectionConfigError(
+  s: { kind: string; source: string },
+  msg: string,
+  field?: string,
+  value?: string | number,
+): ConfigError {
   const file = s.source.startsWith("-") || s.source.startsWith("implicit ") ? undefined : s.source;
   return new ConfigError(msg, {
     origin: "section",
@@ -81,7 +94,43 @@ function err(s: Section, msg: string, field?: string): ConfigError {
     source: s.source,
     file,
     field,
+    value,
   });
+}
+
+/** A bound listener port, to find two listeners on one port before binding. */
+interface PortUse {
+  proto: "tcp" | "udp";
+  bindaddr: string;
+  port: number;
+  s: Section;
+}
+
+function wildcard(addr: string): boolean {
+  return addr === "" || addr === "0.0.0.0" || addr === "::" || addr === "[::]";
+}
+
+/** Port range (checked here, not only when binding) and listeners sharing a port. */
+function checkListenerPort(s: Section & { port: number; bindaddr: string }, used: PortUse[]) {
+  if (!Number.isInteger(s.port) || s.port < 0 || s.port > 65535) {
+    throw err(s, `invalid port ${s.port}: out of range 0-65535`, "port", s.port);
+  }
+  if (s.port === 0) return;
+  const proto = s.kind === "udp-listener" ? "udp" : "tcp";
+  const clash = used.find((u) =>
+    u.proto === proto && u.port === s.port &&
+    (wildcard(u.bindaddr) || wildcard(s.bindaddr) || u.bindaddr === s.bindaddr)
+  );
+  if (clash) {
+    const where = clash.s.source.startsWith("-") ? " on the command line" : ` in ${clash.s.source}`;
+    throw err(
+      s,
+      `port ${s.port} is already used by an earlier ${clash.s.kind}${where}`,
+      "port",
+      s.port,
+    );
+  }
+  used.push({ proto, bindaddr: s.bindaddr, port: s.port, s });
 }
 
 /** Decode pinned fingerprints; throws upstream's `error decoding fingerprint(s)...` text. */
@@ -164,7 +213,7 @@ export function validateSections(sections: Section[], opts: ValidateOptions = {}
   };
   const listen = (s: Section, service: string, wrap: (m: string) => string, adv = false) => {
     if (service.length > 8 || new TextEncoder().encode(service).length > 8) {
-      throw err(s, wrap(`service name ${service} too long`), "service");
+      throw err(s, wrap(`service name ${service} too long (over 8 bytes)`), "service", service);
     }
     if (service === "") return;
     if (services.has(service)) {
@@ -180,11 +229,16 @@ export function validateSections(sections: Section[], opts: ValidateOptions = {}
     if (workTypes.has(workType)) throw err(s, `work type ${workType} already registered`);
     workTypes.add(workType);
   };
+  const ports: PortUse[] = [];
   for (const s of sections) {
     switch (s.kind) {
       case "tcp-listener":
       case "ws-listener":
         serverRef(s, s.tls, "tls");
+        checkListenerPort(s, ports);
+        break;
+      case "udp-listener":
+        checkListenerPort(s, ports);
         break;
       case "tcp-peer": {
         const e = splitHostPortError(s.address);

@@ -89,11 +89,6 @@ export function parseGoDuration(s: string): number {
   return neg ? -ms : ms;
 }
 
-/** Milliseconds (as used by timers and parsed config) to whole nanoseconds for {@link formatGoDuration}. */
-export function msToNs(ms: number): bigint {
-  return BigInt(Math.round(ms * 1e6));
-}
-
 function fmtFrac(v: bigint, prec: number): string {
   const p = 10n ** BigInt(prec);
   const whole = v / p;
@@ -103,7 +98,7 @@ function fmtFrac(v: bigint, prec: number): string {
 
 /**
  * Format a duration in NANOSECONDS the way Go prints a `time.Duration` (`1m30s`, `500ms`, `0s`).
- * Millisecond values go through {@link msToNs} first.
+ * Millisecond values go through `msToNs` (src/clock.ts) first.
  *
  * @example
  * ```ts

@@ -131,6 +131,7 @@ export class MeshNode {
   readonly #endpoints = new Map<string, Endpoint>();
   readonly #shutdownCbs: ((reason: string) => void)[] = [];
   readonly #restartCbs = new Set<(node: string) => void>();
+  readonly #routeCbs = new Set<(node: string) => void>();
   readonly #unreachCbs: ((n: UnreachableNotice) => void)[] = [];
   #nextLinkId = 1;
   readonly #timer: DeadlineTimer;
@@ -228,6 +229,15 @@ export class MeshNode {
   onNodeRestart(cb: (node: string) => void): () => void {
     this.#restartCbs.add(cb);
     return () => this.#restartCbs.delete(cb);
+  }
+
+  /**
+   * Call `cb` with the ID of a node whose route (re)appears, e.g. after a middle hop came back.
+   * Returns a function that removes the callback.
+   */
+  onRouteAdded(cb: (node: string) => void): () => void {
+    this.#routeCbs.add(cb);
+    return () => this.#routeCbs.delete(cb);
   }
 
   /** Called once if the router shuts down (duplicate node ID). */
@@ -428,6 +438,9 @@ export class MeshNode {
             break;
           case "nodeRestarted":
             for (const cb of [...this.#restartCbs]) cb(o.node);
+            break;
+          case "routeAdded":
+            for (const cb of [...this.#routeCbs]) cb(o.node);
             break;
         }
       }

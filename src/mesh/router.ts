@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { Clock } from "../clock.ts";
+import { type Clock, preciseWallMs, realClock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { LinkOptions } from "./link.ts";
 import type { CompiledRules } from "./firewall.ts";
@@ -67,6 +67,18 @@ interface LinkState {
   initAt?: number;
   lastRecv: number;
 }
+
+/**
+ * An ad round runs this long after a service is added (Go's tickrunner request delay), so a
+ * node that joined behind a Go relay in the meantime gets the ad within ~5 s, not a minute.
+ */
+export const AD_REQUEST_DELAY_MS = 5_000;
+
+/**
+ * An ad round runs this soon after a node becomes reachable (beyond upstream), so a node that
+ * joins behind a Go relay later than the first round still gets every ad within seconds.
+ */
+export const NEW_NODE_AD_DELAY_MS = 1_000;
 
 /** The sans-IO router of one node. */
 export class Router {
@@ -231,6 +243,13 @@ export class Router {
     this.#routes = this.#topo.computeRoutes().nextHop;
     for (const [d, n] of this.#routes) if (old.get(d) !== n) this.counters.routeChanges++;
     for (const d of old.keys()) if (!this.#routes.has(d)) this.counters.routeChanges++;
+    // A node newly reachable gets our ads soon (Go relays between us would not pass them on),
+    // and local users (stalled streams) hear that its route is back.
+    for (const node of this.#routes.keys()) {
+      if (old.has(node)) continue;
+      this.#requestAdRound(NEW_NODE_AD_DELAY_MS);
+      this.#emit({ kind: "routeAdded", node });
+    }
     if (this.logger.enabled("debug")) {
       const rt = [...this.#routes].map(([d, n]) => `${d} via ${n}`).join(", ");
       this.logger.debug(`Routing table: ${rt}`);
@@ -447,13 +466,16 @@ export class Router {
     this.#flood(bytes, fromPeer);
   }
 
+  /** Wall time for own ads: sub-millisecond detail with the real clock (Go writes ns). */
   #wallMs(): number {
-    return this.#clock.wallNow().getTime();
+    return this.#clock === realClock ? preciseWallMs() : this.#clock.wallNow().getTime();
   }
 
   /**
    * Advertise a local service: flooded now (to established connections, and to each new one on
-   * establishment) and every `serviceAdMs` with a strictly increasing Time.
+   * establishment), again in a round {@link AD_REQUEST_DELAY_MS} later (as Go's first round,
+   * which reaches nodes that joined behind a Go relay meanwhile: Go relays do not hand stored
+   * ads to new neighbours) and then every `serviceAdMs`, with a strictly increasing Time.
    */
   addAdvertisement(
     service: string,
@@ -463,8 +485,15 @@ export class Router {
   ): void {
     if (!serviceNameBytes(service)) throw new Error(`service name ${service} too long`);
     this.#ownAds.set(service, connType, tags, workCommands);
-    if (this.#adsAt === undefined) this.#adsAt = this.#clock.now() + this.#serviceAdMs;
+    this.#requestAdRound(AD_REQUEST_DELAY_MS);
     if (!this.#shutdown) this.#flood(this.#ownAds.build(service, this.#wallMs()));
+  }
+
+  /** Run the next ad round within `delayMs` (rounds are coalesced, as Go's tickrunner). */
+  #requestAdRound(delayMs: number): void {
+    if (this.#ownAds.size === 0) return;
+    const soon = this.#clock.now() + delayMs;
+    if (this.#adsAt === undefined || this.#adsAt > soon) this.#adsAt = soon;
   }
 
   /** Withdraw a local advertisement: a Cancel ad is flooded at once. */

@@ -69,7 +69,9 @@ export type RouterOutput =
   | { kind: "unreachable"; service: string; info: UnreachableNotice }
   | { kind: "shutdown"; reason: string }
   /** A known node announced a larger epoch: it restarted, and its old connections are gone. */
-  | { kind: "nodeRestarted"; node: string };
+  | { kind: "nodeRestarted"; node: string }
+  /** A node that had no route now has one (it joined, or came back after a partition). */
+  | { kind: "routeAdded"; node: string };
 
 /** A snapshot for the control service's `status` command. */
 export interface RouterStatus {

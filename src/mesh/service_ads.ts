@@ -6,6 +6,7 @@
  */
 
 import { formatGoTime, type GoTime, localGoTime } from "../gocompat/time.ts";
+import { msToNs } from "../clock.ts";
 import { encodeServiceAd, type ServiceAdvertisement, type WorkCommand } from "./messages.ts";
 
 /** One advertisement as shown in status output (control.md §2.1): exactly six keys. */
@@ -72,14 +73,14 @@ export class AdClock {
   #last = 0n;
   /** The next Time for wall-clock `wallMs`: max(wall in ns, previous + 1 ns), local zone. */
   next(wallMs: number): GoTime {
-    let ns = BigInt(Math.floor(wallMs)) * 1_000_000n;
+    let ns = msToNs(wallMs);
     if (ns <= this.#last) ns = this.#last + 1n;
     this.#last = ns;
     return localGoTime(ns);
   }
   /** The current wall time as a GoTime, without reserving it. */
   peek(wallMs: number): GoTime {
-    return localGoTime(BigInt(Math.floor(wallMs)) * 1_000_000n);
+    return localGoTime(msToNs(wallMs));
   }
 }
 

@@ -10,6 +10,7 @@ import type { StreamWrapper } from "../mesh/backends/tcp.ts";
 import { UdpListenerBackend, UdpPeerBackend } from "../mesh/backends/udp.ts";
 import { WsListenerBackend, WsPeerBackend } from "../mesh/backends/websocket.ts";
 import type { Logger } from "../log.ts";
+import { sectionConfigError } from "../config/validate.ts";
 
 /** A started backend. */
 export interface RunningBackend {
@@ -45,8 +46,10 @@ export function startBackends(
     allowedPeers: s.allowedpeers,
     logger,
   });
+  let current: Section | undefined;
   try {
     for (const s of sections) {
+      current = s;
       switch (s.kind) {
         case "tcp-listener": {
           const b = TcpListenerBackend.start({
@@ -125,7 +128,17 @@ export function startBackends(
     }
   } catch (e) {
     for (const b of started) b.close();
-    throw e;
+    throw current ? locateBindError(current, e) : e;
   }
   return started;
+}
+
+/** A listener that cannot bind names its file, section and port (`port: 4000`). */
+function locateBindError(s: Section, e: unknown): unknown {
+  if (s.kind !== "tcp-listener" && s.kind !== "ws-listener" && s.kind !== "udp-listener") return e;
+  const proto = s.kind === "udp-listener" ? "udp" : "tcp";
+  const what = e instanceof Deno.errors.AddrInUse
+    ? "bind: address already in use"
+    : (e as Error)?.message ?? String(e);
+  return sectionConfigError(s, `listen ${proto} ${s.bindaddr}:${s.port}: ${what}`, "port", s.port);
 }

@@ -158,6 +158,17 @@ export async function startNode(
       signingLifetimeMs: workSigning.signer?.lifetimeMs,
       hasTlsClient: (name) => tlsLookup.client(name) !== undefined,
       releaseGiveUpMs: retention?.releasegiveup,
+      routeBack: (node, signal) =>
+        new Promise<void>((resolve) => {
+          const done = () => {
+            off();
+            signal.removeEventListener("abort", done);
+            resolve();
+          };
+          const off = mesh.onRouteAdded((n) => n === node && done());
+          if (signal.aborted) done();
+          else signal.addEventListener("abort", done);
+        }),
     });
     sweep?.start();
     mesh.setWorkCommands(work.advertisedWorkCommands());

@@ -268,6 +268,17 @@ export class QuicConnection {
     this.#streams.stopSending(id, code);
   }
 
+  /**
+   * Sends an ack-eliciting PING now (once established): probes a path that just came back, so
+   * lost data is retransmitted on its ACK, or a peer that lost the connection answers with a
+   * stateless reset, instead of waiting for the keep-alive or idle timer.
+   */
+  ping(now: number): void {
+    this.#now = Math.max(this.#now, now);
+    if (this.#state !== "established" || !this.#handshakeComplete) return;
+    this.#spaces[2].pingPending = true;
+  }
+
   /** Closes the connection with CONNECTION_CLOSE (application error by default). */
   close(now: number, code: number, reason: string, application = true): void {
     this.#now = Math.max(this.#now, now);

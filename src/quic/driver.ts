@@ -75,6 +75,8 @@ export interface QuicConnHandle {
   acceptStream(): Promise<QuicStream | null>;
   /** Closes with an application error code (default 0) and reason. */
   close(code?: number, reason?: string): void;
+  /** Sends a PING now (see QuicConnection.ping): probe a path that came back. */
+  ping(): void;
   /** Resolves when the connection is closed, with the close code and reason. */
   readonly closed: Promise<
     { code: number; reason: string; byPeer: boolean; isApplication: boolean }
@@ -284,6 +286,10 @@ class ConnImpl implements QuicConnHandle {
   }
   close(code = 0, reason = ""): void {
     this.connection.close(this.driver.now(), code, reason, true);
+    this.driver.kick();
+  }
+  ping(): void {
+    this.connection.ping(this.driver.now());
     this.driver.kick();
   }
   /** Dispatches connection events; returns false once closed. */

@@ -53,6 +53,9 @@ function hex(b: Uint8Array): string {
   return s;
 }
 
+/** Smallest unknown short-header packet answered with a (one byte shorter) stateless reset. */
+export const MIN_RESET_TRIGGER = 22;
+
 /** Demultiplexes datagrams among connections. */
 export class QuicEndpoint {
   /** Role of this endpoint. */
@@ -192,8 +195,12 @@ export class QuicEndpoint {
         }
       }
     }
-    // unknown short-header packet: stateless reset (smaller than the trigger, RFC 9000 §10.3)
-    if (dg.length > 42 && this.#resets.length < 64) {
+    // Unknown short-header packet: stateless reset, one byte shorter than the trigger (so two
+    // endpoints that both lost state cannot loop, RFC 9000 §10.3.3) and at least 21 bytes
+    // (§10.3). Small packets are answered too (quic-go skips those up to 42 bytes): a keep-alive
+    // or probe PING is what a peer sends after a path comes back, and a reset to it ends the
+    // peer's dead connection at once instead of at its idle timeout.
+    if (dg.length >= MIN_RESET_TRIGGER && this.#resets.length < 64) {
       const len = Math.min(dg.length - 1, 43);
       const out = this.#random(len);
       out[0] = 0x40 | (out[0] & 0x3f);

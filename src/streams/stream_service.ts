@@ -79,7 +79,17 @@ function toConn(
   const unsubscribe = mesh.onNodeRestart((n) => {
     if (n === node) closeQuietly(handle, `node ${node} restarted`);
   });
-  handle.closed.finally(unsubscribe).catch(() => {});
+  // The route to the peer came back (e.g. a middle hop restarted): probe at once. Data lost
+  // meanwhile is retransmitted when the PING is acknowledged; a peer that dropped the
+  // connection while the route was down answers with a stateless reset and we end it now,
+  // instead of after the keep-alive plus idle timeout (13–51 s).
+  const unsubscribeRoute = mesh.onRouteAdded((n) => {
+    if (n === node) handle.ping();
+  });
+  handle.closed.finally(() => {
+    unsubscribe();
+    unsubscribeRoute();
+  }).catch(() => {});
   trackStream(mesh, handle.connection, handle.closed);
   let closed = false;
   // Graceful: FIN, then CONNECTION_CLOSE only once the peer acknowledged everything we wrote

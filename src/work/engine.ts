@@ -528,10 +528,17 @@ export class WorkEngine {
    * The unit's stdout from byte `startpos` (control.md §4.9): streams as output appears and
    * ends once the unit is complete and everything up to StdoutSize was sent, when it is
    * Canceled and the file is drained, or when the unit directory / stdout file disappears.
-   * Throws `unknown work unit <id>` synchronously.
+   * Throws `unknown work unit <id>` synchronously. A negative `startpos` gives no output (Go's
+   * seek fails and it ends the stream), with upstream's warning.
    */
   results(unitId: string, startpos = 0): ReadableStream<Uint8Array> {
     const rec = this.#get(unitId);
+    if (startpos < 0) {
+      this.#log.warning(
+        `Seek error processing stdout: seek ${unitPaths(rec.dir).stdout}: invalid argument`,
+      );
+      return new ReadableStream({ start: (c) => c.close() });
+    }
     return tailResults({
       unitId: rec.id,
       dir: rec.dir,

@@ -50,6 +50,11 @@ export interface RemoteLinkOptions {
   backoff?: { initialMs?: number; maxMs?: number; factor?: number };
   /** Banner timeout (ms, default 5000). */
   bannerTimeoutMs?: number;
+  /**
+   * Resolves when the route to `node` (re)appears or `signal` aborts: a reconnect back-off
+   * (grown during a long outage) is cut short then, so work resumes within seconds.
+   */
+  routeBack?: (node: string, signal: AbortSignal) => Promise<void>;
 }
 
 /** Poll delays: 100 ms doubling up to `maxMs` (upstream polls every 1 s from the start). */
@@ -194,8 +199,17 @@ export class RemoteLink {
           if (exit) return null;
         }
       }
-      await delay(backoff.next(), signal);
+      await this.#backoffSleep(backoff.next(), ed.RemoteNode, signal);
     }
+  }
+
+  /** Sleep the back-off delay, or until the route to `node` comes back. */
+  async #backoffSleep(ms: number, node: string, signal: AbortSignal): Promise<void> {
+    if (!this.#o.routeBack) return await delay(ms, signal);
+    const done = new AbortController();
+    const both = AbortSignal.any([signal, done.signal]);
+    await Promise.race([delay(ms, both), this.#o.routeBack(node, both)]);
+    done.abort();
   }
 
   // ---------------------------------------------------------------- submit

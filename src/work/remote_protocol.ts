@@ -5,6 +5,7 @@
  * @module
  */
 import { formatGoTime, localGoTime, parseGoTime } from "../gocompat/time.ts";
+import { msToNs } from "../clock.ts";
 
 /** ExtraData of a `remote` unit (control.md §6.9). */
 export interface RemoteExtraData {
@@ -76,7 +77,7 @@ export function redactExtra(ed: RemoteExtraData): RemoteExtraData {
 
 /** Expiration time text for a ttl starting at `nowMs` (local zone, like Go's time.Now()). */
 export function expirationAt(nowMs: number, ttlMs: number): string {
-  const ns = BigInt(Math.round(nowMs)) * 1_000_000n + BigInt(Math.round(ttlMs * 1e6));
+  const ns = msToNs(nowMs) + BigInt(Math.round(ttlMs * 1e6));
   return formatGoTime(localGoTime(ns));
 }
 

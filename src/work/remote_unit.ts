@@ -9,6 +9,7 @@
  * @module
  */
 import type { Logger } from "../log.ts";
+import { preciseWallMs } from "../clock.ts";
 import { DurationError, parseGoDuration } from "../gocompat/duration.ts";
 import { type WorkEngine, WorkError } from "./engine.ts";
 import type { StatusFileData } from "./status_file.ts";
@@ -51,6 +52,9 @@ export interface RemoteUnitOptions extends RemoteLinkOptions {
   releaseGiveUpMs?: number;
 }
 
+/** Bound on force-releases waiting for their executor to return. */
+export const MAX_FORCED_RELEASES = 1024;
+
 interface Job {
   ac: AbortController;
   done: Promise<void>;
@@ -65,6 +69,8 @@ export class RemoteUnitType implements WorkUnitType {
   readonly #log: Logger;
   readonly #jobs = new Map<string, Job>();
   readonly #finalizing = new Set<string>();
+  /** Force-released units whose release is still to be delivered (job keys). */
+  readonly #forced = new Set<string>();
   readonly #closing = new AbortController();
 
   readonly #link: RemoteLink;
@@ -76,7 +82,7 @@ export class RemoteUnitType implements WorkUnitType {
   }
 
   #now(): number {
-    return (this.#o.now ?? Date.now)();
+    return (this.#o.now ?? preciseWallMs)();
   }
 
   /** Validate a remote submission (control.md §2.5.1 step 2) and build its ExtraData. */
@@ -153,7 +159,12 @@ export class RemoteUnitType implements WorkUnitType {
 
   // ---------------------------------------------------------------- jobs
 
-  #startJob(unit: UnitContext, ac: AbortController, body: () => Promise<void>): void {
+  #startJob(
+    unit: UnitContext,
+    ac: AbortController,
+    body: () => Promise<void>,
+    key = unit.id,
+  ): void {
     const job: Job = { ac, done: Promise.resolve() };
     job.done = (async () => {
       try {
@@ -163,10 +174,10 @@ export class RemoteUnitType implements WorkUnitType {
           this.#log.error(`[${unit.id}] remote work: ${errorText(e)}`);
         }
       } finally {
-        if (this.#jobs.get(unit.id) === job) this.#jobs.delete(unit.id);
+        if (this.#jobs.get(key) === job) this.#jobs.delete(key);
       }
     })();
-    this.#jobs.set(unit.id, job);
+    this.#jobs.set(key, job);
   }
 
   async #stopJob(unitId: string): Promise<void> {
@@ -386,16 +397,61 @@ export class RemoteUnitType implements WorkUnitType {
     await this.#stopJob(unit.id);
     if (!started) return "done";
     if (force) {
+      const snapshot = await unit.load().catch(() => null);
       try {
         const signal = this.#signalFor(unit, new AbortController());
         const client = await this.#link.connect(await this.#link.extra(unit), signal);
         await this.#link.sendOp(unit, client, true, signal);
       } catch (e) {
         this.#log.error(`Error with connect and run: ${errorText(e)}`);
+        if (snapshot && e instanceof RemoteConnectError) this.#deliverForcedRelease(unit, snapshot);
       }
       return "done";
     }
     return await this.#cancelOrRelease(unit, true);
+  }
+
+  /**
+   * A force-released unit whose executor is unreachable: the local unit goes at once, but the
+   * release is still delivered when the executor returns (as Go, whose force-release keeps
+   * retrying), from a snapshot of the unit's status (its directory is deleted meanwhile). Not
+   * kept across a restart of this node. At most {@link MAX_FORCED_RELEASES} at a time.
+   */
+  #deliverForcedRelease(unit: UnitContext, snapshot: StatusFileData): void {
+    if (this.#forced.size >= MAX_FORCED_RELEASES) {
+      this.#log.warning(
+        `[${unit.id}] ${MAX_FORCED_RELEASES} force-releases already pending; not delivering this one`,
+      );
+      return;
+    }
+    const ac = new AbortController();
+    const copy = () => structuredClone(snapshot);
+    const detached: UnitContext = {
+      id: unit.id,
+      dir: unit.dir,
+      workType: unit.workType,
+      logger: unit.logger,
+      signal: ac.signal,
+      load: () => Promise.resolve(copy()),
+      update: (change) => {
+        const s = copy();
+        change(s);
+        return Promise.resolve(s);
+      },
+    };
+    const key = `${unit.id}\u0000forced`;
+    this.#forced.add(key);
+    const signal = AbortSignal.any([ac.signal, this.#closing.signal]);
+    this.#startJob(detached, ac, async () => {
+      try {
+        const client = await this.#link.getConnection(detached, signal);
+        if (!client) return;
+        await this.#link.sendOp(detached, client, true, signal);
+        this.#log.info(`[${unit.id}] pending force-release delivered to the remote node`);
+      } finally {
+        this.#forced.delete(key);
+      }
+    }, key);
   }
 
   /** control.md §6.8: resume mirroring, resend pending cancel/release. */

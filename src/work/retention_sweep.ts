@@ -7,7 +7,8 @@
 
 import type { Logger } from "../log.ts";
 import { errorText } from "../util/error_text.ts";
-import { formatGoDuration, msToNs } from "../gocompat/duration.ts";
+import { formatGoDuration } from "../gocompat/duration.ts";
+import { msToNs } from "../clock.ts";
 import type { WorkEngine } from "./engine.ts";
 import { stateName } from "./status_file.ts";
 import {

@@ -2,8 +2,13 @@
  * Work signing and verification (control.md §7): the submitting node signs its requests to
  * a remote executor with an RS512 JWT (`aud: [remoteNode]`, `exp` = now + tokenexpiration);
  * an executor with `work-verification` checks such tokens for work types registered with
- * `verifysignature`. Keys are loaded once at start-up with upstream's PEM rules (exactly
- * one item; PKCS#1 or PKCS#8 RSA private key; SPKI RSA public key) and error texts.
+ * `verifysignature`. As upstream, start-up only checks that the key files exist (and the
+ * config layer that `tokenexpiration` parses); a key file is read when a signature is made or
+ * checked, so an edited file takes effect on the next submission and a bad key fails only
+ * that submission (`could not load signing key file: …` / `could not load verifying key
+ * file: …`). Beyond upstream's PEM rules (exactly one item; PKCS#1 or PKCS#8 RSA private key;
+ * SPKI public key) we also accept the formats `ssh-keygen` writes: unencrypted OpenSSH
+ * private keys, one-line `ssh-rsa` public keys, and PKCS#1 `RSA PUBLIC KEY` PEM.
  *
  * Signatures are made and checked with `jose` over WebCrypto keys; the claim checks
  * (exp/iat/nbf, audience) are ours so that refusals read like golang-jwt v4's.
@@ -12,8 +17,12 @@
 import { Buffer } from "node:buffer";
 import type { KeyObject } from "node:crypto";
 import { compactVerify, type CompactVerifyResult, SignJWT } from "jose";
-import { loadPemFile, loadRsaPrivateKeyFile, parsePemItems } from "../certs/pem.ts";
-import { formatGoDuration, msToNs } from "../gocompat/duration.ts";
+import { createPublicKey } from "node:crypto";
+import { parsePemItems, pemDecodeAll, readTextFileGo } from "../certs/pem.ts";
+import { parseOpenSshPrivateKey, parseSshRsaPublicLine } from "../certs/ssh_keys.ts";
+import { formatGoDuration } from "../gocompat/duration.ts";
+import { ConfigError } from "../config/errors.ts";
+import { msToNs } from "../clock.ts";
 
 /** Default token lifetime when `tokenexpiration` is not set (5 minutes). */
 export const DEFAULT_TOKEN_LIFETIME_MS = 5 * 60_000;
@@ -87,51 +96,134 @@ function onePublicKey(items: ReturnType<typeof parsePemItems>): KeyObject {
   return it.key;
 }
 
-/** Build a signer from a loaded private key. */
-export function makeWorkSigner(
-  key: KeyObject,
-  lifetimeMs = DEFAULT_TOKEN_LIFETIME_MS,
-  now: WallClock = Date.now,
-): WorkSigner {
+/**
+ * Any RSA private key format operators have: PEM (PKCS#1 / PKCS#8, upstream's rules and
+ * texts) or an unencrypted OpenSSH private key.
+ */
+export function parseSigningKeyText(text: string): KeyObject {
+  if (text.includes("-----BEGIN OPENSSH PRIVATE KEY-----")) return parseOpenSshPrivateKey(text);
+  return parseSigningKeyPem(text);
+}
+
+/**
+ * Any RSA public key format operators have: PKIX `PUBLIC KEY` PEM (upstream's rules and
+ * texts), PKCS#1 `RSA PUBLIC KEY` PEM, or a one-line `ssh-rsa AAAA…` (`id_rsa.pub`).
+ */
+export function parseVerifyingKeyText(text: string): KeyObject {
+  if (/^\s*ssh-/.test(text)) return parseSshRsaPublicLine(text);
+  if (text.includes("-----BEGIN RSA PUBLIC KEY-----")) {
+    const blocks = pemDecodeAll(text);
+    if (blocks.length !== 1) throw new Error("public key file should contain exactly one item");
+    if (blocks[0].type === "RSA PUBLIC KEY") {
+      try {
+        return createPublicKey({ key: Buffer.from(blocks[0].der), format: "der", type: "pkcs1" });
+      } catch (e) {
+        throw new Error(`x509: failed to parse public key: ${(e as Error).message}`);
+      }
+    }
+  }
+  return parseVerifyingKeyPem(text);
+}
+
+/**
+ * A key file read on every use (as upstream does), so an edited file takes effect at once;
+ * the parsed key is kept while the file's text is unchanged. Errors are the read or parse
+ * error (`open <path>: no such file or directory`, `unknown block type …`).
+ */
+export class KeyFile {
+  #text: string | null = null;
+  #key: KeyObject | null = null;
+
+  constructor(readonly path: string, private readonly parse: (text: string) => KeyObject) {}
+
+  /** The current key (re-parsed when the file's text changed). */
+  get(): KeyObject {
+    const text = readTextFileGo(this.path);
+    if (this.#key && text === this.#text) return this.#key;
+    const key = this.parse(text);
+    this.#text = text;
+    this.#key = key;
+    return key;
+  }
+}
+
+function signingCryptoKey(key: KeyObject): Promise<CryptoKey> {
   const der = key.export({ format: "der", type: "pkcs8" }) as Buffer;
-  const cryptoKey = crypto.subtle.importKey(
+  return crypto.subtle.importKey(
     "pkcs8",
     new Uint8Array(der),
     { name: "RSASSA-PKCS1-v1_5", hash: "SHA-512" },
     false,
     ["sign"],
   );
+}
+
+/** Build a signer from a loaded private key, or from a getter called per signature. */
+export function makeWorkSigner(
+  key: KeyObject | (() => KeyObject),
+  lifetimeMs = DEFAULT_TOKEN_LIFETIME_MS,
+  now: WallClock = Date.now,
+): WorkSigner {
+  const getKey = typeof key === "function" ? key : () => key;
+  let cached: { key: KeyObject; crypto: Promise<CryptoKey> } | null = null;
   return {
     lifetimeMs,
     async signWork(remoteNode: string): Promise<string> {
+      const k = getKey();
+      if (cached?.key !== k) cached = { key: k, crypto: signingCryptoKey(k) };
       const exp = Math.floor((now() + lifetimeMs) / 1000);
       return await new SignJWT({ aud: [remoteNode], exp })
         .setProtectedHeader({ alg: "RS512", typ: "JWT" })
-        .sign(await cryptoKey);
+        .sign(await cached.crypto);
     },
   };
 }
 
+/** The `<file> does not exist` start-up check, located at the section's field. */
+function checkKeyFileExists(section: SectionLike, field: string, path: string): void {
+  if (path !== "" && !fileMissing(path)) return;
+  throw new ConfigError(`${path} does not exist`, {
+    origin: "section",
+    section: section.kind ?? "",
+    source: section.source,
+    file: section.source?.startsWith("-") ? undefined : section.source,
+    field,
+    value: path,
+  });
+}
+
+/** What the loaders read from a section (kind/source locate start-up errors). */
+interface SectionLike {
+  kind?: string;
+  source?: string;
+}
+
 /**
- * Load the `work-signing` section: the key file must exist (`<file> does not exist`) and
- * hold one RSA private key (`could not load signing key file: …`).
+ * Prepare the `work-signing` section: the key file must exist (`<file> does not exist`, a
+ * {@link ConfigError} naming section, field and value). The key is read per signature;
+ * a bad key fails that signature with `could not load signing key file: …`.
  */
 export function loadWorkSigner(
-  section: { privatekey: string; tokenexpiration?: number },
+  section: { privatekey: string; tokenexpiration?: number } & SectionLike,
   now: WallClock = Date.now,
 ): WorkSigner {
   const path = section.privatekey;
-  if (path === "" || fileMissing(path)) throw new Error(`${path} does not exist`);
-  let key: KeyObject;
-  try {
-    key = loadRsaPrivateKeyFile(path);
-  } catch (e) {
-    throw new Error(`could not load signing key file: ${(e as Error).message}`);
-  }
+  checkKeyFileExists({ kind: "work-signing", ...section }, "privatekey", path);
+  const file = new KeyFile(path, parseSigningKeyText);
   const lifetime = section.tokenexpiration && section.tokenexpiration > 0
     ? section.tokenexpiration
     : DEFAULT_TOKEN_LIFETIME_MS;
-  return makeWorkSigner(key, lifetime, now);
+  return makeWorkSigner(
+    () => {
+      try {
+        return file.get();
+      } catch (e) {
+        throw new Error(`could not load signing key file: ${(e as Error).message}`);
+      }
+    },
+    lifetime,
+    now,
+  );
 }
 
 /**
@@ -156,21 +248,27 @@ function numericDate(v: unknown): number | null {
   return null;
 }
 
-/** Build a verifier for tokens addressed to `nodeId`. */
+/** Build a verifier for tokens addressed to `nodeId` (key or a getter called per token). */
 export function makeWorkVerifier(
-  key: KeyObject,
+  key: KeyObject | (() => KeyObject),
   nodeId: string,
   now: WallClock = Date.now,
 ): WorkVerifier {
-  const spki = new Uint8Array(key.export({ format: "der", type: "spki" }) as Buffer);
-  const keys = new Map<string, Promise<CryptoKey>>();
-  const keyFor = (alg: string): Promise<CryptoKey> => {
-    let k = keys.get(alg);
-    if (!k) {
-      k = crypto.subtle.importKey("spki", spki, RSA_ALGS[alg], false, ["verify"]);
-      keys.set(alg, k);
+  const getKey = typeof key === "function" ? key : () => key;
+  let current: KeyObject | null = null;
+  let keys = new Map<string, Promise<CryptoKey>>();
+  const keyFor = (k: KeyObject, alg: string): Promise<CryptoKey> => {
+    if (k !== current) {
+      current = k;
+      keys = new Map();
     }
-    return k;
+    let c = keys.get(alg);
+    if (!c) {
+      const spki = new Uint8Array(k.export({ format: "der", type: "spki" }) as Buffer);
+      c = crypto.subtle.importKey("spki", spki, RSA_ALGS[alg], false, ["verify"]);
+      keys.set(alg, c);
+    }
+    return c;
   };
   const fail = (msg: string): never => {
     throw new Error(`could not verify signature: ${msg}`);
@@ -178,6 +276,7 @@ export function makeWorkVerifier(
   return {
     async verify(token: string): Promise<void> {
       if (token === "") fail("signature is empty");
+      const pub = getKey();
       const parts = token.split(".");
       if (parts.length !== 3) fail("token contains an invalid number of segments");
       let header: Record<string, unknown>;
@@ -197,7 +296,7 @@ export function makeWorkVerifier(
       }
       let result: CompactVerifyResult;
       try {
-        result = await compactVerify(token, await keyFor(alg), { algorithms: [alg] });
+        result = await compactVerify(token, await keyFor(pub, alg), { algorithms: [alg] });
       } catch (e) {
         const code = (e as { code?: string }).code;
         if (code === "ERR_JWS_SIGNATURE_VERIFICATION_FAILED") {
@@ -236,23 +335,29 @@ export function makeWorkVerifier(
 }
 
 /**
- * Load the `work-verification` section: the key file must exist (`<file> does not exist`)
- * and hold one SPKI RSA public key (`could not load verifying key file: …`).
+ * Prepare the `work-verification` section: the key file must exist (`<file> does not
+ * exist`, a {@link ConfigError}). The key is read per check; a bad key fails that check
+ * with `could not load verifying key file: …`.
  */
 export function loadWorkVerifier(
-  section: { publickey: string },
+  section: { publickey: string } & SectionLike,
   nodeId: string,
   now: WallClock = Date.now,
 ): WorkVerifier {
   const path = section.publickey;
-  if (path === "" || fileMissing(path)) throw new Error(`${path} does not exist`);
-  let key: KeyObject;
-  try {
-    key = onePublicKey(loadPemFile(path));
-  } catch (e) {
-    throw new Error(`could not load verifying key file: ${(e as Error).message}`);
-  }
-  return makeWorkVerifier(key, nodeId, now);
+  checkKeyFileExists({ kind: "work-verification", ...section }, "publickey", path);
+  const file = new KeyFile(path, parseVerifyingKeyText);
+  return makeWorkVerifier(
+    () => {
+      try {
+        return file.get();
+      } catch (e) {
+        throw new Error(`could not load verifying key file: ${(e as Error).message}`);
+      }
+    },
+    nodeId,
+    now,
+  );
 }
 
 /** A node's signing material: either part is null when its section is absent. */
@@ -264,8 +369,8 @@ export interface WorkSigning {
 }
 
 /**
- * Load `work-signing` and `work-verification` from a node's sections at start-up (the
- * Prepare phase). Throws with the upstream message on a missing or bad key file.
+ * Prepare `work-signing` and `work-verification` from a node's sections at start-up: only
+ * the key files' existence is checked (upstream's Prepare); keys are read when used.
  */
 export function loadWorkSigning(
   sections: readonly { kind: string }[],

@@ -25,7 +25,7 @@ Deno.test("cli process: help, version, completion, errors, v2 switch", async () 
   assertEquals(r.code, 0);
   assertStringIncludes(r.stdout, "   --tcp-listener: Run a backend listener on a TCP port");
   r = await run(["--version"]);
-  assertEquals([r.code, r.stdout], [0, "0.1.0\n"]);
+  assertEquals([r.code, r.stdout], [0, "1.4.9+deno.0.1.0\n"]);
   r = await run(["--bash-completion"]);
   assertEquals(r.code, 0);
   assertStringIncludes(r.stdout, "complete -F _receptor receptor");

@@ -6,6 +6,8 @@
  * - executor down at submit time: `Job Submitted`, Pending, and it runs once exec is back;
  * - release while the executor is down: `release pending`, completed after its restart (the
  *   remote unit and its process are removed first, then the local unit);
+ * - force-release while the executor is down: gone locally at once, and the release is still
+ *   delivered when the executor returns (as Go does);
  * - `work release --all` empties `work list`.
  * @module
  */
@@ -207,6 +209,55 @@ Deno.test({
             });
           assertEquals(readUnitStatus(mesh.node("exec"), remoteId), null, "remote unit deleted");
           await waitFor("the released sleep is gone", () => !pidAlive(pid), 15000);
+        },
+      );
+
+      await t.step(
+        "force-release with the executor down: gone locally at once, delivered when it returns",
+        async () => {
+          const r = await ctl(mesh, "sub", [
+            "work",
+            "submit",
+            "sleeper",
+            "--node",
+            "exec",
+            "--no-payload",
+          ]);
+          assertEquals(r.code, 0, `submit: ${r.out}${r.err}`);
+          const id = unitIdOf(r.out);
+          const running = await waitFor(
+            `unit ${id} Running`,
+            async () => {
+              const u = (await list(mesh, "sub"))[id];
+              return u?.State === 1 ? u : null;
+            },
+            30000,
+            200,
+          );
+          const pid = Number(/PID (\d+)/.exec(running.Detail)?.[1]);
+          const remoteId = running.ExtraData?.RemoteUnitID as string;
+          await mesh.node("exec").proc.stop();
+          await waitFor(
+            "sub forgets the route to exec",
+            async () => !(await mesh.status("sub")).RoutingTable["exec"],
+            30000,
+            200,
+          );
+          const rel = await ctl(mesh, "sub", ["work", "release", "--force", id]);
+          assertEquals(rel.code, 0, `force-release: ${rel.out}${rel.err}`);
+          assertStringIncludes(rel.out, `(${id}, released)`);
+          assert(!(id in await list(mesh, "sub")), "gone locally at once");
+          assert(readUnitStatus(mesh.node("exec"), remoteId) !== null, "still on exec (down)");
+          await mesh.startMember("exec");
+          await waitFor(
+            `remote unit ${remoteId} released on exec`,
+            () => readUnitStatus(mesh.node("exec"), remoteId) === null,
+            40000,
+            300,
+          ).catch((e) => {
+            throw new Error(`${e.message}\n${meshLogs(mesh)}`);
+          });
+          await waitFor("the force-released sleep is gone", () => !pidAlive(pid), 15000);
         },
       );
 

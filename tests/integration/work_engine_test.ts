@@ -72,6 +72,8 @@ Deno.test({
         // results from a start position
         assertEquals(await collectText(e.results(id, 6)), "WORLD\n");
         assertEquals(await collectText(e.results(id, 100)), "");
+        // a negative start gives nothing, as upstream (its seek fails), not the whole output
+        assertEquals(await collectText(e.results(id, -5)), "");
       } finally {
         await e.close();
       }

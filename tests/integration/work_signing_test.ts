@@ -10,7 +10,8 @@ import { freePort, waitFor } from "../helpers/net.ts";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { ReceptorClient } from "../../src/ctl/client.ts";
 import { workList, workResults } from "../../src/ctl/work_client.ts";
-import { makeWorkSigner } from "../../src/work/signing.ts";
+import { makeWorkSigner, parseSigningKeyText } from "../../src/work/signing.ts";
+import { runTool } from "./e2e_helpers.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -23,9 +24,10 @@ interface Started {
   marker: string;
 }
 
-async function start(): Promise<Started> {
+async function start(
+  pubPem = good.publicKey.export({ format: "pem", type: "spki" }) as string,
+): Promise<Started> {
   const port = freePort();
-  const pubPem = good.publicKey.export({ format: "pem", type: "spki" }) as string;
   const node = await startNode("signed", (dir, socket) => {
     Deno.writeTextFileSync(`${dir}/pub.pem`, pubPem);
     return `---
@@ -169,12 +171,9 @@ Deno.test("signed work: TCP needs a valid token; Unix socket is exempt", opts, a
   }
 });
 
-Deno.test("signed work: start-up errors for key files", opts, async () => {
+Deno.test("signed work: start-up only checks that key files exist", opts, async () => {
   const dir = await Deno.makeTempDir({ prefix: "receptor-signkeys-" });
   try {
-    const two = `${dir}/two.pem`;
-    const pem = good.publicKey.export({ format: "pem", type: "spki" }) as string;
-    await Deno.writeTextFile(two, pem + pem);
     const cfg = `${dir}/n.yaml`;
     const write = (extra: string) =>
       Deno.writeTextFile(
@@ -182,14 +181,64 @@ Deno.test("signed work: start-up errors for key files", opts, async () => {
         `---\n- node:\n    id: n1\n    datadir: ${dir}/data\n- local-only:\n${extra}`,
       );
     await write(`- work-signing:\n    privatekey: ${dir}/missing.pem\n`);
-    let r = await runReceptor(["node", "-c", cfg]);
+    const r = await runReceptor(["node", "-c", cfg]);
     assertEquals(r.code, 1);
-    assertStringIncludes(r.stdout + r.stderr, `${dir}/missing.pem does not exist`);
-    await write(`- work-verification:\n    publickey: ${two}\n`);
-    r = await runReceptor(["node", "-c", cfg]);
-    assertEquals(r.code, 1);
-    assertStringIncludes(r.stdout + r.stderr, "public key file should contain exactly one item");
+    assertStringIncludes(
+      r.stdout + r.stderr,
+      `Error: ${dir}/missing.pem does not exist (work-signing from ${cfg}, privatekey: ${dir}/missing.pem)`,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("signed work: a bad verifying key fails only the signed submission", opts, async () => {
+  const pem = good.publicKey.export({ format: "pem", type: "spki" }) as string;
+  const s = await start(pem + pem); // two blocks: upstream refuses this key when it verifies
+  try {
+    const tok = await tokenFor(good.privateKey, "executor", 60_000);
+    const r = await submitRaw(s.tcp, "secure", tok, "x");
+    assertEquals(r, [
+      "ERROR: could not load verifying key file: public key file should contain exactly one item",
+    ]);
+    // unsigned work on the same node runs
+    const ok = await submitRaw(s.tcp, "open", undefined, "unsigned runs");
+    const c = await ReceptorClient.connect(s.node.socket);
+    const id = JSON.parse(ok[1]).unitid;
+    assertEquals(await new Response(await workResults(c, id)).text(), "unsigned runs");
+    // the operator fixes the key file: the next signed submission is accepted, no restart
+    await Deno.writeTextFile(`${s.node.dir}/pub.pem`, pem);
+    const ok2 = await submitRaw(s.tcp, "secure", tok, "now signed");
+    assertEquals(JSON.parse(ok2[1]).result, "Job Started", ok2.join("|"));
+    await waitFor("marker", async () => (await ranCount(s.marker)) === 1);
+  } catch (e) {
+    console.error(s.node.logText());
+    throw e;
+  } finally {
+    await stopAll([s.node]);
+  }
+});
+
+Deno.test(
+  "signed work: keys from ssh-keygen (OpenSSH private key, ssh-rsa line)",
+  opts,
+  async () => {
+    const keys = await Deno.makeTempDir({ prefix: "receptor-sshkeys-" });
+    let s: Started | undefined;
+    try {
+      const kg = await runTool("ssh-keygen", ["-q", "-t", "rsa", "-N", "", "-f", `${keys}/id`]);
+      assertEquals(kg.code, 0, `missing ssh-keygen: apt-get install -y openssh-client ${kg.err}`);
+      s = await start(await Deno.readTextFile(`${keys}/id.pub`));
+      const key = parseSigningKeyText(await Deno.readTextFile(`${keys}/id`));
+      const ok = await submitRaw(s.tcp, "secure", await tokenFor(key, "executor", 60_000), "ssh");
+      assertEquals(JSON.parse(ok[1]).result, "Job Started", ok.join("|"));
+      await waitFor("marker", async () => (await ranCount(s!.marker)) === 1);
+    } catch (e) {
+      if (s) console.error(s.node.logText());
+      throw e;
+    } finally {
+      if (s) await stopAll([s.node]);
+      await Deno.remove(keys, { recursive: true });
+    }
+  },
+);

@@ -218,3 +218,145 @@ Deno.test({
     }
   },
 });
+
+/** Seconds until `sock` lists an ad from `node` with work commands (deadline `ms`). */
+async function secondsUntilAd(sock: string, node: string, ms: number): Promise<number> {
+  const t0 = Date.now();
+  await waitFor(`${sock} to see ${node}'s work advertisement`, async () => {
+    const c = await ReceptorClient.connect(sock);
+    const s = await c.status();
+    c.close();
+    const ads = s.Advertisements as { NodeID: string; WorkCommands: unknown[] | null }[] | null;
+    return (ads ?? []).some((a) => a.NodeID === node && a.WorkCommands);
+  }, ms);
+  return (Date.now() - t0) / 1000;
+}
+
+Deno.test({
+  name: "interop: a node joining behind a Go relay gets our ads within seconds, not a minute",
+  ignore: !GO,
+  async fn() {
+    // ours A (listener) ← Go B, started 3 s later ← ours C, started after B. A Go relay does not
+    // hand stored ads to C; A's rounds (5 s after start, and ~1 s after C becomes reachable)
+    // must reach C. Without them C waited for A's 60 s round.
+    const dir = await tempDir("receptor-go-ads-");
+    const pa = freePort(), pb = freePort();
+    let a: NodeProcess | undefined, c: NodeProcess | undefined;
+    let b: Deno.ChildProcess | undefined;
+    try {
+      a = await startNode(
+        "tsa",
+        (d, s) =>
+          `- node:\n    id: tsa\n    datadir: ${d}\n- tcp-listener:\n    port: ${pa}\n    bindaddr: 127.0.0.1\n` +
+          `- control-service:\n    filename: ${s}\n` +
+          `- work-command:\n    worktype: upper\n    command: tr\n    params: a-z A-Z\n`,
+      );
+      const aStarted = Date.now();
+      await waitFor("3 s after A started", () => Date.now() - aStarted >= 3000, 5000);
+      await Deno.writeTextFile(
+        `${dir}/gob.yaml`,
+        `- node:\n    id: gob\n    datadir: ${dir}\n- tcp-peer:\n    address: 127.0.0.1:${pa}\n` +
+          `- tcp-listener:\n    port: ${pb}\n    bindaddr: 127.0.0.1\n`,
+      );
+      b = new Deno.Command(GO!, { args: ["-c", `${dir}/gob.yaml`], stdout: "null", stderr: "null" })
+        .spawn();
+      // C joins well after A's first (5 s) round has gone by.
+      await waitFor("8 s after A started", () => Date.now() - aStarted >= 8000, 10000);
+      c = await startNode(
+        "tsc",
+        (d, s) =>
+          `- node:\n    id: tsc\n    datadir: ${d}\n- tcp-peer:\n    address: 127.0.0.1:${pb}\n` +
+          `- control-service:\n    filename: ${s}\n`,
+      );
+      const secs = await secondsUntilAd(c.socket, "tsa", 15000);
+      console.log(
+        `tsc saw tsa's work advertisement ${secs.toFixed(1)} s after its socket appeared`,
+      );
+    } finally {
+      b?.kill("SIGTERM");
+      await b?.status;
+      await stopAll([a, c]);
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "interop: Go middle hop killed and restarted: our results stream resumes within seconds",
+  ignore: !GO,
+  async fn() {
+    // ours tss ← Go gom → ours tse (gom dials both). kill -9 gom mid-stream, restart it: once
+    // tss has its route to tse again, the stream resumes (stateless reset to the probe PING)
+    // and the mirrored stdout is byte-exact.
+    const lines = 250;
+    const expected = Array.from({ length: lines }, (_, i) => `line ${i + 1}\n`).join("");
+    const dir = await tempDir("receptor-go-mid-");
+    const ps = freePort(), pe = freePort();
+    let tss: NodeProcess | undefined, tse: NodeProcess | undefined;
+    let gom: Deno.ChildProcess | undefined;
+    const startGo = () =>
+      new Deno.Command(GO!, { args: ["-c", `${dir}/gom.yaml`], stdout: "null", stderr: "null" })
+        .spawn();
+    const route = async (to: string) => {
+      const c = await ReceptorClient.connect(tss!.socket);
+      const s = await c.status();
+      c.close();
+      return !!(s.RoutingTable as Record<string, string>)[to];
+    };
+    try {
+      tse = await startNode(
+        "tse",
+        (d, s) =>
+          `- node:\n    id: tse\n    datadir: ${d}\n- tcp-listener:\n    port: ${pe}\n    bindaddr: 127.0.0.1\n` +
+          `- control-service:\n    filename: ${s}\n- work-command:\n    worktype: slow\n    command: sh\n` +
+          `    params: -c 'for i in $(seq 1 ${lines}); do echo line $i; sleep 0.1; done'\n`,
+      );
+      tss = await startNode(
+        "tss",
+        (d, s) =>
+          `- node:\n    id: tss\n    datadir: ${d}\n- tcp-listener:\n    port: ${ps}\n    bindaddr: 127.0.0.1\n` +
+          `- control-service:\n    filename: ${s}\n`,
+      );
+      await Deno.writeTextFile(
+        `${dir}/gom.yaml`,
+        `- node:\n    id: gom\n    datadir: ${dir}\n- tcp-peer:\n    address: 127.0.0.1:${ps}\n` +
+          `- tcp-peer:\n    address: 127.0.0.1:${pe}\n`,
+      );
+      gom = startGo();
+      await waitFor("tss has a route to tse", () => route("tse"), 30000);
+      const sub = await submitWork(await ReceptorClient.connect(tss.socket), "slow", "", {
+        node: "tse",
+      });
+      const out = `${tss.dir}/tss/${sub.unitid}/stdout`;
+      const size = async () => (await Deno.stat(out).catch(() => ({ size: 0 }))).size;
+      await waitFor("first mirrored lines", async () => (await size()) > 40, 30000);
+      gom.kill("SIGKILL");
+      await gom.status;
+      gom = undefined;
+      await waitFor("tss loses its route to tse", async () => !(await route("tse")), 30000);
+      const downAt = Date.now();
+      await waitFor("3 s with gom down", () => Date.now() - downAt > 3000, 6000);
+      const before = await size();
+      gom = startGo();
+      await waitFor("tss's route to tse is back", () => route("tse"), 30000);
+      const back = Date.now();
+      await waitFor("the results stream resumes", async () => (await size()) > before, 8000);
+      console.log(`stream resumed ${((Date.now() - back) / 1000).toFixed(1)} s after the route`);
+      await waitFor(`unit ${sub.unitid} complete`, async () => {
+        const c = await ReceptorClient.connect(tss!.socket);
+        try {
+          const st = await workStatus(c, sub.unitid);
+          return st.State === 2 && (await size()) >= st.StdoutSize;
+        } finally {
+          c.close();
+        }
+      }, 60000);
+      assertEquals(await Deno.readTextFile(out), expected);
+    } finally {
+      gom?.kill("SIGKILL");
+      await gom?.status;
+      await stopAll([tss, tse]);
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});

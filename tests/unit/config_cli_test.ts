@@ -178,6 +178,7 @@ Deno.test("cli: help lists every visible directive and field with type, default,
 });
 
 Deno.test("cli: version constants", () => {
-  assertEquals(VERSION, "0.1.0");
+  // upstream protocol version, then ours as semver build metadata (README "Where we differ")
+  assertEquals(VERSION, "1.4.9+deno.0.1.0");
   assertEquals(UPSTREAM_COMPAT, "1.4.9");
 });

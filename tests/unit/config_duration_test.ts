@@ -1,5 +1,6 @@
 import { assertEquals, assertThrows } from "../helpers/assert.ts";
-import { formatGoDuration, msToNs, parseGoDuration } from "../../src/gocompat/duration.ts";
+import { formatGoDuration, parseGoDuration } from "../../src/gocompat/duration.ts";
+import { msToNs } from "../../src/clock.ts";
 
 Deno.test("duration: Go units, fractions and sequences", () => {
   const table: [string, number][] = [

@@ -239,3 +239,39 @@ Deno.test("links: service ads flood, refresh with increasing Time, cancel", () =
   sim.run(200);
   assertEquals(sim.r("d").status().advertisements.map((x) => x.Service), ["control"]);
 });
+
+Deno.test("service ads: a second round 5 s after the ad is added (Go's first round)", () => {
+  // Go relays do not hand stored ads to a node joining later; only the origin's next round
+  // reaches it. Ours sends that round 5 s after the ad is added, as Go does, not only at 60 s.
+  const sim = new Sim();
+  for (const id of ["a", "b"]) sim.addNode(id);
+  sim.connect("a", "b");
+  sim.run(500);
+  sim.r("a").addAdvertisement("control", 1, { type: "Control Service" });
+  sim.drain();
+  const timeAtB = () => sim.r("b").status().advertisements.find((x) => x.NodeID === "a")?.Time;
+  const t1 = timeAtB();
+  assert(t1 !== undefined, "immediate flood reached b");
+  sim.run(4_000);
+  assertEquals(timeAtB(), t1, "no round before 5 s");
+  sim.run(1_500);
+  const t2 = timeAtB()!;
+  assert(t2 > t1, `the 5 s round re-sent the ad with a later Time: ${t1} -> ${t2}`);
+  sim.run(50_000);
+  assertEquals(timeAtB(), t2, "then every 60 s");
+  sim.run(10_000);
+  const t3 = timeAtB()!;
+  assert(t3 > t2, "the 60 s round");
+  // A node that becomes reachable later (here c behind b) triggers a round within ~1 s, so it
+  // gets the ad even through a relay that does not hand on stored ads (Go).
+  sim.addNode("c");
+  sim.connect("b", "c");
+  sim.run(3_000);
+  const t4 = timeAtB()!;
+  assert(t4 > t3, `a round after c appeared: ${t3} -> ${t4}`);
+  assertEquals(
+    sim.r("c").status().advertisements.find((x) => x.NodeID === "a")?.Time,
+    t4,
+    "c has a's latest ad",
+  );
+});

@@ -101,3 +101,30 @@ Deno.test("quic endpoint: ALPN mismatch: the server closes with CRYPTO_ERROR 0x1
   assertEquals(cc.closeReason?.isApplication, false);
   assert(!cc.handshakeComplete, "handshake must not complete");
 });
+
+Deno.test("quic endpoint: a PING after a path came back is answered by a stateless reset", async () => {
+  // The peer dropped the connection while the path was down; the only packet we send once it
+  // is back is a small PING probe (≤ 42 bytes, which quic-go would not answer).
+  const { client, server } = await makeEndpoints();
+  const net = new Net(client, server, 7, { delay: 5 });
+  const cc = client.connect(net.now, "server:1", "localhost");
+  let sc: QuicConnection | undefined;
+  net.onStep = () => {
+    for (let e = server.poll(); e; e = server.poll()) sc = e.conn;
+  };
+  net.runUntil(() => cc.handshakeComplete && !!sc?.handshakeComplete && net.queue.length === 0);
+  net.server = (await makeEndpoints()).server; // same reset key, no connection state
+  cc.ping(net.now);
+  const probe = client.pollTransmit(net.now)!;
+  assert(probe.data.length <= 42, `the probe is small: ${probe.data.length} bytes`);
+  net.server.handle(net.now, "client:1", probe.data);
+  const reset = net.server.pollTransmit(net.now);
+  assert(reset, "a stateless reset answers the small probe");
+  assertEquals(reset.data.length, probe.data.length - 1, "one byte shorter than the trigger");
+  client.handle(net.now, "server:1", reset.data);
+  assertEquals(cc.state !== "established", true);
+  assertEquals(cc.closeReason?.reason, "stateless reset");
+  // Too small to be answered (a reset must be at least 21 bytes).
+  net.server.handle(net.now, "client:1", probe.data.subarray(0, 21));
+  assertEquals(net.server.pollTransmit(net.now), undefined);
+});
