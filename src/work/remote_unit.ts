@@ -19,6 +19,7 @@ import { failUnit } from "./unit_type.ts";
 import { REMOTE_SPEC_KEYS, REMOTE_WORK_TYPE } from "./submit_protocol.ts";
 import { RemoteConnectError, type RemoteControlClient } from "./remote_control_client.ts";
 import {
+  Backoff,
   expirationAt,
   expirationMs,
   expiredDetail,
@@ -29,6 +30,7 @@ import {
 } from "./remote_protocol.ts";
 import { RemoteLink, type RemoteLinkOptions } from "./remote_link.ts";
 import { errorText } from "../util/error_text.ts";
+import { delay } from "../util/delay.ts";
 
 export type { ControlDialer } from "./remote_link.ts";
 
@@ -305,22 +307,14 @@ export class RemoteUnitType implements WorkUnitType {
       : undefined;
     this.#startJob(unit, ac, async () => {
       try {
-        const client = await this.#link.getConnection(unit, signal);
-        if (!client) return;
-        try {
-          await this.#link.sendOp(unit, client, release, signal);
-        } catch (e) {
-          if (signal.aborted) return;
-          if (release && errorText(e).includes("unknown work unit")) {
-            clearTimeout(giveUp);
-            this.#log.info(`[${unit.id}] remote node no longer knows this unit: releasing here`);
-            await this.#finalize(unit);
-            return;
-          }
-          this.#log.error(`Error running action function: ${errorText(e)}`);
+        const sent = await this.#sendOpRetrying(unit, release, signal);
+        if (sent === "stopped") return;
+        clearTimeout(giveUp); // the node answered; what is left is local
+        if (sent === "gone") {
+          this.#log.info(`[${unit.id}] remote node no longer knows this unit: releasing here`);
+          await this.#finalize(unit);
           return;
         }
-        clearTimeout(giveUp); // the node took the release; what is left is local
         await this.#afterOp(unit, signal, release);
       } finally {
         clearTimeout(giveUp);
@@ -329,6 +323,38 @@ export class RemoteUnitType implements WorkUnitType {
         }
       }
     });
+  }
+
+  /**
+   * Connect (with back-off) and send cancel/release until the node answers. A connection lost
+   * mid-request is retried; `gone`: a release the node answered with `unknown work unit`;
+   * `stopped`: aborted, or any other error reply (logged).
+   */
+  async #sendOpRetrying(
+    unit: UnitContext,
+    release: boolean,
+    signal: AbortSignal,
+  ): Promise<"sent" | "gone" | "stopped"> {
+    const b = this.#o.backoff ?? {};
+    const backoff = new Backoff(b.initialMs, b.maxMs, b.factor);
+    for (;;) {
+      const client = await this.#link.getConnection(unit, signal);
+      if (!client) return "stopped";
+      try {
+        await this.#link.sendOp(unit, client, release, signal);
+        return "sent";
+      } catch (e) {
+        if (signal.aborted) return "stopped";
+        const text = errorText(e);
+        if (release && text.includes("unknown work unit")) return "gone";
+        if (!/^(read|write) error/.test(text)) {
+          this.#log.error(`Error running action function: ${text}`);
+          return "stopped";
+        }
+        this.#log.info(`[${unit.id}] ${release ? "release" : "cancel"} interrupted: ${text}`);
+        await delay(backoff.next(), signal);
+      }
+    }
   }
 
   async #giveUpRelease(unit: UnitContext, ms: number): Promise<void> {

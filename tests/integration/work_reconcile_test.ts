@@ -82,8 +82,17 @@ Deno.test({
       extraYaml: (id) => WORK + (id === "subA" ? "- work-retention:\n    releasegiveup: 3s\n" : ""),
     });
     const leftovers: number[] = [];
+    // a failing step shows every node's log
+    const step = (name: string, fn: () => Promise<void>) =>
+      t.step(name, async () => {
+        try {
+          await fn();
+        } catch (e) {
+          throw new Error(`${(e as Error).message}\n${meshLogs(mesh)}`);
+        }
+      });
     try {
-      await t.step("released on the executor behind the submitter's back → Failed", async () => {
+      await step("released on the executor behind the submitter's back → Failed", async () => {
         const id = await submit(mesh, "subB", ["sleep"]);
         const u = await waitUnit(mesh, "subB", id, (u) => u.State === 1, "Running");
         const rid = u.ExtraData?.RemoteUnitID as string;
@@ -93,7 +102,7 @@ Deno.test({
         assertEquals(failed.Detail, goneDetail(rid));
       });
 
-      await t.step(
+      await step(
         "executor down: stuck release given up; back empty: units reconciled",
         async () => {
           const u1 = await submit(mesh, "subB", ["echo", "one"]);
@@ -149,7 +158,7 @@ Deno.test({
             async () => {
               return !(u1 in await list(mesh, "subB"));
             },
-            60000,
+            90000,
             300,
           );
           const done = await mesh.node("subB").proc.waitForLog(
@@ -158,8 +167,6 @@ Deno.test({
           assert(done);
         },
       );
-    } catch (e) {
-      throw new Error(`${(e as Error).message}\n${meshLogs(mesh)}`);
     } finally {
       for (const pid of leftovers) {
         if (pid > 0 && pidAlive(pid)) {
