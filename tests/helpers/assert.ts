@@ -2,6 +2,7 @@
  * Minimal assertions for tests (JSR's @std/assert is unreachable from our machines).
  * @module
  */
+import { hex } from "./data.ts";
 
 /** Thrown by failed assertions. */
 export class AssertionError extends Error {
@@ -118,4 +119,29 @@ export async function assertRejects(
     return err;
   }
   throw new AssertionError("expected promise to reject");
+}
+
+/** Asserts two byte arrays are equal; on a mismatch names the lengths and the first difference. */
+export function assertBytesEqual(actual: Uint8Array, expected: Uint8Array, msg?: string): void {
+  const n = Math.min(actual.length, expected.length);
+  let i = 0;
+  while (i < n && actual[i] === expected[i]) i++;
+  if (i === n && actual.length === expected.length) return;
+  throw new AssertionError(
+    `${msg ? msg + ": " : ""}bytes differ at offset ${i} ` +
+      `(got ${actual.length} bytes, want ${expected.length})`,
+  );
+}
+
+/** Asserts `actual` (bytes, or hex) equals the hex `expectedHex` (whitespace in it ignored). */
+export function assertHexEquals(
+  actual: Uint8Array | string,
+  expectedHex: string,
+  msg?: string,
+): void {
+  assertEquals(
+    typeof actual === "string" ? actual : hex(actual),
+    expectedHex.replace(/\s+/g, ""),
+    msg,
+  );
 }

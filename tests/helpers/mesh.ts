@@ -215,7 +215,87 @@ export interface MeshMember {
   proc: NodeProcess;
 }
 
-/** Config text of one mesh node. */
+/** What {@link nodeYaml} writes for one node. */
+export interface NodeYamlOptions {
+  id: string;
+  /** tcp-listener port on 127.0.0.1 (none when omitted). */
+  port?: number;
+  /** Ports of the nodes this one dials (tcp-peer on 127.0.0.1). */
+  peers?: number[];
+  /** The control service's Unix socket. */
+  socket: string;
+  /** Default: `data` beside the socket (never the shared /tmp/receptor). */
+  datadir?: string;
+  /** More lines (indented 4) inside the node section, e.g. firewallrules. */
+  nodeLines?: string[];
+  /** Default "info"; null writes no log-level section. */
+  logLevel?: string | null;
+  /** Write a `local-only` section. */
+  localOnly?: boolean;
+  /** Extra lines (indented 4) inside the control-service section, e.g. `    tls: srv`. */
+  controlExtra?: string;
+  /** Work types to offer: presets by name or full specs ({@link workYaml}). */
+  work?: WorkSpec[];
+  /** Further sections, appended verbatim. */
+  extra?: string;
+}
+
+/** Work types many tests offer: name → command and params. */
+export const WORK_PRESETS = {
+  /** Upper-cases its payload. */
+  upper: { command: "tr", params: "a-z A-Z" },
+  /** Echoes its payload. */
+  cat: { command: "cat" },
+  /** Prints "oops" and exits 3. */
+  fail3: { command: "sh", params: `-c "echo oops; exit 3"` },
+  /** Runs for a minute (to be cancelled or released). */
+  sleeper: { command: "sleep", params: `"60"` },
+} as const;
+
+/** A work type: a preset's name, or a full work-command section. */
+export type WorkSpec = keyof typeof WORK_PRESETS | {
+  worktype: string;
+  command: string;
+  params?: string;
+  /** More lines (indented 4) for the section, e.g. `    verifysignature: true`. */
+  more?: string[];
+};
+
+/** The work-command sections for `specs` (each ends with a newline). */
+export function workYaml(...specs: WorkSpec[]): string {
+  return specs.map((spec) => {
+    const w = typeof spec === "string" ? { worktype: spec, ...WORK_PRESETS[spec] } : spec;
+    const lines = [`- work-command:`, `    worktype: ${w.worktype}`, `    command: ${w.command}`];
+    if ("params" in w && w.params !== undefined) lines.push(`    params: ${w.params}`);
+    if ("more" in w && w.more) lines.push(...w.more);
+    return lines.join("\n") + "\n";
+  }).join("");
+}
+
+/** Config text of one test node: listener, peers, control socket, work types, extras. */
+export function nodeYaml(o: NodeYamlOptions): string {
+  const datadir = o.datadir ?? `${o.socket.slice(0, o.socket.lastIndexOf("/"))}/data`;
+  const level = o.logLevel === undefined ? "info" : o.logLevel;
+  const lines = [
+    `- node:`,
+    `    id: ${o.id}`,
+    `    datadir: ${datadir}`,
+    ...(o.nodeLines ?? []),
+    ...(level === null ? [] : [`- log-level:`, `    level: ${level}`]),
+    ...(o.localOnly ? [`- local-only:`] : []),
+    ...(o.port === undefined
+      ? []
+      : [`- tcp-listener:`, `    bindaddr: 127.0.0.1`, `    port: ${o.port}`]),
+    ...(o.peers ?? []).flatMap((p) => [`- tcp-peer:`, `    address: 127.0.0.1:${p}`]),
+    `- control-service:`,
+    `    service: control`,
+    `    filename: ${o.socket}`,
+    ...(o.controlExtra ? [o.controlExtra.replace(/\n$/, "")] : []),
+  ];
+  return lines.join("\n") + "\n" + workYaml(...(o.work ?? [])) + (o.extra ?? "");
+}
+
+/** {@link nodeYaml} with positional arguments, for the many simple nodes. */
 export function meshNodeYaml(
   id: string,
   port: number,
@@ -224,22 +304,7 @@ export function meshNodeYaml(
   extra = "",
   logLevel = "info",
 ): string {
-  const lines = [
-    `- node:`,
-    `    id: ${id}`,
-    // beside the socket: the default (/tmp/receptor) would be shared by every test's node "a"
-    `    datadir: ${socket.slice(0, socket.lastIndexOf("/"))}/data`,
-    `- log-level:`,
-    `    level: ${logLevel}`,
-    `- tcp-listener:`,
-    `    bindaddr: 127.0.0.1`,
-    `    port: ${port}`,
-    ...peers.flatMap((p) => [`- tcp-peer:`, `    address: 127.0.0.1:${p}`]),
-    `- control-service:`,
-    `    service: control`,
-    `    filename: ${socket}`,
-  ];
-  return lines.join("\n") + "\n" + extra;
+  return nodeYaml({ id, port, peers, socket, extra, logLevel });
 }
 
 /** A running mesh of node processes. */

@@ -6,6 +6,8 @@
  * @module
  */
 import { assertEquals } from "./assert.ts";
+import { opensslTool } from "./peers.ts";
+import { runTool } from "./run.ts";
 import { certInit, certMakeReq, certSignReq } from "../../src/certs/actions.ts";
 
 /** The node-ID otherName OID receptor puts in subjectAltName. */
@@ -13,37 +15,44 @@ export const OTHERNAME = "1.3.6.1.4.1.2312.19.1";
 
 /** Runs `cmd` to completion, feeding `stdin` if given; returns exit code and decoded output. */
 export async function run(cmd: string, args: string[], stdin?: string, cwd?: string) {
-  const p = new Deno.Command(cmd, {
-    args,
-    cwd,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = p.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const o = await p.output();
-  const dec = new TextDecoder();
-  return { code: o.code, stdout: dec.decode(o.stdout), stderr: dec.decode(o.stderr) };
+  const r = await runTool(cmd, args, stdin, 60_000, undefined, cwd);
+  return { code: r.code, stdout: r.out, stderr: r.err };
 }
 
-/** Writes ca.crt/key and {server,client}-node.crt/key/csr into `dir`. */
-export async function makeOurCerts(dir: string) {
+/** How {@link makeOurCaAndNodes} makes its certificates. */
+export interface OurCertOptions {
+  /** RSA key size (default 2048; 1024 where only speed matters). */
+  bits?: number;
+  /** DNS SANs of node `n` (default ["localhost"]). */
+  dns?: (n: string) => string[];
+  /** IP SANs (default ["127.0.0.1"]). */
+  ips?: string[];
+  /** CA common name (default "Mesh CA"). */
+  caName?: string;
+}
+
+/**
+ * With our own cert actions (in-process): ca.crt/key and, for each node, `<n>.crt/key/csr`
+ * carrying the node-ID otherName `n`, in `dir`.
+ */
+export async function makeOurCaAndNodes(
+  dir: string,
+  nodes: string[],
+  o: OurCertOptions = {},
+): Promise<void> {
+  const bits = o.bits ?? 2048;
   await certInit({
-    commonname: "Mesh CA",
-    bits: 2048,
+    commonname: o.caName ?? "Mesh CA",
+    bits,
     outcert: `${dir}/ca.crt`,
     outkey: `${dir}/ca.key`,
   });
-  for (const n of ["server-node", "client-node"]) {
+  for (const n of nodes) {
     await certMakeReq({
       commonname: n,
-      bits: 2048,
-      dnsname: ["localhost"],
-      ipaddress: ["127.0.0.1"],
+      bits,
+      dnsname: o.dns?.(n) ?? ["localhost"],
+      ipaddress: o.ips ?? ["127.0.0.1"],
       nodeid: [n],
       outreq: `${dir}/${n}.csr`,
       outkey: `${dir}/${n}.key`,
@@ -58,10 +67,15 @@ export async function makeOurCerts(dir: string) {
   }
 }
 
+/** Writes ca.crt/key and {server,client}-node.crt/key/csr into `dir`. */
+export async function makeOurCerts(dir: string) {
+  await makeOurCaAndNodes(dir, ["server-node", "client-node"]);
+}
+
 /** A function running `openssl ARGS` in `dir` that fails the test unless it exits 0. */
 export function opensslIn(dir: string): (args: string[]) => Promise<void> {
   return async (args) => {
-    const r = await run("openssl", args, undefined, dir);
+    const r = await run(opensslTool(), args, undefined, dir);
     assertEquals(r.code, 0, `openssl ${args.join(" ")}: ${r.stderr}`);
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Interop of our WebSocket backends with gorilla/websocket v1.5.3, the library Go receptor's
- * ws-listener/ws-peer use (tests/integration/backends_gorilla_peer, built from the local Go
- * module cache; reported as ignored when no Go toolchain is installed):
+ * ws-listener/ws-peer use (tests/integration/backends_gorilla_peer, built through the Go module
+ * proxy by scripts/peers/go_peers.ts; the test fails with `missing …` when it is not built):
  * - a gorilla client (Origin and extra header like Go's ws-peer) against our listener, which
  *   echoes: binary messages of 1 B..100 kB (gorilla clients fragment above 4 KiB), a ping
  *   answered with a pong, and a close frame that ends the link;
@@ -10,72 +10,34 @@
  *   header.
  * @module
  */
+import { captureLogger, startWsListener } from "./backends_helpers.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
+import { gorillaPeer } from "../helpers/peers.ts";
 import type { Link } from "../../src/mesh/link.ts";
-import { WsListenerBackend, WsPeerBackend } from "../../src/mesh/backends/websocket.ts";
-import { Logger } from "../../src/log.ts";
+import { WsPeerBackend } from "../../src/mesh/backends/websocket.ts";
 
-const PEER_DIR = new URL("./backends_gorilla_peer/", import.meta.url).pathname;
-
-function findGo(): string | null {
-  for (const dir of [...(Deno.env.get("PATH") ?? "").split(":"), "/usr/local/go/bin"]) {
-    try {
-      Deno.statSync(`${dir}/go`);
-      return `${dir}/go`;
-    } catch { /* next */ }
-  }
-  return null;
-}
-
-const GO = findGo();
-
-async function buildPeer(): Promise<{ bin: string; dir: string }> {
-  const dir = await tempDir("receptor-gorilla-");
-  const bin = `${dir}/gorilla_peer`;
-  const out = await new Deno.Command(GO!, {
-    args: ["build", "-o", bin, "."],
-    cwd: PEER_DIR,
-    env: { GOFLAGS: "-mod=mod", GOPROXY: "off" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(`go build failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return { bin, dir };
-}
-
-function logger(lines: string[]): Logger {
-  return new Logger({ level: "debug", sink: (l) => lines.push(l) });
-}
+const logger = captureLogger;
 
 Deno.test({
   name: "backends gorilla: gorilla client ↔ our listener, our peer ↔ gorilla server",
-  ignore: GO === null,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
-    const { bin, dir } = await buildPeer();
+    const bin = gorillaPeer();
+    const dir = await tempDir("receptor-gorilla-");
     try {
       await t.step("gorilla client against our ws-listener (echo)", async () => {
         const lines: string[] = [];
         const links: Link[] = [];
         const closed: string[] = [];
-        const l = WsListenerBackend.start({
-          bindaddr: "127.0.0.1",
-          port: 0,
-          path: "/mesh",
-          cost: 1,
-          allowedPeers: null,
-          logger: logger(lines),
-        }, {
+        const l = startWsListener(lines, {
           attachLink(link: Link) {
             links.push(link);
             link.onMessage = (m) => link.send(m);
             link.onClose = (r) => closed.push(r);
           },
-        });
+        }, { path: "/mesh" });
         try {
           const out = await new Deno.Command(bin, {
             args: ["client", `ws://127.0.0.1:${l.port}/mesh`],

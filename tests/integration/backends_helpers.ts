@@ -4,6 +4,9 @@
  * @module
  */
 import type { Mesh } from "../helpers/mesh.ts";
+import { Logger } from "../../src/log.ts";
+import type { LinkSink } from "../../src/mesh/backends/tcp.ts";
+import { WsListenerBackend, type WsListenerOptions } from "../../src/mesh/backends/websocket.ts";
 import { waitFor } from "../helpers/net.ts";
 
 /** Wait until every node in `nodes` routes to every other one. */
@@ -41,4 +44,26 @@ export async function waitConnections(
     timeoutMs,
     250,
   );
+}
+
+/** A debug logger whose lines land in `lines`. */
+export function captureLogger(lines: string[]): Logger {
+  return new Logger({ level: "debug", sink: (l) => lines.push(l) });
+}
+
+/** A ws-listener on 127.0.0.1 (free port, cost 1, any peer) logging into `lines`. */
+export function startWsListener(
+  lines: string[],
+  sink: LinkSink,
+  o: Partial<WsListenerOptions> = {},
+): WsListenerBackend {
+  return WsListenerBackend.start({
+    bindaddr: "127.0.0.1",
+    port: 0,
+    path: "/",
+    cost: 1,
+    allowedPeers: null,
+    logger: captureLogger(lines),
+    ...o,
+  }, sink);
 }

@@ -6,11 +6,11 @@
  * HTTP requests that must be refused (Origin mismatch → 403, wrong path → 404).
  * @module
  */
+import { captureLogger, startWsListener } from "./backends_helpers.ts";
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { waitFor } from "../helpers/net.ts";
 import type { Link } from "../../src/mesh/link.ts";
-import { WsListenerBackend, WsPeerBackend } from "../../src/mesh/backends/websocket.ts";
-import { Logger } from "../../src/log.ts";
+import { WsPeerBackend } from "../../src/mesh/backends/websocket.ts";
 
 /** Collects links and their messages. */
 class Sink {
@@ -24,9 +24,7 @@ class Sink {
   }
 }
 
-function logger(lines: string[]): Logger {
-  return new Logger({ level: "debug", sink: (l) => lines.push(l) });
-}
+const logger = captureLogger;
 
 const pattern = (n: number, seed: number) =>
   new Uint8Array(n).map((_, i) => (i * 31 + seed) & 0xff);
@@ -46,14 +44,7 @@ async function rawRequest(port: number, head: string): Promise<string> {
 Deno.test("ws backends: our listener with Deno's WebSocket client (binary both ways, text ignored)", async () => {
   const lines: string[] = [];
   const sink = new Sink();
-  const l = WsListenerBackend.start({
-    bindaddr: "127.0.0.1",
-    port: 0,
-    path: "/mesh",
-    cost: 2,
-    allowedPeers: null,
-    logger: logger(lines),
-  }, sink);
+  const l = startWsListener(lines, sink, { path: "/mesh", cost: 2 });
   try {
     const ws = new WebSocket(`ws://127.0.0.1:${l.port}/mesh`);
     ws.binaryType = "arraybuffer";
@@ -91,14 +82,7 @@ Deno.test("ws backends: our listener with Deno's WebSocket client (binary both w
 Deno.test("ws backends: the listener refuses an Origin mismatch (403), a wrong path (404), a bad client", async () => {
   const lines: string[] = [];
   const sink = new Sink();
-  const l = WsListenerBackend.start({
-    bindaddr: "127.0.0.1",
-    port: 0,
-    path: "/mesh",
-    cost: 1,
-    allowedPeers: null,
-    logger: logger(lines),
-  }, sink);
+  const l = startWsListener(lines, sink, { path: "/mesh" });
   try {
     const head = (path: string, origin?: string) =>
       [
@@ -197,15 +181,7 @@ Deno.test("ws backends: our peer and our listener; a wrong path is a dial failur
   const lines: string[] = [];
   const ls = new Sink();
   const ps = new Sink();
-  const l = WsListenerBackend.start({
-    bindaddr: "127.0.0.1",
-    port: 0,
-    path: "/",
-    cost: 1,
-    nodeCost: { b: 3 },
-    allowedPeers: null,
-    logger: logger(lines),
-  }, ls);
+  const l = startWsListener(lines, ls, { nodeCost: { b: 3 } });
   const p = WsPeerBackend.start({
     address: `ws://127.0.0.1:${l.port}/anything`,
     redial: false,
@@ -214,14 +190,7 @@ Deno.test("ws backends: our peer and our listener; a wrong path is a dial failur
     allowedPeers: null,
     logger: logger(lines),
   }, ps);
-  const l2 = WsListenerBackend.start({
-    bindaddr: "127.0.0.1",
-    port: 0,
-    path: "/only",
-    cost: 1,
-    allowedPeers: null,
-    logger: logger(lines),
-  }, ls);
+  const l2 = startWsListener(lines, ls, { path: "/only" });
   const p2 = WsPeerBackend.start({
     address: `ws://127.0.0.1:${l2.port}/elsewhere`,
     redial: false,
@@ -257,14 +226,7 @@ Deno.test("ws backends: our peer and our listener; a wrong path is a dial failur
 Deno.test("ws backends: a client that never finishes its request is dropped after 5 s", async () => {
   const lines: string[] = [];
   const sink = new Sink();
-  const l = WsListenerBackend.start({
-    bindaddr: "127.0.0.1",
-    port: 0,
-    path: "/",
-    cost: 1,
-    allowedPeers: null,
-    logger: logger(lines),
-  }, sink);
+  const l = startWsListener(lines, sink);
   const c = await Deno.connect({ hostname: "127.0.0.1", port: l.port });
   try {
     await c.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n"));

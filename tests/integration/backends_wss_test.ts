@@ -7,20 +7,13 @@
  * @module
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { ctlJson, ctlStatus, type PingReply } from "../helpers/mesh.ts";
+import { ctlJson, ctlStatus, nodeYaml, type PingReply } from "../helpers/mesh.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
 import { type NodeProcess, startNode, stopAll } from "../helpers/node_process.ts";
-import { makeCa, makeNodeCert, tlsClientYaml, tlsServerYaml } from "./tls_helpers.ts";
+import { makeCa, makeNodeCert, tlsClientYaml, tlsServerYaml } from "../helpers/tls.ts";
 
-function nodeYaml(id: string, body: string, socket: string): string {
-  return [
-    `- node:`,
-    `    id: ${id}`,
-    body.trimEnd(),
-    `- control-service:`,
-    `    service: control`,
-    `    filename: ${socket}`,
-  ].join("\n") + "\n";
+function tlsNodeYaml(id: string, body: string, socket: string): string {
+  return nodeYaml({ id, socket, logLevel: null, extra: body });
 }
 
 const wsPeer = (url: string, tls: string) =>
@@ -36,7 +29,7 @@ Deno.test({
     const start = async (id: string, body: string) => {
       const ndir = `${dir}/${id}`;
       await Deno.mkdir(ndir);
-      const n = await startNode(id, (_d, sock) => nodeYaml(id, body, sock), { dir: ndir });
+      const n = await startNode(id, (_d, sock) => tlsNodeYaml(id, body, sock), { dir: ndir });
       nodes.push(n);
       return n;
     };

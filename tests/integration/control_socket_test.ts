@@ -6,18 +6,12 @@
  * @module
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../helpers/assert.ts";
-import { CtlConn, ctlJson, ctlStatus, meshNodeYaml } from "../helpers/mesh.ts";
+import { CtlConn, ctlJson, ctlStatus, meshNodeYaml, nodeYaml } from "../helpers/mesh.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
 import { NodeProcess, startNode, stopAll } from "../helpers/node_process.ts";
 
 function basicYaml(id: string, socket: string, extra = ""): string {
-  return `- node:
-    id: ${id}
-- local-only:
-- control-service:
-    service: control
-    filename: ${socket}
-${extra}`;
+  return nodeYaml({ id, socket, logLevel: null, localOnly: true, extra });
 }
 
 async function modeOf(path: string): Promise<number> {

@@ -7,13 +7,11 @@
  * (checklist 23, 89).
  * @module
  */
+import { receptorctl, receptorctlPython } from "../helpers/peers.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../helpers/assert.ts";
 import type { Mesh } from "../helpers/mesh.ts";
 import { runReceptor } from "../helpers/node_process.ts";
-import { findPython, findReceptorctl, meshLogs, runTool, startE2eMesh } from "./e2e_helpers.ts";
-
-const RECEPTORCTL = findReceptorctl();
-const PYTHON = findPython();
+import { meshLogs, runTool, startE2eMesh } from "./e2e_helpers.ts";
 
 function lineMesh(): Promise<Mesh> {
   return startE2eMesh({
@@ -51,7 +49,6 @@ Deno.test({
 
       await t.step({
         name: "receptorctl library: connect_to_service + handshake + simple_command",
-        ignore: PYTHON === null,
         fn: async () => {
           const script = [
             "import json, sys",
@@ -63,7 +60,7 @@ Deno.test({
             "print(json.dumps(rc.simple_command('status')))",
             "rc.close()",
           ].join("\n");
-          const r = await runTool(PYTHON!, ["-c", script, dSock], undefined, 60000);
+          const r = await runTool(receptorctlPython(), ["-c", script, dSock], undefined, 60000);
           assertEquals(r.code, 0, `python exit; stderr: ${r.err}\n${meshLogs(mesh)}`);
           const lines = r.out.trim().split("\n");
           assertEquals(lines[0], "REMOTE A");
@@ -75,10 +72,9 @@ Deno.test({
 
       await t.step({
         name: "receptorctl work list --node A",
-        ignore: RECEPTORCTL === null,
         fn: async () => {
           // Something to list on A first (submitted locally on A).
-          const sub = await runTool(RECEPTORCTL!, [
+          const sub = await runTool(receptorctl(), [
             "--socket",
             mesh.node("A").socket,
             "work",
@@ -90,7 +86,14 @@ Deno.test({
           ]);
           assertEquals(sub.code, 0, `submit on A: ${sub.err}`);
           assertStringIncludes(sub.out, "from-a");
-          const r = await runTool(RECEPTORCTL!, ["--socket", dSock, "work", "list", "--node", "A"]);
+          const r = await runTool(receptorctl(), [
+            "--socket",
+            dSock,
+            "work",
+            "list",
+            "--node",
+            "A",
+          ]);
           assertEquals(r.code, 0, `work list --node A: ${r.err}\n${meshLogs(mesh)}`);
           const units = JSON.parse(r.out) as Record<string, { WorkType: string; State: number }>;
           const ids = Object.keys(units);
@@ -99,7 +102,7 @@ Deno.test({
           assertEquals(units[ids[0]].WorkType, "echoA");
           assertEquals(units[ids[0]].State, 2);
           // And D's own list stays empty: the command really ran on A.
-          const own = await runTool(RECEPTORCTL!, ["--socket", dSock, "work", "list"]);
+          const own = await runTool(receptorctl(), ["--socket", dSock, "work", "list"]);
           assertEquals(own.code, 0);
           assertEquals(JSON.parse(own.out), {});
         },

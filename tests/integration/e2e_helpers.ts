@@ -5,112 +5,13 @@
  * @module
  */
 import { waitFor } from "../helpers/net.ts";
-import { type Mesh, type MeshMember, type MeshSpec, startMesh } from "../helpers/mesh.ts";
-import { createHash } from "node:crypto";
+import { receptorctl } from "../helpers/peers.ts";
+import { runTool, type ToolResult } from "../helpers/run.ts";
+import { type Mesh, type MeshMember, type MeshSpec, nodeYaml, startMesh } from "../helpers/mesh.ts";
 
 const dec = new TextDecoder();
 
-/** Path of an installed `receptorctl`, or null. */
-export function findReceptorctl(): string | null {
-  const root = new URL("../../", import.meta.url).pathname;
-  const candidates = [`${root}.venv/bin/receptorctl`, "/work/main/.venv/bin/receptorctl"];
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    if (dir) candidates.push(`${dir}/receptorctl`);
-  }
-  for (const c of candidates) {
-    try {
-      if (Deno.statSync(c).isFile) return c;
-    } catch { /* next */ }
-  }
-  return null;
-}
-
-/** A Python interpreter that can `import receptorctl`, or null. */
-export function findPython(): string | null {
-  const root = new URL("../../", import.meta.url).pathname;
-  for (const py of [`${root}.venv/bin/python3`, "/work/main/.venv/bin/python3", "python3"]) {
-    try {
-      const o = new Deno.Command(py, {
-        args: ["-c", "import receptorctl.socket_interface"],
-        stdout: "null",
-        stderr: "null",
-      }).outputSync();
-      if (o.code === 0) return py;
-    } catch { /* next */ }
-  }
-  return null;
-}
-
-/** Result of {@link runTool}. */
-export interface ToolResult {
-  code: number;
-  out: string;
-  err: string;
-  /** Raw stdout bytes. */
-  raw: Uint8Array;
-}
-
-/** Run a program to completion (killed after `timeoutMs`), optionally feeding stdin. */
-export async function runTool(
-  cmd: string,
-  args: string[],
-  stdin?: string | Uint8Array,
-  timeoutMs = 60000,
-  env?: Record<string, string>,
-): Promise<ToolResult> {
-  const p = new Deno.Command(cmd, {
-    args,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env,
-  }).spawn();
-  const timer = setTimeout(() => {
-    try {
-      p.kill("SIGKILL");
-    } catch { /* gone */ }
-  }, timeoutMs);
-  try {
-    if (stdin !== undefined) {
-      const w = p.stdin.getWriter();
-      await w.write(typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin);
-      await w.close();
-    }
-    const o = await p.output();
-    return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr), raw: o.stdout };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Config text of one e2e node: own datadir, listener, peers, control socket, extras. */
-export function e2eNodeYaml(
-  id: string,
-  dir: string,
-  port: number,
-  peers: number[],
-  socket: string,
-  extra = "",
-  logLevel = "info",
-  controlExtra = "",
-): string {
-  return [
-    `- node:`,
-    `    id: ${id}`,
-    `    datadir: ${dir}/data`,
-    `- log-level:`,
-    `    level: ${logLevel}`,
-    `- tcp-listener:`,
-    `    bindaddr: 127.0.0.1`,
-    `    port: ${port}`,
-    ...peers.flatMap((p) => [`- tcp-peer:`, `    address: 127.0.0.1:${p}`]),
-    `- control-service:`,
-    `    service: control`,
-    `    filename: ${socket}`,
-    ...(controlExtra ? [controlExtra.replace(/\n$/, "")] : []),
-    ``,
-  ].join("\n") + extra;
-}
+export { runTool, type ToolResult };
 
 /**
  * Start a mesh like helpers/mesh.ts `startMesh`, but each node's `datadir` is `<dir>/data`
@@ -130,16 +31,16 @@ export async function startE2eMesh(
     tempPrefix: "receptor-e2e-",
     inOrder: true,
     nodeYaml: (id, m, peers, extra) =>
-      e2eNodeYaml(
+      nodeYaml({
         id,
-        m.dir,
-        m.port,
+        datadir: `${m.dir}/data`,
+        port: m.port,
         peers,
-        m.socket,
+        socket: m.socket,
         extra,
-        spec.logLevel,
-        opts.controlExtra?.(id, m.dir) ?? "",
-      ),
+        logLevel: spec.logLevel,
+        controlExtra: opts.controlExtra?.(id, m.dir),
+      }),
   });
   try {
     await mesh.waitConverged();
@@ -170,13 +71,8 @@ export function readUnitStatus(
   }
 }
 
-/** Hex sha256 of a file, streamed. */
-export async function sha256File(path: string): Promise<string> {
-  const h = createHash("sha256");
-  using f = await Deno.open(path);
-  for await (const chunk of f.readable) h.update(chunk);
-  return h.digest("hex");
-}
+/** Hex sha256 of a file (the shared helper). */
+export { sha256File } from "../helpers/data.ts";
 
 /** PIDs of processes whose command line contains `needle` (via pgrep -f), minus our own. */
 export function pgrep(needle: string): number[] {
@@ -285,4 +181,43 @@ export class StreamingCtl {
       this.#conn.close();
     } catch { /* closed */ }
   }
+}
+
+/** A work unit's status as `receptorctl work list` prints it. */
+export interface CtlUnitStatus {
+  State: number;
+  StateName: string;
+  Detail: string;
+  StdoutSize: number;
+  WorkType: string;
+  ExtraData: Record<string, unknown> | null;
+}
+
+/** Runs the pinned receptorctl against mesh node `node`'s control socket. */
+export function ctlOn(
+  mesh: Mesh,
+  node: string,
+  args: string[],
+  stdin?: string,
+): Promise<ToolResult> {
+  return runTool(receptorctl(), ["--socket", mesh.node(node).socket, ...args], stdin, 60000);
+}
+
+/** `receptorctl work list` on `node` (optionally one unit), parsed; throws on failure. */
+export async function ctlWorkList(
+  mesh: Mesh,
+  node: string,
+  unit?: string,
+): Promise<Record<string, CtlUnitStatus>> {
+  const args = ["work", "list", ...(unit ? ["--unit_id", unit] : [])];
+  const r = await ctlOn(mesh, node, args);
+  if (r.code !== 0) throw new Error(`${args.join(" ")} on ${node}: ${r.out}${r.err}`);
+  return JSON.parse(r.out);
+}
+
+/** The unit ID in receptorctl's `Unit ID: …` line. */
+export function unitIdOf(out: string): string {
+  const m = /Unit ID: ([A-Za-z0-9]+)/.exec(out);
+  if (!m) throw new Error(`no Unit ID in ${out}`);
+  return m[1];
 }

@@ -11,47 +11,25 @@
  * - `work release --all` empties `work list`.
  * @module
  */
+
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { waitFor } from "../helpers/net.ts";
-import type { Mesh } from "../helpers/mesh.ts";
+import { type Mesh, workYaml } from "../helpers/mesh.ts";
 import {
-  findReceptorctl,
+  ctlOn,
+  ctlWorkList,
   meshLogs,
   pidAlive,
   readUnitStatus,
-  runTool,
   startE2eMesh,
-  type ToolResult,
+  unitIdOf,
 } from "./e2e_helpers.ts";
 
-const RECEPTORCTL = findReceptorctl();
-
-function ctl(mesh: Mesh, node: string, args: string[]): Promise<ToolResult> {
-  return runTool(RECEPTORCTL!, ["--socket", mesh.node(node).socket, ...args], undefined, 60000);
-}
-
-interface Unit {
-  State: number;
-  Detail: string;
-  StdoutSize: number;
-  ExtraData: Record<string, unknown> | null;
-}
-
-async function list(mesh: Mesh, node: string): Promise<Record<string, Unit>> {
-  const r = await ctl(mesh, node, ["work", "list"]);
-  if (r.code !== 0) throw new Error(`work list on ${node}: ${r.out}${r.err}`);
-  return JSON.parse(r.out);
-}
-
-function unitIdOf(out: string): string {
-  const m = /Unit ID: ([A-Za-z0-9]+)/.exec(out);
-  if (!m) throw new Error(`no Unit ID in ${out}`);
-  return m[1];
-}
+const ctl = ctlOn;
+const list = (mesh: Mesh, node: string) => ctlWorkList(mesh, node);
 
 Deno.test({
   name: "e2e remote lifecycle via receptorctl: failure, --rm, exec down, release pending, --all",
-  ignore: RECEPTORCTL === null,
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async (t) => {
@@ -59,22 +37,7 @@ Deno.test({
       // exec dials mid, so a restarted exec rejoins at once (no redial delay on mid's side).
       nodes: ["mid", "exec", "sub"],
       edges: [["exec", "mid"], ["sub", "mid"]],
-      extraYaml: (id) =>
-        id !== "exec" ? "" : [
-          `- work-command:`,
-          `    worktype: upper`,
-          `    command: tr`,
-          `    params: a-z A-Z`,
-          `- work-command:`,
-          `    worktype: fail3`,
-          `    command: sh`,
-          `    params: -c "echo oops; exit 3"`,
-          `- work-command:`,
-          `    worktype: sleeper`,
-          `    command: sleep`,
-          `    params: "60"`,
-          ``,
-        ].join("\n"),
+      extraYaml: (id) => id !== "exec" ? "" : workYaml("upper", "fail3", "sleeper"),
     });
     try {
       await t.step("failing remote command: output, exit 1, Remote unit failed", async () => {

@@ -11,7 +11,7 @@
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { waitFor } from "../helpers/net.ts";
 import type { Mesh } from "../helpers/mesh.ts";
-import { CtlConn, ctlJson } from "../helpers/mesh.ts";
+import { CtlConn, ctlJson, workYaml } from "../helpers/mesh.ts";
 import {
   meshLogs,
   pgrep,
@@ -30,13 +30,11 @@ function startLine(): Promise<Mesh> {
     nodes: ["exec", "mid", "sub"],
     edges: [["mid", "exec"], ["sub", "mid"]],
     extraYaml: (id) =>
-      id !== "exec" ? "" : [
-        `- work-command:`,
-        `    worktype: slow`,
-        `    command: sh`,
-        `    params: -c 'for i in $(seq 1 60); do echo line $i; sleep 0.1; done'`,
-        ``,
-      ].join("\n"),
+      id !== "exec" ? "" : workYaml({
+        worktype: "slow",
+        command: "sh",
+        params: "-c 'for i in $(seq 1 60); do echo line $i; sleep 0.1; done'",
+      }),
   });
 }
 

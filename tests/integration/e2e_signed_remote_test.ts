@@ -8,24 +8,12 @@
  * - `--signwork` towards `other` is refused: `crypto/rsa: verification error`.
  * @module
  */
+import { receptorctl } from "../helpers/peers.ts";
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { waitFor } from "../helpers/net.ts";
-import { ctlJson } from "../helpers/mesh.ts";
-import {
-  findReceptorctl,
-  meshLogs,
-  readUnitStatus,
-  runTool,
-  startE2eMesh,
-  type ToolResult,
-} from "./e2e_helpers.ts";
-
-const RECEPTORCTL = findReceptorctl();
-
-async function openssl(args: string[]): Promise<void> {
-  const r = await runTool("openssl", args, undefined, 30000);
-  if (r.code !== 0) throw new Error(`openssl ${args.join(" ")}: ${r.err}`);
-}
+import { ctlJson, workYaml } from "../helpers/mesh.ts";
+import { openssl } from "../helpers/tls.ts";
+import { meshLogs, readUnitStatus, runTool, startE2eMesh, type ToolResult } from "./e2e_helpers.ts";
 
 /** An RSA key pair: `<base>.key` (PKCS#8, as OpenSSL 3 writes it) and `<base>.pub` (SPKI). */
 async function rsaPair(base: string): Promise<void> {
@@ -33,17 +21,14 @@ async function rsaPair(base: string): Promise<void> {
   await openssl(["rsa", "-in", `${base}.key`, "-pubout", "-out", `${base}.pub`]);
 }
 
-const SIGNED_TYPE = [
-  `- work-command:`,
-  `    worktype: signed`,
-  `    command: cat`,
-  `    verifysignature: true`,
-  ``,
-].join("\n");
+const SIGNED_TYPE = workYaml({
+  worktype: "signed",
+  command: "cat",
+  more: [`    verifysignature: true`],
+});
 
 Deno.test({
   name: "e2e signed remote work: --signwork accepted; unsigned and wrong-key refused",
-  ignore: RECEPTORCTL === null,
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async (t) => {
@@ -72,7 +57,7 @@ Deno.test({
     });
     const sock = mesh.node("sub").socket;
     const ctl = (args: string[]): Promise<ToolResult> =>
-      runTool(RECEPTORCTL!, ["--socket", sock, ...args], undefined, 60000);
+      runTool(receptorctl(), ["--socket", sock, ...args], undefined, 60000);
     try {
       await t.step("--signwork to exec: accepted, output followed", async () => {
         const r = await ctl([

@@ -11,20 +11,12 @@
  *   starting `TLS error connecting to remote service:` (no retries).
  * @module
  */
+import { receptorctl } from "../helpers/peers.ts";
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { tempDir, waitFor } from "../helpers/net.ts";
-import { CtlConn, ctlJson } from "../helpers/mesh.ts";
-import {
-  findReceptorctl,
-  meshLogs,
-  readUnitStatus,
-  runTool,
-  startE2eMesh,
-  type ToolResult,
-} from "./e2e_helpers.ts";
-import { makeCa, makeNodeCert, tlsClientYaml, tlsServerYaml } from "./tls_helpers.ts";
-
-const RECEPTORCTL = findReceptorctl();
+import { CtlConn, ctlJson, workYaml } from "../helpers/mesh.ts";
+import { meshLogs, readUnitStatus, runTool, startE2eMesh, type ToolResult } from "./e2e_helpers.ts";
+import { makeCa, makeNodeCert, tlsClientYaml, tlsServerYaml } from "../helpers/tls.ts";
 
 interface Unit {
   State: number;
@@ -35,7 +27,6 @@ interface Unit {
 
 Deno.test({
   name: "e2e TLS control service over the mesh: remote work, secrets, list --node, refusal",
-  ignore: RECEPTORCTL === null,
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async (t) => {
@@ -48,17 +39,8 @@ Deno.test({
       edges: [["mid", "exec"], ["sub", "mid"]],
       extraYaml: (id) => {
         if (id === "exec") {
-          return tlsServerYaml("ctlsrv", execCert, ca) + [
-            `- work-command:`,
-            `    worktype: upper`,
-            `    command: tr`,
-            `    params: a-z A-Z`,
-            `- work-command:`,
-            `    worktype: envcat`,
-            `    command: sh`,
-            `    params: -c "cat; echo done"`,
-            ``,
-          ].join("\n");
+          return tlsServerYaml("ctlsrv", execCert, ca) +
+            workYaml("upper", { worktype: "envcat", command: "sh", params: `-c "cat; echo done"` });
         }
         if (id === "sub") return tlsClientYaml("ctlcli", subCert, ca);
         return "";
@@ -66,7 +48,7 @@ Deno.test({
     }, { controlExtra: (id) => (id === "exec" ? "    tls: ctlsrv\n" : "") });
     const sock = mesh.node("sub").socket;
     const ctl = (args: string[]): Promise<ToolResult> =>
-      runTool(RECEPTORCTL!, ["--socket", sock, ...args], undefined, 60000);
+      runTool(receptorctl(), ["--socket", sock, ...args], undefined, 60000);
     try {
       await t.step("exec advertises its control service as StreamTLS", async () => {
         const st = await mesh.status("sub");

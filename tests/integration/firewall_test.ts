@@ -7,22 +7,18 @@
  * @module
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { CtlConn, ctlJson, ctlStatus, type PingReply } from "../helpers/mesh.ts";
+import { CtlConn, ctlJson, ctlStatus, nodeYaml, type PingReply } from "../helpers/mesh.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
 import { type NodeProcess, runReceptor, startNode, stopAll } from "../helpers/node_process.ts";
 
 /** A node config: `rules` are YAML lines (already indented under firewallrules). */
-function nodeYaml(
+function fwNodeYaml(
   id: string,
   socket: string,
   o: { listen?: number; peers?: number[]; rules?: string[] },
 ): string {
-  const lines = [`- node:`, `    id: ${id}`];
-  if (o.rules?.length) lines.push(`    firewallrules:`, ...o.rules);
-  if (o.listen) lines.push(`- tcp-listener:`, `    bindaddr: 127.0.0.1`, `    port: ${o.listen}`);
-  for (const p of o.peers ?? []) lines.push(`- tcp-peer:`, `    address: 127.0.0.1:${p}`);
-  lines.push(`- control-service:`, `    service: control`, `    filename: ${socket}`);
-  return lines.join("\n") + "\n";
+  const nodeLines = o.rules?.length ? [`    firewallrules:`, ...o.rules] : [];
+  return nodeYaml({ id, socket, port: o.listen, peers: o.peers, nodeLines, logLevel: null });
 }
 
 function rule(fields: Record<string, string>): string[] {
@@ -61,7 +57,7 @@ async function startLine(
       await Deno.mkdir(`${dir}/${id}`);
       const o = id === "b" ? { listen: port } : { peers: [port] };
       nodes.push(
-        await startNode(id, (_d, sock) => nodeYaml(id, sock, { ...o, rules: rules[id] }), {
+        await startNode(id, (_d, sock) => fwNodeYaml(id, sock, { ...o, rules: rules[id] }), {
           dir: `${dir}/${id}`,
         }),
       );

@@ -6,23 +6,13 @@
  * the node still runs and answers. Seeded (RECEPTOR_FUZZ_SEED).
  * @module
  */
+import { prng } from "../helpers/data.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { CtlConn, ctlStatus } from "../helpers/mesh.ts";
 import { waitFor } from "../helpers/net.ts";
 import { startNode, stopAll } from "../helpers/node_process.ts";
 
 const FUZZ_MS = Number(Deno.env.get("RECEPTOR_FUZZ_MS") ?? 4000);
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Remote `work submit` waits for a mesh dial, so random node values are all local.
 const COMMANDS = ["status", "ping", "traceroute", "reload", "connect", "work", "bogus", ""];

@@ -7,6 +7,7 @@
  * legitimate neighbours. Seeded PRNG (RECEPTOR_FUZZ_SEED) so a failure can be replayed.
  * @module
  */
+import { prng } from "../helpers/data.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { startMesh } from "../helpers/mesh.ts";
 import { waitFor } from "../helpers/net.ts";
@@ -15,18 +16,6 @@ import { nodeHash } from "../../src/mesh/highwayhash.ts";
 const FUZZ_MS = Number(Deno.env.get("RECEPTOR_FUZZ_MS") ?? 6000);
 const WORKERS = 4;
 const encoder = new TextEncoder();
-
-/** mulberry32: small, seedable, good enough for fuzzing. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   constructor(readonly r: () => number) {}

@@ -6,12 +6,12 @@
  */
 import { assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { startNode, stopAll } from "../helpers/node_process.ts";
-import { findReceptorctl, runTool } from "./e2e_helpers.ts";
+import { receptorctl } from "../helpers/peers.ts";
+import { runTool } from "../helpers/run.ts";
 import { UPSTREAM_COMPAT, VERSION } from "../../src/version.ts";
 
 Deno.test("receptorctl version: states the upstream version we implement", async () => {
-  const ctl = findReceptorctl();
-  if (!ctl) throw new Error("missing receptorctl: run scripts/peers/receptorctl.ts (PyPI)");
+  const ctl = receptorctl();
   const node = await startNode(
     "ver",
     (d, s) =>

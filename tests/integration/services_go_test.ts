@@ -9,6 +9,7 @@
  * unix-socket-client. Each stream carries 256 KiB byte-exact; Go's ads have our types.
  * @module
  */
+import { goReceptorBinary, goReceptorTestName } from "../helpers/peers.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { freePort, freeUdpPort, tempDir, waitFor } from "../helpers/net.ts";
 import { type NodeProcess, startNode, stopAll } from "../helpers/node_process.ts";
@@ -22,7 +23,7 @@ import {
   writeAll,
 } from "./services_helpers.ts";
 
-const GO = Deno.env.get("RECEPTOR_GO_BINARY");
+const GO = goReceptorBinary();
 
 /**
  * Send `data` and read the reply until `data.length` bytes came back (Go's bridge does not
@@ -46,7 +47,9 @@ async function exchange(conn: Deno.Conn, data: Uint8Array): Promise<Uint8Array> 
 }
 
 Deno.test({
-  name: "services interop: proxies between our node and a Go receptor node, both ways",
+  name: goReceptorTestName(
+    "services interop: proxies between our node and a Go receptor node, both ways",
+  ),
   ignore: !GO,
   sanitizeOps: false,
   sanitizeResources: false,

@@ -3,12 +3,9 @@
  * whole-stream reads, sha256, and a TCP client that uploads while it downloads.
  * @module
  */
-import { createHash } from "node:crypto";
 
-/** Hex sha256 of `b`. */
-export function sha256(b: Uint8Array): string {
-  return createHash("sha256").update(b).digest("hex");
-}
+/** Hex sha256 of `b` (the shared helper). */
+export { sha256 } from "../helpers/data.ts";
 
 /** Deterministic pseudo-random bytes. */
 export function patternBytes(n: number, seed = 1): Uint8Array {

@@ -10,7 +10,7 @@ import * as tls from "node:tls";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { startMesh } from "../helpers/mesh.ts";
 import { freePort, waitFor } from "../helpers/net.ts";
-import { makeCa, makeNodeCert, tlsClientYaml, tlsServerYaml } from "./tls_helpers.ts";
+import { makeCa, makeNodeCert, tlsClientYaml, tlsServerYaml } from "../helpers/tls.ts";
 import { echoServer, patternBytes, sha256 } from "./services_helpers.ts";
 
 /** A node:tls echo server (no client certificates) on loopback. */

@@ -10,7 +10,7 @@
  * @module
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { ctlJson, ctlStatus, type PingReply } from "../helpers/mesh.ts";
+import { ctlJson, ctlStatus, nodeYaml, type PingReply } from "../helpers/mesh.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
 import { type NodeProcess, runReceptor, startNode, stopAll } from "../helpers/node_process.ts";
 import {
@@ -21,19 +21,10 @@ import {
   type TestCert,
   tlsClientYaml,
   tlsServerYaml,
-} from "./tls_helpers.ts";
+} from "../helpers/tls.ts";
 
-function nodeYaml(id: string, body: string, socket: string): string {
-  return [
-    `- node:`,
-    `    id: ${id}`,
-    `- log-level:`,
-    `    level: info`,
-    body.trimEnd(),
-    `- control-service:`,
-    `    service: control`,
-    `    filename: ${socket}`,
-  ].join("\n") + "\n";
+function tlsNodeYaml(id: string, body: string, socket: string): string {
+  return nodeYaml({ id, socket, logLevel: "info", extra: body });
 }
 
 function listenerYaml(port: number, tls: string): string {
@@ -58,7 +49,7 @@ Deno.test("tls mesh: 3 nodes over TLS converge; bad peers refused with the reaso
   const start = async (id: string, body: string) => {
     const ndir = `${dir}/${id}`;
     await Deno.mkdir(ndir);
-    const n = await startNode(id, (_d, sock) => nodeYaml(id, body, sock), { dir: ndir });
+    const n = await startNode(id, (_d, sock) => tlsNodeYaml(id, body, sock), { dir: ndir });
     nodes.push(n);
     return n;
   };

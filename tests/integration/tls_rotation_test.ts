@@ -18,7 +18,7 @@ import {
   type TestCert,
   tlsClientYaml,
   tlsServerYaml,
-} from "./tls_helpers.ts";
+} from "../helpers/tls.ts";
 
 function fingerprint(file: string): string {
   return new X509Certificate(Deno.readTextFileSync(file)).fingerprint256;

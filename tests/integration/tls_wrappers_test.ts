@@ -13,7 +13,7 @@ import type { Section } from "../../src/config/types.ts";
 import { Logger } from "../../src/log.ts";
 import { NodeTls } from "../../src/node/tls.ts";
 import type { StreamWrapper } from "../../src/mesh/backends/tcp.ts";
-import { makeCa, makeNodeCert, type TestCa, type TestCert } from "./tls_helpers.ts";
+import { makeCa, makeNodeCert, type TestCa, type TestCert } from "../helpers/tls.ts";
 
 function serverSection(name: string, c: TestCert, ca: TestCa | null, extra = {}): Section {
   return {

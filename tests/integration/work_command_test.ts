@@ -2,6 +2,7 @@
  * The `work` control command driven through a fake ControlSession (records reply lines and
  * raw bytes, feeds a payload stream), over a real engine with real runners.
  */
+import { waitFor } from "../helpers/net.ts";
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { makeWorkCommand } from "../../src/control/work_command.ts";
 import type { WorkCommandOptions } from "../../src/control/work_command.ts";
@@ -12,7 +13,12 @@ import type {
   ControlTransportKind,
 } from "../../src/control/types.ts";
 import type { WorkEngine } from "../../src/work/engine.ts";
-import { detailPid, makeEngine, streamOf, waitFor, waitGone, withDataDir } from "./work_helpers.ts";
+import {
+  detailPid,
+  streamOf,
+  waitGone,
+  withEngine,
+} from "./work_helpers.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -95,48 +101,44 @@ async function statusOf(e: WorkEngine, id: string): Promise<Record<string, unkno
   return JSON.parse(out[0]);
 }
 
+/** Waits for `state`; for Succeeded also until the finished unit's ExtraData is cleared. */
 function waitStateVia(e: WorkEngine, id: string, state: number) {
-  return waitFor(async () => {
+  return waitFor(`state ${state}`, async () => {
     const s = await statusOf(e, id);
-    return s.State === state ? s : null;
-  }, `state ${state}`);
+    return s.State === state && (state !== 2 || s.ExtraData === null) ? s : null;
+  });
 }
 
 Deno.test({
   ...opts,
   name: "work command: text submit, status, results, list, release",
   fn: () =>
-    withDataDir(async (dir) => {
-      const e = await makeEngine(dir);
-      try {
-        assertEquals((await run(e, "work list")).out, ["{}"]);
-        const id = await submitText(e, "work submit localhost upper", "hello\n");
-        const s = await waitStateVia(e, id, 2);
-        assertEquals(s, {
-          Detail: "exit status 0",
-          ExtraData: null,
-          State: 2,
-          StateName: "Succeeded",
-          StdoutSize: 6,
-          WorkType: "upper",
-        });
-        const r = await run(e, `work results ${id}`);
-        assertEquals(r.outcome, { kind: "raw", close: true });
-        assertEquals(r.out, [`Streaming results for work unit ${id}`]);
-        assertEquals(r.session.rawText(), "HELLO\n");
-        const r2 = await run(e, { subcommand: "results", unitid: id, startpos: 2 });
-        assertEquals(r2.session.rawText(), "LLO\n");
-        const r3 = await run(e, `work results ${id} 3`);
-        assertEquals(r3.session.rawText(), "LO\n");
-        const list = JSON.parse((await run(e, "work list")).out[0]);
-        assertEquals(Object.keys(list), [id]);
-        assertEquals(JSON.parse((await run(e, `work list ${id} extra`)).out[0])[id].State, 2);
-        assertEquals((await run(e, `work release ${id}`)).out, [`{"released":"${id}"}`]);
-        assertEquals((await run(e, "work list")).out, ["{}"]);
-        assertEquals((await run(e, `work status ${id}`)).out, [`ERROR: unknown work unit ${id}`]);
-      } finally {
-        await e.close();
-      }
+    withEngine(async (e) => {
+      assertEquals((await run(e, "work list")).out, ["{}"]);
+      const id = await submitText(e, "work submit localhost upper", "hello\n");
+      const s = await waitStateVia(e, id, 2);
+      assertEquals(s, {
+        Detail: "exit status 0",
+        ExtraData: null,
+        State: 2,
+        StateName: "Succeeded",
+        StdoutSize: 6,
+        WorkType: "upper",
+      });
+      const r = await run(e, `work results ${id}`);
+      assertEquals(r.outcome, { kind: "raw", close: true });
+      assertEquals(r.out, [`Streaming results for work unit ${id}`]);
+      assertEquals(r.session.rawText(), "HELLO\n");
+      const r2 = await run(e, { subcommand: "results", unitid: id, startpos: 2 });
+      assertEquals(r2.session.rawText(), "LLO\n");
+      const r3 = await run(e, `work results ${id} 3`);
+      assertEquals(r3.session.rawText(), "LO\n");
+      const list = JSON.parse((await run(e, "work list")).out[0]);
+      assertEquals(Object.keys(list), [id]);
+      assertEquals(JSON.parse((await run(e, `work list ${id} extra`)).out[0])[id].State, 2);
+      assertEquals((await run(e, `work release ${id}`)).out, [`{"released":"${id}"}`]);
+      assertEquals((await run(e, "work list")).out, ["{}"]);
+      assertEquals((await run(e, `work status ${id}`)).out, [`ERROR: unknown work unit ${id}`]);
     }),
 });
 
@@ -144,30 +146,25 @@ Deno.test({
   ...opts,
   name: "work command: JSON submit with own node ID, runtime params, payload streamed",
   fn: () =>
-    withDataDir(async (dir) => {
-      const e = await makeEngine(dir);
-      try {
-        const big = "x".repeat(200_000) + "\n";
-        const session = new FakeSession("tcp", streamOf(big.slice(0, 1000), big.slice(1000)));
-        const { out } = await run(e, {
-          subcommand: "submit",
-          node: "node1",
-          worktype: "shell",
-          params: "-c 'wc -c'",
-        }, session);
-        const id = createdRe.exec(out[0])![1];
-        assertEquals(JSON.parse(out[1]), { result: "Job Started", unitid: id });
-        await waitStateVia(e, id, 2);
-        const r = await run(e, `work results ${id}`);
-        assertEquals(r.session.rawText().trim(), "200001");
-        // text form joins tokens 4+ with single spaces into params
-        const id2 = await submitText(e, "work submit LOCALHOST args a  b", "");
-        await waitStateVia(e, id2, 2);
-        // ("a  b": the empty token is kept in the joined params; shlex then drops it)
-        assertEquals((await run(e, `work results ${id2}`)).session.rawText(), "a|b|");
-      } finally {
-        await e.close();
-      }
+    withEngine(async (e) => {
+      const big = "x".repeat(200_000) + "\n";
+      const session = new FakeSession("tcp", streamOf(big.slice(0, 1000), big.slice(1000)));
+      const { out } = await run(e, {
+        subcommand: "submit",
+        node: "node1",
+        worktype: "shell",
+        params: "-c 'wc -c'",
+      }, session);
+      const id = createdRe.exec(out[0])![1];
+      assertEquals(JSON.parse(out[1]), { result: "Job Started", unitid: id });
+      await waitStateVia(e, id, 2);
+      const r = await run(e, `work results ${id}`);
+      assertEquals(r.session.rawText().trim(), "200001");
+      // text form joins tokens 4+ with single spaces into params
+      const id2 = await submitText(e, "work submit LOCALHOST args a  b", "");
+      await waitStateVia(e, id2, 2);
+      // ("a  b": the empty token is kept in the joined params; shlex then drops it)
+      assertEquals((await run(e, `work results ${id2}`)).session.rawText(), "a|b|");
     }),
 });
 
@@ -175,42 +172,37 @@ Deno.test({
   ...opts,
   name: "work command: submit refusals with upstream error texts",
   fn: () =>
-    withDataDir(async (dir) => {
-      const e = await makeEngine(dir);
-      try {
-        const cases: [string | Record<string, unknown>, string][] = [
-          ["work submit localhost nosuchtype", "ERROR: unknown work type nosuchtype"],
-          ["work submit localhost", "ERROR: work submit requires a target node and work type"],
-          [
-            { subcommand: "submit", node: "localhost", worktype: "upper", x: 5 },
-            "ERROR: submit parameters must all be strings and x is not",
-          ],
-          [{ subcommand: "submit", worktype: "upper" }, "ERROR: field node missing"],
-          [{ subcommand: "submit", node: "localhost" }, "ERROR: field worktype missing"],
-          [
-            { subcommand: "submit", node: "localhost", worktype: "upper", ttl: "20s" },
-            "ERROR: ttl option is intended for remote work only",
-          ],
-          [
-            { subcommand: "submit", node: "localhost", worktype: "upper", params: "-d" },
-            "ERROR: extra params provided but not allowed",
-          ],
-          ["work submit otherNode upper", "ERROR: remote work is not available"],
-          [
-            { subcommand: "submit", node: "localhost", worktype: "upper", signature: "abc" },
-            "ERROR: work type did not expect a signature",
-          ],
-        ];
-        for (const [line, want] of cases) {
-          const { out } = await run(e, line);
-          assertEquals(out, [want], JSON.stringify(line));
-        }
-        // nothing was created by any refusal
-        assertEquals((await run(e, "work list")).out, ["{}"]);
-        assertEquals([...Deno.readDirSync(`${dir}/node1`)].length, 0);
-      } finally {
-        await e.close();
+    withEngine(async (e, dir) => {
+      const cases: [string | Record<string, unknown>, string][] = [
+        ["work submit localhost nosuchtype", "ERROR: unknown work type nosuchtype"],
+        ["work submit localhost", "ERROR: work submit requires a target node and work type"],
+        [
+          { subcommand: "submit", node: "localhost", worktype: "upper", x: 5 },
+          "ERROR: submit parameters must all be strings and x is not",
+        ],
+        [{ subcommand: "submit", worktype: "upper" }, "ERROR: field node missing"],
+        [{ subcommand: "submit", node: "localhost" }, "ERROR: field worktype missing"],
+        [
+          { subcommand: "submit", node: "localhost", worktype: "upper", ttl: "20s" },
+          "ERROR: ttl option is intended for remote work only",
+        ],
+        [
+          { subcommand: "submit", node: "localhost", worktype: "upper", params: "-d" },
+          "ERROR: extra params provided but not allowed",
+        ],
+        ["work submit otherNode upper", "ERROR: remote work is not available"],
+        [
+          { subcommand: "submit", node: "localhost", worktype: "upper", signature: "abc" },
+          "ERROR: work type did not expect a signature",
+        ],
+      ];
+      for (const [line, want] of cases) {
+        const { out } = await run(e, line);
+        assertEquals(out, [want], JSON.stringify(line));
       }
+      // nothing was created by any refusal
+      assertEquals((await run(e, "work list")).out, ["{}"]);
+      assertEquals([...Deno.readDirSync(`${dir}/node1`)].length, 0);
     }),
 });
 
@@ -218,50 +210,45 @@ Deno.test({
   ...opts,
   name: "work command: parsing errors for list/status/results/cancel and bad subcommands",
   fn: () =>
-    withDataDir(async (dir) => {
-      const e = await makeEngine(dir);
-      try {
-        const cases: [string | Record<string, unknown>, string][] = [
-          ["work", "ERROR: bad command"],
-          ["work frobnicate x", "ERROR: bad command"],
-          [{ unitid: "x" }, "ERROR: field subcommand missing"],
-          [{ subcommand: 5 }, "ERROR: field subcommand must be a string"],
-          [{ subcommand: "nope" }, "ERROR: bad command"],
-          ["work status", "ERROR: work status requires a unit ID"],
-          ["work status a b", "ERROR: work status does not take parameters after the unit ID"],
-          ["work cancel", "ERROR: work cancel requires a unit ID"],
-          ["work release a b", "ERROR: work release does not take parameters after the unit ID"],
-          ["work status abc", "ERROR: unknown work unit abc"],
-          ["work status ../etc", "ERROR: unknown work unit ../etc"],
-          ["work list nope", "ERROR: unknown work unit nope"],
-          ["work cancel nope", "ERROR: unknown work unit nope"],
-          ["work release nope", "ERROR: unknown work unit nope"],
-          ["work force-release nope", "ERROR: unknown work unit nope"],
-          ["work results nope", "ERROR: unknown work unit nope"],
-          ["work results", "ERROR: work results requires a unit ID"],
-          [
-            "work results a 1 2",
-            "ERROR: work results only takes a unit ID and optional start position",
-          ],
-          [
-            "work results a x",
-            `ERROR: error converting start position to integer: strconv.ParseInt: parsing "x": invalid syntax`,
-          ],
-          [{ subcommand: "status" }, "ERROR: field unitid missing"],
-          [{ subcommand: "status", unitid: 5 }, "ERROR: field unitid must be a string"],
-          [{ subcommand: "results", unitid: "a" }, "ERROR: field startpos missing"],
-          [
-            { subcommand: "results", unitid: "a", startpos: true },
-            "ERROR: field startpos value true is not convertible to an int",
-          ],
-          [{ subcommand: "RESULTS", unitid: "a", startpos: "5" }, "ERROR: unknown work unit a"],
-        ];
-        for (const [line, want] of cases) {
-          const { out } = await run(e, line);
-          assertEquals(out, [want], JSON.stringify(line));
-        }
-      } finally {
-        await e.close();
+    withEngine(async (e) => {
+      const cases: [string | Record<string, unknown>, string][] = [
+        ["work", "ERROR: bad command"],
+        ["work frobnicate x", "ERROR: bad command"],
+        [{ unitid: "x" }, "ERROR: field subcommand missing"],
+        [{ subcommand: 5 }, "ERROR: field subcommand must be a string"],
+        [{ subcommand: "nope" }, "ERROR: bad command"],
+        ["work status", "ERROR: work status requires a unit ID"],
+        ["work status a b", "ERROR: work status does not take parameters after the unit ID"],
+        ["work cancel", "ERROR: work cancel requires a unit ID"],
+        ["work release a b", "ERROR: work release does not take parameters after the unit ID"],
+        ["work status abc", "ERROR: unknown work unit abc"],
+        ["work status ../etc", "ERROR: unknown work unit ../etc"],
+        ["work list nope", "ERROR: unknown work unit nope"],
+        ["work cancel nope", "ERROR: unknown work unit nope"],
+        ["work release nope", "ERROR: unknown work unit nope"],
+        ["work force-release nope", "ERROR: unknown work unit nope"],
+        ["work results nope", "ERROR: unknown work unit nope"],
+        ["work results", "ERROR: work results requires a unit ID"],
+        [
+          "work results a 1 2",
+          "ERROR: work results only takes a unit ID and optional start position",
+        ],
+        [
+          "work results a x",
+          `ERROR: error converting start position to integer: strconv.ParseInt: parsing "x": invalid syntax`,
+        ],
+        [{ subcommand: "status" }, "ERROR: field unitid missing"],
+        [{ subcommand: "status", unitid: 5 }, "ERROR: field unitid must be a string"],
+        [{ subcommand: "results", unitid: "a" }, "ERROR: field startpos missing"],
+        [
+          { subcommand: "results", unitid: "a", startpos: true },
+          "ERROR: field startpos value true is not convertible to an int",
+        ],
+        [{ subcommand: "RESULTS", unitid: "a", startpos: "5" }, "ERROR: unknown work unit a"],
+      ];
+      for (const [line, want] of cases) {
+        const { out } = await run(e, line);
+        assertEquals(out, [want], JSON.stringify(line));
       }
     }),
 });
@@ -270,31 +257,26 @@ Deno.test({
   ...opts,
   name: "work command: cancel a running sleep, cancel a finished unit, force-release",
   fn: () =>
-    withDataDir(async (dir) => {
-      const e = await makeEngine(dir);
-      try {
-        const id = await submitText(e, "work submit localhost sleeper", "");
-        const s = await waitStateVia(e, id, 1);
-        const pid = detailPid(s.Detail as string);
-        assertEquals((await run(e, { subcommand: "cancel", unitid: id })).out, [
-          `{"cancelled":"${id}"}`,
-        ]);
-        const after = await statusOf(e, id);
-        assertEquals([after.State, after.StateName, after.Detail], [4, "Canceled", "Canceled"]);
-        await waitGone(pid);
-        const done = await submitText(e, "work submit localhost upper", "a");
-        await waitStateVia(e, done, 2);
-        assertEquals((await run(e, `work cancel ${done}`)).out, [`{"cancelled":"${done}"}`]);
-        assertEquals((await statusOf(e, done)).State, 2);
-        assertEquals((await run(e, `work force-release ${id}`)).out, [`{"released":"${id}"}`]);
-        assertEquals(
-          (await run(e, { subcommand: "release", unitid: done })).out,
-          [`{"released":"${done}"}`],
-        );
-        assertEquals((await run(e, "work list")).out, ["{}"]);
-      } finally {
-        await e.close();
-      }
+    withEngine(async (e) => {
+      const id = await submitText(e, "work submit localhost sleeper", "");
+      const s = await waitStateVia(e, id, 1);
+      const pid = detailPid(s.Detail as string);
+      assertEquals((await run(e, { subcommand: "cancel", unitid: id })).out, [
+        `{"cancelled":"${id}"}`,
+      ]);
+      const after = await statusOf(e, id);
+      assertEquals([after.State, after.StateName, after.Detail], [4, "Canceled", "Canceled"]);
+      await waitGone(pid);
+      const done = await submitText(e, "work submit localhost upper", "a");
+      await waitStateVia(e, done, 2);
+      assertEquals((await run(e, `work cancel ${done}`)).out, [`{"cancelled":"${done}"}`]);
+      assertEquals((await statusOf(e, done)).State, 2);
+      assertEquals((await run(e, `work force-release ${id}`)).out, [`{"released":"${id}"}`]);
+      assertEquals(
+        (await run(e, { subcommand: "release", unitid: done })).out,
+        [`{"released":"${done}"}`],
+      );
+      assertEquals((await run(e, "work list")).out, ["{}"]);
     }),
 });
 
@@ -302,42 +284,37 @@ Deno.test({
   ...opts,
   name: "work command: results of a running unit stream live; a vanished client does not hang",
   fn: () =>
-    withDataDir(async (dir) => {
-      const e = await makeEngine(dir);
-      try {
-        const id = await submitText(
-          e,
-          'work submit localhost shell -c "echo one; sleep 1; echo two"',
-          "",
-        );
-        const live = new FakeSession();
-        const pending = run(e, `work results ${id}`, live);
-        await waitFor(() => live.rawText() === "one\n", "first line");
-        assert(((await statusOf(e, id)).State as number) < 2, "not finished yet");
-        await pending;
-        assertEquals(live.rawText(), "one\ntwo\n");
-        assertEquals((await statusOf(e, id)).State, 2);
-        // client that fails on the first raw write
-        const id2 = await submitText(e, 'work submit localhost shell -c "echo a; sleep 30"', "");
-        const gone = new FakeSession();
-        gone.failWritesAfter = 0;
-        const r = await run(e, `work results ${id2}`, gone);
-        assertEquals(r.outcome, { kind: "raw", close: true });
-        // cancel reaches the shell's own child too (process-group SIGINT): quick, no orphans
-        const s2 = await waitStateVia(e, id2, 1);
-        const shPid = detailPid(s2.Detail as string);
-        const sleepPid = Number(
-          (await Deno.readTextFile(`/proc/${shPid}/task/${shPid}/children`)).trim().split(" ")[0],
-        );
-        assert(sleepPid > 0, "sleep child found");
-        const t0 = Date.now();
-        assertEquals((await run(e, `work release ${id2}`)).out, [`{"released":"${id2}"}`]);
-        assert(Date.now() - t0 < 5000, "cancel did not need the 10 s SIGKILL escalation");
-        await waitGone(shPid);
-        await waitGone(sleepPid);
-      } finally {
-        await e.close();
-      }
+    withEngine(async (e) => {
+      const id = await submitText(
+        e,
+        'work submit localhost shell -c "echo one; sleep 1; echo two"',
+        "",
+      );
+      const live = new FakeSession();
+      const pending = run(e, `work results ${id}`, live);
+      await waitFor("first line", () => live.rawText() === "one\n");
+      assert(((await statusOf(e, id)).State as number) < 2, "not finished yet");
+      await pending;
+      assertEquals(live.rawText(), "one\ntwo\n");
+      assertEquals((await statusOf(e, id)).State, 2);
+      // client that fails on the first raw write
+      const id2 = await submitText(e, 'work submit localhost shell -c "echo a; sleep 30"', "");
+      const gone = new FakeSession();
+      gone.failWritesAfter = 0;
+      const r = await run(e, `work results ${id2}`, gone);
+      assertEquals(r.outcome, { kind: "raw", close: true });
+      // cancel reaches the shell's own child too (process-group SIGINT): quick, no orphans
+      const s2 = await waitStateVia(e, id2, 1);
+      const shPid = detailPid(s2.Detail as string);
+      const sleepPid = Number(
+        (await Deno.readTextFile(`/proc/${shPid}/task/${shPid}/children`)).trim().split(" ")[0],
+      );
+      assert(sleepPid > 0, "sleep child found");
+      const t0 = Date.now();
+      assertEquals((await run(e, `work release ${id2}`)).out, [`{"released":"${id2}"}`]);
+      assert(Date.now() - t0 < 5000, "cancel did not need the 10 s SIGKILL escalation");
+      await waitGone(shPid);
+      await waitGone(sleepPid);
     }),
 });
 
@@ -345,58 +322,53 @@ Deno.test({
   ...opts,
   name: "work command: signature rules (unix exempt, hook over tcp, refusal without hook)",
   fn: () =>
-    withDataDir(async (dir) => {
-      const e = await makeEngine(dir);
-      try {
-        // over tcp without a verification hook
-        const { out } = await run(e, {
-          subcommand: "submit",
-          node: "localhost",
-          worktype: "signed",
-        }, new FakeSession("tcp"));
-        assertEquals(out, ["ERROR: could not verify signature: verifying key not specified"]);
-        // over the unix socket: accepted unchecked
-        const id = await submitText(e, "work submit localhost signed", "data");
-        await waitStateVia(e, id, 2);
-        // with a hook: it sees the work type and signature, and its error is the reply
-        const seen: string[] = [];
-        const hook: WorkCommandOptions = {
-          nodeId: "node1",
-          verifySignature: ({ workType, signature, session }) => {
-            seen.push(`${workType}:${signature}:${session.transport}`);
-            if (signature !== "good") {
-              throw new Error("could not verify signature: crypto/rsa: verification error");
-            }
-          },
-        };
-        const bad = await run(
-          e,
-          { subcommand: "results", unitid: id, startpos: 0, signature: "bad" },
-          new FakeSession("mesh"),
-          hook,
-        );
-        assertEquals(bad.out, [
-          "ERROR: could not verify signature: crypto/rsa: verification error",
-        ]);
-        const good = await run(
-          e,
-          { subcommand: "results", unitid: id, startpos: 0, signature: "good" },
-          new FakeSession("mesh"),
-          hook,
-        );
-        assertEquals(good.session.rawText(), "data");
-        assertEquals(seen, ["signed:bad:mesh", "signed:good:mesh"]);
-        assert(good.out[0].startsWith("Streaming results"));
-        // a signature sent for a type that does not verify
-        const other = await submitText(e, "work submit localhost upper", "x");
-        await waitStateVia(e, other, 2);
-        assertEquals(
-          (await run(e, { subcommand: "cancel", unitid: other, signature: "s" })).out,
-          ["ERROR: work type did not expect a signature"],
-        );
-      } finally {
-        await e.close();
-      }
+    withEngine(async (e) => {
+      // over tcp without a verification hook
+      const { out } = await run(e, {
+        subcommand: "submit",
+        node: "localhost",
+        worktype: "signed",
+      }, new FakeSession("tcp"));
+      assertEquals(out, ["ERROR: could not verify signature: verifying key not specified"]);
+      // over the unix socket: accepted unchecked
+      const id = await submitText(e, "work submit localhost signed", "data");
+      await waitStateVia(e, id, 2);
+      // with a hook: it sees the work type and signature, and its error is the reply
+      const seen: string[] = [];
+      const hook: WorkCommandOptions = {
+        nodeId: "node1",
+        verifySignature: ({ workType, signature, session }) => {
+          seen.push(`${workType}:${signature}:${session.transport}`);
+          if (signature !== "good") {
+            throw new Error("could not verify signature: crypto/rsa: verification error");
+          }
+        },
+      };
+      const bad = await run(
+        e,
+        { subcommand: "results", unitid: id, startpos: 0, signature: "bad" },
+        new FakeSession("mesh"),
+        hook,
+      );
+      assertEquals(bad.out, [
+        "ERROR: could not verify signature: crypto/rsa: verification error",
+      ]);
+      const good = await run(
+        e,
+        { subcommand: "results", unitid: id, startpos: 0, signature: "good" },
+        new FakeSession("mesh"),
+        hook,
+      );
+      assertEquals(good.session.rawText(), "data");
+      assertEquals(seen, ["signed:bad:mesh", "signed:good:mesh"]);
+      assert(good.out[0].startsWith("Streaming results"));
+      // a signature sent for a type that does not verify
+      const other = await submitText(e, "work submit localhost upper", "x");
+      await waitStateVia(e, other, 2);
+      assertEquals(
+        (await run(e, { subcommand: "cancel", unitid: other, signature: "s" })).out,
+        ["ERROR: work type did not expect a signature"],
+      );
     }),
 });
 
@@ -404,18 +376,13 @@ Deno.test({
   ...opts,
   name: "work command: created-line id format and stdin equals payload",
   fn: () =>
-    withDataDir(async (dir) => {
-      const e = await makeEngine(dir);
-      try {
-        const id = await submitText(e, "work submit localhost upper", "payload\x00\xff");
-        assertMatch(id, /^[0-9a-zA-Z]{8}$/);
-        assertEquals(
-          await Deno.readFile(`${dir}/node1/${id}/stdin`),
-          new TextEncoder().encode("payload\x00\xff"),
-        );
-        await waitStateVia(e, id, 2);
-      } finally {
-        await e.close();
-      }
+    withEngine(async (e, dir) => {
+      const id = await submitText(e, "work submit localhost upper", "payload\x00\xff");
+      assertMatch(id, /^[0-9a-zA-Z]{8}$/);
+      assertEquals(
+        await Deno.readFile(`${dir}/node1/${id}/stdin`),
+        new TextEncoder().encode("payload\x00\xff"),
+      );
+      await waitStateVia(e, id, 2);
     }),
 });

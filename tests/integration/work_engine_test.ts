@@ -2,6 +2,7 @@
  * Work engine end to end with real detached runners (the test entry), real files and
  * processes in temp dirs.
  */
+import { waitFor } from "../helpers/net.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "../helpers/assert.ts";
 import { processGone } from "../../src/work/proc_info.ts";
 import { WorkEngine } from "../../src/work/engine.ts";
@@ -15,10 +16,10 @@ import {
   submit,
   TEST_TYPES,
   testRunnerArgv,
-  waitFor,
   waitGone,
   waitState,
   withDataDir,
+  withEngine,
 } from "./work_helpers.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -33,50 +34,45 @@ Deno.test({
   ...opts,
   name: "engine: payload through tr, Succeeded exit status 0, results, file layout",
   fn: () =>
-    withDataDir(async (dir) => {
-      const e = await makeEngine(dir);
-      try {
-        assertEquals(await e.list(), {});
-        const id = await submit(e, "upper", "hello world\n");
-        assertMatch(id, /^[0-9a-zA-Z]{8}$/);
-        const s = await waitState(e, id, 2);
-        assertEquals(s.Detail, "exit status 0");
-        assertEquals(s.StateName, "Succeeded");
-        assertEquals(s.StdoutSize, 12);
-        assertEquals(await collectText(e.results(id, 0)), "HELLO WORLD\n");
-        const udir = `${dir}/node1/${id}`;
-        assertEquals((await Deno.stat(udir)).mode! & 0o777, 0o700);
-        for (const f of ["status", "status.lock", "stdin", "stdout"]) {
-          assertEquals((await Deno.stat(`${udir}/${f}`)).mode! & 0o777, 0o600, f);
-        }
-        assertEquals(await Deno.readTextFile(`${udir}/stdin`), "hello world\n");
-        const st = await waitFor(async () => {
-          const x = await e.status(id);
-          return x.ExtraData === null ? x : null;
-        }, "ExtraData null");
-        assertEquals(Object.keys(st), [
-          "State",
-          "StateName",
-          "Detail",
-          "StdoutSize",
-          "WorkType",
-          "ExtraData",
-        ]);
-        const line = await Deno.readTextFile(`${udir}/status`);
-        assertEquals(
-          line,
-          `{"State":2,"Detail":"exit status 0","StdoutSize":12,"WorkType":"upper","ExtraData":null}\n`,
-        );
-        assertEquals(Object.keys(await e.list()), [id]);
-        assertEquals(Object.keys(await e.list(id)), [id]);
-        // results from a start position
-        assertEquals(await collectText(e.results(id, 6)), "WORLD\n");
-        assertEquals(await collectText(e.results(id, 100)), "");
-        // a negative start gives nothing, as upstream (its seek fails), not the whole output
-        assertEquals(await collectText(e.results(id, -5)), "");
-      } finally {
-        await e.close();
+    withEngine(async (e, dir) => {
+      assertEquals(await e.list(), {});
+      const id = await submit(e, "upper", "hello world\n");
+      assertMatch(id, /^[0-9a-zA-Z]{8}$/);
+      const s = await waitState(e, id, 2);
+      assertEquals(s.Detail, "exit status 0");
+      assertEquals(s.StateName, "Succeeded");
+      assertEquals(s.StdoutSize, 12);
+      assertEquals(await collectText(e.results(id, 0)), "HELLO WORLD\n");
+      const udir = `${dir}/node1/${id}`;
+      assertEquals((await Deno.stat(udir)).mode! & 0o777, 0o700);
+      for (const f of ["status", "status.lock", "stdin", "stdout"]) {
+        assertEquals((await Deno.stat(`${udir}/${f}`)).mode! & 0o777, 0o600, f);
       }
+      assertEquals(await Deno.readTextFile(`${udir}/stdin`), "hello world\n");
+      const st = await waitFor("ExtraData null", async () => {
+        const x = await e.status(id);
+        return x.ExtraData === null ? x : null;
+      });
+      assertEquals(Object.keys(st), [
+        "State",
+        "StateName",
+        "Detail",
+        "StdoutSize",
+        "WorkType",
+        "ExtraData",
+      ]);
+      const line = await Deno.readTextFile(`${udir}/status`);
+      assertEquals(
+        line,
+        `{"State":2,"Detail":"exit status 0","StdoutSize":12,"WorkType":"upper","ExtraData":null}\n`,
+      );
+      assertEquals(Object.keys(await e.list()), [id]);
+      assertEquals(Object.keys(await e.list(id)), [id]);
+      // results from a start position
+      assertEquals(await collectText(e.results(id, 6)), "WORLD\n");
+      assertEquals(await collectText(e.results(id, 100)), "");
+      // a negative start gives nothing, as upstream (its seek fails), not the whole output
+      assertEquals(await collectText(e.results(id, -5)), "");
     }),
 });
 
@@ -84,39 +80,29 @@ Deno.test({
   ...opts,
   name: "engine: binary and empty payloads reach stdin byte for byte",
   fn: () =>
-    withDataDir(async (dir) => {
-      const e = await makeEngine(dir, { workTypes: [{ worktype: "cat", command: "cat" }] });
-      try {
-        const bin = new Uint8Array(300_000);
-        for (let i = 0; i < bin.length; i++) bin[i] = (i * 7919) & 0xff;
-        const id = await submit(e, "cat", bin);
-        await waitState(e, id, 2);
-        assertEquals(await collect(e.results(id, 0)), bin);
-        const id2 = await submit(e, "cat", "");
-        const s = await waitState(e, id2, 2);
-        assertEquals(s.StdoutSize, 0);
-        assertEquals(await collect(e.results(id2, 0)), new Uint8Array(0));
-      } finally {
-        await e.close();
-      }
-    }),
+    withEngine(async (e) => {
+      const bin = new Uint8Array(300_000);
+      for (let i = 0; i < bin.length; i++) bin[i] = (i * 7919) & 0xff;
+      const id = await submit(e, "cat", bin);
+      await waitState(e, id, 2);
+      assertEquals(await collect(e.results(id, 0)), bin);
+      const id2 = await submit(e, "cat", "");
+      const s = await waitState(e, id2, 2);
+      assertEquals(s.StdoutSize, 0);
+      assertEquals(await collect(e.results(id2, 0)), new Uint8Array(0));
+    }, { workTypes: [{ worktype: "cat", command: "cat" }] }),
 });
 
 Deno.test({
   ...opts,
   name: "engine: failing command ends Failed exit status 3 with stderr+stdout in order",
   fn: () =>
-    withDataDir(async (dir) => {
-      const e = await makeEngine(dir);
-      try {
-        const id = await submit(e, "fail3");
-        const s = await waitState(e, id, 3);
-        assertEquals(s.Detail, "exit status 3");
-        assertEquals(s.StateName, "Failed");
-        assertEquals(await collectText(e.results(id, 0)), "oops\nout\n");
-      } finally {
-        await e.close();
-      }
+    withEngine(async (e) => {
+      const id = await submit(e, "fail3");
+      const s = await waitState(e, id, 3);
+      assertEquals(s.Detail, "exit status 3");
+      assertEquals(s.StateName, "Failed");
+      assertEquals(await collectText(e.results(id, 0)), "oops\nout\n");
     }),
 });
 
@@ -124,24 +110,19 @@ Deno.test({
   ...opts,
   name: "engine: runner errors (not on PATH, bad quoting, killed by signal) are Failed",
   fn: () =>
-    withDataDir(async (dir) => {
-      const e = await makeEngine(dir);
-      try {
-        const a = await submit(e, "nosuchcmd");
-        assertEquals(
-          (await waitState(e, a, 3)).Detail,
-          `exec: "no-such-command-xyz": executable file not found in $PATH`,
-        );
-        // completed without ever creating stdout: results end at once with zero bytes
-        assertEquals(await Deno.stat(`${dir}/node1/${a}/stdout`).catch(() => null), null);
-        assertEquals(await collectText(e.results(a, 0)), "");
-        const b = await submit(e, "badquote");
-        assertEquals((await waitState(e, b, 3)).Detail, "EOF found when expecting closing quote");
-        const c = await submit(e, "shell", "", { params: `-c 'kill -9 $$'` });
-        assertEquals((await waitState(e, c, 3)).Detail, "signal: killed");
-      } finally {
-        await e.close();
-      }
+    withEngine(async (e, dir) => {
+      const a = await submit(e, "nosuchcmd");
+      assertEquals(
+        (await waitState(e, a, 3)).Detail,
+        `exec: "no-such-command-xyz": executable file not found in $PATH`,
+      );
+      // completed without ever creating stdout: results end at once with zero bytes
+      assertEquals(await Deno.stat(`${dir}/node1/${a}/stdout`).catch(() => null), null);
+      assertEquals(await collectText(e.results(a, 0)), "");
+      const b = await submit(e, "badquote");
+      assertEquals((await waitState(e, b, 3)).Detail, "EOF found when expecting closing quote");
+      const c = await submit(e, "shell", "", { params: `-c 'kill -9 $$'` });
+      assertEquals((await waitState(e, c, 3)).Detail, "signal: killed");
     }),
 });
 
@@ -149,41 +130,36 @@ Deno.test({
   ...opts,
   name: "engine: Running shows PID and {Pid,Params}, live results, then null ExtraData",
   fn: () =>
-    withDataDir(async (dir) => {
-      const e = await makeEngine(dir);
-      try {
-        const id = await submit(e, "shell", "", {
-          params: `-c "echo start; sleep 1.5; echo end"`,
-        });
-        const run = await waitState(e, id, 1);
-        const childPid = detailPid(run.Detail);
-        const ed = run.ExtraData as { Pid: number; Params: string };
-        assertEquals(Object.keys(ed), ["Pid", "Params"]);
-        assertEquals(ed.Params, `-c "echo start; sleep 1.5; echo end"`);
-        assert(ed.Pid > 0 && ed.Pid !== childPid, "Pid is the runner's");
-        // live streaming: the first line arrives while the unit still runs
-        const reader = e.results(id, 0).getReader();
-        const dec = new TextDecoder();
-        let got = "";
-        while (!got.includes("start\n")) {
-          const { value, done } = await reader.read();
-          assert(!done, "stream ended early");
-          got += dec.decode(value);
-        }
-        assertEquals((await e.status(id)).State, 1, "still running after first chunk");
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          got += dec.decode(value);
-        }
-        assertEquals(got, "start\nend\n");
-        assertEquals((await e.status(id)).State, 2);
-        await waitFor(async () => (await e.status(id)).ExtraData === null, "ExtraData null");
-        await waitGone(childPid);
-        await waitGone(ed.Pid);
-      } finally {
-        await e.close();
+    withEngine(async (e) => {
+      const id = await submit(e, "shell", "", {
+        params: `-c "echo start; sleep 1.5; echo end"`,
+      });
+      const run = await waitState(e, id, 1);
+      const childPid = detailPid(run.Detail);
+      const ed = run.ExtraData as { Pid: number; Params: string };
+      assertEquals(Object.keys(ed), ["Pid", "Params"]);
+      assertEquals(ed.Params, `-c "echo start; sleep 1.5; echo end"`);
+      assert(ed.Pid > 0 && ed.Pid !== childPid, "Pid is the runner's");
+      // live streaming: the first line arrives while the unit still runs
+      const reader = e.results(id, 0).getReader();
+      const dec = new TextDecoder();
+      let got = "";
+      while (!got.includes("start\n")) {
+        const { value, done } = await reader.read();
+        assert(!done, "stream ended early");
+        got += dec.decode(value);
       }
+      assertEquals((await e.status(id)).State, 1, "still running after first chunk");
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        got += dec.decode(value);
+      }
+      assertEquals(got, "start\nend\n");
+      assertEquals((await e.status(id)).State, 2);
+      await waitFor("ExtraData null", async () => (await e.status(id)).ExtraData === null);
+      await waitGone(childPid);
+      await waitGone(ed.Pid);
     }),
 });
 
@@ -191,21 +167,16 @@ Deno.test({
   ...opts,
   name: "engine: params splitting and joining (base + runtime, shlex)",
   fn: () =>
-    withDataDir(async (dir) => {
-      const e = await makeEngine(dir);
-      try {
-        const id = await e.allocate("args", { params: `a "b c" 'd e' f\\ g` });
-        assertEquals(
-          (await e.status(id)).ExtraData,
-          { Pid: 0, Params: `'%s|' a "b c" 'd e' f\\ g` },
-        );
-        await e.writeStdin(id, streamOf(""));
-        await e.start(id);
-        await waitState(e, id, 2);
-        assertEquals(await collectText(e.results(id, 0)), "a|b c|d e|f g|");
-      } finally {
-        await e.close();
-      }
+    withEngine(async (e) => {
+      const id = await e.allocate("args", { params: `a "b c" 'd e' f\\ g` });
+      assertEquals(
+        (await e.status(id)).ExtraData,
+        { Pid: 0, Params: `'%s|' a "b c" 'd e' f\\ g` },
+      );
+      await e.writeStdin(id, streamOf(""));
+      await e.start(id);
+      await waitState(e, id, 2);
+      assertEquals(await collectText(e.results(id, 0)), "a|b c|d e|f g|");
     }),
 });
 
@@ -213,23 +184,18 @@ Deno.test({
   ...opts,
   name: "engine: refusals leave no directory behind",
   fn: () =>
-    withDataDir(async (dir) => {
-      const e = await makeEngine(dir);
-      try {
-        await assertRejects(
-          () => e.allocate("upper", { params: "x" }),
-          "extra params provided but not allowed",
-        );
-        await assertRejects(() => e.allocate("nosuch", {}), "unknown work type nosuch");
-        // empty runtime params are fine even without allowruntimeparams
-        const id = await e.allocate("upper", { params: "", other: "ignored" });
-        assertEquals(await unitDirs(dir), [id]);
-        const s = await e.status(id);
-        assertEquals([s.State, s.Detail], [0, "Waiting for Input Data"]);
-        assertEquals(s.ExtraData, { Pid: 0, Params: "a-z A-Z" });
-      } finally {
-        await e.close();
-      }
+    withEngine(async (e, dir) => {
+      await assertRejects(
+        () => e.allocate("upper", { params: "x" }),
+        "extra params provided but not allowed",
+      );
+      await assertRejects(() => e.allocate("nosuch", {}), "unknown work type nosuch");
+      // empty runtime params are fine even without allowruntimeparams
+      const id = await e.allocate("upper", { params: "", other: "ignored" });
+      assertEquals(await unitDirs(dir), [id]);
+      const s = await e.status(id);
+      assertEquals([s.State, s.Detail], [0, "Waiting for Input Data"]);
+      assertEquals(s.ExtraData, { Pid: 0, Params: "a-z A-Z" });
     }),
 });
 
@@ -237,32 +203,27 @@ Deno.test({
   ...opts,
   name: "engine: cancel a running sleep → Canceled, processes gone; finished unit unchanged",
   fn: () =>
-    withDataDir(async (dir) => {
-      const e = await makeEngine(dir);
-      try {
-        const id = await submit(e, "sleeper");
-        const run = await waitState(e, id, 1);
-        const sleepPid = detailPid(run.Detail);
-        const runnerPid = (run.ExtraData as { Pid: number }).Pid;
-        // a results stream open during the cancel ends too
-        const results = collectText(e.results(id, 0));
-        assertEquals(await e.cancel(id), "done");
-        const s = await e.status(id);
-        assertEquals([s.State, s.StateName, s.Detail], [4, "Canceled", "Canceled"]);
-        assertEquals(s.ExtraData, null);
-        assertEquals(await results, "");
-        await waitGone(sleepPid);
-        await waitGone(runnerPid);
-        // cancelling again / a finished unit: no change
-        assertEquals(await e.cancel(id), "done");
-        assertEquals((await e.status(id)).State, 4);
-        const done = await submit(e, "upper", "x");
-        await waitState(e, done, 2);
-        await e.cancel(done);
-        assertEquals((await e.status(done)).State, 2);
-      } finally {
-        await e.close();
-      }
+    withEngine(async (e) => {
+      const id = await submit(e, "sleeper");
+      const run = await waitState(e, id, 1);
+      const sleepPid = detailPid(run.Detail);
+      const runnerPid = (run.ExtraData as { Pid: number }).Pid;
+      // a results stream open during the cancel ends too
+      const results = collectText(e.results(id, 0));
+      assertEquals(await e.cancel(id), "done");
+      const s = await e.status(id);
+      assertEquals([s.State, s.StateName, s.Detail], [4, "Canceled", "Canceled"]);
+      assertEquals(s.ExtraData, null);
+      assertEquals(await results, "");
+      await waitGone(sleepPid);
+      await waitGone(runnerPid);
+      // cancelling again / a finished unit: no change
+      assertEquals(await e.cancel(id), "done");
+      assertEquals((await e.status(id)).State, 4);
+      const done = await submit(e, "upper", "x");
+      await waitState(e, done, 2);
+      await e.cancel(done);
+      assertEquals((await e.status(done)).State, 2);
     }),
 });
 
@@ -270,23 +231,18 @@ Deno.test({
   ...opts,
   name: "engine: release removes the directory (running and finished units)",
   fn: () =>
-    withDataDir(async (dir) => {
-      const e = await makeEngine(dir);
-      try {
-        const a = await submit(e, "upper", "x");
-        await waitState(e, a, 2);
-        const b = await submit(e, "sleeper");
-        const run = await waitState(e, b, 1);
-        assertEquals(await e.release(a, false), "done");
-        assertEquals(await e.release(b, true), "done");
-        assertEquals(await unitDirs(dir), []);
-        assertEquals(await e.list(), {});
-        await assertRejects(() => e.status(a), `unknown work unit ${a}`);
-        await assertRejects(() => e.release(a, false), `unknown work unit ${a}`);
-        await waitGone(detailPid(run.Detail));
-      } finally {
-        await e.close();
-      }
+    withEngine(async (e, dir) => {
+      const a = await submit(e, "upper", "x");
+      await waitState(e, a, 2);
+      const b = await submit(e, "sleeper");
+      const run = await waitState(e, b, 1);
+      assertEquals(await e.release(a, false), "done");
+      assertEquals(await e.release(b, true), "done");
+      assertEquals(await unitDirs(dir), []);
+      assertEquals(await e.list(), {});
+      await assertRejects(() => e.status(a), `unknown work unit ${a}`);
+      await assertRejects(() => e.release(a, false), `unknown work unit ${a}`);
+      await waitGone(detailPid(run.Detail));
     }),
 });
 
@@ -337,7 +293,7 @@ Deno.test({
         assertEquals(await collectText(e2.results(id, 0)), "done\n");
         const s = await waitState(e2, id, 2);
         assertEquals(s.Detail, "exit status 0");
-        await waitFor(async () => (await e2.status(id)).ExtraData === null, "ExtraData null");
+        await waitFor("ExtraData null", async () => (await e2.status(id)).ExtraData === null);
         await waitGone(runnerPid);
       } finally {
         await e2.close();
@@ -375,19 +331,14 @@ Deno.test({
   ...opts,
   name: "engine: a runner killed while the engine watches makes the unit Failed",
   fn: () =>
-    withDataDir(async (dir) => {
-      const e = await makeEngine(dir);
-      try {
-        const id = await submit(e, "sleeper");
-        const run = await waitState(e, id, 1);
-        const runnerPid = (run.ExtraData as { Pid: number }).Pid;
-        Deno.kill(runnerPid, "SIGKILL");
-        const s = await waitState(e, id, 3);
-        assertEquals(s.Detail, "Command runner exited unexpectedly: signal: killed");
-        await waitGone(detailPid(run.Detail));
-      } finally {
-        await e.close();
-      }
+    withEngine(async (e) => {
+      const id = await submit(e, "sleeper");
+      const run = await waitState(e, id, 1);
+      const runnerPid = (run.ExtraData as { Pid: number }).Pid;
+      Deno.kill(runnerPid, "SIGKILL");
+      const s = await waitState(e, id, 3);
+      assertEquals(s.Detail, "Command runner exited unexpectedly: signal: killed");
+      await waitGone(detailPid(run.Detail));
     }),
 });
 

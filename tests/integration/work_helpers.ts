@@ -3,6 +3,8 @@
  * (tests/integration/work_runner_entry.ts), deadline polling, stream collection, process checks.
  * @module
  */
+import { waitFor } from "../helpers/net.ts";
+import { concatBytes } from "../helpers/data.ts";
 import { Logger } from "../../src/log.ts";
 import type { WorkCommandConfig } from "../../src/work/command_unit.ts";
 import type { WorkEngineOptions } from "../../src/work/engine.ts";
@@ -67,28 +69,6 @@ export async function makeEngine(
   return e;
 }
 
-/** Poll `fn` until it returns a truthy value or the deadline passes. */
-export async function waitFor<T>(
-  fn: () => Promise<T> | T,
-  what: string,
-  timeoutMs = 20_000,
-  stepMs = 50,
-): Promise<NonNullable<T>> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what} (last: ${String(last)})`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
-
 /** A stream of the given bytes/strings. */
 export function streamOf(...parts: (string | Uint8Array)[]): ReadableStream<Uint8Array> {
   const enc = new TextEncoder();
@@ -104,13 +84,7 @@ export function streamOf(...parts: (string | Uint8Array)[]): ReadableStream<Uint
 export async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   for await (const c of stream) chunks.push(c);
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 /** Collect a stream as text. */
@@ -133,14 +107,10 @@ export async function submit(
 
 /** Wait for a unit to reach `state`. */
 export function waitState(e: WorkEngine, id: string, state: number, timeoutMs = 20_000) {
-  return waitFor(
-    async () => {
-      const s = await e.status(id);
-      return s.State === state ? s : null;
-    },
-    `unit ${id} state ${state}`,
-    timeoutMs,
-  );
+  return waitFor(`unit ${id} state ${state}`, async () => {
+    const s = await e.status(id);
+    return s.State === state ? s : null;
+  }, timeoutMs);
 }
 
 /** PID from a `Running: PID <n>` detail. */
@@ -152,7 +122,7 @@ export function detailPid(detail: string): number {
 
 /** Wait until a process is gone (absent or zombie). */
 export async function waitGone(pid: number, timeoutMs = 15_000): Promise<void> {
-  await waitFor(() => processGone(pid), `pid ${pid} to exit`, timeoutMs);
+  await waitFor(`pid ${pid} to exit`, () => processGone(pid), timeoutMs);
 }
 
 /** Make a temp data dir and remove it afterwards. */
@@ -163,4 +133,19 @@ export async function withDataDir(fn: (dir: string) => Promise<void>): Promise<v
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
+}
+
+/** Runs `fn` with a fresh engine ({@link makeEngine}) in a temp data dir; closes and cleans up. */
+export function withEngine(
+  fn: (e: WorkEngine, dir: string) => Promise<void>,
+  extra: Partial<WorkEngineOptions> = {},
+): Promise<void> {
+  return withDataDir(async (dir) => {
+    const e = await makeEngine(dir, extra);
+    try {
+      await fn(e, dir);
+    } finally {
+      await e.close();
+    }
+  });
 }

@@ -4,6 +4,7 @@
  * node process. The remote type's dialer maps a node ID to that node's control Unix socket,
  * so the full control protocol runs against the real executor (without the mesh).
  */
+import { concatBytes, sha256File } from "../helpers/data.ts";
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
 import { type NodeProcess, startNode } from "../helpers/node_process.ts";
@@ -119,25 +120,10 @@ async function results(sock: string, id: string): Promise<string> {
     await c.closeWrite();
     const chunks: Uint8Array[] = [];
     for await (const ch of c.rest()) chunks.push(ch);
-    return dec.decode(concat(chunks));
+    return dec.decode(concatBytes(chunks));
   } finally {
     c.close();
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
-}
-
-async function sha256(path: string): Promise<string> {
-  const d = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
-  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -446,8 +432,8 @@ Deno.test({
         const text = await Deno.readTextFile(`${sub.unitDir(id)}/stdout`);
         assertEquals(text.split("\n").length, 41);
         assertEquals(
-          await sha256(`${sub.unitDir(id)}/stdout`),
-          await sha256(`${execUnitDir(rid)}/stdout`),
+          await sha256File(`${sub.unitDir(id)}/stdout`),
+          await sha256File(`${execUnitDir(rid)}/stdout`),
         );
       });
 
@@ -469,8 +455,8 @@ Deno.test({
         assertEquals(text, expected);
         assert(before < s.StdoutSize, "restart happened mid-job");
         assertEquals(
-          await sha256(`${sub.unitDir(id)}/stdout`),
-          await sha256(`${execUnitDir(rid)}/stdout`),
+          await sha256File(`${sub.unitDir(id)}/stdout`),
+          await sha256File(`${execUnitDir(rid)}/stdout`),
         );
       });
 

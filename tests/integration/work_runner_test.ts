@@ -3,6 +3,7 @@
  * status sequence, exit codes, stdout/stderr interleaving, SIGTERM → Failed `Killed` + 255,
  * SIGKILL escalation for a command that ignores SIGINT.
  */
+import { waitFor } from "../helpers/net.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { loadStatus, saveStatus } from "../../src/work/status_file.ts";
 import { processGone } from "../../src/work/proc_info.ts";
@@ -12,7 +13,6 @@ import {
   makeEngine,
   submit,
   testRunnerArgv,
-  waitFor,
   waitGone,
   waitState,
   withDataDir,
@@ -104,10 +104,10 @@ Deno.test({
     withDataDir(async (dir) => {
       const u = await unit(dir);
       const c = runner("sleep", "100", u);
-      const s = await waitFor(async () => {
+      const s = await waitFor("Running", async () => {
         const x = await loadStatus(u);
         return x.State === 1 ? x : null;
-      }, "Running");
+      });
       const sleepPid = detailPid(s.Detail);
       c.kill("SIGTERM");
       assertEquals((await c.status).code, 255);

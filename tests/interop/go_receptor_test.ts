@@ -8,13 +8,15 @@
  * through the Go node, and remote work ours→Go, Go→ours, and ours→ours through Go (which
  * exercises our QUIC/TLS against quic-go in both roles).
  */
+import { workYaml } from "../helpers/mesh.ts";
+import { goReceptorBinary, goReceptorTestName } from "../helpers/peers.ts";
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
 import { NodeProcess, runReceptor, startNode, stopAll } from "../helpers/node_process.ts";
 import { ReceptorClient } from "../../src/ctl/client.ts";
 import { submitWork, workResults, workStatus } from "../../src/ctl/work_client.ts";
 
-const GO = Deno.env.get("RECEPTOR_GO_BINARY");
+const GO = goReceptorBinary();
 
 async function results(sock: string, unit: string): Promise<string> {
   let out = "";
@@ -40,7 +42,7 @@ async function runRemote(sock: string, node: string, worktype: string, text: str
 }
 
 Deno.test({
-  name: "interop: Go receptor node in our mesh routes and runs work both ways",
+  name: goReceptorTestName("interop: Go receptor node in our mesh routes and runs work both ways"),
   ignore: !GO,
   async fn() {
     const dir = await tempDir("receptor-go-");
@@ -72,7 +74,7 @@ Deno.test({
         (d, s) =>
           `- node:\n    id: tsc\n    datadir: ${d}\n- tcp-peer:\n    address: 127.0.0.1:${pb}\n` +
           `- control-service:\n    filename: ${s}\n` +
-          `- work-command:\n    worktype: upper\n    command: tr\n    params: a-z A-Z\n`,
+          workYaml("upper"),
       );
       for (const sock of [tsa.socket, goSock]) {
         await waitFor(`${sock} to see all work types`, async () => {
@@ -101,7 +103,9 @@ Deno.test({
 });
 
 Deno.test({
-  name: "interop: TLS mesh with a Go receptor node, certificates made by `receptor cert`",
+  name: goReceptorTestName(
+    "interop: TLS mesh with a Go receptor node, certificates made by `receptor cert`",
+  ),
   ignore: !GO,
   async fn() {
     const dir = await tempDir("receptor-go-tls-");
@@ -178,7 +182,7 @@ Deno.test({
           `- node:\n    id: tsnode\n    datadir: ${d}\n` + tlsYaml("tsnode") +
           `- tcp-peer:\n    address: 127.0.0.1:${port}\n    tls: cli\n` +
           `- control-service:\n    filename: ${s}\n    tls: srv\n` +
-          `- work-command:\n    worktype: upper\n    command: tr\n    params: a-z A-Z\n`,
+          workYaml("upper"),
       );
       for (const sock of [ts.socket, goSock]) {
         await waitFor(`${sock} to see both control services as StreamTLS`, async () => {

@@ -1,8 +1,9 @@
 /**
  * Interop with quic-go v0.40.1 (the QUIC library Go receptor uses) over loopback UDP, through the
  * small Go program in tests/interop/quic_go_peer: our client ↔ quic-go echo server and quic-go
- * client ↔ our echo server, ALPN "netceptor", 16 MiB echo with sha256 checks. Skipped when no
- * `go` toolchain is installed. Run with --unstable-net.
+ * client ↔ our echo server, ALPN "netceptor", 16 MiB echo with sha256 checks. The peer is built
+ * through the Go module proxy by scripts/peers/go_peers.ts; the tests fail with `missing …`
+ * when it is not there. Run with --unstable-net.
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { QuicDriver } from "../../src/quic/driver.ts";
@@ -10,37 +11,9 @@ import { QuicEndpoint } from "../../src/quic/endpoint.ts";
 import { UdpTransport } from "../../src/quic/udp_transport.ts";
 import { quicTestCert } from "../unit/quic_certs.ts";
 import { echoOver, lossy } from "./quic_echo.ts";
+import { quicGoPeer } from "../helpers/peers.ts";
 
 const TOTAL = 16 * 1024 * 1024;
-const PEER_DIR = new URL("./quic_go_peer/", import.meta.url).pathname;
-
-function hasGo(): boolean {
-  try {
-    return new Deno.Command("go", { args: ["version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
-let built: Promise<string> | undefined;
-/** Builds the Go peer once per run into a temp dir; returns the binary path. */
-function goPeer(): Promise<string> {
-  built ??= (async () => {
-    const dir = await Deno.makeTempDir({ prefix: "quic_go_peer_" });
-    const bin = `${dir}/quic_go_peer`;
-    const out = await new Deno.Command("go", {
-      args: ["build", "-o", bin, "."],
-      cwd: PEER_DIR,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!out.success) throw new Error(`go build failed: ${new TextDecoder().decode(out.stderr)}`);
-    return bin;
-  })();
-  return built;
-}
-
 /** Reads lines from a child's stdout until `pred` matches one; returns it. */
 async function readLine(
   reader: ReadableStreamDefaultReader<string>,
@@ -61,26 +34,43 @@ async function readLine(
   }
 }
 
-const go = hasGo();
+/** The quic-go peer as an echo server on a free UDP port, with our test certificate. */
+async function startGoServer() {
+  const cert = await quicTestCert();
+  const dir = await Deno.makeTempDir({ prefix: "quic_go_cert_" });
+  await Deno.writeTextFile(`${dir}/cert.pem`, cert.certPem);
+  await Deno.writeTextFile(`${dir}/key.pem`, cert.keyPem);
+  const child = new Deno.Command(quicGoPeer(), {
+    args: ["server", `${dir}/cert.pem`, `${dir}/key.pem`],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const buf = { rest: "" };
+  const stop = async () => {
+    reader.releaseLock();
+    try {
+      child.kill();
+    } catch { /* exited */ }
+    await child.stdout.cancel().catch(() => {});
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  };
+  try {
+    const port = Number((await readLine(reader, (l) => l.startsWith("LISTEN "), buf)).slice(7));
+    return { reader, buf, port, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
 
 Deno.test({
   name: "quic interop: our client ↔ quic-go v0.40.1 server (16 MiB echo)",
-  ignore: !go,
   async fn() {
-    const bin = await goPeer();
-    const cert = await quicTestCert();
-    const dir = await Deno.makeTempDir({ prefix: "quic_go_cert_" });
-    await Deno.writeTextFile(`${dir}/cert.pem`, cert.certPem);
-    await Deno.writeTextFile(`${dir}/key.pem`, cert.keyPem);
-    const child = new Deno.Command(bin, {
-      args: ["server", `${dir}/cert.pem`, `${dir}/key.pem`],
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    const buf = { rest: "" };
+    const srv = await startGoServer();
+    const { reader, buf, port } = srv;
     try {
-      const port = Number((await readLine(reader, (l) => l.startsWith("LISTEN "), buf)).slice(7));
       const t = UdpTransport.listen();
       const driver = new QuicDriver(
         new QuicEndpoint({
@@ -105,22 +95,15 @@ Deno.test({
       assertEquals(Number(echoed.slice(7)), TOTAL);
       await driver.close();
     } finally {
-      reader.releaseLock();
-      try {
-        child.kill();
-      } catch { /* exited */ }
-      await child.stdout.cancel().catch(() => {});
-      await child.status;
-      await Deno.remove(dir, { recursive: true });
+      await srv.stop();
     }
   },
 });
 
 Deno.test({
   name: "quic interop: quic-go v0.40.1 client ↔ our server (16 MiB echo)",
-  ignore: !go,
   async fn() {
-    const bin = await goPeer();
+    const bin = quicGoPeer();
     const cert = await quicTestCert();
     const t = UdpTransport.listen();
     const driver = new QuicDriver(
@@ -166,22 +149,10 @@ Deno.test({
 
 Deno.test({
   name: "quic interop: our client ↔ quic-go server with 5% loss each way (4 MiB echo)",
-  ignore: !go,
   async fn() {
-    const bin = await goPeer();
-    const cert = await quicTestCert();
-    const dir = await Deno.makeTempDir({ prefix: "quic_go_cert_" });
-    await Deno.writeTextFile(`${dir}/cert.pem`, cert.certPem);
-    await Deno.writeTextFile(`${dir}/key.pem`, cert.keyPem);
-    const child = new Deno.Command(bin, {
-      args: ["server", `${dir}/cert.pem`, `${dir}/key.pem`],
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    const buf = { rest: "" };
+    const srv = await startGoServer();
+    const { port } = srv;
     try {
-      const port = Number((await readLine(reader, (l) => l.startsWith("LISTEN "), buf)).slice(7));
       const driver = new QuicDriver(
         new QuicEndpoint({ role: "client", tls: () => ({ role: "client", alpn: ["netceptor"] }) }),
         lossy(UdpTransport.listen(), 0.05, 1234),
@@ -195,13 +166,7 @@ Deno.test({
       await conn.closed;
       await driver.close();
     } finally {
-      reader.releaseLock();
-      try {
-        child.kill();
-      } catch { /* exited */ }
-      await child.stdout.cancel().catch(() => {});
-      await child.status;
-      await Deno.remove(dir, { recursive: true });
+      await srv.stop();
     }
   },
 });

@@ -13,21 +13,25 @@
  *   `simple_command("work status <id>")`.
  * @module
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "../helpers/assert.ts";
-import { waitFor } from "../helpers/net.ts";
-import type { Mesh } from "../helpers/mesh.ts";
+import { receptorctlPython } from "../helpers/peers.ts";
 import {
-  findPython,
-  findReceptorctl,
+  assert,
+  assertBytesEqual,
+  assertEquals,
+  assertMatch,
+  assertStringIncludes,
+} from "../helpers/assert.ts";
+import { waitFor } from "../helpers/net.ts";
+import { type Mesh, workYaml } from "../helpers/mesh.ts";
+import {
+  ctlOn,
+  ctlWorkList,
   meshLogs,
   pidAlive,
   runTool,
   startE2eMesh,
-  type ToolResult,
+  unitIdOf,
 } from "../integration/e2e_helpers.ts";
-
-const RECEPTORCTL = findReceptorctl();
-const PYTHON = findPython();
 
 /** Deterministic binary payload: every byte value, pseudo-random order. */
 function payloadBytes(n: number): Uint8Array {
@@ -45,47 +49,14 @@ function upper(b: Uint8Array): Uint8Array {
   return b.map((c) => (c >= 0x61 && c <= 0x7a ? c - 32 : c));
 }
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function ctl(mesh: Mesh, node: string, args: string[], stdin?: string): Promise<ToolResult> {
-  return runTool(RECEPTORCTL!, ["--socket", mesh.node(node).socket, ...args], stdin, 60000);
-}
-
-interface UnitStatus {
-  State: number;
-  StateName: string;
-  Detail: string;
-  StdoutSize: number;
-  WorkType: string;
-  ExtraData: Record<string, unknown> | null;
-}
-
-async function workStatus(mesh: Mesh, node: string, unit: string): Promise<UnitStatus> {
-  const r = await ctl(mesh, node, ["work", "list", "--unit_id", unit]);
-  if (r.code !== 0) throw new Error(`work list --unit_id ${unit}: ${r.out}${r.err}`);
-  return (JSON.parse(r.out) as Record<string, UnitStatus>)[unit];
-}
-
-async function workList(mesh: Mesh, node: string): Promise<Record<string, UnitStatus>> {
-  const r = await ctl(mesh, node, ["work", "list"]);
-  if (r.code !== 0) throw new Error(`work list: ${r.out}${r.err}`);
-  return JSON.parse(r.out);
-}
-
-function unitIdOf(out: string): string {
-  const m = /Unit ID: ([A-Za-z0-9]+)/.exec(out);
-  if (!m) throw new Error(`no Unit ID in ${out}`);
-  return m[1];
-}
+const ctl = ctlOn;
+const workList = (mesh: Mesh, node: string) => ctlWorkList(mesh, node);
+const workStatus = async (mesh: Mesh, node: string, unit: string) =>
+  (await ctlWorkList(mesh, node, unit))[unit];
 
 Deno.test({
   name:
     "receptorctl: remote work across node1–node2–node3 (submit, follow, cancel, release, AWX calls)",
-  ignore: RECEPTORCTL === null,
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async (t) => {
@@ -93,21 +64,11 @@ Deno.test({
       nodes: ["node3", "node2", "node1"],
       edges: [["node2", "node3"], ["node1", "node2"]],
       extraYaml: (id) =>
-        id !== "node3" ? "" : [
-          `- work-command:`,
-          `    worktype: upper`,
-          `    command: tr`,
-          `    params: a-z A-Z`,
-          `- work-command:`,
-          `    worktype: hello`,
-          `    command: sh`,
-          `    params: -c "echo hello from; hostname >/dev/null; echo node3"`,
-          `- work-command:`,
-          `    worktype: sleeper`,
-          `    command: sleep`,
-          `    params: "60"`,
-          ``,
-        ].join("\n"),
+        id !== "node3" ? "" : workYaml("upper", {
+          worktype: "hello",
+          command: "sh",
+          params: `-c "echo hello from; hostname >/dev/null; echo node3"`,
+        }, "sleeper"),
     });
     try {
       const payload = payloadBytes(300_000);
@@ -144,15 +105,12 @@ Deno.test({
         assertEquals(st.ExtraData?.RemoteStarted, true);
         const res = await ctl(mesh, "node1", ["work", "results", id]);
         assertEquals(res.code, 0, `results: ${res.err}`);
-        assert(
-          equalBytes(res.raw, expected),
-          `results differ: got ${res.raw.length} bytes, want ${expected.length}`,
-        );
+        assertBytesEqual(res.raw, expected, "results");
         // The executor's copy holds the same bytes and the payload arrived intact.
         const remoteId = st.ExtraData?.RemoteUnitID as string;
         const n3 = mesh.node("node3");
         const rStdin = await Deno.readFile(`${n3.dir}/data/node3/${remoteId}/stdin`);
-        assert(equalBytes(rStdin, payload), "executor stdin equals the payload");
+        assertBytesEqual(rStdin, payload, "executor stdin equals the payload");
       });
 
       await t.step("submit --no-payload -f prints the remote output", async () => {
@@ -212,7 +170,6 @@ Deno.test({
 
       await t.step({
         name: "AWX library calls: submit_work, get_work_results, work status",
-        ignore: PYTHON === null,
         fn: async () => {
           const script = [
             "import json, sys",
@@ -237,7 +194,7 @@ Deno.test({
           ].join("\n");
           const outFile = `${mesh.root}/awx-results.bin`;
           const r = await runTool(
-            PYTHON!,
+            receptorctlPython(),
             ["-c", script, mesh.node("node1").socket, payloadFile, outFile],
             undefined,
             60000,
@@ -247,10 +204,7 @@ Deno.test({
           assertEquals(o.result, "Job Started");
           assertMatch(o.unitid, /^[A-Za-z0-9]{8}$/);
           const got = await Deno.readFile(outFile);
-          assert(
-            equalBytes(got, expected),
-            `results differ: got ${got.length} bytes, want ${expected.length}`,
-          );
+          assertBytesEqual(got, expected, "results");
           assertEquals(o.status.State, 2);
           assertEquals(o.status.Detail, "exit status 0");
           assertEquals(o.status.StdoutSize, expected.length);

@@ -2,69 +2,15 @@
  * Interop with the real Python `receptorctl` (PyPI) against our node processes, over the Unix
  * socket and over `tcp://`: status (text and --json), ping, traceroute, version, reload, local
  * work (submit with -l / --no-payload and -f, list, results, release), and the
- * `ReceptorControl` library calls AWX makes. receptorctl must be installed (PATH or
- * /work/main/.venv/bin); the test fails, loudly, if it is not.
+ * `ReceptorControl` library calls AWX makes. receptorctl comes from the project's .venv
+ * (scripts/peers/receptorctl.ts); the test fails, loudly, if it is not there.
  * @module
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../helpers/assert.ts";
 import { ctlJson, meshNodeYaml } from "../helpers/mesh.ts";
 import { freePort, waitFor } from "../helpers/net.ts";
 import { type NodeProcess, startNode, stopAll } from "../helpers/node_process.ts";
-
-const ROOT = new URL("../../", import.meta.url).pathname;
-
-function findOnPath(name: string): string | null {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    if (!dir) continue;
-    try {
-      const p = `${dir}/${name}`;
-      if (Deno.statSync(p).isFile) return p;
-    } catch { /* not here */ }
-  }
-  return null;
-}
-
-/** receptorctl (PATH first, then the repo's .venv/bin), or a clear failure. */
-function locateReceptorctl(): string {
-  const ctl = findOnPath("receptorctl") ??
-    (() => {
-      try {
-        Deno.statSync(`${ROOT}.venv/bin/receptorctl`);
-        return `${ROOT}.venv/bin/receptorctl`;
-      } catch {
-        return null;
-      }
-    })();
-  if (!ctl) {
-    throw new Error(
-      "receptorctl not found on PATH nor in .venv/bin: install it (pip install receptorctl) " +
-        "to run the receptorctl interop tests",
-    );
-  }
-  return ctl;
-}
-
-/** A python that can import the receptorctl library: the script's own, the venv's, python3. */
-async function locatePython(ctl: string): Promise<string> {
-  const candidates: string[] = [];
-  try {
-    const first = Deno.readTextFileSync(ctl).split("\n", 1)[0];
-    const m = /^#!\s*(\S*python[\d.]*)\s*$/.exec(first);
-    if (m) candidates.push(m[1]);
-  } catch { /* binary or unreadable */ }
-  candidates.push(`${ROOT}.venv/bin/python3`, findOnPath("python3") ?? "python3");
-  for (const py of candidates) {
-    try {
-      const r = await new Deno.Command(py, {
-        args: ["-c", "import receptorctl.socket_interface"],
-        stdout: "null",
-        stderr: "null",
-      }).output();
-      if (r.code === 0) return py;
-    } catch { /* not runnable */ }
-  }
-  throw new Error(`no python among ${candidates.join(", ")} can import receptorctl`);
-}
+import { receptorctl, receptorctlPython } from "../helpers/peers.ts";
 
 async function run(
   cmd: string,
@@ -106,8 +52,8 @@ const WORK = `- work-command:
 `;
 
 Deno.test("interop: receptorctl CLI and library against our node (unix and tcp)", async () => {
-  const ctl = locateReceptorctl();
-  const python = await locatePython(ctl);
+  const ctl = receptorctl();
+  const python = receptorctlPython();
   const nodes: NodeProcess[] = [];
   try {
     const p2 = freePort();

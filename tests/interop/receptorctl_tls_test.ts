@@ -7,26 +7,12 @@
  * client that never starts the handshake is dropped after 10 s without a banner.
  * @module
  */
+import { receptorctl } from "../helpers/peers.ts";
+import { runTool, type ToolResult } from "../helpers/run.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
 import { type NodeProcess, startNode, stopAll } from "../helpers/node_process.ts";
-import { makeCa, makeNodeCert, tlsServerYaml } from "../integration/tls_helpers.ts";
-
-function findReceptorctl(): string | null {
-  const root = new URL("../../", import.meta.url).pathname;
-  const candidates = [`${root}.venv/bin/receptorctl`, "/work/main/.venv/bin/receptorctl"];
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    if (dir) candidates.push(`${dir}/receptorctl`);
-  }
-  for (const c of candidates) {
-    try {
-      if (Deno.statSync(c).isFile) return c;
-    } catch { /* next */ }
-  }
-  return null;
-}
-
-const RECEPTORCTL = findReceptorctl();
+import { makeCa, makeNodeCert, tlsServerYaml } from "../helpers/tls.ts";
 
 /** Connect without speaking; resolves with bytes received and ms until the server closed. */
 async function silentClient(
@@ -56,29 +42,12 @@ async function silentClient(
   return { bytes, ms: Date.now() - t0 };
 }
 
-async function ctl(
-  args: string[],
-  stdin?: string,
-): Promise<{ code: number; out: string; err: string }> {
-  const p = new Deno.Command(RECEPTORCTL!, {
-    args,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = p.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const o = await p.output();
-  const dec = new TextDecoder();
-  return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr) };
+function ctl(args: string[], stdin?: string): Promise<ToolResult> {
+  return runTool(receptorctl(), args, stdin);
 }
 
 Deno.test({
   name: "receptorctl: TCP+TLS control service with client certificates",
-  ignore: RECEPTORCTL === null,
   fn: async () => {
     const dir = await tempDir("receptor-ctl-tls-");
     const nodes: NodeProcess[] = [];

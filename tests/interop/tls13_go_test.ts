@@ -3,8 +3,10 @@
  * quic-go and Go receptor use), driven in-process-free through the small Go program in
  * tests/fixtures/tls/go_quic_tls_peer over stdin/stdout JSON lines. No sockets, no QUIC packets:
  * the CRYPTO-stream bytes of each level are exchanged directly, and both sides' traffic secrets
- * must match. Skipped when no `go` toolchain is installed.
+ * must match. The peer is built by scripts/peers/go_peers.ts; missing, the tests fail.
  */
+import { fromHex, hex } from "../helpers/data.ts";
+import { goQuicTlsPeer } from "../helpers/peers.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { TlsHandshake } from "../../src/quic/tls/handshake.ts";
 import type {
@@ -14,30 +16,6 @@ import type {
   TlsServerOptions,
 } from "../../src/quic/tls/types.ts";
 import { type TestCerts, testCerts, type TestIdentity } from "../unit/tls13_certs.ts";
-
-/** True when a Go toolchain >= 1.24 (tls.QUICConn with session tickets, go.mod's version) exists. */
-function hasGo(): boolean {
-  try {
-    const out = new Deno.Command("go", {
-      args: ["env", "GOVERSION"],
-      stdout: "piped",
-      stderr: "null",
-    })
-      .outputSync();
-    const m = /^go1\.(\d+)/.exec(new TextDecoder().decode(out.stdout).trim());
-    return out.success && m !== null && Number(m[1]) >= 24;
-  } catch {
-    return false;
-  }
-}
-const GO = hasGo();
-
-function hex(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
-function unhex(s: string): Uint8Array {
-  return Uint8Array.from((s.match(/../g) ?? []).map((h) => parseInt(h, 16)));
-}
 
 interface GoEvent {
   kind: "send" | "secret" | "tp" | "complete" | "error" | "idle";
@@ -49,31 +27,6 @@ interface GoEvent {
   peerCerts?: number;
   alert?: number;
   reason?: string;
-}
-
-/** Builds the Go peer into `dir` (the Go build cache makes repeat builds quick). */
-async function buildPeer(dir: string): Promise<string> {
-  const src = new URL("../fixtures/tls/go_quic_tls_peer/", import.meta.url).pathname;
-  const bin = `${dir}/peer`;
-  const env: Record<string, string> = {
-    GOTOOLCHAIN: "local",
-    GO111MODULE: "on",
-    GOFLAGS: "-mod=mod",
-    GOWORK: "off",
-  };
-  // `go build` needs a cache dir; without HOME/XDG_CACHE_HOME/GOCACHE use a throwaway one.
-  if (!Deno.env.get("GOCACHE") && !Deno.env.get("HOME") && !Deno.env.get("XDG_CACHE_HOME")) {
-    env.GOCACHE = `${dir}/gocache`;
-  }
-  const out = await new Deno.Command("go", {
-    args: ["build", "-o", bin, "."],
-    cwd: src,
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(`go build failed: ${new TextDecoder().decode(out.stderr)}`);
-  return bin;
 }
 
 /** One running Go peer; every call to feed() returns the events it produced until idle. */
@@ -159,7 +112,7 @@ async function run(
       let progress = false;
       for (const ev of pending) {
         result.go.push(ev);
-        if (ev.kind === "send") tls.handleCrypto(ev.level as EncryptionLevel, unhex(ev.data!));
+        if (ev.kind === "send") tls.handleCrypto(ev.level as EncryptionLevel, fromHex(ev.data!));
       }
       pending = [];
       let ev: TlsEvent | undefined;
@@ -212,7 +165,7 @@ async function withDir<T>(fn: (dir: string, certs: TestCerts) => Promise<T>): Pr
   const certs = await testCerts();
   const dir = await Deno.makeTempDir({ prefix: "tls13_go_run_" });
   try {
-    currentBin = await buildPeer(dir);
+    currentBin = goQuicTlsPeer();
     return await fn(dir, certs);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -236,7 +189,6 @@ const server = (id: TestIdentity, extra: Partial<TlsServerOptions> = {}): TlsSer
 
 Deno.test({
   name: "tls13/go: our client against Go servers (RSA, ECDSA, Ed25519; tickets ignored)",
-  ignore: !GO,
   fn: () =>
     withDir(async (dir, certs) => {
       for (
@@ -253,7 +205,6 @@ Deno.test({
 
 Deno.test({
   name: "tls13/go: Go client (post-quantum hybrid share) against our server, all key types",
-  ignore: !GO,
   fn: () =>
     withDir(async (dir, certs) => {
       await Deno.writeTextFile(`${dir}/ca.pem`, certs.caPem);
@@ -271,7 +222,6 @@ Deno.test({
 
 Deno.test({
   name: "tls13/go: HelloRetryRequest both ways and Go's NIST-only curve preferences",
-  ignore: !GO,
   fn: () =>
     withDir(async (dir, certs) => {
       const srv = await writePem(dir, certs.rsa, "rsa");
@@ -310,7 +260,6 @@ Deno.test({
 
 Deno.test({
   name: "tls13/go: client certificates in both directions",
-  ignore: !GO,
   fn: () =>
     withDir(async (dir, certs) => {
       await Deno.writeTextFile(`${dir}/ca.pem`, certs.caPem);
@@ -350,7 +299,6 @@ Deno.test({
 
 Deno.test({
   name: "tls13/go: ALPN mismatch is no_application_protocol on both stacks",
-  ignore: !GO,
   fn: () =>
     withDir(async (dir, certs) => {
       const srv = await writePem(dir, certs.p256, "p256");

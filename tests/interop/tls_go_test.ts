@@ -8,10 +8,11 @@
  * mesh frame (a routing update naming our node). Skipped without a Go toolchain.
  * @module
  */
+import { goTool } from "../helpers/peers.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { freePort, tempDir } from "../helpers/net.ts";
+import { freePort, tempDir, waitFor } from "../helpers/net.ts";
 import { type NodeProcess, startNode, stopAll } from "../helpers/node_process.ts";
-import { makeCa, makeNodeCert, tlsClientYaml, tlsServerYaml } from "../integration/tls_helpers.ts";
+import { makeCa, makeNodeCert, tlsClientYaml, tlsServerYaml } from "../helpers/tls.ts";
 
 const GO_PEER = `package main
 
@@ -115,15 +116,6 @@ func main() {
 }
 `;
 
-function hasGo(): boolean {
-  try {
-    return new Deno.Command("go", { args: ["version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
 async function buildGoPeer(dir: string): Promise<string> {
   const src = `${dir}/gopeer`;
   await Deno.mkdir(src, { recursive: true });
@@ -133,7 +125,7 @@ async function buildGoPeer(dir: string): Promise<string> {
   if (!Deno.env.get("GOCACHE") && !Deno.env.get("HOME") && !Deno.env.get("XDG_CACHE_HOME")) {
     env.GOCACHE = `${dir}/gocache`;
   }
-  const out = await new Deno.Command("go", {
+  const out = await new Deno.Command(goTool(), {
     args: ["build", "-o", `${dir}/peer`, "."],
     cwd: src,
     env,
@@ -161,7 +153,6 @@ async function runPeer(bin: string, args: string[]): Promise<GoReport> {
 
 Deno.test({
   name: "tls interop: Go crypto/tls with Go receptor's backend settings, both directions",
-  ignore: !hasGo(),
   fn: async () => {
     const dir = await tempDir("receptor-tls-go-");
     const nodes: NodeProcess[] = [];
@@ -193,6 +184,12 @@ Deno.test({
           ].join("\n"), { dir: `${dir}/denonode` }),
       );
       const node = nodes[0];
+      // The control socket can be up a moment before the TLS listener: wait until it accepts.
+      await waitFor(`denonode listening on ${listenPort}`, async () => {
+        const c = await Deno.connect({ hostname: "127.0.0.1", port: listenPort });
+        c.close();
+        return true;
+      });
 
       // Go dials our listener (TLS 1.3, then TLS 1.2 with Go's suites).
       for (const extra of [[], ["tls12"]]) {

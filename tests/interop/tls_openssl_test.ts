@@ -6,17 +6,12 @@
  * listener.
  * @module
  */
+import { opensslTool } from "../helpers/peers.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { ctlJson, ctlStatus, type PingReply } from "../helpers/mesh.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
 import { type NodeProcess, startNode, stopAll } from "../helpers/node_process.ts";
-import {
-  hasOpenssl,
-  openssl,
-  type TestCa,
-  tlsClientYaml,
-  tlsServerYaml,
-} from "../integration/tls_helpers.ts";
+import { openssl, type TestCa, tlsClientYaml, tlsServerYaml } from "../helpers/tls.ts";
 
 async function opensslNodeCert(
   dir: string,
@@ -79,8 +74,8 @@ async function sClient(port: number, args: string[]): Promise<string> {
 
 Deno.test({
   name: "tls interop: openssl-made certificates with the node-ID otherName work on backends",
-  ignore: !(await hasOpenssl()),
   fn: async () => {
+    opensslTool();
     const dir = await tempDir("receptor-tls-openssl-");
     const nodes: NodeProcess[] = [];
     try {

@@ -2,6 +2,7 @@
  * Node-ID otherName SAN: the wire.md §13.3 DER vector, long IDs, other string types, IP text.
  * @module
  */
+import { fromHex } from "../helpers/data.ts";
 import { assert, assertEquals, assertThrows } from "../helpers/assert.ts";
 import {
   decodeOtherNameNodeId,
@@ -14,12 +15,7 @@ import { formatIp, parseIp } from "../../src/certs/ip.ts";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { GeneralNames } from "@peculiar/asn1-x509";
 
-function hex(s: string): Uint8Array {
-  const c = s.replace(/\s+/g, "");
-  return Uint8Array.from(c.match(/../g)!.map((b) => parseInt(b, 16)));
-}
-
-const VECTOR = hex("30 16 a0 14 06 09 2b 06 01 04 01 92 08 13 01 a0 07 0c 05 6e 6f 64 65 31");
+const VECTOR = fromHex("30 16 a0 14 06 09 2b 06 01 04 01 92 08 13 01 a0 07 0c 05 6e 6f 64 65 31");
 
 Deno.test("SAN with node ID node1 encodes to the wire.md §13.3 bytes", () => {
   assertEquals(encodeReceptorSan({ nodeIds: ["node1"] }), VECTOR);
@@ -64,7 +60,7 @@ Deno.test("empty SAN is an empty SEQUENCE", () => {
 });
 
 Deno.test("PrintableString and IA5String node IDs are accepted; other OIDs ignored", () => {
-  const oid = hex("06 09 2b 06 01 04 01 92 08 13 01");
+  const oid = fromHex("06 09 2b 06 01 04 01 92 08 13 01");
   const printable = Uint8Array.of(...oid, 0xa0, 0x04, 0x13, 0x02, 0x61, 0x62);
   assertEquals(decodeOtherNameNodeId(printable), "ab");
   const ia5 = Uint8Array.of(...oid, 0xa0, 0x04, 0x16, 0x02, 0x63, 0x64);

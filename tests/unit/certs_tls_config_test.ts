@@ -5,7 +5,7 @@
  * @module
  */
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "../helpers/assert.ts";
-import { certInit, certMakeReq, certSignReq } from "../../src/certs/actions.ts";
+import { makeOurCaAndNodes } from "../helpers/openssl.ts";
 import {
   clientChainVerifier,
   clientConnectOptions,
@@ -17,30 +17,12 @@ import {
 
 async function fixture() {
   const dir = Deno.makeTempDirSync();
-  await certInit({
-    commonname: "CA",
+  await makeOurCaAndNodes(dir, ["foo", "bar"], {
     bits: 1024,
-    outcert: `${dir}/ca.crt`,
-    outkey: `${dir}/ca.key`,
+    caName: "CA",
+    dns: (n) => [`${n}.example`],
+    ips: [],
   });
-  for (const n of ["foo", "bar"]) {
-    await certMakeReq({
-      commonname: n,
-      bits: 1024,
-      dnsname: [`${n}.example`],
-      ipaddress: [],
-      nodeid: [n],
-      outreq: `${dir}/${n}.csr`,
-      outkey: `${dir}/${n}.key`,
-    });
-    await certSignReq({
-      req: `${dir}/${n}.csr`,
-      cacert: `${dir}/ca.crt`,
-      cakey: `${dir}/ca.key`,
-      outcert: `${dir}/${n}.crt`,
-      verify: true,
-    });
-  }
   return dir;
 }
 

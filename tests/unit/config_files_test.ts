@@ -338,56 +338,88 @@ Deno.test("files: only an exactly spelled --config/-c enables reload", () => {
   assertEquals(r(["--local-only"]), null);
 });
 
-/** shared/ sits beside the repository (as in CI: a clone of main with shared/ next to it). */
-const UPSTREAM = new URL("../../../shared/upstream-configs", import.meta.url).pathname;
+/** Our own example configs: every section kind, both work-type spellings, comments, `...`. */
+const FIXTURES = new URL("../fixtures/config/", import.meta.url).pathname;
+const EXAMPLES = `${FIXTURES}examples`;
+const ERRORS = `${FIXTURES}errors`;
 
-Deno.test("files: every upstream example config parses", () => {
-  let count = 0;
-  for (const ent of Deno.readDirSync(UPSTREAM)) {
-    const name = ent.name;
-    if (name === "README.md" || name.includes("reload_test_yml")) continue;
-    const inv = parseInvocation(["-c", `${UPSTREAM}/${name}`]);
-    assert(inv.kind === "node", name);
+/** Parses one example file as `receptor -c FILE` would. */
+function parseExample(name: string) {
+  const inv = parseInvocation(["-c", `${EXAMPLES}/${name}`]);
+  assert(inv.kind === "node", name);
+  return inv;
+}
+
+Deno.test("files: every example config parses, and together they use every section kind", () => {
+  const kinds = new Set<string>();
+  const names = [...Deno.readDirSync(EXAMPLES)].map((e) => e.name).sort();
+  assertEquals(names.length, 9);
+  for (const name of names) {
+    const inv = parseExample(name);
     assert(inv.sections.some((s) => s.kind === "node"), name);
-    count++;
+    for (const s of inv.sections) kinds.add(s.kind);
   }
-  assert(count >= 10, `only ${count} upstream configs found`);
-  const inv = parseInvocation([
-    "-c",
-    `${UPSTREAM}/receptorctl__tests__mesh-definitions__access_control__node1.yaml`,
+  assertEquals([...kinds].sort(), [
+    "command-service",
+    "control-service",
+    "local-only",
+    "log-level",
+    "node",
+    "tcp-client",
+    "tcp-listener",
+    "tcp-peer",
+    "tcp-server",
+    "tls-client",
+    "tls-server",
+    "trace",
+    "udp-client",
+    "udp-listener",
+    "udp-peer",
+    "udp-server",
+    "unix-socket-client",
+    "unix-socket-server",
+    "work-command",
+    "work-deno",
+    "work-kubernetes",
+    "work-python",
+    "work-signing",
+    "work-verification",
+    "ws-listener",
+    "ws-peer",
   ]);
-  assert(inv.kind === "node");
-  const ws = inv.sections.find((s) => s.kind === "work-signing");
+});
+
+Deno.test("files: example values come through typed (durations, both work-type spellings)", () => {
+  const signed = parseExample("signed_work.yaml");
+  const ws = signed.sections.find((s) => s.kind === "work-signing");
   assert(ws && ws.kind === "work-signing");
-  assertEquals(ws.tokenexpiration, 37_800_000);
-  const celebi = parseInvocation([
-    "-c",
-    `${UPSTREAM}/tools__examples__simple-network__configs__celebi.yaml`,
-  ]);
-  assert(celebi.kind === "node");
-  assertEquals(celebi.sections.map((s) => s.kind), [
+  assertEquals(ws.tokenexpiration, 8_100_000); // 2h15m in ms
+  const types = signed.sections.flatMap((s) => s.kind === "work-command" ? [s.worktype] : []);
+  assertEquals(types, ["checked-shout", "plain-shout"]);
+  const leaf = parseExample("leaf.yaml");
+  assertEquals(leaf.sections.map((s) => s.kind), [
     "log-level",
     "node",
     "tcp-peer",
     "control-service",
   ]);
+  // no node section: the node is implicit
+  const container = parseExample("container.conf");
+  assertEquals(container.sections.filter((s) => s.kind === "node").length, 1);
 });
 
-Deno.test("files: upstream reload_test_yml files are not receptor configs", () => {
-  for (const ent of Deno.readDirSync(UPSTREAM)) {
-    const name = ent.name;
-    if (!name.includes("reload_test_yml")) continue;
-    const path = `${UPSTREAM}/${name}`;
-    const e = assertThrows(() => parseInvocation(["-c", path]));
-    assert(e instanceof ConfigError, name);
-    assertStringIncludes(e.message, `error loading config file: ${path}: `);
-    if (name.endsWith("syntax_error.yml")) {
-      assertStringIncludes(e.message, "yaml: line ");
-    } else {
-      assertStringIncludes(
-        e.message,
-        "field allowedpeers not defined for command node: unknown field name allowedpeers",
-      );
-    }
-  }
+Deno.test("files: broken config files are rejected with the file and the problem named", () => {
+  const unknown = `${ERRORS}/unknown_field.yml`;
+  const e1 = assertThrows(() => parseInvocation(["-c", unknown]));
+  assert(e1 instanceof ConfigError);
+  assertStringIncludes(e1.message, `error loading config file: ${unknown}: `);
+  assertStringIncludes(
+    e1.message,
+    "field allowedpeers not defined for command node: unknown field name allowedpeers",
+  );
+  const syntax = `${ERRORS}/syntax_error.yml`;
+  const e2 = assertThrows(() => parseInvocation(["-c", syntax]));
+  assert(e2 instanceof ConfigError);
+  assertStringIncludes(e2.message, `error loading config file: ${syntax}: `);
+  assertStringIncludes(e2.message, "yaml: line ");
 });

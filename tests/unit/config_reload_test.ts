@@ -1,11 +1,9 @@
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { compareForReload, nonReloadableFingerprints } from "../../src/config/mod.ts";
 
-const UPSTREAM = new URL(
-  "../../../shared/upstream-configs/pkg__controlsvc__reload_test_yml__",
-  import.meta.url,
-).pathname;
-const read = (name: string) => Deno.readTextFileSync(`${UPSTREAM}${name}.yml`);
+/** Our reload fixtures: a start config and one file per reload case. */
+const RELOAD = new URL("../fixtures/config/reload/", import.meta.url).pathname;
+const read = (name: string) => Deno.readTextFileSync(`${RELOAD}${name}.yml`);
 
 const BASE = `---
 - node:

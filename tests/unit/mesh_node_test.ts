@@ -4,14 +4,7 @@ import { silentLogger } from "../../src/log.ts";
 import { FakeClock } from "../../src/clock.ts";
 import { compileFirewallRules } from "../../src/mesh/firewall.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
-
-async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { waitFor } from "../helpers/net.ts";
 
 function mesh(ids: string[]) {
   const nodes = ids.map((id) => new MeshNode({ nodeId: id, logger: silentLogger() }));
@@ -26,7 +19,8 @@ function mesh(ids: string[]) {
 Deno.test("mesh node: ping and traceroute over in-memory links with the real clock", async () => {
   const [a, b, c] = mesh(["a", "b", "c"]);
   try {
-    await waitFor(() => Object.keys(a.status().routingTable).length === 2);
+    await waitFor("a routes to b and c", () => Object.keys(a.status().routingTable).length === 2);
+    assertEquals(Object.keys(a.status().routingTable).sort(), ["b", "c"]);
     const p = await a.ping("b");
     assert(
       "from" in p && !("error" in p),
@@ -56,7 +50,8 @@ Deno.test("mesh node: ping and traceroute over in-memory links with the real clo
 Deno.test("mesh node: datagram endpoints, unreachables, ping timeout", async () => {
   const [a, b] = mesh(["a", "b"]);
   try {
-    await waitFor(() => "b" in a.status().routingTable);
+    await waitFor("a route to b", () => "b" in a.status().routingTable, 5000, 10);
+    assert("b" in a.status().routingTable);
     const srv = b.listen("echo");
     const cli = a.listen();
     cli.send("b", "echo", new Uint8Array([1, 2, 3]));
@@ -121,7 +116,8 @@ Deno.test("mesh node: firewall reject is seen by the sender, drop times out", as
   a.attachLink(x);
   b.attachLink(y);
   try {
-    await waitFor(() => "b" in a.status().routingTable);
+    await waitFor("a route to b", () => "b" in a.status().routingTable, 5000, 10);
+    assert("b" in a.status().routingTable);
     const dropped = await a.ping("b", { timeoutMs: 150 });
     assert("error" in dropped);
     assertEquals(dropped.error, "timeout");

@@ -2,21 +2,13 @@
  * Deterministic in-memory network for QUIC tests: two endpoints joined by a seeded lossy link
  * (drop, duplicate, reorder, delay) and driven by a fake clock.
  */
+import { prng } from "../helpers/data.ts";
 import { QuicEndpoint } from "../../src/quic/endpoint.ts";
 import type { TransportConfig } from "../../src/quic/config.ts";
 import { quicTestCert } from "./quic_certs.ts";
 
-/** mulberry32: small seeded PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: small seeded PRNG (the shared one). */
+export { prng };
 
 /** Link impairment settings. */
 export interface LinkOptions {

@@ -1,3 +1,5 @@
+import { assertHexEquals } from "../helpers/assert.ts";
+import { hex } from "../helpers/data.ts";
 /** RFC 9001 Appendix A test vectors for QUIC packet protection. */
 import {
   hexBytes,
@@ -9,15 +11,6 @@ import {
   unprotectHeader,
 } from "../../src/quic/packet_protection.ts";
 import { decodePacketNumber, parseHeader } from "../../src/quic/packet.ts";
-
-function hex(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
-function eq(actual: Uint8Array | string, expected: string, what: string): void {
-  const a = typeof actual === "string" ? actual : hex(actual);
-  const e = expected.replace(/\s+/g, "");
-  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
-}
 
 const DCID = hexBytes("8394c8f03e515708");
 
@@ -37,21 +30,21 @@ const CLIENT_PACKET_SUFFIX = `e221af44860018ab0856972e194cd934`;
 
 Deno.test("RFC 9001 A.1: initial secrets and keys", () => {
   const s = initialSecrets(DCID);
-  eq(
+  assertHexEquals(
     s.client,
     "c00cf151ca5be075ed0ebfb5c80323c42d6b7db67881289af4008f1f6c357aea",
     "client_initial_secret",
   );
-  eq(
+  assertHexEquals(
     s.server,
     "3c199828fd139efd216c155ad844cc81fb82fa8d7446fa7d78be803acdda951b",
     "server_initial_secret",
   );
   const k = initialKeys(DCID, true);
-  eq(k.write.key, "1f369613dd76d5467730efcbe3b1a22d", "client key");
-  eq(k.write.iv, "fa044b2f42a3fd3b46fb255c", "client iv");
-  eq(k.read.key, "cf3a5331653c364c88f0f379b6067e37", "server key");
-  eq(k.read.iv, "0ac1493ca1905853b0bba03e", "server iv");
+  assertHexEquals(k.write.key, "1f369613dd76d5467730efcbe3b1a22d", "client key");
+  assertHexEquals(k.write.iv, "fa044b2f42a3fd3b46fb255c", "client iv");
+  assertHexEquals(k.read.key, "cf3a5331653c364c88f0f379b6067e37", "server key");
+  assertHexEquals(k.read.iv, "0ac1493ca1905853b0bba03e", "server iv");
   // hp keys are checked through the masks below
 });
 
@@ -76,22 +69,26 @@ Deno.test("RFC 9001 A.2: client Initial is byte-exact", () => {
   const payload = new Uint8Array(1162);
   payload.set(hexBytes(CLIENT_CRYPTO));
   const pkt = seal(k.write, header, payload, 2, 18, 4);
-  eq(
+  assertHexEquals(
     hex(pkt).slice(0, CLIENT_PACKET_PREFIX.replace(/\s+/g, "").length),
     CLIENT_PACKET_PREFIX,
     "protected prefix",
   );
-  eq(hex(pkt.subarray(pkt.length - 16)), CLIENT_PACKET_SUFFIX, "protected suffix");
+  assertHexEquals(hex(pkt.subarray(pkt.length - 16)), CLIENT_PACKET_SUFFIX, "protected suffix");
   if (pkt.length !== 1200) throw new Error(`length ${pkt.length}`);
   // And the server can open it.
   const sk = initialKeys(DCID, false);
   const h = parseHeader(pkt, 0, 8);
   if (typeof h === "string") throw new Error(h);
   const u = unprotectHeader(sk.read.hp, pkt, h.pnOffset)!;
-  eq(u.header, "c300000001088394c8f03e5157080000449e00000002", "unprotected header");
+  assertHexEquals(u.header, "c300000001088394c8f03e5157080000449e00000002", "unprotected header");
   const pn = decodePacketNumber(-1, u.truncatedPn, u.pnLen);
   const plain = sk.read.open(pn, u.header, pkt.subarray(h.pnOffset + u.pnLen, h.end))!;
-  eq(hex(plain.subarray(0, hexBytes(CLIENT_CRYPTO).length)), CLIENT_CRYPTO, "decrypted");
+  assertHexEquals(
+    hex(plain.subarray(0, hexBytes(CLIENT_CRYPTO).length)),
+    CLIENT_CRYPTO,
+    "decrypted",
+  );
 });
 
 Deno.test("RFC 9001 A.3: server Initial", () => {
@@ -102,7 +99,7 @@ Deno.test("RFC 9001 A.3: server Initial", () => {
 0d89690b84d08a60993c144eca684d10 81287c834d5311bcf32bb9da1a002b00
 020304`);
   const pkt = seal(k.write, header, payload, 1, 18, 2);
-  eq(
+  assertHexEquals(
     pkt,
     `cf000000010008f067a5502a4262b500 4075c0d95a482cd0991cd25b0aac406a
 5816b6394100f37a1c69797554780bb3 8cc5a99f5ede4cf73c3ec2493a1839b3
@@ -118,21 +115,29 @@ Deno.test("RFC 9001 A.4: Retry integrity tag", () => {
     "ff000000010008f067a5502a4262b574 6f6b656e04a265ba2eff4d829058fb3f 0f2496ba",
   );
   const tag = retryIntegrityTag(DCID, retry.subarray(0, retry.length - 16));
-  eq(tag, hex(retry.subarray(retry.length - 16)), "retry tag");
+  assertHexEquals(tag, hex(retry.subarray(retry.length - 16)), "retry tag");
 });
 
 Deno.test("RFC 9001 A.5: ChaCha20-Poly1305 short header", () => {
   const secret = hexBytes("9ac312a7f877468ebe69422748ad00a15443f18203a07d6060f688f30f21632b");
   const keys = new PacketKeys({ hash: "sha256", aead: "chacha20-poly1305", keyLength: 32 }, secret);
-  eq(keys.key, "c6d98ff3441c3fe1b2182094f69caa2ed4b716b65488960a7a984979fb23e1c8", "key");
-  eq(keys.iv, "e0459b3474bdd0e44a41c144", "iv");
-  eq(keys.nonce(654360564), "e0459b3474bdd0e46d417eb0", "nonce");
-  eq(keys.next().secret, "1223504755036d556342ee9361d253421a826c9ecdf3c7148684b36b714881f9", "ku");
+  assertHexEquals(
+    keys.key,
+    "c6d98ff3441c3fe1b2182094f69caa2ed4b716b65488960a7a984979fb23e1c8",
+    "key",
+  );
+  assertHexEquals(keys.iv, "e0459b3474bdd0e44a41c144", "iv");
+  assertHexEquals(keys.nonce(654360564), "e0459b3474bdd0e46d417eb0", "nonce");
+  assertHexEquals(
+    keys.next().secret,
+    "1223504755036d556342ee9361d253421a826c9ecdf3c7148684b36b714881f9",
+    "ku",
+  );
   const pkt = seal(keys, hexBytes("4200bff4"), hexBytes("01"), 654360564, 1, 3);
-  eq(pkt, "4cfe4189655e5cd55c41f69080575d7999c25a5bfb", "packet");
+  assertHexEquals(pkt, "4cfe4189655e5cd55c41f69080575d7999c25a5bfb", "packet");
   const u = unprotectHeader(keys.hp, pkt, 1)!;
-  eq(u.header, "4200bff4", "unprotected");
+  assertHexEquals(u.header, "4200bff4", "unprotected");
   const pn = decodePacketNumber(654360500, u.truncatedPn, u.pnLen);
   if (pn !== 654360564) throw new Error(`pn ${pn}`);
-  eq(keys.open(pn, u.header, pkt.subarray(4))!, "01", "plaintext");
+  assertHexEquals(keys.open(pn, u.header, pkt.subarray(4))!, "01", "plaintext");
 });

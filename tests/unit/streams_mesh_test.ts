@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { sha256 } from "../helpers/data.ts";
 import { assertEquals, assertRejects } from "../helpers/assert.ts";
 import { MeshNode } from "../../src/mesh/mesh_node.ts";
 import { memoryLinkPair } from "../../src/mesh/memory_link.ts";
@@ -18,10 +18,6 @@ async function lineMesh(ids: string[]): Promise<MeshNode[]> {
   const last = ids[ids.length - 1];
   await waitFor("routes", () => nodes[0].status().routingTable[last] !== undefined, 10000, 20);
   return nodes;
-}
-
-function sha256(data: Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
 }
 
 async function readAll(s: ReadableStream<Uint8Array>): Promise<Uint8Array> {

@@ -5,6 +5,7 @@
  * parameters, client certificates, verifyPeer, HelloRetryRequest (including a Go-style
  * post-quantum/P-521 ClientHello), 1-byte fragmentation and malformed input.
  */
+import { hex } from "../helpers/data.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { TlsHandshake } from "../../src/quic/tls/handshake.ts";
 import type {
@@ -29,10 +30,6 @@ import { generateKeyPair } from "../../src/quic/tls/key_exchange.ts";
 
 const CLIENT_TP = new Uint8Array([1, 2, 3, 4]);
 const SERVER_TP = new Uint8Array([9, 8, 7]);
-
-function hex(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
 
 function clientOpts(extra: Partial<TlsClientOptions> = {}): TlsClientOptions {
   return { role: "client", alpn: ["netceptor"], transportParameters: CLIENT_TP, ...extra };

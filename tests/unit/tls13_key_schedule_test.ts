@@ -3,6 +3,7 @@
  * values and the server's RSA-PSS CertificateVerify, checked byte-exact against the published
  * trace (inputs are the trace's handshake messages and ECDHE shared secret).
  */
+import { hex } from "../helpers/data.ts";
 import { X509Certificate } from "node:crypto";
 import { assertEquals } from "../helpers/assert.ts";
 import {
@@ -26,9 +27,6 @@ import { decodeClientShares, decodeServerShare, Ext } from "../../src/quic/tls/e
 function unhex(s: string): Uint8Array {
   const c = s.replace(/\s+/g, "");
   return Uint8Array.from(c.match(/../g)!.map((h) => parseInt(h, 16)));
-}
-function hex(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
 // Handshake messages of RFC 8448 §3 (4-byte handshake header included).

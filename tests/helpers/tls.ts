@@ -5,7 +5,8 @@
  * @module
  */
 import * as tls from "node:tls";
-import { runReceptor } from "../helpers/node_process.ts";
+import { runReceptor } from "./node_process.ts";
+import { opensslTool } from "./peers.ts";
 
 /** A CA made by `receptor cert init`. */
 export interface TestCa {
@@ -100,6 +101,18 @@ export async function makeNodeCert(
   return { cert: `${base}.crt`, key: `${base}.key` };
 }
 
+/** A tls-server / tls-client section: name, certificate, key, then `fields` and `extra`. */
+function tlsSection(
+  kind: "tls-server" | "tls-client",
+  name: string,
+  c: TestCert,
+  fields: Record<string, string | boolean>,
+  extra: Record<string, string | boolean>,
+): string {
+  const all = { name, cert: c.cert, key: c.key, ...fields, ...extra };
+  return [`- ${kind}:`, ...Object.entries(all).map(([k, v]) => `    ${k}: ${v}`)].join("\n") + "\n";
+}
+
 /** `tls-server` YAML item requiring client certificates from `ca`. */
 export function tlsServerYaml(
   name: string,
@@ -107,16 +120,7 @@ export function tlsServerYaml(
   ca: TestCa,
   extra: Record<string, string | boolean> = {},
 ): string {
-  const lines = [
-    `- tls-server:`,
-    `    name: ${name}`,
-    `    cert: ${c.cert}`,
-    `    key: ${c.key}`,
-    `    clientcas: ${ca.cert}`,
-    `    requireclientcert: true`,
-    ...Object.entries(extra).map(([k, v]) => `    ${k}: ${v}`),
-  ];
-  return lines.join("\n") + "\n";
+  return tlsSection("tls-server", name, c, { clientcas: ca.cert, requireclientcert: true }, extra);
 }
 
 /** `tls-client` YAML item trusting `ca`. */
@@ -126,15 +130,7 @@ export function tlsClientYaml(
   ca: TestCa,
   extra: Record<string, string | boolean> = {},
 ): string {
-  const lines = [
-    `- tls-client:`,
-    `    name: ${name}`,
-    `    cert: ${c.cert}`,
-    `    key: ${c.key}`,
-    `    rootcas: ${ca.cert}`,
-    ...Object.entries(extra).map(([k, v]) => `    ${k}: ${v}`),
-  ];
-  return lines.join("\n") + "\n";
+  return tlsSection("tls-client", name, c, { rootcas: ca.cert }, extra);
 }
 
 /** What a raw TLS client saw. */
@@ -204,19 +200,9 @@ export function rawTlsHold(port: number, client?: TestCert, holdMs = 1500): Prom
 
 /** Run openssl with `args`; throws with its output on failure. */
 export async function openssl(args: string[], cwd?: string): Promise<string> {
-  const out = await new Deno.Command("openssl", { args, cwd, stdout: "piped", stderr: "piped" })
+  const out = await new Deno.Command(opensslTool(), { args, cwd, stdout: "piped", stderr: "piped" })
     .output();
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   if (!out.success) throw new Error(`openssl ${args.join(" ")} failed:\n${text}`);
   return text;
-}
-
-/** True when an `openssl` binary is on PATH. */
-export async function hasOpenssl(): Promise<boolean> {
-  try {
-    await openssl(["version"]);
-    return true;
-  } catch {
-    return false;
-  }
 }

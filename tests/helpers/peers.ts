@@ -1,0 +1,112 @@
+/**
+ * Where the tests find their external peers (the real programs a user would talk to). Each peer
+ * is installed or built by its installer in scripts/peers/ (run by `deno task test` through
+ * scripts/test_setup.ts) at a well-known path: the project's `.venv`, the test cache
+ * (`$RECEPTOR_TEST_CACHE`, default `$HOME/.cache/receptor-deno`) or the machine's PATH.
+ * A missing peer makes the test that needs it FAIL with one line:
+ * `missing <peer>: <how to get it>` — never an ignored test.
+ * @module
+ */
+
+/** The repository root (absolute, with a trailing slash). */
+export const REPO_ROOT = new URL("../../", import.meta.url).pathname;
+
+/** The directory where installers cache slow builds (same rule as scripts/peers/common.ts). */
+export function testCacheDir(): string {
+  const env = Deno.env.get("RECEPTOR_TEST_CACHE");
+  if (env) return env;
+  return `${Deno.env.get("HOME") ?? "/tmp"}/.cache/receptor-deno`;
+}
+
+/** Thrown when a peer is not installed; its message is the one line the test fails with. */
+export class MissingPeer extends Error {
+  constructor(peer: string, how: string) {
+    super(`missing ${peer}: ${how}`);
+    this.name = "MissingPeer";
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** The first `name` on PATH (or in `extraDirs`), or null. */
+export function onPath(name: string, extraDirs: string[] = []): string | null {
+  for (const dir of [...(Deno.env.get("PATH") ?? "").split(":"), ...extraDirs]) {
+    if (dir && isFile(`${dir}/${name}`)) return `${dir}/${name}`;
+  }
+  return null;
+}
+
+const SETUP = "./node_modules/deno/deno run -A";
+
+function installer(name: string): string {
+  return `run \`${SETUP} scripts/peers/${name}.ts\` (or \`npx deno task test\`)`;
+}
+
+/** A file at `path`, or a {@link MissingPeer} naming `peer` and its installer. */
+function atPath(peer: string, path: string, installerName: string): string {
+  if (isFile(path)) return path;
+  throw new MissingPeer(peer, `${path} not found; ${installer(installerName)}`);
+}
+
+/** The pinned `receptorctl` CLI in the project's .venv. */
+export function receptorctl(): string {
+  return atPath("receptorctl", `${REPO_ROOT}.venv/bin/receptorctl`, "receptorctl");
+}
+
+/** The .venv's Python, which can `import receptorctl` (the library AWX uses). */
+export function receptorctlPython(): string {
+  receptorctl();
+  return atPath("receptorctl", `${REPO_ROOT}.venv/bin/python3`, "receptorctl");
+}
+
+/** The machine's Go toolchain. */
+export function goTool(): string {
+  const go = onPath("go", ["/usr/local/go/bin", "/usr/lib/go/bin"]);
+  if (go) return go;
+  throw new MissingPeer("go", `no \`go\` on PATH; ${installer("go_peers")}, or install Go`);
+}
+
+/** The machine's openssl CLI. */
+export function opensslTool(): string {
+  const o = onPath("openssl");
+  if (o) return o;
+  throw new MissingPeer("openssl", `no \`openssl\` on PATH; ${installer("openssl")}`);
+}
+
+/** The gorilla/websocket v1.5.3 test peer (tests/integration/backends_gorilla_peer). */
+export function gorillaPeer(): string {
+  return atPath("gorilla websocket peer", `${testCacheDir()}/bin/gorilla_peer`, "go_peers");
+}
+
+/** The quic-go v0.40.1 test peer (tests/interop/quic_go_peer). */
+export function quicGoPeer(): string {
+  return atPath("quic-go peer", `${testCacheDir()}/bin/quic_go_peer`, "go_peers");
+}
+
+/** The Go crypto/tls QUIC-API peer (tests/fixtures/tls/go_quic_tls_peer). */
+export function goQuicTlsPeer(): string {
+  return atPath("Go crypto/tls QUIC peer", `${testCacheDir()}/bin/go_quic_tls_peer`, "go_peers");
+}
+
+/** Why a test that needs a Go receptor binary is skipped (the only opt-in tests). */
+export const GO_RECEPTOR_SKIP =
+  "needs a Go receptor binary you build yourself: set RECEPTOR_GO_BINARY=/path/to/receptor";
+
+/**
+ * A test name for an opt-in Go receptor test: when RECEPTOR_GO_BINARY is unset the name carries
+ * {@link GO_RECEPTOR_SKIP}, so the ignored test says why it did not run.
+ */
+export function goReceptorTestName(name: string): string {
+  return goReceptorBinary() ? name : `${name} (skipped: ${GO_RECEPTOR_SKIP})`;
+}
+
+/** The opt-in Go receptor binary from RECEPTOR_GO_BINARY, or undefined. */
+export function goReceptorBinary(): string | undefined {
+  return Deno.env.get("RECEPTOR_GO_BINARY") || undefined;
+}
