@@ -13,12 +13,7 @@ import type {
   ControlTransportKind,
 } from "../../src/control/types.ts";
 import type { WorkEngine } from "../../src/work/engine.ts";
-import {
-  detailPid,
-  streamOf,
-  waitGone,
-  withEngine,
-} from "./work_helpers.ts";
+import { detailPid, streamOf, waitGone, withEngine } from "./work_helpers.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 

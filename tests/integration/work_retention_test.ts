@@ -10,7 +10,8 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../helpers/assert.ts";
 import { type NodeProcess, runReceptor, startNode, stopAll } from "../helpers/node_process.ts";
 import { waitFor } from "../helpers/net.ts";
-import { findReceptorctl, runTool } from "./e2e_helpers.ts";
+import { runTool } from "./e2e_helpers.ts";
+import { receptorctl as findReceptorctl } from "../helpers/peers.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -136,12 +137,7 @@ Deno.test({
   ...opts,
   fn: () =>
     withNode("", async (n) => {
-      const receptorctl = findReceptorctl();
-      if (!receptorctl) {
-        throw new Error(
-          "missing receptorctl: python3 -m venv .venv && .venv/bin/pip install receptorctl",
-        );
-      }
+      const receptorctl = findReceptorctl(); // throws "missing receptorctl: ..." when absent
       const aliceDone = await submit(n, ["echo", "--no-payload", "--owner", "alice", "a"]);
       const aliceRunning = await submit(n, ["sleep", "--no-payload", "--owner", "alice"]);
       const plain = await submit(n, ["echo", "--no-payload", "p"]);

@@ -5,7 +5,8 @@
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import type { UnitFinalEvent } from "../../src/work/engine.ts";
-import { makeEngine, submit, waitFor, waitState, withDataDir } from "./work_helpers.ts";
+import { waitFor } from "../helpers/net.ts";
+import { makeEngine, submit, waitState, withDataDir } from "./work_helpers.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -24,7 +25,7 @@ Deno.test({
         bad = await submit(e, "fail3");
         await waitState(e, ok, 2);
         await waitState(e, bad, 3);
-        await waitFor(() => seen.length >= 2, "two unit-final events");
+        await waitFor("two unit-final events", () => seen.length >= 2);
         const byId = new Map(seen.map((ev) => [ev.id, ev]));
         assertEquals(byId.get(ok)?.workType, "upper");
         assertEquals(byId.get(ok)?.stateName, "Succeeded");
