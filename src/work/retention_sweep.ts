@@ -10,6 +10,7 @@ import { errorText } from "../util/error_text.ts";
 import { formatGoDuration } from "../gocompat/duration.ts";
 import { msToNs } from "../clock.ts";
 import type { WorkEngine } from "./engine.ts";
+import type { WorkOpResult } from "./unit_type.ts";
 import { stateName } from "./status_file.ts";
 import {
   chooseForRelease,
@@ -75,17 +76,34 @@ export class RetentionSweep {
       const why = c.reason === "age"
         ? `finished ${fmt(roundSec(now - c.finishedAt))} ago, maxage ${fmt(limits.maxAgeMs ?? 0)}`
         : `more than maxcount ${limits.maxCount} finished units`;
+      const state = stateName(states.get(c.id) ?? -1);
       try {
-        const r = await engine.release(c.id, false);
-        const state = stateName(states.get(c.id) ?? -1);
+        const r = await this.#releaseOne(c.id);
         logger.info(
           r === "pending"
             ? `retention: release of work unit ${c.id} (${state}) pending: ${why}`
+            : r === "forced"
+            ? `retention: released work unit ${c.id} (${state}; its remote copy was already gone): ${why}`
             : `retention: released work unit ${c.id} (${state}): ${why}`,
         );
       } catch (e) {
         logger.warning(`retention: could not release work unit ${c.id}: ${errorText(e)}`);
       }
+    }
+  }
+
+  /**
+   * Release one unit. A remote unit whose executor no longer knows it cannot be released
+   * normally (upstream #451: only force-release removes it); there is nothing left to release
+   * there, so retention force-releases it.
+   */
+  async #releaseOne(id: string): Promise<WorkOpResult | "forced"> {
+    try {
+      return await this.#o.engine.release(id, false);
+    } catch (e) {
+      if (!/^error cancelling remote unit: .*unknown work unit/.test(errorText(e))) throw e;
+      await this.#o.engine.release(id, true);
+      return "forced";
     }
   }
 

@@ -1,12 +1,13 @@
 /**
- * Reconciliation of remote units on a real 3-node mesh (subA and subB both dial exec; subA has
+ * Reconciliation of remote units on a real 4-node mesh (subA, subB and subC dial exec; subA has
  * `work-retention releasegiveup: 3s`):
  * - a unit released on exec behind the submitter's back becomes Failed with a Detail naming the
  *   node and unit;
  * - exec restarting with an empty datadir: a unit still running there becomes Failed the same
  *   way, and a release left pending while exec was down completes (exec no longer knows the
  *   unit) instead of failing forever;
- * - a release pending while exec stays down is given up after the configured time, logged.
+ * - a release pending while exec stays down is given up after the configured time, logged;
+ * - subC (`maxage: 1s`) releases a unit whose remote copy is gone (force-release, logged).
  */
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { runReceptor } from "../helpers/node_process.ts";
@@ -71,15 +72,20 @@ const goneDetail = (rid: string) =>
   `Remote work unit is gone: node exec no longer knows unit ${rid} (released there, or the ` +
   "node restarted without its data)";
 
+const RETENTION: Record<string, string> = {
+  subA: "- work-retention:\n    releasegiveup: 3s\n",
+  subC: "- work-retention:\n    maxage: 1s\n    interval: 200ms\n",
+};
+
 Deno.test({
   name: "reconciliation: executor forgets units (release behind the back, empty restart), " +
     "stuck release given up",
   ...opts,
   async fn(t) {
     const mesh = await startE2eMesh({
-      nodes: ["exec", "subA", "subB"],
-      edges: [["subA", "exec"], ["subB", "exec"]],
-      extraYaml: (id) => WORK + (id === "subA" ? "- work-retention:\n    releasegiveup: 3s\n" : ""),
+      nodes: ["exec", "subA", "subB", "subC"],
+      edges: [["subA", "exec"], ["subB", "exec"], ["subC", "exec"]],
+      extraYaml: (id) => WORK + (RETENTION[id] ?? ""),
     });
     const leftovers: number[] = [];
     // a failing step shows every node's log
@@ -100,6 +106,20 @@ Deno.test({
         assertStringIncludes(rel.stdout, `(${rid}, released)`);
         const failed = await waitUnit(mesh, "subB", id, (u) => u.State === 3, "Failed");
         assertEquals(failed.Detail, goneDetail(rid));
+      });
+
+      await step("retention releases a unit whose remote copy is gone (force)", async () => {
+        const id = await submit(mesh, "subC", ["sleep"]);
+        const u = await waitUnit(mesh, "subC", id, (u) => u.State === 1, "Running");
+        const rid = u.ExtraData?.RemoteUnitID as string;
+        assertStringIncludes((await ctl(mesh, "exec", ["release", rid])).stdout, "released");
+        await waitFor(`subC drops ${id}`, async () => !(id in await list(mesh, "subC")), 20000);
+        const line = await mesh.node("subC").proc.waitForLog(
+          new RegExp(
+            `retention: released work unit ${id} \\(Failed; its remote copy was already gone\\)`,
+          ),
+        );
+        assertStringIncludes(line, "maxage 1s");
       });
 
       await step(
@@ -175,7 +195,7 @@ Deno.test({
           } catch { /* gone */ }
         }
       }
-      for (const id of ["subA", "subB", "exec"]) {
+      for (const id of ["subA", "subB", "subC", "exec"]) {
         await ctl(mesh, id, ["release", "--force", "--all"]).catch(() => {});
       }
       await mesh.stop();
