@@ -18,6 +18,7 @@ import { ReceptorClient } from "../src/ctl/client.ts";
 import { submitWork, workResults, workStatus } from "../src/ctl/work_client.ts";
 import { Logger } from "../src/log.ts";
 import { measureCeiling } from "./bench_ceiling.ts";
+import { benchMeshScale } from "./bench_meshcore.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const SCALE = Number(Deno.env.get("BENCH_SCALE") ?? "1");
@@ -463,7 +464,9 @@ console.log(
 );
 let tcpRate = 1;
 if (GIVEN_TCP_RATE > 0) tcpRate = GIVEN_TCP_RATE;
-else if (want("tcp") || want("mesh") || want("mesh1") || want("mesh3")) tcpRate = await benchTcp();
+else if (only !== "scale" && (want("tcp") || want("mesh") || want("mesh1") || want("mesh3"))) {
+  tcpRate = await benchTcp();
+}
 if (!GIVEN_TCP_RATE && (want("tcp") || want("mesh"))) await benchTcp(true);
 // the ceiling first, while this process has made little garbage yet
 if (!GIVEN_TCP_RATE && (want("mesh") || want("mesh1") || want("mesh3"))) benchCeiling(tcpRate);
@@ -474,4 +477,6 @@ if (want("quic")) {
 if (want("mesh") || only === "mesh1") await benchMesh(0, tcpRate);
 if (want("mesh") || only === "mesh3") await benchMesh(2, tcpRate);
 if (want("work")) await benchWork();
+// sans-IO mesh scale (issue 10); `deno task bench scale`, BENCH_MESH_SIZES=100,1000 to pick
+if (want("scale")) await benchMeshScale(report);
 console.log("\n| measurement | result |\n|---|---|\n" + rows.join("\n"));

@@ -55,6 +55,13 @@ export function toTypedSection(raw: RawSection): Section {
       } catch (e) {
         throw sectionError(raw, errorText(e), "firewallrules");
       }
+      for (const fld of raw.spec.fields) {
+        const v = obj[fld.key];
+        // the mesh limits: 0 (Go's zero value, also when not set) means the default
+        if (fld.type === "int" && v !== null && !(Number.isSafeInteger(v) && (v as number) >= 0)) {
+          throw sectionError(raw, `${fld.key} must be a positive integer (0 = default)`, fld.key);
+        }
+      }
       const t = obj.maxidleconnectiontimeout as string;
       if (t === "") obj.maxidleconnectiontimeout = DEFAULT_MAX_IDLE_MS;
       else {

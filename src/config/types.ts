@@ -32,6 +32,34 @@ export interface NodeSection extends SectionBase {
   firewallrules: FirewallRule[];
   /** Milliseconds; 21000 when not set. */
   maxidleconnectiontimeout: number;
+  /** Longest node ID accepted in routing updates and ads (default 255);  0 or null = default. */
+  maxnodeidbytes: number | null;
+  /** Longest routing-update UpdateID accepted (default 64);  0 or null = default. */
+  maxupdateidbytes: number | null;
+  /** Most connections one routing update may list (default 1024);  0 or null = default. */
+  maxconnectionsperupdate: number | null;
+  /** Most remote nodes remembered (default 20000);  0 or null = default. */
+  maxknownnodes: number | null;
+  /** Most bytes of stored routing updates (default 67108864);  0 or null = default. */
+  maxstoredupdatebytes: number | null;
+  /** Most edges in the topology table (default 200000);  0 or null = default. */
+  maxedges: number | null;
+  /** Most routing-update IDs remembered for dedupe (default 200000);  0 or null = default. */
+  maxseenids: number | null;
+  /** Most node names in the name hash table (default 40000);  0 or null = default. */
+  maxnames: number | null;
+  /** Most service advertisements stored (default 50000);  0 or null = default. */
+  maxads: number | null;
+  /** Most service advertisements stored per node (default 64);  0 or null = default. */
+  maxadspernode: number | null;
+  /** Largest service advertisement accepted, in bytes (default 16384);  0 or null = default. */
+  maxadbytes: number | null;
+  /** Ad times further ahead than this many ms are clamped (default 300000);  0 or null = default. */
+  maxadfuturems: number | null;
+  /** Queued flood bytes per link above which it is closed (default 33554432);  0 or null = default. */
+  maxlinkqueuebytes: number | null;
+  /** A link whose flood queue is stuck this many ms is closed (default 60000);  0 or null = default. */
+  maxlinkstallms: number | null;
   receptorkubesupportreconnect: string;
   receptorkubeclientsetqps: string;
   receptorkubeclientsetburst: string;

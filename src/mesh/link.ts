@@ -31,6 +31,11 @@ export interface Link {
    * (so `tail` may be a buffer the caller reuses at once).
    */
   sendParts?(head: Uint8Array, tail: Uint8Array): void;
+  /**
+   * Optional: bytes handed to `send` but not yet written. The mesh holds flooded messages
+   * back while it is high, so they queue (coalesced) in the mesh instead of in the link.
+   */
+  backlog?(): number;
   /** Close the transport; `onClose` then fires once. */
   close(): void;
   /** Set by the mesh: called for every received message. */

@@ -142,7 +142,12 @@ export class MeshNode {
   constructor(opts: MeshNodeOptions) {
     this.#clock = opts.clock ?? realClock;
     this.#timer = new DeadlineTimer(() => this.#clock.now(), () => this.#onTimer());
-    this.router = new Router({ splitDataSends: true, ...opts, clock: this.#clock });
+    this.router = new Router({
+      splitDataSends: true,
+      linkBacklog: (id) => this.#links.get(id)?.backlog?.() ?? 0,
+      ...opts,
+      clock: this.#clock,
+    });
     this.#pump();
   }
 

@@ -25,6 +25,7 @@ import {
   MSG_REJECT,
   MSG_ROUTE,
   MSG_SERVICE_AD,
+  peekUpdateId,
   REJECT_MESSAGE,
   type RoutingUpdate,
   type ServiceAdvertisement,
@@ -38,6 +39,9 @@ import { Topology } from "./topology.ts";
 import { DataPath } from "./data_path.ts";
 import { checkNewPeer, checkPeerUpdate } from "./handshake.ts";
 import { RoutingUpdates, SOON_MS } from "./routing_updates.ts";
+import { LimitLog, type MeshLimits, resolveLimits } from "./limits.ts";
+import { FloodQueues } from "./link_queue.ts";
+import { acceptRemoteAd } from "./ad_guard.ts";
 import type {
   RouterCounters,
   RouterOptions,
@@ -83,8 +87,11 @@ export const NEW_NODE_AD_DELAY_MS = 1_000;
 /** The sans-IO router of one node. */
 export class Router {
   readonly nodeId: string;
-  readonly epoch: bigint;
-  readonly names = new NameTable();
+  readonly names: NameTable;
+  /** The limits in force (README "Limits"). */
+  readonly limits: MeshLimits;
+  /** Hits of those limits (logged once a minute per limit). */
+  readonly limitLog: LimitLog;
   readonly logger: Logger;
   readonly firewall?: CompiledRules;
   readonly maxHops: number;
@@ -110,6 +117,9 @@ export class Router {
   #shutdown = false;
   readonly #data: DataPath;
   readonly #updates: RoutingUpdates;
+  /** Flooded messages waiting to be released to each link (paced, coalesced). */
+  readonly #floods: FloodQueues;
+  #lastRouteCalc = -Infinity;
   /** Counters read at scrape time by the metrics endpoint (plain increments, no I/O). */
   readonly counters: RouterCounters = {
     routingUpdatesFromNeighbours: 0,
@@ -131,13 +141,31 @@ export class Router {
     this.#serviceAdMs = opts.serviceAdMs ?? 60_000;
     this.maxHops = opts.maxForwardingHops ?? 30;
     this.maxMessageBytes = opts.maxMessageBytes ?? 65535;
-    this.epoch = opts.epoch ?? makeEpoch(this.#clock.wallNow().getTime(), this.#random);
+    const epoch = opts.epoch ?? makeEpoch(this.#clock.wallNow().getTime(), this.#random);
+    this.limits = resolveLimits(opts.limits);
+    this.limitLog = new LimitLog(this.logger, () => this.#clock.now());
+    const backlog = opts.linkBacklog ?? (() => 0);
+    this.#floods = new FloodQueues({
+      limits: this.limits,
+      limitLog: this.limitLog,
+      backlog,
+      send: (id, bytes) => this.#send(id, bytes),
+      close: (id, reason) => {
+        const l = this.#links.get(id);
+        if (l) this.#dropLink(l, reason, true);
+      },
+      peerOf: (id) => this.#links.get(id)?.peer,
+    });
+    this.names = new NameTable(this.limits.maxNames);
+    this.names.onFull = (n) => this.limitLog.hit("maxNames", `not registering node name ${n}`);
     this.#topo = new Topology(this.nodeId);
     this.names.add(this.nodeId);
     this.#ownAds = new OwnAds(this.nodeId, this.#ads);
     this.#updates = new RoutingUpdates({
       nodeId: this.nodeId,
-      epoch: this.epoch,
+      epoch,
+      limits: this.limits,
+      limitLog: this.limitLog,
       logger: this.logger,
       clock: this.#clock,
       random: this.#random,
@@ -150,7 +178,9 @@ export class Router {
         for (const [peer, id] of this.#conns) conns[peer] = this.#links.get(id)!.cost;
         return conns;
       },
-      flood: (bytes, exceptPeer) => this.#flood(bytes, exceptPeer),
+      flood: (bytes) => this.#flood(bytes),
+      floodKeyed: (key, bytes, exceptPeer) => this.#floodKeyed(key, bytes, exceptPeer),
+      isPeer: (node) => this.#conns.has(node),
       emit: (o) => this.#emit(o),
       markRoutesDirty: () => this.#markRoutesDirty(),
       shutdown: (reason) => this.#shutdownNow(reason),
@@ -167,6 +197,11 @@ export class Router {
       nextHopLink: (n) => this.#nextHopLink(n),
       emit: (o) => this.#emit(o),
     });
+  }
+
+  /** Our epoch (a new one after a duplicate notice that is not credible, see README). */
+  get epoch(): bigint {
+    return this.#updates.epoch;
   }
 
   /** True once the router has shut down (duplicate node). */
@@ -200,6 +235,7 @@ export class Router {
     let t = this.#updates.pollTimeout();
     if (this.#routeCalcAt !== undefined) t = Math.min(t, this.#routeCalcAt);
     if (this.#adsAt !== undefined) t = Math.min(t, this.#adsAt);
+    if (this.#floods.paceAt !== undefined) t = Math.min(t, this.#floods.paceAt);
     for (const l of this.#links.values()) {
       if (l.initAt !== undefined) t = Math.min(t, l.initAt);
       if (l.established) t = Math.min(t, l.lastRecv + this.#maxIdleMs);
@@ -229,6 +265,16 @@ export class Router {
         this.#dropLink(l, "idle timeout", true);
       }
     }
+    this.#releaseQueues();
+  }
+
+  /** Queue `bytes` under `key` for every established peer but `exceptPeer`. */
+  #floodKeyed(key: string, bytes: Uint8Array, exceptPeer?: string): void {
+    for (const [peer, id] of this.#conns) if (peer !== exceptPeer) this.#floods.put(id, key, bytes);
+  }
+
+  #releaseQueues(): void {
+    this.#floods.release(this.#clock.now());
   }
 
   #markRoutesDirty(): void {
@@ -239,6 +285,7 @@ export class Router {
   #recomputeRoutes(): void {
     this.#routeCalcAt = undefined;
     this.#routesDirty = false;
+    this.#lastRouteCalc = this.#clock.now();
     const old = this.#routes;
     this.#routes = this.#topo.computeRoutes().nextHop;
     for (const [d, n] of this.#routes) if (old.get(d) !== n) this.counters.routeChanges++;
@@ -257,7 +304,11 @@ export class Router {
   }
 
   #nextHopLink(node: string): number | "no route to node" | "no connection to next hop" {
-    if (this.#routesDirty) this.#recomputeRoutes();
+    // on demand at most once per SOON_MS: a burst of updates costs one computation, not one
+    // per data message
+    if (this.#routesDirty && this.#clock.now() - this.#lastRouteCalc >= SOON_MS) {
+      this.#recomputeRoutes();
+    }
     const next = this.#routes.get(node);
     if (next === undefined) return "no route to node";
     const link = this.#conns.get(next);
@@ -319,6 +370,7 @@ export class Router {
 
   #dropLink(l: LinkState, reason: string, emitClose: boolean): void {
     this.#links.delete(l.id);
+    this.#floods.remove(l.id);
     if (l.established && l.peer !== undefined) {
       if (this.#conns.get(l.peer) === l.id) {
         this.#conns.delete(l.peer);
@@ -355,6 +407,7 @@ export class Router {
     l.lastRecv = this.#clock.now();
     try {
       this.#dispatch(l, bytes, owned);
+      this.#releaseQueues();
     } catch (e) {
       this.logger.error(
         `internal error handling a message from ${l.options.description}: ${(e as Error).stack}`,
@@ -368,19 +421,20 @@ export class Router {
       this.logger.error(`dropping oversize message (${bytes.length} bytes) from ${where}`);
       return;
     }
+    if (l.established && bytes[0] === MSG_ROUTE) {
+      // most copies of a flood were seen already: skip decoding them
+      const id = peekUpdateId(bytes);
+      if (id !== undefined && this.#updates.seen(id)) {
+        this.counters.routingUpdatesFromRemote++;
+        return;
+      }
+    }
     const d = decodeMessage(bytes);
     if (!d.ok) {
       const type = bytes.length ? bytes[0] : -1;
       if (!l.established && type !== MSG_ROUTE) return; // Go ignores these before establishment
-      if (d.error.code === "unknown-type") {
-        this.logger.warning(`Unknown message type ${type} from ${where}`);
-      } else if (type === MSG_ROUTE) {
-        this.logger.error(`Error unpacking routing update from ${where}: ${d.error.message}`);
-      } else if (type === MSG_SERVICE_AD) {
-        this.logger.error(`Error handling service advertisement from ${where}: ${d.error.message}`);
-      } else {this.logger.error(
-          `Error translating data to message struct from ${where}: ${d.error.message}`,
-        );}
+      const unknown = d.error.code === "unknown-type";
+      this.limitLog.badMessage(type, unknown, d.error.message, where);
       return;
     }
     const m = d.value;
@@ -433,18 +487,19 @@ export class Router {
     for (const service of this.#ownAds.services()) {
       this.#send(l.id, this.#ownAds.current(service, this.#wallMs()));
     }
-    // ...and the other nodes' ads we know, byte for byte (a receiver keeps only newer ones).
-    for (const bytes of this.#adBytes.values()) this.#send(l.id, bytes);
-    // ...and the latest routing update of every other node, so a newcomer can route at once
-    // instead of waiting up to 10 s for each node's periodic update. Same UpdateIDs, so nodes
-    // that saw them already drop them; ForwardingNode is us, as for any re-flood.
-    this.#updates.replayTo(peer, (bytes) => this.#send(l.id, bytes));
+    // ...and, through its paced queue, the latest routing update of every other node, so a
+    // newcomer can route at once instead of waiting up to 10 s for each node's periodic
+    // update (same UpdateIDs, so nodes that saw them drop them; ForwardingNode is us, as for
+    // any re-flood), and the other nodes' ads byte for byte (a receiver keeps newer ones).
+    this.#updates.replayTo(peer, (key, bytes) => this.#floods.put(l.id, key, bytes));
+    for (const [key, bytes] of this.#adBytes) this.#floods.put(l.id, key, bytes);
   }
 
   // ---------------------------------------------------------------- flooding and shutdown
 
-  #flood(bytes: Uint8Array, exceptPeer?: string): void {
-    for (const [peer, id] of this.#conns) if (peer !== exceptPeer) this.#send(id, bytes);
+  /** Send our own message to every established peer at once (not queued: it is the keepalive). */
+  #flood(bytes: Uint8Array): void {
+    for (const id of this.#conns.values()) this.#send(id, bytes);
   }
 
   #shutdownNow(reason: string): void {
@@ -459,11 +514,16 @@ export class Router {
 
   #handleServiceAd(ad: ServiceAdvertisement, bytes: Uint8Array, fromPeer: string): void {
     this.logger.debug(`Received service advertisement from ${ad.NodeID} via ${fromPeer}`);
-    if (!this.#ads.offer(ad)) return;
-    const key = `${ad.NodeID}\u0000${ad.Service}`;
-    if (ad.Cancel) this.#adBytes.delete(key);
-    else if (ad.NodeID !== this.nodeId) this.#adBytes.set(key, bytes);
-    this.#flood(bytes, fromPeer);
+    const ok = acceptRemoteAd(ad, bytes, fromPeer, {
+      self: this.nodeId,
+      limits: this.limits,
+      limitLog: this.limitLog,
+      logger: this.logger,
+      table: this.#ads,
+      stored: this.#adBytes,
+      wallMs: this.#wallMs(),
+    });
+    if (ok) this.#floodKeyed(ok.key, ok.bytes, fromPeer);
   }
 
   /** Wall time for own ads: sub-millisecond detail with the real clock (Go writes ns). */
@@ -571,6 +631,23 @@ export class Router {
       advertisements: this.#ads.all().map((ad) =>
         ad.NodeID === this.nodeId ? adStatus(ad, now, wc) : adStatus(ad)
       ),
+    };
+  }
+
+  /** Number of destinations in the routing table (cheaper than `status()`). */
+  routeCount(): number {
+    if (this.#routesDirty) this.#recomputeRoutes();
+    return this.#routes.size;
+  }
+
+  /** Sizes of everything a peer can grow, for tests and diagnostics (README "Limits"). */
+  stats(): Record<string, number> {
+    return {
+      knownNodes: this.#topo.knownNodes,
+      ...this.#updates.stats(),
+      names: this.names.size,
+      ads: this.#adBytes.size,
+      largestLinkQueue: this.#floods.largest(),
     };
   }
 

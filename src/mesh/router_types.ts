@@ -10,6 +10,7 @@ import type { CompiledRules } from "./firewall.ts";
 import type { RandomSource } from "./random.ts";
 import type { AdvertisementStatus } from "./service_ads.ts";
 import type { UnreachableMessage } from "./messages.ts";
+import type { MeshLimits } from "./limits.ts";
 
 /** Options for a {@link Router}. */
 export interface RouterOptions {
@@ -38,6 +39,13 @@ export interface RouterOptions {
   splitDataSends?: boolean;
   /** Hops-to-live of locally originated messages (default 30). */
   maxForwardingHops?: number;
+  /** Limits on what peers can make this node keep (defaults: `DEFAULT_LIMITS`). */
+  limits?: Partial<MeshLimits>;
+  /**
+   * Bytes a link has been handed but not yet written (its send backlog); flooded messages are
+   * held back while it is high. Default: always 0.
+   */
+  linkBacklog?: (linkId: number) => number;
 }
 
 /** An unreachable notice as delivered locally (Go's UnreachableNotification). */

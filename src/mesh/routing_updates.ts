@@ -8,9 +8,10 @@
 
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
-import { encodeRoutingUpdate, type RoutingUpdate } from "./messages.ts";
+import { encodeReflood, encodeRoutingUpdate, type RoutingUpdate } from "./messages.ts";
 import type { NameTable } from "./name_table.ts";
-import { type RandomSource, randomString } from "./random.ts";
+import { makeEpoch, type RandomSource, randomString } from "./random.ts";
+import { type LimitLog, type MeshLimits, utf8Length } from "./limits.ts";
 import type { RouterOutput } from "./router_types.ts";
 import { SeenSet } from "./seen_set.ts";
 import type { Topology } from "./topology.ts";
@@ -19,11 +20,41 @@ import type { Topology } from "./topology.ts";
 export const SOON_MS = 100;
 /** Seen-set sweep interval. */
 const SEEN_SWEEP_MS = 30 * 60_000;
+/** Duplicate notices naming this many successive epochs of ours make the notice credible... */
+const DUP_STRIKES = 3;
+/** ...if they span at least this many of our update periods. */
+const DUP_SPAN_PERIODS = 2;
+/** Strikes are forgotten after this many quiet update periods. */
+const DUP_FORGET_PERIODS = 30;
+/** Notices within this interval of a re-announcement count as one; we send one notice at most per interval. */
+const DUP_MIN_INTERVAL_MS = 1000;
+/**
+ * Hearing of a new node floods our update (so a newcomer behind a Go node, which does not
+ * replay state, learns of us), at most once per this interval: a peer inventing node IDs
+ * cannot make every node flood every 100 ms.
+ */
+const NEW_NODE_FLOOD_MIN_MS = 1000;
+/** A known node silent for this many update periods may be forgotten to make room. */
+const STALE_PERIODS = 6;
+const MAX_U64 = (1n << 64n) - 1n;
+
+/** Queue key of the normal routing update of `node`. */
+export function updateKey(node: string): string {
+  return `r${node}`;
+}
+
+/** Queue key of the duplicate notice about `node` (kept apart from its normal update). */
+export function dupKey(node: string): string {
+  return `d${node}`;
+}
 
 /** What {@link RoutingUpdates} needs from its router. */
 export interface RoutingUpdatesHost {
   readonly nodeId: string;
+  /** Our epoch at start. */
   readonly epoch: bigint;
+  readonly limits: MeshLimits;
+  readonly limitLog: LimitLog;
   readonly logger: Logger;
   readonly clock: Clock;
   readonly random: RandomSource;
@@ -35,8 +66,15 @@ export interface RoutingUpdatesHost {
   hasConnections(): boolean;
   /** A new record of the cost of each established connection, by peer. */
   connectionCosts(): Record<string, number>;
-  /** Send `bytes` to every established peer but `exceptPeer`. */
-  flood(bytes: Uint8Array, exceptPeer?: string): void;
+  /** Send `bytes` (our own update) to every established peer at once. */
+  flood(bytes: Uint8Array): void;
+  /**
+   * Queue `bytes` for every established peer but `exceptPeer` under `key` (one per origin:
+   * a newer message for the same key replaces a queued one).
+   */
+  floodKeyed(key: string, bytes: Uint8Array, exceptPeer: string): void;
+  /** True if `node` is a directly connected peer. */
+  isPeer(node: string): boolean;
   /** Queue an output for the shell. */
   emit(o: RouterOutput): void;
   /** The topology changed: recompute routes soon. */
@@ -49,19 +87,50 @@ export interface RoutingUpdatesHost {
 export class RoutingUpdates {
   readonly #host: RoutingUpdatesHost;
   #sequence = 0n;
-  readonly #seen = new SeenSet();
-  /** Latest accepted routing update per other node, to hand to a new neighbour. */
-  readonly #lastUpdates = new Map<string, RoutingUpdate>();
+  readonly #seen: SeenSet;
+  /**
+   * Latest accepted routing update per other node, encoded for re-flooding (ForwardingNode =
+   * us), to hand to a new neighbour.
+   */
+  readonly #lastUpdates = new Map<string, Uint8Array>();
+  #storedBytes = 0;
+  #epoch: bigint;
   #floodAt?: number;
+  #lastSentAt = -Infinity;
   #periodicAt: number;
   #seenSweepAt: number;
+  /** Credibility state of duplicate notices naming our epochs. */
+  #dup = { strikes: 0, firstAt: 0, lastAt: -Infinity, bumpedAt: -Infinity, sentAt: -Infinity };
 
   /** Start the periodic update and seen-set sweep timers from the host clock's now. */
   constructor(host: RoutingUpdatesHost) {
     this.#host = host;
+    this.#epoch = host.epoch;
+    this.#seen = new SeenSet(3_600_000, host.limits.maxSeenIds);
+    this.#seen.onEvict = () =>
+      host.limitLog.hit("maxSeenIds", "forgetting the oldest UpdateID early");
     const now = host.clock.now();
     this.#periodicAt = now + host.routeUpdateMs;
     this.#seenSweepAt = now + SEEN_SWEEP_MS;
+  }
+
+  /** Our current epoch (changes when we re-announce after a non-credible duplicate notice). */
+  get epoch(): bigint {
+    return this.#epoch;
+  }
+
+  /** Counts for status and tests: stored updates, their bytes, seen IDs. */
+  stats(): { storedUpdates: number; storedUpdateBytes: number; seenIds: number } {
+    return {
+      storedUpdates: this.#lastUpdates.size,
+      storedUpdateBytes: this.#storedBytes,
+      seenIds: this.#seen.size,
+    };
+  }
+
+  /** True if a routing update with this UpdateID was processed already (a flood copy). */
+  seen(updateId: string): boolean {
+    return this.#seen.has(updateId);
   }
 
   /** The sequence number of the last routing update built. */
@@ -95,6 +164,13 @@ export class RoutingUpdates {
     if (this.#floodAt === undefined) this.#floodAt = this.#host.clock.now() + SOON_MS;
   }
 
+  /** Flood an update because a new node appeared: soon, but at most once a second. */
+  scheduleNewNodeFlood(): void {
+    if (this.#floodAt !== undefined) return;
+    const now = this.#host.clock.now();
+    this.#floodAt = Math.max(now + SOON_MS, this.#lastSentAt + NEW_NODE_FLOOD_MIN_MS);
+  }
+
   /** Cancel a pending flood (shutdown). */
   cancelFlood(): void {
     this.#floodAt = undefined;
@@ -108,7 +184,7 @@ export class RoutingUpdates {
     return {
       NodeID: h.nodeId,
       UpdateID: randomString(h.random),
-      UpdateEpoch: h.epoch,
+      UpdateEpoch: this.#epoch,
       UpdateSequence: this.#sequence,
       Connections: conns,
       ForwardingNode: h.nodeId,
@@ -121,39 +197,46 @@ export class RoutingUpdates {
     const h = this.#host;
     if (!h.hasConnections()) return;
     const u = this.make(suspectedDuplicate);
+    this.#lastSentAt = h.clock.now();
     if (suspectedDuplicate === 0n) h.logger.debug(`Sending routing update ${u.UpdateID}`);
     else h.logger.warning(`Sending duplicate node notification ${u.UpdateID}`);
     h.flood(encodeRoutingUpdate(u));
   }
 
-  /** Hand a new neighbour `peer` the latest update of every other node (original UpdateIDs). */
-  replayTo(peer: string, send: (bytes: Uint8Array) => void): void {
-    const nodeId = this.#host.nodeId;
-    for (const u of this.#lastUpdates.values()) {
-      if (u.NodeID === peer) continue;
-      send(encodeRoutingUpdate({ ...u, ForwardingNode: nodeId }));
+  /**
+   * Hand a new neighbour `peer` the latest update of every other node (original UpdateIDs),
+   * keyed by origin node for its paced queue.
+   */
+  replayTo(peer: string, enqueue: (key: string, bytes: Uint8Array) => void): void {
+    for (const [node, bytes] of this.#lastUpdates) {
+      if (node !== peer) enqueue(updateKey(node), bytes);
     }
+  }
+
+  /** The first limit `u` breaks, or undefined. */
+  #tooBig(u: RoutingUpdate): [keyof MeshLimits, string] | undefined {
+    const lim = this.#host.limits;
+    if (utf8Length(u.NodeID) > lim.maxNodeIdBytes) return ["maxNodeIdBytes", "NodeID"];
+    if (utf8Length(u.UpdateID) > lim.maxUpdateIdBytes) return ["maxUpdateIdBytes", "UpdateID"];
+    const conns = u.Connections ?? {};
+    let n = 0;
+    for (const peer in conns) {
+      if (++n > lim.maxConnectionsPerUpdate) return ["maxConnectionsPerUpdate", "Connections"];
+      if (utf8Length(peer) > lim.maxNodeIdBytes) return ["maxNodeIdBytes", "a Connections key"];
+    }
+    return undefined;
   }
 
   /** An established peer's routing update (already checked by the handshake rules). */
   receive(u: RoutingUpdate, fromPeer: string): void {
     const h = this.#host;
     if (u.NodeID === "") return;
-    if (u.NodeID === h.nodeId) {
-      if (u.UpdateEpoch === h.epoch) return;
-      if (u.SuspectedDuplicate === h.epoch) {
-        h.logger.error(
-          `We are a duplicate node with ID ${h.nodeId} and epoch ${h.epoch}.  Shutting down.`,
-        );
-        h.shutdown(`duplicate node ID ${h.nodeId}`);
-        return;
-      }
-      if (u.UpdateEpoch > h.epoch) {
-        h.logger.error(`Duplicate node ID ${u.NodeID} detected via ${fromPeer}`);
-        this.send(u.UpdateEpoch);
-      }
+    const bad = this.#tooBig(u);
+    if (bad) {
+      h.limitLog.hit(bad[0], `dropped a routing update from ${fromPeer}: ${bad[1]} too long`);
       return;
     }
+    if (u.NodeID === h.nodeId) return this.#aboutUs(u, fromPeer);
     if (!this.#seen.add(u.UpdateID, h.clock.now())) return;
     if (u.SuspectedDuplicate !== 0n) {
       h.logger.warning(
@@ -161,24 +244,120 @@ export class RoutingUpdates {
           `duplicate node with epoch ${u.SuspectedDuplicate}`,
       );
       h.topology.applyDuplicateNotice(u);
-    } else {
-      h.logger.debug(`Received routing update ${u.UpdateID} from ${u.NodeID} via ${fromPeer}`);
-      const r = h.topology.applyUpdate(u);
-      if (!r.accepted) return;
-      this.#lastUpdates.set(u.NodeID, u);
-      if (r.restarted) h.emit({ kind: "nodeRestarted", node: u.NodeID });
-      if (r.newNode) {
-        this.scheduleFlood();
-        h.names.add(u.NodeID);
-      }
-      if (r.changed) {
-        h.markRoutesDirty();
-        // Names of the sender's peers too: a node we can route to may not have sent its own
-        // update yet (a restarted node hears from unchanged nodes only at their next periodic
-        // update), and data from it would otherwise be dropped as "hash not found".
-        for (const peer of Object.keys(u.Connections ?? {})) h.names.add(peer);
-      }
+      h.floodKeyed(dupKey(u.NodeID), encodeReflood(u, h.nodeId), fromPeer);
+      return;
     }
-    h.flood(encodeRoutingUpdate({ ...u, ForwardingNode: h.nodeId }), fromPeer);
+    h.logger.debug(`Received routing update ${u.UpdateID} from ${u.NodeID} via ${fromPeer}`);
+    if (!h.topology.versions.has(u.NodeID) && !this.#makeRoom(u.NodeID)) return;
+    const bytes = encodeReflood(u, h.nodeId);
+    const old = this.#lastUpdates.get(u.NodeID)?.length ?? 0;
+    if (this.#storedBytes - old + bytes.length > h.limits.maxStoredUpdateBytes) {
+      h.limitLog.hit("maxStoredUpdateBytes", `dropped the update of ${u.NodeID}`);
+      return;
+    }
+    const edges = Object.keys(u.Connections ?? {}).length;
+    if (h.topology.edgeCount - h.topology.rowSize(u.NodeID) + edges > h.limits.maxEdges) {
+      h.limitLog.hit("maxEdges", `dropped the update of ${u.NodeID}`);
+      return;
+    }
+    const r = h.topology.applyUpdate(u, h.clock.now());
+    if (!r.accepted) return;
+    this.#storedBytes += bytes.length - old;
+    this.#lastUpdates.set(u.NodeID, bytes);
+    if (r.restarted) h.emit({ kind: "nodeRestarted", node: u.NodeID });
+    if (r.newNode) {
+      h.names.note(u.NodeID);
+      this.scheduleNewNodeFlood();
+    }
+    if (r.changed) {
+      h.markRoutesDirty();
+      // Names of the sender's peers too: a node we can route to may not have sent its own
+      // update yet (a restarted node hears from unchanged nodes only at their next periodic
+      // update), and data from it would otherwise be dropped as "hash not found".
+      for (const peer in u.Connections ?? {}) h.names.note(peer);
+    }
+    h.floodKeyed(updateKey(u.NodeID), bytes, fromPeer);
+  }
+
+  /**
+   * Room for one more known node: at the limit, the node heard from least recently is
+   * forgotten if it has been silent for {@link STALE_PERIODS} update periods and is not a
+   * direct peer; otherwise the newcomer is refused (live nodes are never pushed out).
+   */
+  #makeRoom(newNode: string): boolean {
+    const h = this.#host;
+    if (h.topology.knownNodes < h.limits.maxKnownNodes) return true;
+    const oldest = h.topology.oldest();
+    const staleBefore = h.clock.now() - STALE_PERIODS * h.routeUpdateMs;
+    if (oldest && oldest[1].at < staleBefore && !h.isPeer(oldest[0])) {
+      this.forget(oldest[0]);
+      return true;
+    }
+    h.limitLog.hit("maxKnownNodes", `not learning node ${newNode}`);
+    return false;
+  }
+
+  /** Forget everything stored about `node`. */
+  forget(node: string): void {
+    const h = this.#host;
+    h.topology.forget(node);
+    this.#storedBytes -= this.#lastUpdates.get(node)?.length ?? 0;
+    this.#lastUpdates.delete(node);
+    h.markRoutesDirty();
+  }
+
+  /**
+   * An update carrying our own NodeID (wire.md §5.5), with the credibility rule for duplicate
+   * notices (README "Duplicate node IDs"): a notice naming our epoch is acted on only when
+   * notices have named {@link DUP_STRIKES} successive epochs of ours — each announced after
+   * the previous notice — over at least {@link DUP_SPAN_PERIODS} update periods. Before that
+   * we log, stay up and re-announce with a new, larger epoch.
+   */
+  #aboutUs(u: RoutingUpdate, fromPeer: string): void {
+    const h = this.#host;
+    if (u.UpdateEpoch === this.#epoch) return;
+    const now = h.clock.now();
+    if (u.SuspectedDuplicate === this.#epoch) {
+      const d = this.#dup;
+      if (now - d.lastAt > DUP_FORGET_PERIODS * h.routeUpdateMs) d.strikes = 0;
+      d.lastAt = now;
+      // notices that follow a re-announcement within a second count once (one sender's burst)
+      if (now - d.bumpedAt >= DUP_MIN_INTERVAL_MS) {
+        if (d.strikes === 0) d.firstAt = now;
+        d.strikes++;
+      }
+      if (d.strikes >= DUP_STRIKES && now - d.firstAt >= DUP_SPAN_PERIODS * h.routeUpdateMs) {
+        h.logger.error(
+          `We are a duplicate node with ID ${h.nodeId} and epoch ${this.#epoch} (notices named ` +
+            `${d.strikes} successive epochs of ours).  Shutting down.`,
+        );
+        h.shutdown(`duplicate node ID ${h.nodeId}`);
+        return;
+      }
+      this.#bumpEpoch(u, fromPeer, now);
+      return;
+    }
+    if (u.UpdateEpoch > this.#epoch && now - this.#dup.sentAt >= DUP_MIN_INTERVAL_MS) {
+      this.#dup.sentAt = now;
+      h.logger.error(`Duplicate node ID ${u.NodeID} detected via ${fromPeer}`);
+      this.send(u.UpdateEpoch);
+    }
+  }
+
+  #bumpEpoch(u: RoutingUpdate, fromPeer: string, now: number): void {
+    const h = this.#host;
+    const fresh = makeEpoch(h.clock.wallNow().getTime(), h.random);
+    let next = this.#epoch + 1n;
+    if (fresh > next) next = fresh;
+    if (u.UpdateEpoch >= next && u.UpdateEpoch < MAX_U64) next = u.UpdateEpoch + 1n;
+    h.logger.error(
+      `DUPLICATE NODE NOTICE for ${h.nodeId} epoch ${this.#epoch} (update ${u.UpdateID} via ` +
+        `${fromPeer}, ${this.#dup.strikes} of ${DUP_STRIKES} needed to believe it): staying up ` +
+        `and re-announcing with epoch ${next}. If another node really uses this ID, fix it.`,
+    );
+    this.#epoch = next;
+    this.#sequence = 0n;
+    this.#dup.bumpedAt = now;
+    this.send(0n);
   }
 }

@@ -23,6 +23,17 @@ export interface AdvertisementStatus {
 /** Ads known to this node, own ones included. */
 export class AdTable {
   #ads = new Map<string, Map<string, ServiceAdvertisement>>();
+  #size = 0;
+
+  /** Ads stored, all nodes together. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Ads stored for `node`. */
+  countFor(node: string): number {
+    return this.#ads.get(node)?.size ?? 0;
+  }
 
   /**
    * Offer an ad received from the network (or produced locally). Returns true when it is newer
@@ -34,15 +45,13 @@ export class AdTable {
     const cur = n?.get(ad.Service);
     if (cur && ad.Time.unixNs <= cur.Time.unixNs) return false;
     if (ad.Cancel) {
-      if (n) {
-        n.delete(ad.Service);
-        if (n.size === 0) this.#ads.delete(ad.NodeID);
-      }
+      if (n) this.delete(ad.NodeID, ad.Service);
     } else {
       if (!n) {
         n = new Map();
         this.#ads.set(ad.NodeID, n);
       }
+      if (!cur) this.#size++;
       n.set(ad.Service, ad);
     }
     return true;
@@ -51,7 +60,7 @@ export class AdTable {
   /** Forget the stored ad of (`node`, `service`). */
   delete(node: string, service: string): void {
     const n = this.#ads.get(node);
-    n?.delete(service);
+    if (n?.delete(service)) this.#size--;
     if (n && n.size === 0) this.#ads.delete(node);
   }
 

@@ -7,10 +7,11 @@
 
 import type { RoutingUpdate } from "./messages.ts";
 
-/** The (epoch, sequence) pair last accepted from a node. */
+/** The (epoch, sequence) pair last accepted from a node, and when (`clock.now()`). */
 export interface NodeVersion {
   epoch: bigint;
   sequence: bigint;
+  at: number;
 }
 
 /** What {@link Topology.applyUpdate} concluded. */
@@ -83,12 +84,21 @@ function less(x: [number, number, string], y: [number, number, string]): boolean
   return x[0] < y[0] || (x[0] === y[0] && x[1] < y[1]);
 }
 
-/** Topology table plus per-node versions for one local node. */
+/**
+ * Topology table plus per-node versions for one local node. Applying an update costs
+ * O(edges of the old and new row), not a scan of the table: a reverse index `inbound[n]`
+ * (nodes whose row has an edge to `n`) finds the edges to drop (wire.md §5.4 step 6).
+ */
 export class Topology {
   /** `costs[node][neighbor]` — exposed in status as KnownConnectionCosts. */
   readonly costs = new Map<string, Map<string, number>>();
-  /** Last accepted (epoch, sequence) per remote node. */
+  /**
+   * Last accepted (epoch, sequence) per remote node, least recently accepted first (an
+   * accepted update moves its node to the end).
+   */
   readonly versions = new Map<string, NodeVersion>();
+  /** `inbound[n]`: nodes whose row holds an edge to `n`. */
+  readonly #inbound = new Map<string, Set<string>>();
 
   /** `self` is the local node ID. */
   constructor(readonly self: string) {}
@@ -102,23 +112,68 @@ export class Topology {
     return r;
   }
 
+  /** Directed edges in the table. */
+  edgeCount = 0;
+
+  /** Edges in `node`'s row. */
+  rowSize(node: string): number {
+    return this.costs.get(node)?.size ?? 0;
+  }
+
+  #setEdge(from: string, to: string, cost: number): void {
+    const row = this.#row(from);
+    if (!row.has(to)) this.edgeCount++;
+    row.set(to, cost);
+    let s = this.#inbound.get(to);
+    if (!s) this.#inbound.set(to, s = new Set());
+    s.add(from);
+  }
+
+  #deleteEdge(from: string, to: string): void {
+    if (this.costs.get(from)?.delete(to)) this.edgeCount--;
+    const s = this.#inbound.get(to);
+    if (s) {
+      s.delete(from);
+      if (s.size === 0) this.#inbound.delete(to);
+    }
+  }
+
   /** A connection to `peer` was established: both directed edges get `cost`. */
   addLocalEdge(peer: string, cost: number): void {
-    this.#row(this.self).set(peer, cost);
-    this.#row(peer).set(this.self, cost);
+    this.#setEdge(this.self, peer, cost);
+    this.#setEdge(peer, this.self, cost);
   }
 
   /** The connection to `peer` ended: both directed edges go. */
   removeLocalEdge(peer: string): void {
-    this.costs.get(peer)?.delete(this.self);
-    this.costs.get(this.self)?.delete(peer);
+    this.#deleteEdge(peer, this.self);
+    this.#deleteEdge(this.self, peer);
+  }
+
+  /** Number of remote nodes with a stored version. */
+  get knownNodes(): number {
+    return this.versions.size;
+  }
+
+  /** The remote node whose last accepted update is oldest, with that version. */
+  oldest(): [string, NodeVersion] | undefined {
+    for (const e of this.versions) return e;
+    return undefined;
+  }
+
+  /** Forget `node` entirely: its version and its row (edges into it stay with their owners). */
+  forget(node: string): void {
+    this.versions.delete(node);
+    const row = this.costs.get(node);
+    if (row) { for (const to of [...row.keys()]) this.#deleteEdge(node, to); }
+    if (node !== this.self) this.costs.delete(node);
   }
 
   /**
    * Apply a normal (non-duplicate-notice) update from another node: version check, then row
    * replacement and removal of edges into `NodeID` from nodes it no longer lists.
    */
-  applyUpdate(u: RoutingUpdate): ApplyResult {
+  applyUpdate(u: RoutingUpdate, now = 0): ApplyResult {
     const known = this.versions.get(u.NodeID);
     if (known) {
       if (u.UpdateEpoch < known.epoch) return { accepted: false };
@@ -127,39 +182,52 @@ export class Topology {
       }
     }
     const restarted = known !== undefined && u.UpdateEpoch > known.epoch;
-    this.versions.set(u.NodeID, { epoch: u.UpdateEpoch, sequence: u.UpdateSequence });
+    this.versions.delete(u.NodeID);
+    this.versions.set(u.NodeID, { epoch: u.UpdateEpoch, sequence: u.UpdateSequence, at: now });
     const changed = !sameRow(u.Connections, this.costs.get(u.NodeID));
-    if (changed) {
-      const conns = u.Connections ?? {};
-      this.costs.set(u.NodeID, new Map(Object.entries(conns)));
-      for (const [node, row] of this.costs) {
-        if (node === this.self) continue;
-        if (!Object.hasOwn(conns, node)) row.delete(u.NodeID);
-      }
-    }
+    if (changed) this.#replaceRow(u.NodeID, u.Connections);
     return { accepted: true, newNode: !known, changed, restarted };
+  }
+
+  #replaceRow(node: string, conns: Record<string, number> | null): void {
+    const c = conns ?? {};
+    const old = this.costs.get(node);
+    if (old) {
+      for (const to of [...old.keys()]) if (!Object.hasOwn(c, to)) this.#deleteEdge(node, to);
+    }
+    this.#row(node); // a node that lists nobody still has a (possibly empty) row
+    for (const [to, cost] of Object.entries(c)) this.#setEdge(node, to, cost);
+    const into = this.#inbound.get(node);
+    if (!into) return;
+    for (const from of [...into]) {
+      if (from !== this.self && !Object.hasOwn(c, from)) this.#deleteEdge(from, node);
+    }
   }
 
   /**
    * Apply a suspected-duplicate notice: if the stored epoch for `NodeID` equals the suspected
-   * one, adopt the notice's (epoch, sequence). Connections are not applied.
+   * one and the notice's epoch is older (a genuine notice comes from the older instance),
+   * adopt the notice's (epoch, sequence). Connections are not applied. A notice claiming a
+   * newer epoch would let a forger silence the node's real updates, so it is not adopted.
    */
   applyDuplicateNotice(u: RoutingUpdate): void {
     const known = this.versions.get(u.NodeID);
-    if (known && known.epoch === u.SuspectedDuplicate) {
+    if (known && known.epoch === u.SuspectedDuplicate && u.UpdateEpoch < known.epoch) {
       known.epoch = u.UpdateEpoch;
       known.sequence = u.UpdateSequence;
     }
   }
 
   /**
-   * Shortest paths from self over the directed edges (Dijkstra). Only nodes that are keys of
-   * the table are routable; edges with a non-finite or non-positive cost are ignored (a hostile
-   * peer cannot create negative cycles). Ties go to the first relaxation found.
+   * Shortest paths from self (Dijkstra). Only nodes that are keys of the table are routable;
+   * an edge is used only when both ends announce it (a→b and b→a), at the larger of the two
+   * costs, so one node cannot attract traffic by claiming a cheap edge to another; edges with
+   * a non-finite or non-positive cost are ignored. Ties go to the first relaxation found.
    */
   computeRoutes(): Routes {
     const dist = new Map<string, number>([[this.self, 0]]);
-    const prev = new Map<string, string>();
+    /** First hop of the best path found so far (set with the predecessor: O(1) per edge). */
+    const first = new Map<string, string>();
     const done = new Set<string>();
     const heap = new Heap();
     let seq = 0;
@@ -170,13 +238,17 @@ export class Topology {
       done.add(node);
       const row = this.costs.get(node);
       if (!row) continue;
-      for (const [nb, c] of row) {
-        if (!(c > 0) || !Number.isFinite(c) || !this.costs.has(nb) || done.has(nb)) continue;
+      for (const [nb, fwd] of row) {
+        if (done.has(nb)) continue;
+        const back = this.costs.get(nb)?.get(node);
+        if (back === undefined) continue;
+        const c = fwd > back ? fwd : back;
+        if (!(c > 0) || !Number.isFinite(c) || !(fwd > 0)) continue;
         const nd = d + c;
         const old = dist.get(nb);
         if (old === undefined || nd < old) {
           dist.set(nb, nd);
-          prev.set(nb, node);
+          first.set(nb, node === this.self ? nb : first.get(node)!);
           heap.push([nd, seq++, nb]);
         }
       }
@@ -186,16 +258,7 @@ export class Topology {
     for (const dest of done) {
       if (dest === this.self) continue;
       pathCost.set(dest, dist.get(dest)!);
-      let p = dest;
-      for (;;) {
-        const q = prev.get(p);
-        if (q === undefined) break;
-        if (q === this.self) {
-          nextHop.set(dest, p);
-          break;
-        }
-        p = q;
-      }
+      nextHop.set(dest, first.get(dest)!);
     }
     return { nextHop, pathCost };
   }

@@ -11,6 +11,7 @@ import { ConfigError } from "../config/errors.ts";
 import { type LogFormat, Logger, type LogLevel, parseLogLevel } from "../log.ts";
 import { compileFirewallRules } from "../mesh/firewall.ts";
 import { MeshNode } from "../mesh/mesh_node.ts";
+import { LIMIT_CONFIG_KEYS, type MeshLimits } from "../mesh/limits.ts";
 import { type RunningBackend, startBackends } from "./backends.ts";
 import { WorkEngine } from "../work/engine.ts";
 import { runCommandRunner } from "../cli/command_runner.ts";
@@ -94,7 +95,18 @@ export async function startNode(
   }
 
   const nodeTls = NodeTls.load(sections, nodeId, logger);
-  const mesh = new MeshNode({ nodeId, logger, firewall, maxIdleMs: node.maxidleconnectiontimeout });
+  const limits: Partial<MeshLimits> = {};
+  for (const [key, name] of Object.entries(LIMIT_CONFIG_KEYS)) {
+    const v = (node as unknown as Record<string, unknown>)[key];
+    if (typeof v === "number" && v > 0) limits[name] = v;
+  }
+  const mesh = new MeshNode({
+    nodeId,
+    logger,
+    firewall,
+    maxIdleMs: node.maxidleconnectiontimeout,
+    limits,
+  });
   const datadir = node.datadir === ""
     ? `${Deno.env.get("TMPDIR") ?? "/tmp"}/receptor`
     : node.datadir;

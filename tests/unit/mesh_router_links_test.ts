@@ -181,7 +181,7 @@ Deno.test("links: epochs above 2^53 are re-flooded exactly", () => {
   assertEquals(sorted(sim.r("c").status().routingTable), { a: "b", b: "b" });
 });
 
-Deno.test("links: duplicate node ID — the later (higher-epoch) node shuts down", () => {
+Deno.test("links: duplicate node ID — the later node re-announces, then shuts down once the notices persist", () => {
   const sim = new Sim();
   sim.addNode("a", { epoch: 1000n << 24n }, "a1");
   sim.addNode("b");
@@ -192,9 +192,15 @@ Deno.test("links: duplicate node ID — the later (higher-epoch) node shuts down
   sim.addNode("a", { epoch: 2000n << 24n }, "a2");
   sim.connect("a2", "c");
   sim.run(2000);
+  // one notice is not credible: a2 stays up with a new, larger epoch
+  assertEquals(sim.rec("a2").shutdown, undefined);
+  assert(sim.r("a2").epoch > 2000n << 24n, "a2 re-announced with a new epoch");
+  assert(logsOf(sim, "a2").includes("DUPLICATE NODE NOTICE"));
+  assert(logsOf(sim, "a1").includes("Duplicate node ID a detected"));
+  // the real duplicate keeps answering each new epoch: after 3 of them over >= 20 s, a2 goes
+  sim.run(30_000);
   assert(sim.rec("a2").shutdown !== undefined, "a2 shut down");
   assertEquals(sim.rec("a1").shutdown, undefined);
-  assert(logsOf(sim, "a1").includes("Duplicate node ID a detected"));
   assert(logsOf(sim, "a2").includes("We are a duplicate node"));
   assertEquals(sim.r("a2").pollTimeout(), undefined);
   sim.run(30_000);

@@ -50,13 +50,15 @@ export class Sim {
   #nextLink = 1;
   #seed = 1;
   #queue: { end: End; bytes?: Uint8Array; close?: string }[] = [];
+  /** Log level of nodes added from now on (big meshes: "warning"). */
+  logLevel: "debug" | "info" | "warning" | "error" = "debug";
   /** Optional observer/filter for every message in flight; return false to drop it. */
   tap?: (from: string, to: string, bytes: Uint8Array) => boolean;
 
   /** Add a node with a seeded RNG and a capturing logger; `key` names it in the sim. */
   addNode(id: string, opts: Partial<RouterOptions> = {}, key = id): Router {
     const logs: string[] = [];
-    const logger = new Logger({ level: "debug", sink: (l) => logs.push(l) });
+    const logger = new Logger({ level: this.logLevel, sink: (l) => logs.push(l) });
     const router = new Router({
       nodeId: id,
       clock: this.clock,
@@ -85,12 +87,23 @@ export class Sim {
     optsA: Partial<LinkOptions> = {},
     optsB: Partial<LinkOptions> = {},
   ) {
+    const ids = this.link(a, b, optsA, optsB);
+    this.drain();
+    return ids;
+  }
+
+  /** Like {@link Sim.connect} without carrying out the outputs (to build big meshes fast). */
+  link(
+    a: string,
+    b: string,
+    optsA: Partial<LinkOptions> = {},
+    optsB: Partial<LinkOptions> = {},
+  ) {
     const ea = this.#newEnd(a), eb = this.#newEnd(b);
     ea.peer = eb;
     eb.peer = ea;
     this.r(a).addLink(ea.linkId, { cost: 1, description: `sim ${a}->${b}`, ...optsA });
     this.r(b).addLink(eb.linkId, { cost: 1, description: `sim ${b}->${a}`, ...optsB });
-    this.drain();
     return [ea.linkId, eb.linkId] as const;
   }
 
@@ -134,6 +147,14 @@ export class Sim {
     const e = this.#ends.get(linkId)!;
     this.#close(e, "cut");
     this.drain();
+  }
+
+  /** Cut the link between nodes `a` and `b` (both are told), without carrying out outputs. */
+  cutBetween(a: string, b: string): void {
+    for (const e of this.#ends.values()) {
+      if (e.node === a && e.open && e.peer?.node === b) return this.#close(e, "cut");
+    }
+    throw new Error(`no open link between ${a} and ${b}`);
   }
 
   #close(e: End, reason: string): void {

@@ -121,6 +121,11 @@ export class StreamLink implements Link {
     }
   }
 
+  /** Bytes queued and not yet written (the mesh paces its floods by it). */
+  backlog(): number {
+    return this.#queued;
+  }
+
   get #hasQueued(): boolean {
     return this.#fillLen > 0 || this.#ready.length > 0;
   }

@@ -80,6 +80,11 @@ export class WsLink implements Link {
     if (!this.#writing) this.#writeLoop();
   }
 
+  /** Bytes queued and not yet written (the mesh paces its floods by it). */
+  backlog(): number {
+    return this.#queued;
+  }
+
   send(message: Uint8Array): void {
     if (this.#closed || this.#closing) return;
     if (message.length === 0) {

@@ -1,0 +1,164 @@
+/**
+ * The per-link queue of flooded messages (routing updates of other nodes, service ads,
+ * duplicate notices) between the {@link Router} and a link, sans-IO. Messages are keyed by
+ * what they describe (origin node, or node + service): a newer message for a key replaces the
+ * queued one in place, so the queue never holds two for the same origin and its length is
+ * bounded by the number of known nodes and ads. The router releases it in paced slices (see
+ * {@link LinkQueue.release}), so a replay of the whole state to a new neighbour never blocks
+ * keepalives or data.
+ *
+ * Ownership: the bytes put in a queue are shared by every link's queue (and by the router's
+ * stored updates and ads): nobody modifies them after `put`, and the shell must not modify a
+ * `send` output's bytes either.
+ * @module
+ */
+
+import type { LimitLog, MeshLimits } from "./limits.ts";
+
+/** Bytes released to one link per pacing window. */
+export const SLICE_BYTES = 64 * 1024;
+/** Pacing window (ms). */
+export const PACE_MS = 10;
+/** Bytes waiting in the link's own send buffer above which nothing more is released. */
+export const BACKLOG_LOW_WATER = 256 * 1024;
+
+/** Keyed, coalescing FIFO of flood messages for one link. */
+export class LinkQueue {
+  readonly #items = new Map<string, Uint8Array>();
+  #bytes = 0;
+  #windowAt = -Infinity;
+  #windowBytes = 0;
+  /** `clock.now()` since when the queue is waiting on a full link, if it is. */
+  blockedSince?: number;
+
+  /** Messages queued. */
+  get size(): number {
+    return this.#items.size;
+  }
+
+  /** Bytes queued. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Queue `bytes` under `key`, replacing (in place) a message queued for the same key. */
+  put(key: string, bytes: Uint8Array): void {
+    const old = this.#items.get(key);
+    if (old) this.#bytes -= old.length;
+    this.#items.set(key, bytes);
+    this.#bytes += bytes.length;
+  }
+
+  /** Drop everything. */
+  clear(): void {
+    this.#items.clear();
+    this.#bytes = 0;
+  }
+
+  /**
+   * Hand queued messages to `send` in order, at most {@link SLICE_BYTES} per {@link PACE_MS}
+   * window and none while `backlog` (bytes the link has not written yet) exceeds
+   * {@link BACKLOG_LOW_WATER}. Returns when to try again, or undefined once empty.
+   */
+  release(now: number, backlog: number, send: (bytes: Uint8Array) => void): number | undefined {
+    if (this.#items.size === 0) {
+      this.blockedSince = undefined;
+      return undefined;
+    }
+    if (backlog > BACKLOG_LOW_WATER) {
+      this.blockedSince ??= now;
+      return now + PACE_MS;
+    }
+    this.blockedSince = undefined;
+    if (now >= this.#windowAt + PACE_MS) {
+      this.#windowAt = now;
+      this.#windowBytes = 0;
+    }
+    for (const [key, bytes] of this.#items) {
+      if (this.#windowBytes >= SLICE_BYTES) return this.#windowAt + PACE_MS;
+      this.#items.delete(key);
+      this.#bytes -= bytes.length;
+      this.#windowBytes += bytes.length;
+      send(bytes);
+    }
+    return undefined;
+  }
+}
+
+/** What {@link FloodQueues} needs from its router. */
+export interface FloodQueuesHost {
+  readonly limits: MeshLimits;
+  readonly limitLog: LimitLog;
+  /** Bytes the link has been handed but not written yet. */
+  backlog(linkId: number): number;
+  send(linkId: number, bytes: Uint8Array): void;
+  /** Close the link (it cannot keep up); the router then calls `remove`. */
+  close(linkId: number, reason: string): void;
+  /** Peer node of the link, for log lines. */
+  peerOf(linkId: number): string | undefined;
+}
+
+/** The flood queues of all established links of one router, and their pacing timer. */
+export class FloodQueues {
+  readonly #host: FloodQueuesHost;
+  readonly #queues = new Map<number, LinkQueue>();
+  /** Links with something queued. */
+  readonly #pending = new Set<number>();
+  /** When `release` must run again, if anything waits. */
+  paceAt?: number;
+
+  constructor(host: FloodQueuesHost) {
+    this.#host = host;
+  }
+
+  /** Queue `bytes` under `key` for `linkId`; a link over `maxLinkQueueBytes` is closed. */
+  put(linkId: number, key: string, bytes: Uint8Array): void {
+    let q = this.#queues.get(linkId);
+    if (!q) this.#queues.set(linkId, q = new LinkQueue());
+    q.put(key, bytes);
+    this.#pending.add(linkId);
+    if (q.bytes > this.#host.limits.maxLinkQueueBytes) {
+      const peer = this.#host.peerOf(linkId);
+      this.#host.limitLog.hit(
+        "maxLinkQueueBytes",
+        `closing the link to ${peer}: it cannot keep up`,
+      );
+      this.#host.close(linkId, "flood queue over its limit");
+    }
+  }
+
+  /** Forget the queue of a closed link. */
+  remove(linkId: number): void {
+    this.#queues.delete(linkId);
+    this.#pending.delete(linkId);
+  }
+
+  /** Entries in the longest queue (diagnostics). */
+  largest(): number {
+    let n = 0;
+    for (const q of this.#queues.values()) n = Math.max(n, q.size);
+    return n;
+  }
+
+  /** Release every queue as far as pacing allows; closes links stuck past `maxLinkStallMs`. */
+  release(now: number): void {
+    if (this.#pending.size === 0) return;
+    const h = this.#host;
+    let next: number | undefined;
+    for (const id of this.#pending) {
+      const q = this.#queues.get(id);
+      const again = q?.release(now, h.backlog(id), (b) => h.send(id, b));
+      if (q === undefined || again === undefined) {
+        this.#pending.delete(id);
+        continue;
+      }
+      if (q.blockedSince !== undefined && now - q.blockedSince >= h.limits.maxLinkStallMs) {
+        h.limitLog.hit("maxLinkStallMs", `closing the link to ${h.peerOf(id)}: it cannot keep up`);
+        h.close(id, "link too slow for the routing traffic");
+        continue;
+      }
+      next = next === undefined ? again : Math.min(next, again);
+    }
+    this.paceAt = next;
+  }
+}
