@@ -96,7 +96,15 @@ Deno.test("mesh: a backend connection that never identifies itself is dropped af
   const port = freePort();
   const node = await startNode("silent", (_d, s) => meshNodeYaml("silent", port, [], s));
   try {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    // the control socket can be up a moment before the listener: retry until it accepts
+    const conn = await waitFor(
+      `silent listening on ${port}`,
+      () => Deno.connect({ hostname: "127.0.0.1", port }),
+    );
+    // A listener waits for the peer's first bytes before it starts the handshake (a silent
+    // connection is closed at handshaketimeout instead): say something that is no
+    // identification — an empty frame, which is skipped.
+    await conn.write(Uint8Array.of(0, 0));
     const started = Date.now();
     let buf = new Uint8Array(0);
     const updates: string[] = [];

@@ -237,7 +237,9 @@ async function secondsUntilAd(sock: string, node: string, ms: number): Promise<n
 }
 
 Deno.test({
-  name: "interop: a node joining behind a Go relay gets our ads within seconds, not a minute",
+  name: goReceptorTestName(
+    "interop: a node joining behind a Go relay gets our ads within seconds, not a minute",
+  ),
   ignore: !GO,
   async fn() {
     // ours A (listener) ← Go B, started 3 s later ← ours C, started after B. A Go relay does not
@@ -286,7 +288,9 @@ Deno.test({
 });
 
 Deno.test({
-  name: "interop: Go middle hop killed and restarted: our results stream resumes within seconds",
+  name: goReceptorTestName(
+    "interop: Go middle hop killed and restarted: our results stream resumes within seconds",
+  ),
   ignore: !GO,
   async fn() {
     // ours tss ← Go gom → ours tse (gom dials both). kill -9 gom mid-stream, restart it: once
