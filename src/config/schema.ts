@@ -561,6 +561,27 @@ export const SECTIONS: readonly SectionSpec[] = [
       f("VerifySignature", "bool", "Verify a signed work submission", { default: "false" }),
     ],
   },
+  // Not upstream: automatic release of finished work units and give-up of stuck releases.
+  {
+    name: "work-retention",
+    kind: "work-retention",
+    description: "Release finished work units automatically and give up releases stuck on " +
+      "unreachable nodes (not in upstream)",
+    singleton: true,
+    group: GROUP_WORKERS,
+    fields: [
+      f("MaxAge", "string", "Release finished units this long after they finished (e.g. 24h)"),
+      f("MaxCount", "int", "Keep at most this many finished units; release the oldest beyond", {
+        default: "0",
+      }),
+      f("Interval", "string", "How often to look for units to release", { default: "1m" }),
+      f(
+        "ReleaseGiveUp",
+        "string",
+        "Give up a pending remote release after its node stays unreachable this long",
+      ),
+    ],
+  },
   // Not upstream: the node's HTTP endpoint for operators (metrics, health, live mesh page).
   {
     name: "observability",

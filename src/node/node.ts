@@ -26,6 +26,7 @@ import { startMemoryReclaimer } from "./memory.ts";
 import { errorText } from "../util/error_text.ts";
 import { ControlStats } from "../control/control_stats.ts";
 import type { ObservabilityEndpoint } from "./http/server.ts";
+import type { RetentionSweep } from "../work/retention_sweep.ts";
 
 /** Node-level options that are not part of the upstream config format. */
 export interface NodeRunOptions {
@@ -153,6 +154,7 @@ export async function startNode(
   let control: ControlServices | undefined;
   let services: NodeServices | undefined;
   let observability: ObservabilityEndpoint | undefined;
+  let sweep: RetentionSweep | undefined;
   const controlStats = new ControlStats();
   const cleanup = async () => {
     dropHandlers();
@@ -162,6 +164,7 @@ export async function startNode(
     services?.close();
     control?.close();
     nodeTls.close();
+    await sweep?.close();
     await work.close();
     mesh.close();
   };
@@ -229,6 +232,8 @@ export async function startNode(
       const { KubeUnitType } = await import("../work/kubernetes_unit.ts");
       for (const s of kubeSections) await work.registerType(new KubeUnitType(s));
     }
+    // work-retention (not upstream): automatic release of finished units, stuck releases given up.
+    const retention = sectionsOf(sections, "work-retention")[0];
     const { registerRemoteWork } = await import("../work/remote_unit.ts");
     await registerRemoteWork(work, {
       dial: (remoteNode, tlsClient) => streamDial(remoteNode, "control", tlsClient),
@@ -237,6 +242,7 @@ export async function startNode(
         (await import("../work/signing.ts")).signWork(workSigning.signer, remoteNode),
       signingLifetimeMs: workSigning.signer?.lifetimeMs,
       hasTlsClient: (name) => tlsLookup.client(name) !== undefined,
+      releaseGiveUpMs: retention?.releasegiveup,
       routeBack: (node, signal) =>
         new Promise<void>((resolve) => {
           const done = () => {
@@ -249,6 +255,16 @@ export async function startNode(
           else signal.addEventListener("abort", done);
         }),
     });
+    if (retention) {
+      const { RetentionSweep } = await import("../work/retention_sweep.ts");
+      sweep = new RetentionSweep({
+        engine: work,
+        logger,
+        limits: { maxAgeMs: retention.maxage, maxCount: retention.maxcount },
+        intervalMs: retention.interval,
+      });
+      sweep.start();
+    }
     mesh.setWorkCommands(work.advertisedWorkCommands());
     workReady.resolve();
     await control.meshReady;

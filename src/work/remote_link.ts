@@ -70,6 +70,15 @@ export class PollBackoff {
   }
 }
 
+/**
+ * Detail of a remote unit whose executor answers `unknown work unit`: upstream's text, then
+ * which node forgot which unit and the likely reasons.
+ */
+export function goneDetail(node: string, remoteUnitId: string): string {
+  return `Remote work unit is gone: node ${node} no longer knows unit ${remoteUnitId} ` +
+    "(released there, or the node restarted without its data)";
+}
+
 /** Write one request line to the remote control service; a failure names the node. */
 async function sendRequest(
   client: RemoteControlClient,
@@ -312,8 +321,11 @@ export class RemoteLink {
         const r = parseStatusReply(line);
         if (r.kind === "gone") {
           if (!forRelease) {
-            this.#log.debug(`Work unit ${rid} on the remote node is gone.`);
-            await failUnit(unit, "Remote work unit is gone");
+            const node = (await this.extra(unit).catch(() => null))?.RemoteNode ?? "?";
+            this.#log.warning(
+              `[${unit.id}] node ${node} no longer knows work unit ${rid}: marking it Failed`,
+            );
+            await failUnit(unit, goneDetail(node, rid));
           }
           return "gone";
         }

@@ -29,7 +29,7 @@ export const MAX_PEER_LABELS = 200;
 /** The registry and the histogram the sampler feeds. */
 export interface NodeMetrics {
   registry: MetricsRegistry;
-  /** Feed a finished unit's duration (from the sampler). */
+  /** Feed a finished unit's duration (from the engine's unit-final events). */
   unitFinished(u: UnitFinished): void;
   /** Attach the sampler (units, RTTs, lag) once it exists. */
   setSampler(s: Sampler): void;
@@ -41,7 +41,7 @@ export function nodeMetrics(deps: NodeMetricsDeps): NodeMetrics {
   let sampler: Sampler | undefined;
   const durations: Histogram = r.histogram(
     "receptor_work_unit_duration_seconds",
-    "Time from a unit first seen pending/running to first seen finished (sampled every 3 s)",
+    "Time from a unit's start to its final state (units started by this node process)",
     DURATION_BUCKETS,
     { labels: ["work_type", "state"], maxSeries: 200 },
   );
