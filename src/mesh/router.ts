@@ -25,7 +25,6 @@ import {
   MSG_REJECT,
   MSG_ROUTE,
   MSG_SERVICE_AD,
-  peekUpdateId,
   REJECT_MESSAGE,
   type RoutingUpdate,
   type ServiceAdvertisement,
@@ -33,12 +32,13 @@ import {
   type WorkCommand,
 } from "./messages.ts";
 import { NameTable } from "./name_table.ts";
+import { peekUpdateId, peekUpdateNode } from "./update_peek.ts";
 import { cryptoRandom, makeEpoch, type RandomSource, randomString } from "./random.ts";
 import { adStatus, AdTable, OwnAds } from "./service_ads.ts";
 import { Topology } from "./topology.ts";
 import { DataPath } from "./data_path.ts";
 import { checkNewPeer, checkPeerUpdate } from "./handshake.ts";
-import { RoutingUpdates, SOON_MS } from "./routing_updates.ts";
+import { RoutingUpdates, SOON_MS, updateKey } from "./routing_updates.ts";
 import { LimitLog, type MeshLimits, resolveLimits } from "./limits.ts";
 import { FloodQueues } from "./link_queue.ts";
 import { acceptRemoteAd } from "./ad_guard.ts";
@@ -215,8 +215,13 @@ export class Router {
     this.#out.push(o);
   }
 
-  /** The next thing the shell must do, or undefined when there is nothing. */
+  /**
+   * The next thing the shell must do, or undefined when there is nothing. Flood queues are
+   * released here, once the shell has handed in what arrived: a copy of an update that came
+   * in from a peer meanwhile is not sent back to it.
+   */
   pollOutput(): RouterOutput | undefined {
+    if (this.#outHead >= this.#out.length && this.#floods.pending) this.#releaseQueues();
     if (this.#outHead >= this.#out.length) {
       if (this.#outHead > 0) {
         this.#out.length = 0;
@@ -407,7 +412,6 @@ export class Router {
     l.lastRecv = this.#clock.now();
     try {
       this.#dispatch(l, bytes, owned);
-      this.#releaseQueues();
     } catch (e) {
       this.logger.error(
         `internal error handling a message from ${l.options.description}: ${(e as Error).stack}`,
@@ -426,6 +430,7 @@ export class Router {
       const id = peekUpdateId(bytes);
       if (id !== undefined && this.#updates.seen(id)) {
         this.counters.routingUpdatesFromRemote++;
+        if (this.#floods.queued(l.id) > 0) this.#dropQueuedCopy(l.id, bytes, id);
         return;
       }
     }
@@ -467,6 +472,13 @@ export class Router {
         this.#handleServiceAd(m.ad, bytes, peer);
         return;
     }
+  }
+
+  /** The peer on `linkId` sent us update `id`: it needs no copy from us any more. */
+  #dropQueuedCopy(linkId: number, bytes: Uint8Array, id: string): void {
+    const node = peekUpdateNode(bytes);
+    if (node === undefined) return;
+    this.#floods.dropIf(linkId, updateKey(node), (queued) => peekUpdateId(queued) === id);
   }
 
   #identify(l: LinkState, u: RoutingUpdate): void {

@@ -38,9 +38,21 @@ const NEW_NODE_FLOOD_MIN_MS = 1000;
 const STALE_PERIODS = 6;
 const MAX_U64 = (1n << 64n) - 1n;
 
+/**
+ * Keys made so far (bounded: cleared when full). The same string object for a node each time
+ * keeps its hash cached: the queues of every link look a key up once per update.
+ */
+const keys = new Map<string, string>();
+const MAX_CACHED_KEYS = 16_384;
+
 /** Queue key of the normal routing update of `node`. */
 export function updateKey(node: string): string {
-  return `r${node}`;
+  let k = keys.get(node);
+  if (k === undefined) {
+    if (keys.size >= MAX_CACHED_KEYS) keys.clear();
+    keys.set(node, k = `r${node}`);
+  }
+  return k;
 }
 
 /** Queue key of the duplicate notice about `node` (kept apart from its normal update). */
