@@ -148,7 +148,7 @@ export function parsePemItems(text: string): PemItem[] {
 export function osErrorText(path: string, e: unknown, writing = false): string {
   if (e instanceof Deno.errors.NotFound) return `open ${path}: no such file or directory`;
   if (e instanceof Deno.errors.PermissionDenied) return `open ${path}: permission denied`;
-  const msg = (e as Error)?.message ?? String(e);
+  const msg = errorText(e);
   if (e instanceof Deno.errors.IsADirectory || /is a directory/i.test(msg)) {
     return `${writing ? "open" : "read"} ${path}: is a directory`;
   }

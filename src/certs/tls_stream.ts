@@ -14,6 +14,7 @@ import type { LoadedTlsClient, LoadedTlsServer } from "./tls_config.ts";
 import { clientChainVerifier, serverChainVerifier } from "./tls_config.ts";
 import {
   clientConnectOptions,
+  goTlsParams,
   peerCertificateChain,
   serverSecureContextOptions,
 } from "./tls_node.ts";
@@ -199,6 +200,28 @@ export function tlsServerOverConn(
     opts.verifier ?? serverChainVerifier(loaded),
     opts.timeoutMs ?? 15_000,
   );
+}
+
+/**
+ * Server side on a socket a `net.Server` accepted (control service, observability): wraps `raw`
+ * with `loaded`'s context and Go's TLS parameters for its minimum version, then waits for the
+ * handshake and the client check. Returns the TLS socket at once, beside the handshake's outcome
+ * (which rejects, and closes, when the handshake fails or the verifier refuses the client).
+ */
+export function tlsServerOverSocket(
+  raw: Duplex,
+  loaded: LoadedTlsServer,
+  timeoutMs: number,
+): { sock: tls.TLSSocket; handshake: Promise<TlsHandshakeResult> } {
+  const o = serverSecureContextOptions(loaded);
+  const sock = new tls.TLSSocket(raw, {
+    isServer: true,
+    secureContext: tls.createSecureContext({ ...o, ...goTlsParams(loaded.minVersion) }),
+    requestCert: o.requestCert,
+    rejectUnauthorized: false,
+  });
+  const handshake = completeHandshake(sock, "secure", serverChainVerifier(loaded), timeoutMs);
+  return { sock, handshake };
 }
 
 /**

@@ -14,7 +14,13 @@
 
 import { Logger } from "../log.ts";
 import { shlexSplit } from "../gocompat/shlex.ts";
-import { stdoutSize, unitPaths, updateBasicStatus, WorkState } from "../work/status_file.ts";
+import {
+  stdoutSize,
+  unitPaths,
+  updateBasicStatus,
+  updateStatus,
+  WorkState,
+} from "../work/status_file.ts";
 import type { ChildEnd } from "../work/process_state.ts";
 import { lookPath, processExitCode, processStateText } from "../work/process_state.ts";
 import { processGroupMembers, procStat } from "../work/proc_info.ts";
@@ -66,11 +72,7 @@ export async function runCommandRunner(p: CommandRunnerParams): Promise<number> 
     return await runChild(p, log);
   } catch (e) {
     const msg = (e as Error).message;
-    try {
-      await updateBasicStatus(dir, WorkState.Failed, msg, await stdoutSize(dir));
-    } catch (e2) {
-      log.error(`Error updating status file ${dir}/status: ${(e2 as Error).message}`);
-    }
+    await writeOrLog(dir, WorkState.Failed, msg, log);
     log.error(`Command runner exited with error: ${msg}`);
     return RUNNER_FAILED;
   }
@@ -267,8 +269,27 @@ async function termThenKill(
 
 async function writeOrLog(dir: string, state: number, detail: string, log: Logger) {
   try {
-    await updateBasicStatus(dir, state, detail, await stdoutSize(dir));
+    await writeFinalStatus(dir, state, detail);
   } catch (e) {
     log.error(`Error updating status file ${dir}/status: ${(e as Error).message}`);
   }
+}
+
+/**
+ * The runner's last status write: the final state, the stdout size and — in the same update —
+ * ExtraData cleared when it names this runner (or no runner yet), so no reader ever sees a
+ * finished unit that still carries a live-looking PID. (Upstream leaves that to the node,
+ * which clears it a moment later when it reaps the runner; the node still does, for runners
+ * that die before getting here.)
+ */
+export async function writeFinalStatus(dir: string, state: number, detail: string) {
+  const size = await stdoutSize(dir);
+  await updateStatus(dir, (s) => {
+    s.State = state;
+    s.Detail = detail;
+    s.StdoutSize = size;
+    const ed = s.ExtraData as { Pid?: unknown } | null;
+    const pid = ed && typeof ed === "object" ? ed.Pid : undefined;
+    if (pid === Deno.pid || pid === 0) s.ExtraData = null;
+  });
 }

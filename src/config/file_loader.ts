@@ -30,7 +30,7 @@ export function osReadErrorText(path: string, e: unknown): string {
   if (e instanceof Deno.errors.IsADirectory || code === "EISDIR") {
     return `read ${path}: is a directory`;
   }
-  return `open ${path}: ${errorText(e) ?? String(e)}`;
+  return `open ${path}: ${errorText(e)}`;
 }
 
 function shortValue(v: YValue): [string, string] {
@@ -46,7 +46,7 @@ function shortValue(v: YValue): [string, string] {
  * and becomes each instance's `source`.
  */
 export function loadConfigText(text: string, file: string): RawSection[] {
-  const err = (msg: string, section?: string, field?: string) =>
+  const err: ErrAt = (msg, section, field) =>
     new ConfigError(msg, { file, section, field, origin: "file" });
   let doc;
   try {
@@ -71,47 +71,7 @@ export function loadConfigText(text: string, file: string): RawSection[] {
   }
   const out: RawSection[] = [];
   for (const item of top) {
-    let command: string;
-    let params: YValue;
-    if (typeof item === "string") {
-      command = item;
-      params = null;
-    } else if (item instanceof Map) {
-      if (item.size !== 1) throw err("config format invalid: item has multiple names");
-      const [k, v] = [...item.entries()][0];
-      if (typeof k !== "string") throw err("section key is not a string");
-      command = k;
-      params = v;
-    } else {
-      throw err("unknown config file format");
-    }
-    const spec = sectionSpec(command);
-    if (!spec) {
-      throw err(
-        `could not get config type for command ${command}: unknown config type ${command}`,
-        command,
-      );
-    }
-    const entries: [string, YValue][] = [];
-    if (params !== null) {
-      if (typeof params === "string") {
-        const bare = bareField(spec);
-        if (!bare) {
-          throw err(
-            `could not get barevalue for command ${command}: command does not allow bare values`,
-            command,
-          );
-        }
-        entries.push([bare.goName, params]);
-      } else if (params instanceof Map) {
-        for (const [k, v] of params) {
-          if (typeof k !== "string") throw err(`invalid config format for ${command}`, command);
-          entries.push([k, v]);
-        }
-      } else {
-        throw err(`invalid config format for ${command}`, command);
-      }
-    }
+    const { command, spec, entries } = parseItem(item, err);
     if (spec.singleton && out.some((r) => r.spec === spec)) {
       throw err(`only one ${command} directive is allowed`, command);
     }
@@ -139,6 +99,65 @@ export function loadConfigText(text: string, file: string): RawSection[] {
     out.push(raw);
   }
   return out;
+}
+
+/** Builds a located config error (message, section, field). */
+type ErrAt = (msg: string, section?: string, field?: string) => ConfigError;
+
+/**
+ * One item of the top-level list: a bare section name, or a one-key map from the name to a
+ * bare value or a map of fields. Returns its section spec and its fields in file order.
+ */
+function parseItem(
+  item: YValue,
+  err: ErrAt,
+): {
+  command: string;
+  spec: NonNullable<ReturnType<typeof sectionSpec>>;
+  entries: [string, YValue][];
+} {
+  let command: string;
+  let params: YValue;
+  if (typeof item === "string") {
+    command = item;
+    params = null;
+  } else if (item instanceof Map) {
+    if (item.size !== 1) throw err("config format invalid: item has multiple names");
+    const [k, v] = [...item.entries()][0];
+    if (typeof k !== "string") throw err("section key is not a string");
+    command = k;
+    params = v;
+  } else {
+    throw err("unknown config file format");
+  }
+  const spec = sectionSpec(command);
+  if (!spec) {
+    throw err(
+      `could not get config type for command ${command}: unknown config type ${command}`,
+      command,
+    );
+  }
+  const entries: [string, YValue][] = [];
+  if (params !== null) {
+    if (typeof params === "string") {
+      const bare = bareField(spec);
+      if (!bare) {
+        throw err(
+          `could not get barevalue for command ${command}: command does not allow bare values`,
+          command,
+        );
+      }
+      entries.push([bare.goName, params]);
+    } else if (params instanceof Map) {
+      for (const [k, v] of params) {
+        if (typeof k !== "string") throw err(`invalid config format for ${command}`, command);
+        entries.push([k, v]);
+      }
+    } else {
+      throw err(`invalid config format for ${command}`, command);
+    }
+  }
+  return { command, spec, entries };
 }
 
 /** Read and parse a config file; read failures become upstream's `open <path>: ...` errors. */

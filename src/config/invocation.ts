@@ -84,43 +84,53 @@ export function collectArgs(argv: string[], readFile: ReadFile = defaultReadFile
       continue;
     }
     if (!acc) throw new ConfigError("parameter specified before command");
-    const cur: RawSection = acc;
-    const eq = arg.indexOf("=");
-    const ctx = { section: cur.spec.kind, source: cur.source };
-    if (eq < 0) {
-      const bare = bareField(cur.spec);
-      if (!bare) throw new ConfigError("config error: command does not allow bare values", ctx);
-      try {
-        assignField(cur, bare, arg);
-      } catch (e) {
-        if (e instanceof ConversionError) {
-          throw new ConfigError(
-            `error setting config value for field ${bare.goName}: ${e.message}`,
-            { ...ctx, field: bare.key },
-          );
-        }
-        throw e;
-      }
-    } else {
-      const key = arg.slice(0, eq).toLowerCase();
-      const value = arg.slice(eq + 1);
-      const fld = fieldSpec(cur.spec, key);
-      if (!fld) throw new ConfigError(`config error: unknown field name ${key}`, ctx);
-      try {
-        assignField(cur, fld, value);
-      } catch (e) {
-        if (e instanceof ConversionError) {
-          throw new ConfigError(`error setting config value for field ${key}: ${e.message}`, {
-            ...ctx,
-            field: key,
-          });
-        }
-        throw e;
-      }
-    }
+    assignArg(acc, arg);
   }
   finish();
 
+  const exclusive = applyExclusive(active);
+  return { kind: "sections", raws: active, configFiles, exclusive };
+}
+
+/** One `key=value` or bare value argument of the section being collected. */
+function assignArg(cur: RawSection, arg: string): void {
+  const eq = arg.indexOf("=");
+  const ctx = { section: cur.spec.kind, source: cur.source };
+  if (eq < 0) {
+    const bare = bareField(cur.spec);
+    if (!bare) throw new ConfigError("config error: command does not allow bare values", ctx);
+    setArgField(cur, bare, arg, bare.goName, { ...ctx, field: bare.key });
+    return;
+  }
+  const key = arg.slice(0, eq).toLowerCase();
+  const fld = fieldSpec(cur.spec, key);
+  if (!fld) throw new ConfigError(`config error: unknown field name ${key}`, ctx);
+  setArgField(cur, fld, arg.slice(eq + 1), key, { ...ctx, field: key });
+}
+
+/** Assigns `value`; a conversion failure names the field as `name`, located at `where`. */
+function setArgField(
+  cur: RawSection,
+  fld: Parameters<typeof assignField>[1],
+  value: string,
+  name: string,
+  where: ConstructorParameters<typeof ConfigError>[1],
+): void {
+  try {
+    assignField(cur, fld, value);
+  } catch (e) {
+    if (e instanceof ConversionError) {
+      throw new ConfigError(`error setting config value for field ${name}: ${e.message}`, where);
+    }
+    throw e;
+  }
+}
+
+/**
+ * An exclusive section (e.g. `--version`) must stand alone: returns its kind, or null when
+ * there is none and the required singletons not given were added as implicit sections.
+ */
+function applyExclusive(active: RawSection[]): string | null {
   let exclusive: string | null = null;
   for (const r of active) {
     if (r.spec.exclusive) {
@@ -138,7 +148,7 @@ export function collectArgs(argv: string[], readFile: ReadFile = defaultReadFile
       }
     }
   }
-  return { kind: "sections", raws: active, configFiles, exclusive };
+  return exclusive;
 }
 
 /** The file after the first argument spelled exactly `--config` or `-c`, else null. */

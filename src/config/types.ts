@@ -5,22 +5,16 @@
  * @module
  */
 
+import type { FirewallRule } from "../util/firewall_rule.ts";
+
+export type { FirewallRule };
+
 /** Fields every section instance has. */
 export interface SectionBase {
   /** Lower-case section name. */
   kind: string;
   /** Where it came from: the config file path, the flag as typed (`--tcp-listener`), or `implicit node`. */
   source: string;
-}
-
-/** A validated firewall rule (keys present only when given). */
-export interface FirewallRule {
-  /** Lower-cased action. */
-  action: "accept" | "reject" | "drop";
-  fromnode?: string;
-  tonode?: string;
-  fromservice?: string;
-  toservice?: string;
 }
 
 /** `node` (§3.1). `id` is "" when not given: {@link validateSections} fills in the host name. */

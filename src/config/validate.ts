@@ -199,51 +199,158 @@ export function validateSections(sections: Section[], opts: ValidateOptions = {}
     if (s.kind === "work-verification") verifyingKey = s.publickey;
   }
   // ---- Run
-  const services = new Set<string>(["ping", "unreach"]);
-  const workTypes = new Set<string>(["remote"]);
-  const serverRef = (s: Section, name: string, field: string) => {
-    if (name !== "" && !serverTls.has(name)) throw err(s, `unknown TLS config ${name}`, field);
-  };
-  const clientRef = (s: Section, name: string, field: string) => {
+  const run = new RunPhase(serverTls, clientTls, verifyingKey);
+  for (const s of sections) run.check(s);
+}
+
+/**
+ * The Run phase: cross-section checks in section order (TLS names known, services and work
+ * types unique, listener ports free), as upstream's Run methods make them.
+ */
+class RunPhase {
+  readonly services = new Set<string>(["ping", "unreach"]);
+  readonly workTypes = new Set<string>(["remote"]);
+  readonly ports: PortUse[] = [];
+
+  constructor(
+    private readonly serverTls: Set<string>,
+    private readonly clientTls: Set<string>,
+    private readonly verifyingKey: string,
+  ) {}
+
+  serverRef(s: Section, name: string, field: string): void {
+    if (name !== "" && !this.serverTls.has(name)) {
+      throw err(s, `unknown TLS config ${name}`, field);
+    }
+  }
+
+  clientRef(s: Section, name: string, field: string): void {
     if (name === "") return;
-    if (name === "default" && !clientTls.has(name)) {
+    if (name === "default" && !this.clientTls.has(name)) {
       throw err(s, "pinned fingerprints missing for default", field);
     }
-    if (!clientTls.has(name)) throw err(s, `unknown TLS config ${name}`, field);
-  };
-  const listen = (s: Section, service: string, wrap: (m: string) => string, adv = false) => {
+    if (!this.clientTls.has(name)) throw err(s, `unknown TLS config ${name}`, field);
+  }
+
+  listen(s: Section, service: string, wrap: (m: string) => string, adv = false): void {
     if (service.length > 8 || new TextEncoder().encode(service).length > 8) {
       throw err(s, wrap(`service name ${service} too long (over 8 bytes)`), "service", service);
     }
     if (service === "") return;
-    if (services.has(service)) {
+    if (this.services.has(service)) {
       throw err(
         s,
         wrap(`service ${service} is already listening${adv ? " and advertising" : ""}`),
         "service",
       );
     }
-    services.add(service);
-  };
-  const register = (s: Section, workType: string) => {
-    if (workTypes.has(workType)) throw err(s, `work type ${workType} already registered`);
-    workTypes.add(workType);
-  };
-  const ports: PortUse[] = [];
-  for (const s of sections) {
+    this.services.add(service);
+  }
+
+  register(s: Section, workType: string): void {
+    if (this.workTypes.has(workType)) throw err(s, `work type ${workType} already registered`);
+    this.workTypes.add(workType);
+  }
+
+  /** Checks one section against the ones before it. */
+  check(s: Section): void {
+    if (this.checkBackend(s)) return;
+    switch (s.kind) {
+      case "control-service": {
+        this.serverRef(s, s.tls, "tls");
+        if (s.tcplisten !== "") this.serverRef(s, s.tcptls, "tcptls");
+        this.listen(s, s.service, (m) => `error opening Unix socket: ${m}`);
+        if (s.filename === "" && s.tcplisten === "" && s.service === "") {
+          throw err(s, "no listeners specified");
+        }
+        break;
+      }
+      case "command-service":
+        this.serverRef(s, s.tls, "tls");
+        try {
+          this.listen(s, s.service, (m) => m);
+        } catch {
+          // upstream only logs this one
+        }
+        break;
+      case "tcp-server":
+        this.clientRef(s, s.tlsclient, "tlsclient");
+        this.serverRef(s, s.tlsserver, "tlsserver");
+        break;
+      case "tcp-client": {
+        this.serverRef(s, s.tlsserver, "tlsserver");
+        const e = splitHostPortError(s.address);
+        if (e) throw err(s, e, "address");
+        this.clientRef(s, s.tlsclient, "tlsclient");
+        this.listen(s, s.service, (m) => `error listening on Receptor network: ${m}`);
+        break;
+      }
+      case "udp-client":
+        this.listen(s, s.service, (m) => `error listening on service ${s.service}: ${m}`, true);
+        break;
+      case "unix-socket-server":
+        this.clientRef(s, s.tls, "tls");
+        break;
+      case "unix-socket-client":
+        this.serverRef(s, s.tls, "tls");
+        this.listen(s, s.service, (m) => `error listening on Receptor network: ${m}`);
+        break;
+      case "ip-router": {
+        const e = ipRouterError(s.localnet, s.routes);
+        if (e) throw err(s, e);
+        break;
+      }
+      case "work-command":
+      case "work-deno":
+        if (s.verifysignature && this.verifyingKey === "") {
+          // "work command" / "work deno", as upstream names the section
+          const what = s.kind.replace("-", " ");
+          throw err(
+            s,
+            `VerifySignature for ${what} '${s.worktype}' is true, but the work verification public key is not specified`,
+            "verifysignature",
+          );
+        }
+        this.register(s, s.worktype);
+        break;
+      case "observability": {
+        this.serverRef(s, s.tls, "tls");
+        const e = splitHostPortError(s.address);
+        if (e) throw err(s, e, "address");
+        if (s.minpeers < 0) throw err(s, "minpeers must not be negative", "minpeers");
+        break;
+      }
+      case "work-kubernetes":
+        this.register(s, s.worktype);
+        break;
+      case "work-python": {
+        const dep =
+          "[DEPRECATION WARNING] 'work-python' option is not currently being used. This feature will be removed from receptor in a future release";
+        let msg = dep;
+        if (this.workTypes.has(s.worktype)) {
+          msg = `work type ${s.worktype} already registered\n${dep}`;
+        }
+        this.workTypes.add(s.worktype);
+        throw err(s, msg);
+      }
+    }
+  }
+
+  /** Listener and peer sections; false for any other kind. */
+  checkBackend(s: Section): boolean {
     switch (s.kind) {
       case "tcp-listener":
       case "ws-listener":
-        serverRef(s, s.tls, "tls");
-        checkListenerPort(s, ports);
+        this.serverRef(s, s.tls, "tls");
+        checkListenerPort(s, this.ports);
         break;
       case "udp-listener":
-        checkListenerPort(s, ports);
+        checkListenerPort(s, this.ports);
         break;
       case "tcp-peer": {
         const e = splitHostPortError(s.address);
         if (e) throw err(s, e, "address");
-        clientRef(s, s.tls, "tls");
+        this.clientRef(s, s.tls, "tls");
         break;
       }
       case "ws-peer": {
@@ -255,92 +362,13 @@ export function validateSections(sections: Section[], opts: ValidateOptions = {}
           // already reported in Prepare when unparsable
         }
         if (scheme === "wss:" && name === "") name = "default";
-        clientRef(s, name, "tls");
+        this.clientRef(s, name, "tls");
         break;
       }
-      case "control-service": {
-        serverRef(s, s.tls, "tls");
-        if (s.tcplisten !== "") serverRef(s, s.tcptls, "tcptls");
-        listen(s, s.service, (m) => `error opening Unix socket: ${m}`);
-        if (s.filename === "" && s.tcplisten === "" && s.service === "") {
-          throw err(s, "no listeners specified");
-        }
-        break;
-      }
-      case "command-service":
-        serverRef(s, s.tls, "tls");
-        try {
-          listen(s, s.service, (m) => m);
-        } catch {
-          // upstream only logs this one
-        }
-        break;
-      case "tcp-server":
-        clientRef(s, s.tlsclient, "tlsclient");
-        serverRef(s, s.tlsserver, "tlsserver");
-        break;
-      case "tcp-client": {
-        serverRef(s, s.tlsserver, "tlsserver");
-        const e = splitHostPortError(s.address);
-        if (e) throw err(s, e, "address");
-        clientRef(s, s.tlsclient, "tlsclient");
-        listen(s, s.service, (m) => `error listening on Receptor network: ${m}`);
-        break;
-      }
-      case "udp-client":
-        listen(s, s.service, (m) => `error listening on service ${s.service}: ${m}`, true);
-        break;
-      case "unix-socket-server":
-        clientRef(s, s.tls, "tls");
-        break;
-      case "unix-socket-client":
-        serverRef(s, s.tls, "tls");
-        listen(s, s.service, (m) => `error listening on Receptor network: ${m}`);
-        break;
-      case "ip-router": {
-        const e = ipRouterError(s.localnet, s.routes);
-        if (e) throw err(s, e);
-        break;
-      }
-      case "work-command":
-        if (s.verifysignature && verifyingKey === "") {
-          throw err(
-            s,
-            `VerifySignature for work command '${s.worktype}' is true, but the work verification public key is not specified`,
-            "verifysignature",
-          );
-        }
-        register(s, s.worktype);
-        break;
-      case "work-deno":
-        if (s.verifysignature && verifyingKey === "") {
-          throw err(
-            s,
-            `VerifySignature for work deno '${s.worktype}' is true, but the work verification public key is not specified`,
-            "verifysignature",
-          );
-        }
-        register(s, s.worktype);
-        break;
-      case "observability": {
-        serverRef(s, s.tls, "tls");
-        const e = splitHostPortError(s.address);
-        if (e) throw err(s, e, "address");
-        if (s.minpeers < 0) throw err(s, "minpeers must not be negative", "minpeers");
-        break;
-      }
-      case "work-kubernetes":
-        register(s, s.worktype);
-        break;
-      case "work-python": {
-        const dep =
-          "[DEPRECATION WARNING] 'work-python' option is not currently being used. This feature will be removed from receptor in a future release";
-        let msg = dep;
-        if (workTypes.has(s.worktype)) msg = `work type ${s.worktype} already registered\n${dep}`;
-        workTypes.add(s.worktype);
-        throw err(s, msg);
-      }
+      default:
+        return false;
     }
+    return true;
   }
 }
 

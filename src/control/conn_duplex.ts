@@ -6,6 +6,7 @@
  */
 import type { DuplexConn } from "./session.ts";
 import { isEofLike } from "../util/line_reader.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
 
 /** Wrap `conn` so reading to EOF does not close it; `close()` closes it once. */
 export function duplexFromConn(conn: Deno.Conn): DuplexConn {
@@ -13,9 +14,7 @@ export function duplexFromConn(conn: Deno.Conn): DuplexConn {
   const close = () => {
     if (closed) return;
     closed = true;
-    try {
-      conn.close();
-    } catch { /* already closed */ }
+    closeQuietly(conn);
   };
   const readable = new ReadableStream<Uint8Array>({
     async pull(controller) {

@@ -7,6 +7,7 @@ import type { ControlCommand } from "./types.ts";
 import { ControlError } from "./types.ts";
 import type { DuplexConn } from "./session.ts";
 import { errorText } from "../util/error_text.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
 
 /** Dials a stream service on a node; rejects with a message on failure. */
 export type StreamDialer = (
@@ -48,9 +49,7 @@ export function connectCommand(dial: StreamDialer | null): ControlCommand {
       const up = session.readRest().pipeTo(remote.writable).catch(() => {});
       const down = remote.readable.pipeTo(session.rawWritable()).catch(() => {});
       await Promise.race([up.then(() => down), down]);
-      try {
-        remote.close();
-      } catch { /* closed */ }
+      closeQuietly(remote);
       return { kind: "raw", close: true };
     },
   };

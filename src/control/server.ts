@@ -10,6 +10,7 @@ import { duplexFromConn } from "./conn_duplex.ts";
 import { type ConnAcceptor, listenUnixLocked } from "../util/unix_socket.ts";
 import type { Logger } from "../log.ts";
 import { errorText } from "../util/error_text.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
 
 /** Longest pause between retries after accept errors (ms). */
 const ACCEPT_RETRY_MAX_MS = 1000;
@@ -128,9 +129,7 @@ export function listenTcpControl(
     close() {
       if (closed) return;
       closed = true;
-      try {
-        listener.close();
-      } catch { /* closed */ }
+      closeQuietly(listener);
     },
   };
 }

@@ -17,6 +17,7 @@ import { encodeReply } from "./json_reply.ts";
 import type { Logger } from "../log.ts";
 import type { DuplexConn } from "../streams/duplex.ts";
 import { errorText } from "../util/error_text.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
 
 export type { DuplexConn } from "../streams/duplex.ts";
 
@@ -63,9 +64,7 @@ export async function runControlSession(conn: DuplexConn, opts: SessionOptions):
     closed = true;
     writer.releaseLock();
     reader.cancel();
-    try {
-      conn.close();
-    } catch { /* already closed */ }
+    closeQuietly(conn);
   };
   const session: ControlSession = {
     transport: opts.transport,

@@ -10,10 +10,7 @@
 import * as net from "node:net";
 import * as tls from "node:tls";
 import type { LoadedTlsServer } from "../certs/tls_config.ts";
-import { serverChainVerifier } from "../certs/tls_config.ts";
-import { serverSecureContextOptions } from "../certs/tls_node.ts";
-import { goTlsParams } from "../certs/tls_node.ts";
-import { completeHandshake } from "../certs/tls_stream.ts";
+import { tlsServerOverSocket } from "../certs/tls_stream.ts";
 import {
   type Closer,
   type ControlServiceContext,
@@ -23,6 +20,7 @@ import {
 } from "./server.ts";
 import type { DuplexConn } from "./session.ts";
 import { errorText } from "../util/error_text.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
 
 /** Control-service TLS handshake deadline (config.md §4.3). */
 export const CONTROL_TLS_HANDSHAKE_MS = 10_000;
@@ -36,9 +34,7 @@ export function duplexFromTlsSocket(sock: tls.TLSSocket): DuplexConn {
       const end = () => {
         if (ended) return;
         ended = true;
-        try {
-          controller.close();
-        } catch { /* already closed */ }
+        closeQuietly(controller);
       };
       sock.on("data", (d: Uint8Array) => {
         if (ended) return;
@@ -110,17 +106,11 @@ export async function listenTlsControl(
       raw.destroy();
       return;
     }
-    const o = serverSecureContextOptions(loaded);
-    const sock = new tls.TLSSocket(raw, {
-      isServer: true,
-      secureContext: tls.createSecureContext({ ...o, ...goTlsParams(loaded.minVersion) }),
-      requestCert: o.requestCert,
-      rejectUnauthorized: false,
-    });
+    const { sock, handshake } = tlsServerOverSocket(raw, loaded, CONTROL_TLS_HANDSHAKE_MS);
     // Keep the TLS layer open for our reply after the client's half-close.
     (sock as unknown as { allowHalfOpen: boolean }).allowHalfOpen = true;
     const from = `${raw.remoteAddress}:${raw.remotePort}`;
-    completeHandshake(sock, "secure", serverChainVerifier(loaded), CONTROL_TLS_HANDSHAKE_MS)
+    handshake
       .then(
         () => serveConnection(ctx, duplexFromTlsSocket(sock), "tls"),
         (e) => {

@@ -188,108 +188,117 @@ function statusObject(s: WorkUnitStatus): Record<string, unknown> {
   };
 }
 
+/** One `work` request: the engine, the command's options and the session it came on. */
+interface WorkCall {
+  engine: WorkEngine;
+  opts: WorkCommandOptions;
+  session: ControlSession;
+}
+
+/** `verify`: whether this request must carry a verified signature. */
+async function processSignature(
+  { opts, session }: WorkCall,
+  workType: string,
+  signature: string,
+  verify: boolean,
+): Promise<void> {
+  if (!verify && signature !== "") throw new WorkError("work type did not expect a signature");
+  if (!verify || session.transport === "unix") return;
+  if (!opts.verifySignature) {
+    throw new WorkError("could not verify signature: verifying key not specified");
+  }
+  try {
+    await opts.verifySignature({ workType, signature, session });
+  } catch (e) {
+    throw new WorkError(errorText(e));
+  }
+}
+
+/** `work submit`: allocate a local or remote unit, feed it the session's stdin, start it. */
+async function submit(call: WorkCall, p: Params): Promise<ControlOutcome> {
+  const { engine, opts, session } = call;
+  const node = strField(p, "node");
+  const workType = strField(p, "worktype");
+  const ttl = optStr(p, "ttl");
+  const signWork = optStr(p, "signwork") === "true";
+  const signature = optStr(p, "signature");
+  const workParams: Record<string, string> = {};
+  for (const [k, v] of Object.entries(p)) {
+    if (SUBMIT_RESERVED_KEYS.has(k)) continue;
+    if (typeof v !== "string") throw new WorkError(`${k} must be a string`);
+    workParams[k] = v;
+  }
+  const verify = engine.workType(workType)?.verifySignature ?? false;
+  await processSignature(call, workType, signature, verify);
+  const local = node.toLowerCase() === "localhost" || node === opts.nodeId;
+  let id: string;
+  if (local) {
+    if (ttl !== "") throw new WorkError("ttl option is intended for remote work only");
+    id = await engine.allocate(workType, workParams);
+  } else {
+    // control.md §6.1: a local unit of the remote type carries the submission to `node`.
+    if (!engine.workType(REMOTE_WORK_TYPE)) throw new WorkError("remote work is not available");
+    const tlsClient = optStr(p, "tlsclient");
+    id = await engine.allocate(
+      REMOTE_WORK_TYPE,
+      remoteAllocParams({ node, workType, tlsClient, ttl, signWork }, workParams),
+    );
+  }
+  try {
+    await session.writeLine(`Work unit created with ID ${id}. Send stdin data and EOF.`);
+  } catch (e) {
+    await engine.writeStdin(id, errorStream(e)).catch(() => {});
+    throw e;
+  }
+  await engine.writeStdin(id, session.readRest());
+  // A start that continues in the background (remote work still being delivered) is
+  // `Job Submitted`.
+  const how = await engine.start(id);
+  return reply({ result: submitResultText(how), unitid: id });
+}
+
+/** `work results`: stream a unit's output from `startpos` in raw mode. */
+async function results(call: WorkCall, p: Params): Promise<ControlOutcome> {
+  const { engine, session } = call;
+  const unitId = strField(p, "unitid");
+  const startpos = p.startpos as number;
+  const signature = optStr(p, "signature");
+  const { workType, required } = await engine.signatureRequired(unitId);
+  await processSignature(call, workType, signature, required);
+  const stream = engine.results(unitId, startpos);
+  const reader = stream.getReader();
+  try {
+    await session.writeLine(`Streaming results for work unit ${unitId}`);
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      await session.write(value);
+    }
+  } catch {
+    // client went away mid-stream: stop quietly
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  return { kind: "raw", close: true };
+}
+
+/** `work cancel`, `work release` and `work force-release`. */
+async function cancelOrRelease(call: WorkCall, sub: string, p: Params): Promise<ControlOutcome> {
+  const { engine } = call;
+  const unitId = strField(p, "unitid");
+  const signature = optStr(p, "signature");
+  const { workType, required } = await engine.signatureRequired(unitId);
+  await processSignature(call, workType, signature, required);
+  if (sub === "cancel") {
+    const r = await engine.cancel(unitId);
+    return reply(r === "pending" ? { "cancel pending": unitId } : { cancelled: unitId });
+  }
+  const r = await engine.release(unitId, sub === "force-release");
+  return reply(r === "pending" ? { "release pending": unitId } : { released: unitId });
+}
+
 /** Build the `work` control command over `engine`. */
 export function makeWorkCommand(engine: WorkEngine, opts: WorkCommandOptions): ControlCommand {
-  /** `verify`: whether this request must carry a verified signature. */
-  const processSignature = async (
-    session: ControlSession,
-    workType: string,
-    signature: string,
-    verify: boolean,
-  ): Promise<void> => {
-    if (!verify && signature !== "") throw new WorkError("work type did not expect a signature");
-    if (!verify || session.transport === "unix") return;
-    if (!opts.verifySignature) {
-      throw new WorkError("could not verify signature: verifying key not specified");
-    }
-    try {
-      await opts.verifySignature({ workType, signature, session });
-    } catch (e) {
-      throw new WorkError(errorText(e));
-    }
-  };
-
-  const submit = async (session: ControlSession, p: Params): Promise<ControlOutcome> => {
-    const node = strField(p, "node");
-    const workType = strField(p, "worktype");
-    const ttl = optStr(p, "ttl");
-    const signWork = optStr(p, "signwork") === "true";
-    const signature = optStr(p, "signature");
-    const workParams: Record<string, string> = {};
-    for (const [k, v] of Object.entries(p)) {
-      if (SUBMIT_RESERVED_KEYS.has(k)) continue;
-      if (typeof v !== "string") throw new WorkError(`${k} must be a string`);
-      workParams[k] = v;
-    }
-    const verify = engine.workType(workType)?.verifySignature ?? false;
-    await processSignature(session, workType, signature, verify);
-    const local = node.toLowerCase() === "localhost" || node === opts.nodeId;
-    let id: string;
-    if (local) {
-      if (ttl !== "") throw new WorkError("ttl option is intended for remote work only");
-      id = await engine.allocate(workType, workParams);
-    } else {
-      // control.md §6.1: a local unit of the remote type carries the submission to `node`.
-      if (!engine.workType(REMOTE_WORK_TYPE)) throw new WorkError("remote work is not available");
-      const tlsClient = optStr(p, "tlsclient");
-      id = await engine.allocate(
-        REMOTE_WORK_TYPE,
-        remoteAllocParams({ node, workType, tlsClient, ttl, signWork }, workParams),
-      );
-    }
-    try {
-      await session.writeLine(`Work unit created with ID ${id}. Send stdin data and EOF.`);
-    } catch (e) {
-      await engine.writeStdin(id, errorStream(e)).catch(() => {});
-      throw e;
-    }
-    await engine.writeStdin(id, session.readRest());
-    // A start that continues in the background (remote work still being delivered) is
-    // `Job Submitted`.
-    const how = await engine.start(id);
-    return reply({ result: submitResultText(how), unitid: id });
-  };
-
-  const results = async (session: ControlSession, p: Params): Promise<ControlOutcome> => {
-    const unitId = strField(p, "unitid");
-    const startpos = p.startpos as number;
-    const signature = optStr(p, "signature");
-    const { workType, required } = await engine.signatureRequired(unitId);
-    await processSignature(session, workType, signature, required);
-    const stream = engine.results(unitId, startpos);
-    const reader = stream.getReader();
-    try {
-      await session.writeLine(`Streaming results for work unit ${unitId}`);
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        await session.write(value);
-      }
-    } catch {
-      // client went away mid-stream: stop quietly
-    } finally {
-      await reader.cancel().catch(() => {});
-    }
-    return { kind: "raw", close: true };
-  };
-
-  const cancelOrRelease = async (
-    session: ControlSession,
-    sub: string,
-    p: Params,
-  ): Promise<ControlOutcome> => {
-    const unitId = strField(p, "unitid");
-    const signature = optStr(p, "signature");
-    const { workType, required } = await engine.signatureRequired(unitId);
-    await processSignature(session, workType, signature, required);
-    if (sub === "cancel") {
-      const r = await engine.cancel(unitId);
-      return reply(r === "pending" ? { "cancel pending": unitId } : { cancelled: unitId });
-    }
-    const r = await engine.release(unitId, sub === "force-release");
-    return reply(r === "pending" ? { "release pending": unitId } : { released: unitId });
-  };
-
   return {
     name: "work",
     async run(session: ControlSession, request: ControlRequest): Promise<ControlOutcome> {
@@ -299,7 +308,7 @@ export function makeWorkCommand(engine: WorkEngine, opts: WorkCommandOptions): C
           : fromJson(request.json);
         switch (sub) {
           case "submit":
-            return await submit(session, p);
+            return await submit({ engine, opts, session }, p);
           case "list": {
             const all = await engine.list(typeof p.unitid === "string" ? p.unitid : undefined);
             const out: Record<string, unknown> = {};
@@ -309,11 +318,11 @@ export function makeWorkCommand(engine: WorkEngine, opts: WorkCommandOptions): C
           case "status":
             return reply(statusObject(await engine.status(strField(p, "unitid"))));
           case "results":
-            return await results(session, p);
+            return await results({ engine, opts, session }, p);
           case "cancel":
           case "release":
           case "force-release":
-            return await cancelOrRelease(session, sub, p);
+            return await cancelOrRelease({ engine, opts, session }, sub, p);
           default:
             return err("bad command");
         }

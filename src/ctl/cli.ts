@@ -3,8 +3,9 @@
  * version), human output by default, `--json` for machines.
  * @module
  */
-import { parseArgs } from "./args.ts";
-import { type ClientTlsOptions, ControlReplyError, ReceptorClient } from "./client.ts";
+import { type ArgSpec, parseArgs, type ParsedArgs } from "./args.ts";
+import { type ClientTlsOptions, ReceptorClient } from "./client.ts";
+import { type CtlIo, reportFailure } from "./cli_io.ts";
 import { formatStatus } from "./format_status.ts";
 import { watchStatus } from "./watch.ts";
 import { runWorkCli, splitAtWork } from "./work_cli.ts";
@@ -30,11 +31,23 @@ Commands:
 TLS options: --rootcas FILE --cert FILE --key FILE --insecureskipverify
 `;
 
-/** Where the CLI writes; injectable for tests. */
-export interface CtlIo {
-  out(text: string): void;
-  err(text: string): void;
-}
+export type { CtlIo };
+
+/** The global options and flags of receptorctl. */
+const CTL_ARGS: ArgSpec = {
+  values: [
+    "socket",
+    "rootcas",
+    "cert",
+    "key",
+    "count",
+    "delay",
+    "tls-client",
+    "interval",
+  ],
+  flags: ["json", "help", "insecureskipverify", "watch"],
+  aliases: { s: "socket", h: "help" },
+};
 
 const defaultIo: CtlIo = {
   out: (t) => writeAll(Deno.stdout, t),
@@ -54,20 +67,7 @@ export async function runCtlCli(args: string[], io: CtlIo = defaultIo): Promise<
   const workSplit = splitAtWork(args);
   if (workSplit) args = [...workSplit.global, "work"];
   try {
-    parsed = parseArgs(args, {
-      values: [
-        "socket",
-        "rootcas",
-        "cert",
-        "key",
-        "count",
-        "delay",
-        "tls-client",
-        "interval",
-      ],
-      flags: ["json", "help", "insecureskipverify", "watch"],
-      aliases: { s: "socket", h: "help" },
-    });
+    parsed = parseArgs(args, CTL_ARGS);
   } catch (e) {
     io.err(`Error: ${errorText(e)}\n`);
     return 1;
@@ -88,16 +88,13 @@ export async function runCtlCli(args: string[], io: CtlIo = defaultIo): Promise<
     io.err("Error: --socket is required (or set RECEPTORCTL_SOCKET)\n");
     return 1;
   }
-  const tls: ClientTlsOptions = {};
+  let tls: ClientTlsOptions;
   try {
-    if (opts.rootcas) tls.caCerts = [await Deno.readTextFile(opts.rootcas as string)];
-    if (opts.cert) tls.cert = await Deno.readTextFile(opts.cert as string);
-    if (opts.key) tls.key = await Deno.readTextFile(opts.key as string);
+    tls = await clientTls(opts);
   } catch (e) {
     io.err(`Error: ${errorText(e)}\n`);
     return 1;
   }
-  tls.insecureSkipVerify = !!opts.insecureskipverify;
   const json = !!opts.json;
   const [cmd, ...rest] = positionals;
   let client: ReceptorClient;
@@ -109,62 +106,19 @@ export async function runCtlCli(args: string[], io: CtlIo = defaultIo): Promise<
   }
   try {
     switch (cmd) {
-      case "status": {
-        if (opts.watch) {
-          return await watchStatus(client, () => ReceptorClient.connect(socket, tls), {
-            io,
-            json,
-            intervalMs: Number(opts.interval ?? 2) * 1000,
-            count: opts.count === undefined ? Infinity : Number(opts.count),
-          });
-        }
-        const s = await client.status();
-        io.out(json ? JSON.stringify(s, null, 4) + "\n" : formatStatus(s));
-        return 0;
-      }
+      case "status":
+        return await status(client, () => ReceptorClient.connect(socket, tls), opts, io, json);
       case "version": {
         const s = await client.status(["Version"]);
         io.out(json ? JSON.stringify(s) + "\n" : `receptor ${s.Version}\n`);
         return 0;
       }
-      case "ping": {
-        if (rest.length !== 1) throw new Error("ping needs exactly one NODE");
-        const count = Number(opts.count ?? 4);
-        const delay = Number(opts.delay ?? 1) * 1000;
-        let failed = false;
-        for (let i = 0; i < count; i++) {
-          if (i > 0) await new Promise((r) => setTimeout(r, delay));
-          const r = await client.ping(rest[0]);
-          if (json) io.out(JSON.stringify(r) + "\n");
-          else if (r.Success) io.out(`Reply from ${r.From} in ${r.TimeStr}\n`);
-          else io.out(`${r.Error}\n`);
-          if (!r.Success) failed = true;
-        }
-        return failed ? 2 : 0;
-      }
-      case "traceroute": {
-        if (rest.length !== 1) throw new Error("traceroute needs exactly one NODE");
-        const r = await client.traceroute(rest[0]);
-        if (json) io.out(JSON.stringify(r, null, 4) + "\n");
-        else {
-          for (const k of Object.keys(r).sort((a, b) => Number(a) - Number(b))) {
-            const h = r[k];
-            io.out(`${k}: ${h.From} in ${h.TimeStr}${h.Error ? ` (${h.Error})` : ""}\n`);
-          }
-        }
-        return Object.values(r).some((h) => h.Error && h.Error !== "message expired") ? 2 : 0;
-      }
-      case "reload": {
-        const r = await client.reload();
-        if (json) io.out(JSON.stringify(r) + "\n");
-        if (r.Success) {
-          if (!json) io.out("Reload successful\n");
-          return 0;
-        }
-        if (!json) io.err(`Error: ${r.Error}\n`);
-        const code = /ERRORCODE (\d+)/.exec(r.Error ?? "");
-        return code ? Number(code[1]) : 5;
-      }
+      case "ping":
+        return await ping(client, rest, opts, io, json);
+      case "traceroute":
+        return await traceroute(client, rest, io, json);
+      case "reload":
+        return await reload(client, io, json);
       case "connect": {
         if (rest.length !== 2) throw new Error("connect needs NODE and SERVICE");
         const bridge = await client.connectService(
@@ -188,10 +142,94 @@ export async function runCtlCli(args: string[], io: CtlIo = defaultIo): Promise<
         return 1;
     }
   } catch (e) {
-    const msg = e instanceof ControlReplyError ? e.message : errorText(e);
-    io.err(`ERROR: ${msg}\n`);
-    return 1;
+    return reportFailure(io, e);
   } finally {
     client.close();
   }
+}
+
+/** `ping NODE`: `--count` pings `--delay` seconds apart; exit 2 when any failed. */
+async function ping(
+  client: ReceptorClient,
+  rest: string[],
+  opts: ParsedArgs["opts"],
+  io: CtlIo,
+  json: boolean,
+): Promise<number> {
+  if (rest.length !== 1) throw new Error("ping needs exactly one NODE");
+  const count = Number(opts.count ?? 4);
+  const delay = Number(opts.delay ?? 1) * 1000;
+  let failed = false;
+  for (let i = 0; i < count; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, delay));
+    const r = await client.ping(rest[0]);
+    if (json) io.out(JSON.stringify(r) + "\n");
+    else if (r.Success) io.out(`Reply from ${r.From} in ${r.TimeStr}\n`);
+    else io.out(`${r.Error}\n`);
+    if (!r.Success) failed = true;
+  }
+  return failed ? 2 : 0;
+}
+
+/** `traceroute NODE`: one line per hop; exit 2 when a hop failed other than by expiry. */
+async function traceroute(
+  client: ReceptorClient,
+  rest: string[],
+  io: CtlIo,
+  json: boolean,
+): Promise<number> {
+  if (rest.length !== 1) throw new Error("traceroute needs exactly one NODE");
+  const r = await client.traceroute(rest[0]);
+  if (json) io.out(JSON.stringify(r, null, 4) + "\n");
+  else {
+    for (const k of Object.keys(r).sort((a, b) => Number(a) - Number(b))) {
+      const h = r[k];
+      io.out(`${k}: ${h.From} in ${h.TimeStr}${h.Error ? ` (${h.Error})` : ""}\n`);
+    }
+  }
+  return Object.values(r).some((h) => h.Error && h.Error !== "message expired") ? 2 : 0;
+}
+
+/** `reload`: exit 0 on success, else the reply's ERRORCODE (5 without one). */
+async function reload(client: ReceptorClient, io: CtlIo, json: boolean): Promise<number> {
+  const r = await client.reload();
+  if (json) io.out(JSON.stringify(r) + "\n");
+  if (r.Success) {
+    if (!json) io.out("Reload successful\n");
+    return 0;
+  }
+  if (!json) io.err(`Error: ${r.Error}\n`);
+  const code = /ERRORCODE (\d+)/.exec(r.Error ?? "");
+  return code ? Number(code[1]) : 5;
+}
+
+/** The TLS options `--rootcas`, `--cert`, `--key` and `--insecureskipverify` give. */
+async function clientTls(opts: ParsedArgs["opts"]): Promise<ClientTlsOptions> {
+  const tls: ClientTlsOptions = {};
+  if (opts.rootcas) tls.caCerts = [await Deno.readTextFile(opts.rootcas as string)];
+  if (opts.cert) tls.cert = await Deno.readTextFile(opts.cert as string);
+  if (opts.key) tls.key = await Deno.readTextFile(opts.key as string);
+  tls.insecureSkipVerify = !!opts.insecureskipverify;
+  return tls;
+}
+
+/** `status`: once, or with `--watch` every `--interval` seconds (`--count` times). */
+async function status(
+  client: ReceptorClient,
+  reconnect: () => Promise<ReceptorClient>,
+  opts: ParsedArgs["opts"],
+  io: CtlIo,
+  json: boolean,
+): Promise<number> {
+  if (opts.watch) {
+    return await watchStatus(client, reconnect, {
+      io,
+      json,
+      intervalMs: Number(opts.interval ?? 2) * 1000,
+      count: opts.count === undefined ? Infinity : Number(opts.count),
+    });
+  }
+  const s = await client.status();
+  io.out(json ? JSON.stringify(s, null, 4) + "\n" : formatStatus(s));
+  return 0;
 }

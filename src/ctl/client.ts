@@ -12,6 +12,7 @@
  * @module
  */
 import { LineReader } from "../util/line_reader.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
 
 /** TLS options for `tls://` addresses. */
 export interface ClientTlsOptions {
@@ -187,8 +188,6 @@ export class ReceptorClient {
     try {
       this.#writer.releaseLock();
     } catch { /* released */ }
-    try {
-      this.#conn.close();
-    } catch { /* closed */ }
+    closeQuietly(this.#conn);
   }
 }

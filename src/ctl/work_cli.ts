@@ -8,8 +8,9 @@
  * signs its requests to the executor with its `work-signing` key. The CLI never signs.
  * @module
  */
-import { parseArgs } from "./args.ts";
-import { ControlReplyError, type ReceptorClient } from "./client.ts";
+import { type ArgSpec, parseArgs } from "./args.ts";
+import type { ReceptorClient } from "./client.ts";
+import { type CtlIo, reportFailure } from "./cli_io.ts";
 import { metered, ProgressMeter, type ProgressSink } from "./progress.ts";
 import {
   connectRemoteControl,
@@ -40,9 +41,7 @@ Add --json for machine-readable output.
 `;
 
 /** Output sinks of the work CLI (injectable for tests). */
-export interface WorkCliIo {
-  out(text: string): void;
-  err(text: string): void;
+export interface WorkCliIo extends CtlIo {
   /** Raw result bytes (default: stdout). */
   write?(bytes: Uint8Array): Promise<void>;
   /** Whether stderr is a terminal (progress output); default Deno.stderr.isTerminal(). */
@@ -118,6 +117,33 @@ async function writeBytes(io: WorkCliIo, b: Uint8Array): Promise<void> {
   while (off < b.length) off += await Deno.stdout.write(b.subarray(off));
 }
 
+/** Options and flags of `receptorctl work`. */
+const WORK_ARGS: ArgSpec = {
+  values: ["node", "payload", "payload-literal", "tls-client", "ttl", "unit_id"],
+  flags: [
+    "no-payload",
+    "signwork",
+    "follow",
+    "rm",
+    "quiet",
+    "force",
+    "all",
+    "json",
+    "help",
+  ],
+  repeat: ["param"],
+  aliases: {
+    p: "payload",
+    l: "payload-literal",
+    n: "no-payload",
+    a: "param",
+    f: "follow",
+    q: "quiet",
+    h: "help",
+    "unit-id": "unit_id",
+  },
+};
+
 /**
  * Run `receptor ctl work <args>`, starting on `first` (an open connection, or null to
  * connect on demand); returns the exit code.
@@ -130,31 +156,7 @@ export async function runWorkCli(
   const io = ctx.io;
   let parsed;
   try {
-    parsed = parseArgs(args, {
-      values: ["node", "payload", "payload-literal", "tls-client", "ttl", "unit_id"],
-      flags: [
-        "no-payload",
-        "signwork",
-        "follow",
-        "rm",
-        "quiet",
-        "force",
-        "all",
-        "json",
-        "help",
-      ],
-      repeat: ["param"],
-      aliases: {
-        p: "payload",
-        l: "payload-literal",
-        n: "no-payload",
-        a: "param",
-        f: "follow",
-        q: "quiet",
-        h: "help",
-        "unit-id": "unit_id",
-      },
-    });
+    parsed = parseArgs(args, WORK_ARGS);
   } catch (e) {
     io.err(`ERROR: ${errorText(e)}\n`);
     return 1;
@@ -179,39 +181,8 @@ export async function runWorkCli(
     return c;
   };
 
-  const results = async (unitId: string): Promise<number> => {
-    const c = await consume();
-    const stream = await workResults(c, unitId);
-    // receptorctl writes lines of at most 256 bytes; we forward chunks as they come.
-    const meter = new ProgressMeter("Results", progressSink(io, true));
-    for await (const chunk of stream) {
-      await writeBytes(io, chunk);
-      meter.add(chunk.length);
-    }
-    meter.done();
-    const st = await workStatus(await conn(), unitId);
-    if (st.State === 3) {
-      io.err(`ERROR: Remote unit failed: ${st.Detail}\n\n`);
-      return 1;
-    }
-    return 0;
-  };
-
-  const ops = async (op: string, ids: string[]): Promise<number> => {
-    for (const id of ids) {
-      try {
-        const c = await conn();
-        const r = op === "cancel"
-          ? await c.command<Record<string, string>>(`work cancel ${id}`)
-          : await workRelease(c, id, op === "force-release");
-        io.out(json ? JSON.stringify(r) + "\n" : `${firstPair(r)}\n`);
-      } catch (e) {
-        io.err(`ERROR: ${id}: ERROR: ${errorText(e)}\n`);
-        return 1;
-      }
-    }
-    return 0;
-  };
+  const results = (unitId: string) => streamResults(unitId, conn, consume, io);
+  const ops = (op: string, ids: string[]) => runOps(op, ids, conn, io, json);
 
   try {
     switch (sub) {
@@ -258,12 +229,57 @@ export async function runWorkCli(
         return 1;
     }
   } catch (e) {
-    const msg = e instanceof ControlReplyError ? e.message : errorText(e);
-    io.err(`ERROR: ${msg}\n`);
-    return 1;
+    return reportFailure(io, e);
   } finally {
     if (current && current !== first) (current as ReceptorClient).close();
   }
+}
+
+/** `work results`: streams a unit's output, then exits 1 when the unit failed. */
+async function streamResults(
+  unitId: string,
+  conn: () => Promise<ReceptorClient>,
+  consume: () => Promise<ReceptorClient>,
+  io: WorkCliIo,
+): Promise<number> {
+  const c = await consume();
+  const stream = await workResults(c, unitId);
+  // receptorctl writes lines of at most 256 bytes; we forward chunks as they come.
+  const meter = new ProgressMeter("Results", progressSink(io, true));
+  for await (const chunk of stream) {
+    await writeBytes(io, chunk);
+    meter.add(chunk.length);
+  }
+  meter.done();
+  const st = await workStatus(await conn(), unitId);
+  if (st.State === 3) {
+    io.err(`ERROR: Remote unit failed: ${st.Detail}\n\n`);
+    return 1;
+  }
+  return 0;
+}
+
+/** `work cancel` / `release` / `force-release` of each of `ids`; stops at the first error. */
+async function runOps(
+  op: string,
+  ids: string[],
+  conn: () => Promise<ReceptorClient>,
+  io: WorkCliIo,
+  json: boolean,
+): Promise<number> {
+  for (const id of ids) {
+    try {
+      const c = await conn();
+      const r = op === "cancel"
+        ? await c.command<Record<string, string>>(`work cancel ${id}`)
+        : await workRelease(c, id, op === "force-release");
+      io.out(json ? JSON.stringify(r) + "\n" : `${firstPair(r)}\n`);
+    } catch (e) {
+      io.err(`ERROR: ${id}: ERROR: ${errorText(e)}\n`);
+      return 1;
+    }
+  }
+  return 0;
 }
 
 function sortKeys(v: unknown): unknown {

@@ -8,14 +8,9 @@
  * @module
  */
 
-/** One rule as the configuration layer produces it. */
-export interface FirewallRule {
-  action: "accept" | "reject" | "drop";
-  fromnode?: string;
-  tonode?: string;
-  fromservice?: string;
-  toservice?: string;
-}
+import type { FirewallRule } from "../util/firewall_rule.ts";
+
+export type { FirewallRule };
 
 /** The addressing of a data message, as the firewall sees it. */
 export interface FirewallSubject {

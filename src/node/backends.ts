@@ -11,6 +11,7 @@ import { UdpListenerBackend, UdpPeerBackend } from "../mesh/backends/udp.ts";
 import { WsListenerBackend, WsPeerBackend } from "../mesh/backends/websocket.ts";
 import type { Logger } from "../log.ts";
 import { sectionConfigError } from "../config/validate.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** A started backend. */
 export interface RunningBackend {
@@ -137,8 +138,6 @@ export function startBackends(
 function locateBindError(s: Section, e: unknown): unknown {
   if (s.kind !== "tcp-listener" && s.kind !== "ws-listener" && s.kind !== "udp-listener") return e;
   const proto = s.kind === "udp-listener" ? "udp" : "tcp";
-  const what = e instanceof Deno.errors.AddrInUse
-    ? "bind: address already in use"
-    : (e as Error)?.message ?? String(e);
+  const what = e instanceof Deno.errors.AddrInUse ? "bind: address already in use" : errorText(e);
   return sectionConfigError(s, `listen ${proto} ${s.bindaddr}:${s.port}: ${what}`, "port", s.port);
 }

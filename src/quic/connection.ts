@@ -17,7 +17,8 @@ import { localParameters, validatePeerCids } from "./connection_params.ts";
 import { cryptoError, QuicError, TransportError } from "./errors.ts";
 import { IdleTimer } from "./idle_timer.ts";
 import { KeyPhases } from "./key_phase.ts";
-import { type CloseFrame, PacketBuilder, type PacketBuilderHost } from "./packet_builder.ts";
+import { type CloseFrame, CloseState, type ConnectionParts } from "./connection_parts.ts";
+import { PacketBuilder, type PacketBuilderHost } from "./packet_builder.ts";
 import { initialKeys, PacketKeys } from "./packet_protection.ts";
 import { PacketReceiver, type PacketReceiverHost } from "./packet_receiver.ts";
 import { PeerCids } from "./peer_cids.ts";
@@ -30,6 +31,7 @@ import {
   encodeTransportParameters,
   type TransportParameters,
 } from "./transport_parameters.ts";
+import { errorText } from "../util/error_text.ts";
 
 export type { ConnectionEvent, ConnectionState, ConnectionStats } from "./connection_events.ts";
 
@@ -67,7 +69,7 @@ export class QuicConnection {
   readonly localCid: Uint8Array;
   /** Destination connection ID we currently use. */
   get remoteCid(): Uint8Array {
-    return this.#cids.active;
+    return this.#p.cids.active;
   }
   /** Negotiated ALPN ("" until the handshake completes). */
   alpn = "";
@@ -90,19 +92,11 @@ export class QuicConnection {
 
   #state: ConnectionState = "handshake";
   #tls: TlsSession;
-  #spaces: PacketSpace[];
-  #recovery: Recovery;
-  #streams: Streams;
+  readonly #p: ConnectionParts;
   #events: ConnectionEvent[] = [];
-  #originalDcid: Uint8Array;
   #handshakeComplete = false;
   #handshakeConfirmed = false;
-  #av: AddressValidation;
-  #phases = new KeyPhases();
   #now: number;
-  #idle: IdleTimer;
-  #closeDeadline?: number;
-  #cids: PeerCids;
   readonly #tx: PacketBuilder;
   readonly #rx: PacketReceiver;
   #pendingKeys: Array<{ read?: PacketKeys; write?: PacketKeys } | undefined> = [
@@ -116,26 +110,38 @@ export class QuicConnection {
     this.isClient = opts.role === "client";
     this.config = { ...DEFAULT_TRANSPORT, ...opts.transport };
     this.localCid = opts.localCid;
-    this.#originalDcid = this.isClient ? opts.remoteCid : opts.originalDcid!;
-    this.#av = new AddressValidation(this.isClient);
     this.#now = opts.now;
-    this.#idle = new IdleTimer(this.config.handshakeTimeout, opts.now);
-    this.#cids = new PeerCids(opts.remoteCid, this.config.activeConnectionIdLimit);
-    this.#spaces = [new PacketSpace(), new PacketSpace(), new PacketSpace()];
-    this.#spaces[0].keys = initialKeys(this.#originalDcid, this.isClient);
-    this.#recovery = new Recovery(new NewReno(this.config.maxDatagramSize));
     const c = this.config;
-    this.#streams = new Streams(this.isClient, c, this.#events); // reads the StreamLimits part
-    this.#streams.rtt = () => this.#recovery.rtt.smoothed;
-    this.#streams.now = () => this.#now;
+    const originalDcid = this.isClient ? opts.remoteCid : opts.originalDcid!;
+    const spaces = [new PacketSpace(), new PacketSpace(), new PacketSpace()];
+    spaces[0].keys = initialKeys(originalDcid, this.isClient);
+    const recovery = new Recovery(new NewReno(c.maxDatagramSize));
+    const streams = new Streams(this.isClient, c, this.#events); // reads the StreamLimits part
+    streams.rtt = () => recovery.rtt.smoothed;
+    streams.now = () => this.#now;
+    this.#p = {
+      isClient: this.isClient,
+      config: c,
+      localCid: this.localCid,
+      originalDcid,
+      stats: this.stats,
+      spaces,
+      recovery,
+      streams,
+      cids: new PeerCids(opts.remoteCid, c.activeConnectionIdLimit),
+      phases: new KeyPhases(),
+      av: new AddressValidation(this.isClient),
+      idle: new IdleTimer(c.handshakeTimeout, opts.now),
+      close: new CloseState(),
+    };
     const host = QuicConnection.#hostOf(this);
-    this.#tx = new PacketBuilder(host);
-    this.#rx = new PacketReceiver(host);
+    this.#tx = new PacketBuilder(this.#p, host);
+    this.#rx = new PacketReceiver(this.#p, host);
     const tp = localParameters(
       c,
       this.isClient,
       this.localCid,
-      this.#originalDcid,
+      this.#p.originalDcid,
       opts.statelessResetToken,
     );
     this.#tls = opts.tls(encodeTransportParameters(tp), opts.serverName);
@@ -150,18 +156,6 @@ export class QuicConnection {
   /** The view of `conn` that its packet builder and packet receiver work through. */
   static #hostOf(conn: QuicConnection): PacketBuilderHost & PacketReceiverHost {
     return {
-      isClient: conn.isClient,
-      config: conn.config,
-      localCid: conn.localCid,
-      originalDcid: conn.#originalDcid,
-      stats: conn.stats,
-      spaces: conn.#spaces,
-      recovery: conn.#recovery,
-      streams: conn.#streams,
-      cids: conn.#cids,
-      phases: conn.#phases,
-      addressValidation: conn.#av,
-      idle: conn.#idle,
       get builder() {
         return conn.#tx;
       },
@@ -187,7 +181,7 @@ export class QuicConnection {
       drain: (code, reason, isApplication, deadline) => {
         conn.#closeReasonSet(code, reason, true, isApplication);
         conn.#state = "draining";
-        conn.#closeDeadline = deadline;
+        conn.#p.close.deadline = deadline;
       },
       ptoDuration: () => conn.#ptoDuration(),
       confirmHandshake: () => conn.#confirmHandshake(),
@@ -208,24 +202,24 @@ export class QuicConnection {
   }
   /** Smoothed RTT in ms. */
   get rtt(): number {
-    return this.#recovery.rtt.smoothed;
+    return this.#p.recovery.rtt.smoothed;
   }
   /** RTT estimator state in ms (diagnostics). */
   get rttStats(): { smoothed: number; min: number; latest: number; variation: number } {
-    const r = this.#recovery.rtt;
+    const r = this.#p.recovery.rtt;
     return { smoothed: r.smoothed, min: r.min, latest: r.latest, variation: r.rttvar };
   }
   /** Bytes in flight (diagnostics). */
   get bytesInFlight(): number {
-    return this.#recovery.cc.bytesInFlight;
+    return this.#p.recovery.cc.bytesInFlight;
   }
   /** Congestion window in bytes (diagnostics). */
   get congestionWindow(): number {
-    return this.#recovery.cc.window;
+    return this.#p.recovery.cc.window;
   }
   /** Stateless reset tokens announced by the peer (for the endpoint's detection). */
   get peerResetTokens(): readonly Uint8Array[] {
-    return this.#cids.resetTokens;
+    return this.#p.cids.resetTokens;
   }
 
   // ---------------------------------------------------------------- application API
@@ -237,35 +231,35 @@ export class QuicConnection {
   /** Opens a bidirectional stream; null if the peer's limit is reached or not yet known. */
   openBidi(): number | null {
     if (!this.peerParams && !this.#handshakeComplete) return null;
-    return this.#streams.open(true);
+    return this.#p.streams.open(true);
   }
   /** Opens a unidirectional stream; null if the peer's limit is reached. */
   openUni(): number | null {
     if (!this.peerParams) return null;
-    return this.#streams.open(false);
+    return this.#p.streams.open(false);
   }
   /** Queues bytes on a stream; returns how many were accepted (flow control, buffer limits). */
   write(id: number, data: Uint8Array): number {
     if (this.#state === "closing" || this.#state === "draining" || this.#state === "closed") {
       throw new QuicError(TransportError.NO_ERROR, "connection is closed");
     }
-    return this.#streams.write(id, data);
+    return this.#p.streams.write(id, data);
   }
   /** Ends the stream's send side (FIN). */
   finish(id: number): void {
-    this.#streams.finish(id);
+    this.#p.streams.finish(id);
   }
   /** Reads up to `max` bytes: empty = nothing yet, null = end of stream (FIN, or reset). */
   read(id: number, max?: number): Uint8Array | null {
-    return this.#streams.read(id, max);
+    return this.#p.streams.read(id, max);
   }
   /** Abandons sending on a stream (RESET_STREAM with `code`). */
   resetStream(id: number, code: number): void {
-    this.#streams.reset(id, code);
+    this.#p.streams.reset(id, code);
   }
   /** Asks the peer to stop sending on a stream (STOP_SENDING with `code`). */
   stopSending(id: number, code: number): void {
-    this.#streams.stopSending(id, code);
+    this.#p.streams.stopSending(id, code);
   }
 
   /**
@@ -276,7 +270,7 @@ export class QuicConnection {
   ping(now: number): void {
     this.#now = Math.max(this.#now, now);
     if (this.#state !== "established" || !this.#handshakeComplete) return;
-    this.#spaces[2].pingPending = true;
+    this.#p.spaces[2].pingPending = true;
   }
 
   /** Closes the connection with CONNECTION_CLOSE (application error by default). */
@@ -287,7 +281,7 @@ export class QuicConnection {
 
   /** Current 1-RTT key phase bit we send with. */
   get keyPhase(): number {
-    return this.#phases.writePhase;
+    return this.#p.phases.writePhase;
   }
 
   /**
@@ -295,9 +289,9 @@ export class QuicConnection {
    * before the handshake is confirmed or while our previous update is not yet answered.
    */
   initiateKeyUpdate(): boolean {
-    const space = this.#spaces[2];
+    const space = this.#p.spaces[2];
     if (!this.#handshakeConfirmed || !space.keys || this.#state !== "established") return false;
-    if (!this.#phases.initiate(space.keys)) return false;
+    if (!this.#p.phases.initiate(space.keys)) return false;
     this.stats.keyUpdates++;
     return true;
   }
@@ -325,7 +319,7 @@ export class QuicConnection {
         this.#startClose(
           {
             code: TransportError.INTERNAL_ERROR,
-            reason: `internal error: ${(e as Error)?.message ?? e}`,
+            reason: `internal error: ${errorText(e)}`,
             isApplication: false,
             frameType: 0,
           },
@@ -340,12 +334,12 @@ export class QuicConnection {
       switch (ev.kind) {
         case "send": {
           const idx = LEVELS.indexOf(ev.level);
-          this.#spaces[idx].cryptoSend.write(ev.data);
+          this.#p.spaces[idx].cryptoSend.write(ev.data);
           break;
         }
         case "secret": {
           const sp = ev.level === "handshake" ? 1 : 2;
-          const space = this.#spaces[sp];
+          const space = this.#p.spaces[sp];
           const k = new PacketKeys(ev.suite, ev.secret);
           const pend = this.#pendingKeys[sp] ??= {};
           pend[ev.direction] = k;
@@ -368,16 +362,16 @@ export class QuicConnection {
     const tp = decodeTransportParameters(tpBytes, this.isClient);
     validatePeerCids(tp, this.isClient, {
       peerInitialScid: this.#rx.peerInitialScid,
-      originalDcid: this.#originalDcid,
+      originalDcid: this.#p.originalDcid,
       retryScid: this.#rx.retryScid,
     });
-    if (this.isClient && tp.statelessResetToken) this.#cids.addResetToken(tp.statelessResetToken);
+    if (this.isClient && tp.statelessResetToken) this.#p.cids.addResetToken(tp.statelessResetToken);
     this.peerParams = tp;
     this.alpn = alpn;
     this.peerCertificates = certs;
-    this.#streams.setPeerParams(tp);
+    this.#p.streams.setPeerParams(tp);
     const ours = this.config.maxIdleTimeout, theirs = tp.maxIdleTimeout;
-    this.#idle.timeout = ours && theirs ? Math.min(ours, theirs) : ours || theirs || 0;
+    this.#p.idle.timeout = ours && theirs ? Math.min(ours, theirs) : ours || theirs || 0;
     this.#handshakeComplete = true;
     this.#state = "established";
     this.#events.push({ type: "handshakeComplete" });
@@ -390,14 +384,14 @@ export class QuicConnection {
   #confirmHandshake(): void {
     if (this.#handshakeConfirmed) return;
     this.#handshakeConfirmed = true;
-    this.#av.validatedByPeer = true;
-    if (!this.#spaces[0].discarded) this.#discardSpace(0);
-    if (!this.#spaces[1].discarded) this.#discardSpace(1);
+    this.#p.av.validatedByPeer = true;
+    if (!this.#p.spaces[0].discarded) this.#discardSpace(0);
+    if (!this.#p.spaces[1].discarded) this.#discardSpace(1);
   }
 
   #discardSpace(sp: SpaceId): void {
-    this.#spaces[sp].discard();
-    this.#recovery.discard(sp);
+    this.#p.spaces[sp].discard();
+    this.#p.recovery.discard(sp);
   }
 
   #closeReasonSet(code: number, reason: string, byPeer: boolean, isApplication: boolean): void {
@@ -409,24 +403,24 @@ export class QuicConnection {
   #startClose(frame: CloseFrame, byPeer: boolean): void {
     if (this.#state === "closing" || this.#state === "draining" || this.#state === "closed") return;
     this.#closeReasonSet(frame.code, frame.reason, byPeer, frame.isApplication);
-    this.#tx.closeFrame = frame;
+    this.#p.close.frame = frame;
     this.#state = "closing";
-    this.#tx.closeSendPending = true;
-    this.#closeDeadline = this.#now + 3 * this.#ptoDuration();
+    this.#p.close.sendPending = true;
+    this.#p.close.deadline = this.#now + 3 * this.#ptoDuration();
   }
 
   #ptoDuration(): number {
-    return this.#recovery.rtt.ptoBase + (this.peerParams?.maxAckDelay ?? 25);
+    return this.#p.recovery.rtt.ptoBase + (this.peerParams?.maxAckDelay ?? 25);
   }
 
   #recoveryCtx(): RecoveryContext {
     return {
       handshakeConfirmed: this.#handshakeConfirmed,
       isClient: this.isClient,
-      hasHandshakeKeys: !!this.#spaces[1].keys,
-      peerValidated: !this.isClient || this.#av.validatedByPeer,
-      amplificationBlocked: this.#av.blocked,
-      spaceActive: (s) => !!this.#spaces[s].keys,
+      hasHandshakeKeys: !!this.#p.spaces[1].keys,
+      peerValidated: !this.isClient || this.#p.av.validatedByPeer,
+      amplificationBlocked: this.#p.av.blocked,
+      spaceActive: (s) => !!this.#p.spaces[s].keys,
       maxAckDelay: this.peerParams?.maxAckDelay ?? 25,
     };
   }
@@ -436,18 +430,18 @@ export class QuicConnection {
   /** Earliest time handleTimeout() must be called, or undefined. */
   pollTimeout(): number | undefined {
     if (this.#state === "closed") return undefined;
-    if (this.#state === "closing" || this.#state === "draining") return this.#closeDeadline;
+    if (this.#state === "closing" || this.#state === "draining") return this.#p.close.deadline;
     let t = Infinity;
-    if (this.#idle.timeout) t = Math.min(t, this.#idle.deadline(this.#ptoDuration()));
+    if (this.#p.idle.timeout) t = Math.min(t, this.#p.idle.deadline(this.#ptoDuration()));
     const ka = this.#keepAliveDeadline();
     if (ka !== undefined) t = Math.min(t, ka);
-    for (const s of this.#spaces) if (s.ackDeadline !== undefined) t = Math.min(t, s.ackDeadline);
-    const lt = this.#recovery.timer(this.#now, this.#recoveryCtx());
+    for (const s of this.#p.spaces) if (s.ackDeadline !== undefined) t = Math.min(t, s.ackDeadline);
+    const lt = this.#p.recovery.timer(this.#now, this.#recoveryCtx());
     if (lt) t = Math.min(t, lt[0]);
     const pd = this.#tx.pacer.deadline(
       this.#now,
-      this.#recovery.cc.window,
-      this.#recovery.rtt.smoothed,
+      this.#p.recovery.cc.window,
+      this.#p.recovery.rtt.smoothed,
     );
     if (pd !== undefined) t = Math.min(t, pd);
     return t === Infinity ? undefined : t;
@@ -456,7 +450,7 @@ export class QuicConnection {
   #keepAliveDeadline(): number | undefined {
     const ka = this.config.keepAliveInterval;
     if (!ka || !this.#handshakeComplete) return undefined;
-    return this.#idle.keepAliveDeadline(ka);
+    return this.#p.idle.keepAliveDeadline(ka);
   }
 
   /** Processes timer expiries at `now`. Never throws. */
@@ -469,10 +463,12 @@ export class QuicConnection {
     const now = this.#now;
     if (this.#state === "closed") return;
     if (this.#state === "closing" || this.#state === "draining") {
-      if (this.#closeDeadline !== undefined && now >= this.#closeDeadline) this.#state = "closed";
+      if (this.#p.close.deadline !== undefined && now >= this.#p.close.deadline) {
+        this.#state = "closed";
+      }
       return;
     }
-    if (this.#idle.timeout && now >= this.#idle.deadline(this.#ptoDuration())) {
+    if (this.#p.idle.timeout && now >= this.#p.idle.deadline(this.#ptoDuration())) {
       this.#closeReasonSet(
         TransportError.NO_ERROR,
         this.#handshakeComplete ? "idle timeout" : "handshake timeout",
@@ -484,19 +480,19 @@ export class QuicConnection {
     }
     const ka = this.#keepAliveDeadline();
     if (ka !== undefined && now >= ka) {
-      this.#spaces[2].pingPending = true;
-      this.#idle.lastKeepAlive = now;
+      this.#p.spaces[2].pingPending = true;
+      this.#p.idle.lastKeepAlive = now;
     }
-    for (const s of this.#spaces) {
+    for (const s of this.#p.spaces) {
       if (s.ackDeadline !== undefined && now >= s.ackDeadline) {
         s.ackNeeded = true;
         s.ackDeadline = undefined;
       }
     }
     const ctx = this.#recoveryCtx();
-    const lt = this.#recovery.timer(now, ctx);
+    const lt = this.#p.recovery.timer(now, ctx);
     if (lt && lt[0] <= now) {
-      const r = this.#recovery.onTimeout(now, ctx);
+      const r = this.#p.recovery.onTimeout(now, ctx);
       if (r.lost) this.#rx.onPacketsLost(r.lost[0], r.lost[1]);
       if (r.probe !== undefined) {
         this.stats.ptos++;
@@ -506,17 +502,17 @@ export class QuicConnection {
   }
 
   #armProbe(sp: SpaceId): void {
-    const space = this.#spaces[sp];
+    const space = this.#p.spaces[sp];
     if (!space.keys) {
       // anti-deadlock with keys gone: probe at the best available level
-      const alt = ([1, 0, 2] as SpaceId[]).find((s) => this.#spaces[s].keys);
+      const alt = ([1, 0, 2] as SpaceId[]).find((s) => this.#p.spaces[s].keys);
       if (alt === undefined) return;
       return this.#armProbe(alt);
     }
     space.probes = 2;
     if (sp !== 2) {
       // resend all unacknowledged crypto data in this space
-      for (const p of this.#recovery.spaces[sp].sent.values()) {
+      for (const p of this.#p.recovery.spaces[sp].sent.values()) {
         for (const f of p.frames) if (f.t === "crypto") space.cryptoSend.lost(f.off, f.len, false);
       }
     }
@@ -535,7 +531,7 @@ export class QuicConnection {
     this.#safely(() => {
       out = this.#tx.buildDatagram();
     });
-    if (!out && this.#state === "closing" && this.#tx.closeSendPending) {
+    if (!out && this.#state === "closing" && this.#p.close.sendPending) {
       // an error was raised while building: send the close now
       this.#safely(() => {
         out = this.#tx.buildDatagram();

@@ -1,6 +1,9 @@
 /**
- * The fixed parts of a QUIC connection that its packet builder and packet receiver share; each
- * takes them once at construction so the hot paths reach them through their own fields.
+ * The fixed parts of a QUIC connection that the connection, its packet builder and its packet
+ * receiver share, declared once ({@link ConnectionParts}), and the close state the three of them
+ * read and write ({@link CloseState}). The builder and receiver copy the parts into their own
+ * fields once, at construction ({@link ConnectionPart}), so the per-packet paths read them
+ * directly rather than through the connection.
  * @module
  */
 import type { AddressValidation } from "./address_validation.ts";
@@ -14,7 +17,31 @@ import type { PacketSpace } from "./spaces.ts";
 import type { Streams } from "./streams.ts";
 import type { TransportParameters } from "./transport_parameters.ts";
 
-/** A connection's long-lived objects plus the few values that change, read when needed. */
+/** The CONNECTION_CLOSE a closing connection sends. */
+export interface CloseFrame {
+  /** Error code. */
+  code: number;
+  /** Reason phrase. */
+  reason: string;
+  /** Application error (0x1d) rather than transport error (0x1c). */
+  isApplication: boolean;
+  /** Frame type that caused a transport error (0 if none). */
+  frameType: number;
+}
+
+/** What a closing or draining connection keeps: what it sends, how often, and until when. */
+export class CloseState {
+  /** What CONNECTION_CLOSE carries once closing. */
+  frame?: CloseFrame;
+  /** A CONNECTION_CLOSE packet is to be sent (once, and again per packet received). */
+  sendPending = false;
+  /** CONNECTION_CLOSE packets sent so far. */
+  sends = 0;
+  /** When closing or draining ends and the connection is closed (ms). */
+  deadline?: number;
+}
+
+/** A connection's long-lived objects: created once with it, never replaced. */
 export interface ConnectionParts {
   /** We are the client. */
   readonly isClient: boolean;
@@ -22,6 +49,8 @@ export interface ConnectionParts {
   readonly config: TransportConfig;
   /** Our connection ID. */
   readonly localCid: Uint8Array;
+  /** Client: our first Initial's DCID. Server: the DCID of the client's first Initial. */
+  readonly originalDcid: Uint8Array;
   /** Counters to update. */
   readonly stats: ConnectionStats;
   /** Initial, Handshake and Application spaces, by {@link SpaceId}. */
@@ -35,9 +64,15 @@ export interface ConnectionParts {
   /** 1-RTT key phases. */
   readonly phases: KeyPhases;
   /** Anti-amplification accounting. */
-  readonly addressValidation: AddressValidation;
+  readonly av: AddressValidation;
   /** Idle and keep-alive clock. */
   readonly idle: IdleTimer;
+  /** CONNECTION_CLOSE to send and the closing/draining deadline. */
+  readonly close: CloseState;
+}
+
+/** The values of a connection that change, read through it when needed. */
+export interface ConnectionHost {
   /** Current lifecycle state. */
   readonly state: ConnectionState;
   /** Current time (ms). */
@@ -48,49 +83,24 @@ export interface ConnectionParts {
   discardSpace(sp: SpaceId): void;
 }
 
+/** A class whose instances carry a copy of the parts, as fields of their own. */
+const PartsCopy = class {
+  constructor(parts: ConnectionParts) {
+    Object.assign(this, parts);
+  }
+} as new (parts: ConnectionParts) => ConnectionParts;
+
 /**
- * Base of the packet builder and receiver: copies the host's long-lived objects into fields
- * once, so the per-packet paths read them directly rather than through the host.
+ * Base of the packet builder and receiver: copies the connection's {@link ConnectionParts}
+ * into fields once, so the per-packet paths read them directly rather than through the host.
  */
-export abstract class ConnectionPart<H extends ConnectionParts> {
+export abstract class ConnectionPart<H extends ConnectionHost> extends PartsCopy {
   /** The connection, for the values that change. */
   protected readonly host: H;
-  /** We are the client. */
-  protected readonly isClient: boolean;
-  /** Effective transport settings. */
-  protected readonly config: TransportConfig;
-  /** Our connection ID. */
-  protected readonly localCid: Uint8Array;
-  /** Counters to update. */
-  protected readonly stats: ConnectionStats;
-  /** Packet number spaces. */
-  protected readonly spaces: readonly PacketSpace[];
-  /** Loss recovery and congestion control. */
-  protected readonly recovery: Recovery;
-  /** The stream table. */
-  protected readonly streams: Streams;
-  /** The peer's connection IDs. */
-  protected readonly cids: PeerCids;
-  /** 1-RTT key phases. */
-  protected readonly phases: KeyPhases;
-  /** Anti-amplification accounting. */
-  protected readonly av: AddressValidation;
-  /** Idle and keep-alive clock. */
-  protected readonly idle: IdleTimer;
 
-  /** Takes the connection's fixed parts from `host` once. */
-  constructor(host: H) {
+  /** Takes the connection's fixed parts once and keeps `host` for the rest. */
+  constructor(parts: ConnectionParts, host: H) {
+    super(parts);
     this.host = host;
-    this.isClient = host.isClient;
-    this.config = host.config;
-    this.localCid = host.localCid;
-    this.stats = host.stats;
-    this.spaces = host.spaces;
-    this.recovery = host.recovery;
-    this.streams = host.streams;
-    this.cids = host.cids;
-    this.phases = host.phases;
-    this.av = host.addressValidation;
-    this.idle = host.idle;
   }
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import { Pacer } from "./congestion/pacer.ts";
-import { ConnectionPart, type ConnectionParts } from "./connection_parts.ts";
+import { type ConnectionHost, ConnectionPart, type ConnectionParts } from "./connection_parts.ts";
 import { TransportError } from "./errors.ts";
 import { packetNumberLength, writeLongHeader, writeShortHeader } from "./packet.ts";
 import { protectHeader, TAG_LEN } from "./packet_protection.ts";
@@ -15,20 +15,8 @@ import type { SpaceId } from "./recovery.ts";
 import type { SentFrame, SentPacket } from "./sent_frames.ts";
 import { Writer } from "./varint.ts";
 
-/** The CONNECTION_CLOSE a closing connection sends. */
-export interface CloseFrame {
-  /** Error code. */
-  code: number;
-  /** Reason phrase. */
-  reason: string;
-  /** Application error (0x1d) rather than transport error (0x1c). */
-  isApplication: boolean;
-  /** Frame type that caused a transport error (0 if none). */
-  frameType: number;
-}
-
 /** What {@link PacketBuilder} needs from its connection beyond the shared parts. */
-export interface PacketBuilderHost extends ConnectionParts {
+export interface PacketBuilderHost extends ConnectionHost {
   /** True once the TLS handshake completed. */
   readonly handshakeComplete: boolean;
   /** Starts a 1-RTT key update (refused while one is unanswered). */
@@ -60,18 +48,12 @@ export class PacketBuilder extends ConnectionPart<PacketBuilderHost> {
   readonly pathResponses: Uint8Array[] = [];
   /** HANDSHAKE_DONE is to be sent (server). */
   handshakeDonePending = false;
-  /** What CONNECTION_CLOSE carries once closing. */
-  closeFrame?: CloseFrame;
-  /** A CONNECTION_CLOSE packet is to be sent (once, and again per packet received). */
-  closeSendPending = false;
-  /** CONNECTION_CLOSE packets sent so far. */
-  closeSends = 0;
   #sentHandshakePacket = false;
   readonly #scratch: Uint8Array;
 
   /** Takes the connection's fixed parts from `host` once; asks it for the rest per datagram. */
-  constructor(host: PacketBuilderHost) {
-    super(host);
+  constructor(parts: ConnectionParts, host: PacketBuilderHost) {
+    super(parts, host);
     this.#scratch = new Uint8Array(Math.max(1500, this.config.maxDatagramSize));
     this.pacer = new Pacer(this.config.maxDatagramSize);
   }
@@ -91,7 +73,7 @@ export class PacketBuilder extends ConnectionPart<PacketBuilderHost> {
     const state = host.state;
     if (state === "closed" || state === "draining") return undefined;
     const closing = state === "closing";
-    if (closing && !this.closeSendPending) return undefined;
+    if (closing && !this.close.sendPending) return undefined;
     const handshakeComplete = host.handshakeComplete;
     const now = host.now;
     // Until the peer's max_udp_payload_size is known, stay within the 1200 bytes every QUIC
@@ -165,8 +147,8 @@ export class PacketBuilder extends ConnectionPart<PacketBuilderHost> {
       if (b.ackEliciting) this.idle.onElicitingSent(now);
     }
     if (closing) {
-      this.closeSendPending = false;
-      this.closeSends++;
+      this.close.sendPending = false;
+      this.close.sends++;
     }
     if (this.phases.writePackets >= this.config.keyUpdateInterval) host.initiateKeyUpdate();
     if (
@@ -224,7 +206,7 @@ export class PacketBuilder extends ConnectionPart<PacketBuilderHost> {
     const frames: SentFrame[] = [];
     let eliciting = false;
     if (closing) {
-      const cf = this.closeFrame!;
+      const cf = this.close.frame!;
       const app = cf.isApplication && sp === 2;
       const reason = sp === 2 || !cf.isApplication ? cf.reason : "";
       const code = cf.isApplication && sp !== 2 ? TransportError.APPLICATION_ERROR : cf.code;

@@ -61,6 +61,15 @@ export class HeaderProtector {
   }
 }
 
+/** The AEAD side of node's Cipher/Decipher, which its typings do not describe. */
+interface AeadCipher {
+  setAAD(a: Uint8Array, o?: unknown): void;
+  setAuthTag(t: Uint8Array): void;
+  getAuthTag(): Uint8Array;
+  update(d: Uint8Array): Uint8Array;
+  final(): Uint8Array;
+}
+
 /** One direction's packet protection keys at one encryption level (and key phase). */
 export class PacketKeys {
   /** AEAD algorithm. */
@@ -116,6 +125,16 @@ export class PacketKeys {
     n[11] ^= pn;
     return n;
   }
+  /** A cipher or decipher for packet `pn` (node's typings lack the AEAD options overload). */
+  #aead(make: typeof createCipheriv | typeof createDecipheriv, pn: number): AeadCipher {
+    const m = make as (a: string, k: Uint8Array, iv: Uint8Array, o: never) => unknown;
+    return m(
+      this.aead,
+      this.key,
+      this.nonce(pn),
+      { authTagLength: TAG_LEN } as never,
+    ) as AeadCipher;
+  }
   /** Encrypts `plain` with AAD `aad`; writes ciphertext+tag into `out` at `offset`. Returns bytes written. */
   sealInto(
     pn: number,
@@ -124,17 +143,7 @@ export class PacketKeys {
     out: Uint8Array,
     offset: number,
   ): number {
-    const c = createCipheriv(
-      this.aead,
-      this.key,
-      this.nonce(pn),
-      { authTagLength: TAG_LEN } as never,
-    ) as unknown as {
-      setAAD(a: Uint8Array, o?: unknown): void;
-      update(d: Uint8Array): Uint8Array;
-      final(): Uint8Array;
-      getAuthTag(): Uint8Array;
-    };
+    const c = this.#aead(createCipheriv, pn);
     c.setAAD(aad, { plaintextLength: plain.length });
     const ct = c.update(plain);
     out.set(ct, offset);
@@ -151,17 +160,7 @@ export class PacketKeys {
   open(pn: number, aad: Uint8Array, sealed: Uint8Array): Uint8Array | null {
     if (sealed.length < TAG_LEN) return null;
     try {
-      const d = createDecipheriv(
-        this.aead,
-        this.key,
-        this.nonce(pn),
-        { authTagLength: TAG_LEN } as never,
-      ) as unknown as {
-        setAAD(a: Uint8Array, o?: unknown): void;
-        setAuthTag(t: Uint8Array): void;
-        update(d: Uint8Array): Uint8Array;
-        final(): Uint8Array;
-      };
+      const d = this.#aead(createDecipheriv, pn);
       const ctLen = sealed.length - TAG_LEN;
       d.setAuthTag(sealed.subarray(ctLen));
       d.setAAD(aad, { plaintextLength: ctLen });

@@ -5,7 +5,7 @@
  * ACK frames reveal: acknowledged and lost packets' frames go back to their owners.
  * @module
  */
-import { ConnectionPart, type ConnectionParts } from "./connection_parts.ts";
+import { type ConnectionHost, ConnectionPart, type ConnectionParts } from "./connection_parts.ts";
 import { QuicError, TransportError } from "./errors.ts";
 import { type Frame, parseFrames } from "./frame.ts";
 import { decodePacketNumber, type PacketHeader, parseHeader } from "./packet.ts";
@@ -17,11 +17,9 @@ import type { SentFrame, SentPacket } from "./sent_frames.ts";
 const LEVEL_NAMES = ["initial", "handshake", "application"];
 
 /** What {@link PacketReceiver} needs from its connection beyond the shared parts. */
-export interface PacketReceiverHost extends ConnectionParts {
+export interface PacketReceiverHost extends ConnectionHost {
   /** The connection's output side (close resends, PATH_RESPONSE, HANDSHAKE_DONE, token). */
   readonly builder: PacketBuilder;
-  /** Client: our first Initial's DCID. Server: the DCID of the client's first Initial. */
-  readonly originalDcid: Uint8Array;
   /** What loss recovery needs to know about the handshake and address validation. */
   recoveryCtx(): RecoveryContext;
   /** Hands in-order CRYPTO data of space `sp` to TLS and processes what TLS produces. */
@@ -48,13 +46,11 @@ export class PacketReceiver extends ConnectionPart<PacketReceiverHost> {
   peerInitialScid?: Uint8Array;
   /** Client: the SCID of the Retry we accepted. */
   retryScid?: Uint8Array;
-  readonly #originalDcid: Uint8Array;
   readonly #builder: PacketBuilder;
 
   /** Takes the connection's fixed parts from `host` once; asks it for the rest per packet. */
-  constructor(host: PacketReceiverHost) {
-    super(host);
-    this.#originalDcid = host.originalDcid;
+  constructor(parts: ConnectionParts, host: PacketReceiverHost) {
+    super(parts, host);
     this.#builder = host.builder;
   }
 
@@ -64,7 +60,7 @@ export class PacketReceiver extends ConnectionPart<PacketReceiverHost> {
     const state = host.state;
     if (state === "closed" || state === "draining") return;
     if (state === "closing") {
-      if (this.#builder.closeSends < 16) this.#builder.closeSendPending = true;
+      if (this.close.sends < 16) this.close.sendPending = true;
       return;
     }
     this.av.bytesRecv += dg.length;
@@ -82,7 +78,7 @@ export class PacketReceiver extends ConnectionPart<PacketReceiverHost> {
       if (h.type === "version_negotiation" || h.type === "0rtt") continue;
       if (
         !eqBytes(h.dcid, this.localCid) &&
-        !(h.type === "initial" && !this.isClient && eqBytes(h.dcid, this.#originalDcid))
+        !(h.type === "initial" && !this.isClient && eqBytes(h.dcid, this.originalDcid))
       ) {
         continue;
       }
@@ -102,7 +98,7 @@ export class PacketReceiver extends ConnectionPart<PacketReceiverHost> {
 
   #handleRetry(pkt: Uint8Array, h: PacketHeader): void {
     if (!this.isClient || this.gotServerPacket || this.retryScid || h.token.length === 0) return;
-    const tag = retryIntegrityTag(this.#originalDcid, pkt.subarray(0, pkt.length - 16));
+    const tag = retryIntegrityTag(this.originalDcid, pkt.subarray(0, pkt.length - 16));
     if (!eqBytes(tag, pkt.subarray(pkt.length - 16))) return;
     this.retryScid = h.scid.slice();
     this.#builder.token = h.token.slice();

@@ -4,6 +4,7 @@
  * @module
  */
 import type { DatagramTransport } from "./driver.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
 
 /** Splits `host:port` / `[v6]:port`. */
 export function parseHostPort(remote: string): { hostname: string; port: number } {
@@ -68,8 +69,6 @@ export class UdpTransport implements DatagramTransport {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      this.#conn.close();
-    } catch { /* already closed */ }
+    closeQuietly(this.#conn);
   }
 }

@@ -6,6 +6,7 @@
  */
 import type { MeshStreamConn } from "../streams/stream_service.ts";
 import type { TlsHandshakeResult } from "../certs/tls_stream.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
 
 /** A duplex byte stream as the bridge sees it. */
 export interface ByteChannel {
@@ -46,9 +47,7 @@ export function connChannel(conn: Deno.Conn, name: string): ByteChannel {
     close() {
       if (closed) return;
       closed = true;
-      try {
-        conn.close();
-      } catch { /* already closed */ }
+      closeQuietly(conn);
     },
   };
 }
@@ -96,9 +95,7 @@ export function meshChannel(conn: MeshStreamConn, name: string, graceMs: number)
   let timer: ReturnType<typeof setTimeout> | undefined;
   const closeNow = () => {
     clearTimeout(timer);
-    try {
-      conn.close();
-    } catch { /* already closed */ }
+    closeQuietly(conn);
   };
   return {
     name,

@@ -11,10 +11,9 @@
 import type { CommandServiceSection } from "../config/types.ts";
 import { shlexSplit } from "../gocompat/shlex.ts";
 import type { ByteChannel } from "./channel.ts";
-import { bridge, BridgeSet } from "./bridge.ts";
 import {
-  listenMeshChannels,
   type RunningService,
+  serveMeshToLocal,
   type ServiceDeps,
   ServiceStartError,
 } from "./common.ts";
@@ -103,53 +102,37 @@ export function startCommandService(
     );
   }
   if (!argv.length) throw new ServiceStartError(`command-service ${s.service}: empty command`);
-  const bridges = new BridgeSet();
-  let closed = false;
-  const listener = listenMeshChannels(
-    deps,
-    s.service,
-    s.tls,
-    { type: "Command Service" },
-    (remote) => {
-      let child: Deno.ChildProcess;
-      try {
-        child = new Deno.Command(argv[0], {
-          args: argv.slice(1),
-          stdin: "piped",
-          stdout: "piped",
-          stderr: "piped",
-        }).spawn();
-      } catch (e) {
-        logger.error(`Error running command: ${errorText(e)}`);
-        remote.close(false);
-        return;
-      }
-      if (closed) {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* gone */ }
-        remote.close(false);
-        return;
-      }
-      const proc = processChannel(child, `command ${argv[0]} (pid ${child.pid})`);
-      const br = bridge(remote, proc, logger);
-      bridges.add(br);
-      // Once the process has exited and all its output went out, end the session even if
-      // the client never half-closes (a terminal session ends with its process).
-      Promise.all([child.status, br.bToA]).then(([status, ok]) => {
-        logger.debug(`command ${argv[0]} (pid ${child.pid}) exited with code ${status.code}`);
-        if (ok) remote.close(true);
-      }).catch(() => {});
-    },
-  );
-  logger.debug(`command-service ${s.service} runs ${JSON.stringify(argv)}`);
-  return {
+  const service = serveMeshToLocal(deps, {
+    service: s.service,
+    tlsServer: s.tls,
+    tags: { type: "Command Service" },
     description: `command-service ${s.service}`,
-    close() {
-      if (closed) return;
-      closed = true;
-      listener.close();
-      bridges.abortAll();
+    failure: "Error running command",
+    open: () => {
+      const child = new Deno.Command(argv[0], {
+        args: argv.slice(1),
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      return {
+        channel: processChannel(child, `command ${argv[0]} (pid ${child.pid})`),
+        discard() {
+          try {
+            child.kill("SIGKILL");
+          } catch { /* gone */ }
+        },
+        bridged(br, remote) {
+          // Once the process has exited and all its output went out, end the session even if
+          // the client never half-closes (a terminal session ends with its process).
+          Promise.all([child.status, br.bToA]).then(([status, ok]) => {
+            logger.debug(`command ${argv[0]} (pid ${child.pid}) exited with code ${status.code}`);
+            if (ok) remote.close(true);
+          }).catch(() => {});
+        },
+      };
     },
-  };
+  });
+  logger.debug(`command-service ${s.service} runs ${JSON.stringify(argv)}`);
+  return service;
 }

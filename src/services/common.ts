@@ -11,7 +11,7 @@ import type { LoadedTlsClient, LoadedTlsServer } from "../certs/tls_config.ts";
 import { dialStream, type MeshStreamConn, StreamListener } from "../streams/stream_service.ts";
 import { type TlsLookup, userClientTls, userServerTls } from "../streams/stream_tls.ts";
 import { meshChannel } from "./channel.ts";
-import { bridge, BridgeSet } from "./bridge.ts";
+import { type Bridge, bridge, BridgeSet } from "./bridge.ts";
 import type { ByteChannel } from "./channel.ts";
 import { errorText } from "../util/error_text.ts";
 
@@ -110,6 +110,72 @@ export function listenMeshChannels(
     }
   })();
   return listener;
+}
+
+/** The local end {@link serveMeshToLocal} bridges a mesh stream to. */
+export interface LocalEnd {
+  /** The channel to bridge to. */
+  channel: ByteChannel;
+  /** Drops the end when the service closed while it was being opened (default: close it). */
+  discard?(): void;
+  /** Called once the bridge runs. */
+  bridged?(b: Bridge, remote: ByteChannel): void;
+}
+
+/**
+ * Serve mesh service `service` by bridging each accepted stream to a local end that `open`
+ * makes (`tcp-client`, `unix-socket-client`, `command-service`). A failed `open` is logged as
+ * `<failure>: <error>` and closes the stream; an end opened after the service closed is
+ * discarded. Closing the returned service stops listening and aborts every bridge.
+ */
+export function serveMeshToLocal(
+  deps: ServiceDeps,
+  opts: {
+    service: string;
+    tlsServer: string;
+    tags: Record<string, string>;
+    description: string;
+    failure: string;
+    open: (remote: ByteChannel) => LocalEnd | Promise<LocalEnd>;
+  },
+): RunningService {
+  const { logger } = deps;
+  const bridges = new BridgeSet();
+  let closed = false;
+  const listener = listenMeshChannels(
+    deps,
+    opts.service,
+    opts.tlsServer,
+    opts.tags,
+    async (remote) => {
+      let local: LocalEnd;
+      try {
+        local = await opts.open(remote);
+      } catch (e) {
+        logger.error(`${opts.failure}: ${errorText(e)}`);
+        remote.close(false);
+        return;
+      }
+      if (closed) {
+        if (local.discard) local.discard();
+        else local.channel.close(false);
+        remote.close(false);
+        return;
+      }
+      const b = bridge(remote, local.channel, logger);
+      bridges.add(b);
+      local.bridged?.(b, remote);
+    },
+  );
+  return {
+    description: opts.description,
+    close() {
+      if (closed) return;
+      closed = true;
+      listener.close();
+      bridges.abortAll();
+    },
+  };
 }
 
 /** Dial `service` on `node` (user TLS from `tlsClient` naming the target node, if set). */

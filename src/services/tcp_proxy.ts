@@ -6,19 +6,19 @@
  */
 import type { TcpClientSection, TcpServerSection } from "../config/types.ts";
 import { tlsClientOverConn, tlsServerOverConn } from "../certs/tls_stream.ts";
-import { type ByteChannel, connChannel, tlsChannel } from "./channel.ts";
-import { bridge, BridgeSet } from "./bridge.ts";
+import { connChannel, tlsChannel } from "./channel.ts";
 import {
   checkRemoteService,
   clientTlsNamed,
   forwardLocalToMesh,
-  listenMeshChannels,
   type RunningService,
+  serveMeshToLocal,
   serverTlsNamed,
   type ServiceDeps,
   ServiceStartError,
 } from "./common.ts";
 import { errorText } from "../util/error_text.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
 
 /** Split `host:port` / `[v6]:port` (Go's net.SplitHostPort rules, simplified). */
 export function splitHostPort(address: string): { hostname: string; port: number } {
@@ -60,9 +60,7 @@ export function startTcpServer(s: TcpServerSection, deps: ServiceDeps): RunningS
         return tlsChannel(await tlsServerOverConn(conn, tlsServer), name);
       } catch (e) {
         logger.error(`Error in TLS handshake with ${name}: ${errorText(e)}`);
-        try {
-          conn.close();
-        } catch { /* closed */ }
+        closeQuietly(conn);
         return null;
       }
     },
@@ -75,9 +73,7 @@ export function startTcpServer(s: TcpServerSection, deps: ServiceDeps): RunningS
     description: `tcp-server ${hostname}:${port} → ${s.remotenode}/${s.remoteservice}`,
     close() {
       forwarding.close();
-      try {
-        listener.close();
-      } catch { /* closed */ }
+      closeQuietly(listener);
     },
   };
 }
@@ -87,43 +83,23 @@ export function startTcpClient(s: TcpClientSection, deps: ServiceDeps): RunningS
   const { logger } = deps;
   const { hostname, port } = splitHostPort(s.address);
   clientTlsNamed(deps, s.tlsclient);
-  const bridges = new BridgeSet();
-  let closed = false;
-  const listener = listenMeshChannels(
-    deps,
-    s.service,
-    s.tlsserver,
-    { type: "TCP Proxy", address: s.address },
-    async (remote) => {
-      let local: ByteChannel;
-      try {
-        const conn = await Deno.connect({ hostname, port });
-        const name = `TCP ${s.address}`;
-        const tls = clientTlsNamed(deps, s.tlsclient);
-        local = tls
-          ? tlsChannel(await tlsClientOverConn(conn, tls, hostname), name)
-          : connChannel(conn, name);
-      } catch (e) {
-        logger.error(`Error connecting via TCP: ${errorText(e)}`);
-        remote.close(false);
-        return;
-      }
-      if (closed) {
-        local.close(false);
-        remote.close(false);
-        return;
-      }
-      bridges.add(bridge(remote, local, logger));
-    },
-  );
-  logger.debug(`tcp-client: mesh service ${s.service} → TCP ${s.address}`);
-  return {
+  const service = serveMeshToLocal(deps, {
+    service: s.service,
+    tlsServer: s.tlsserver,
+    tags: { type: "TCP Proxy", address: s.address },
     description: `tcp-client ${s.service} → ${s.address}`,
-    close() {
-      if (closed) return;
-      closed = true;
-      listener.close();
-      bridges.abortAll();
+    failure: "Error connecting via TCP",
+    open: async () => {
+      const conn = await Deno.connect({ hostname, port });
+      const name = `TCP ${s.address}`;
+      const tls = clientTlsNamed(deps, s.tlsclient);
+      return {
+        channel: tls
+          ? tlsChannel(await tlsClientOverConn(conn, tls, hostname), name)
+          : connChannel(conn, name),
+      };
     },
-  };
+  });
+  logger.debug(`tcp-client: mesh service ${s.service} → TCP ${s.address}`);
+  return service;
 }

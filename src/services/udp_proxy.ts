@@ -17,6 +17,8 @@ import {
 } from "./common.ts";
 import { splitHostPort } from "./tcp_proxy.ts";
 import { errorText } from "../util/error_text.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
+import type { Logger } from "../log.ts";
 
 /** Relay state for one peer: closed when the service stops or the peer is idle too long. */
 interface Relay {
@@ -90,27 +92,15 @@ export function startUdpServer(s: UdpServerSection, deps: ServiceDeps): RunningS
     return r;
   };
 
-  (async () => {
-    for (;;) {
-      let msg: [Uint8Array, Deno.Addr];
-      try {
-        msg = await udp.receive();
-      } catch (e) {
-        if (!closed) logger.error(`Error reading from UDP: ${errorText(e)}`);
-        return;
-      }
-      const [data, addr] = msg;
-      const relay = relayFor(addr as Deno.NetAddr);
-      relay.lastUsed = Date.now();
-      try {
-        relay.ep.send(target, s.remoteservice, data);
-      } catch (e) {
-        logger.error(
-          `Error sending packet on Receptor network: ${errorText(e)}`,
-        );
-      }
+  receiveAll(udp, logger, () => !closed, (data, addr) => {
+    const relay = relayFor(addr);
+    relay.lastUsed = Date.now();
+    try {
+      relay.ep.send(target, s.remoteservice, data);
+    } catch (e) {
+      logger.error(`Error sending packet on Receptor network: ${errorText(e)}`);
     }
-  })();
+  });
   const port = (udp.addr as Deno.NetAddr).port;
   logger.debug(`udp-server listening on ${hostname}:${port} for ${target}:${s.remoteservice}`);
   return {
@@ -119,9 +109,7 @@ export function startUdpServer(s: UdpServerSection, deps: ServiceDeps): RunningS
       if (closed) return;
       closed = true;
       clearInterval(sweeper);
-      try {
-        udp.close();
-      } catch { /* closed */ }
+      closeQuietly(udp);
       for (const r of relays.values()) r.close();
       relays.clear();
     },
@@ -163,35 +151,20 @@ export function startUdpClient(s: UdpClientSection, deps: ServiceDeps): RunningS
       udp,
       lastUsed: Date.now(),
       close: () => {
-        try {
-          udp.close();
-        } catch { /* closed */ }
+        closeQuietly(udp);
       },
     };
     relays.set(key, relay);
     logger.debug(`Opened new UDP connection to ${s.address} for ${key}`);
-    (async () => {
-      for (;;) {
-        let msg: [Uint8Array, Deno.Addr];
-        try {
-          msg = await udp.receive();
-        } catch (e) {
-          if (!closed && relays.get(key) === relay) {
-            logger.error(`Error reading from UDP: ${errorText(e)}`);
-          }
-          return;
-        }
-        if (!fromTarget(msg[1] as Deno.NetAddr)) continue;
-        relay.lastUsed = Date.now();
-        try {
-          ep.send(node, service, msg[0]);
-        } catch (e) {
-          logger.error(
-            `Error writing to the Receptor network: ${errorText(e)}`,
-          );
-        }
+    receiveAll(udp, logger, () => !closed && relays.get(key) === relay, (data, from) => {
+      if (!fromTarget(from)) return;
+      relay.lastUsed = Date.now();
+      try {
+        ep.send(node, service, data);
+      } catch (e) {
+        logger.error(`Error writing to the Receptor network: ${errorText(e)}`);
       }
-    })();
+    });
     r = relay;
     return r;
   };
@@ -230,4 +203,28 @@ export function startUdpClient(s: UdpClientSection, deps: ServiceDeps): RunningS
       relays.clear();
     },
   };
+}
+
+/**
+ * Hands each datagram received on `udp` to `onDatagram` until receiving fails (the socket was
+ * closed); the failure is logged only while `live()` says the socket is still wanted.
+ */
+function receiveAll(
+  udp: Deno.DatagramConn,
+  logger: Logger,
+  live: () => boolean,
+  onDatagram: (data: Uint8Array, from: Deno.NetAddr) => void,
+): void {
+  (async () => {
+    for (;;) {
+      let msg: [Uint8Array, Deno.Addr];
+      try {
+        msg = await udp.receive();
+      } catch (e) {
+        if (live()) logger.error(`Error reading from UDP: ${errorText(e)}`);
+        return;
+      }
+      onDatagram(msg[0], msg[1] as Deno.NetAddr);
+    }
+  })();
 }

@@ -6,18 +6,16 @@
  * @module
  */
 import type { UnixSocketClientSection, UnixSocketServerSection } from "../config/types.ts";
-import { type ByteChannel, connChannel } from "./channel.ts";
-import { bridge, BridgeSet } from "./bridge.ts";
+import { connChannel } from "./channel.ts";
 import { listenUnixLocked } from "../util/unix_socket.ts";
 import {
   checkRemoteService,
   clientTlsNamed,
   forwardLocalToMesh,
-  listenMeshChannels,
   type RunningService,
+  serveMeshToLocal,
   type ServiceDeps,
 } from "./common.ts";
-import { errorText } from "../util/error_text.ts";
 
 /** Start a `unix-socket-server`: Unix socket `filename` → `remotenode`/`remoteservice`. */
 export async function startUnixSocketServer(
@@ -51,39 +49,17 @@ export function startUnixSocketClient(
   deps: ServiceDeps,
 ): RunningService {
   const { logger } = deps;
-  const bridges = new BridgeSet();
-  let closed = false;
-  const listener = listenMeshChannels(
-    deps,
-    s.service,
-    s.tls,
-    { type: "Unix Proxy", filename: s.filename },
-    async (remote) => {
-      let local: ByteChannel;
-      try {
-        const conn = await Deno.connect({ transport: "unix", path: s.filename });
-        local = connChannel(conn, `Unix socket ${s.filename}`);
-      } catch (e) {
-        logger.error(`Error connecting via Unix socket: ${errorText(e)}`);
-        remote.close(false);
-        return;
-      }
-      if (closed) {
-        local.close(false);
-        remote.close(false);
-        return;
-      }
-      bridges.add(bridge(remote, local, logger));
-    },
-  );
-  logger.debug(`unix-socket-client: mesh service ${s.service} → ${s.filename}`);
-  return {
+  const service = serveMeshToLocal(deps, {
+    service: s.service,
+    tlsServer: s.tls,
+    tags: { type: "Unix Proxy", filename: s.filename },
     description: `unix-socket-client ${s.service} → ${s.filename}`,
-    close() {
-      if (closed) return;
-      closed = true;
-      listener.close();
-      bridges.abortAll();
+    failure: "Error connecting via Unix socket",
+    open: async () => {
+      const conn = await Deno.connect({ transport: "unix", path: s.filename });
+      return { channel: connChannel(conn, `Unix socket ${s.filename}`) };
     },
-  };
+  });
+  logger.debug(`unix-socket-client: mesh service ${s.service} → ${s.filename}`);
+  return service;
 }

@@ -6,6 +6,7 @@
  */
 
 import { errorText } from "./error_text.ts";
+import { closeQuietly } from "./close_quietly.ts";
 
 /** A Unix socket could not be opened (message starts `error opening Unix socket:`). */
 export class UnixSocketError extends Error {}
@@ -93,9 +94,7 @@ export async function listenUnixLocked(
     close() {
       if (closed) return;
       closed = true;
-      try {
-        listener.close();
-      } catch { /* closed */ }
+      closeQuietly(listener);
       try {
         if (Deno.lstatSync(path).ino === inode) Deno.removeSync(path);
       } catch { /* gone */ }

@@ -122,6 +122,8 @@ export class CommandUnitType implements WorkUnitType {
     }
     const pid = child.pid;
     await unit.update((s) => {
+      // a runner that already finished cleared ExtraData with its final state: keep it so
+      if (isFinal(s.State)) return;
       const cur = s.ExtraData as Partial<CommandExtraData> | null;
       s.ExtraData = { Pid: pid, Params: cur?.Params ?? params };
     });

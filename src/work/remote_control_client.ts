@@ -8,6 +8,7 @@
 import type { DuplexConn } from "../streams/duplex.ts";
 import { LineReader } from "../util/line_reader.ts";
 import { errorText } from "../util/error_text.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
 
 const encoder = new TextEncoder();
 
@@ -115,12 +116,6 @@ export class RemoteControlClient {
     this.#reader.cancel();
     closeQuietly(this.#conn);
   }
-}
-
-function closeQuietly(conn: DuplexConn): void {
-  try {
-    conn.close();
-  } catch { /* closed */ }
 }
 
 /** Race `p` against `signal`; on abort call `onAbort` (e.g. close the socket) and reject. */

@@ -27,6 +27,7 @@ import {
 } from "./remote_protocol.ts";
 import { delay } from "../util/delay.ts";
 import { errorText } from "../util/error_text.ts";
+import { closeQuietly } from "../util/close_quietly.ts";
 
 /**
  * Dials the `control` service of `node` (tlsClient "" = insecure) and returns the raw
@@ -145,9 +146,7 @@ export class RemoteLink {
       throw new RemoteConnectError(errorText(e));
     }
     if (signal.aborted) {
-      try {
-        conn.close();
-      } catch { /* closed */ }
+      closeQuietly(conn);
       throw new RemoteConnectError("aborted");
     }
     return await RemoteControlClient.open(conn, ed.RemoteNode, {

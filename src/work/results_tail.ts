@@ -2,6 +2,13 @@
  * Tailing a unit's stdout for `work results` (control.md §4.9): streams output as it appears
  * and ends once the unit is complete and everything up to StdoutSize was sent, when it is
  * Canceled and the file is drained, or when the unit directory / stdout file disappears.
+ *
+ * Order matters: every "nothing (more) to read" observation is followed by a status read, and
+ * the runner writes its final status only after all output is in the file. So a final status
+ * seen AFTER a failed open or an empty read does not prove the output is absent — a fast job can
+ * create its stdout, write it and finish in between (seen under load: `work submit -f` printing
+ * nothing). The stream therefore looks at the file once more after seeing a final status and
+ * ends only when that second look finds nothing.
  * @module
  */
 
@@ -30,15 +37,29 @@ export interface TailOptions {
   signal: AbortSignal;
   clock: Clock;
   logger: Logger;
+  /** Reads the unit's status (default {@link loadStatus}); tests interpose on it. */
+  readStatus?: (dir: string) => Promise<StatusFileData>;
 }
 
 /** The unit's status, or null when the unit is gone (its status file no longer exists). */
-async function statusOrGone(dir: string): Promise<StatusFileData | null> {
+async function statusOrGone(
+  dir: string,
+  read: (dir: string) => Promise<StatusFileData>,
+): Promise<StatusFileData | null> {
   try {
-    return await loadStatus(dir);
+    return await read(dir);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return null;
     throw e; // logged by the pull loop, which then ends the stream
+  }
+}
+
+/** The stdout file opened for reading, or null while it does not exist (or cannot be opened). */
+async function openOrNull(path: string): Promise<Deno.FsFile | null> {
+  try {
+    return await Deno.open(path, { read: true });
+  } catch {
+    return null;
   }
 }
 
@@ -50,6 +71,9 @@ export function tailResults(o: TailOptions): ReadableStream<Uint8Array> {
   let file: Deno.FsFile | null = null;
   let offset = Math.max(0, Math.trunc(o.startpos));
   let missingSince = -1;
+  /** A final status was seen after the last empty read: one more empty read ends the stream. */
+  let lastLook = false;
+  const readStatus = o.readStatus ?? loadStatus;
   let buf = new Uint8Array(READ_CHUNK);
   const finish = (c: ReadableStreamDefaultController<Uint8Array>) => {
     file?.close();
@@ -67,14 +91,19 @@ export function tailResults(o: TailOptions): ReadableStream<Uint8Array> {
         for (;;) {
           if (signal.aborted) return finish(c);
           if (!file) {
-            try {
-              file = await Deno.open(paths.stdout, { read: true });
-            } catch {
+            file = await openOrNull(paths.stdout);
+            if (!file) {
               // no stdout yet (or any more): the status decides whether to wait
-              const s = await statusOrGone(o.dir);
-              if (!s || isFinal(s.State)) return finish(c);
-              await delay(o.pollMs, signal);
-              continue;
+              const s = await statusOrGone(o.dir, readStatus);
+              if (!s) return finish(c);
+              // final: the output (if any) is complete now, but it may have appeared since
+              // the failed open — look once more before concluding there is none
+              if (isFinal(s.State)) file = await openOrNull(paths.stdout);
+              if (!file) {
+                if (isFinal(s.State)) return finish(c);
+                await delay(o.pollMs, signal);
+                continue;
+              }
             }
             // reads continue from where the last one ended, also after end of file
             if (offset > 0) await file.seek(offset, Deno.SeekMode.Start);
@@ -83,6 +112,7 @@ export function tailResults(o: TailOptions): ReadableStream<Uint8Array> {
           if (n !== null && n > 0) {
             offset += n;
             missingSince = -1;
+            lastLook = false;
             // a big read hands its buffer over; a small one (tailing a slow job) a copy
             if (n < READ_CHUNK / 4) c.enqueue(buf.slice(0, n));
             else {
@@ -91,10 +121,15 @@ export function tailResults(o: TailOptions): ReadableStream<Uint8Array> {
             }
             return;
           }
-          const s = await statusOrGone(o.dir);
+          if (lastLook) return finish(c);
+          const s = await statusOrGone(o.dir, readStatus);
           if (!s) return finish(c);
           if (isComplete(s.State) && offset >= s.StdoutSize) return finish(c);
-          if (s.State === WorkState.Canceled) return finish(c);
+          if (s.State === WorkState.Canceled) {
+            // output written between the empty read and the Canceled status is still sent
+            lastLook = true;
+            continue;
+          }
           try {
             await Deno.stat(paths.stdout);
             missingSince = -1;

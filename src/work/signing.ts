@@ -23,6 +23,7 @@ import { parseOpenSshPrivateKey, parseSshRsaPublicLine } from "../certs/ssh_keys
 import { formatGoDuration } from "../gocompat/duration.ts";
 import { ConfigError } from "../config/errors.ts";
 import { msToNs } from "../clock.ts";
+import { errorText } from "../util/error_text.ts";
 
 /** Default token lifetime when `tokenexpiration` is not set (5 minutes). */
 export const DEFAULT_TOKEN_LIFETIME_MS = 5 * 60_000;
@@ -118,7 +119,7 @@ export function parseVerifyingKeyText(text: string): KeyObject {
       try {
         return createPublicKey({ key: Buffer.from(blocks[0].der), format: "der", type: "pkcs1" });
       } catch (e) {
-        throw new Error(`x509: failed to parse public key: ${(e as Error).message}`);
+        throw new Error(`x509: failed to parse public key: ${errorText(e)}`);
       }
     }
   }
@@ -218,7 +219,7 @@ export function loadWorkSigner(
       try {
         return file.get();
       } catch (e) {
-        throw new Error(`could not load signing key file: ${(e as Error).message}`);
+        throw new Error(`could not load signing key file: ${errorText(e)}`);
       }
     },
     lifetime,
@@ -283,7 +284,7 @@ export function makeWorkVerifier(
       try {
         header = b64urlJson(parts[0]);
       } catch (e) {
-        return fail(`token is malformed: ${(e as Error).message}`);
+        return fail(`token is malformed: ${errorText(e)}`);
       }
       const alg = typeof header.alg === "string" ? header.alg : "";
       if (alg === "none") fail("'none' signature type is not allowed");
@@ -302,7 +303,7 @@ export function makeWorkVerifier(
         if (code === "ERR_JWS_SIGNATURE_VERIFICATION_FAILED") {
           return fail("crypto/rsa: verification error");
         }
-        return fail(`token is malformed: ${(e as Error).message}`);
+        return fail(`token is malformed: ${errorText(e)}`);
       }
       let claims: Record<string, unknown>;
       try {
@@ -310,7 +311,7 @@ export function makeWorkVerifier(
         if (!v || typeof v !== "object" || Array.isArray(v)) throw new Error("not a JSON object");
         claims = v;
       } catch (e) {
-        return fail(`token is malformed: ${(e as Error).message}`);
+        return fail(`token is malformed: ${errorText(e)}`);
       }
       // golang-jwt v4 RegisteredClaims.Valid: exp, iat, nbf; the last failure wins.
       const t = now();
@@ -352,7 +353,7 @@ export function loadWorkVerifier(
       try {
         return file.get();
       } catch (e) {
-        throw new Error(`could not load verifying key file: ${(e as Error).message}`);
+        throw new Error(`could not load verifying key file: ${errorText(e)}`);
       }
     },
     nodeId,

@@ -16,6 +16,7 @@ import type { ControlDialer } from "../../src/work/remote_unit.ts";
 import { makeWorkCommand } from "../../src/control/work_command.ts";
 import { type Closer, listenUnixControl } from "../../src/control/server.ts";
 import { duplexFromConn } from "../../src/control/conn_duplex.ts";
+import { RemoteControlClient } from "../../src/work/remote_control_client.ts";
 import { makeWorkSigner } from "../../src/work/signing.ts";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 
@@ -228,6 +229,18 @@ Deno.test({
     let exec: NodeProcess | undefined;
     const startExec = async () => {
       exec = await startNode("exec", execYaml(execPort, execCtlPort), { dir: execDir });
+      // The socket file appears before a loaded machine's new node sends its banner; a submit
+      // in that window is rightly `Job Submitted` (delivered in the background). Steps that
+      // expect `Job Started` need the executor answering, as the submitter dials it.
+      await waitFor("exec's control service answers the submitter's dial", async () => {
+        try {
+          const conn = await dial("exec", "", AbortSignal.timeout(5000));
+          (await RemoteControlClient.open(conn, "exec")).close();
+          return true;
+        } catch {
+          return false;
+        }
+      });
     };
     const stopExec = async () => {
       await exec?.stop();

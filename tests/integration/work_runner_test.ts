@@ -65,6 +65,27 @@ Deno.test("runner: directive key=value parsing", () => {
 
 Deno.test({
   ...opts,
+  name: "runner: the final state and the cleared ExtraData land in one status update",
+  fn: () =>
+    withDataDir(async (dir) => {
+      // Pid 0: the node has not recorded the runner yet (a job faster than the node's update)
+      const u = await unit(dir);
+      await saveStatus(u, {
+        State: 0,
+        Detail: "Launching command runner",
+        StdoutSize: 0,
+        WorkType: "t",
+        ExtraData: { Pid: 0, Params: "x" },
+      });
+      const st = await runner("echo", "x", u).status;
+      assertEquals(st.code, 0);
+      const s = await loadStatus(u);
+      assertEquals([s.State, s.Detail, s.StdoutSize, s.ExtraData], [2, "exit status 0", 2, null]);
+    }),
+});
+
+Deno.test({
+  ...opts,
   name: "runner: stdout and stderr share one offset; exit code and status are the child's",
   fn: () =>
     withDataDir(async (dir) => {

@@ -9,9 +9,7 @@
 import * as net from "node:net";
 import * as tls from "node:tls";
 import type { LoadedTlsServer } from "../../certs/tls_config.ts";
-import { serverChainVerifier } from "../../certs/tls_config.ts";
-import { goTlsParams, serverSecureContextOptions } from "../../certs/tls_node.ts";
-import { completeHandshake, type ConnLike } from "../../certs/tls_stream.ts";
+import { type ConnLike, tlsServerOverSocket } from "../../certs/tls_stream.ts";
 import type { Logger } from "../../log.ts";
 import { errorText } from "../../util/error_text.ts";
 
@@ -124,16 +122,10 @@ export async function listenHttps(
       raw.destroy();
       return;
     }
-    const o = serverSecureContextOptions(loaded);
-    const sock = new tls.TLSSocket(raw, {
-      isServer: true,
-      secureContext: tls.createSecureContext({ ...o, ...goTlsParams(loaded.minVersion) }),
-      requestCert: o.requestCert,
-      rejectUnauthorized: false,
-    });
+    const { sock, handshake } = tlsServerOverSocket(raw, loaded, HTTPS_REQUEST_TIMEOUT_MS);
     sock.on("error", () => {});
     const from = `${raw.remoteAddress}:${raw.remotePort}`;
-    completeHandshake(sock, "secure", serverChainVerifier(loaded), HTTPS_REQUEST_TIMEOUT_MS)
+    handshake
       .then(
         (r) => serve(r.stream, sock, `${hostname}:${port}`, handler),
         (e) => {

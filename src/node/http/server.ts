@@ -19,6 +19,7 @@ import { PAGE_HTML } from "./page_html.ts";
 import { PAGE_JS } from "./page_js.ts";
 import { listenHttps } from "./https.ts";
 import { errorText } from "../../util/error_text.ts";
+import { closeQuietly } from "../../util/close_quietly.ts";
 
 /** Most live-page clients at once (each holds one open response); more get 503. */
 export const MAX_EVENT_CLIENTS = 32;
@@ -110,45 +111,6 @@ export async function startObservability(
     return json(body, body.status === "ok" ? 200 : 503);
   };
 
-  const eventStream = (): Response => {
-    if (events.size >= MAX_EVENT_CLIENTS) {
-      deps.logger.warning(
-        `observability: refusing a live-page client: ${MAX_EVENT_CLIENTS} are connected`,
-      );
-      return text("too many live-page clients\n", 503, "text/plain; charset=utf-8");
-    }
-    const enc = new TextEncoder();
-    let cleanup = () => {};
-    const body = new ReadableStream<Uint8Array>({
-      start(c) {
-        const send = (data: string) => {
-          try {
-            c.enqueue(enc.encode(`event: mesh\ndata: ${data}\n\n`));
-          } catch { /* closed */ }
-        };
-        send(JSON.stringify(sampler.snapshot()));
-        const unsubscribe = sampler.subscribe((_s, data) => send(data));
-        const beat = setInterval(() => {
-          try {
-            c.enqueue(enc.encode(": keep-alive\n\n"));
-          } catch { /* closed */ }
-        }, HEARTBEAT_MS);
-        cleanup = () => {
-          unsubscribe();
-          clearInterval(beat);
-          events.delete(c);
-        };
-        events.set(c, cleanup);
-      },
-      cancel() {
-        cleanup();
-      },
-    });
-    return new Response(body, {
-      headers: { ...SECURITY_HEADERS, "content-type": "text/event-stream; charset=utf-8" },
-    });
-  };
-
   const handler = async (req: Request): Promise<Response> => {
     const path = new URL(req.url).pathname;
     if (req.method !== "GET" && req.method !== "HEAD") {
@@ -175,7 +137,7 @@ export async function startObservability(
       case "/api/mesh":
         return json(sampler.snapshot());
       case "/events":
-        return eventStream();
+        return eventStream(sampler, events, deps.logger);
     }
     return text("not found\n", 404, "text/plain; charset=utf-8");
   };
@@ -183,14 +145,7 @@ export async function startObservability(
   const { hostname, port } = splitAddress(section.address);
   let server: { port: number; close(): Promise<void> };
   try {
-    if (section.tls) {
-      const get = deps.tlsServer;
-      if (!get) throw new Error(`unknown TLS config ${section.tls}`);
-      server = await listenHttps(hostname, port, () => get(section.tls), handler, deps.logger);
-    } else {
-      const s = Deno.serve({ hostname, port, onListen: () => {} }, handler);
-      server = { port: s.addr.port, close: () => s.shutdown() };
-    }
+    server = await listenEndpoint(section, deps, hostname, port, handler);
   } catch (e) {
     sampler.close();
     throw new Error(`observability: cannot listen on ${section.address}: ${errorText(e)}`);
@@ -209,11 +164,74 @@ export async function startObservability(
       sampler.close();
       for (const [c, end] of [...events]) {
         end();
-        try {
-          c.close();
-        } catch { /* closed */ }
+        closeQuietly(c);
       }
       await server.close();
     },
   };
+}
+
+/** Serves `handler` over HTTP, or HTTPS with the section's `tls` server config. */
+async function listenEndpoint(
+  section: ObservabilitySection,
+  deps: ObservabilityDeps,
+  hostname: string,
+  port: number,
+  handler: (req: Request) => Promise<Response>,
+): Promise<{ port: number; close(): Promise<void> }> {
+  if (section.tls) {
+    const get = deps.tlsServer;
+    if (!get) throw new Error(`unknown TLS config ${section.tls}`);
+    return await listenHttps(hostname, port, () => get(section.tls), handler, deps.logger);
+  }
+  const s = Deno.serve({ hostname, port, onListen: () => {} }, handler);
+  return { port: s.addr.port, close: () => s.shutdown() };
+}
+
+/**
+ * The live page's event stream: the current mesh snapshot, then every sampled one, with a
+ * keep-alive comment every {@link HEARTBEAT_MS}; at most {@link MAX_EVENT_CLIENTS} at once.
+ * `events` holds each open stream's controller and how to end it.
+ */
+function eventStream(
+  sampler: Sampler,
+  events: Map<ReadableStreamDefaultController<Uint8Array>, () => void>,
+  logger: Logger,
+): Response {
+  if (events.size >= MAX_EVENT_CLIENTS) {
+    logger.warning(
+      `observability: refusing a live-page client: ${MAX_EVENT_CLIENTS} are connected`,
+    );
+    return text("too many live-page clients\n", 503, "text/plain; charset=utf-8");
+  }
+  const enc = new TextEncoder();
+  let cleanup = () => {};
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      const send = (data: string) => {
+        try {
+          c.enqueue(enc.encode(`event: mesh\ndata: ${data}\n\n`));
+        } catch { /* closed */ }
+      };
+      send(JSON.stringify(sampler.snapshot()));
+      const unsubscribe = sampler.subscribe((_s, data) => send(data));
+      const beat = setInterval(() => {
+        try {
+          c.enqueue(enc.encode(": keep-alive\n\n"));
+        } catch { /* closed */ }
+      }, HEARTBEAT_MS);
+      cleanup = () => {
+        unsubscribe();
+        clearInterval(beat);
+        events.delete(c);
+      };
+      events.set(c, cleanup);
+    },
+    cancel() {
+      cleanup();
+    },
+  });
+  return new Response(body, {
+    headers: { ...SECURITY_HEADERS, "content-type": "text/event-stream; charset=utf-8" },
+  });
 }

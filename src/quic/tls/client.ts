@@ -71,7 +71,8 @@ const FORBIDDEN_IN_EE: number[] = [
 
 /** The client side of the handshake. */
 export class ClientMachine extends Machine {
-  private state: ClientState = "start";
+  protected state: ClientState = "start";
+  protected readonly peerIsServer = true;
   private clientRandom: Uint8Array = new Uint8Array(32);
   private keyPairs: KeyPair[] = [];
   private cookie?: Uint8Array;
@@ -142,12 +143,8 @@ export class ClientMachine extends Machine {
         this.transcript.add(raw);
         return this.onCertificate(body);
       case "wait_cert":
-        if (type !== HT.certificate) return unexpected(type, this.state, level);
-        this.transcript.add(raw);
-        return this.onCertificate(body);
       case "wait_cv":
-        if (type !== HT.certificateVerify) return unexpected(type, this.state, level);
-        return this.onCertificateVerify(body, raw);
+        return this.receivePeerAuth(level, type, body, raw);
       case "wait_finished":
         if (type !== HT.finished) return unexpected(type, this.state, level);
         return this.onFinished(body, raw);
@@ -285,7 +282,7 @@ export class ClientMachine extends Machine {
     this.state = "wait_cert";
   }
 
-  private onCertificate(body: Uint8Array): void {
+  protected onCertificate(body: Uint8Array): void {
     const msg = decodeCertificate(body);
     if (msg.context.length !== 0) {
       fail(Alert.illegalParameter, "server Certificate: non-empty certificate_request_context");
@@ -293,11 +290,6 @@ export class ClientMachine extends Machine {
     if (msg.certificates.length === 0) fail(Alert.decodeError, "server Certificate: empty chain");
     this.acceptPeerChain(msg.certificates, "server Certificate");
     this.state = "wait_cv";
-  }
-
-  private onCertificateVerify(body: Uint8Array, raw: Uint8Array): void {
-    this.checkCertificateVerify(body, raw, true);
-    this.state = "wait_finished";
   }
 
   private onFinished(body: Uint8Array, raw: Uint8Array): void {

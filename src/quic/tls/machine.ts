@@ -7,7 +7,7 @@ import { randomBytes, timingSafeEqual, X509Certificate } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { Alert, fail } from "./errors.ts";
 import { Transcript } from "./key_schedule.ts";
-import { decodeCertificateVerify, frame } from "./messages.ts";
+import { decodeCertificateVerify, frame, HandshakeType as HT } from "./messages.ts";
 import { certificateVerifyContent, verifyContent } from "./signatures.ts";
 import {
   CIPHER_SUITES,
@@ -37,6 +37,10 @@ export abstract class Machine {
   /** True once the handshake completed. */
   complete = false;
   private peerKey?: KeyObject;
+  /** Current handshake state; each side declares its own set, sharing the peer-auth states. */
+  protected abstract state: string;
+  /** This side is the client, so the peer authenticates as a server. */
+  protected abstract readonly peerIsServer: boolean;
 
   /** Creates the machine for the given options. */
   constructor(protected readonly opts: TlsClientOptions | TlsServerOptions) {}
@@ -136,16 +140,33 @@ export abstract class Machine {
   }
 
   /**
-   * Verifies the peer's CertificateVerify over the transcript so far (RFC 8446 §4.4.3) with
-   * the key of the chain accepted by {@link acceptPeerChain}, then adds the message to the
-   * transcript. `peerIsServer` selects the signature context string.
+   * The peer's Certificate (state `wait_cert`, handed to {@link onCertificate}) and its
+   * CertificateVerify (state `wait_cv`), which both sides receive alike. CertificateVerify is
+   * checked over the transcript so far (RFC 8446 §4.4.3) with the key of the chain accepted by
+   * {@link acceptPeerChain}, then added to the transcript; next comes `wait_finished`.
    */
-  protected checkCertificateVerify(body: Uint8Array, raw: Uint8Array, peerIsServer: boolean): void {
+  protected receivePeerAuth(
+    level: EncryptionLevel,
+    type: number,
+    body: Uint8Array,
+    raw: Uint8Array,
+  ): void {
+    if (this.state === "wait_cert") {
+      if (type !== HT.certificate) return unexpected(type, this.state, level);
+      this.transcript.add(raw);
+      return this.onCertificate(body);
+    }
+    if (type !== HT.certificateVerify) return unexpected(type, this.state, level);
     const cv = decodeCertificateVerify(body);
-    const content = certificateVerifyContent(peerIsServer, this.transcript.hash(this.suite!.hash));
+    const hash = this.transcript.hash(this.suite!.hash);
+    const content = certificateVerifyContent(this.peerIsServer, hash);
     verifyContent(cv.scheme, this.peerPublicKey, content, cv.signature);
     this.transcript.add(raw);
+    this.state = "wait_finished";
   }
+
+  /** Handles the peer's Certificate message (already in the transcript). */
+  protected abstract onCertificate(body: Uint8Array): void;
 
   /** Checks a Finished verify_data; wrong length is decode_error, mismatch decrypt_error. */
   protected checkFinished(body: Uint8Array, expected: Uint8Array, where: string): void {

@@ -44,8 +44,10 @@ import {
   CIPHER_SUITES,
   type CipherSuiteInfo,
   type EncryptionLevel,
+  type KeyShareGroup,
   type TlsServerOptions,
 } from "./types.ts";
+import type { KeyObject } from "node:crypto";
 import { concatBytes } from "../../util/bytes.ts";
 
 type ServerState =
@@ -56,9 +58,20 @@ type ServerState =
   | "wait_finished"
   | "done";
 
+/** What {@link ServerMachine} took from a ClientHello it accepted. */
+interface HelloOffer {
+  suiteCode: number;
+  scheme: number;
+  clientGroups: number[];
+  shares: KeyShareEntry[];
+  alpn: string;
+  tp: Uint8Array;
+}
+
 /** The server side of the handshake. */
 export class ServerMachine extends Machine {
-  private state: ServerState = "wait_ch";
+  protected state: ServerState = "wait_ch";
+  protected readonly peerIsServer = false;
   private hrr?: { suite: number; group: number };
   private clientHs: Uint8Array = new Uint8Array(0);
   private clientAppSecret: Uint8Array = new Uint8Array(0);
@@ -91,12 +104,8 @@ export class ServerMachine extends Machine {
         if (type !== HT.clientHello) return unexpected(type, this.state, level);
         return this.onClientHello(decodeClientHello(body), raw);
       case "wait_cert":
-        if (type !== HT.certificate) return unexpected(type, this.state, level);
-        this.transcript.add(raw);
-        return this.onCertificate(body);
       case "wait_cv":
-        if (type !== HT.certificateVerify) return unexpected(type, this.state, level);
-        return this.onCertificateVerify(body, raw);
+        return this.receivePeerAuth(level, type, body, raw);
       case "wait_finished":
         if (type !== HT.finished) return unexpected(type, this.state, level);
         return this.onFinished(body);
@@ -110,6 +119,48 @@ export class ServerMachine extends Machine {
     const key = this.opts.privateKey;
     if (!chain.length || !key) fail(Alert.internalError, "server has no certificate or key");
 
+    const offer = this.checkClientHello(ch, key);
+    const { suiteCode, shares } = offer;
+    // Key share: use a share the client sent for a group we support (our preference among
+    // those); otherwise ask for our most preferred group the client supports (HRR).
+    const ours = this.groups().map((g) => ({ name: g, code: GROUP_CODES[g] }));
+    let share: KeyShareEntry | undefined;
+    let shareName: (typeof ours)[number]["name"] | undefined;
+    for (const g of ours) {
+      const s = shares.find((e) => e.group === g.code);
+      if (s) {
+        share = s;
+        shareName = g.name;
+        break;
+      }
+    }
+    if (this.hrr) {
+      if (suiteCode !== this.hrr.suite) {
+        fail(Alert.illegalParameter, "ClientHello after HRR: cipher suite choice changed");
+      }
+      if (!share || share.group !== this.hrr.group || shares.length !== 1) {
+        fail(Alert.illegalParameter, "ClientHello after HRR: no single key share for the group");
+      }
+      if (ch.extensions.has(Ext.earlyData)) {
+        fail(Alert.illegalParameter, "ClientHello after HRR: early_data present");
+      }
+    }
+    const suite = CIPHER_SUITES.get(suiteCode)!;
+    if (!share || !shareName) {
+      const want = ours.find((g) => offer.clientGroups.includes(g.code));
+      if (!want) fail(Alert.handshakeFailure, "ClientHello: no common key exchange group");
+      return this.sendHelloRetry(ch, raw, suite, want.code);
+    }
+
+    this.sendServerFlight(ch, raw, suite, offer, { share, group: shareName }, chain, key);
+  }
+
+  /**
+   * Checks a ClientHello (RFC 8446 §4.1.2, RFC 9001 §8) and picks what we can: cipher suite,
+   * signature scheme for `key`, ALPN; returns those with the client's groups, key shares and
+   * transport parameters. Fails with the alert that names the first problem.
+   */
+  private checkClientHello(ch: ClientHello, key: KeyObject): HelloOffer {
     // RFC 9001 §8.4: no middlebox compatibility mode in QUIC.
     if (ch.sessionId.length !== 0) {
       fail(
@@ -155,38 +206,26 @@ export class ServerMachine extends Machine {
     const tp = ch.extensions.get(Ext.quicTransportParameters);
     if (!tp) fail(Alert.missingExtension, "ClientHello: no quic_transport_parameters");
 
-    // Key share: use a share the client sent for a group we support (our preference among
-    // those); otherwise ask for our most preferred group the client supports (HRR).
-    const ours = this.groups().map((g) => ({ name: g, code: GROUP_CODES[g] }));
-    let share: KeyShareEntry | undefined;
-    let shareName: (typeof ours)[number]["name"] | undefined;
-    for (const g of ours) {
-      const s = shares.find((e) => e.group === g.code);
-      if (s) {
-        share = s;
-        shareName = g.name;
-        break;
-      }
-    }
-    if (this.hrr) {
-      if (suiteCode !== this.hrr.suite) {
-        fail(Alert.illegalParameter, "ClientHello after HRR: cipher suite choice changed");
-      }
-      if (!share || share.group !== this.hrr.group || shares.length !== 1) {
-        fail(Alert.illegalParameter, "ClientHello after HRR: no single key share for the group");
-      }
-      if (ch.extensions.has(Ext.earlyData)) {
-        fail(Alert.illegalParameter, "ClientHello after HRR: early_data present");
-      }
-    }
-    const suite = CIPHER_SUITES.get(suiteCode)!;
-    if (!share || !shareName) {
-      const want = ours.find((g) => clientGroups.includes(g.code));
-      if (!want) fail(Alert.handshakeFailure, "ClientHello: no common key exchange group");
-      return this.sendHelloRetry(ch, raw, suite, want.code);
-    }
+    return { suiteCode, scheme, clientGroups, shares, alpn, tp };
+  }
 
-    // Full handshake.
+  /**
+   * The full handshake's reply: ServerHello at Initial level, then EncryptedExtensions,
+   * CertificateRequest (when client certificates are wanted), Certificate, CertificateVerify
+   * and Finished at Handshake level, installing the keys as they become known.
+   */
+  private sendServerFlight(
+    ch: ClientHello,
+    raw: Uint8Array,
+    suite: CipherSuiteInfo,
+    offer: HelloOffer,
+    chosen: { share: KeyShareEntry; group: KeyShareGroup },
+    chain: Uint8Array[],
+    key: KeyObject,
+  ): void {
+    const { alpn, tp, scheme } = offer;
+    const shareName = chosen.group;
+    const share = chosen.share;
     this.suite = suite;
     this.alpn = alpn;
     this.peerTransportParameters = tp.slice();
@@ -257,7 +296,7 @@ export class ServerMachine extends Machine {
     this.state = "wait_ch_after_hrr";
   }
 
-  private onCertificate(body: Uint8Array): void {
+  protected onCertificate(body: Uint8Array): void {
     const msg = decodeCertificate(body);
     if (msg.context.length !== 0) {
       fail(Alert.illegalParameter, "client Certificate: context does not match the request");
@@ -271,11 +310,6 @@ export class ServerMachine extends Machine {
     }
     this.acceptPeerChain(msg.certificates, "client Certificate");
     this.state = "wait_cv";
-  }
-
-  private onCertificateVerify(body: Uint8Array, raw: Uint8Array): void {
-    this.checkCertificateVerify(body, raw, false);
-    this.state = "wait_finished";
   }
 
   private onFinished(body: Uint8Array): void {
