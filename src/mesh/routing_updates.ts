@@ -171,9 +171,13 @@ export class RoutingUpdates {
     }
   }
 
-  /** Flood an update soon (our connections or the set of known nodes changed). */
+  /**
+   * Flood an update soon: our connections changed. Also when a new-node flood is already
+   * pending for later (its once-a-second throttle must not delay news of a lost connection).
+   */
   scheduleFlood(): void {
-    if (this.#floodAt === undefined) this.#floodAt = this.#host.clock.now() + SOON_MS;
+    const soon = this.#host.clock.now() + SOON_MS;
+    if (this.#floodAt === undefined || this.#floodAt > soon) this.#floodAt = soon;
   }
 
   /** Flood an update because a new node appeared: soon, but at most once a second. */
