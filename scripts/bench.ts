@@ -18,6 +18,9 @@ import { ReceptorClient } from "../src/ctl/client.ts";
 import { submitWork, workResults, workStatus } from "../src/ctl/work_client.ts";
 import { Logger } from "../src/log.ts";
 import { measureCeiling } from "./bench_ceiling.ts";
+import { benchStart } from "./bench_start.ts";
+import { benchUnits } from "./bench_units.ts";
+import { benchIdleConnections } from "./bench_idle.ts";
 import { benchMeshScale } from "./bench_meshcore.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -477,6 +480,11 @@ if (want("quic")) {
 if (want("mesh") || only === "mesh1") await benchMesh(0, tcpRate);
 if (want("mesh") || only === "mesh3") await benchMesh(2, tcpRate);
 if (want("work")) await benchWork();
+// start-up, memory and units/s, beside Go receptor when RECEPTOR_GO_BINARY is given
+if (want("start")) rows.push(...await benchStart());
+if (want("units")) rows.push(...await benchUnits());
+// RSS per idle connection before the handshake (issue 10); `deno task bench idle`
+if (want("idle")) await benchIdleConnections(report, Math.max(200, Math.round(2000 * SCALE)));
 // sans-IO mesh scale (issue 10); `deno task bench scale`, BENCH_MESH_SIZES=100,1000 to pick
 if (want("scale")) await benchMeshScale(report);
 console.log("\n| measurement | result |\n|---|---|\n" + rows.join("\n"));

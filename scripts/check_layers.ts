@@ -54,9 +54,7 @@ export const LAYERS: ReadonlyArray<readonly [string, number]> = [
  * every entry a way out.
  */
 export const KNOWN_EXCEPTIONS: ReadonlyMap<string, string> = new Map([
-  // The detached command runner is work code that still lives in src/cli/; it is being replaced
-  // by a small entry point of its own (the "light" work), which removes this import.
-  ["src/node/node.ts -> src/cli/command_runner.ts", "runner entry point moving out of cli"],
+  // (none: the detached command runner now lives in src/work/ with its own small entry)
 ]);
 
 /** The part of the tree a path belongs to, or undefined for a path outside the map. */

@@ -47,6 +47,21 @@ const COST = () => f("Cost", "float", "Connection cost (weight)", { default: "1.
 const NODECOST = () => f("NodeCost", "floatmap", "Per-node costs");
 const ALLOWED = () => f("AllowedPeers", "strings", "Peer node IDs to allow via this connection");
 const REDIAL = () => f("Redial", "bool", "Keep redialing on lost connection", { default: "true" });
+/** Our addition (not upstream): limits on connections that have not completed the handshake. */
+const ADMISSION = () => [
+  f(
+    "MaxUnauthenticated",
+    "int",
+    "Connections held at once that have not completed the TLS and mesh handshakes; more are closed",
+    { default: "256" },
+  ),
+  f(
+    "HandshakeTimeout",
+    "string",
+    "Time a connection has to complete the TLS and mesh handshakes (Go duration)",
+    { default: "12s" },
+  ),
+];
 const BIND = () => f("BindAddr", "string", "Local address to bind to", { default: "0.0.0.0" });
 
 /** Every v1 section, in upstream registration order. */
@@ -362,6 +377,7 @@ export const SECTIONS: readonly SectionSpec[] = [
       COST(),
       NODECOST(),
       ALLOWED(),
+      ...ADMISSION(),
     ],
   },
   {
@@ -391,6 +407,7 @@ export const SECTIONS: readonly SectionSpec[] = [
       COST(),
       NODECOST(),
       ALLOWED(),
+      ...ADMISSION(),
     ],
   },
   {
@@ -418,6 +435,7 @@ export const SECTIONS: readonly SectionSpec[] = [
       COST(),
       NODECOST(),
       ALLOWED(),
+      ...ADMISSION(),
     ],
   },
   {

@@ -117,6 +117,10 @@ export interface TcpListenerSection extends SectionBase {
   cost: number;
   nodecost: Record<string, number>;
   allowedpeers: string[] | null;
+  /** Our addition: cap on connections that have not completed the handshake (default 256). */
+  maxunauthenticated: number;
+  /** Our addition: Go duration to complete the handshakes (default `12s`). */
+  handshaketimeout: string;
 }
 
 /** `tcp-peer` (§3.7). */
@@ -137,6 +141,10 @@ export interface UdpListenerSection extends SectionBase {
   cost: number;
   nodecost: Record<string, number>;
   allowedpeers: string[] | null;
+  /** Our addition: as for `tcp-listener` (sessions are new source addresses). */
+  maxunauthenticated: number;
+  /** Our addition: as for `tcp-listener`. */
+  handshaketimeout: string;
 }
 
 /** `udp-peer` (§3.7). */
@@ -158,6 +166,10 @@ export interface WsListenerSection extends SectionBase {
   cost: number;
   nodecost: Record<string, number>;
   allowedpeers: string[] | null;
+  /** Our addition: as for `tcp-listener`. */
+  maxunauthenticated: number;
+  /** Our addition: as for `tcp-listener`. */
+  handshaketimeout: string;
 }
 
 /** `ws-peer` (§3.7). */

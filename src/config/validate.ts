@@ -8,6 +8,7 @@
 
 import { parseLogLevel } from "../log.ts";
 import { ConfigError } from "./errors.ts";
+import { parseGoDuration } from "../gocompat/duration.ts";
 import type {
   NodeSection,
   Section,
@@ -383,8 +384,14 @@ function prepare(s: Section, serverTls: Set<string>, clientTls: Set<string>): vo
       clientTls.add(s.name);
       break;
     case "tcp-listener":
-    case "udp-listener":
     case "ws-listener":
+    case "udp-listener":
+      if (!(s.maxunauthenticated > 0)) {
+        throw err(s, "maxunauthenticated must be positive", "maxunauthenticated");
+      }
+      if (!(handshakeTimeoutMs(s) > 0)) {
+        throw err(s, "handshaketimeout must be a positive duration", "handshaketimeout");
+      }
       if (!(s.cost > 0)) throw err(s, "connection cost must be positive", "cost");
       for (const [node, cost] of Object.entries(s.nodecost)) {
         if (!(cost > 0)) throw err(s, `connection cost must be positive for ${node}`, "nodecost");
@@ -490,5 +497,14 @@ export function preReloadCheck(sections: readonly Section[]): void {
   const unused = new Set<string>();
   for (const s of sections) {
     if (RELOADABLE_KINDS.includes(s.kind)) prepare(s, unused, unused);
+  }
+}
+
+/** A `tcp-listener`'s `handshaketimeout` in ms; NaN if it is not a valid Go duration. */
+export function handshakeTimeoutMs(s: { handshaketimeout: string }): number {
+  try {
+    return parseGoDuration(s.handshaketimeout);
+  } catch {
+    return NaN;
   }
 }

@@ -47,4 +47,9 @@ export interface Link {
   readonly freshMessages?: boolean;
   /** Set by the mesh: called once when the transport ends for any reason. */
   onClose: (reason: string) => void;
+  /**
+   * Optional: called by the mesh once, when the peer has completed the handshake (the router
+   * accepted its node ID). Until then a backend keeps the session cheap and may time it out.
+   */
+  established?(): void;
 }

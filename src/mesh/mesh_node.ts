@@ -174,11 +174,16 @@ export class MeshNode {
     };
     this.#traffic.set(id, t);
     const owned = link.freshMessages === true;
+    let told = link.established === undefined;
     link.onMessage = (m) => {
       if (this.#closed) return;
       t.messagesIn++;
       t.bytesIn += m.length;
       this.router.handleMessage(id, m, owned);
+      if (!told && this.router.linkPeer(id) !== undefined) {
+        told = true;
+        link.established!();
+      }
       if (t.peer === "") t.peer = this.router.linkPeer(id) ?? "";
       this.#pump();
     };

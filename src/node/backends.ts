@@ -8,9 +8,8 @@ import type { Section } from "../config/types.ts";
 import { type LinkSink, TcpListenerBackend, TcpPeerBackend } from "../mesh/backends/tcp.ts";
 import type { StreamWrapper } from "../mesh/backends/tcp.ts";
 import { UdpListenerBackend, UdpPeerBackend } from "../mesh/backends/udp.ts";
-import { WsListenerBackend, WsPeerBackend } from "../mesh/backends/websocket.ts";
 import type { Logger } from "../log.ts";
-import { sectionConfigError } from "../config/validate.ts";
+import { handshakeTimeoutMs, sectionConfigError } from "../config/validate.ts";
 import { errorText } from "../util/error_text.ts";
 
 /** A started backend. */
@@ -28,13 +27,19 @@ export interface TlsWrappers {
   client(name: string): StreamWrapper;
 }
 
-/** Start every backend section in order; on failure closes what was started and rethrows. */
-export function startBackends(
+/**
+ * Start every backend section in order; on failure closes what was started and rethrows.
+ * The websocket backends (and their crypto) are loaded only when a ws section is present.
+ */
+export async function startBackends(
   sections: readonly Section[],
   sink: LinkSink,
   logger: Logger,
   tls: TlsWrappers | null,
-): RunningBackend[] {
+): Promise<RunningBackend[]> {
+  const ws = sections.some((s) => s.kind === "ws-listener" || s.kind === "ws-peer")
+    ? await import("../mesh/backends/websocket.ts")
+    : null;
   const started: RunningBackend[] = [];
   const wrapper = (name: string, side: "server" | "client") => {
     if (!name) return undefined;
@@ -59,6 +64,8 @@ export function startBackends(
             nodeCost: s.nodecost,
             ...link(s),
             wrapper: wrapper(s.tls, "server"),
+            maxUnauthenticated: s.maxunauthenticated,
+            handshakeTimeoutMs: handshakeTimeoutMs(s),
           }, sink);
           started.push({ kind: s.kind, close: () => b.close(), port: b.port });
           break;
@@ -82,6 +89,8 @@ export function startBackends(
             port: s.port,
             nodeCost: s.nodecost,
             ...link(s),
+            maxUnauthenticated: s.maxunauthenticated,
+            handshakeTimeoutMs: handshakeTimeoutMs(s),
           }, sink);
           started.push({ kind: s.kind, close: () => b.close(), port: b.port });
           break;
@@ -96,13 +105,15 @@ export function startBackends(
           break;
         }
         case "ws-listener": {
-          const b = WsListenerBackend.start({
+          const b = ws!.WsListenerBackend.start({
             bindaddr: s.bindaddr,
             port: s.port,
             path: s.path,
             nodeCost: s.nodecost,
             ...link(s),
             wrapper: wrapper(s.tls, "server"),
+            maxUnauthenticated: s.maxunauthenticated,
+            handshakeTimeoutMs: handshakeTimeoutMs(s),
           }, sink);
           started.push({ kind: s.kind, close: () => b.close(), port: b.port });
           break;
@@ -115,7 +126,7 @@ export function startBackends(
               w = tls.client("default");
             } catch { /* no "default": platform TLS */ }
           }
-          const b = WsPeerBackend.start({
+          const b = ws!.WsPeerBackend.start({
             address: s.address,
             redial: s.redial,
             extraheader: s.extraheader,

@@ -25,7 +25,6 @@ import {
   serveConnection,
 } from "../control/server.ts";
 import type { DuplexConn } from "../control/session.ts";
-import { listenTlsControl } from "../control/tls_listener.ts";
 import type { LoadedTlsServer } from "../certs/tls_config.ts";
 import type { WorkEngine } from "../work/engine.ts";
 import type { WorkSigning } from "../work/signing.ts";
@@ -50,6 +49,11 @@ export interface ControlServices {
   tcpPorts: number[];
   /** The shared command table (mesh stream listeners reuse it). */
   commands: ReadonlyMap<string, ControlCommand>;
+  /**
+   * Settles once the mesh stream listeners (`service`) are up; they are started after the
+   * Unix and TCP sockets are bound. Rejects if one cannot listen.
+   */
+  meshReady: Promise<void>;
   close(): void;
 }
 
@@ -70,7 +74,12 @@ export interface ControlDeps {
     service: string,
     tlsServer: string,
     onConnection: (conn: DuplexConn & { remoteNode: string }) => void,
-  ) => Closer;
+  ) => Closer | Promise<Closer>;
+  /**
+   * Resolves once the work engine has scanned its units and every work type is registered;
+   * `work` commands wait for it (the socket is bound before that, to answer `status` early).
+   */
+  workReady?: Promise<void>;
   /** work-signing / work-verification keys (control.md §7); absent = none configured. */
   workSigning?: WorkSigning;
   /** Counters for the metrics endpoint (absent: nothing is counted). */
@@ -87,15 +96,30 @@ export function buildCommands(deps: ControlDeps): Map<string, ControlCommand> {
     tracerouteCommand(deps.mesh),
     reloadCommand(deps.reload),
     connectCommand(deps.dial ?? null),
-    makeWorkCommand(deps.work, {
-      nodeId: deps.nodeId,
-      // work-verification (control.md §7.4): checks tokens over non-Unix transports.
-      verifySignature: deps.workSigning?.verifier
-        ? (check) => deps.workSigning!.verifier!.verify(check.signature)
-        : undefined,
-    }),
+    gated(
+      makeWorkCommand(deps.work, {
+        nodeId: deps.nodeId,
+        // work-verification (control.md §7.4): checks tokens over non-Unix transports.
+        verifySignature: deps.workSigning?.verifier
+          ? (check) => deps.workSigning!.verifier!.verify(check.signature)
+          : undefined,
+      }),
+      deps.workReady,
+    ),
   ];
   return new Map(cmds.map((c) => [c.name, c]));
+}
+
+/** `cmd`, waiting for `ready` (when given) before each run. */
+function gated(cmd: ControlCommand, ready: Promise<void> | undefined): ControlCommand {
+  if (!ready) return cmd;
+  return {
+    name: cmd.name,
+    run: async (session, request) => {
+      await ready;
+      return await cmd.run(session, request);
+    },
+  };
 }
 
 /** Start every control-service section. Throws (after cleanup) if a listener fails. */
@@ -114,6 +138,9 @@ export async function startControlServices(
   const closers: Closer[] = [];
   const tcpPorts: number[] = [];
   const advertised: string[] = [];
+  const meshListens: Promise<void>[] = [];
+  let closed = false;
+  const keep = (c: Closer) => closed ? c.close() : void closers.push(c);
   try {
     for (const s of sectionsOf(sections, "control-service")) {
       if (s.filename) closers.push(await listenUnixControl(ctx, s.filename, s.permissions));
@@ -124,6 +151,7 @@ export async function startControlServices(
           const tls = deps.tls;
           if (!tls) throw new Error(`unknown TLS config ${name}`);
           tls.serverConfig(name);
+          const { listenTlsControl } = await import("../control/tls_listener.ts");
           l = await listenTlsControl(ctx, s.tcplisten, () => tls.serverConfig(name));
         } else {
           if (s.tls) {
@@ -138,14 +166,16 @@ export async function startControlServices(
       }
       if (s.service) {
         if (deps.listenMesh) {
-          // Reachable over the mesh (stream service); the listener advertises it.
-          closers.push(
+          // Reachable over the mesh (stream service); the listener advertises it. Started
+          // without waiting: QUIC loads while the remaining sockets are bound.
+          const listening = Promise.resolve(
             deps.listenMesh(
               s.service,
               s.tls,
               (conn) => serveConnection(ctx, conn, "mesh", conn.remoteNode),
             ),
           );
+          meshListens.push(listening.then(keep));
         } else {
           deps.mesh.advertise(s.service, s.tls ? 2 : 1, { type: "Control Service" });
           advertised.push(s.service);
@@ -153,14 +183,20 @@ export async function startControlServices(
       }
     }
   } catch (e) {
+    closed = true; // mesh listeners still starting close themselves once up (see keep)
+    for (const m of meshListens) m.catch(() => {});
     for (const c of closers) c.close();
     for (const a of advertised) deps.mesh.unadvertise(a);
     throw e;
   }
+  const meshReady = Promise.all(meshListens).then(() => {});
+  meshReady.catch(() => {}); // the node awaits it; never an unhandled rejection here
   return {
     tcpPorts,
     commands,
+    meshReady,
     close() {
+      closed = true;
       for (const c of closers) c.close();
       for (const a of advertised) deps.mesh.unadvertise(a);
     },

@@ -14,19 +14,18 @@ import { MeshNode } from "../mesh/mesh_node.ts";
 import { LIMIT_CONFIG_KEYS, type MeshLimits } from "../mesh/limits.ts";
 import { type RunningBackend, startBackends } from "./backends.ts";
 import { WorkEngine } from "../work/engine.ts";
-import { runCommandRunner } from "../cli/command_runner.ts";
 import { VERSION } from "../version.ts";
 import { type ControlServices, startControlServices } from "./control.ts";
 import { makeReloader } from "./reload.ts";
-import { loadWorkSigning, signWork } from "../work/signing.ts";
-import { denoUnitDeps, DenoUnitType } from "../work/deno_unit.ts";
-import { registerRemoteWork } from "../work/remote_unit.ts";
+import type { WorkSigning } from "../work/signing.ts";
 import { listenStreamService, makeStreamDialer, type TlsLookup } from "./streams.ts";
-import { NodeTls } from "./tls.ts";
-import { type NodeServices, startServices } from "./services.ts";
+import type { NodeServices } from "./services.ts";
+import { SERVICE_KINDS } from "./service_kinds.ts";
+import { loadNodeTls } from "./tls_lazy.ts";
+import { startMemoryReclaimer } from "./memory.ts";
 import { errorText } from "../util/error_text.ts";
 import { ControlStats } from "../control/control_stats.ts";
-import { type ObservabilityEndpoint, startObservability } from "./http/server.ts";
+import type { ObservabilityEndpoint } from "./http/server.ts";
 
 /** Node-level options that are not part of the upstream config format. */
 export interface NodeRunOptions {
@@ -58,7 +57,22 @@ const NOT_IMPLEMENTED = new Set([
   "work-kubernetes",
 ]);
 
-/** Start a node and run it until it is told to stop; resolves to the exit code. */
+/** Work signing keys: loaded (with jose) only when a section asks for them. */
+async function loadSigning(sections: readonly Section[], nodeId: string): Promise<WorkSigning> {
+  if (!sections.some((s) => s.kind === "work-signing" || s.kind === "work-verification")) {
+    return { signer: null, verifier: null };
+  }
+  return (await import("../work/signing.ts")).loadWorkSigning(sections, nodeId);
+}
+
+/**
+ * Start a node and run it until it is told to stop; resolves to the exit code.
+ *
+ * Start-up order: what answers first is bound first — services (only if configured), the
+ * control sockets and the backend listeners (peers started at the same moment can link at
+ * once) — then the work engine scans its units (`work` commands wait for it), and the stream
+ * layer (QUIC) for mesh control listeners, work-deno and remote work types load.
+ */
 export async function startNode(
   inv: Extract<Invocation, { kind: "node" }>,
   opts: NodeRunOptions = {},
@@ -66,6 +80,7 @@ export async function startNode(
   const sections = inv.sections;
   const runner = sectionsOf(sections, "command-runner")[0];
   if (runner) {
+    const { runCommandRunner } = await import("../work/command_runner.ts");
     return await runCommandRunner({
       command: runner.command,
       params: runner.params,
@@ -93,7 +108,25 @@ export async function startNode(
     });
   }
 
-  const nodeTls = NodeTls.load(sections, nodeId, logger);
+  // Signal handlers before anything is bound: the control socket is up early, and a SIGTERM
+  // during the rest of start-up must still clean up (remove the socket) instead of killing the
+  // process with a stale socket file left behind.
+  const exit = Promise.withResolvers<number>();
+  const handlers: [Deno.Signal, () => void][] = (["SIGINT", "SIGTERM"] as const).map((sig) => [
+    sig,
+    () => {
+      logger.info(`Received ${sig}, shutting down`);
+      exit.resolve(0);
+    },
+  ]);
+  for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
+  const dropHandlers = () => {
+    for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+  };
+  const nodeTls = await loadNodeTls(sections, nodeId, logger).catch((e) => {
+    dropHandlers();
+    throw e;
+  });
   const limits: Partial<MeshLimits> = {};
   for (const [key, name] of Object.entries(LIMIT_CONFIG_KEYS)) {
     const v = (node as unknown as Record<string, unknown>)[key];
@@ -115,11 +148,7 @@ export async function startNode(
     logger,
     workTypes: sectionsOf(sections, "work-command"),
   });
-  await work.init();
-  // work-deno (not upstream): Deno-sandboxed work types on the same runner machinery.
-  for (const s of sectionsOf(sections, "work-deno")) {
-    await work.registerType(new DenoUnitType(s, denoUnitDeps(logger)));
-  }
+  const workReady = Promise.withResolvers<void>();
 
   let backends: RunningBackend[] = [];
   let control: ControlServices | undefined;
@@ -127,6 +156,8 @@ export async function startNode(
   let observability: ObservabilityEndpoint | undefined;
   const controlStats = new ControlStats();
   const cleanup = async () => {
+    dropHandlers();
+    workReady.resolve(); // release waiting `work` commands; the engine is closing
     await observability?.close();
     for (const b of backends) b.close();
     services?.close();
@@ -142,19 +173,63 @@ export async function startNode(
         restart: async (newSections) => {
           // Wait until closed listeners have released their ports before binding them again.
           await Promise.all(backends.map((b) => b.close()));
-          backends = startBackends(newSections, mesh, logger, nodeTls);
+          backends = await startBackends(newSections, mesh, logger, nodeTls);
         },
       })
       : null;
     // work-signing / work-verification key files (control.md §7), loaded once at start-up.
-    const workSigning = loadWorkSigning(sections, nodeId);
+    const workSigning = await loadSigning(sections, nodeId);
     // Remote work (control.md §6) dials the target's `control` service over the mesh.
     const tlsLookup: TlsLookup = nodeTls.lookup();
     const streamDial = makeStreamDialer(mesh, logger, tlsLookup);
+    // Services (tcp-server etc.) before the control socket: once it exists, the proxies are
+    // listening too. Nodes without services skip loading them (and the stream layer) here.
+    if (sections.some((s) => SERVICE_KINDS.has(s.kind))) {
+      const { startServices } = await import("./services.ts");
+      services = await startServices(sections, { mesh, logger, tls: tlsLookup });
+    }
+    control = await startControlServices(sections, {
+      nodeId,
+      workSigning,
+      logger,
+      mesh,
+      work,
+      workReady: workReady.promise,
+      reload,
+      version: VERSION,
+      stats: controlStats,
+      tls: nodeTls,
+      dial: streamDial,
+      // Advertised once the work types are known: a service ad carries them, and the next
+      // periodic ad is a minute away.
+      listenMesh: async (service, tlsServer, onConnection) =>
+        await workReady.promise.then(() =>
+          listenStreamService(mesh, service, {
+            logger,
+            tlsServer,
+            tls: tlsLookup,
+            tags: { type: "Control Service" },
+            onConnection,
+          })
+        ),
+    });
+    backends = await startBackends(sections, mesh, logger, nodeTls);
+
+    await work.init();
+    // work-deno (not upstream): Deno-sandboxed work types on the same runner machinery.
+    const denoTypes = sectionsOf(sections, "work-deno");
+    if (denoTypes.length) {
+      const { denoUnitDeps, DenoUnitType } = await import("../work/deno_unit.ts");
+      for (const s of denoTypes) {
+        await work.registerType(new DenoUnitType(s, denoUnitDeps(logger)));
+      }
+    }
+    const { registerRemoteWork } = await import("../work/remote_unit.ts");
     await registerRemoteWork(work, {
       dial: (remoteNode, tlsClient) => streamDial(remoteNode, "control", tlsClient),
       logger,
-      sign: (remoteNode) => signWork(workSigning.signer, remoteNode),
+      sign: async (remoteNode) =>
+        (await import("../work/signing.ts")).signWork(workSigning.signer, remoteNode),
       signingLifetimeMs: workSigning.signer?.lifetimeMs,
       hasTlsClient: (name) => tlsLookup.client(name) !== undefined,
       routeBack: (node, signal) =>
@@ -170,31 +245,11 @@ export async function startNode(
         }),
     });
     mesh.setWorkCommands(work.advertisedWorkCommands());
-    // Services first: once the control socket exists, the proxies are listening too.
-    services = await startServices(sections, { mesh, logger, tls: tlsLookup });
-    control = await startControlServices(sections, {
-      nodeId,
-      workSigning,
-      logger,
-      mesh,
-      work,
-      reload,
-      version: VERSION,
-      stats: controlStats,
-      tls: nodeTls,
-      dial: streamDial,
-      listenMesh: (service, tlsServer, onConnection) =>
-        listenStreamService(mesh, service, {
-          logger,
-          tlsServer,
-          tls: tlsLookup,
-          tags: { type: "Control Service" },
-          onConnection,
-        }),
-    });
-    backends = startBackends(sections, mesh, logger, nodeTls);
+    workReady.resolve();
+    await control.meshReady;
     const obs = sectionsOf(sections, "observability")[0];
     if (obs) {
+      const { startObservability } = await import("./http/server.ts");
       observability = await startObservability(obs, {
         nodeId,
         version: VERSION,
@@ -217,6 +272,7 @@ export async function startNode(
   }
   nodeTls.watch();
   logger.info("Initialization complete");
+  const stopReclaimer = startMemoryReclaimer(logger);
 
   observability?.setReady();
   const running: RunningNode = {
@@ -230,21 +286,12 @@ export async function startNode(
   };
   opts.onReady?.(running);
 
-  const code = await new Promise<number>((resolve) => {
-    const onSignal = (sig: Deno.Signal) => () => {
-      logger.info(`Received ${sig}, shutting down`);
-      resolve(0);
-    };
-    const handlers: [Deno.Signal, () => void][] = [
-      ["SIGINT", onSignal("SIGINT")],
-      ["SIGTERM", onSignal("SIGTERM")],
-    ];
-    for (const [s, h] of handlers) Deno.addSignalListener(s, h);
-    mesh.onShutdown((reason) => {
-      logger.error(`Shutting down: ${reason}`);
-      resolve(1);
-    });
+  mesh.onShutdown((reason) => {
+    logger.error(`Shutting down: ${reason}`);
+    exit.resolve(1);
   });
+  const code = await exit.promise;
+  stopReclaimer();
   observability?.setShuttingDown();
   await cleanup();
   return code;

@@ -16,16 +16,9 @@ import { startUnixSocketClient, startUnixSocketServer } from "../services/unix_p
 import { startCommandService } from "../services/command_service.ts";
 import { errorText } from "../util/error_text.ts";
 
-/** Section kinds handled by {@link startServices}. */
-export const SERVICE_KINDS: ReadonlySet<string> = new Set([
-  "command-service",
-  "tcp-server",
-  "tcp-client",
-  "udp-server",
-  "udp-client",
-  "unix-socket-server",
-  "unix-socket-client",
-]);
+import { SERVICE_KINDS } from "./service_kinds.ts";
+
+export { SERVICE_KINDS } from "./service_kinds.ts";
 
 /** The running services of a node. */
 export interface NodeServices {

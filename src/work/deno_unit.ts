@@ -32,6 +32,10 @@ import { unitPaths, WorkState } from "./status_file.ts";
 import type { UnitContext, WorkOpResult, WorkUnitType } from "./unit_type.ts";
 import { delay } from "../util/delay.ts";
 import { errorText } from "../util/error_text.ts";
+import { bundleModule, checkGrantSymlinks } from "./deno_sandbox.ts";
+
+/** File in a unit's directory that holds its bundled module. */
+const BUNDLE_FILE = "module.bundle.js";
 
 /** A `work-deno` section. */
 export interface WorkDenoConfig {
@@ -140,18 +144,30 @@ export class DenoUnitType implements WorkUnitType {
   readonly verifySignature: boolean;
   readonly advertise = true;
   readonly #inner: CommandUnitType;
+  readonly #cfg: WorkDenoConfig;
+  readonly #deno: string;
+  /** Base params as allocated (running the configured module) ... */
+  readonly #params: string;
+  /** ... and how to build them for a unit's bundle instead. */
+  readonly #paramsFor: (module: string) => string;
 
   constructor(cfg: WorkDenoConfig, deps: CommandUnitDeps, denoPath = denoExecutable()) {
     this.name = cfg.worktype;
     this.verifySignature = cfg.verifysignature ?? false;
+    this.#cfg = cfg;
+    this.#deno = denoPath;
     // Deno colours its error messages even into files; `env NO_COLOR=1` keeps results plain
     // (the runner passes the node's environment through unchanged otherwise).
     const env = findOnPath("env");
-    const argv = env ? ["NO_COLOR=1", denoPath, ...denoRunArgs(cfg)] : denoRunArgs(cfg);
+    this.#paramsFor = (module) => {
+      const args = denoRunArgs({ ...cfg, module });
+      return (env ? ["NO_COLOR=1", denoPath, ...args] : args).map(shlexQuote).join(" ");
+    };
+    this.#params = this.#paramsFor(cfg.module);
     this.#inner = new CommandUnitType({
       worktype: cfg.worktype,
       command: env ?? denoPath,
-      params: argv.map(shlexQuote).join(" "),
+      params: this.#params,
       allowruntimeparams: cfg.allowruntimeparams ?? false,
       verifysignature: cfg.verifysignature ?? false,
     }, deps);
@@ -162,8 +178,36 @@ export class DenoUnitType implements WorkUnitType {
     return this.#inner.allocate(params);
   }
 
-  /** Start the detached runner, then watch for a permission failure. */
+  /**
+   * Check the grants for symlinks that lead out, bundle the module (refusing imports from
+   * outside `allowread`), point the unit at the bundle, start the detached runner, then watch
+   * for a permission failure. See deno_sandbox.ts.
+   */
   async start(unit: UnitContext): Promise<void> {
+    const bundle = `${unit.dir}/${BUNDLE_FILE}`;
+    try {
+      for (const kind of ["allowread", "allowwrite"] as const) {
+        const bad = await checkGrantSymlinks(kind, this.#cfg[kind] ?? []);
+        if (bad) throw new Error(bad);
+      }
+      await bundleModule(this.#deno, this.#cfg.module, bundle, this.#cfg.allowread ?? []);
+    } catch (e) {
+      const msg = (e as Error).message;
+      unit.logger.warning(`[${unit.id}] work-deno sandbox refused the unit: ${msg}`);
+      await unit.update((s) => {
+        s.State = WorkState.Failed;
+        s.Detail = `Sandbox: ${msg}`;
+        s.StdoutSize = 0;
+      });
+      throw new Error(`Sandbox: ${msg}`);
+    }
+    const bundled = this.#paramsFor(bundle);
+    await unit.update((s) => {
+      const ed = s.ExtraData as { Params?: unknown } | null;
+      const p = ed && typeof ed.Params === "string" ? ed.Params : this.#params;
+      const rest = p.startsWith(this.#params) ? p.slice(this.#params.length) : "";
+      s.ExtraData = { ...(ed ?? {}), Params: bundled + rest };
+    });
     await this.#inner.start(unit);
     this.#watch(unit);
   }

@@ -307,6 +307,27 @@ export function meshNodeYaml(
   return nodeYaml({ id, port, peers, socket, extra, logLevel });
 }
 
+/**
+ * Starts nodes one at a time, each in its own subdirectory of `dir`, from {@link nodeYaml} with
+ * the caller's sections as `extra` (for tests whose nodes differ in listeners/peers/TLS);
+ * `nodes` lists what was started, for `stopAll`.
+ */
+export function nodeStarter(dir: string, logLevel: string | null = "info"): {
+  nodes: NodeProcess[];
+  start: (id: string, body: string) => Promise<NodeProcess>;
+} {
+  const nodes: NodeProcess[] = [];
+  const start = async (id: string, body: string) => {
+    const ndir = `${dir}/${id}`;
+    await Deno.mkdir(ndir);
+    const yaml = (_d: string, socket: string) => nodeYaml({ id, socket, logLevel, extra: body });
+    const n = await startNode(id, yaml, { dir: ndir });
+    nodes.push(n);
+    return n;
+  };
+  return { nodes, start };
+}
+
 /** A running mesh of node processes. */
 export class Mesh {
   readonly members = new Map<string, MeshMember>();

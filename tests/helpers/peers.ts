@@ -7,6 +7,12 @@
  * `missing <peer>: <how to get it>` — never an ignored test.
  * @module
  */
+import {
+  CHROMIUM_PATH,
+  PLAYWRIGHT_CORE_VERSION,
+  playwrightRoots,
+} from "../../scripts/peers/browser.ts";
+import { PROMTOOL_PATH } from "../../scripts/peers/prometheus.ts";
 
 /** The repository root (absolute, with a trailing slash). */
 export const REPO_ROOT = new URL("../../", import.meta.url).pathname;
@@ -92,6 +98,38 @@ export function quicGoPeer(): string {
 /** The Go crypto/tls QUIC-API peer (tests/fixtures/tls/go_quic_tls_peer). */
 export function goQuicTlsPeer(): string {
   return atPath("Go crypto/tls QUIC peer", `${testCacheDir()}/bin/go_quic_tls_peer`, "go_peers");
+}
+
+/** Debian's `promtool` (package prometheus), for `promtool check metrics`. */
+export function promtool(): string {
+  return atPath("promtool", PROMTOOL_PATH, "prometheus");
+}
+
+/** Debian's Chromium, driven by playwright-core in the live page test. */
+export function chromium(): string {
+  return atPath("chromium", CHROMIUM_PATH, "browser");
+}
+
+function versionIn(dir: string): string | null {
+  try {
+    return JSON.parse(Deno.readTextFileSync(`${dir}/playwright-core/package.json`)).version;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The directory of the pinned playwright-core: the project's node_modules or, when that lacks
+ * the pinned version (a shared install), the installer's cache (`$RECEPTOR_TEST_CACHE/npm`).
+ */
+export function playwrightCoreDir(): string {
+  for (const dir of playwrightRoots(REPO_ROOT.replace(/\/$/, ""))) {
+    if (versionIn(dir) === PLAYWRIGHT_CORE_VERSION) return `${dir}/playwright-core`;
+  }
+  throw new MissingPeer(
+    `playwright-core ${PLAYWRIGHT_CORE_VERSION}`,
+    `not in node_modules nor the test cache; ${installer("browser")}`,
+  );
 }
 
 /** Why a test that needs a Go receptor binary is skipped (the only opt-in tests). */

@@ -3,6 +3,7 @@
  * sections rather than the mesh helper's TCP edges).
  * @module
  */
+import { assertEquals } from "../helpers/assert.ts";
 import type { Mesh } from "../helpers/mesh.ts";
 import { Logger } from "../../src/log.ts";
 import type { LinkSink } from "../../src/mesh/backends/tcp.ts";
@@ -11,20 +12,21 @@ import { waitFor } from "../helpers/net.ts";
 
 /** Wait until every node in `nodes` routes to every other one. */
 export async function waitRoutes(mesh: Mesh, nodes: string[], timeoutMs = 40000): Promise<void> {
+  const missing = async () => {
+    const out: string[] = [];
+    for (const id of nodes) {
+      const s = await mesh.status(id);
+      for (const o of nodes) if (o !== id && !s.RoutingTable[o]) out.push(`${id}->${o}`);
+    }
+    return out;
+  };
   await waitFor(
     `routes among ${nodes.join(",")}`,
-    async () => {
-      for (const id of nodes) {
-        const s = await mesh.status(id);
-        for (const o of nodes) {
-          if (o !== id && !s.RoutingTable[o]) return false;
-        }
-      }
-      return true;
-    },
+    async () => (await missing()).length === 0,
     timeoutMs,
     200,
   );
+  assertEquals(await missing(), [], "routes missing");
 }
 
 /** Wait until node `id` lists exactly `peers` (sorted) as its connections. */
@@ -35,15 +37,17 @@ export async function waitConnections(
   timeoutMs = 60000,
 ): Promise<void> {
   const want = [...peers].sort().join(",");
-  await waitFor(
+  const got = await waitFor(
     `${id} connected to [${want}]`,
     async () => {
       const s = await mesh.status(id);
-      return s.Connections.map((c) => c.NodeID).sort().join(",") === want;
+      const now = s.Connections.map((c) => c.NodeID).sort().join(",");
+      return now === want ? `[${now}]` : null;
     },
     timeoutMs,
     250,
   );
+  assertEquals(got, `[${want}]`, `${id}'s connections`);
 }
 
 /** A debug logger whose lines land in `lines`. */

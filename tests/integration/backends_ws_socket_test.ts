@@ -113,6 +113,7 @@ Deno.test("ws backends: the listener refuses an Origin mismatch (403), a wrong p
     assert(lines.some((x) => x.includes("upgrade refused (403)")), lines.join("\n"));
     // Only the well-formed request became a link.
     await waitFor("one link", () => sink.links.length === 1);
+    assertEquals(sink.links.length, 1, "links made");
   } finally {
     await l.close();
   }
@@ -182,23 +183,18 @@ Deno.test("ws backends: our peer and our listener; a wrong path is a dial failur
   const ls = new Sink();
   const ps = new Sink();
   const l = startWsListener(lines, ls, { nodeCost: { b: 3 } });
-  const p = WsPeerBackend.start({
-    address: `ws://127.0.0.1:${l.port}/anything`,
-    redial: false,
-    extraheader: "",
-    cost: 1,
-    allowedPeers: null,
-    logger: logger(lines),
-  }, ps);
+  const peer = (address: string) =>
+    WsPeerBackend.start({
+      address,
+      redial: false,
+      extraheader: "",
+      cost: 1,
+      allowedPeers: null,
+      logger: logger(lines),
+    }, ps);
+  const p = peer(`ws://127.0.0.1:${l.port}/anything`);
   const l2 = startWsListener(lines, ls, { path: "/only" });
-  const p2 = WsPeerBackend.start({
-    address: `ws://127.0.0.1:${l2.port}/elsewhere`,
-    redial: false,
-    extraheader: "",
-    cost: 1,
-    allowedPeers: null,
-    logger: logger(lines),
-  }, ps);
+  const p2 = peer(`ws://127.0.0.1:${l2.port}/elsewhere`);
   try {
     await waitFor("links on both sides", () => ls.links.length === 1 && ps.links.length === 1);
     assertEquals(ls.links[0].options.nodeCost, { b: 3 });
@@ -214,6 +210,7 @@ Deno.test("ws backends: our peer and our listener; a wrong path is a dial failur
       "dial failure logged",
       () => lines.find((x) => x.includes("handshake refused: HTTP 404")),
     );
+    assert(lines.some((x) => x.includes("handshake refused: HTTP 404")), lines.join("\n"));
     assertEquals(ps.links.length, 1, "the 404 dial produced no link");
   } finally {
     p.close();
@@ -239,6 +236,7 @@ Deno.test("ws backends: a client that never finishes its request is dropped afte
       "timeout logged",
       () => lines.find((x) => x.includes("timed out reading the HTTP handshake")),
     );
+    assert(lines.some((x) => x.includes("timed out reading the HTTP handshake")), lines.join("\n"));
     assertEquals(sink.links.length, 0);
   } finally {
     c.close();

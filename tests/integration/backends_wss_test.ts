@@ -7,14 +7,10 @@
  * @module
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { ctlJson, ctlStatus, nodeYaml, type PingReply } from "../helpers/mesh.ts";
+import { ctlJson, ctlStatus, nodeStarter, type PingReply } from "../helpers/mesh.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
-import { type NodeProcess, startNode, stopAll } from "../helpers/node_process.ts";
+import { stopAll } from "../helpers/node_process.ts";
 import { makeCa, makeNodeCert, tlsClientYaml, tlsServerYaml } from "../helpers/tls.ts";
-
-function tlsNodeYaml(id: string, body: string, socket: string): string {
-  return nodeYaml({ id, socket, logLevel: null, extra: body });
-}
 
 const wsPeer = (url: string, tls: string) =>
   `- ws-peer:\n    address: ${url}\n    tls: ${tls}\n    redial: false\n`;
@@ -25,14 +21,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const dir = await tempDir("receptor-wss-");
-    const nodes: (NodeProcess | undefined)[] = [];
-    const start = async (id: string, body: string) => {
-      const ndir = `${dir}/${id}`;
-      await Deno.mkdir(ndir);
-      const n = await startNode(id, (_d, sock) => tlsNodeYaml(id, body, sock), { dir: ndir });
-      nodes.push(n);
-      return n;
-    };
+    const { nodes, start } = nodeStarter(dir, null);
     try {
       const ca = await makeCa(dir, "ca");
       const cert = {

@@ -11,10 +11,12 @@ import { tempDir, waitFor } from "../helpers/net.ts";
 import { NodeProcess, runReceptor, stopAll } from "../helpers/node_process.ts";
 
 async function expectServes(node: NodeProcess, id: string): Promise<void> {
-  await waitFor(`${id} answers status`, async () => {
+  const st = await waitFor(`${id} answers status`, async () => {
     if (node.exited) throw new Error(`node ${id} exited:\n${node.logText()}`);
-    return (await ctlStatus(node.socket)).NodeID === id;
+    const s = await ctlStatus(node.socket);
+    return s.NodeID === id ? s : null;
   }, 20000);
+  assertEquals(st.NodeID, id, "status NodeID");
 }
 
 Deno.test("cli node: bare --node/--local-only/--control-service and -c FILE start a node", async () => {

@@ -211,6 +211,8 @@ Deno.test("control: reload restarts backends on a tcp-peer change, refuses a wor
       const c = await conns();
       return c.includes("nodez") && !c.includes("nodey");
     }, 20000);
+    const after = await conns();
+    assert(after.includes("nodez") && !after.includes("nodey"), `x's connections: ${after}`);
     const p = await ctlJson<{ Success: boolean; From?: string }>(x.socket, "ping nodez");
     assertEquals(p.Success, true);
     assertEquals(p.From, "nodez");

@@ -6,24 +6,24 @@
  * @module
  */
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
+import { nodeYaml } from "../helpers/mesh.ts";
 import { receptorCommand, runReceptor, startNode, stopAll } from "../helpers/node_process.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
 function yaml(dir: string, socket: string): string {
-  return `---
-- node:
-    id: watched
-    datadir: ${dir}/data
-- local-only:
-- control-service:
-    service: control
-    filename: ${socket}
-- work-command:
-    worktype: slow
-    command: sh
-    params: -c "for i in 1 2 3 4 5 6; do echo line-$i; sleep 0.4; done"
-`;
+  return nodeYaml({
+    id: "watched",
+    socket,
+    datadir: `${dir}/data`,
+    logLevel: null,
+    localOnly: true,
+    work: [{
+      worktype: "slow",
+      command: "sh",
+      params: `-c "for i in 1 2 3 4 5 6; do echo line-$i; sleep 0.4; done"`,
+    }],
+  });
 }
 
 const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;

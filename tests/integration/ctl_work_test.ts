@@ -6,6 +6,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../helpers/assert.ts";
 import { type NodeProcess, runReceptor, startNode, stopAll } from "../helpers/node_process.ts";
 import { waitFor } from "../helpers/net.ts";
+import { nodeYaml, WORK_PRESETS } from "../helpers/mesh.ts";
 import { ReceptorClient } from "../../src/ctl/client.ts";
 import {
   SubmitError,
@@ -20,30 +21,19 @@ import {
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
 function yaml(dir: string, socket: string): string {
-  return `---
-- node:
-    id: worknode
-    datadir: ${dir}/data
-- local-only:
-- control-service:
-    service: control
-    filename: ${socket}
-- work-command:
-    worktype: cat
-    command: cat
-- work-command:
-    worktype: echo
-    command: echo
-    allowruntimeparams: true
-- work-command:
-    worktype: fail
-    command: sh
-    params: -c "echo oops; exit 3"
-- work-command:
-    worktype: sleep
-    command: sleep
-    params: "30"
-`;
+  return nodeYaml({
+    id: "worknode",
+    socket,
+    datadir: `${dir}/data`,
+    logLevel: null,
+    localOnly: true,
+    work: [
+      "cat",
+      { worktype: "echo", command: "echo", more: ["    allowruntimeparams: true"] },
+      { worktype: "fail", ...WORK_PRESETS.fail3 },
+      { worktype: "sleep", command: "sleep", params: `"30"` },
+    ],
+  });
 }
 
 async function withNode(fn: (n: NodeProcess) => Promise<void>): Promise<void> {
@@ -68,14 +58,16 @@ function unitIdOf(stdout: string): string {
 }
 
 async function waitState(n: NodeProcess, id: string, state: number): Promise<void> {
-  await waitFor(`unit ${id} state ${state}`, async () => {
+  const st = await waitFor(`unit ${id} state ${state}`, async () => {
     const c = await ReceptorClient.connect(n.socket);
     try {
-      return (await workStatus(c, id)).State === state;
+      const s = await workStatus(c, id);
+      return s.State === state ? s : null;
     } finally {
       c.close();
     }
   });
+  assertEquals(st.State, state, `unit ${id} state`);
 }
 
 Deno.test("ctl work: submit forms, follow, rm, results, failure", opts, async () => {

@@ -3,7 +3,7 @@
  * its steps (the page answers and lists all three nodes), and stops the nodes on Ctrl-C.
  * @module
  */
-import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../helpers/assert.ts";
 import { waitFor } from "../helpers/net.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -60,6 +60,7 @@ Deno.test("deno task demo --keep: prints the page URL and keeps the mesh up unti
       10000,
       200,
     );
+    await assertRejects(() => fetch(url));
   } catch (e) {
     throw new Error(`${(e as Error).message}\n--- stdout ---\n${out}\n--- stderr ---\n${err}`);
   } finally {

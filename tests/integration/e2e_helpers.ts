@@ -4,6 +4,7 @@
  * that can import it, running a tool with a deadline, sha256 of files, and process checks.
  * @module
  */
+import { assertEquals } from "../helpers/assert.ts";
 import { waitFor } from "../helpers/net.ts";
 import { receptorctl } from "../helpers/peers.ts";
 import { runTool, type ToolResult } from "../helpers/run.ts";
@@ -105,6 +106,7 @@ export async function waitNoProcesses(needle: string, timeoutMs = 20000): Promis
     timeoutMs,
     200,
   );
+  assertEquals(pgrep(needle).filter(pidAlive), [], `processes matching ${needle}`);
 }
 
 /** Logs of every mesh node, for failure messages (tail of each). */

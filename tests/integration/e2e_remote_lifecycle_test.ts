@@ -27,6 +27,44 @@ import {
 
 const ctl = ctlOn;
 const list = (mesh: Mesh, node: string) => ctlWorkList(mesh, node);
+/** `receptorctl work submit WORKTYPE --node exec ARGS...` on sub. */
+const submitOnExec = (mesh: Mesh, worktype: string, ...args: string[]) =>
+  ctl(mesh, "sub", ["work", "submit", worktype, "--node", "exec", ...args]);
+
+/**
+ * Submit a `sleeper` from sub to exec, wait until it runs, then stop exec and wait until sub has
+ * no route to it: the starting point of the release-while-down steps.
+ */
+async function sleeperWithExecDown(
+  mesh: Mesh,
+): Promise<{ id: string; pid: number; remoteId: string }> {
+  const r = await submitOnExec(mesh, "sleeper", "--no-payload");
+  assertEquals(r.code, 0, `submit: ${r.out}${r.err}`);
+  const id = unitIdOf(r.out);
+  const running = await waitFor(
+    `unit ${id} Running`,
+    async () => {
+      const u = (await list(mesh, "sub"))[id];
+      return u?.State === 1 ? u : null;
+    },
+    30000,
+    200,
+  );
+  const pid = Number(/PID (\d+)/.exec(running.Detail)?.[1]);
+  assert(pid > 0 && pidAlive(pid), `sleep runs: ${running.Detail}`);
+  const remoteId = running.ExtraData?.RemoteUnitID as string;
+  await mesh.node("exec").proc.stop();
+  const routes = () => mesh.status("sub").then((s) => s.RoutingTable);
+  await waitFor("sub forgets the route to exec", async () => !(await routes())["exec"], 30000, 200);
+  assert(!(await routes())["exec"], "sub still routes to exec after it stopped");
+  return { id, pid, remoteId };
+}
+
+/** Wait until the unit's sleep process is gone, and say so. */
+async function assertSleepGone(pid: number, what: string): Promise<void> {
+  await waitFor(what, () => !pidAlive(pid), 15000);
+  assert(!pidAlive(pid), `sleep ${pid} still alive`);
+}
 
 Deno.test({
   name: "e2e remote lifecycle via receptorctl: failure, --rm, exec down, release pending, --all",
@@ -41,15 +79,7 @@ Deno.test({
     });
     try {
       await t.step("failing remote command: output, exit 1, Remote unit failed", async () => {
-        const r = await ctl(mesh, "sub", [
-          "work",
-          "submit",
-          "fail3",
-          "--node",
-          "exec",
-          "--no-payload",
-          "-f",
-        ]);
+        const r = await submitOnExec(mesh, "fail3", "--no-payload", "-f");
         assertEquals(r.code, 1, `exit code: ${r.out}${r.err}`);
         assertEquals(r.out, "oops\n");
         assertStringIncludes(r.err, "Remote unit failed: exit status 3");
@@ -57,17 +87,7 @@ Deno.test({
 
       await t.step("-l hi --rm -f: output, then released on both nodes", async () => {
         const before = Object.keys(await list(mesh, "exec"));
-        const r = await ctl(mesh, "sub", [
-          "work",
-          "submit",
-          "upper",
-          "--node",
-          "exec",
-          "-l",
-          "hi",
-          "--rm",
-          "-f",
-        ]);
+        const r = await submitOnExec(mesh, "upper", "-l", "hi", "--rm", "-f");
         assertEquals(r.code, 0, `exit code: ${r.out}${r.err}`);
         assert(r.out.startsWith("HI\n"), `output first: ${r.out}`);
         assert(/\([A-Za-z0-9]{8}, released\)/.test(r.out), `release line: ${r.out}`);
@@ -89,15 +109,7 @@ Deno.test({
             30000,
             200,
           );
-          const r = await ctl(mesh, "sub", [
-            "work",
-            "submit",
-            "upper",
-            "--node",
-            "exec",
-            "-l",
-            "late",
-          ]);
+          const r = await submitOnExec(mesh, "upper", "-l", "late");
           assertEquals(r.code, 0, `submit: ${r.out}${r.err}`);
           assertStringIncludes(r.out, "Result: Job Submitted");
           const id = unitIdOf(r.out);
@@ -124,38 +136,7 @@ Deno.test({
       await t.step(
         "release with the executor down: release pending, done after restart",
         async () => {
-          const r = await ctl(mesh, "sub", [
-            "work",
-            "submit",
-            "sleeper",
-            "--node",
-            "exec",
-            "--no-payload",
-          ]);
-          assertEquals(r.code, 0, `submit: ${r.out}${r.err}`);
-          const id = unitIdOf(r.out);
-          const running = await waitFor(
-            `unit ${id} Running`,
-            async () => {
-              const u = (await list(mesh, "sub"))[id];
-              return u?.State === 1 ? u : null;
-            },
-            30000,
-            200,
-          );
-          const pid = Number(/PID (\d+)/.exec(running.Detail)?.[1]);
-          assert(pid > 0 && pidAlive(pid), `sleep runs: ${running.Detail}`);
-          const remoteId = running.ExtraData?.RemoteUnitID as string;
-          await mesh.node("exec").proc.stop();
-          await waitFor(
-            "sub forgets the route to exec",
-            async () => {
-              const s = await mesh.status("sub");
-              return !s.RoutingTable["exec"];
-            },
-            30000,
-            200,
-          );
+          const { id, pid, remoteId } = await sleeperWithExecDown(mesh);
           const rel = await ctl(mesh, "sub", ["work", "release", id]);
           assertEquals(rel.code, 0, `release: ${rel.out}${rel.err}`);
           assertStringIncludes(rel.out, `(${id}, release pending)`);
@@ -171,41 +152,14 @@ Deno.test({
               throw new Error(`${e.message}\n${meshLogs(mesh)}`);
             });
           assertEquals(readUnitStatus(mesh.node("exec"), remoteId), null, "remote unit deleted");
-          await waitFor("the released sleep is gone", () => !pidAlive(pid), 15000);
+          await assertSleepGone(pid, "the released sleep is gone");
         },
       );
 
       await t.step(
         "force-release with the executor down: gone locally at once, delivered when it returns",
         async () => {
-          const r = await ctl(mesh, "sub", [
-            "work",
-            "submit",
-            "sleeper",
-            "--node",
-            "exec",
-            "--no-payload",
-          ]);
-          assertEquals(r.code, 0, `submit: ${r.out}${r.err}`);
-          const id = unitIdOf(r.out);
-          const running = await waitFor(
-            `unit ${id} Running`,
-            async () => {
-              const u = (await list(mesh, "sub"))[id];
-              return u?.State === 1 ? u : null;
-            },
-            30000,
-            200,
-          );
-          const pid = Number(/PID (\d+)/.exec(running.Detail)?.[1]);
-          const remoteId = running.ExtraData?.RemoteUnitID as string;
-          await mesh.node("exec").proc.stop();
-          await waitFor(
-            "sub forgets the route to exec",
-            async () => !(await mesh.status("sub")).RoutingTable["exec"],
-            30000,
-            200,
-          );
+          const { id, pid, remoteId } = await sleeperWithExecDown(mesh);
           const rel = await ctl(mesh, "sub", ["work", "release", "--force", id]);
           assertEquals(rel.code, 0, `force-release: ${rel.out}${rel.err}`);
           assertStringIncludes(rel.out, `(${id}, released)`);
@@ -220,7 +174,7 @@ Deno.test({
           ).catch((e) => {
             throw new Error(`${e.message}\n${meshLogs(mesh)}`);
           });
-          await waitFor("the force-released sleep is gone", () => !pidAlive(pid), 15000);
+          await assertSleepGone(pid, "the force-released sleep is gone");
         },
       );
 

@@ -36,15 +36,17 @@ Deno.test("mesh: a later node with a duplicate ID shuts down; the original keeps
     // The original is unharmed and routable from the far end. (dc dropped edge db->da when
     // the duplicate's update arrived; it comes back with db's next periodic update, ~10 s.)
     assert(!mesh.node("da").proc.exited, "original da exited");
-    await waitFor(
+    const ping = await waitFor(
       "dc pings the original da",
       async () => {
         const p = await mesh.ping("dc", "da");
-        return p.Success && p.From === "da";
+        return p.Success && p.From === "da" ? p : null;
       },
       20000,
       500,
     );
+    assert(ping.Success, `ping dc->da: ${ping.Error}`);
+    assertEquals(ping.From, "da");
   } finally {
     await stopAll(extra);
     await mesh.stop();
@@ -83,6 +85,7 @@ Deno.test("mesh: allowedpeers on a listener refuses other node IDs", async () =>
       () => /stranger/.test(gate.logText()),
       20000,
     );
+    assertMatch(gate.logText(), /stranger/);
     const s = await ctlStatus(gate.socket);
     assert(!s.Connections.some((c) => c.NodeID === "stranger"), "stranger must not connect");
     const ss = await ctlStatus(stranger.socket);
@@ -96,7 +99,15 @@ Deno.test("mesh: a backend connection that never identifies itself is dropped af
   const port = freePort();
   const node = await startNode("silent", (_d, s) => meshNodeYaml("silent", port, [], s));
   try {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    // the control socket can be up a moment before the listener: retry until it accepts
+    const conn = await waitFor(
+      `silent listening on ${port}`,
+      () => Deno.connect({ hostname: "127.0.0.1", port }),
+    );
+    // A listener waits for the peer's first bytes before it starts the handshake (a silent
+    // connection is closed at handshaketimeout instead): say something that is no
+    // identification — an empty frame, which is skipped.
+    await conn.write(Uint8Array.of(0, 0));
     const started = Date.now();
     let buf = new Uint8Array(0);
     const updates: string[] = [];
@@ -183,6 +194,7 @@ Deno.test("mesh: nodecost on a listener sets the link cost; a peer that disagree
       () => /disagree/.test(hub.logText() + cheap.logText()),
       20000,
     );
+    assertMatch(hub.logText() + cheap.logText(), /disagree/);
     const hs = await ctlStatus(hub.socket);
     assert(!hs.Connections.some((c) => c.NodeID === "cheap"), JSON.stringify(hs.Connections));
     assert(!("cheap" in hs.RoutingTable), "no route to a rejected peer");

@@ -7,22 +7,11 @@ import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts
 import { startMesh } from "../helpers/mesh.ts";
 import { freePort, waitFor } from "../helpers/net.ts";
 import { runReceptor } from "../helpers/node_process.ts";
+import { promtool } from "../helpers/peers.ts";
 import { parseMetrics, type Sample } from "../../src/util/metrics.ts";
 
-const PROMTOOL = "/usr/bin/promtool";
-
-function requirePromtool(): void {
-  try {
-    Deno.statSync(PROMTOOL);
-  } catch {
-    throw new Error(
-      "missing promtool: ./node_modules/deno/deno run -A scripts/peers/prometheus.ts",
-    );
-  }
-}
-
 async function promtoolCheck(text: string): Promise<{ code: number; out: string }> {
-  const p = new Deno.Command(PROMTOOL, {
+  const p = new Deno.Command(promtool(), {
     args: ["check", "metrics"],
     stdin: "piped",
     stdout: "piped",
@@ -44,7 +33,7 @@ function value(samples: Sample[], name: string, labels: Record<string, string> =
 }
 
 Deno.test("observability: /metrics passes promtool and reports known traffic", async () => {
-  requirePromtool();
+  promtool();
   const port = freePort();
   const base = `http://127.0.0.1:${port}`;
   const mesh = await startMesh({
@@ -157,6 +146,12 @@ Deno.test("observability: /metrics passes promtool and reports known traffic", a
       20000,
       500,
     );
+    const rtt = value(
+      parseMetrics(await (await fetch(`${base}/metrics`)).text()),
+      "receptor_peer_ping_rtt_seconds",
+      { peer: "b" },
+    );
+    assert(rtt > 0, `ping RTT to b: ${rtt}`);
 
     const h = await fetch(`${base}/health`);
     assertEquals(h.status, 200);

@@ -8,14 +8,9 @@ import { createRequire } from "node:module";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { startMesh } from "../helpers/mesh.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
-import {
-  CHROMIUM_PATH,
-  PLAYWRIGHT_CORE_VERSION,
-  playwrightRoots,
-} from "../../scripts/peers/browser.ts";
+import { chromium, playwrightCoreDir, REPO_ROOT } from "../helpers/peers.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
-const ARTIFACTS = `${ROOT}/tests/artifacts`;
+const ARTIFACTS = `${REPO_ROOT}tests/artifacts`;
 
 /** Chromium flags: no network side traffic, no GPU, no sandbox (root in CI). */
 const CHROMIUM_FLAGS = [
@@ -32,21 +27,10 @@ const CHROMIUM_FLAGS = [
 // deno-lint-ignore no-explicit-any
 type Playwright = any;
 
+/** Chromium and the pinned playwright-core, or a `missing <peer>: <how>` failure. */
 function loadPlaywright(): Playwright {
-  const how = "./node_modules/deno/deno run -A scripts/peers/browser.ts";
-  try {
-    Deno.statSync(CHROMIUM_PATH);
-  } catch {
-    throw new Error(`missing chromium (${CHROMIUM_PATH}): ${how}`);
-  }
-  const require = createRequire(import.meta.url);
-  for (const dir of playwrightRoots(ROOT)) {
-    try {
-      const v = JSON.parse(Deno.readTextFileSync(`${dir}/playwright-core/package.json`)).version;
-      if (v === PLAYWRIGHT_CORE_VERSION) return require(`${dir}/playwright-core`);
-    } catch { /* try the next place */ }
-  }
-  throw new Error(`missing playwright-core ${PLAYWRIGHT_CORE_VERSION}: ${how}`);
+  chromium();
+  return createRequire(import.meta.url)(playwrightCoreDir());
 }
 
 Deno.test("observability: the live mesh page shows a 4-node mesh and follows a node's death", async () => {
@@ -66,7 +50,7 @@ Deno.test("observability: the live mesh page shows a 4-node mesh and follows a n
   try {
     await mesh.waitConverged();
     ctx = await pw.chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM_PATH,
+      executablePath: chromium(),
       headless: true,
       args: CHROMIUM_FLAGS,
       viewport: { width: 1280, height: 800 },
@@ -96,6 +80,7 @@ Deno.test("observability: the live mesh page shows a 4-node mesh and follows a n
       15000,
       200,
     );
+    assertEquals(await keys("nodes"), ["a", "b", "c", "d"]);
     assertEquals(await page.textContent("#self"), "a");
     assertEquals(await keys("links"), ["a b", "a c", "b c", "c d"]);
     const nodeRows = await rows("nodes");
@@ -118,6 +103,7 @@ Deno.test("observability: the live mesh page shows a 4-node mesh and follows a n
       10000,
       100,
     );
+    assertEquals(await keys("links"), ["a b", "a c", "b c"], "links after d died");
     const after = await keys("nodes");
     const dRow = (await rows("nodes")).find((r) => r.startsWith("d"));
     assert(!after.includes("d") || dRow?.includes("no route"), `d still routed: ${dRow}`);

@@ -10,9 +10,9 @@
  * @module
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { ctlJson, ctlStatus, nodeYaml, type PingReply } from "../helpers/mesh.ts";
+import { ctlJson, ctlStatus, nodeStarter, type PingReply } from "../helpers/mesh.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
-import { type NodeProcess, runReceptor, startNode, stopAll } from "../helpers/node_process.ts";
+import { type NodeProcess, runReceptor, stopAll } from "../helpers/node_process.ts";
 import {
   makeCa,
   makeNodeCert,
@@ -22,10 +22,6 @@ import {
   tlsClientYaml,
   tlsServerYaml,
 } from "../helpers/tls.ts";
-
-function tlsNodeYaml(id: string, body: string, socket: string): string {
-  return nodeYaml({ id, socket, logLevel: "info", extra: body });
-}
 
 function listenerYaml(port: number, tls: string): string {
   return `- tcp-listener:\n    bindaddr: 127.0.0.1\n    port: ${port}\n    tls: ${tls}\n`;
@@ -45,14 +41,7 @@ async function connectionsOf(n: NodeProcess): Promise<string[]> {
 
 Deno.test("tls mesh: 3 nodes over TLS converge; bad peers refused with the reason logged", async () => {
   const dir = await tempDir("receptor-tls-mesh-");
-  const nodes: (NodeProcess | undefined)[] = [];
-  const start = async (id: string, body: string) => {
-    const ndir = `${dir}/${id}`;
-    await Deno.mkdir(ndir);
-    const n = await startNode(id, (_d, sock) => tlsNodeYaml(id, body, sock), { dir: ndir });
-    nodes.push(n);
-    return n;
-  };
+  const { nodes, start } = nodeStarter(dir);
   try {
     const ca = await makeCa(dir, "ca");
     const other = await makeCa(dir, "otherca");

@@ -87,6 +87,7 @@ Deno.test("tls rotation: replaced cert/key files are picked up; existing links s
     await waitFor("new certificate served", async () => {
       return (await servedFingerprint(port, b)) === fp2;
     }, 10000);
+    assertEquals(await servedFingerprint(port, b), fp2, "fingerprint served after rotation");
 
     // A new mesh peer pinning the NEW certificate gets in.
     const c = await makeNodeCert(dir, ca, "c");
@@ -104,6 +105,7 @@ Deno.test("tls rotation: replaced cert/key files are picked up; existing links s
       .catch((e) => {
         throw new Error(`${e}\n${nc.logText()}\n---\n${na.logText()}`);
       });
+    assert(await connected(nc, "a"), "c (pinning the new cert) connected to a");
 
     // The link from before the rotation was never dropped.
     assert(await connected(nb, "a"), "b must still be connected to a");

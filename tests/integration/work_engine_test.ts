@@ -158,6 +158,7 @@ Deno.test({
       assertEquals(got, "start\nend\n");
       assertEquals((await e.status(id)).State, 2);
       await waitFor("ExtraData null", async () => (await e.status(id)).ExtraData === null);
+      assertEquals((await e.status(id)).ExtraData, null);
       await waitGone(childPid);
       await waitGone(ed.Pid);
     }),
@@ -294,6 +295,7 @@ Deno.test({
         const s = await waitState(e2, id, 2);
         assertEquals(s.Detail, "exit status 0");
         await waitFor("ExtraData null", async () => (await e2.status(id)).ExtraData === null);
+        assertEquals((await e2.status(id)).ExtraData, null);
         await waitGone(runnerPid);
       } finally {
         await e2.close();

@@ -3,6 +3,7 @@
  * (tests/integration/work_runner_entry.ts), deadline polling, stream collection, process checks.
  * @module
  */
+import { assert } from "../helpers/assert.ts";
 import { waitFor } from "../helpers/net.ts";
 import { concatBytes } from "../helpers/data.ts";
 import { Logger } from "../../src/log.ts";
@@ -123,6 +124,7 @@ export function detailPid(detail: string): number {
 /** Wait until a process is gone (absent or zombie). */
 export async function waitGone(pid: number, timeoutMs = 15_000): Promise<void> {
   await waitFor(`pid ${pid} to exit`, () => processGone(pid), timeoutMs);
+  assert(processGone(pid), `pid ${pid} still running`);
 }
 
 /** Make a temp data dir and remove it afterwards. */

@@ -4,6 +4,7 @@
  * node process. The remote type's dialer maps a node ID to that node's control Unix socket,
  * so the full control protocol runs against the real executor (without the mesh).
  */
+import { REMOTE_EXTRA_DATA_KEYS } from "../helpers/work.ts";
 import { concatBytes, sha256File } from "../helpers/data.ts";
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
@@ -252,6 +253,19 @@ Deno.test({
       const s = await sub.status(id);
       return s.ExtraData.RemoteUnitID;
     };
+    /** An `upper` unit that Succeeded, then exec stopped and its release answered as pending. */
+    const releasePendingWithExecDown = async (payload: string) => {
+      const r = await submit(sub.sock, { node: "exec", worktype: "upper" }, payload);
+      const id = r.unitid!;
+      await sub.waitState(id, "Succeeded");
+      const rid = await remoteId(id);
+      await stopExec();
+      assertEquals(
+        await ctl(sub.sock, `work release ${id}`),
+        JSON.stringify({ "release pending": id }),
+      );
+      return { id, rid };
+    };
     try {
       await startExec();
       await sub.start();
@@ -267,18 +281,7 @@ Deno.test({
         const s = await sub.waitState(id, "Succeeded");
         assertEquals(s.Detail, "exit status 0");
         assertEquals(s.WorkType, "remote");
-        assertEquals(Object.keys(s.ExtraData), [
-          "RemoteNode",
-          "RemoteWorkType",
-          "RemoteParams",
-          "RemoteUnitID",
-          "RemoteStarted",
-          "LocalCancelled",
-          "LocalReleased",
-          "SignWork",
-          "TLSClient",
-          "Expiration",
-        ]);
+        assertEquals(Object.keys(s.ExtraData), [...REMOTE_EXTRA_DATA_KEYS]);
         assertEquals(s.ExtraData.RemoteNode, "exec");
         assertEquals(s.ExtraData.RemoteWorkType, "upper");
         assertEquals(s.ExtraData.RemoteStarted, true);
@@ -307,6 +310,7 @@ Deno.test({
           "failed stdout mirrored",
           async () => (await Deno.readTextFile(`${sub.unitDir(r.unitid!)}/stdout`)) === "oops\n",
         );
+        assertEquals(await Deno.readTextFile(`${sub.unitDir(r.unitid!)}/stdout`), "oops\n");
       });
 
       await t.step("remote submit errors", async () => {
@@ -363,20 +367,13 @@ Deno.test({
       });
 
       await t.step("release with the executor down: pending, completed later", async () => {
-        const r = await submit(sub.sock, { node: "exec", worktype: "upper" }, "abc\n");
-        const id = r.unitid!;
-        await sub.waitState(id, "Succeeded");
-        const rid = await remoteId(id);
-        await stopExec();
-        assertEquals(
-          await ctl(sub.sock, `work release ${id}`),
-          JSON.stringify({ "release pending": id }),
-        );
+        const { id, rid } = await releasePendingWithExecDown("abc\n");
         const s = await sub.status(id);
         assertEquals(s.ExtraData.LocalReleased, true);
         assert(await exists(execUnitDir(rid)), "remote unit still there while executor is down");
         await startExec();
         await waitFor("remote unit deleted", async () => !(await exists(execUnitDir(rid))));
+        assert(!(await exists(execUnitDir(rid))), "remote unit directory removed");
         await waitFor(
           "local unit deleted",
           async () =>
@@ -490,21 +487,15 @@ Deno.test({
       });
 
       await t.step("a pending release is resent after a submitter restart", async () => {
-        const r = await submit(sub.sock, { node: "exec", worktype: "upper" }, "q\n");
-        const id = r.unitid!;
-        await sub.waitState(id, "Succeeded");
-        const rid = await remoteId(id);
-        await stopExec();
-        assertEquals(
-          await ctl(sub.sock, `work release ${id}`),
-          JSON.stringify({ "release pending": id }),
-        );
+        const { id, rid } = await releasePendingWithExecDown("q\n");
         await sub.stop();
         await startExec();
         assert(await exists(execUnitDir(rid)), "remote unit kept while the submitter is down");
         await sub.start();
         await waitFor("remote unit deleted", async () => !(await exists(execUnitDir(rid))));
         await waitFor("local unit deleted", async () => !(await exists(sub.unitDir(id))));
+        assert(!(await exists(execUnitDir(rid))), "remote unit dir left after the release");
+        assert(!(await exists(sub.unitDir(id))), "local unit dir left after the release");
       });
 
       await t.step("signed work: tokens verified by the executor over TCP", async () => {

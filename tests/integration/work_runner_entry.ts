@@ -4,7 +4,7 @@
  * runCommandRunner's code. Used until main.ts wires the directive.
  * @module
  */
-import { parseCommandRunnerArgs, runCommandRunner } from "../../src/cli/command_runner.ts";
+import { parseCommandRunnerArgs, runCommandRunner } from "../../src/work/command_runner.ts";
 import { Logger, parseLogLevel } from "../../src/log.ts";
 
 const args = Deno.args;

@@ -7,7 +7,7 @@ import { waitFor } from "../helpers/net.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { loadStatus, saveStatus } from "../../src/work/status_file.ts";
 import { processGone } from "../../src/work/proc_info.ts";
-import { parseCommandRunnerArgs } from "../../src/cli/command_runner.ts";
+import { parseCommandRunnerArgs } from "../../src/work/command_runner.ts";
 import {
   detailPid,
   makeEngine,

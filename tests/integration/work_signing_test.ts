@@ -111,6 +111,7 @@ Deno.test("signed work: TCP needs a valid token; Unix socket is exempt", opts, a
     const c = await ReceptorClient.connect(s.node.socket);
     assertEquals(await new Response(await workResults(c, reply.unitid)).text(), "signed payload");
     await waitFor("marker", async () => (await ranCount(s.marker)) === 1);
+    assertEquals(await ranCount(s.marker), 1, "the signed unit ran once");
 
     const refusals: [string | undefined, string][] = [
       [undefined, "ERROR: could not verify signature: signature is empty"],
@@ -233,6 +234,7 @@ Deno.test(
       const ok = await submitRaw(s.tcp, "secure", await tokenFor(key, "executor", 60_000), "ssh");
       assertEquals(JSON.parse(ok[1]).result, "Job Started", ok.join("|"));
       await waitFor("marker", async () => (await ranCount(s!.marker)) === 1);
+      assertEquals(await ranCount(s.marker), 1, "the ssh-signed unit ran once");
     } catch (e) {
       if (s) console.error(s.node.logText());
       throw e;

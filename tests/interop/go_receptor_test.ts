@@ -14,7 +14,12 @@ import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
 import { NodeProcess, runReceptor, startNode, stopAll } from "../helpers/node_process.ts";
 import { ReceptorClient } from "../../src/ctl/client.ts";
-import { submitWork, workResults, workStatus } from "../../src/ctl/work_client.ts";
+import {
+  type SubmitOptions,
+  submitWork,
+  workResults,
+  workStatus,
+} from "../../src/ctl/work_client.ts";
 
 const GO = goReceptorBinary();
 
@@ -26,19 +31,40 @@ async function results(sock: string, unit: string): Promise<string> {
   return out;
 }
 
-async function runRemote(sock: string, node: string, worktype: string, text: string) {
-  const sub = await submitWork(await ReceptorClient.connect(sock), worktype, text, { node });
-  await waitFor(`unit ${sub.unitid} on ${node} to finish`, async () => {
+/** Run `worktype` on `node` from `sock`, wait until it Succeeded and return its results. */
+async function runRemote(
+  sock: string,
+  node: string,
+  worktype: string,
+  text: string,
+  opts: SubmitOptions = {},
+) {
+  const sub = await submitWork(await ReceptorClient.connect(sock), worktype, text, {
+    node,
+    ...opts,
+  });
+  const st = await waitFor(`unit ${sub.unitid} on ${node} to finish`, async () => {
     const c = await ReceptorClient.connect(sock);
     try {
       const st = await workStatus(c, sub.unitid);
       if (st.State === 3) throw new Error(`failed: ${st.Detail}`);
-      return st.State === 2;
+      return st.State === 2 ? st : null;
     } finally {
       c.close();
     }
   }, 30000);
+  assertEquals(st.State, 2, `unit ${sub.unitid} state`);
   return await results(sock, sub.unitid);
+}
+
+/** The advertisements `sock`'s node knows. */
+async function adsOf<T>(sock: string): Promise<T[]> {
+  const c = await ReceptorClient.connect(sock);
+  try {
+    return ((await c.status()).Advertisements ?? []) as T[];
+  } finally {
+    c.close();
+  }
 }
 
 Deno.test({
@@ -77,13 +103,13 @@ Deno.test({
           workYaml("upper"),
       );
       for (const sock of [tsa.socket, goSock]) {
-        await waitFor(`${sock} to see all work types`, async () => {
-          const c = await ReceptorClient.connect(sock);
-          const s = await c.status();
-          c.close();
-          const ads = s.Advertisements as { NodeID: string; WorkCommands: unknown[] | null }[];
-          return ["gob", "tsc"].every((n) => ads.some((a) => a.NodeID === n && a.WorkCommands));
-        }, 30000);
+        type Ad = { NodeID: string; WorkCommands: unknown[] | null };
+        const workers = async () =>
+          (await adsOf<Ad>(sock)).filter((a) => a.WorkCommands).map((a) => a.NodeID);
+        const both = (ids: string[]) => ["gob", "tsc"].every((n) => ids.includes(n));
+        await waitFor(`${sock} to see all work types`, async () => both(await workers()), 30000);
+        const seen = await workers();
+        assert(both(seen), `${sock} sees work types from ${seen}`);
       }
       const c = await ReceptorClient.connect(tsa.socket);
       const ping = await c.ping("tsc");
@@ -185,33 +211,17 @@ Deno.test({
           workYaml("upper"),
       );
       for (const sock of [ts.socket, goSock]) {
-        await waitFor(`${sock} to see both control services as StreamTLS`, async () => {
-          const c = await ReceptorClient.connect(sock);
-          const s = await c.status();
-          c.close();
-          const ads = s.Advertisements as { NodeID: string; ConnType: number }[];
-          return ["gonode", "tsnode"].every((n) =>
-            ads.some((a) => a.NodeID === n && a.ConnType === 2)
-          );
-        }, 30000);
+        type Ad = { NodeID: string; ConnType: number };
+        const tlsNodes = async () =>
+          (await adsOf<Ad>(sock)).filter((a) => a.ConnType === 2).map((a) => a.NodeID);
+        const both = (ids: string[]) => ["gonode", "tsnode"].every((n) => ids.includes(n));
+        const what = `${sock} to see both control services as StreamTLS`;
+        await waitFor(what, async () => both(await tlsNodes()), 30000);
+        const seen = await tlsNodes();
+        assert(both(seen), `${sock} sees StreamTLS control services on ${seen}`);
       }
-      const remote = async (sock: string, node: string, worktype: string, text: string) => {
-        const sub = await submitWork(await ReceptorClient.connect(sock), worktype, text, {
-          node,
-          tlsclient: "cli",
-        });
-        await waitFor(`unit ${sub.unitid} to finish`, async () => {
-          const c = await ReceptorClient.connect(sock);
-          try {
-            const st = await workStatus(c, sub.unitid);
-            if (st.State === 3) throw new Error(`failed: ${st.Detail}`);
-            return st.State === 2;
-          } finally {
-            c.close();
-          }
-        }, 30000);
-        return await results(sock, sub.unitid);
-      };
+      const remote = (sock: string, node: string, worktype: string, text: string) =>
+        runRemote(sock, node, worktype, text, { tlsclient: "cli" });
       assertEquals(await remote(ts.socket, "gonode", "goupper", "ours to go"), "OURS TO GO");
       assertEquals(await remote(goSock, "tsnode", "upper", "go to ours"), "GO TO OURS");
     } finally {
@@ -226,18 +236,18 @@ Deno.test({
 /** Seconds until `sock` lists an ad from `node` with work commands (deadline `ms`). */
 async function secondsUntilAd(sock: string, node: string, ms: number): Promise<number> {
   const t0 = Date.now();
-  await waitFor(`${sock} to see ${node}'s work advertisement`, async () => {
-    const c = await ReceptorClient.connect(sock);
-    const s = await c.status();
-    c.close();
-    const ads = s.Advertisements as { NodeID: string; WorkCommands: unknown[] | null }[] | null;
-    return (ads ?? []).some((a) => a.NodeID === node && a.WorkCommands);
-  }, ms);
-  return (Date.now() - t0) / 1000;
+  type Ad = { NodeID: string; WorkCommands: unknown[] | null };
+  const has = async () => (await adsOf<Ad>(sock)).some((a) => a.NodeID === node && a.WorkCommands);
+  await waitFor(`${sock} to see ${node}'s work advertisement`, has, ms);
+  const seconds = (Date.now() - t0) / 1000;
+  assert(await has(), `${sock} lists ${node}'s work advertisement`);
+  return seconds;
 }
 
 Deno.test({
-  name: "interop: a node joining behind a Go relay gets our ads within seconds, not a minute",
+  name: goReceptorTestName(
+    "interop: a node joining behind a Go relay gets our ads within seconds, not a minute",
+  ),
   ignore: !GO,
   async fn() {
     // ours A (listener) ← Go B, started 3 s later ← ours C, started after B. A Go relay does not
@@ -286,7 +296,9 @@ Deno.test({
 });
 
 Deno.test({
-  name: "interop: Go middle hop killed and restarted: our results stream resumes within seconds",
+  name: goReceptorTestName(
+    "interop: Go middle hop killed and restarted: our results stream resumes within seconds",
+  ),
   ignore: !GO,
   async fn() {
     // ours tss ← Go gom → ours tse (gom dials both). kill -9 gom mid-stream, restart it: once

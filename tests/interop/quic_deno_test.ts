@@ -5,15 +5,16 @@
  */
 import { createHash } from "node:crypto";
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { QuicDriver } from "../../src/quic/driver.ts";
+import { type QuicConnHandle, QuicDriver } from "../../src/quic/driver.ts";
 import { QuicEndpoint } from "../../src/quic/endpoint.ts";
 import { UdpTransport } from "../../src/quic/udp_transport.ts";
-import { quicTestCert } from "../unit/quic_certs.ts";
-import { echoOver, lossy } from "./quic_echo.ts";
+import { clientTls, quicTestCert, serverTls } from "../unit/quic_certs.ts";
+import { echoOver, lossyEcho } from "./quic_echo.ts";
 
 const TOTAL = 16 * 1024 * 1024;
 
-Deno.test("quic interop: our client ↔ Deno's QUIC server (16 MiB echo)", async () => {
+/** Deno's QUIC server (ALPN "netceptor") echoing the first stream of its first connection. */
+async function denoEchoServer() {
   const cert = await quicTestCert();
   const ep = new Deno.QuicEndpoint({ hostname: "127.0.0.1", port: 0 });
   const listener = ep.listen({
@@ -31,24 +32,40 @@ Deno.test("quic interop: our client ↔ Deno's QUIC server (16 MiB echo)", async
     await bidi.readable.pipeTo(bidi.writable);
     await conn.closed.catch(() => {});
   })();
+  return { ep, listener, serving };
+}
+
+/** Close our client connection and driver, then Deno's server, in that order. */
+async function closeAll(
+  conn: QuicConnHandle,
+  driver: QuicDriver,
+  server: Awaited<ReturnType<typeof denoEchoServer>>,
+): Promise<void> {
+  conn.close(0, "normal close");
+  await conn.closed;
+  await server.serving;
+  await driver.close();
+  server.listener.stop();
+  server.ep.close();
+}
+
+Deno.test("quic interop: our client ↔ Deno's QUIC server (16 MiB echo)", async () => {
+  const server = await denoEchoServer();
   const t = UdpTransport.listen();
   const driver = new QuicDriver(
-    new QuicEndpoint({ role: "client", tls: () => ({ role: "client", alpn: ["netceptor"] }) }),
+    new QuicEndpoint({ role: "client", tls: clientTls }),
     t,
   );
-  const conn = await driver.connect(`127.0.0.1:${ep.addr.port}`, { serverName: "localhost" });
+  const conn = await driver.connect(`127.0.0.1:${server.ep.addr.port}`, {
+    serverName: "localhost",
+  });
   assertEquals(conn.alpn, "netceptor");
   assertEquals(conn.peerCertificates.length, 1);
   const s = await conn.openStream();
   const [a, b, mbps] = await echoOver(s, TOTAL);
   assertEquals(b, a);
   console.log(`our client → Deno server echo: ${mbps.toFixed(1)} MiB/s each way`);
-  conn.close(0, "normal close");
-  await conn.closed;
-  await serving;
-  await driver.close();
-  listener.stop();
-  ep.close();
+  await closeAll(conn, driver, server);
 });
 
 Deno.test("quic interop: Deno's QUIC client ↔ our server (16 MiB echo)", async () => {
@@ -57,12 +74,7 @@ Deno.test("quic interop: Deno's QUIC client ↔ our server (16 MiB echo)", async
   const driver = new QuicDriver(
     new QuicEndpoint({
       role: "server",
-      tls: () => ({
-        role: "server",
-        alpn: ["netceptor"],
-        certificateChain: cert.chain,
-        privateKey: cert.key,
-      }),
+      tls: serverTls(cert),
     }),
     t,
   );
@@ -118,35 +130,7 @@ Deno.test("quic interop: Deno's QUIC client ↔ our server (16 MiB echo)", async
 });
 
 Deno.test("quic interop: our client ↔ Deno's QUIC server with 5% loss each way (4 MiB echo)", async () => {
-  const cert = await quicTestCert();
-  const ep = new Deno.QuicEndpoint({ hostname: "127.0.0.1", port: 0 });
-  const listener = ep.listen({
-    cert: cert.certPem,
-    key: cert.keyPem,
-    alpnProtocols: ["netceptor"],
-  });
-  const serving = (async () => {
-    const conn = await listener.accept();
-    const reader = conn.incomingBidirectionalStreams.getReader();
-    const { value: bidi } = await reader.read();
-    reader.releaseLock();
-    assert(bidi, "deno server got a stream");
-    await bidi.readable.pipeTo(bidi.writable);
-    await conn.closed.catch(() => {});
-  })();
-  const driver = new QuicDriver(
-    new QuicEndpoint({ role: "client", tls: () => ({ role: "client", alpn: ["netceptor"] }) }),
-    lossy(UdpTransport.listen(), 0.05, 99),
-  );
-  const conn = await driver.connect(`127.0.0.1:${ep.addr.port}`, { serverName: "localhost" });
-  const s = await conn.openStream();
-  const [a, b] = await echoOver(s, 4 * 1024 * 1024);
-  assertEquals(b, a);
-  assert(conn.connection.stats.packetsLost > 0, "losses were recovered");
-  conn.close(0, "normal close");
-  await conn.closed;
-  await serving;
-  await driver.close();
-  listener.stop();
-  ep.close();
+  const server = await denoEchoServer();
+  const { conn, driver } = await lossyEcho(`127.0.0.1:${server.ep.addr.port}`, 99, "localhost");
+  await closeAll(conn, driver, server);
 });

@@ -4,7 +4,7 @@ import { QuicDriver, type QuicStream } from "../../src/quic/driver.ts";
 import { echoOver } from "./quic_echo.ts";
 import { QuicEndpoint } from "../../src/quic/endpoint.ts";
 import { UdpTransport } from "../../src/quic/udp_transport.ts";
-import { quicTestCert } from "../unit/quic_certs.ts";
+import { clientTls, quicTestCert, serverTls } from "../unit/quic_certs.ts";
 
 async function echo(s: QuicStream): Promise<void> {
   await s.readable.pipeTo(s.writable);
@@ -17,17 +17,12 @@ Deno.test("quic driver: 16 MiB echo over loopback UDP between our client and ser
   const server = new QuicDriver(
     new QuicEndpoint({
       role: "server",
-      tls: () => ({
-        role: "server",
-        alpn: ["netceptor"],
-        certificateChain: cert.chain,
-        privateKey: cert.key,
-      }),
+      tls: serverTls(cert),
     }),
     st,
   );
   const client = new QuicDriver(
-    new QuicEndpoint({ role: "client", tls: () => ({ role: "client", alpn: ["netceptor"] }) }),
+    new QuicEndpoint({ role: "client", tls: clientTls }),
     ct,
   );
   const serving = (async () => {

@@ -9,8 +9,8 @@ import { assert, assertEquals } from "../helpers/assert.ts";
 import { QuicDriver } from "../../src/quic/driver.ts";
 import { QuicEndpoint } from "../../src/quic/endpoint.ts";
 import { UdpTransport } from "../../src/quic/udp_transport.ts";
-import { quicTestCert } from "../unit/quic_certs.ts";
-import { echoOver, lossy } from "./quic_echo.ts";
+import { clientTls, quicTestCert, serverTls } from "../unit/quic_certs.ts";
+import { echoOver, lossyEcho } from "./quic_echo.ts";
 import { quicGoPeer } from "../helpers/peers.ts";
 
 const TOTAL = 16 * 1024 * 1024;
@@ -77,7 +77,7 @@ Deno.test({
           role: "client",
           // several key updates during the transfer, checked by a real peer
           transport: { keepAliveInterval: 15_000, keyUpdateInterval: 3000 },
-          tls: () => ({ role: "client", alpn: ["netceptor"] }),
+          tls: clientTls,
         }),
         t,
       );
@@ -110,12 +110,7 @@ Deno.test({
       new QuicEndpoint({
         role: "server",
         transport: { keyUpdateInterval: 3000 },
-        tls: () => ({
-          role: "server",
-          alpn: ["netceptor"],
-          certificateChain: cert.chain,
-          privateKey: cert.key,
-        }),
+        tls: serverTls(cert),
       }),
       t,
     );
@@ -153,15 +148,7 @@ Deno.test({
     const srv = await startGoServer();
     const { port } = srv;
     try {
-      const driver = new QuicDriver(
-        new QuicEndpoint({ role: "client", tls: () => ({ role: "client", alpn: ["netceptor"] }) }),
-        lossy(UdpTransport.listen(), 0.05, 1234),
-      );
-      const conn = await driver.connect(`127.0.0.1:${port}`);
-      const s = await conn.openStream();
-      const [a, b] = await echoOver(s, 4 * 1024 * 1024);
-      assertEquals(b, a);
-      assert(conn.connection.stats.packetsLost > 0, "losses were recovered");
+      const { conn, driver } = await lossyEcho(`127.0.0.1:${port}`, 1234);
       conn.close(0, "normal close");
       await conn.closed;
       await driver.close();

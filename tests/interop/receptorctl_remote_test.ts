@@ -166,6 +166,7 @@ Deno.test({
         assertEquals(st.Detail, "Canceled");
         assertEquals(st.StateName, "Canceled");
         await waitFor("sleep process gone", () => !pidAlive(pid), 15000);
+        assert(!pidAlive(pid), `executor's sleep ${pid} still alive after cancel`);
       });
 
       await t.step({

@@ -75,9 +75,10 @@ Deno.test({
           "",
         ].join("\n"), { dir: `${dir}/n1` });
       nodes.push(node);
-      const base = [
+      /** receptorctl's TLS options for the node at `host`, with `client`'s certificate. */
+      const tlsArgs = (host: string) => [
         "--socket",
-        `tls://127.0.0.1:${port}`,
+        `tls://${host}:${port}`,
         "--rootcas",
         ca.cert,
         "--cert",
@@ -85,6 +86,7 @@ Deno.test({
         "--key",
         client.key,
       ];
+      const base = tlsArgs("127.0.0.1");
 
       const st = await waitFor(
         "receptorctl status over TLS",
@@ -149,19 +151,7 @@ Deno.test({
       // The certificate names 127.0.0.1, not "localhost": the host name check fails unless
       // --insecureskipverify (receptorctl still verifies the chain against --rootcas).
       const viaName = (extra: string[]) =>
-        ctl([
-          "--socket",
-          `tls://localhost:${port}`,
-          "--rootcas",
-          ca.cert,
-          "--cert",
-          client.cert,
-          "--key",
-          client.key,
-          ...extra,
-          "status",
-          "--json",
-        ]);
+        ctl([...tlsArgs("localhost"), ...extra, "status", "--json"]);
       const strict = await viaName([]);
       assert(strict.code !== 0, `host name mismatch must fail: ${strict.out}`);
       const insecure = await viaName(["--insecureskipverify", "true"]);

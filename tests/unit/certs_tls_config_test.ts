@@ -33,6 +33,13 @@ const srv = (extra: Record<string, unknown> = {}) => ({
   key: `${dir}/foo.key`,
   ...extra,
 });
+/** A tls-client section `name` with foo's certificate and key, plus `extra`. */
+const cli = (name: string, extra: Record<string, unknown> = {}) => ({
+  name,
+  cert: `${dir}/foo.crt`,
+  key: `${dir}/foo.key`,
+  ...extra,
+});
 
 Deno.test("a good tls-server loads with PEM, DER, key and modes", () => {
   const l = loadTlsServer(srv({ requireclientcert: true, clientcas: `${dir}/ca.crt` }), "foo");
@@ -67,13 +74,7 @@ Deno.test("missing files are named in one line", () => {
     `error preparing tls server config: error reading client CAs file: open ${dir}/nope.pem: no such file or directory`,
   );
   assertThrows(
-    () =>
-      loadTlsClient({
-        name: "c",
-        cert: `${dir}/foo.crt`,
-        key: `${dir}/foo.key`,
-        rootcas: `${dir}/x`,
-      }, "foo"),
+    () => loadTlsClient(cli("c", { rootcas: `${dir}/x` }), "foo"),
     `error preparing tls client config: error reading root CAs file: open ${dir}/x: no such file or directory`,
   );
 });
@@ -116,22 +117,10 @@ Deno.test("node ID self-check, skipped with skipreceptornamescheck", () => {
   );
   loadTlsServer(srv({ skipreceptornamescheck: true }), "bar");
   assertThrows(
-    () =>
-      loadTlsClient({
-        name: "cl",
-        cert: `${dir}/foo.crt`,
-        key: `${dir}/foo.key`,
-        rootcas: `${dir}/ca.crt`,
-      }, "bar"),
+    () => loadTlsClient(cli("cl", { rootcas: `${dir}/ca.crt` }), "bar"),
     `error preparing tls client config: nodeID=bar not found in certificate name(s); names found=[foo]; cfg section=cl; server cert=${dir}/foo.crt`,
   );
-  loadTlsClient({
-    name: "cl",
-    cert: `${dir}/foo.crt`,
-    key: `${dir}/foo.key`,
-    rootcas: `${dir}/ca.crt`,
-    skipreceptornamescheck: true,
-  }, "bar");
+  loadTlsClient(cli("cl", { rootcas: `${dir}/ca.crt`, skipreceptornamescheck: true }), "bar");
   // CA certificate (no SAN): names found=[]
   assertThrows(
     () => loadTlsServer(srv({ cert: `${dir}/ca.crt`, key: `${dir}/ca.key` }), "foo"),
@@ -145,13 +134,7 @@ Deno.test("pinned fingerprints are validated at load time", () => {
     "error preparing tls server config: error decoding fingerprints: fingerprints must be 32 or 64 bytes for sha256 or sha512",
   );
   assertThrows(
-    () =>
-      loadTlsClient({
-        name: "c",
-        cert: `${dir}/foo.crt`,
-        key: `${dir}/foo.key`,
-        pinnedservercert: ["xyz"],
-      }, "foo"),
+    () => loadTlsClient(cli("c", { pinnedservercert: ["xyz"] }), "foo"),
     "error preparing tls client config: error decoding fingerprints: error decoding fingerprint",
   );
   const ok = loadTlsServer(

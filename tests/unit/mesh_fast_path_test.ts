@@ -1,5 +1,5 @@
 /** The zero-copy data path: frame reader views, relaying received bytes, coalesced writes. */
-import { FrameReader, writeFramed } from "../../src/mesh/backends/framing.ts";
+import { FrameReader, SMALL_READ_BUFFER, writeFramed } from "../../src/mesh/backends/framing.ts";
 import { DataPath, type DataPathHost } from "../../src/mesh/data_path.ts";
 import { decodeData, encodeData } from "../../src/mesh/messages.ts";
 import { NameTable } from "../../src/mesh/name_table.ts";
@@ -20,8 +20,11 @@ Deno.test("frame reader: reassembles across any chunking; views are never overwr
   for (let i = 0; i < 40; i++) msgs.push(new Uint8Array(1 + (i * 7919) % 65535).fill(i + 1));
   msgs.push(new Uint8Array(65535).fill(0xee));
   const stream = framed([...msgs.slice(0, 3), new Uint8Array(0), ...msgs.slice(3)]);
-  for (const step of [1, 3, 1000, 70_000, 300_000]) {
-    const r = new FrameReader(140_000);
+  for (
+    const [step, mode] of [1, 3, 1000, 70_000, 300_000].flatMap((s) => [[s, 0], [s, 1], [s, 2]])
+  ) {
+    // 0: bulk from the start; 1: small (untrusted) throughout; 2: small, bulk after 10 messages
+    const r = mode === 0 ? new FrameReader(140_000) : new FrameReader();
     const got: Uint8Array[] = [];
     for (let i = 0; i < stream.length;) {
       const space = r.space();
@@ -29,12 +32,33 @@ Deno.test("frame reader: reassembles across any chunking; views are never overwr
       space.set(stream.subarray(i, i + n));
       i += n;
       got.push(...r.commit(n));
+      if (mode === 2 && got.length >= 10) r.bulk();
     }
     assertEquals(got.length, msgs.length, `step ${step}`);
     // checked only now: later reads must not have clobbered earlier views
     for (let i = 0; i < msgs.length; i++) assertEquals(got[i], msgs[i], `step ${step} msg ${i}`);
     assertEquals(r.pending, 0);
   }
+});
+
+Deno.test("frame reader: an untrusted reader stays small, grows for one frame, shrinks after", () => {
+  const r = new FrameReader();
+  assertEquals(r.capacity, SMALL_READ_BUFFER);
+  const big = framed([new Uint8Array(60_000).fill(7)]);
+  let got: Uint8Array[] = [];
+  for (let i = 0; i < big.length;) {
+    const space = r.space();
+    assert(r.capacity <= 60_002 + 512, `capacity ${r.capacity} bounded by the frame`);
+    const n = Math.min(space.length, big.length - i);
+    space.set(big.subarray(i, i + n));
+    i += n;
+    got = got.concat(r.commit(n));
+  }
+  assertEquals(got.length, 1);
+  assertEquals(got[0].length, 60_000);
+  r.space();
+  assertEquals(r.capacity, SMALL_READ_BUFFER, "the large buffer is given back");
+  assertEquals(got[0][59_999], 7, "a handed-out view is untouched");
 });
 
 function host(out: RouterOutput[], bound: string[] = []): DataPathHost {
@@ -128,6 +152,7 @@ Deno.test("stream link: send and sendParts are framed into few writes, in order,
     { cost: 1, description: "test" },
     new Logger({ level: "error" }),
   );
+  link.established(); // a trusted link coalesces into the large shared buffers
   const msgs: Uint8Array[] = [];
   for (let i = 0; i < 60; i++) msgs.push(new Uint8Array(1 + i * 1000).fill(i));
   // every other message goes as head + a tail buffer the caller overwrites at once

@@ -3,6 +3,7 @@
  * Cached per process.
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
+import type { EndpointTlsOptions } from "../../src/quic/endpoint.ts";
 
 /** A test identity: DER chain, key, and PEM forms (for Deno's built-in QUIC). */
 export interface QuicTestCert {
@@ -83,3 +84,16 @@ export function quicTestCert(): Promise<QuicTestCert> {
   })();
   return cached;
 }
+
+/** The TLS options of a test QUIC server: ALPN "netceptor", `cert`'s chain and key. */
+export function serverTls(cert: QuicTestCert): () => EndpointTlsOptions {
+  return () => ({
+    role: "server",
+    alpn: ["netceptor"],
+    certificateChain: cert.chain,
+    privateKey: cert.key,
+  });
+}
+
+/** The TLS options of a test QUIC client: ALPN "netceptor". */
+export const clientTls = (): EndpointTlsOptions => ({ role: "client", alpn: ["netceptor"] });

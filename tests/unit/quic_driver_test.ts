@@ -3,7 +3,7 @@ import { assert, assertEquals } from "../helpers/assert.ts";
 import { type DatagramTransport, QuicDriver } from "../../src/quic/driver.ts";
 import { QuicEndpoint } from "../../src/quic/endpoint.ts";
 import { QuicError } from "../../src/quic/errors.ts";
-import { quicTestCert } from "./quic_certs.ts";
+import { clientTls, quicTestCert, serverTls } from "./quic_certs.ts";
 
 /** Two in-memory transports wired back to back. */
 function memPair(): [DatagramTransport, DatagramTransport] {
@@ -55,12 +55,7 @@ async function pair(transport = {}) {
     new QuicEndpoint({
       role: "server",
       transport,
-      tls: () => ({
-        role: "server",
-        alpn: ["netceptor"],
-        certificateChain: cert.chain,
-        privateKey: cert.key,
-      }),
+      tls: serverTls(cert),
     }),
     tb,
   );
@@ -68,7 +63,7 @@ async function pair(transport = {}) {
     new QuicEndpoint({
       role: "client",
       transport,
-      tls: () => ({ role: "client", alpn: ["netceptor"] }),
+      tls: clientTls,
     }),
     ta,
   );
@@ -161,7 +156,7 @@ Deno.test("quic driver: connect to a silent peer fails after the handshake timeo
     new QuicEndpoint({
       role: "client",
       transport: { handshakeTimeout: 300 },
-      tls: () => ({ role: "client", alpn: ["netceptor"] }),
+      tls: clientTls,
     }),
     ta,
   );

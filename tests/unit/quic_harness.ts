@@ -5,7 +5,7 @@
 import { prng } from "../helpers/data.ts";
 import { QuicEndpoint } from "../../src/quic/endpoint.ts";
 import type { TransportConfig } from "../../src/quic/config.ts";
-import { quicTestCert } from "./quic_certs.ts";
+import { clientTls, quicTestCert, serverTls } from "./quic_certs.ts";
 
 /** mulberry32: small seeded PRNG (the shared one). */
 export { prng };
@@ -135,18 +135,13 @@ export async function makeEndpoints(
   };
   const server = new QuicEndpoint({
     role: "server",
-    tls: () => ({
-      role: "server",
-      alpn: ["netceptor"],
-      certificateChain: cert.chain,
-      privateKey: cert.key,
-    }),
+    tls: serverTls(cert),
     transport,
     random,
   });
   const client = new QuicEndpoint({
     role: "client",
-    tls: () => ({ role: "client", alpn: ["netceptor"] }),
+    tls: clientTls,
     transport: { ...transport, ...clientTransport },
     random,
   });

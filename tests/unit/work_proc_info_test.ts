@@ -60,6 +60,7 @@ Deno.test("proc: runnerAlive matches a live runner-like process by argv and unit
         5000,
         10,
       );
+      assert(runnerAlive(rel.pid, dir), "a runner with unitdir=. is alive for its cwd");
     } finally {
       rel.kill("SIGKILL");
       await rel.status;

@@ -1,4 +1,5 @@
 /** Sans-IO pieces of remote work: ExtraData shape, redaction, requests, reply parsing, ttl. */
+import { REMOTE_EXTRA_DATA_KEYS } from "../helpers/work.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import {
   Backoff,
@@ -24,18 +25,7 @@ import { RemoteConnectError, RemoteControlClient } from "../../src/work/remote_c
 
 Deno.test("normalizeExtra: upstream key order and Go zero values", () => {
   const ed = normalizeExtra({ RemoteNode: "bar", SignWork: true, RemoteParams: { a: "1", n: 2 } });
-  assertEquals(Object.keys(ed), [
-    "RemoteNode",
-    "RemoteWorkType",
-    "RemoteParams",
-    "RemoteUnitID",
-    "RemoteStarted",
-    "LocalCancelled",
-    "LocalReleased",
-    "SignWork",
-    "TLSClient",
-    "Expiration",
-  ]);
+  assertEquals(Object.keys(ed), [...REMOTE_EXTRA_DATA_KEYS]);
   assertEquals(ed.RemoteNode, "bar");
   assertEquals(ed.RemoteParams, { a: "1" });
   assertEquals(ed.SignWork, true);

@@ -7,6 +7,9 @@
 /** Largest message a 2-byte length can carry. */
 export const MAX_FRAMED_MESSAGE = 65535;
 
+/** Read buffer of a connection whose peer is not trusted yet (or idle): a few KiB at most. */
+export const SMALL_READ_BUFFER = 2048;
+
 /** Prefix `message` with its 2-byte LE length. Throws on empty or oversize messages. */
 export function frameMessage(message: Uint8Array): Uint8Array {
   if (message.length === 0) throw new RangeError("refusing to send an empty message");
@@ -94,27 +97,66 @@ export class FrameDecoder {
  * in. Bytes handed out are never overwritten (a fresh buffer is started when room runs low),
  * so messages may be kept and modified — but each view pins its whole buffer: copy what is
  * kept for long. Empty frames are skipped.
+ *
+ * Two sizes: a small reader (the default, {@link SMALL_READ_BUFFER}) costs a few KiB while a
+ * connection is idle or not yet trusted, growing only to fit a frame that has announced its
+ * length and dropping back to the small size once that frame is handed out; {@link bulk}
+ * switches to large buffers (many frames per read system call) once the peer is trusted.
  */
 export class FrameReader {
-  readonly #size: number;
+  #base: number;
+  /** Room below which a fresh buffer is started (bulk: one whole largest frame). */
+  #minRoom: number;
   #buf: Uint8Array;
   #start = 0;
   #end = 0;
 
-  /** `size` is the buffer size; it must exceed twice the largest frame (default 256 KiB). */
-  constructor(size = 256 * 1024) {
-    this.#size = Math.max(size, 2 * (MAX_FRAMED_MESSAGE + 2));
-    this.#buf = new Uint8Array(this.#size);
+  /**
+   * `size` is the buffer size. Sizes above {@link SMALL_READ_BUFFER} are bulk readers (at least
+   * twice the largest frame), as after {@link bulk}.
+   */
+  constructor(size = SMALL_READ_BUFFER) {
+    if (size > SMALL_READ_BUFFER) {
+      this.#base = Math.max(size, 2 * (MAX_FRAMED_MESSAGE + 2));
+      this.#minRoom = MAX_FRAMED_MESSAGE + 2;
+    } else {
+      this.#base = Math.max(size, 64);
+      this.#minRoom = Math.min(512, this.#base);
+    }
+    this.#buf = new Uint8Array(this.#base);
   }
 
-  /** Where to read next: always room for at least one whole largest frame. */
+  /** Use large buffers of `size` bytes from the next fresh buffer on (a trusted peer). */
+  bulk(size = 256 * 1024): void {
+    this.#base = Math.max(size, 2 * (MAX_FRAMED_MESSAGE + 2));
+    this.#minRoom = MAX_FRAMED_MESSAGE + 2;
+  }
+
+  /** Bytes currently allocated for reading (what an idle connection costs here). */
+  get capacity(): number {
+    return this.#buf.length;
+  }
+
+  /**
+   * Where to read next. A fresh buffer is started when the room left is below the minimum or
+   * the frame being received (its length known) cannot fit in the current one.
+   */
   space(): Uint8Array {
-    if (this.#size - this.#end < MAX_FRAMED_MESSAGE + 2) {
-      const fresh = new Uint8Array(this.#size);
+    const pending = this.#end - this.#start;
+    const need = pending >= 2
+      ? 2 + (this.#buf[this.#start] | (this.#buf[this.#start + 1] << 8))
+      : 0;
+    const room = this.#buf.length - this.#end;
+    if (room < this.#minRoom || this.#start + need > this.#buf.length) {
+      const fresh = new Uint8Array(Math.max(this.#base, need, pending + this.#minRoom));
       fresh.set(this.#buf.subarray(this.#start, this.#end));
-      this.#end -= this.#start;
+      this.#end = pending;
       this.#start = 0;
       this.#buf = fresh;
+    } else if (pending === 0 && this.#buf.length > this.#base) {
+      // a large frame was handed out: give its buffer back, drop to the usual size
+      this.#buf = new Uint8Array(this.#base);
+      this.#start = this.#end = 0;
     }
     return this.#buf.subarray(this.#end);
   }

@@ -1,6 +1,9 @@
 /**
  * Redial back-off for peer backends (wire.md §2.5): 5 s after a session ends, and
- * 5, 7.5, 11.25, 16.875, then 20 s between consecutive failed dials.
+ * 5, 7.5, 11.25, 16.875, then 20 s between consecutive failed dials. Not upstream: until a
+ * peer's first session, failed dials retry after 100 ms doubling up to upstream's 5 s (then
+ * upstream's steps), so nodes started together converge in well under a second instead of
+ * all waiting 5 s after the first refused dial; long outages keep upstream's timing.
  * @module
  */
 
@@ -24,6 +27,43 @@ export class RedialBackoff {
   /** A transport connect succeeded: the next wait (after the session ends) is the first delay. */
   success(): void {
     this.#next = this.firstMs;
+  }
+}
+
+/** First retry of a peer that has never had a session (doubles up to {@link REDIAL_FIRST_MS}). */
+export const STARTUP_REDIAL_MS = 100;
+
+/**
+ * Delays between failed dials: {@link STARTUP_REDIAL_MS} doubling while below upstream's first
+ * delay as long as no dial ever succeeded, then upstream's {@link RedialBackoff} steps.
+ */
+export class StartupBackoff {
+  #fast: number;
+  #everConnected = false;
+  readonly #upstream: RedialBackoff;
+  constructor(
+    firstMs = STARTUP_REDIAL_MS,
+    upstream: RedialBackoff = new RedialBackoff(),
+    private readonly upstreamFirstMs = REDIAL_FIRST_MS,
+  ) {
+    this.#fast = firstMs;
+    this.#upstream = upstream;
+  }
+  /** True while failures get the short start-up delays. */
+  get fast(): boolean {
+    return !this.#everConnected && this.#fast < this.upstreamFirstMs;
+  }
+  /** Delay to wait after a failed attempt. */
+  failure(): number {
+    if (!this.fast) return this.#upstream.failure();
+    const d = this.#fast;
+    this.#fast *= 2;
+    return d;
+  }
+  /** A transport connect succeeded: from now on upstream's back-off only. */
+  success(): void {
+    this.#everConnected = true;
+    this.#upstream.success();
   }
 }
 
@@ -52,7 +92,8 @@ export interface RedialLoopOptions {
 
 /**
  * A peer backend's dial → session → redial cycle (wire.md §2.5): a failed `connect` waits
- * 5, 7.5, … 20 s; after a session ends the next dial comes 5 s later; without `redial` the
+ * 5, 7.5, … 20 s (before the first session: 0.1, 0.2, … 3.2 s first, see
+ * {@link StartupBackoff}); after a session ends the next dial comes 5 s later; without `redial` the
  * loop stops after the first session or failure. `connect` throws to report a failed dial.
  */
 export class RedialLoop {
@@ -94,20 +135,25 @@ export class RedialLoop {
 
   async #run(): Promise<void> {
     const { kind, address, redial, logger } = this.opts;
-    const backoff = new RedialBackoff();
+    const backoff = new StartupBackoff();
+    let failures = 0;
     while (!this.#closed) {
       let session: PeerSession | null = null;
       try {
         session = await this.connect();
       } catch (e) {
         if (this.#closed) return;
-        logger.warning(
+        // Quick start-up retries after the first are logged at debug level only.
+        const quiet = failures++ > 0 && backoff.fast;
+        (quiet ? logger.debug : logger.warning).call(
+          logger,
           `Backend connection failed (will retry: ${redial}): ${kind} ${address}: ${
             e instanceof Error ? e.message : e
           }`,
         );
       }
       if (session) {
+        failures = 0;
         backoff.success();
         const reason = await session.done;
         logger.debug(`${kind} ${address}: session ended: ${reason}`);

@@ -25,6 +25,14 @@ const WRITE_BUFFER = 256 * 1024;
 
 const EMPTY = new Uint8Array(0);
 
+/** Handling one read's messages yields to the event loop after this much time (ms). */
+const YIELD_AFTER_MS = 10;
+
+/** A macrotask turn: pending I/O and timers run first. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((r) => setTimeout(r, 0));
+}
+
 /**
  * Written buffers, shared by every link of the process: a link that goes idle between bursts
  * (as a relay does after each read) picks one up again instead of allocating 256 KiB.
@@ -37,7 +45,9 @@ function takeWriteBuffer(): Uint8Array {
 }
 
 function giveWriteBuffer(b: Uint8Array): void {
-  if (writeBuffers.length < MAX_POOLED_WRITE_BUFFERS) writeBuffers.push(b);
+  if (b.length === WRITE_BUFFER && writeBuffers.length < MAX_POOLED_WRITE_BUFFERS) {
+    writeBuffers.push(b);
+  }
 }
 
 /** A Link carried over a framed byte stream. */
@@ -59,15 +69,42 @@ export class StreamLink implements Link {
   #dropped = 0;
   #closing = false;
   #drained: (() => void) | null = null;
+  /** The mesh accepted the peer: large buffers from now on (see {@link established}). */
+  #trusted = false;
+  #reader = new FrameReader();
   /** Resolves once the link has closed. */
   readonly done: Promise<string>;
   #resolveDone!: (reason: string) => void;
 
-  constructor(stream: ByteStream, options: LinkOptions, logger: Logger) {
+  /** Bytes already read from `stream` (by a listener waiting for the peer to speak first). */
+  #initial: Uint8Array | undefined;
+
+  constructor(stream: ByteStream, options: LinkOptions, logger: Logger, initial?: Uint8Array) {
     this.#stream = stream;
+    this.#initial = initial;
     this.options = options;
     this.#logger = logger;
     this.done = new Promise((r) => (this.#resolveDone = r));
+  }
+
+  /**
+   * Called by the mesh once the peer has completed the handshake: until then the link reads
+   * into a few KiB and frames each outgoing message into its own small buffer, so an idle or
+   * untrusted connection costs little; afterwards it uses the large shared buffers.
+   */
+  established(): void {
+    if (this.#trusted) return;
+    this.#trusted = true;
+    this.#reader.bulk(IO_BUFFER);
+    this.onEstablished();
+  }
+
+  /** Set by the backend: called once from {@link established}. */
+  onEstablished: () => void = () => {};
+
+  /** Whether {@link established} has been called. */
+  get isEstablished(): boolean {
+    return this.#trusted;
   }
 
   /** Start the read loop; call after the mesh has set onMessage/onClose. */
@@ -104,7 +141,7 @@ export class StreamLink implements Link {
     }
     if (this.#fillLen + len + 2 > this.#fill.length) {
       if (this.#fillLen > 0) this.#ready.push({ buf: this.#fill, len: this.#fillLen });
-      this.#fill = takeWriteBuffer();
+      this.#fill = this.#trusted ? takeWriteBuffer() : new Uint8Array(len + 2);
       this.#fillLen = 0;
     }
     const out = this.#fill, pos = this.#fillLen;
@@ -170,7 +207,7 @@ export class StreamLink implements Link {
         let item = this.#ready.shift();
         if (!item) {
           item = { buf: this.#fill, len: this.#fillLen };
-          this.#fill = takeWriteBuffer();
+          this.#fill = EMPTY; // the next send takes a buffer
           this.#fillLen = 0;
         }
         this.#queued -= item.len;
@@ -191,14 +228,21 @@ export class StreamLink implements Link {
   }
 
   async #readLoop(): Promise<void> {
-    const reader = new FrameReader(IO_BUFFER);
+    const reader = this.#reader;
     try {
       while (!this.#closed) {
-        const n = await this.#stream.read(reader.space());
+        let n: number | null;
+        if (this.#initial) {
+          const space = reader.space();
+          space.set(this.#initial);
+          n = this.#initial.length;
+          this.#initial = undefined;
+        } else n = await this.#stream.read(reader.space());
         if (n === null) {
           this.#finish("connection closed by peer");
           return;
         }
+        let sliceStart = performance.now();
         for (const m of reader.commit(n)) {
           if (this.#closed) return;
           try {
@@ -207,6 +251,12 @@ export class StreamLink implements Link {
             this.onMessage(m[0] === 0 ? m : m.slice());
           } catch (e) {
             this.#logger.error(`${this.options.description}: error handling message: ${e}`);
+          }
+          // One busy peer must not hold the event loop: after a slice of work, let the other
+          // links (keepalives), timers and the control service run before going on.
+          if (performance.now() - sliceStart >= YIELD_AFTER_MS) {
+            await yieldToEventLoop();
+            sliceStart = performance.now();
           }
         }
       }

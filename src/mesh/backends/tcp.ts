@@ -7,6 +7,10 @@ import type { Link, LinkOptions } from "../link.ts";
 import { type ByteStream, StreamLink } from "./stream_link.ts";
 import { type PeerSession, RedialLoop, splitHostPort } from "./redial.ts";
 import type { Logger } from "../../log.ts";
+import { Admission, type AdmissionLimits } from "./admission.ts";
+
+/** What a listener reads while waiting for a new peer's first bytes. */
+const FIRST_READ_BYTES = 64;
 
 /** Longest pause between retries after accept errors (ms). */
 const ACCEPT_RETRY_MAX_MS = 1000;
@@ -44,23 +48,36 @@ function linkOptions(
   return { cost: c.cost, nodeCost, allowedPeers: c.allowedPeers, description, verifiedNodeIds };
 }
 
+/** Settings of a `tcp-listener`. */
+export type TcpListenerOptions = TcpBackendCommon & AdmissionLimits & {
+  bindaddr: string;
+  port: number;
+  nodeCost?: Record<string, number>;
+};
+
 /** A running `tcp-listener`. */
 export class TcpListenerBackend {
   #listener: Deno.TcpListener;
   #closed = false;
   #links = new Set<StreamLink>();
+  /** Connections accepted but not yet past the TLS handshake (closed on shutdown). */
+  #raw = new Set<Deno.TcpConn>();
+  /** Sessions waiting for the peer's first bytes (closed on shutdown). */
+  #silent = new Set<ByteStream>();
   #acceptDone: Promise<void> = Promise.resolve();
-  private constructor(listener: Deno.TcpListener) {
+  /** Cap and timeout for connections that have not completed the handshake. */
+  readonly admission: Admission;
+  private constructor(listener: Deno.TcpListener, admission: Admission) {
     this.#listener = listener;
+    this.admission = admission;
   }
 
   /** Bind and start accepting. Throws if the address cannot be bound. */
-  static start(
-    opts: TcpBackendCommon & { bindaddr: string; port: number; nodeCost?: Record<string, number> },
-    sink: LinkSink,
-  ): TcpListenerBackend {
+  static start(opts: TcpListenerOptions, sink: LinkSink): TcpListenerBackend {
     const listener = Deno.listen({ hostname: opts.bindaddr || "0.0.0.0", port: opts.port });
-    const b = new TcpListenerBackend(listener);
+    const addr0 = listener.addr as Deno.NetAddr;
+    const admission = new Admission(`tcp-listener :${addr0.port}`, opts, opts.logger);
+    const b = new TcpListenerBackend(listener, admission);
     const addr = listener.addr as Deno.NetAddr;
     opts.logger.debug(`Listening on TCP ${addr.hostname}:${addr.port}`);
     b.#acceptDone = b.#acceptLoop(opts, sink);
@@ -72,10 +89,7 @@ export class TcpListenerBackend {
     return (this.#listener.addr as Deno.NetAddr).port;
   }
 
-  async #acceptLoop(
-    opts: TcpBackendCommon & { nodeCost?: Record<string, number> },
-    sink: LinkSink,
-  ): Promise<void> {
+  async #acceptLoop(opts: TcpListenerOptions, sink: LinkSink): Promise<void> {
     let delay = 0;
     while (!this.#closed) {
       let conn: Deno.TcpConn;
@@ -94,19 +108,30 @@ export class TcpListenerBackend {
     }
   }
 
-  async #handle(
-    conn: Deno.TcpConn,
-    opts: TcpBackendCommon & { nodeCost?: Record<string, number> },
-    sink: LinkSink,
-  ): Promise<void> {
+  async #handle(conn: Deno.TcpConn, opts: TcpListenerOptions, sink: LinkSink): Promise<void> {
     const ra = conn.remoteAddr as Deno.NetAddr;
     const desc = `tcp-listener from ${ra.hostname}:${ra.port}`;
+    let link: StreamLink | null = null;
+    const closeConn = () => {
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    };
+    let stream: ByteStream = conn;
+    const ticket = this.admission.admit(desc, () => {
+      if (link) return link.close();
+      try {
+        stream.close();
+      } catch { /* closed */ }
+      closeConn();
+    });
+    if (!ticket) return closeConn();
     try {
       conn.setNoDelay(true);
     } catch { /* ignore */ }
-    let stream: ByteStream = conn;
     let verified: string[] | undefined;
     if (opts.wrapper?.server) {
+      this.#raw.add(conn);
       try {
         const r = await opts.wrapper.server(conn);
         stream = r.stream;
@@ -115,23 +140,52 @@ export class TcpListenerBackend {
         opts.logger.warning(
           `${desc}: TLS handshake refused: ${e instanceof Error ? e.message : e}`,
         );
-        try {
-          conn.close();
-        } catch { /* closed */ }
+        ticket.closed();
+        closeConn();
         return;
+      } finally {
+        this.#raw.delete(conn);
       }
     }
-    if (this.#closed) {
-      stream.close();
+    // Plain TCP: wait for the peer to speak before building anything for it. A dialing mesh
+    // peer (Go or ours) sends its first routing update at once, so this costs honest peers
+    // nothing, and a silent connection holds one tiny pending read instead of a link, its
+    // timers and the initial updates it would be sent. With TLS the peer has spoken already
+    // (and proved a certificate if the server requires one): start at once, as Go does.
+    let first: Uint8Array | undefined;
+    let n: number | null = 0;
+    if (!opts.wrapper?.server) {
+      first = new Uint8Array(FIRST_READ_BYTES);
+      n = null;
+      try {
+        this.#silent.add(stream);
+        n = await stream.read(first);
+      } catch {
+        /* closed by the timeout or reset */
+      } finally {
+        this.#silent.delete(stream);
+      }
+    }
+    if (n === null || this.#closed) {
+      ticket.closed();
+      try {
+        stream.close();
+      } catch { /* closed */ }
       return;
     }
-    const link = new StreamLink(
+    link = new StreamLink(
       stream,
       linkOptions(opts, desc, opts.nodeCost, verified),
       opts.logger,
+      first?.subarray(0, n),
     );
+    link.onEstablished = () => ticket.established();
     this.#links.add(link);
-    link.done.then(() => this.#links.delete(link));
+    const l = link;
+    link.done.then(() => {
+      ticket.closed();
+      this.#links.delete(l);
+    });
     sink.attachLink(link);
     link.start();
   }
@@ -146,7 +200,13 @@ export class TcpListenerBackend {
       try {
         this.#listener.close();
       } catch { /* closed */ }
+      this.admission.close();
       for (const l of this.#links) l.close();
+      for (const c of [...this.#raw, ...this.#silent]) {
+        try {
+          c.close();
+        } catch { /* closed */ }
+      }
     }
     return this.#acceptDone;
   }

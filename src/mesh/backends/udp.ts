@@ -11,6 +11,7 @@ import type { Link, LinkOptions } from "../link.ts";
 import type { LinkSink } from "./tcp.ts";
 import { type PeerSession, RedialLoop, splitHostPort } from "./redial.ts";
 import type { Logger } from "../../log.ts";
+import { Admission, type AdmissionLimits } from "./admission.ts";
 
 /** Largest datagram payload we send (IPv4 UDP maximum, as Go's dialer enforces). */
 export const MAX_UDP_MESSAGE = 65507;
@@ -80,6 +81,15 @@ export class UdpLink implements Link {
     this.end("closed locally");
   }
 
+  /** Called by the mesh once the peer completed the handshake (see Link.established). */
+  established(): void {
+    this.onEstablished();
+    this.onEstablished = () => {};
+  }
+
+  /** Set by the listener: called once from {@link established}. */
+  onEstablished: () => void = () => {};
+
   /** End the session with `reason` (idempotent). */
   end(reason: string): void {
     if (this.#closed) return;
@@ -102,29 +112,37 @@ function linkOptions(
   return { cost: c.cost, nodeCost, allowedPeers: c.allowedPeers, description };
 }
 
+/** Settings of a `udp-listener`. */
+export type UdpListenerOptions = UdpBackendCommon & AdmissionLimits & {
+  bindaddr: string;
+  port: number;
+  nodeCost?: Record<string, number>;
+};
+
 /** A running `udp-listener`. */
 export class UdpListenerBackend {
   #socket: Deno.DatagramConn;
   #closed = false;
   #sessions = new Map<string, UdpLink>();
   #loopDone: Promise<void> = Promise.resolve();
+  /** Cap and timeout for sessions (source addresses) that have not completed the handshake. */
+  readonly admission: Admission;
 
-  private constructor(socket: Deno.DatagramConn) {
+  private constructor(socket: Deno.DatagramConn, admission: Admission) {
     this.#socket = socket;
+    this.admission = admission;
   }
 
   /** Bind and start receiving. Throws if the address cannot be bound. */
-  static start(
-    opts: UdpBackendCommon & { bindaddr: string; port: number; nodeCost?: Record<string, number> },
-    sink: LinkSink,
-  ): UdpListenerBackend {
+  static start(opts: UdpListenerOptions, sink: LinkSink): UdpListenerBackend {
     const socket = Deno.listenDatagram({
       transport: "udp",
       hostname: opts.bindaddr || "0.0.0.0",
       port: opts.port,
     });
-    const b = new UdpListenerBackend(socket);
     const a = socket.addr as Deno.NetAddr;
+    const admission = new Admission(`udp-listener :${a.port}`, opts, opts.logger);
+    const b = new UdpListenerBackend(socket, admission);
     opts.logger.debug(`Listening on UDP ${a.hostname}:${a.port}`);
     b.#loopDone = b.#receiveLoop(opts, sink);
     return b;
@@ -140,10 +158,7 @@ export class UdpListenerBackend {
     return this.#sessions.size;
   }
 
-  async #receiveLoop(
-    opts: UdpBackendCommon & { nodeCost?: Record<string, number> },
-    sink: LinkSink,
-  ): Promise<void> {
+  async #receiveLoop(opts: UdpListenerOptions, sink: LinkSink): Promise<void> {
     const buf = new Uint8Array(UDP_RECEIVE_BUFFER);
     while (!this.#closed) {
       let data: Uint8Array;
@@ -163,15 +178,23 @@ export class UdpListenerBackend {
       const key = addrKey(from);
       let link = this.#sessions.get(key);
       if (!link) {
-        const l = new UdpLink(
-          linkOptions(opts, `udp-listener from ${key}`, opts.nodeCost),
+        // a new source address: a session only within the cap (spoofed sources cost nothing)
+        // deno-lint-ignore prefer-const -- the admission callback below closes over `l` before it is built
+        let l: UdpLink | undefined;
+        const desc = `udp-listener from ${key}`;
+        const ticket = this.admission.admit(desc, () => l?.close());
+        if (!ticket) continue;
+        l = new UdpLink(
+          linkOptions(opts, desc, opts.nodeCost),
           this.#socket,
           { transport: "udp", hostname: from.hostname, port: from.port },
           opts.logger,
           () => {
+            ticket.closed();
             if (this.#sessions.get(key) === l) this.#sessions.delete(key);
           },
         );
+        l.onEstablished = () => ticket.established();
         link = l;
         this.#sessions.set(key, l);
         opts.logger.debug(`udp-listener: new session from ${key}`);
@@ -186,6 +209,7 @@ export class UdpListenerBackend {
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
+      this.admission.close();
       for (const l of [...this.#sessions.values()]) l.close();
       try {
         this.#socket.close();

@@ -30,6 +30,7 @@ import {
   type WsTarget,
 } from "./ws_handshake.ts";
 import type { Logger } from "../../log.ts";
+import { Admission, type AdmissionLimits } from "./admission.ts";
 
 /** Listener: time allowed for the HTTP request head (Go: ReadHeaderTimeout 5 s). */
 export const WS_HEADER_TIMEOUT_MS = 5000;
@@ -66,7 +67,7 @@ function closeQuietly(s: { close(): void }): void {
 }
 
 /** Options of a `ws-listener`. */
-export interface WsListenerOptions extends WsBackendCommon {
+export interface WsListenerOptions extends WsBackendCommon, AdmissionLimits {
   bindaddr: string;
   port: number;
   /** Upgrade path (Go ServeMux pattern; default "/" matches every path). */
@@ -81,16 +82,20 @@ export class WsListenerBackend {
   #links = new Set<WsLink>();
   #pending = new Set<Deno.Conn>();
   #acceptDone: Promise<void> = Promise.resolve();
+  /** Cap and timeout for connections that have not completed the handshake. */
+  readonly admission: Admission;
 
-  private constructor(listener: Deno.TcpListener) {
+  private constructor(listener: Deno.TcpListener, admission: Admission) {
     this.#listener = listener;
+    this.admission = admission;
   }
 
   /** Bind and start accepting. Throws if the address cannot be bound. */
   static start(opts: WsListenerOptions, sink: LinkSink): WsListenerBackend {
     const listener = Deno.listen({ hostname: opts.bindaddr || "0.0.0.0", port: opts.port });
-    const b = new WsListenerBackend(listener);
     const a = listener.addr as Deno.NetAddr;
+    const admission = new Admission(`ws-listener :${a.port}`, opts, opts.logger);
+    const b = new WsListenerBackend(listener, admission);
     opts.logger.debug(
       `Listening on ${opts.wrapper ? "wss" : "ws"} ${a.hostname}:${a.port}${opts.path || "/"}`,
     );
@@ -125,11 +130,18 @@ export class WsListenerBackend {
   async #handle(conn: Deno.TcpConn, opts: WsListenerOptions, sink: LinkSink): Promise<void> {
     const ra = conn.remoteAddr as Deno.NetAddr;
     const desc = `ws-listener from ${ra.hostname}:${ra.port}`;
+    let stream: ByteStream = conn;
+    let link: WsLink | null = null;
+    const ticket = this.admission.admit(desc, () => {
+      if (link) return link.close();
+      closeQuietly(stream);
+      if (stream !== conn) closeQuietly(conn);
+    });
+    if (!ticket) return closeQuietly(conn);
     this.#pending.add(conn);
     try {
       conn.setNoDelay(true);
     } catch { /* ignore */ }
-    let stream: ByteStream = conn;
     let verified: string[] | undefined;
     try {
       if (opts.wrapper?.server) {
@@ -156,18 +168,24 @@ export class WsListenerBackend {
         closeQuietly(stream);
         return;
       }
-      const link = new WsLink(
+      const l = new WsLink(
         stream,
         linkOptions(opts, desc, opts.nodeCost, verified),
         opts.logger,
         false,
         rest,
       );
-      this.#links.add(link);
-      link.done.then(() => this.#links.delete(link));
-      sink.attachLink(link);
-      link.start();
+      link = l;
+      l.onEstablished = () => ticket.established();
+      this.#links.add(l);
+      l.done.then(() => {
+        ticket.closed();
+        this.#links.delete(l);
+      });
+      sink.attachLink(l);
+      l.start();
     } catch (e) {
+      ticket.closed();
       this.#pending.delete(conn);
       if (!this.#closed) {
         opts.logger.warning(`${desc}: ${e instanceof Error ? e.message : e}`);
@@ -182,6 +200,7 @@ export class WsListenerBackend {
     if (!this.#closed) {
       this.#closed = true;
       closeQuietly(this.#listener);
+      this.admission.close();
       for (const c of this.#pending) closeQuietly(c);
       for (const l of this.#links) l.close();
     }

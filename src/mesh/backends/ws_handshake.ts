@@ -275,7 +275,7 @@ export async function readHttpHead(
   timeoutMs: number,
 ): Promise<{ head: string; rest: Uint8Array }> {
   let buf = new Uint8Array(0);
-  const chunk = new Uint8Array(16384);
+  const chunk = new Uint8Array(2048); // small: a request head is a few hundred bytes
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error("timed out reading the HTTP handshake")), timeoutMs);

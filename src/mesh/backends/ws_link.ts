@@ -39,6 +39,7 @@ export class WsLink implements Link {
   #closeSent = false;
   #dropped = 0;
   #drained: (() => void) | null = null;
+  #trusted = false;
   /** Resolves with the reason once the link has closed. */
   readonly done: Promise<string>;
   #resolveDone!: (reason: string) => void;
@@ -202,12 +203,26 @@ export class WsLink implements Link {
     }
   }
 
+  /**
+   * Called by the mesh once the peer has completed the handshake: until then the link reads
+   * into 2 KiB (an untrusted connection stays cheap), afterwards into 64 KiB.
+   */
+  established(): void {
+    if (this.#trusted) return;
+    this.#trusted = true;
+    this.onEstablished();
+  }
+
+  /** Set by the backend: called once from {@link established}. */
+  onEstablished: () => void = () => {};
+
   async #readLoop(): Promise<void> {
-    const buf = new Uint8Array(65536);
+    let buf = new Uint8Array(this.#trusted ? 65536 : 2048);
     try {
       let chunk: Uint8Array | null = this.#initial.length ? this.#initial : null;
       while (!this.#closed) {
         if (chunk === null) {
+          if (this.#trusted && buf.length < 65536) buf = new Uint8Array(65536);
           const n = await this.#stream.read(buf);
           if (n === null) {
             this.#finish("connection closed by peer");

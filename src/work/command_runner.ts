@@ -20,10 +20,10 @@ import {
   updateBasicStatus,
   updateStatus,
   WorkState,
-} from "../work/status_file.ts";
-import type { ChildEnd } from "../work/process_state.ts";
-import { lookPath, processExitCode, processStateText } from "../work/process_state.ts";
-import { processGroupMembers, procStat } from "../work/proc_info.ts";
+} from "./status_file.ts";
+import type { ChildEnd } from "./process_state.ts";
+import { lookPath, processExitCode, processStateText } from "./process_state.ts";
+import { processGroupMembers, procStat } from "./proc_info.ts";
 
 /** Parameters of the `--command-runner` directive. */
 export interface CommandRunnerParams {

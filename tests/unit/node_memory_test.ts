@@ -1,0 +1,29 @@
+import { assertEquals } from "../helpers/assert.ts";
+import { ReclaimPolicy } from "../../src/node/memory.ts";
+
+const MiB = 1048576;
+
+Deno.test("memory: first reclaim once idle after start; then only above rest + 10%", () => {
+  const p = new ReclaimPolicy();
+  assertEquals(p.sample(60 * MiB, 0.5), false, "busy starting");
+  assertEquals(p.sample(60 * MiB, 0.01), false, "one idle sample is not enough");
+  assertEquals(p.sample(60 * MiB, 0.01), true, "start-up garbage");
+  p.reclaimed(50 * MiB);
+  assertEquals(p.threshold, 55 * MiB);
+  assertEquals(p.sample(120 * MiB, 0.8), false, "busy");
+  assertEquals(p.sample(120 * MiB, 0.01), false);
+  assertEquals(p.sample(120 * MiB, 0.01), true);
+  p.reclaimed(45 * MiB);
+  assertEquals(p.threshold, 55 * MiB, "the resting level only rises");
+  assertEquals(p.sample(54 * MiB, 0), false);
+  assertEquals(p.sample(54 * MiB, 0), false, "within 10% of rest: nothing to do");
+});
+
+Deno.test("memory: what a reclaim could not free becomes the new resting level", () => {
+  const p = new ReclaimPolicy({ idleSamples: 1 });
+  p.reclaimed(50 * MiB);
+  assertEquals(p.sample(100 * MiB, 0), true);
+  p.reclaimed(80 * MiB);
+  assertEquals(p.sample(85 * MiB, 0), false, "no GC loop while idle at a higher floor");
+  assertEquals(p.sample(90 * MiB, 0), true, "grew 10% again");
+});
