@@ -349,7 +349,7 @@ export class Router {
         this.#conns.delete(l.peer);
         this.#topo.removeLocalEdge(l.peer);
       }
-      this.#updates.scheduleFlood();
+      this.#updates.scheduleFlood(true);
       this.#routes.markDirty();
     }
     if (emitClose) this.#emit({ kind: "closeLink", linkId: l.id, reason });
