@@ -5,7 +5,7 @@
  */
 import { assertEquals, assertRejects, assertStringIncludes } from "../helpers/assert.ts";
 import { startMesh } from "../helpers/mesh.ts";
-import { freePort, tempDir } from "../helpers/net.ts";
+import { freePort, tempDir, waitFor } from "../helpers/net.ts";
 import { makeOurCerts } from "../helpers/openssl.ts";
 
 Deno.test("observability: HTTPS requires a client certificate from clientcas", async () => {
@@ -38,6 +38,13 @@ Deno.test("observability: HTTPS requires a client certificate from clientcas", a
   const noCert = Deno.createHttpClient({ caCerts: [ca] });
   try {
     const url = `https://localhost:${port}`;
+    // The endpoint starts after the control socket the mesh helper waits for.
+    const ready = await waitFor("the HTTPS endpoint to answer /ready", async () => {
+      const r = await fetch(`${url}/ready`, { client: withCert }).catch(() => null);
+      await r?.body?.cancel();
+      return r?.status === 200 ? r : null;
+    });
+    assertEquals(ready.status, 200);
     const m = await fetch(`${url}/metrics`, { client: withCert });
     assertEquals(m.status, 200);
     assertStringIncludes(await m.text(), 'receptor_build_info{version="');
