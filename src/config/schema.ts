@@ -6,63 +6,21 @@
  * @module
  */
 
-import type { FieldSpec, FieldType, HelpGroup, SectionSpec } from "./section_spec.ts";
-
-/** Help group: TLS configs and other shared resources. */
-export const GROUP_CONFIG: HelpGroup = {
-  description: "Commands that configure resources used by other commands:",
-  order: 5,
-};
-/** Help group: backends. */
-export const GROUP_BACKENDS: HelpGroup = {
-  description: "Commands to configure back-ends, which connect Receptor nodes together:",
-  order: 10,
-};
-/** Help group: services. */
-export const GROUP_SERVICES: HelpGroup = {
-  description: "Commands to configure services that run on top of the Receptor mesh:",
-  order: 20,
-};
-/** Help group: workers. */
-export const GROUP_WORKERS: HelpGroup = {
-  description: "Commands to configure workers that process units of work:",
-  order: 30,
-};
-/** Help group: certificates. */
-export const GROUP_CERTS: HelpGroup = {
-  description: "Commands to generate certificates and run a certificate authority",
-  order: 90,
-};
-
-function f(
-  goName: string,
-  type: FieldType,
-  description: string,
-  opts: { default?: string; required?: boolean; bare?: boolean } = {},
-): FieldSpec {
-  return { goName, key: goName.toLowerCase(), type, description, ...opts };
-}
-
-const COST = () => f("Cost", "float", "Connection cost (weight)", { default: "1.0" });
-const NODECOST = () => f("NodeCost", "floatmap", "Per-node costs");
-const ALLOWED = () => f("AllowedPeers", "strings", "Peer node IDs to allow via this connection");
-const REDIAL = () => f("Redial", "bool", "Keep redialing on lost connection", { default: "true" });
-/** Our addition (not upstream): limits on connections that have not completed the handshake. */
-const ADMISSION = () => [
-  f(
-    "MaxUnauthenticated",
-    "int",
-    "Connections held at once that have not completed the TLS and mesh handshakes; more are closed",
-    { default: "256" },
-  ),
-  f(
-    "HandshakeTimeout",
-    "string",
-    "Time a connection has to complete the TLS and mesh handshakes (Go duration)",
-    { default: "12s" },
-  ),
-];
-const BIND = () => f("BindAddr", "string", "Local address to bind to", { default: "0.0.0.0" });
+import type { SectionSpec } from "./section_spec.ts";
+import {
+  ADMISSION,
+  ALLOWED,
+  BIND,
+  COST,
+  f,
+  GROUP_BACKENDS,
+  GROUP_CERTS,
+  GROUP_CONFIG,
+  GROUP_SERVICES,
+  GROUP_WORKERS,
+  NODECOST,
+  REDIAL,
+} from "./schema_fields.ts";
 
 /** Every v1 section, in upstream registration order. */
 export const SECTIONS: readonly SectionSpec[] = [
