@@ -22,8 +22,11 @@ import {
   REDIAL,
 } from "./schema_fields.ts";
 
-/** Every v1 section, in upstream registration order. */
-export const SECTIONS: readonly SectionSpec[] = [
+/**
+ * The table with its literal kinds and keys (`as const`), so config/types.ts is checked
+ * against it (see config/schema_drift.ts).
+ */
+export const SECTION_TABLE = [
   {
     name: "node",
     kind: "node",
@@ -558,7 +561,10 @@ export const SECTIONS: readonly SectionSpec[] = [
       f("MeshPage", "bool", "Serve the live mesh page at /", { default: "true" }),
     ],
   },
-];
+] as const satisfies readonly SectionSpec[];
+
+/** Every v1 section, in upstream registration order. */
+export const SECTIONS: readonly SectionSpec[] = SECTION_TABLE;
 
 /** Look up a section by its lower-case name (exact, case-sensitive match). */
 export function sectionSpec(kind: string): SectionSpec | undefined {

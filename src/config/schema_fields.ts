@@ -33,13 +33,13 @@ export const GROUP_CERTS: HelpGroup = {
 };
 
 /** One field: Go name, type, help text; the key is the Go name in lower case. */
-export function f(
-  goName: string,
+export function f<G extends string>(
+  goName: G,
   type: FieldType,
   description: string,
   opts: { default?: string; required?: boolean; bare?: boolean } = {},
-): FieldSpec {
-  return { goName, key: goName.toLowerCase(), type, description, ...opts };
+): FieldSpec & { key: Lowercase<G> } {
+  return { goName, key: goName.toLowerCase() as Lowercase<G>, type, description, ...opts };
 }
 
 /** Shared backend field: `cost`. */
