@@ -11,7 +11,7 @@
 import { assert } from "../helpers/assert.ts";
 import { freePort, waitFor } from "../helpers/net.ts";
 import { startNode, stopAll } from "../helpers/node_process.ts";
-import { rssKiB } from "../helpers/hostile_peer.ts";
+import { settledRss } from "../helpers/hostile_peer.ts";
 import { ensureOpenFiles, IdleConns } from "../helpers/idle_conns.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -25,16 +25,6 @@ const HELD_BOUND_KIB = 16 * 1024;
  * 2,000, with a constant JS heap); before issue 10 the node kept 0.55 MiB per connection.
  */
 const AFTER_BOUND_KIB = 40 * 1024;
-
-/** The smallest of a few RSS samples: one GC-free moment, not a transient peak. */
-async function settledRss(pid: number): Promise<number> {
-  let min = Infinity;
-  for (let i = 0; i < 5; i++) {
-    min = Math.min(min, rssKiB(pid));
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return min;
-}
 
 Deno.test("hostile: 2,000 idle TCP connections — capped, bounded, memory back", opts, async () => {
   await ensureOpenFiles(2 * N + 500);

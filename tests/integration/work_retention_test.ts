@@ -8,7 +8,7 @@
  *   `receptor ctl work release --owner X --older-than D [--force]` releases by label and age.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../helpers/assert.ts";
-import { type NodeProcess, runReceptor, startNode, stopAll } from "../helpers/node_process.ts";
+import { type NodeProcess, runReceptor, withNode } from "../helpers/node_process.ts";
 import { waitFor } from "../helpers/net.ts";
 import { runTool } from "./e2e_helpers.ts";
 import { receptorctl as findReceptorctl } from "../helpers/peers.ts";
@@ -44,18 +44,10 @@ interface Listed {
   Finished?: string | null;
 }
 
-async function withNode(retention: string, fn: (n: NodeProcess) => Promise<void>) {
-  const n = await startNode("keeper", yaml(retention));
-  try {
-    await fn(n);
-  } catch (e) {
-    console.error(n.logText());
-    throw e;
-  } finally {
-    // release everything (running sleeps included) so no runner outlives the test
-    await ctl(n, ["release", "--force", "--all"]).catch(() => {});
-    await stopAll([n]);
-  }
+function withKeeper(retention: string, fn: (n: NodeProcess) => Promise<void>) {
+  // release everything (running sleeps included) so no runner outlives the test
+  const beforeStop = (n: NodeProcess) => ctl(n, ["release", "--force", "--all"]);
+  return withNode("keeper", yaml(retention), fn, { beforeStop });
 }
 
 const ctl = (n: NodeProcess, args: string[]) =>
@@ -86,7 +78,7 @@ Deno.test({
   name: "retention maxage: finished units released and logged, a running one kept",
   ...opts,
   fn: () =>
-    withNode(
+    withKeeper(
       `- work-retention:\n    maxage: 2s\n    interval: 200ms\n`,
       async (n) => {
         const sleeper = await submit(n, ["sleep", "--no-payload"]);
@@ -106,7 +98,7 @@ Deno.test({
   name: "retention maxcount: the newest finished units stay, the oldest go first",
   ...opts,
   fn: () =>
-    withNode(
+    withKeeper(
       `- work-retention:\n    maxcount: 2\n    interval: 200ms\n`,
       async (n) => {
         const sleeper = await submit(n, ["sleep", "--no-payload"]);
@@ -136,7 +128,7 @@ Deno.test({
   name: "owner labels: set by receptor ctl and receptorctl, listed, released by owner and age",
   ...opts,
   fn: () =>
-    withNode("", async (n) => {
+    withKeeper("", async (n) => {
       const receptorctl = findReceptorctl(); // throws "missing receptorctl: ..." when absent
       const aliceDone = await submit(n, ["echo", "--no-payload", "--owner", "alice", "a"]);
       const aliceRunning = await submit(n, ["sleep", "--no-payload", "--owner", "alice"]);
