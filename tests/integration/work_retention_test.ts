@@ -44,6 +44,20 @@ interface Listed {
   Finished?: string | null;
 }
 
+/** `receptorctl work submit echo --no-payload` with each of `attrs` as an `-a` option. */
+function pySubmitEcho(receptorctl: string, n: NodeProcess, attrs: string[]) {
+  const a = attrs.flatMap((x) => ["-a", x]);
+  return runTool(receptorctl, [
+    "--socket",
+    n.socket,
+    "work",
+    "submit",
+    "echo",
+    "--no-payload",
+    ...a,
+  ]);
+}
+
 function withKeeper(retention: string, fn: (n: NodeProcess) => Promise<void>) {
   // release everything (running sleeps included) so no runner outlives the test
   const beforeStop = (n: NodeProcess) => ctl(n, ["release", "--force", "--all"]);
@@ -133,18 +147,7 @@ Deno.test({
       const aliceDone = await submit(n, ["echo", "--no-payload", "--owner", "alice", "a"]);
       const aliceRunning = await submit(n, ["sleep", "--no-payload", "--owner", "alice"]);
       const plain = await submit(n, ["echo", "--no-payload", "p"]);
-      const rc = await runTool(receptorctl, [
-        "--socket",
-        n.socket,
-        "work",
-        "submit",
-        "echo",
-        "--no-payload",
-        "-a",
-        "receptor-owner=bob",
-        "-a",
-        "params=b",
-      ]);
+      const rc = await pySubmitEcho(receptorctl, n, ["receptor-owner=bob", "params=b"]);
       assertEquals(rc.code, 0, rc.out + rc.err);
       const bob = /Unit ID: (\S+)/.exec(rc.out)![1];
       for (const id of [aliceDone, plain, bob]) await waitState(n, id, 2);
@@ -196,16 +199,7 @@ Deno.test({
       const bad = await ctl(n, ["release", "--older-than", "2x", "--owner", "bob"]);
       assertEquals(bad.code, 1);
       assertStringIncludes(bad.stderr, "--older-than");
-      const long = await runTool(receptorctl, [
-        "--socket",
-        n.socket,
-        "work",
-        "submit",
-        "echo",
-        "--no-payload",
-        "-a",
-        `receptor-owner=${"x".repeat(200)}`,
-      ]);
+      const long = await pySubmitEcho(receptorctl, n, [`receptor-owner=${"x".repeat(200)}`]);
       assertStringIncludes(long.out + long.err, "receptor-owner is longer than 128 characters");
     }),
 });
