@@ -9,6 +9,9 @@ import { ConfigError } from "./errors.ts";
 import { parseFirewallRules } from "./firewall.ts";
 import { applyDefaults, type RawSection } from "./raw_section.ts";
 import type { Section } from "./types.ts";
+// Compile-time only: types.ts and the schema table agree on kinds and keys (the cast below
+// relies on it); imported so `deno check main.ts` checks it.
+import "./schema_drift.ts";
 import type { YMap } from "./yaml_v1.ts";
 import { errorText } from "../util/error_text.ts";
 

@@ -9,9 +9,8 @@
 import type { Clock } from "../clock.ts";
 import { realClock } from "../clock.ts";
 import type { Logger, LogLevel } from "../log.ts";
-import { selfCommand } from "./self_exec.ts";
 import type { RunnerArgv, WorkCommandConfig } from "./command_unit.ts";
-import { CommandUnitType } from "./command_unit.ts";
+import { CommandUnitType, defaultRunnerArgv } from "./command_unit.ts";
 import { BatchingWriter } from "./batching_writer.ts";
 import type { StatusFileData } from "./status_file.ts";
 import {
@@ -102,21 +101,6 @@ interface UnitRecord {
 }
 
 const UNKNOWN_EXTRA = "Unknown WorkType";
-
-/** The default runner argv: upstream's hidden directive on this same program. */
-export function defaultRunnerArgv(level: () => LogLevel): RunnerArgv {
-  return (command, params, unitdir) => [
-    ...selfCommand(),
-    "--node",
-    "id=worker",
-    "--log-level",
-    level(),
-    "--command-runner",
-    `command=${command}`,
-    `params=${params}`,
-    `unitdir=${unitdir}`,
-  ];
-}
 
 /** The local work engine. Call {@link init} once before use and {@link close} at shutdown. */
 export class WorkEngine {
