@@ -22,7 +22,7 @@ export const SOON_MS = 100;
 const SEEN_SWEEP_MS = 30 * 60_000;
 /** Duplicate notices naming this many successive epochs of ours make the notice credible... */
 const DUP_STRIKES = 3;
-/** ...if they span at least this many of our update periods. */
+/** ...if they span this many of our update periods (less half a period for jitter). */
 const DUP_SPAN_PERIODS = 2;
 /** Strikes are forgotten after this many quiet update periods. */
 const DUP_FORGET_PERIODS = 30;
@@ -344,7 +344,11 @@ export class RoutingUpdates {
         if (d.strikes === 0) d.firstAt = now;
         d.strikes++;
       }
-      if (d.strikes >= DUP_STRIKES && now - d.firstAt >= DUP_SPAN_PERIODS * h.routeUpdateMs) {
+      // Notices come one per update period of ours, so the span is two periods give or take
+      // delivery jitter: half a period of slack, or a real duplicate would need a fourth
+      // notice (~30 s instead of ~20 s) about half the time.
+      const span = (DUP_SPAN_PERIODS - 0.5) * h.routeUpdateMs;
+      if (d.strikes >= DUP_STRIKES && now - d.firstAt >= span) {
         h.logger.error(
           `We are a duplicate node with ID ${h.nodeId} and epoch ${this.#epoch} (notices named ` +
             `${d.strikes} successive epochs of ours).  Shutting down.`,
