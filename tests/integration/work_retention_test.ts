@@ -8,7 +8,7 @@
  *   `receptor ctl work release --owner X --older-than D [--force]` releases by label and age.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../helpers/assert.ts";
-import { type NodeProcess, runReceptor, startNode, stopAll } from "../helpers/node_process.ts";
+import { type NodeProcess, runReceptor, withNode } from "../helpers/node_process.ts";
 import { waitFor } from "../helpers/net.ts";
 import { runTool } from "./e2e_helpers.ts";
 import { receptorctl as findReceptorctl } from "../helpers/peers.ts";
@@ -44,18 +44,24 @@ interface Listed {
   Finished?: string | null;
 }
 
-async function withNode(retention: string, fn: (n: NodeProcess) => Promise<void>) {
-  const n = await startNode("keeper", yaml(retention));
-  try {
-    await fn(n);
-  } catch (e) {
-    console.error(n.logText());
-    throw e;
-  } finally {
-    // release everything (running sleeps included) so no runner outlives the test
-    await ctl(n, ["release", "--force", "--all"]).catch(() => {});
-    await stopAll([n]);
-  }
+/** `receptorctl work submit echo --no-payload` with each of `attrs` as an `-a` option. */
+function pySubmitEcho(receptorctl: string, n: NodeProcess, attrs: string[]) {
+  const a = attrs.flatMap((x) => ["-a", x]);
+  return runTool(receptorctl, [
+    "--socket",
+    n.socket,
+    "work",
+    "submit",
+    "echo",
+    "--no-payload",
+    ...a,
+  ]);
+}
+
+function withKeeper(retention: string, fn: (n: NodeProcess) => Promise<void>) {
+  // release everything (running sleeps included) so no runner outlives the test
+  const beforeStop = (n: NodeProcess) => ctl(n, ["release", "--force", "--all"]);
+  return withNode("keeper", yaml(retention), fn, { beforeStop });
 }
 
 const ctl = (n: NodeProcess, args: string[]) =>
@@ -86,7 +92,7 @@ Deno.test({
   name: "retention maxage: finished units released and logged, a running one kept",
   ...opts,
   fn: () =>
-    withNode(
+    withKeeper(
       `- work-retention:\n    maxage: 2s\n    interval: 200ms\n`,
       async (n) => {
         const sleeper = await submit(n, ["sleep", "--no-payload"]);
@@ -106,7 +112,7 @@ Deno.test({
   name: "retention maxcount: the newest finished units stay, the oldest go first",
   ...opts,
   fn: () =>
-    withNode(
+    withKeeper(
       `- work-retention:\n    maxcount: 2\n    interval: 200ms\n`,
       async (n) => {
         const sleeper = await submit(n, ["sleep", "--no-payload"]);
@@ -136,23 +142,12 @@ Deno.test({
   name: "owner labels: set by receptor ctl and receptorctl, listed, released by owner and age",
   ...opts,
   fn: () =>
-    withNode("", async (n) => {
+    withKeeper("", async (n) => {
       const receptorctl = findReceptorctl(); // throws "missing receptorctl: ..." when absent
       const aliceDone = await submit(n, ["echo", "--no-payload", "--owner", "alice", "a"]);
       const aliceRunning = await submit(n, ["sleep", "--no-payload", "--owner", "alice"]);
       const plain = await submit(n, ["echo", "--no-payload", "p"]);
-      const rc = await runTool(receptorctl, [
-        "--socket",
-        n.socket,
-        "work",
-        "submit",
-        "echo",
-        "--no-payload",
-        "-a",
-        "receptor-owner=bob",
-        "-a",
-        "params=b",
-      ]);
+      const rc = await pySubmitEcho(receptorctl, n, ["receptor-owner=bob", "params=b"]);
       assertEquals(rc.code, 0, rc.out + rc.err);
       const bob = /Unit ID: (\S+)/.exec(rc.out)![1];
       for (const id of [aliceDone, plain, bob]) await waitState(n, id, 2);
@@ -204,16 +199,7 @@ Deno.test({
       const bad = await ctl(n, ["release", "--older-than", "2x", "--owner", "bob"]);
       assertEquals(bad.code, 1);
       assertStringIncludes(bad.stderr, "--older-than");
-      const long = await runTool(receptorctl, [
-        "--socket",
-        n.socket,
-        "work",
-        "submit",
-        "echo",
-        "--no-payload",
-        "-a",
-        `receptor-owner=${"x".repeat(200)}`,
-      ]);
+      const long = await pySubmitEcho(receptorctl, n, [`receptor-owner=${"x".repeat(200)}`]);
       assertStringIncludes(long.out + long.err, "receptor-owner is longer than 128 characters");
     }),
 });
