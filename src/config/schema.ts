@@ -6,66 +6,27 @@
  * @module
  */
 
-import type { FieldSpec, FieldType, HelpGroup, SectionSpec } from "./section_spec.ts";
+import type { SectionSpec } from "./section_spec.ts";
+import {
+  ADMISSION,
+  ALLOWED,
+  BIND,
+  COST,
+  f,
+  GROUP_BACKENDS,
+  GROUP_CERTS,
+  GROUP_CONFIG,
+  GROUP_SERVICES,
+  GROUP_WORKERS,
+  NODECOST,
+  REDIAL,
+} from "./schema_fields.ts";
 
-/** Help group: TLS configs and other shared resources. */
-export const GROUP_CONFIG: HelpGroup = {
-  description: "Commands that configure resources used by other commands:",
-  order: 5,
-};
-/** Help group: backends. */
-export const GROUP_BACKENDS: HelpGroup = {
-  description: "Commands to configure back-ends, which connect Receptor nodes together:",
-  order: 10,
-};
-/** Help group: services. */
-export const GROUP_SERVICES: HelpGroup = {
-  description: "Commands to configure services that run on top of the Receptor mesh:",
-  order: 20,
-};
-/** Help group: workers. */
-export const GROUP_WORKERS: HelpGroup = {
-  description: "Commands to configure workers that process units of work:",
-  order: 30,
-};
-/** Help group: certificates. */
-export const GROUP_CERTS: HelpGroup = {
-  description: "Commands to generate certificates and run a certificate authority",
-  order: 90,
-};
-
-function f(
-  goName: string,
-  type: FieldType,
-  description: string,
-  opts: { default?: string; required?: boolean; bare?: boolean } = {},
-): FieldSpec {
-  return { goName, key: goName.toLowerCase(), type, description, ...opts };
-}
-
-const COST = () => f("Cost", "float", "Connection cost (weight)", { default: "1.0" });
-const NODECOST = () => f("NodeCost", "floatmap", "Per-node costs");
-const ALLOWED = () => f("AllowedPeers", "strings", "Peer node IDs to allow via this connection");
-const REDIAL = () => f("Redial", "bool", "Keep redialing on lost connection", { default: "true" });
-/** Our addition (not upstream): limits on connections that have not completed the handshake. */
-const ADMISSION = () => [
-  f(
-    "MaxUnauthenticated",
-    "int",
-    "Connections held at once that have not completed the TLS and mesh handshakes; more are closed",
-    { default: "256" },
-  ),
-  f(
-    "HandshakeTimeout",
-    "string",
-    "Time a connection has to complete the TLS and mesh handshakes (Go duration)",
-    { default: "12s" },
-  ),
-];
-const BIND = () => f("BindAddr", "string", "Local address to bind to", { default: "0.0.0.0" });
-
-/** Every v1 section, in upstream registration order. */
-export const SECTIONS: readonly SectionSpec[] = [
+/**
+ * The table with its literal kinds and keys (`as const`), so config/types.ts is checked
+ * against it (see config/schema_drift.ts).
+ */
+export const SECTION_TABLE = [
   {
     name: "node",
     kind: "node",
@@ -561,6 +522,27 @@ export const SECTIONS: readonly SectionSpec[] = [
       f("VerifySignature", "bool", "Verify a signed work submission", { default: "false" }),
     ],
   },
+  // Not upstream: automatic release of finished work units and give-up of stuck releases.
+  {
+    name: "work-retention",
+    kind: "work-retention",
+    description: "Release finished work units automatically and give up releases stuck on " +
+      "unreachable nodes (not in upstream)",
+    singleton: true,
+    group: GROUP_WORKERS,
+    fields: [
+      f("MaxAge", "string", "Release finished units this long after they finished (e.g. 24h)"),
+      f("MaxCount", "int", "Keep at most this many finished units; release the oldest beyond", {
+        default: "0",
+      }),
+      f("Interval", "string", "How often to look for units to release", { default: "1m" }),
+      f(
+        "ReleaseGiveUp",
+        "string",
+        "Give up a pending remote release after its node stays unreachable this long",
+      ),
+    ],
+  },
   // Not upstream: the node's HTTP endpoint for operators (metrics, health, live mesh page).
   {
     name: "observability",
@@ -579,7 +561,10 @@ export const SECTIONS: readonly SectionSpec[] = [
       f("MeshPage", "bool", "Serve the live mesh page at /", { default: "true" }),
     ],
   },
-];
+] as const satisfies readonly SectionSpec[];
+
+/** Every v1 section, in upstream registration order. */
+export const SECTIONS: readonly SectionSpec[] = SECTION_TABLE;
 
 /** Look up a section by its lower-case name (exact, case-sensitive match). */
 export function sectionSpec(kind: string): SectionSpec | undefined {

@@ -44,7 +44,7 @@ export interface SectionSpec {
   /** Lower-case name: the key in files and the `--flag` on the command line. */
   kind: string;
   description: string;
-  fields: FieldSpec[];
+  fields: readonly FieldSpec[];
   required?: boolean;
   singleton?: boolean;
   exclusive?: boolean;

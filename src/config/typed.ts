@@ -9,11 +9,16 @@ import { ConfigError } from "./errors.ts";
 import { parseFirewallRules } from "./firewall.ts";
 import { applyDefaults, type RawSection } from "./raw_section.ts";
 import type { Section } from "./types.ts";
+// Compile-time only: types.ts and the schema table agree on kinds and keys (the cast below
+// relies on it); imported so `deno check main.ts` checks it.
+import "./schema_drift.ts";
 import type { YMap } from "./yaml_v1.ts";
 import { errorText } from "../util/error_text.ts";
 
 /** Default and minimum for `node maxidleconnectiontimeout`, in ms. */
 export const DEFAULT_MAX_IDLE_MS = 21_000;
+/** Default `work-retention interval`, in ms. */
+export const DEFAULT_RETENTION_INTERVAL_MS = 60_000;
 /** Default `work-signing tokenexpiration`, in ms. */
 export const DEFAULT_TOKEN_EXPIRATION_MS = 5 * 60_000;
 
@@ -83,6 +88,27 @@ export function toTypedSection(raw: RawSection): Section {
           );
         }
         obj.maxidleconnectiontimeout = ms;
+      }
+      break;
+    }
+    case "work-retention": {
+      const dur = (key: string, dflt: number, min: number) => {
+        const t = (obj[key] as string | null) ?? "";
+        if (t === "") return dflt;
+        let ms: number;
+        try {
+          ms = parseGoDuration(t);
+        } catch (e) {
+          throw sectionError(raw, `${key}: ${errorText(e)}`, key);
+        }
+        if (ms < min) throw sectionError(raw, `${key} must be at least ${min / 1000}s`, key);
+        return ms;
+      };
+      obj.maxage = dur("maxage", 0, 1000);
+      obj.interval = dur("interval", DEFAULT_RETENTION_INTERVAL_MS, 100);
+      obj.releasegiveup = dur("releasegiveup", 0, 1000);
+      if ((obj.maxcount as number) < 0) {
+        throw sectionError(raw, "maxcount must not be negative", "maxcount");
       }
       break;
     }

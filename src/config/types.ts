@@ -289,6 +289,19 @@ export interface WorkDenoSection extends SectionBase {
   verifysignature: boolean;
 }
 
+/** `work-retention` (not upstream): automatic release of finished units (durations in ms). */
+export interface WorkRetentionSection extends SectionBase {
+  kind: "work-retention";
+  /** Release finished units this long after they finished; 0 = off. */
+  maxage: number;
+  /** Keep at most this many finished units; 0 = off. */
+  maxcount: number;
+  /** Sweep period. */
+  interval: number;
+  /** Give up a background remote release after this long unreachable; 0 = never. */
+  releasegiveup: number;
+}
+
 /** `observability` (not upstream): the node's HTTP endpoint (metrics, health, mesh page). */
 export interface ObservabilitySection extends SectionBase {
   kind: "observability";
@@ -421,6 +434,7 @@ export type Section =
   | IpRouterSection
   | WorkCommandSection
   | WorkDenoSection
+  | WorkRetentionSection
   | ObservabilitySection
   | WorkKubernetesSection
   | WorkPythonSection

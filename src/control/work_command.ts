@@ -178,7 +178,7 @@ function fromJson(json: Record<string, unknown>): { sub: string; p: Params } {
 
 /** Go marshals the status map with sorted keys. */
 function statusObject(s: WorkUnitStatus): Record<string, unknown> {
-  return {
+  const o: Record<string, unknown> = {
     Detail: s.Detail,
     ExtraData: s.ExtraData,
     State: s.State,
@@ -186,6 +186,13 @@ function statusObject(s: WorkUnitStatus): Record<string, unknown> {
     StdoutSize: s.StdoutSize,
     WorkType: s.WorkType,
   };
+  // Not upstream: labelled units (receptor-owner) show their label and times in `work list`.
+  if (s.Owner !== undefined) {
+    o.Owner = s.Owner;
+    o.Created = s.Created;
+    o.Finished = s.Finished ?? null;
+  }
+  return o;
 }
 
 /** One `work` request: the engine, the command's options and the session it came on. */

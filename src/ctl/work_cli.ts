@@ -22,6 +22,8 @@ import {
   workStatus,
 } from "./work_client.ts";
 import { errorText } from "../util/error_text.ts";
+import { DurationError, parseGoDuration } from "../gocompat/duration.ts";
+import { OWNER_PARAM, selectOwned } from "../work/owner.ts";
 
 /** Help text of `receptor ctl work`. */
 export const WORK_HELP = `Usage: receptor ctl [--socket ADDR] work COMMAND [ARGS]
@@ -31,11 +33,15 @@ Commands:
       -p/--payload FILE|-   -l/--payload-literal TEXT   -n/--no-payload
       --node N  -a/--param k=v (repeatable)  --tls-client T  --ttl D
       --signwork (remote work: the node signs it)  -f/--follow  --rm
+      --owner X (label the unit: sent as parameter receptor-owner=X)
   list [-q] [--node N] [--unit_id ID] [--tls-client T]
   status ID
   results ID
   cancel ID...
   release [--force] [--all] ID...
+  release --owner X [--older-than D] [--force]
+      units labelled X that finished at least D ago (a Go duration: 2h30m); --force
+      force-releases and also takes units still running (D then counts from creation)
 
 Add --json for machine-readable output.
 `;
@@ -119,7 +125,16 @@ async function writeBytes(io: WorkCliIo, b: Uint8Array): Promise<void> {
 
 /** Options and flags of `receptorctl work`. */
 const WORK_ARGS: ArgSpec = {
-  values: ["node", "payload", "payload-literal", "tls-client", "ttl", "unit_id"],
+  values: [
+    "node",
+    "payload",
+    "payload-literal",
+    "tls-client",
+    "ttl",
+    "unit_id",
+    "owner",
+    "older-than",
+  ],
   flags: [
     "no-payload",
     "signwork",
@@ -215,6 +230,9 @@ export async function runWorkCli(
         if (!json) io.out("Cancelled:\n");
         return await ops("cancel", rest);
       case "release": {
+        if (opts.owner !== undefined || opts["older-than"] !== undefined) {
+          return await releaseOwned(rest, opts, json, io, conn, ops);
+        }
         if (rest.length === 0 && !opts.all) {
           io.err("Warning: No unit IDs supplied: Not doing anything\n");
           return 0;
@@ -344,6 +362,7 @@ async function submitCmd(
       if (eq < 0) throw new Error(`parameter ${kv} is not in key=value format`);
       params[kv.slice(0, eq)] = kv.slice(eq + 1);
     }
+    if (typeof opts.owner === "string") params[OWNER_PARAM] = opts.owner;
     if (cmdparams.length) {
       params.params = [...(params.params !== undefined ? [params.params] : []), ...cmdparams]
         .join(" ");
@@ -375,4 +394,35 @@ async function submitCmd(
     }
   }
   return code;
+}
+
+/** `work release --owner X [--older-than D] [--force]`: pick units from `work list`, release. */
+async function releaseOwned(
+  rest: string[],
+  opts: Record<string, string | boolean | string[]>,
+  json: boolean,
+  io: WorkCliIo,
+  conn: () => Promise<ReceptorClient>,
+  ops: (op: string, ids: string[]) => Promise<number>,
+): Promise<number> {
+  if (typeof opts.owner !== "string" || opts.owner === "") {
+    throw new UsageError("work release --older-than needs --owner");
+  }
+  if (rest.length > 0 || opts.all) {
+    throw new UsageError("work release --owner takes no unit IDs and no --all");
+  }
+  let olderThanMs = 0;
+  if (typeof opts["older-than"] === "string") {
+    try {
+      olderThanMs = parseGoDuration(opts["older-than"]);
+    } catch (e) {
+      const why = e instanceof DurationError ? e.message : errorText(e);
+      throw new UsageError(`--older-than: ${why} (a Go duration such as 2h30m)`);
+    }
+  }
+  const units = await workList(await conn());
+  const ids = selectOwned(units, opts.owner, olderThanMs, Date.now(), !!opts.force);
+  if (!json) io.out("Released:\n");
+  if (ids.length === 0 && !json) io.err(`No units of owner ${opts.owner} match\n`);
+  return await ops(opts.force ? "force-release" : "release", ids);
 }

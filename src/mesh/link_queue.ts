@@ -49,6 +49,14 @@ export class LinkQueue {
     this.#bytes += bytes.length;
   }
 
+  /** Drop the message queued under `key` if `match` says so (the peer has it already). */
+  dropIf(key: string, match: (bytes: Uint8Array) => boolean): void {
+    const b = this.#items.get(key);
+    if (b === undefined || !match(b)) return;
+    this.#items.delete(key);
+    this.#bytes -= b.length;
+  }
+
   /** Drop everything. */
   clear(): void {
     this.#items.clear();
@@ -125,6 +133,21 @@ export class FloodQueues {
       );
       this.#host.close(linkId, "flood queue over its limit");
     }
+  }
+
+  /** Messages queued for `linkId`. */
+  queued(linkId: number): number {
+    return this.#queues.get(linkId)?.size ?? 0;
+  }
+
+  /** Drop the message queued for `linkId` under `key` if `match` says so. */
+  dropIf(linkId: number, key: string, match: (bytes: Uint8Array) => boolean): void {
+    this.#queues.get(linkId)?.dropIf(key, match);
+  }
+
+  /** True if some link has messages waiting to be released. */
+  get pending(): boolean {
+    return this.#pending.size > 0;
   }
 
   /** Forget the queue of a closed link. */

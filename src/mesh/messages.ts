@@ -338,38 +338,49 @@ function decodeCanonicalUpdate(text: string): RoutingUpdate | undefined {
 }
 
 const MAX_U64 = (1n << 64n) - 1n;
-/** Source text of updates decoded by the fast path, for {@link encodeReflood}. */
-const CANONICAL_TEXT = Symbol("canonical text");
-type WithText = RoutingUpdate & { [CANONICAL_TEXT]?: string };
+/** Body bytes of updates decoded by the fast path, for {@link encodeReflood}. */
+const CANONICAL_BODY = Symbol("canonical body");
+type WithBody = RoutingUpdate & { [CANONICAL_BODY]?: Uint8Array };
+const FWD_FIELD = utf8.encode(',"ForwardingNode":"');
+const DUP_FIELD = utf8.encode(',"SuspectedDuplicate":');
+/** Encoded JSON strings of node IDs that re-flood (bounded: cleared when full). */
+const selfJson = new Map<string, Uint8Array>();
+
+function lastIndexOfBytes(b: Uint8Array, pat: Uint8Array, before: number): number {
+  outer: for (let k = before - pat.length; k >= 0; k--) {
+    for (let x = 0; x < pat.length; x++) if (b[k + x] !== pat[x]) continue outer;
+    return k;
+  }
+  return -1;
+}
 
 /**
  * The message to re-flood for a received update `u`: `ForwardingNode` set to `self`. An
- * update that arrived in Go's layout keeps its text with only that field replaced (what Go's
- * re-encoding gives, without the cost of it); others are re-encoded.
+ * update that arrived in Go's layout keeps its bytes with only that field replaced (what Go's
+ * re-encoding gives, without the cost of it); others are re-encoded. Call it while the
+ * received message's bytes are still valid (during `handleMessage`).
  */
 export function encodeReflood(u: RoutingUpdate, self: string): Uint8Array {
-  const text = (u as WithText)[CANONICAL_TEXT];
-  if (text !== undefined) {
-    const i = text.lastIndexOf(',"ForwardingNode":"');
-    const j = text.lastIndexOf(',"SuspectedDuplicate":');
-    if (i > 0 && j > i) {
-      return withType(MSG_ROUTE, text.slice(0, i + 18) + goJsonString(self) + text.slice(j));
+  const body = (u as WithBody)[CANONICAL_BODY];
+  if (body !== undefined) {
+    const j = lastIndexOfBytes(body, DUP_FIELD, body.length);
+    const i = j < 0 ? -1 : lastIndexOfBytes(body, FWD_FIELD, j);
+    if (i > 0) {
+      let me = selfJson.get(self);
+      if (me === undefined) {
+        if (selfJson.size >= 4096) selfJson.clear();
+        selfJson.set(self, me = utf8.encode(goJsonString(self)));
+      }
+      const head = i + FWD_FIELD.length - 1; // up to the colon
+      const out = new Uint8Array(1 + head + me.length + body.length - j);
+      out[0] = MSG_ROUTE;
+      out.set(body.subarray(0, head), 1);
+      out.set(me, 1 + head);
+      out.set(body.subarray(j), 1 + head + me.length);
+      return out;
     }
   }
   return encodeRoutingUpdate({ ...u, ForwardingNode: self });
-}
-
-const UPDATE_ID_PREFIX = /^\{"NodeID":"(?:[^"\\]|\\.)*","UpdateID":"([0-9A-Za-z]{1,64})",/;
-
-/**
- * The UpdateID of a routing-update message (type byte included) in Go's layout, read without
- * decoding the rest — most copies of a flood are duplicates and need no more. Undefined if the
- * message is laid out otherwise.
- */
-export function peekUpdateId(bytes: Uint8Array): string | undefined {
-  if (bytes.length < 2 || bytes[0] !== MSG_ROUTE) return undefined;
-  const head = utf8d.decode(bytes.subarray(1, Math.min(bytes.length, 1024)));
-  return UPDATE_ID_PREFIX.exec(head)?.[1];
 }
 
 /** Decode the JSON body of a routing update (without the type byte). */
@@ -378,7 +389,7 @@ export function decodeRoutingUpdate(body: Uint8Array): Decoded<RoutingUpdate> {
   const text = utf8d.decode(body);
   const fast = decodeCanonicalUpdate(text);
   if (fast) {
-    Object.defineProperty(fast, CANONICAL_TEXT, { value: text }); // not enumerable
+    Object.defineProperty(fast, CANONICAL_BODY, { value: body }); // not enumerable
     return { ok: true, value: fast };
   }
   const p = parseBody(body, U64_KEYS, what);

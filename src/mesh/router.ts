@@ -14,7 +14,7 @@
  * @module
  */
 
-import { type Clock, preciseWallMs, realClock } from "../clock.ts";
+import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { LinkOptions } from "./link.ts";
 import type { CompiledRules } from "./firewall.ts";
@@ -25,23 +25,22 @@ import {
   MSG_REJECT,
   MSG_ROUTE,
   MSG_SERVICE_AD,
-  peekUpdateId,
   REJECT_MESSAGE,
   type RoutingUpdate,
-  type ServiceAdvertisement,
   serviceNameBytes,
   type WorkCommand,
 } from "./messages.ts";
 import { NameTable } from "./name_table.ts";
+import { peekUpdateId, peekUpdateNode } from "./update_peek.ts";
 import { cryptoRandom, makeEpoch, type RandomSource, randomString } from "./random.ts";
-import { adStatus, AdTable, OwnAds } from "./service_ads.ts";
 import { Topology } from "./topology.ts";
+import { RouteTable } from "./route_table.ts";
 import { DataPath } from "./data_path.ts";
 import { checkNewPeer, checkPeerUpdate } from "./handshake.ts";
-import { RoutingUpdates, SOON_MS } from "./routing_updates.ts";
+import { RoutingUpdates, updateKey } from "./routing_updates.ts";
 import { LimitLog, type MeshLimits, resolveLimits } from "./limits.ts";
 import { FloodQueues } from "./link_queue.ts";
-import { acceptRemoteAd } from "./ad_guard.ts";
+import { Advertising, NEW_NODE_AD_DELAY_MS } from "./advertising.ts";
 import type {
   RouterCounters,
   RouterOptions,
@@ -72,17 +71,7 @@ interface LinkState {
   lastRecv: number;
 }
 
-/**
- * An ad round runs this long after a service is added (Go's tickrunner request delay), so a
- * node that joined behind a Go relay in the meantime gets the ad within ~5 s, not a minute.
- */
-export const AD_REQUEST_DELAY_MS = 5_000;
-
-/**
- * An ad round runs this soon after a node becomes reachable (beyond upstream), so a node that
- * joins behind a Go relay later than the first round still gets every ad within seconds.
- */
-export const NEW_NODE_AD_DELAY_MS = 1_000;
+export { AD_REQUEST_DELAY_MS, NEW_NODE_AD_DELAY_MS } from "./advertising.ts";
 
 /** The sans-IO router of one node. */
 export class Router {
@@ -99,27 +88,19 @@ export class Router {
   readonly #clock: Clock;
   readonly #random: RandomSource;
   readonly #maxIdleMs: number;
-  readonly #serviceAdMs: number;
   readonly #links = new Map<number, LinkState>();
   readonly #conns = new Map<string, number>();
   readonly #topo: Topology;
-  #routes = new Map<string, string>();
-  #routesDirty = false;
-  #routeCalcAt?: number;
+  readonly #routes: RouteTable;
   readonly #services = new Set<string>();
-  readonly #ads = new AdTable();
-  /** Raw bytes of the other nodes' current ads, to hand to a new neighbour. */
-  readonly #adBytes = new Map<string, Uint8Array>();
-  readonly #ownAds: OwnAds;
+  readonly #ads: Advertising;
   readonly #out: RouterOutput[] = [];
   #outHead = 0;
-  #adsAt?: number;
   #shutdown = false;
   readonly #data: DataPath;
   readonly #updates: RoutingUpdates;
   /** Flooded messages waiting to be released to each link (paced, coalesced). */
   readonly #floods: FloodQueues;
-  #lastRouteCalc = -Infinity;
   /** Counters read at scrape time by the metrics endpoint (plain increments, no I/O). */
   readonly counters: RouterCounters = {
     routingUpdatesFromNeighbours: 0,
@@ -138,7 +119,6 @@ export class Router {
     this.#random = opts.random ?? cryptoRandom;
     this.firewall = opts.firewall;
     this.#maxIdleMs = opts.maxIdleMs ?? 21_000;
-    this.#serviceAdMs = opts.serviceAdMs ?? 60_000;
     this.maxHops = opts.maxForwardingHops ?? 30;
     this.maxMessageBytes = opts.maxMessageBytes ?? 65535;
     const epoch = opts.epoch ?? makeEpoch(this.#clock.wallNow().getTime(), this.#random);
@@ -159,8 +139,32 @@ export class Router {
     this.names = new NameTable(this.limits.maxNames);
     this.names.onFull = (n) => this.limitLog.hit("maxNames", `not registering node name ${n}`);
     this.#topo = new Topology(this.nodeId);
+    this.#routes = new RouteTable({
+      clock: this.#clock,
+      logger: this.logger,
+      topology: this.#topo,
+      counters: this.counters,
+      // A node newly reachable gets our ads soon (Go relays between us would not pass them
+      // on), and local users (stalled streams) hear that its route is back.
+      routeAdded: (node) => {
+        this.#ads.requestRound(NEW_NODE_AD_DELAY_MS);
+        this.#emit({ kind: "routeAdded", node });
+      },
+    });
     this.names.add(this.nodeId);
-    this.#ownAds = new OwnAds(this.nodeId, this.#ads);
+    this.#ads = new Advertising({
+      nodeId: this.nodeId,
+      clock: this.#clock,
+      logger: this.logger,
+      limits: this.limits,
+      limitLog: this.limitLog,
+      serviceAdMs: opts.serviceAdMs ?? 60_000,
+      isShutdown: () => this.#shutdown,
+      flood: (bytes) => this.#flood(bytes),
+      floodKeyed: (key, bytes, exceptPeer) => this.#floodKeyed(key, bytes, exceptPeer),
+      send: (id, bytes) => this.#send(id, bytes),
+      enqueue: (id, key, bytes) => this.#floods.put(id, key, bytes),
+    });
     this.#updates = new RoutingUpdates({
       nodeId: this.nodeId,
       epoch,
@@ -182,7 +186,7 @@ export class Router {
       floodKeyed: (key, bytes, exceptPeer) => this.#floodKeyed(key, bytes, exceptPeer),
       isPeer: (node) => this.#conns.has(node),
       emit: (o) => this.#emit(o),
-      markRoutesDirty: () => this.#markRoutesDirty(),
+      markRoutesDirty: () => this.#routes.markDirty(),
       shutdown: (reason) => this.#shutdownNow(reason),
     });
     this.#data = new DataPath({
@@ -215,8 +219,13 @@ export class Router {
     this.#out.push(o);
   }
 
-  /** The next thing the shell must do, or undefined when there is nothing. */
+  /**
+   * The next thing the shell must do, or undefined when there is nothing. Flood queues are
+   * released here, once the shell has handed in what arrived: a copy of an update that came
+   * in from a peer meanwhile is not sent back to it.
+   */
   pollOutput(): RouterOutput | undefined {
+    if (this.#outHead >= this.#out.length && this.#floods.pending) this.#releaseQueues();
     if (this.#outHead >= this.#out.length) {
       if (this.#outHead > 0) {
         this.#out.length = 0;
@@ -233,8 +242,8 @@ export class Router {
   pollTimeout(): number | undefined {
     if (this.#shutdown) return undefined;
     let t = this.#updates.pollTimeout();
-    if (this.#routeCalcAt !== undefined) t = Math.min(t, this.#routeCalcAt);
-    if (this.#adsAt !== undefined) t = Math.min(t, this.#adsAt);
+    if (this.#routes.calcAt !== undefined) t = Math.min(t, this.#routes.calcAt);
+    if (this.#ads.roundAt !== undefined) t = Math.min(t, this.#ads.roundAt);
     if (this.#floods.paceAt !== undefined) t = Math.min(t, this.#floods.paceAt);
     for (const l of this.#links.values()) {
       if (l.initAt !== undefined) t = Math.min(t, l.initAt);
@@ -247,14 +256,9 @@ export class Router {
   handleTimeout(): void {
     if (this.#shutdown) return;
     const now = this.#clock.now();
-    if (this.#routeCalcAt !== undefined && now >= this.#routeCalcAt) this.#recomputeRoutes();
+    this.#routes.handleTimeout(now);
     this.#updates.handleTimeout(now); // flood due updates, sweep the seen set
-    if (this.#adsAt !== undefined && now >= this.#adsAt) {
-      this.#adsAt = now + this.#serviceAdMs;
-      for (const service of this.#ownAds.services()) {
-        this.#flood(this.#ownAds.build(service, this.#wallMs()));
-      }
-    }
+    this.#ads.handleTimeout(now);
     for (const l of [...this.#links.values()]) {
       if (!this.#links.has(l.id)) continue;
       if (l.initAt !== undefined && now >= l.initAt) this.#initTick(l);
@@ -277,39 +281,8 @@ export class Router {
     this.#floods.release(this.#clock.now());
   }
 
-  #markRoutesDirty(): void {
-    this.#routesDirty = true;
-    if (this.#routeCalcAt === undefined) this.#routeCalcAt = this.#clock.now() + SOON_MS;
-  }
-
-  #recomputeRoutes(): void {
-    this.#routeCalcAt = undefined;
-    this.#routesDirty = false;
-    this.#lastRouteCalc = this.#clock.now();
-    const old = this.#routes;
-    this.#routes = this.#topo.computeRoutes().nextHop;
-    for (const [d, n] of this.#routes) if (old.get(d) !== n) this.counters.routeChanges++;
-    for (const d of old.keys()) if (!this.#routes.has(d)) this.counters.routeChanges++;
-    // A node newly reachable gets our ads soon (Go relays between us would not pass them on),
-    // and local users (stalled streams) hear that its route is back.
-    for (const node of this.#routes.keys()) {
-      if (old.has(node)) continue;
-      this.#requestAdRound(NEW_NODE_AD_DELAY_MS);
-      this.#emit({ kind: "routeAdded", node });
-    }
-    if (this.logger.enabled("debug")) {
-      const rt = [...this.#routes].map(([d, n]) => `${d} via ${n}`).join(", ");
-      this.logger.debug(`Routing table: ${rt}`);
-    }
-  }
-
   #nextHopLink(node: string): number | "no route to node" | "no connection to next hop" {
-    // on demand at most once per SOON_MS: a burst of updates costs one computation, not one
-    // per data message
-    if (this.#routesDirty && this.#clock.now() - this.#lastRouteCalc >= SOON_MS) {
-      this.#recomputeRoutes();
-    }
-    const next = this.#routes.get(node);
+    const next = this.#routes.nextHop(node);
     if (next === undefined) return "no route to node";
     const link = this.#conns.get(next);
     return link === undefined ? "no connection to next hop" : link;
@@ -376,8 +349,8 @@ export class Router {
         this.#conns.delete(l.peer);
         this.#topo.removeLocalEdge(l.peer);
       }
-      this.#updates.scheduleFlood();
-      this.#markRoutesDirty();
+      this.#updates.scheduleFlood(true);
+      this.#routes.markDirty();
     }
     if (emitClose) this.#emit({ kind: "closeLink", linkId: l.id, reason });
   }
@@ -407,7 +380,6 @@ export class Router {
     l.lastRecv = this.#clock.now();
     try {
       this.#dispatch(l, bytes, owned);
-      this.#releaseQueues();
     } catch (e) {
       this.logger.error(
         `internal error handling a message from ${l.options.description}: ${(e as Error).stack}`,
@@ -426,6 +398,7 @@ export class Router {
       const id = peekUpdateId(bytes);
       if (id !== undefined && this.#updates.seen(id)) {
         this.counters.routingUpdatesFromRemote++;
+        if (this.#floods.queued(l.id) > 0) this.#dropQueuedCopy(l.id, bytes, id);
         return;
       }
     }
@@ -464,9 +437,16 @@ export class Router {
         return;
       }
       case MSG_SERVICE_AD:
-        this.#handleServiceAd(m.ad, bytes, peer);
+        this.#ads.receive(m.ad, bytes, peer);
         return;
     }
+  }
+
+  /** The peer on `linkId` sent us update `id`: it needs no copy from us any more. */
+  #dropQueuedCopy(linkId: number, bytes: Uint8Array, id: string): void {
+    const node = peekUpdateNode(bytes);
+    if (node === undefined) return;
+    this.#floods.dropIf(linkId, updateKey(node), (queued) => peekUpdateId(queued) === id);
   }
 
   #identify(l: LinkState, u: RoutingUpdate): void {
@@ -482,17 +462,13 @@ export class Router {
     this.names.add(peer);
     this.#topo.addLocalEdge(peer, cost);
     this.#updates.scheduleFlood();
-    this.#markRoutesDirty();
-    // Prompt visibility: hand the new neighbour our current ads (Go waits for the 60 s round).
-    for (const service of this.#ownAds.services()) {
-      this.#send(l.id, this.#ownAds.current(service, this.#wallMs()));
-    }
-    // ...and, through its paced queue, the latest routing update of every other node, so a
-    // newcomer can route at once instead of waiting up to 10 s for each node's periodic
-    // update (same UpdateIDs, so nodes that saw them drop them; ForwardingNode is us, as for
-    // any re-flood), and the other nodes' ads byte for byte (a receiver keeps newer ones).
+    this.#routes.markDirty();
+    // Prompt visibility: hand the new neighbour our current ads and the stored ones, and,
+    // through its paced queue, the latest routing update of every other node, so a newcomer
+    // can route at once instead of waiting up to 10 s for each node's periodic update (same
+    // UpdateIDs, so nodes that saw them drop them; ForwardingNode is us, as for any re-flood).
+    this.#ads.greet(l.id);
     this.#updates.replayTo(peer, (key, bytes) => this.#floods.put(l.id, key, bytes));
-    for (const [key, bytes] of this.#adBytes) this.#floods.put(l.id, key, bytes);
   }
 
   // ---------------------------------------------------------------- flooding and shutdown
@@ -507,29 +483,11 @@ export class Router {
     this.#emit({ kind: "shutdown", reason });
     for (const l of [...this.#links.values()]) this.#dropLink(l, reason, true);
     this.#updates.cancelFlood();
-    this.#routeCalcAt = this.#adsAt = undefined;
+    this.#routes.stop();
+    this.#ads.stop();
   }
 
   // ---------------------------------------------------------------- service ads
-
-  #handleServiceAd(ad: ServiceAdvertisement, bytes: Uint8Array, fromPeer: string): void {
-    this.logger.debug(`Received service advertisement from ${ad.NodeID} via ${fromPeer}`);
-    const ok = acceptRemoteAd(ad, bytes, fromPeer, {
-      self: this.nodeId,
-      limits: this.limits,
-      limitLog: this.limitLog,
-      logger: this.logger,
-      table: this.#ads,
-      stored: this.#adBytes,
-      wallMs: this.#wallMs(),
-    });
-    if (ok) this.#floodKeyed(ok.key, ok.bytes, fromPeer);
-  }
-
-  /** Wall time for own ads: sub-millisecond detail with the real clock (Go writes ns). */
-  #wallMs(): number {
-    return this.#clock === realClock ? preciseWallMs() : this.#clock.wallNow().getTime();
-  }
 
   /**
    * Advertise a local service: flooded now (to established connections, and to each new one on
@@ -543,24 +501,12 @@ export class Router {
     tags: Record<string, string> | null,
     workCommands?: WorkCommand[],
   ): void {
-    if (!serviceNameBytes(service)) throw new Error(`service name ${service} too long`);
-    this.#ownAds.set(service, connType, tags, workCommands);
-    this.#requestAdRound(AD_REQUEST_DELAY_MS);
-    if (!this.#shutdown) this.#flood(this.#ownAds.build(service, this.#wallMs()));
-  }
-
-  /** Run the next ad round within `delayMs` (rounds are coalesced, as Go's tickrunner). */
-  #requestAdRound(delayMs: number): void {
-    if (this.#ownAds.size === 0) return;
-    const soon = this.#clock.now() + delayMs;
-    if (this.#adsAt === undefined || this.#adsAt > soon) this.#adsAt = soon;
+    this.#ads.add(service, connType, tags, workCommands);
   }
 
   /** Withdraw a local advertisement: a Cancel ad is flooded at once. */
   removeAdvertisement(service: string): void {
-    const cancel = this.#ownAds.cancel(service, this.#wallMs());
-    if (this.#ownAds.size === 0) this.#adsAt = undefined;
-    if (cancel && !this.#shutdown) this.#flood(cancel);
+    this.#ads.remove(service);
   }
 
   /**
@@ -568,7 +514,7 @@ export class Router {
    * status output, to every own ad.
    */
   setWorkCommands(list: WorkCommand[]): void {
-    this.#ownAds.setWorkCommands(list);
+    this.#ads.setWorkCommands(list);
   }
 
   // ---------------------------------------------------------------- services and data
@@ -616,28 +562,22 @@ export class Router {
 
   /** A snapshot for the `status` command (advertisements: control.md §2.1 shape). */
   status(): RouterStatus {
-    if (this.#routesDirty) this.#recomputeRoutes();
-    const now = this.#ownAds.now(this.#wallMs());
-    const own = this.#ownAds.workCommands;
-    const wc = own.length ? own.map((w) => ({ ...w })) : undefined;
+    const routes = this.#routes.current();
     return {
       nodeId: this.nodeId,
       connections: [...this.#conns].map(([peer, id]) => ({
         NodeID: peer,
         Cost: this.#links.get(id)!.cost,
       })),
-      routingTable: Object.fromEntries(this.#routes),
+      routingTable: Object.fromEntries(routes),
       knownConnectionCosts: this.#topo.snapshot(),
-      advertisements: this.#ads.all().map((ad) =>
-        ad.NodeID === this.nodeId ? adStatus(ad, now, wc) : adStatus(ad)
-      ),
+      advertisements: this.#ads.status(),
     };
   }
 
   /** Number of destinations in the routing table (cheaper than `status()`). */
   routeCount(): number {
-    if (this.#routesDirty) this.#recomputeRoutes();
-    return this.#routes.size;
+    return this.#routes.current().size;
   }
 
   /** Sizes of everything a peer can grow, for tests and diagnostics (README "Limits"). */
@@ -646,7 +586,7 @@ export class Router {
       knownNodes: this.#topo.knownNodes,
       ...this.#updates.stats(),
       names: this.names.size,
-      ads: this.#adBytes.size,
+      ads: this.#ads.stored,
       largestLinkQueue: this.#floods.largest(),
     };
   }

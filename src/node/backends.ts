@@ -40,109 +40,127 @@ export async function startBackends(
   const ws = sections.some((s) => s.kind === "ws-listener" || s.kind === "ws-peer")
     ? await import("../mesh/backends/websocket.ts")
     : null;
+  const ctx: BackendContext = { sink, logger, tls, ws };
   const started: RunningBackend[] = [];
-  const wrapper = (name: string, side: "server" | "client") => {
-    if (!name) return undefined;
-    if (!tls) throw new Error(`unknown TLS config ${name}`);
-    return side === "server" ? tls.server(name) : tls.client(name);
-  };
-  // What every backend takes from its section (listeners also take `nodecost`).
-  const link = (s: { cost: number; allowedpeers: string[] | null }) => ({
-    cost: s.cost,
-    allowedPeers: s.allowedpeers,
-    logger,
-  });
   let current: Section | undefined;
   try {
     for (const s of sections) {
       current = s;
-      switch (s.kind) {
-        case "tcp-listener": {
-          const b = TcpListenerBackend.start({
-            bindaddr: s.bindaddr,
-            port: s.port,
-            nodeCost: s.nodecost,
-            ...link(s),
-            wrapper: wrapper(s.tls, "server"),
-            maxUnauthenticated: s.maxunauthenticated,
-            handshakeTimeoutMs: handshakeTimeoutMs(s),
-          }, sink);
-          started.push({ kind: s.kind, close: () => b.close(), port: b.port });
-          break;
-        }
-        case "tcp-peer": {
-          const b = TcpPeerBackend.start({
-            address: s.address,
-            redial: s.redial,
-            ...link(s),
-            wrapper: wrapper(s.tls, "client"),
-          }, sink);
-          started.push({ kind: s.kind, close: () => b.close() });
-          break;
-        }
-        case "local-only":
-          started.push({ kind: s.kind, close: () => {} });
-          break;
-        case "udp-listener": {
-          const b = UdpListenerBackend.start({
-            bindaddr: s.bindaddr,
-            port: s.port,
-            nodeCost: s.nodecost,
-            ...link(s),
-            maxUnauthenticated: s.maxunauthenticated,
-            handshakeTimeoutMs: handshakeTimeoutMs(s),
-          }, sink);
-          started.push({ kind: s.kind, close: () => b.close(), port: b.port });
-          break;
-        }
-        case "udp-peer": {
-          const b = UdpPeerBackend.start({
-            address: s.address,
-            redial: s.redial,
-            ...link(s),
-          }, sink);
-          started.push({ kind: s.kind, close: () => b.close() });
-          break;
-        }
-        case "ws-listener": {
-          const b = ws!.WsListenerBackend.start({
-            bindaddr: s.bindaddr,
-            port: s.port,
-            path: s.path,
-            nodeCost: s.nodecost,
-            ...link(s),
-            wrapper: wrapper(s.tls, "server"),
-            maxUnauthenticated: s.maxunauthenticated,
-            handshakeTimeoutMs: handshakeTimeoutMs(s),
-          }, sink);
-          started.push({ kind: s.kind, close: () => b.close(), port: b.port });
-          break;
-        }
-        case "ws-peer": {
-          // wss:// without `tls`: a tls-client named "default" if defined, else system roots.
-          let w = wrapper(s.tls, "client");
-          if (!w && /^wss:/i.test(s.address) && tls) {
-            try {
-              w = tls.client("default");
-            } catch { /* no "default": platform TLS */ }
-          }
-          const b = ws!.WsPeerBackend.start({
-            address: s.address,
-            redial: s.redial,
-            extraheader: s.extraheader,
-            ...link(s),
-            wrapper: w,
-          }, sink);
-          started.push({ kind: s.kind, close: () => b.close() });
-          break;
-        }
-      }
+      const b = startListener(s, ctx) ?? startPeer(s, ctx);
+      if (b) started.push(b);
     }
   } catch (e) {
     for (const b of started) b.close();
     throw current ? locateBindError(current, e) : e;
   }
   return started;
+}
+
+/** What starting one backend section needs. */
+interface BackendContext {
+  sink: LinkSink;
+  logger: Logger;
+  tls: TlsWrappers | null;
+  /** The websocket backends, loaded only when a ws section is present. */
+  ws: typeof import("../mesh/backends/websocket.ts") | null;
+}
+
+function wrapper(ctx: BackendContext, name: string, side: "server" | "client") {
+  if (!name) return undefined;
+  if (!ctx.tls) throw new Error(`unknown TLS config ${name}`);
+  return side === "server" ? ctx.tls.server(name) : ctx.tls.client(name);
+}
+
+/** What every backend takes from its section (listeners also take `nodecost`). */
+function link(ctx: BackendContext, s: { cost: number; allowedpeers: string[] | null }) {
+  return { cost: s.cost, allowedPeers: s.allowedpeers, logger: ctx.logger };
+}
+
+/** Starts a listener section (tcp, udp, ws) or `local-only`; undefined for any other kind. */
+function startListener(s: Section, ctx: BackendContext): RunningBackend | undefined {
+  const { sink } = ctx;
+  switch (s.kind) {
+    case "tcp-listener": {
+      const b = TcpListenerBackend.start({
+        bindaddr: s.bindaddr,
+        port: s.port,
+        nodeCost: s.nodecost,
+        ...link(ctx, s),
+        wrapper: wrapper(ctx, s.tls, "server"),
+        maxUnauthenticated: s.maxunauthenticated,
+        handshakeTimeoutMs: handshakeTimeoutMs(s),
+      }, sink);
+      return { kind: s.kind, close: () => b.close(), port: b.port };
+    }
+    case "local-only":
+      return { kind: s.kind, close: () => {} };
+    case "udp-listener": {
+      const b = UdpListenerBackend.start({
+        bindaddr: s.bindaddr,
+        port: s.port,
+        nodeCost: s.nodecost,
+        ...link(ctx, s),
+        maxUnauthenticated: s.maxunauthenticated,
+        handshakeTimeoutMs: handshakeTimeoutMs(s),
+      }, sink);
+      return { kind: s.kind, close: () => b.close(), port: b.port };
+    }
+    case "ws-listener": {
+      const b = ctx.ws!.WsListenerBackend.start({
+        bindaddr: s.bindaddr,
+        port: s.port,
+        path: s.path,
+        nodeCost: s.nodecost,
+        ...link(ctx, s),
+        wrapper: wrapper(ctx, s.tls, "server"),
+        maxUnauthenticated: s.maxunauthenticated,
+        handshakeTimeoutMs: handshakeTimeoutMs(s),
+      }, sink);
+      return { kind: s.kind, close: () => b.close(), port: b.port };
+    }
+  }
+  return undefined;
+}
+
+/** Starts a peer section (tcp, udp, ws); undefined for any other kind. */
+function startPeer(s: Section, ctx: BackendContext): RunningBackend | undefined {
+  const { sink, tls } = ctx;
+  switch (s.kind) {
+    case "tcp-peer": {
+      const b = TcpPeerBackend.start({
+        address: s.address,
+        redial: s.redial,
+        ...link(ctx, s),
+        wrapper: wrapper(ctx, s.tls, "client"),
+      }, sink);
+      return { kind: s.kind, close: () => b.close() };
+    }
+    case "udp-peer": {
+      const b = UdpPeerBackend.start(
+        { address: s.address, redial: s.redial, ...link(ctx, s) },
+        sink,
+      );
+      return { kind: s.kind, close: () => b.close() };
+    }
+    case "ws-peer": {
+      // wss:// without `tls`: a tls-client named "default" if defined, else system roots.
+      let w = wrapper(ctx, s.tls, "client");
+      if (!w && /^wss:/i.test(s.address) && tls) {
+        try {
+          w = tls.client("default");
+        } catch { /* no "default": platform TLS */ }
+      }
+      const b = ctx.ws!.WsPeerBackend.start({
+        address: s.address,
+        redial: s.redial,
+        extraheader: s.extraheader,
+        ...link(ctx, s),
+        wrapper: w,
+      }, sink);
+      return { kind: s.kind, close: () => b.close() };
+    }
+  }
+  return undefined;
 }
 
 /** A listener that cannot bind names its file, section and port (`port: 4000`). */

@@ -17,6 +17,7 @@ import type { UnitContext, WorkOpResult, WorkUnitType } from "./unit_type.ts";
 import { findOnPath, killSessionOrphans, runnerAlive } from "./proc_info.ts";
 import { processStateText } from "./process_state.ts";
 import { delay } from "../util/delay.ts";
+import { selfCommand } from "./self_exec.ts";
 import { errorText } from "../util/error_text.ts";
 
 /** A `work-command` section (config.md §3.10). */
@@ -30,6 +31,21 @@ export interface WorkCommandConfig {
 
 /** Builds the argv that starts a command runner for one unit. */
 export type RunnerArgv = (command: string, params: string, unitdir: string) => string[];
+
+/** The default runner argv: upstream's hidden directive on this same program. */
+export function defaultRunnerArgv(level: () => LogLevel): RunnerArgv {
+  return (command, params, unitdir) => [
+    ...selfCommand(),
+    "--node",
+    "id=worker",
+    "--log-level",
+    level(),
+    "--command-runner",
+    `command=${command}`,
+    `params=${params}`,
+    `unitdir=${unitdir}`,
+  ];
+}
 
 /** ExtraData of a command unit while its runner is active. */
 export interface CommandExtraData {

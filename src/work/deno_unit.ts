@@ -25,8 +25,7 @@
  * @module
  */
 import type { Logger, LogLevel } from "../log.ts";
-import { type CommandUnitDeps, CommandUnitType } from "./command_unit.ts";
-import { defaultRunnerArgv } from "./engine.ts";
+import { type CommandUnitDeps, CommandUnitType, defaultRunnerArgv } from "./command_unit.ts";
 import { findOnPath } from "./proc_info.ts";
 import { unitPaths, WorkState } from "./status_file.ts";
 import type { UnitContext, WorkOpResult, WorkUnitType } from "./unit_type.ts";

@@ -9,12 +9,12 @@
 import type { Clock } from "../clock.ts";
 import { realClock } from "../clock.ts";
 import type { Logger, LogLevel } from "../log.ts";
-import { selfCommand } from "./self_exec.ts";
 import type { RunnerArgv, WorkCommandConfig } from "./command_unit.ts";
-import { CommandUnitType } from "./command_unit.ts";
+import { CommandUnitType, defaultRunnerArgv } from "./command_unit.ts";
 import { BatchingWriter } from "./batching_writer.ts";
 import type { StatusFileData } from "./status_file.ts";
 import {
+  isFinal,
   loadStatus,
   saveStatus,
   stateName,
@@ -27,6 +27,15 @@ import { failUnit } from "./unit_type.ts";
 import { BUILT_IN_WORK_TYPES, type StartResult, type WorkUnitStatus } from "./submit_protocol.ts";
 import { tailResults } from "./results_tail.ts";
 import { isValidUnitId, newUnitId } from "./unit_id.ts";
+import {
+  OWNER_PARAM,
+  type OwnerInfo,
+  type OwnerLabel,
+  ownerLabelError,
+  readOwnerFile,
+  writeOwnerFile,
+} from "./owner.ts";
+import type { RetentionUnit } from "./retention.ts";
 import { delay } from "../util/delay.ts";
 import { errorText } from "../util/error_text.ts";
 
@@ -63,6 +72,16 @@ export interface WorkEngineOptions {
   releaseRetryMs?: number;
 }
 
+/** A unit reached a final state (see {@link WorkEngine.onUnitFinal}). */
+export interface UnitFinalEvent {
+  id: string;
+  workType: string;
+  state: number;
+  stateName: string;
+  /** Seconds from start to final state, or null when the start was not seen by this engine. */
+  seconds: number | null;
+}
+
 interface UnitRecord {
   id: string;
   dir: string;
@@ -71,24 +90,17 @@ interface UnitRecord {
   type: WorkUnitType | null;
   ac: AbortController;
   ctx: UnitContext;
+  /** Owner label and creation time (labelled units only). */
+  owner?: OwnerLabel;
+  /** Monotonic time this engine started it (undefined: not started here). */
+  startedAt?: number;
+  /** Already reported final through onUnitFinal (or final when loaded). */
+  finalSeen: boolean;
+  /** A release answered "pending" and has not finished. */
+  releasePending: boolean;
 }
 
 const UNKNOWN_EXTRA = "Unknown WorkType";
-
-/** The default runner argv: upstream's hidden directive on this same program. */
-export function defaultRunnerArgv(level: () => LogLevel): RunnerArgv {
-  return (command, params, unitdir) => [
-    ...selfCommand(),
-    "--node",
-    "id=worker",
-    "--log-level",
-    level(),
-    "--command-runner",
-    `command=${command}`,
-    `params=${params}`,
-    `unitdir=${unitdir}`,
-  ];
-}
 
 /** The local work engine. Call {@link init} once before use and {@link close} at shutdown. */
 export class WorkEngine {
@@ -101,6 +113,7 @@ export class WorkEngine {
   readonly #units = new Map<string, UnitRecord>();
   readonly #opts: WorkEngineOptions;
   readonly #closing = new AbortController();
+  readonly #finalListeners = new Set<(e: UnitFinalEvent) => void>();
 
   constructor(opts: WorkEngineOptions) {
     if (
@@ -189,6 +202,9 @@ export class WorkEngine {
       }
       const type = this.#types.get(s.WorkType) ?? null;
       const rec = this.#record(id, dir, s.WorkType, type);
+      rec.finalSeen = isFinal(s.State);
+      rec.owner = await readOwnerFile(dir, (m) => this.#log.warning(`[${id}] ${m}`));
+      rec.releasePending = !!type?.releasePending?.(s);
       this.#units.set(id, rec);
       if (!type) continue;
       try {
@@ -204,16 +220,57 @@ export class WorkEngine {
   #record(id: string, dir: string, workType: string, type: WorkUnitType | null): UnitRecord {
     const ac = new AbortController();
     const signal = AbortSignal.any([ac.signal, this.#closing.signal]);
-    const ctx: UnitContext = {
+    const rec: UnitRecord = {
       id,
       dir,
       workType,
-      logger: this.#log,
-      signal,
-      load: () => loadStatus(dir),
-      update: (change) => updateStatus(dir, change),
+      type,
+      ac,
+      finalSeen: false,
+      releasePending: false,
+      ctx: {
+        id,
+        dir,
+        workType,
+        logger: this.#log,
+        signal,
+        load: () => loadStatus(dir),
+        update: async (change) => {
+          const s = await updateStatus(dir, change);
+          if (isFinal(s.State)) this.#reachedFinal(rec, s.State);
+          return s;
+        },
+      },
     };
-    return { id, dir, workType, type, ac, ctx };
+    return rec;
+  }
+
+  /** First time a unit is seen final: report it (once). */
+  #reachedFinal(rec: UnitRecord, state: number): void {
+    if (rec.finalSeen) return;
+    rec.finalSeen = true;
+    if (this.#finalListeners.size === 0) return;
+    const seconds = rec.startedAt === undefined
+      ? null
+      : Math.max(0, (this.#clock.now() - rec.startedAt) / 1000);
+    const ev = { id: rec.id, workType: rec.workType, state, stateName: stateName(state), seconds };
+    for (const fn of [...this.#finalListeners]) {
+      try {
+        fn(ev);
+      } catch (e) {
+        this.#log.error(`[${rec.id}] unit-final listener failed: ${errorText(e)}`);
+      }
+    }
+  }
+
+  /**
+   * Call `fn` once for each unit seen reaching a final state (Succeeded, Failed, Canceled) through
+   * this engine, with its type, state and seconds since it was started here (null when started
+   * before this process, e.g. found on disk at start-up). Returns the unsubscribe function.
+   */
+  onUnitFinal(fn: (e: UnitFinalEvent) => void): () => void {
+    this.#finalListeners.add(fn);
+    return () => this.#finalListeners.delete(fn);
   }
 
   #get(unitId: string): UnitRecord {
@@ -230,6 +287,11 @@ export class WorkEngine {
   async allocate(workType: string, params: Record<string, string>): Promise<string> {
     const type = this.#types.get(workType);
     if (!type) throw new WorkError(`unknown work type ${workType}`);
+    const ownerLabel = params[OWNER_PARAM];
+    if (ownerLabel !== undefined) {
+      const bad = ownerLabelError(ownerLabel);
+      if (bad) throw new WorkError(bad);
+    }
     let extra: unknown;
     try {
       extra = type.allocate(params);
@@ -238,6 +300,7 @@ export class WorkEngine {
     }
     let id: string;
     let dir: string;
+    let owner: OwnerLabel | undefined;
     for (;;) {
       id = newUnitId();
       dir = `${this.unitsDir}/${id}`;
@@ -267,13 +330,19 @@ export class WorkEngine {
       await updateStatus(dir, (s) => {
         s.Detail = "Waiting for Input Data";
       });
+      if (ownerLabel !== undefined) {
+        owner = { Owner: ownerLabel, Created: this.#clock.wallNow().toISOString() };
+        await writeOwnerFile(dir, owner);
+      }
     } catch (e) {
       await Deno.remove(dir, { recursive: true }).catch((r) =>
         this.#log.error(`could not remove half-created unit ${dir}: ${errorText(r)}`)
       );
       throw e;
     }
-    this.#units.set(id, this.#record(id, dir, workType, type));
+    const rec = this.#record(id, dir, workType, type);
+    rec.owner = owner;
+    this.#units.set(id, rec);
     return id;
   }
 
@@ -322,6 +391,7 @@ export class WorkEngine {
   async start(unitId: string): Promise<StartResult> {
     const rec = this.#get(unitId);
     if (!rec.type) return "started";
+    rec.startedAt = this.#clock.now();
     await rec.ctx.update((s) => {
       s.State = WorkState.Pending;
       s.Detail = "Starting Worker";
@@ -376,14 +446,64 @@ export class WorkEngine {
 
   /** All units (or just `unitId`) keyed by ID. */
   async list(unitId?: string): Promise<Record<string, WorkUnitStatus>> {
-    if (unitId !== undefined) return { [unitId]: await this.status(unitId) };
+    if (unitId !== undefined) {
+      const rec = this.#get(unitId);
+      const s = await this.#loadKnown(rec);
+      const one = this.#present(rec, s);
+      if (rec.owner) Object.assign(one, await this.#ownerInfo(rec, s.State));
+      return { [unitId]: one };
+    }
     const out: Record<string, WorkUnitStatus> = {};
     for (const rec of this.#units.values()) {
       try {
-        out[rec.id] = this.#present(rec, await loadStatus(rec.dir));
+        const s = await loadStatus(rec.dir);
+        out[rec.id] = this.#present(rec, s);
+        if (rec.owner) Object.assign(out[rec.id], await this.#ownerInfo(rec, s.State));
       } catch (e) {
         this.#log.debug(`[${rec.id}] status unreadable: ${errorText(e)}`);
       }
+    }
+    return out;
+  }
+
+  async #ownerInfo(rec: UnitRecord, state: number): Promise<OwnerInfo> {
+    const at = isFinal(state) ? await this.#finishedAt(rec) : null;
+    return {
+      Owner: rec.owner!.Owner,
+      Created: rec.owner!.Created,
+      Finished: at === null ? null : new Date(at).toISOString(),
+    };
+  }
+
+  /** When a final unit finished: its status file's last write (wall ms), null if unknown. */
+  async #finishedAt(rec: UnitRecord): Promise<number | null> {
+    try {
+      return (await Deno.stat(unitPaths(rec.dir).status)).mtime?.getTime() ?? null;
+    } catch {
+      return null; // status file gone: the unit is being released
+    }
+  }
+
+  /**
+   * Every unit as retention sees it (state, when it finished, release pending), for the
+   * retention sweep (src/work/retention_sweep.ts). Unreadable units are left out.
+   */
+  async retentionView(): Promise<RetentionUnit[]> {
+    const out: RetentionUnit[] = [];
+    for (const rec of [...this.#units.values()]) {
+      let s: StatusFileData;
+      try {
+        s = await loadStatus(rec.dir);
+      } catch {
+        continue; // unreadable or being released: not a candidate
+      }
+      const final = isFinal(s.State);
+      out.push({
+        id: rec.id,
+        state: s.State,
+        finishedAt: final ? await this.#finishedAt(rec) : null,
+        releasePending: rec.releasePending || !!rec.type?.releasePending?.(s),
+      });
     }
     return out;
   }
@@ -434,7 +554,10 @@ export class WorkEngine {
       } catch (e) {
         if (!force) throw new WorkError(errorText(e));
       }
-      if (r === "pending") return r;
+      if (r === "pending") {
+        rec.releasePending = true;
+        return r;
+      }
     }
     rec.ac.abort();
     let lastErr: unknown = null;

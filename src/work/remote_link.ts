@@ -70,6 +70,25 @@ export class PollBackoff {
   }
 }
 
+/**
+ * A remote `Failed`/`Killed` is only provisional: an executor cancelling or releasing a running
+ * unit first has its runner write it, then overwrites it with `Canceled` or deletes the unit.
+ * The status loop re-polls once before mirroring it, so the submitter shows what the executor
+ * ended with (Canceled, gone) and not the kill in between.
+ */
+export function isProvisionalKill(state: number, detail: string): boolean {
+  return state === WorkState.Failed && detail === "Killed";
+}
+
+/**
+ * Detail of a remote unit whose executor answers `unknown work unit`: upstream's text, then
+ * which node forgot which unit and the likely reasons.
+ */
+export function goneDetail(node: string, remoteUnitId: string): string {
+  return `Remote work unit is gone: node ${node} no longer knows unit ${remoteUnitId} ` +
+    "(released there, or the node restarted without its data)";
+}
+
 /** Write one request line to the remote control service; a failure names the node. */
 async function sendRequest(
   client: RemoteControlClient,
@@ -287,6 +306,7 @@ export class RemoteLink {
     let writeFailures = 0;
     // Poll quickly at first (short jobs finish in well under a second), then every poll period.
     const backoff = new PollBackoff(this.#pollMs());
+    let killSeen = false; // the previous reply was a provisional Failed/Killed, not yet mirrored
     try {
       for (;;) {
         if (signal.aborted) return "stopped";
@@ -312,8 +332,11 @@ export class RemoteLink {
         const r = parseStatusReply(line);
         if (r.kind === "gone") {
           if (!forRelease) {
-            this.#log.debug(`Work unit ${rid} on the remote node is gone.`);
-            await failUnit(unit, "Remote work unit is gone");
+            const node = (await this.extra(unit).catch(() => null))?.RemoteNode ?? "?";
+            this.#log.warning(
+              `[${unit.id}] node ${node} no longer knows work unit ${rid}: marking it Failed`,
+            );
+            await failUnit(unit, goneDetail(node, rid));
           }
           return "gone";
         }
@@ -321,6 +344,12 @@ export class RemoteLink {
           this.#log.error(`Remote error: ${r.message}`);
           return "stopped";
         }
+        if (!forRelease && !killSeen && isProvisionalKill(r.State, r.Detail)) {
+          killSeen = true; // mirror it only if the next poll still says so
+          await delay(this.#pollMs(), signal);
+          continue;
+        }
+        killSeen = false;
         try {
           await unit.update((s) => {
             s.State = r.State;

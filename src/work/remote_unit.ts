@@ -19,6 +19,7 @@ import { failUnit } from "./unit_type.ts";
 import { REMOTE_SPEC_KEYS, REMOTE_WORK_TYPE } from "./submit_protocol.ts";
 import { RemoteConnectError, type RemoteControlClient } from "./remote_control_client.ts";
 import {
+  Backoff,
   expirationAt,
   expirationMs,
   expiredDetail,
@@ -29,6 +30,7 @@ import {
 } from "./remote_protocol.ts";
 import { RemoteLink, type RemoteLinkOptions } from "./remote_link.ts";
 import { errorText } from "../util/error_text.ts";
+import { delay } from "../util/delay.ts";
 
 export type { ControlDialer } from "./remote_link.ts";
 
@@ -45,6 +47,11 @@ export interface RemoteUnitOptions extends RemoteLinkOptions {
   signingLifetimeMs?: number;
   /** Wall clock in ms (default Date.now). */
   now?: () => number;
+  /**
+   * Give up a background release after this long (ms) without reaching the unit's node: the
+   * unit is then deleted locally and a warning logged. Absent or 0: retry forever (upstream).
+   */
+  releaseGiveUpMs?: number;
 }
 
 /** Bound on force-releases waiting for their executor to return. */
@@ -283,20 +290,87 @@ export class RemoteUnitType implements WorkUnitType {
     }
   }
 
-  /** Background: connect with retries, send the op, then follow up. */
+  /**
+   * Background: connect with retries, send the op, then follow up. A release the node answers
+   * with `unknown work unit` is complete (nothing left there); one that cannot reach the node
+   * within `releaseGiveUpMs` is given up: the unit is deleted here and a warning logged.
+   */
   #opInBackground(unit: UnitContext, ac: AbortController, release: boolean): void {
     const signal = this.#signalFor(unit, ac);
+    const giveUpMs = release ? (this.#o.releaseGiveUpMs ?? 0) : 0;
+    let gaveUp = false;
+    const giveUp = giveUpMs > 0
+      ? setTimeout(() => {
+        gaveUp = true;
+        ac.abort();
+      }, giveUpMs)
+      : undefined;
     this.#startJob(unit, ac, async () => {
+      try {
+        const sent = await this.#sendOpRetrying(unit, release, signal);
+        if (sent === "stopped") return;
+        clearTimeout(giveUp); // the node answered; what is left is local
+        if (sent === "gone") {
+          this.#log.info(`[${unit.id}] remote node no longer knows this unit: releasing here`);
+          await this.#finalize(unit);
+          return;
+        }
+        await this.#afterOp(unit, signal, release);
+      } finally {
+        clearTimeout(giveUp);
+        if (gaveUp && !unit.signal.aborted && !this.#closing.signal.aborted) {
+          await this.#giveUpRelease(unit, giveUpMs);
+        }
+      }
+    });
+  }
+
+  /**
+   * Connect (with back-off) and send cancel/release until the node answers. A connection lost
+   * mid-request is retried; `gone`: a release the node answered with `unknown work unit`;
+   * `stopped`: aborted, or any other error reply (logged).
+   */
+  async #sendOpRetrying(
+    unit: UnitContext,
+    release: boolean,
+    signal: AbortSignal,
+  ): Promise<"sent" | "gone" | "stopped"> {
+    const b = this.#o.backoff ?? {};
+    const backoff = new Backoff(b.initialMs, b.maxMs, b.factor);
+    for (;;) {
       const client = await this.#link.getConnection(unit, signal);
-      if (!client) return;
+      if (!client) return "stopped";
       try {
         await this.#link.sendOp(unit, client, release, signal);
+        return "sent";
       } catch (e) {
-        if (!signal.aborted) this.#log.error(`Error running action function: ${errorText(e)}`);
-        return;
+        if (signal.aborted) return "stopped";
+        const text = errorText(e);
+        if (release && text.includes("unknown work unit")) return "gone";
+        if (!/^(read|write) error/.test(text)) {
+          this.#log.error(`Error running action function: ${text}`);
+          return "stopped";
+        }
+        this.#log.info(`[${unit.id}] ${release ? "release" : "cancel"} interrupted: ${text}`);
+        await delay(backoff.next(), signal);
       }
-      await this.#afterOp(unit, signal, release);
-    });
+    }
+  }
+
+  async #giveUpRelease(unit: UnitContext, ms: number): Promise<void> {
+    const node = (await this.#link.extra(unit).catch(() => null))?.RemoteNode ?? "?";
+    this.#log.warning(
+      `[${unit.id}] gave up releasing this unit on node ${node} after ${
+        Math.round(ms / 1000)
+      }s unreachable (releasegiveup): deleting it here; its remote copy may remain`,
+    );
+    await this.#finalize(unit);
+  }
+
+  /** A background release is under way (survives restarts in ExtraData.LocalReleased). */
+  releasePending(status: StatusFileData): boolean {
+    const ed = status.ExtraData as { LocalReleased?: unknown } | null;
+    return !!ed && typeof ed === "object" && ed.LocalReleased === true;
   }
 
   /** One synchronous attempt; unreachable → retried in the background ("pending"). */

@@ -75,6 +75,12 @@ export interface WorkUnitStatus {
   StdoutSize: number;
   WorkType: string;
   ExtraData: unknown;
+  /** Not upstream, `work list` only, labelled units only: the owner label (src/work/owner.ts). */
+  Owner?: string;
+  /** With Owner: RFC 3339 time the unit was created. */
+  Created?: string;
+  /** With Owner: RFC 3339 time it finished; null while active. */
+  Finished?: string | null;
 }
 
 /** How a start went: running now, or accepted and continuing in the background. */

@@ -76,6 +76,11 @@ export interface WorkUnitType {
   cancel(unit: UnitContext): Promise<WorkOpResult>;
   /** Everything release needs before the engine deletes the directory (implies cancel). */
   release(unit: UnitContext, force: boolean): Promise<WorkOpResult>;
+  /**
+   * Whether a release of this unit is still under way in the background (e.g. waiting for a
+   * remote node); retention never picks such a unit. Absent: never.
+   */
+  releasePending?(status: StatusFileData): boolean;
   /** Optional redaction of control replies (the file on disk keeps everything). */
   redact?(status: StatusFileData): StatusFileData;
   /** Stop background work without touching running jobs (engine shutdown). */

@@ -44,6 +44,16 @@ export function rssKiB(pid: number): number {
   return Number(m[1]);
 }
 
+/** The smallest of a few RSS samples of `pid` (KiB): one GC-free moment, not a transient peak. */
+export async function settledRss(pid: number): Promise<number> {
+  let min = Infinity;
+  for (let i = 0; i < 5; i++) {
+    min = Math.min(min, rssKiB(pid));
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return min;
+}
+
 /** Counts of what flood helpers sent. */
 export interface FloodStats {
   messages: number;

@@ -170,3 +170,26 @@ export async function stopAll(nodes: (NodeProcess | undefined)[]): Promise<void>
     await Deno.remove(n.dir, { recursive: true }).catch(() => {});
   }));
 }
+
+/**
+ * Start a node (as {@link startNode}), run `fn` with it, print the node's log when `fn` throws,
+ * (its last `logTail` characters when given), then run `beforeStop` (e.g. release leftover work, errors ignored) and stop the node and remove
+ * its temp dir.
+ */
+export async function withNode(
+  name: string,
+  yaml: (dir: string, socket: string) => string,
+  fn: (n: NodeProcess) => Promise<void>,
+  opts: { beforeStop?: (n: NodeProcess) => Promise<unknown>; logTail?: number } = {},
+): Promise<void> {
+  const n = await startNode(name, yaml);
+  try {
+    await fn(n);
+  } catch (e) {
+    console.error(opts.logTail ? n.logText().slice(-opts.logTail) : n.logText());
+    throw e;
+  } finally {
+    await opts.beforeStop?.(n).catch(() => {});
+    await stopAll([n]);
+  }
+}

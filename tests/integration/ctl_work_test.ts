@@ -4,7 +4,7 @@
  * commands (exit 1 with `Remote unit failed`) and submit errors (exit 101).
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../helpers/assert.ts";
-import { type NodeProcess, runReceptor, startNode, stopAll } from "../helpers/node_process.ts";
+import { type NodeProcess, runReceptor, withNode } from "../helpers/node_process.ts";
 import { waitFor } from "../helpers/net.ts";
 import { nodeYaml, WORK_PRESETS } from "../helpers/mesh.ts";
 import { ReceptorClient } from "../../src/ctl/client.ts";
@@ -36,16 +36,8 @@ function yaml(dir: string, socket: string): string {
   });
 }
 
-async function withNode(fn: (n: NodeProcess) => Promise<void>): Promise<void> {
-  const n = await startNode("worknode", yaml);
-  try {
-    await fn(n);
-  } catch (e) {
-    console.error(n.logText());
-    throw e;
-  } finally {
-    await stopAll([n]);
-  }
+function withWorkNode(fn: (n: NodeProcess) => Promise<void>): Promise<void> {
+  return withNode("worknode", yaml, fn);
 }
 
 const ctl = (n: NodeProcess, args: string[], stdin?: string) =>
@@ -71,7 +63,7 @@ async function waitState(n: NodeProcess, id: string, state: number): Promise<voi
 }
 
 Deno.test("ctl work: submit forms, follow, rm, results, failure", opts, async () => {
-  await withNode(async (n) => {
+  await withWorkNode(async (n) => {
     // payload file
     const file = `${n.dir}/payload.txt`;
     await Deno.writeTextFile(file, "from a file\n");
@@ -127,7 +119,7 @@ Deno.test("ctl work: submit forms, follow, rm, results, failure", opts, async ()
 });
 
 Deno.test("ctl work: usage and submit errors", opts, async () => {
-  await withNode(async (n) => {
+  await withWorkNode(async (n) => {
     let r = await ctl(n, ["submit", "cat"]);
     assertEquals(r.code, 1);
     assertStringIncludes(
@@ -156,7 +148,7 @@ Deno.test("ctl work: usage and submit errors", opts, async () => {
 });
 
 Deno.test("ctl work: list, status, cancel, release --all, --json", opts, async () => {
-  await withNode(async (n) => {
+  await withWorkNode(async (n) => {
     let r = await ctl(n, ["submit", "sleep", "-n"]);
     assertEquals(r.code, 0, r.stderr);
     const sleepId = unitIdOf(r.stdout);
@@ -204,7 +196,7 @@ Deno.test("ctl work: list, status, cancel, release --all, --json", opts, async (
 });
 
 Deno.test("work client library: submit, results, status, cancel, release", opts, async () => {
-  await withNode(async (n) => {
+  await withWorkNode(async (n) => {
     let c = await ReceptorClient.connect(n.socket);
     const big = new Uint8Array(3 * 1024 * 1024).map((_, i) => 97 + (i % 26));
     let progress = 0;

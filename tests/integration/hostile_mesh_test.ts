@@ -15,7 +15,7 @@
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { waitFor } from "../helpers/net.ts";
 import { type Mesh, meshNodeYaml, startMesh } from "../helpers/mesh.ts";
-import { HostilePeer, randomId, rssKiB } from "../helpers/hostile_peer.ts";
+import { HostilePeer, randomId, rssKiB, settledRss } from "../helpers/hostile_peer.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const HONEST = ["a", "b", "c", "d"];
@@ -86,15 +86,6 @@ function flaps(mesh: Mesh, marks: Map<string, number>): string[] {
   return HONEST.flatMap((id) =>
     mesh.node(id).proc.log.slice(marks.get(id)).filter((l) => re.test(l)).map((l) => `${id}: ${l}`)
   );
-}
-
-async function settledRss(pid: number): Promise<number> {
-  let min = Infinity;
-  for (let i = 0; i < 5; i++) {
-    min = Math.min(min, rssKiB(pid));
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return min;
 }
 
 /** A busy loop in its own process, for `ms`. */

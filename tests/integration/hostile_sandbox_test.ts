@@ -6,7 +6,7 @@
  * `allowread` still work, so the rule is not simply "no imports".
  */
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
-import { type NodeProcess, runReceptor, startNode, stopAll } from "../helpers/node_process.ts";
+import { type NodeProcess, runReceptor, withNode } from "../helpers/node_process.ts";
 import { waitFor } from "../helpers/net.ts";
 import { ReceptorClient } from "../../src/ctl/client.ts";
 import { workStatus } from "../../src/ctl/work_client.ts";
@@ -28,8 +28,8 @@ const m = await import(p, { with: { type: "json" } });\nconsole.log(m.default.v)
   libok: `import { hello } from "D/lib/hello.ts";\nconsole.log(hello());\n`,
 };
 
-async function withNode(fn: (n: NodeProcess) => Promise<void>): Promise<void> {
-  const n = await startNode("sandbox", (dir, socket) => {
+function withSandboxNode(fn: (n: NodeProcess) => Promise<void>): Promise<void> {
+  return withNode("sandbox", (dir, socket) => {
     for (const d of ["secret", "mods", "rgrant", "wgrant", "lib", "outdir"]) {
       Deno.mkdirSync(`${dir}/${d}`);
     }
@@ -59,15 +59,7 @@ async function withNode(fn: (n: NodeProcess) => Promise<void>): Promise<void> {
     service: control
     filename: ${socket}
 ${sections.join("")}`;
-  });
-  try {
-    await fn(n);
-  } catch (e) {
-    console.error(n.logText());
-    throw e;
-  } finally {
-    await stopAll([n]);
-  }
+  }, fn);
 }
 
 /** Submit `type` with an empty payload; returns the unit's final state, detail and output. */
@@ -93,7 +85,7 @@ Deno.test(
   "hostile: work-deno imports and symlinks cannot reach outside the grants",
   opts,
   async () => {
-    await withNode(async (n) => {
+    await withSandboxNode(async (n) => {
       const results = await Promise.all(Object.keys(MODULES).map((t) => run(n, t)));
       const by = Object.fromEntries(Object.keys(MODULES).map((t, i) => [t, results[i]]));
       for (const t of ["staticjson", "staticts", "dynjson", "dyncomputed", "symread", "symwrite"]) {

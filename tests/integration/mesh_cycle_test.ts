@@ -39,23 +39,31 @@ Deno.test("mesh: cycle re-routes around a killed node, withdraws a dead leaf, ac
     // Kill the middle node on a's path: routes move to the other side of the cycle.
     const killedAt = Date.now();
     await mesh.kill(viaC);
+    // A ping needs both directions: a's route to e AND the reply path e -> c -> a. Each node
+    // recomputes on its own (at most every 100 ms per burst), so a having re-routed says nothing
+    // about c: wait for every node on the round trip before pinging.
     await withLogs(mesh, () =>
       waitFor(
-        `a re-routes to c via ${other}`,
+        `a, c and e re-route via ${other}`,
         async () => {
           const s = await mesh.status("a");
+          const tr = await mesh.status("c");
+          const te = await mesh.status("e");
           return s.RoutingTable.c === other && s.RoutingTable.e === other &&
-            !(viaC in s.RoutingTable);
+            !(viaC in s.RoutingTable) && tr.RoutingTable.a === other &&
+            !(viaC in tr.RoutingTable) && te.RoutingTable.a === "c" &&
+            !(viaC in te.RoutingTable);
         },
         WITHDRAW_DEADLINE_MS,
         200,
       ));
     const rerouteMs = Date.now() - killedAt;
-    const p = await mesh.ping("a", "e");
-    assert(p.Success && p.From === "e", `ping a->e after re-route: ${JSON.stringify(p)}`);
     const tr = await mesh.status("c");
     assert(!(viaC in tr.RoutingTable), `c still routes to dead ${viaC}`);
     assertEquals(tr.RoutingTable.a, other);
+    assertEquals((await mesh.status("e")).RoutingTable.a, "c", "e routes to a via c");
+    const p = await mesh.ping("a", "e");
+    assert(p.Success && p.From === "e", `ping a->e after re-route: ${JSON.stringify(p)}`);
     assert(rerouteMs < WITHDRAW_DEADLINE_MS, `re-route took ${rerouteMs} ms`);
 
     // Kill the leaf: it has no alternative path, so every node withdraws its route.

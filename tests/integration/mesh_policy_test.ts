@@ -26,10 +26,13 @@ Deno.test("mesh: a later node with a duplicate ID shuts down; the original keeps
       throw new Error(`${e}\n${mesh.logs()}`);
     });
     extra.push(dup);
+    // ~20 s expected (three notices over two update periods, README "Duplicate node IDs").
+    // The timer is cleared so it cannot fire during (and fail) the next test.
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const st = await Promise.race([
       dup.wait(),
-      new Promise<null>((r) => setTimeout(() => r(null), 30000)),
-    ]);
+      new Promise<null>((r) => (timer = setTimeout(() => r(null), 30000))),
+    ]).finally(() => clearTimeout(timer));
     assert(st !== null, `duplicate node still running after 30 s:\n${dup.logText()}`);
     assertEquals(st.code, 1, `duplicate exit code:\n${dup.logText()}`);
     assertMatch(dup.logText(), /duplicate/i);

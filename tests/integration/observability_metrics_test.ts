@@ -76,17 +76,17 @@ Deno.test("observability: /metrics passes promtool and reports known traffic", a
     const slow = await runReceptor(["ctl", "--socket", sockA, "work", "submit", "slow", "-n"]);
     assertEquals(slow.code, 0, slow.stderr);
 
-    // The local unit is seen running, then finished: one duration observation.
+    // The local unit finishes: one duration observation (from the engine's unit-final event),
+    // and the units gauge (re-read right after) shows both units finished.
     const text = await waitFor(
-      "a finished unit in the duration histogram",
+      "a finished unit in the duration histogram and the units gauge",
       async () => {
         const t = await (await fetch(`${base}/metrics`)).text();
         const s = parseMetrics(t);
-        const n = value(s, "receptor_work_unit_duration_seconds_count", {
-          work_type: "slow",
-          state: "Succeeded",
-        });
-        return n === 1 ? t : null;
+        const done = { work_type: "slow", state: "Succeeded" };
+        const n = value(s, "receptor_work_unit_duration_seconds_count", done);
+        const remote = value(s, "receptor_work_units", { work_type: "remote", state: "Succeeded" });
+        return n === 1 && value(s, "receptor_work_units", done) === 1 && remote === 1 ? t : null;
       },
       30000,
       500,

@@ -5,7 +5,7 @@
  * advertised like other work types.
  */
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
-import { type NodeProcess, runReceptor, startNode, stopAll } from "../helpers/node_process.ts";
+import { type NodeProcess, runReceptor, withNode } from "../helpers/node_process.ts";
 import { waitFor } from "../helpers/net.ts";
 import { ReceptorClient } from "../../src/ctl/client.ts";
 import { workStatus } from "../../src/ctl/work_client.ts";
@@ -22,8 +22,8 @@ console.log("reading " + path);
 console.log(await Deno.readTextFile(path));
 `;
 
-async function withNode(fn: (n: NodeProcess) => Promise<void>): Promise<void> {
-  const n = await startNode("denonode", (dir, socket) => {
+function withDenoNode(fn: (n: NodeProcess) => Promise<void>): Promise<void> {
+  return withNode("denonode", (dir, socket) => {
     Deno.mkdirSync(`${dir}/allowed`);
     Deno.writeTextFileSync(`${dir}/allowed/ok.txt`, "inside");
     Deno.writeTextFileSync(`${dir}/secret.txt`, "outside");
@@ -47,22 +47,14 @@ async function withNode(fn: (n: NodeProcess) => Promise<void>): Promise<void> {
       - ${dir}/allowed
     allowruntimeparams: true
 `;
-  });
-  try {
-    await fn(n);
-  } catch (e) {
-    console.error(n.logText());
-    throw e;
-  } finally {
-    await stopAll([n]);
-  }
+  }, fn);
 }
 
 const ctl = (n: NodeProcess, args: string[]) =>
   runReceptor(["ctl", "--socket", n.socket, "work", ...args]);
 
 Deno.test("work-deno: sandboxed modules run; denied permission named in Detail", opts, async () => {
-  await withNode(async (n) => {
+  await withDenoNode(async (n) => {
     let r = await ctl(n, ["submit", "upper", "-l", "hello deno", "-f"]);
     assertEquals(r.code, 0, r.stderr);
     assertEquals(r.stdout, "HELLO DENO\n");

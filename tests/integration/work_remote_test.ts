@@ -537,7 +537,11 @@ Deno.test({
         const rid = await remoteId(id);
         assertEquals(await ctl(execSock, `work release ${rid}`), JSON.stringify({ released: rid }));
         const s = await sub.waitState(id, "Failed");
-        assertEquals(s.Detail, "Remote work unit is gone");
+        assertEquals(
+          s.Detail,
+          `Remote work unit is gone: node exec no longer knows unit ${rid} (released there, ` +
+            "or the node restarted without its data)",
+        );
         assertEquals(
           await ctl(sub.sock, `work release ${id}`),
           `ERROR: error cancelling remote unit:  unknown work unit ${rid}`,

@@ -1,4 +1,10 @@
-import { buildMesh, nodeName, randomEdges, runUntilConverged } from "./mesh_scale.ts";
+import {
+  buildMesh,
+  convergedCount,
+  nodeName,
+  randomEdges,
+  runUntilConverged,
+} from "./mesh_scale.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { DEFAULT_LIMITS } from "../../src/mesh/limits.ts";
 
@@ -16,13 +22,27 @@ Deno.test("scale: 1,000-node random mesh (degree ~4) converges and reconverges a
   // one flood of each node's update over every link, plus handshakes and replays: each of
   // the n updates crosses each of the 2|E| directed links about once
   const perRound = n * 2 * edges.length;
-  assert(msgs <= 1.5 * perRound, `${msgs} messages for ${perRound} per flood round`);
+  // ...less the copies a node never sends back to a peer that sent it the update first, or
+  // sent it while our copy was still queued (2.36 M of the 4 M here; 3.0 M without that)
+  assert(msgs <= 0.7 * perRound, `${msgs} messages for ${perRound} per flood round`);
 
   // cut 100 links that are not in the spanning tree (the first n-1 edges): still connected
-  for (const [i, j] of edges.slice(n - 1, n - 1 + 100)) sim.cutBetween(nodeName(i), nodeName(j));
+  const cut = edges.slice(n - 1, n - 1 + 100);
+  for (const [i, j] of cut) sim.cutBetween(nodeName(i), nodeName(j));
   msgs = 0;
-  const t2 = runUntilConverged(sim, 250, 30_000);
-  assert(t2 > 0 && t2 <= 1000, `reconverged in ${t2} ms simulated`);
+  // reconverged: a sample of nodes no longer knows any cut edge (both ends re-announced)
+  const sample = [0, 137, 500, 999].map((k) => sim.r(nodeName(k)));
+  const forgotten = () =>
+    sample.every((r) => {
+      const known = r.status().knownConnectionCosts;
+      return cut.every(([i, j]) => known[nodeName(i)]?.[nodeName(j)] === undefined);
+    });
+  const t0 = sim.clock.now();
+  while (!forgotten() && sim.clock.now() - t0 < 30_000) sim.run(250);
+  const t2 = sim.clock.now() - t0;
+  assert(forgotten() && t2 <= 1000, `reconverged in ${t2} ms simulated`);
+  assertEquals(convergedCount(sim), n);
+  assert(msgs > 0, "the cut's ends announced it");
   // the only new updates are the 200 ends' own: far less than a full round each
   assert(msgs <= 200 * 2 * edges.length * 1.5, `${msgs} messages to reconverge`);
   // traffic crosses the changed mesh from node 0 to a sample of nodes

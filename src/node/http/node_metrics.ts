@@ -29,7 +29,7 @@ export const MAX_PEER_LABELS = 200;
 /** The registry and the histogram the sampler feeds. */
 export interface NodeMetrics {
   registry: MetricsRegistry;
-  /** Feed a finished unit's duration (from the sampler). */
+  /** Feed a finished unit's duration (from the engine's unit-final events). */
   unitFinished(u: UnitFinished): void;
   /** Attach the sampler (units, RTTs, lag) once it exists. */
   setSampler(s: Sampler): void;
@@ -41,7 +41,7 @@ export function nodeMetrics(deps: NodeMetricsDeps): NodeMetrics {
   let sampler: Sampler | undefined;
   const durations: Histogram = r.histogram(
     "receptor_work_unit_duration_seconds",
-    "Time from a unit first seen pending/running to first seen finished (sampled every 3 s)",
+    "Time from a unit's start to its final state (units started by this node process)",
     DURATION_BUCKETS,
     { labels: ["work_type", "state"], maxSeries: 200 },
   );
@@ -91,6 +91,19 @@ export function nodeMetrics(deps: NodeMetricsDeps): NodeMetrics {
 
 function meshMetrics(r: MetricsRegistry, deps: NodeMetricsDeps): void {
   const mesh = deps.mesh;
+  const links = linkMetrics(r, mesh);
+  const routing = routingMetrics(r, mesh);
+  r.collect(() => {
+    const st = mesh.status();
+    links(st);
+    routing(st);
+  });
+}
+
+type MeshStatus = ReturnType<MeshNode["status"]>;
+
+/** Per-link families (state, cost, messages, bytes); returns their collector. */
+function linkMetrics(r: MetricsRegistry, mesh: MeshNode): (st: MeshStatus) => void {
   const linkState = r.gauge(
     "receptor_links",
     "Open links by backend kind and state (established links are labelled with their peer)",
@@ -112,30 +125,7 @@ function meshMetrics(r: MetricsRegistry, deps: NodeMetricsDeps): void {
       maxSeries: 2 * MAX_PEER_LABELS + 40,
     },
   );
-  const updates = r.counter(
-    "receptor_routing_updates_received_total",
-    "Routing updates received, by origin: the sending neighbour itself, or relayed from another node",
-    { labels: ["origin"] },
-  );
-  const originated = r.counter(
-    "receptor_routing_updates_originated_total",
-    "Routing updates this node built (its update sequence number)",
-  );
-  const origins = r.gauge(
-    "receptor_routing_update_origins",
-    "Distinct nodes whose routing updates this node holds",
-  );
-  const known = r.gauge(
-    "receptor_known_nodes",
-    "Nodes in this node's view of the mesh (itself included)",
-  );
-  const routes = r.gauge("receptor_routes", "Destinations in the routing table");
-  const changes = r.counter(
-    "receptor_route_changes_total",
-    "Destinations whose next hop appeared, changed or vanished",
-  );
-  r.collect(() => {
-    const st = mesh.status();
+  return (st) => {
     const peers = new Set(st.connections.map((c) => c.NodeID).slice(0, MAX_PEER_LABELS));
     const traffic = mesh.linkTraffic();
     linkState.reset();
@@ -165,6 +155,34 @@ function meshMetrics(r: MetricsRegistry, deps: NodeMetricsDeps): void {
       bytes.set({ ...l, direction: "in" }, s.v[2]);
       bytes.set({ ...l, direction: "out" }, s.v[3]);
     }
+  };
+}
+
+/** Routing families (updates, origins, known nodes, routes); returns their collector. */
+function routingMetrics(r: MetricsRegistry, mesh: MeshNode): (st: MeshStatus) => void {
+  const updates = r.counter(
+    "receptor_routing_updates_received_total",
+    "Routing updates received, by origin: the sending neighbour itself, or relayed from another node",
+    { labels: ["origin"] },
+  );
+  const originated = r.counter(
+    "receptor_routing_updates_originated_total",
+    "Routing updates this node built (its update sequence number)",
+  );
+  const origins = r.gauge(
+    "receptor_routing_update_origins",
+    "Distinct nodes whose routing updates this node holds",
+  );
+  const known = r.gauge(
+    "receptor_known_nodes",
+    "Nodes in this node's view of the mesh (itself included)",
+  );
+  const routes = r.gauge("receptor_routes", "Destinations in the routing table");
+  const changes = r.counter(
+    "receptor_route_changes_total",
+    "Destinations whose next hop appeared, changed or vanished",
+  );
+  return (st) => {
     const c = mesh.router.counters;
     updates.set({ origin: "neighbour" }, c.routingUpdatesFromNeighbours);
     updates.set({ origin: "relayed" }, c.routingUpdatesFromRemote);
@@ -178,7 +196,7 @@ function meshMetrics(r: MetricsRegistry, deps: NodeMetricsDeps): void {
     known.set({}, ids.size);
     routes.set({}, Object.keys(st.routingTable).length);
     changes.set({}, c.routeChanges);
-  });
+  };
 }
 
 function streamMetrics(r: MetricsRegistry, mesh: MeshNode): void {

@@ -1,8 +1,8 @@
 /**
  * Background sampling for the node's HTTP endpoint: the mesh snapshot the live page shows (every
- * second, pushed to listeners only when it changed), this node's work units (every few seconds;
- * finished units feed the duration histogram), ping round-trip times to direct neighbours, and
- * event-loop lag. Runs only while the endpoint is configured; timers never keep the process up.
+ * second, pushed to listeners only when it changed), this node's work units (every few seconds,
+ * for the units gauge and the page; unit durations come from the engine's unit-final events, see
+ * server.ts), ping round-trip times to direct neighbours, and event-loop lag. Runs only while the endpoint is configured; timers never keep the process up.
  * @module
  */
 import type { MeshNode } from "../../mesh/mesh_node.ts";
@@ -15,6 +15,8 @@ import { errorText } from "../../util/error_text.ts";
 export const MESH_SAMPLE_MS = 1_000;
 /** Work unit sample period (reads one status file per unit). */
 export const UNITS_SAMPLE_MS = 3_000;
+/** Delay of the unit re-read after a unit finished (bursts share one read). */
+const UNITS_REFRESH_MS = 100;
 /** Neighbour ping period, and the timeout of one ping. */
 export const PING_SAMPLE_MS = 10_000;
 const PING_TIMEOUT_MS = 5_000;
@@ -92,7 +94,7 @@ function describeType(s: WorkUnitStatus): string {
   return s.WorkType;
 }
 
-/** A finished unit's duration, as the sampler saw it. */
+/** A finished unit's duration (from the engine's unit-final event). */
 export interface UnitFinished {
   workType: string;
   state: string;
@@ -109,9 +111,9 @@ export class Sampler {
   #lagWindowStart = 0;
   #lagReported = 0;
   #timers: ReturnType<typeof setInterval>[] = [];
-  #firstSeenActive = new Map<string, number>();
   #pingTried = new Map<string, number>();
   #lastJson = "";
+  #refreshTimer: ReturnType<typeof setTimeout> | undefined;
   #listeners = new Set<(s: MeshSnapshot, json: string) => void>();
   #closed = false;
 
@@ -119,7 +121,6 @@ export class Sampler {
     readonly mesh: MeshNode,
     readonly work: WorkEngine,
     readonly logger: Logger,
-    readonly onFinished: (u: UnitFinished) => void,
   ) {}
 
   /** Start the timers. */
@@ -193,7 +194,20 @@ export class Sampler {
     for (const l of [...this.#listeners]) l(s, json);
   }
 
-  /** Read the unit list; observe durations of units seen active and now finished. */
+  /**
+   * Re-read the unit list shortly (a unit just finished), so the gauge and the page do not wait
+   * for the next round; bursts of calls share one read.
+   */
+  refreshUnitsSoon(): void {
+    if (this.#refreshTimer !== undefined || this.#closed) return;
+    this.#refreshTimer = setTimeout(() => {
+      this.#refreshTimer = undefined;
+      if (!this.#closed) void this.sampleUnits();
+    }, UNITS_REFRESH_MS);
+    Deno.unrefTimer(this.#refreshTimer as unknown as number);
+  }
+
+  /** Read the unit list (for the units gauge and the page). */
   async sampleUnits(): Promise<void> {
     let units: Record<string, WorkUnitStatus>;
     try {
@@ -201,19 +215,6 @@ export class Sampler {
     } catch (e) {
       this.logger.debug(`observability: unit list failed: ${errorText(e)}`);
       return;
-    }
-    const now = performance.now();
-    for (const [id, s] of Object.entries(units)) {
-      const active = s.State === 0 || s.State === 1;
-      const seen = this.#firstSeenActive.get(id);
-      if (active && seen === undefined) this.#firstSeenActive.set(id, now);
-      else if (!active && seen !== undefined) {
-        this.#firstSeenActive.delete(id);
-        this.onFinished({ workType: s.WorkType, state: s.StateName, seconds: (now - seen) / 1000 });
-      }
-    }
-    for (const id of this.#firstSeenActive.keys()) {
-      if (!(id in units)) this.#firstSeenActive.delete(id);
     }
     this.units = units;
     this.#publish();
@@ -247,6 +248,7 @@ export class Sampler {
   /** Stop the timers and drop listeners. */
   close(): void {
     this.#closed = true;
+    clearTimeout(this.#refreshTimer);
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     this.#listeners.clear();

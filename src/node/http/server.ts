@@ -93,7 +93,13 @@ export async function startObservability(
     logger: deps.logger,
     ready: () => ready && !shuttingDown,
   });
-  const sampler = new Sampler(deps.mesh, deps.work, deps.logger, metrics.unitFinished);
+  const sampler = new Sampler(deps.mesh, deps.work, deps.logger);
+  // Unit durations: the engine reports each unit reaching a final state (no status-file polling).
+  const offUnitFinal = deps.work.onUnitFinal((ev) => {
+    sampler.refreshUnitsSoon();
+    if (ev.seconds === null) return; // started before this process: duration unknown
+    metrics.unitFinished({ workType: ev.workType, state: ev.stateName, seconds: ev.seconds });
+  });
   metrics.setSampler(sampler);
   sampler.start();
   /** Open event streams and how to end each. */
@@ -148,6 +154,7 @@ export async function startObservability(
     server = await listenEndpoint(section, deps, hostname, port, handler);
   } catch (e) {
     sampler.close();
+    offUnitFinal();
     throw new Error(`observability: cannot listen on ${section.address}: ${errorText(e)}`);
   }
   const scheme = section.tls ? "https" : "http";
@@ -162,6 +169,7 @@ export async function startObservability(
     async close() {
       shuttingDown = true;
       sampler.close();
+      offUnitFinal();
       for (const [c, end] of [...events]) {
         end();
         closeQuietly(c);

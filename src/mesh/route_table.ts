@@ -1,0 +1,83 @@
+/**
+ * The routing table of the {@link Router}: next hops from the {@link Topology}, recomputed at
+ * most once per burst of changes ({@link SOON_MS} after the first, or on demand by a data
+ * message at most once per {@link SOON_MS}), with route-change counting. Sans-IO.
+ * @module
+ */
+
+import type { Clock } from "../clock.ts";
+import type { Logger } from "../log.ts";
+import type { RouterCounters } from "./router_types.ts";
+import { SOON_MS } from "./routing_updates.ts";
+import type { Topology } from "./topology.ts";
+
+/** What {@link RouteTable} needs from its router. */
+export interface RouteTableHost {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly topology: Topology;
+  readonly counters: RouterCounters;
+  /** `node` became reachable (it was not in the previous table). */
+  routeAdded(node: string): void;
+}
+
+/** Coalesced shortest-path next hops of one router. */
+export class RouteTable {
+  readonly #host: RouteTableHost;
+  #routes = new Map<string, string>();
+  #dirty = false;
+  #lastCalc = -Infinity;
+  /** When the pending recomputation is due, if the topology changed. */
+  calcAt?: number;
+
+  constructor(host: RouteTableHost) {
+    this.#host = host;
+  }
+
+  /** The topology changed: recompute soon. */
+  markDirty(): void {
+    this.#dirty = true;
+    if (this.calcAt === undefined) this.calcAt = this.#host.clock.now() + SOON_MS;
+  }
+
+  /** Recompute if the coalescing deadline has passed. */
+  handleTimeout(now: number): void {
+    if (this.calcAt !== undefined && now >= this.calcAt) this.#recompute();
+  }
+
+  /** Drop the pending recomputation (shutdown). */
+  stop(): void {
+    this.calcAt = undefined;
+  }
+
+  #recompute(): void {
+    const h = this.#host;
+    this.calcAt = undefined;
+    this.#dirty = false;
+    this.#lastCalc = h.clock.now();
+    const old = this.#routes;
+    this.#routes = h.topology.computeRoutes().nextHop;
+    for (const [d, n] of this.#routes) if (old.get(d) !== n) h.counters.routeChanges++;
+    for (const d of old.keys()) if (!this.#routes.has(d)) h.counters.routeChanges++;
+    for (const node of this.#routes.keys()) if (!old.has(node)) h.routeAdded(node);
+    if (h.logger.enabled("debug")) {
+      const rt = [...this.#routes].map(([d, n]) => `${d} via ${n}`).join(", ");
+      h.logger.debug(`Routing table: ${rt}`);
+    }
+  }
+
+  /**
+   * Next hop towards `node` for a data message; a dirty table is recomputed on demand at most
+   * once per {@link SOON_MS}: a burst of updates costs one computation, not one per message.
+   */
+  nextHop(node: string): string | undefined {
+    if (this.#dirty && this.#host.clock.now() - this.#lastCalc >= SOON_MS) this.#recompute();
+    return this.#routes.get(node);
+  }
+
+  /** The current table (recomputed first if dirty), destination to next hop. */
+  current(): ReadonlyMap<string, string> {
+    if (this.#dirty) this.#recompute();
+    return this.#routes;
+  }
+}

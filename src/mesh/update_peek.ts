@@ -1,0 +1,70 @@
+/**
+ * Reading the head of a routing-update message in Go's layout (`{"NodeID":"…","UpdateID":"…",`)
+ * straight from its bytes, without decoding the message: most copies of a flood were seen
+ * already, and for them only the UpdateID (and, to cancel a queued copy, the NodeID) matter.
+ * Anything laid out otherwise gives undefined and the full decoder decides.
+ * @module
+ */
+
+import { MSG_ROUTE } from "./messages.ts";
+
+const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+const NODE_HEAD = ascii('{"NodeID":"');
+const ID_HEAD = ascii('","UpdateID":"');
+/** How far into a message the head is looked for (as the old text peek: 1 KiB). */
+const PEEK_LIMIT = 1024;
+const MAX_ID = 64;
+
+function matchAt(b: Uint8Array, at: number, lit: Uint8Array): boolean {
+  if (at + lit.length > b.length) return false;
+  for (let i = 0; i < lit.length; i++) if (b[at + i] !== lit[i]) return false;
+  return true;
+}
+
+/** Index of the NodeID's closing quote, or -1 (the JSON string may hold escapes). */
+function nodeIdEnd(b: Uint8Array): number {
+  if (b.length < 2 || b[0] !== MSG_ROUTE || !matchAt(b, 1, NODE_HEAD)) return -1;
+  const end = Math.min(b.length, PEEK_LIMIT);
+  for (let i = 1 + NODE_HEAD.length; i < end; i++) {
+    const c = b[i];
+    if (c === 0x22) return i;
+    if (c === 0x5c) i++; // skip the escaped byte
+    else if (c === 0x0a) return -1;
+  }
+  return -1;
+}
+
+const isIdByte = (c: number) =>
+  (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+
+/**
+ * The UpdateID of a routing-update message (type byte included) in Go's layout: 1–64
+ * characters [0-9A-Za-z], read from the bytes. Undefined if the message is laid out otherwise.
+ */
+export function peekUpdateId(bytes: Uint8Array): string | undefined {
+  const q = nodeIdEnd(bytes);
+  if (q < 0 || !matchAt(bytes, q, ID_HEAD)) return undefined;
+  const s = q + ID_HEAD.length;
+  const end = Math.min(bytes.length, s + MAX_ID + 1, PEEK_LIMIT);
+  for (let i = s; i < end; i++) {
+    const c = bytes[i];
+    if (isIdByte(c)) continue;
+    if (c !== 0x22 || i === s || bytes[i + 1] !== 0x2c) return undefined;
+    return String.fromCharCode.apply(null, bytes.subarray(s, i) as unknown as number[]);
+  }
+  return undefined;
+}
+
+/**
+ * The NodeID of a routing-update message in Go's layout when it is plain ASCII without
+ * escapes (the usual case), else undefined. Only a hint: used to find a queued copy to drop.
+ */
+export function peekUpdateNode(bytes: Uint8Array): string | undefined {
+  const q = nodeIdEnd(bytes);
+  if (q < 0) return undefined;
+  const s = 1 + NODE_HEAD.length;
+  for (let i = s; i < q; i++) {
+    if (bytes[i] > 0x7e || bytes[i] < 0x20 || bytes[i] === 0x5c) return undefined;
+  }
+  return String.fromCharCode.apply(null, bytes.subarray(s, q) as unknown as number[]);
+}
