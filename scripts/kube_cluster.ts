@@ -24,6 +24,16 @@ import { kubeBinaries } from "./peers/kube.ts";
 export const BAD_IMAGE = "registry.invalid/no-such-image:1";
 /** Annotation that makes a Running pod exit with its value as exit code. */
 export const EXIT_ANNOTATION = "receptor.test/exit-code";
+/**
+ * Server-side watch-list is off: with it (on by default since 1.32) the API server turns every
+ * watch that asks for resourceVersion "0" into a streaming "watch list", which it then refuses
+ * over Debian's etcd 3.4 ("the required storage feature RequestWatchProgress is disabled").
+ * kwok's informers watch from "0", so each of their watches failed at once and kwok only saw
+ * pod changes on its re-lists, which back off exponentially (1 s, 2 s, 4 s, ... capped near a
+ * minute): the first pod ran at once, later ones after 5, 20, 40 s. With the gate off the
+ * watches stay open and every stage applies within a second.
+ */
+const APISERVER_FEATURE_GATES = "--feature-gates=WatchList=false";
 /** The simulated node's name. */
 export const NODE_NAME = "kwok-node-0";
 
@@ -427,6 +437,7 @@ export class KubeCluster {
     await Deno.writeTextFile(`${d}/tokens.csv`, `${this.token},admin,admin,"system:masters"\n`);
     this.#spawn("kube-apiserver", kubeBinaries().apiserver, [
       `--etcd-servers=http://127.0.0.1:${this.etcdPort}`,
+      APISERVER_FEATURE_GATES,
       "--bind-address=127.0.0.1",
       "--advertise-address=127.0.0.1",
       `--secure-port=${this.apiPort}`,
@@ -547,7 +558,18 @@ export class KubeCluster {
   async restartKwok(): Promise<void> {
     await this.stopComponent("kwok");
     this.startKwok();
+    // the node stays Ready across the restart, so that says nothing: wait for kwok's server
+    await this.waitKwokServing();
     await this.waitNodeReady();
+  }
+
+  /** Wait until kwok's kubelet server accepts connections. */
+  async waitKwokServing(): Promise<void> {
+    await this.#waitUntil("kwok serving", async () => {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: this.kwokPort });
+      conn.close();
+      return true;
+    });
   }
 
   /** Stop everything (kwok, scheduler, API server, etcd) by PID; remove the temp dir. */
@@ -590,6 +612,7 @@ export async function startKubeCluster(opts: KubeClusterOptions): Promise<KubeCl
     await c.populate();
     c.startScheduler();
     c.startKwok();
+    await c.waitKwokServing();
     await c.waitNodeReady();
     return c;
   } catch (e) {

@@ -316,7 +316,15 @@ export class KubeRun {
         timestamps: true,
         sinceTime: sinceTimeFor(cursor.state),
       }, s);
-      for await (const chunk of body) {
+      // cancel the body explicitly too: an abort that lands while the response is being set
+      // up can leave a followed body open (seen with a resumed unit whose pod had just ended)
+      const reader = body.getReader();
+      const cancel = () => reader.cancel().catch(() => {});
+      if (s.aborted) cancel();
+      else s.addEventListener("abort", cancel, { once: true });
+      for (;;) {
+        const { done, value: chunk } = await reader.read();
+        if (done) break;
         got = true;
         for (const b of cursor.push(chunk)) await out.write(b);
         await this.#savePosition(out, false);
@@ -340,8 +348,9 @@ export class KubeRun {
         if (classifyPod(await this.client.getPod(ns, name, signal)).kind === "terminated") {
           return end();
         }
-      } catch {
+      } catch (e) {
         // the stream itself reports lasting trouble
+        this.#log.debug(`[${this.unit.id}] polling pod ${ns}/${name}: ${errText(e)}`);
       }
     }
   }
