@@ -77,7 +77,7 @@ Deno.test("hostile: 2,000 idle TCP connections — capped, bounded, memory back"
     assert(peak2 - base <= HELD_BOUND_KIB + AFTER_BOUND_KIB / 2, `round 2: +${peak2 - base} KiB`);
     assert(after2 - base <= AFTER_BOUND_KIB, `memory not back: +${after2 - base} KiB after close`);
     assert(!node.exited, "node still running");
-  }, { logTail: 4000, beforeStop: async () => conns?.close() });
+  }, { logTail: 4000, beforeStop: () => Promise.resolve(conns?.close()) });
 });
 
 Deno.test("hostile: idle connections to a ws-listener are capped too", opts, async () => {
@@ -93,5 +93,5 @@ Deno.test("hostile: idle connections to a ws-listener are capped too", opts, asy
     const held = n - conns.failed - conns.ended;
     assert(held <= cap, `node holds ${held} unauthenticated connections, cap ${cap}`);
     await node.waitForLog(/ws-listener :\d+: 100 connections are already waiting/);
-  }, { logTail: 4000, beforeStop: async () => conns?.close() });
+  }, { logTail: 4000, beforeStop: () => Promise.resolve(conns?.close()) });
 });
