@@ -5,6 +5,7 @@
  * @module
  */
 
+import { errorText } from "../util/error_text.ts";
 import {
   certInit,
   certMakeReq,
@@ -212,7 +213,7 @@ export async function runCertCli(args: string[], io: CertCliIo = defaultIo): Pro
     }
     return 0;
   } catch (e) {
-    io.stdout(`Error: ${(e as Error).message}\n`);
+    io.stdout(`Error: ${errorText(e)}\n`);
     return 1;
   }
 }

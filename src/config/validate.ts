@@ -78,7 +78,7 @@ export function effectiveNodeId(
 function goStatError(path: string, e: unknown): string {
   if (e instanceof Deno.errors.NotFound) return `stat ${path}: no such file or directory`;
   if (e instanceof Deno.errors.PermissionDenied) return `stat ${path}: permission denied`;
-  return `stat ${path}: ${(e as Error).message}`;
+  return `stat ${path}: ${errorText(e)}`;
 }
 
 function err(s: Section, msg: string, field?: string, value?: string | number): ConfigError {

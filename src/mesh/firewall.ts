@@ -8,6 +8,7 @@
  * @module
  */
 
+import { errorText } from "../util/error_text.ts";
 import type { FirewallRule } from "../util/firewall_rule.ts";
 
 export type { FirewallRule };
@@ -109,7 +110,7 @@ export function compileFirewallRules(rules: readonly FirewallRule[]): CompiledRu
       } catch (e) {
         throw new Error(
           `firewall rule ${i}: ${key} pattern ${JSON.stringify(pat)} is not a valid regular ` +
-            `expression: ${(e as Error).message}`,
+            `expression: ${errorText(e)}`,
         );
       }
       conds.push([field, (v) => re.test(v)]);

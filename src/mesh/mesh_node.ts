@@ -13,6 +13,7 @@
  * @module
  */
 
+import { errorText } from "../util/error_text.ts";
 import { type Clock, realClock } from "../clock.ts";
 import type { Link } from "./link.ts";
 import type { WorkCommand } from "./messages.ts";
@@ -266,7 +267,7 @@ export class MeshNode {
     try {
       ep = this.listen();
     } catch (e) {
-      return Promise.resolve({ error: (e as Error).message });
+      return Promise.resolve({ error: errorText(e) });
     }
     return new Promise((resolve) => {
       let done = false;
@@ -287,7 +288,7 @@ export class MeshNode {
       try {
         ep.send(node, "ping", EMPTY, opts.htl ?? this.router.maxHops);
       } catch (e) {
-        finish({ error: (e as Error).message, from: this.nodeId, timeNs: elapsed() });
+        finish({ error: errorText(e), from: this.nodeId, timeNs: elapsed() });
       }
     });
   }
@@ -420,7 +421,7 @@ export class MeshNode {
                 l.send(m);
               }
             } catch (e) {
-              this.router.logger.error(`link send failed: ${(e as Error).message}`);
+              this.router.logger.error(`link send failed: ${errorText(e)}`);
             }
             break;
           case "closeLink": {

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { errorText } from "../util/error_text.ts";
 import {
   encodeGoJson,
   foldKeys,
@@ -249,7 +250,7 @@ function parseBody(body: Uint8Array, raw: ReadonlySet<string>, what: string) {
   } catch (e) {
     return {
       ok: false as const,
-      error: new MessageDecodeError("bad-json", `${what}: ${(e as Error).message}`),
+      error: new MessageDecodeError("bad-json", `${what}: ${errorText(e)}`),
     };
   }
 }

@@ -9,6 +9,7 @@
  * permission). Busy nodes are never interrupted.
  * @module
  */
+import { errorText } from "../util/error_text.ts";
 import type { Logger } from "../log.ts";
 
 /** Tunables of {@link ReclaimPolicy}. */
@@ -76,7 +77,7 @@ async function makeReclaimer(logger: Logger): Promise<() => void> {
     v8.setFlagsFromString("--expose-gc");
     gc = vm.runInNewContext("gc") as () => void;
   } catch (e) {
-    logger.debug(`memory: no explicit GC available: ${(e as Error).message}`);
+    logger.debug(`memory: no explicit GC available: ${errorText(e)}`);
   }
   let trim: (() => void) | null = null;
   try {
@@ -85,7 +86,7 @@ async function makeReclaimer(logger: Logger): Promise<() => void> {
     });
     trim = () => void libc.symbols.malloc_trim(0n);
   } catch (e) {
-    logger.debug(`memory: malloc_trim unavailable: ${(e as Error).message}`);
+    logger.debug(`memory: malloc_trim unavailable: ${errorText(e)}`);
   }
   return () => {
     gc?.();

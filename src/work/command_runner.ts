@@ -12,6 +12,7 @@
  * @module
  */
 
+import { errorText } from "../util/error_text.ts";
 import { Logger } from "../log.ts";
 import { shlexSplit } from "../gocompat/shlex.ts";
 import {
@@ -66,12 +67,12 @@ export async function runCommandRunner(p: CommandRunnerParams): Promise<number> 
   try {
     await updateBasicStatus(dir, WorkState.Pending, "Not started yet", 0);
   } catch (e) {
-    log.error(`Error updating status file ${dir}/status: ${(e as Error).message}`);
+    log.error(`Error updating status file ${dir}/status: ${errorText(e)}`);
   }
   try {
     return await runChild(p, log);
   } catch (e) {
-    const msg = (e as Error).message;
+    const msg = errorText(e);
     await writeOrLog(dir, WorkState.Failed, msg, log);
     log.error(`Command runner exited with error: ${msg}`);
     return RUNNER_FAILED;
@@ -87,7 +88,7 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
 function errText(e: unknown): string {
   if (e instanceof Deno.errors.NotFound) return "no such file or directory";
   if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
-  return (e as Error).message;
+  return errorText(e);
 }
 
 /**
@@ -206,7 +207,7 @@ async function superviseChild(
       await updateBasicStatus(dir, WorkState.Running, `Running: PID ${pid}`, await stdoutSize(dir));
       failures = 0;
     } catch (e) {
-      log.error(`Error updating status file ${dir}/status: ${(e as Error).message}`);
+      log.error(`Error updating status file ${dir}/status: ${errorText(e)}`);
       if (++failures > 3) {
         log.error(`Exceeded retries for updating status file ${dir}/status`);
         proc.kill("SIGKILL"); // nobody could track it any more
@@ -271,7 +272,7 @@ async function writeOrLog(dir: string, state: number, detail: string, log: Logge
   try {
     await writeFinalStatus(dir, state, detail);
   } catch (e) {
-    log.error(`Error updating status file ${dir}/status: ${(e as Error).message}`);
+    log.error(`Error updating status file ${dir}/status: ${errorText(e)}`);
   }
 }
 

@@ -191,7 +191,7 @@ export class DenoUnitType implements WorkUnitType {
       }
       await bundleModule(this.#deno, this.#cfg.module, bundle, this.#cfg.allowread ?? []);
     } catch (e) {
-      const msg = (e as Error).message;
+      const msg = errorText(e);
       unit.logger.warning(`[${unit.id}] work-deno sandbox refused the unit: ${msg}`);
       await unit.update((s) => {
         s.State = WorkState.Failed;

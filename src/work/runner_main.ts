@@ -7,6 +7,7 @@
  * which is also how a restarted node recognises its runners in `/proc/<pid>/cmdline`.
  * @module
  */
+import { errorText } from "../util/error_text.ts";
 import { Logger, type LogLevel, parseLogLevel } from "../log.ts";
 import { parseCommandRunnerArgs, runCommandRunner } from "./command_runner.ts";
 
@@ -45,7 +46,7 @@ export async function runnerMain(args: readonly string[]): Promise<number> {
   try {
     p = parseCommandRunnerArgs(tokens);
   } catch (e) {
-    console.log(`Error: ${(e as Error).message}`);
+    console.log(`Error: ${errorText(e)}`);
     return 1;
   }
   return await runCommandRunner({ ...p, logger });

@@ -6,6 +6,7 @@
  * all waiting 5 s after the first refused dial; long outages keep upstream's timing.
  * @module
  */
+import { errorText } from "../../util/error_text.ts";
 
 /** First delay and the cap, in milliseconds. */
 export const REDIAL_FIRST_MS = 5000;
@@ -147,9 +148,7 @@ export class RedialLoop {
         const quiet = failures++ > 0 && backoff.fast;
         (quiet ? logger.debug : logger.warning).call(
           logger,
-          `Backend connection failed (will retry: ${redial}): ${kind} ${address}: ${
-            e instanceof Error ? e.message : e
-          }`,
+          `Backend connection failed (will retry: ${redial}): ${kind} ${address}: ${errorText(e)}`,
         );
       }
       if (session) {

@@ -4,6 +4,7 @@
  * the peer cannot keep up, excess messages are dropped rather than buffered without limit.
  * @module
  */
+import { errorText } from "../../util/error_text.ts";
 import type { Link, LinkOptions } from "../link.ts";
 import { FrameReader, MAX_FRAMED_MESSAGE } from "./framing.ts";
 import type { Logger } from "../../log.ts";
@@ -215,7 +216,7 @@ export class StreamLink implements Link {
         giveWriteBuffer(item.buf);
       }
     } catch (e) {
-      this.#finish(`write error: ${e instanceof Error ? e.message : e}`);
+      this.#finish(`write error: ${errorText(e)}`);
     } finally {
       this.#writing = false;
       if (this.#closing) this.#drained?.();
@@ -261,7 +262,7 @@ export class StreamLink implements Link {
         }
       }
     } catch (e) {
-      this.#finish(`read error: ${e instanceof Error ? e.message : e}`);
+      this.#finish(`read error: ${errorText(e)}`);
     }
   }
 }

@@ -3,6 +3,7 @@
  * wrapped in TLS by a {@link StreamWrapper}) into {@link StreamLink}s for the mesh.
  * @module
  */
+import { errorText } from "../../util/error_text.ts";
 import type { Link, LinkOptions } from "../link.ts";
 import { type ByteStream, StreamLink } from "./stream_link.ts";
 import { type PeerSession, RedialLoop, splitHostPort } from "./redial.ts";
@@ -138,7 +139,7 @@ export class TcpListenerBackend {
         verified = r.verifiedNodeIds;
       } catch (e) {
         opts.logger.warning(
-          `${desc}: TLS handshake refused: ${e instanceof Error ? e.message : e}`,
+          `${desc}: TLS handshake refused: ${errorText(e)}`,
         );
         ticket.closed();
         closeConn();
@@ -254,7 +255,7 @@ export class TcpPeerBackend {
         try {
           conn.close();
         } catch { /* closed */ }
-        throw new Error(`TLS handshake failed: ${e instanceof Error ? e.message : e}`);
+        throw new Error(`TLS handshake failed: ${errorText(e)}`);
       }
     }
     if (this.#loop.closed) {

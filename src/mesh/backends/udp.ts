@@ -7,6 +7,7 @@
  * a session ends. Needs `--unstable-net` (Deno.listenDatagram).
  * @module
  */
+import { errorText } from "../../util/error_text.ts";
 import type { Link, LinkOptions } from "../link.ts";
 import type { LinkSink } from "./tcp.ts";
 import { type PeerSession, RedialLoop, splitHostPort } from "./redial.ts";
@@ -63,7 +64,7 @@ export class UdpLink implements Link {
       return;
     }
     this.socket.send(message, this.remote).catch((e) => {
-      this.end(`send error: ${e instanceof Error ? e.message : e}`);
+      this.end(`send error: ${errorText(e)}`);
     });
   }
 
@@ -170,7 +171,7 @@ export class UdpListenerBackend {
       } catch (e) {
         if (this.#closed) return;
         // Transient errors (e.g. ICMP unreachable surfacing as ECONNREFUSED) must not stop us.
-        opts.logger.debug(`UDP listener receive error: ${e instanceof Error ? e.message : e}`);
+        opts.logger.debug(`UDP listener receive error: ${errorText(e)}`);
         await new Promise((r) => setTimeout(r, 10));
         continue;
       }

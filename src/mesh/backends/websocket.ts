@@ -11,6 +11,7 @@
  * node's `tls-client` material nor expose the peer certificate for the node-ID check.
  * @module
  */
+import { errorText } from "../../util/error_text.ts";
 import type { LinkOptions } from "../link.ts";
 import type { LinkSink, StreamWrapper } from "./tcp.ts";
 import type { ByteStream } from "./stream_link.ts";
@@ -150,7 +151,7 @@ export class WsListenerBackend {
           stream = r.stream;
           verified = r.verifiedNodeIds;
         } catch (e) {
-          throw new Error(`TLS handshake refused: ${e instanceof Error ? e.message : e}`);
+          throw new Error(`TLS handshake refused: ${errorText(e)}`);
         }
       }
       const { head, rest } = await readHttpHead(stream, WS_HEADER_TIMEOUT_MS);
@@ -188,7 +189,7 @@ export class WsListenerBackend {
       ticket.closed();
       this.#pending.delete(conn);
       if (!this.#closed) {
-        opts.logger.warning(`${desc}: ${e instanceof Error ? e.message : e}`);
+        opts.logger.warning(`${desc}: ${errorText(e)}`);
       }
       closeQuietly(stream);
       if (stream !== conn) closeQuietly(conn);

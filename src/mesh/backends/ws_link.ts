@@ -6,6 +6,7 @@
  * {@link StreamLink}'s: excess data messages are dropped rather than buffered without limit.
  * @module
  */
+import { errorText } from "../../util/error_text.ts";
 import type { Link, LinkOptions } from "../link.ts";
 import type { ByteStream } from "./stream_link.ts";
 import {
@@ -160,7 +161,7 @@ export class WsLink implements Link {
         while (off < chunk.length) off += await this.#stream.write(chunk.subarray(off));
       }
     } catch (e) {
-      this.#finish(`write error: ${e instanceof Error ? e.message : e}`);
+      this.#finish(`write error: ${errorText(e)}`);
     } finally {
       this.#writing = false;
       if (this.#closing) this.#drained?.();
@@ -241,7 +242,7 @@ export class WsLink implements Link {
         }
       }
     } catch (e) {
-      this.#finish(`read error: ${e instanceof Error ? e.message : e}`);
+      this.#finish(`read error: ${errorText(e)}`);
     }
   }
 }
