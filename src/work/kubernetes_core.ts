@@ -279,3 +279,35 @@ export function finishedOutcome(exitCode: number, message: string): {
   if (exitCode < 0) return { ok: false, detail: `Pod failed${why}` };
   return { ok: false, detail: `container failed with exit code ${exitCode}${why}` };
 }
+
+/**
+ * When a unit persists its log position (cursor + stdout size, which is also the StdoutSize
+ * its status reports): at most every `everyMs` while chunks flow, and once more when the
+ * stream goes quiet with bytes still unsaved. Without that trailing save, the last chunk of a
+ * burst that came within `everyMs` of the previous save stayed unsaved and unreported for as
+ * long as the followed stream stayed quiet, i.e. forever for a waiting follow: this is what
+ * made output seem to "stop" after a re-opened follow (a replay chunk and the next line
+ * arrive close together there).
+ */
+export class SaveThrottle {
+  #last = Number.NEGATIVE_INFINITY;
+
+  /** @param everyMs the least time between two saves while chunks flow */
+  constructor(readonly everyMs: number) {}
+
+  /** After a chunk: save now? (`dirty` = bytes not yet saved). */
+  dueAfterChunk(now: number, dirty: boolean): boolean {
+    return dirty && now - this.#last >= this.everyMs;
+  }
+
+  /** How long to wait for the next chunk before saving anyway; null when nothing is unsaved. */
+  quietDelay(now: number, dirty: boolean): number | null {
+    if (!dirty) return null;
+    return Math.max(0, this.#last + this.everyMs - now);
+  }
+
+  /** A save happened at `now`. */
+  saved(now: number): void {
+    this.#last = now;
+  }
+}

@@ -18,6 +18,7 @@ import {
   type KubeExtraData,
   pendingTimeoutDetail,
   type PodView,
+  SaveThrottle,
   WORKER_CONTAINER,
 } from "./kubernetes_core.ts";
 import { isFinal, unitPaths, WorkState } from "./status_file.ts";
@@ -75,7 +76,8 @@ function errText(e: unknown): string {
 /** One unit's run. */
 export class KubeRun {
   readonly #log: Logger;
-  #lastSave = 0;
+  #throttle: SaveThrottle | null = null;
+  #pendingRead: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
 
   constructor(
     readonly unit: UnitContext,
@@ -306,6 +308,7 @@ export class KubeRun {
     const streamStop = new AbortController();
     const s = AbortSignal.any([signal, streamStop.signal]);
     cursor.newStream();
+    this.#pendingRead = null;
     // watch from the start: a log server may send no headers until the first line
     const watcher = follow ? this.#watchEnd(ns, name, s, () => streamStop.abort()) : null;
     let got = false;
@@ -323,10 +326,11 @@ export class KubeRun {
       if (s.aborted) cancel();
       else s.addEventListener("abort", cancel, { once: true });
       for (;;) {
-        const { done, value: chunk } = await reader.read();
-        if (done) break;
+        const r = await this.#readOrQuiet(reader, out);
+        if (r === null) continue; // quiet with unsaved bytes: saved them, keep reading
+        if (r.done) break;
         got = true;
-        for (const b of cursor.push(chunk)) await out.write(b);
+        for (const b of cursor.push(r.value)) await out.write(b);
         await this.#savePosition(out, false);
       }
     } catch (e) {
@@ -337,6 +341,40 @@ export class KubeRun {
     }
     await this.#savePosition(out, true);
     return got;
+  }
+
+  /**
+   * The next chunk; or, when unsaved bytes wait and the stream stays quiet past the throttle,
+   * save them and return null (the pending read carries over to the next call).
+   */
+  async #readOrQuiet(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    out: StdoutFile,
+  ): Promise<ReadableStreamReadResult<Uint8Array> | null> {
+    const next = this.#pendingRead ??= reader.read();
+    const throttle = this.#throttle ??= new SaveThrottle(this.timings.saveEveryMs);
+    const delay = throttle.quietDelay(
+      Date.now(),
+      out.cursor !== null && out.size !== out.savedSize,
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const quiet = delay === null
+      ? null
+      : new Promise<null>((r) => timer = setTimeout(r, delay, null));
+    try {
+      const r = quiet ? await Promise.race([next, quiet]) : await next;
+      if (r === null) {
+        await this.#savePosition(out, true);
+        return null;
+      }
+      this.#pendingRead = null;
+      return r;
+    } catch (e) {
+      this.#pendingRead = null;
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** While a followed stream is open, poll the pod and call `end` once it has finished. */
@@ -366,9 +404,10 @@ export class KubeRun {
 
   async #savePosition(out: StdoutFile, force: boolean): Promise<void> {
     const now = Date.now();
-    if (!force && now - this.#lastSave < this.timings.saveEveryMs) return;
-    if (!out.cursor || out.size === out.savedSize) return;
-    this.#lastSave = now;
+    const throttle = this.#throttle ??= new SaveThrottle(this.timings.saveEveryMs);
+    const dirty = out.size !== out.savedSize;
+    if (!out.cursor || !dirty || (!force && !throttle.dueAfterChunk(now, dirty))) return;
+    throttle.saved(now);
     const pos: SavedPosition = { ...out.cursor.state, size: out.size };
     const path = positionPath(this.unit.dir);
     await Deno.writeTextFile(`${path}.tmp`, JSON.stringify(pos), { mode: 0o600 });

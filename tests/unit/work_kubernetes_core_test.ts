@@ -11,6 +11,7 @@ import {
   finishedOutcome,
   kubeAllocate,
   redactExtra,
+  SaveThrottle,
   type WorkKubernetesConfig,
 } from "../../src/work/kubernetes_core.ts";
 import { LogCursor, parseKubeTime, sinceTimeFor } from "../../src/work/kube_log_cursor.ts";
@@ -301,4 +302,21 @@ Deno.test("cursor: a last line without newline is kept at the end only", () => {
   c.newStream();
   assertEquals(c.push(enc.encode(`${t} a\n${t} tail`)).length, 0);
   assertEquals(c.finish().map((b) => dec.decode(b)), ["tail"]);
+});
+
+Deno.test("save throttle: a quiet stream still saves the last chunk of a burst", () => {
+  // What a re-opened follow does: the replay chunk, then the next line 40 ms later, then
+  // nothing (kwok waits for more). The second chunk falls inside the throttle window.
+  const t = new SaveThrottle(250);
+  assertEquals(t.dueAfterChunk(1000, true), true, "first chunk saves at once");
+  t.saved(1000);
+  assertEquals(t.quietDelay(1000, false), null, "nothing unsaved: no trailing save");
+  assertEquals(t.dueAfterChunk(1040, true), false, "second chunk is throttled");
+  // the cause: without a trailing save, these bytes stay unsaved (StdoutSize stale) until
+  // another chunk comes, which a quiet follow never sends
+  assertEquals(t.quietDelay(1040, true), 210, "trailing save once the window has passed");
+  assertEquals(t.quietDelay(1300, true), 0, "overdue: save at once");
+  t.saved(1290);
+  assertEquals(t.dueAfterChunk(1400, true), false);
+  assertEquals(t.dueAfterChunk(1540, true), true, "steady flow saves every window");
 });
