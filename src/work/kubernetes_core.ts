@@ -8,26 +8,11 @@ import { parse as parseYaml } from "yaml";
 import { DurationError, formatGoDuration, parseGoDuration } from "../gocompat/duration.ts";
 import { combineParams } from "./command_unit.ts";
 import type { Pod } from "./kube_client.ts";
+import type { SectionBase, WorkKubernetesSection } from "../config/types.ts";
 import { shlexSplit } from "../gocompat/shlex.ts";
 
-/** A `work-kubernetes` section (config.md §3.10, control.md §5.5). */
-export interface WorkKubernetesConfig {
-  worktype: string;
-  namespace: string;
-  image: string;
-  command: string;
-  params: string;
-  authmethod: string;
-  kubeconfig: string;
-  pod: string;
-  allowruntimeauth: boolean;
-  allowruntimecommand: boolean;
-  allowruntimeparams: boolean;
-  allowruntimepod: boolean;
-  deletepodonrestart: boolean;
-  streammethod: string;
-  verifysignature: boolean;
-}
+/** A `work-kubernetes` section (config.md §3.10, control.md §5.5): the typed config keys. */
+export type WorkKubernetesConfig = Omit<WorkKubernetesSection, keyof SectionBase>;
 
 /**
  * The unit's ExtraData (upstream's KubeExtraData field names). `KubeConfig` and `KubePod` are
