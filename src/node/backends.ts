@@ -77,44 +77,42 @@ function link(ctx: BackendContext, s: { cost: number; allowedpeers: string[] | n
 }
 
 /** Starts a listener section (tcp, udp, ws) or `local-only`; undefined for any other kind. */
+/** The options every listener kind shares: address, cost, link policy, pre-handshake limits. */
+function listening(
+  ctx: BackendContext,
+  s: Extract<Section, { kind: "tcp-listener" | "udp-listener" | "ws-listener" }>,
+) {
+  return {
+    bindaddr: s.bindaddr,
+    port: s.port,
+    nodeCost: s.nodecost,
+    ...link(ctx, s),
+    maxUnauthenticated: s.maxunauthenticated,
+    handshakeTimeoutMs: handshakeTimeoutMs(s),
+  };
+}
+
 function startListener(s: Section, ctx: BackendContext): RunningBackend | undefined {
   const { sink } = ctx;
   switch (s.kind) {
     case "tcp-listener": {
       const b = TcpListenerBackend.start({
-        bindaddr: s.bindaddr,
-        port: s.port,
-        nodeCost: s.nodecost,
-        ...link(ctx, s),
+        ...listening(ctx, s),
         wrapper: wrapper(ctx, s.tls, "server"),
-        maxUnauthenticated: s.maxunauthenticated,
-        handshakeTimeoutMs: handshakeTimeoutMs(s),
       }, sink);
       return { kind: s.kind, close: () => b.close(), port: b.port };
     }
     case "local-only":
       return { kind: s.kind, close: () => {} };
     case "udp-listener": {
-      const b = UdpListenerBackend.start({
-        bindaddr: s.bindaddr,
-        port: s.port,
-        nodeCost: s.nodecost,
-        ...link(ctx, s),
-        maxUnauthenticated: s.maxunauthenticated,
-        handshakeTimeoutMs: handshakeTimeoutMs(s),
-      }, sink);
+      const b = UdpListenerBackend.start(listening(ctx, s), sink);
       return { kind: s.kind, close: () => b.close(), port: b.port };
     }
     case "ws-listener": {
       const b = ctx.ws!.WsListenerBackend.start({
-        bindaddr: s.bindaddr,
-        port: s.port,
+        ...listening(ctx, s),
         path: s.path,
-        nodeCost: s.nodecost,
-        ...link(ctx, s),
         wrapper: wrapper(ctx, s.tls, "server"),
-        maxUnauthenticated: s.maxunauthenticated,
-        handshakeTimeoutMs: handshakeTimeoutMs(s),
       }, sink);
       return { kind: s.kind, close: () => b.close(), port: b.port };
     }

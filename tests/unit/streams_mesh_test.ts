@@ -1,3 +1,4 @@
+import { concatBytes } from "../helpers/data.ts";
 import { sha256 } from "../helpers/data.ts";
 import { assertEquals, assertRejects } from "../helpers/assert.ts";
 import { MeshNode } from "../../src/mesh/mesh_node.ts";
@@ -22,18 +23,8 @@ async function lineMesh(ids: string[]): Promise<MeshNode[]> {
 
 async function readAll(s: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
-  let n = 0;
-  for await (const c of s) {
-    parts.push(c);
-    n += c.length;
-  }
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  for await (const c of s) parts.push(c);
+  return concatBytes(parts);
 }
 
 Deno.test("streams: echo over a 3-hop mesh (insecure TLS), sha256 equal, half-close works", async () => {
