@@ -4,9 +4,9 @@
  * which an idle process never reaches, and glibc keeps freed pages in its arenas; RSS then
  * stays at the peak (measured: 57 MiB idle → 170 MiB after 250 remote units, unchanged
  * minutes later). So, sampled every few seconds: once the process used almost no CPU for two
- * samples in a row after start-up, and later whenever it is idle again with RSS more than 10%
- * above that resting level, run a full GC and glibc's `malloc_trim(0)` (through FFI; skipped where there is no glibc or no FFI
- * permission). Busy nodes are never interrupted.
+ * samples in a row after start-up its RSS is the resting level, and whenever it is idle again
+ * with RSS more than 10% above that level, run a full GC and glibc's `malloc_trim(0)` (through
+ * FFI; skipped where there is no glibc or no FFI permission). Busy nodes are never interrupted.
  * @module
  */
 import { errorText } from "../util/error_text.ts";
@@ -66,30 +66,49 @@ function selfCpuSeconds(): number | null {
   }
 }
 
-/** A full GC and malloc_trim, as far as this runtime allows; loaded on first use. */
-async function makeReclaimer(logger: Logger): Promise<() => void> {
-  let gc: (() => void) | null = null;
+/** A full GC (with `gc`) and malloc_trim, as far as this runtime allows. */
+type Reclaim = () => Promise<void>;
+
+/**
+ * The explicit GC: `globalThis.gc` when V8 runs with `--expose-gc`, else through node:v8 and
+ * node:vm, which load Deno's Node compatibility layer (≈5 MiB RSS): so only once a reclaim
+ * after load needs it, never for an idle node's first reclaim.
+ */
+async function loadGc(logger: Logger): Promise<(() => void) | null> {
+  const exposed = (globalThis as { gc?: () => void }).gc;
+  if (typeof exposed === "function") return exposed;
   try {
     const [{ default: v8 }, { default: vm }] = await Promise.all([
       import("node:v8"),
       import("node:vm"),
     ]);
     v8.setFlagsFromString("--expose-gc");
-    gc = vm.runInNewContext("gc") as () => void;
+    return vm.runInNewContext("gc") as () => void;
   } catch (e) {
     logger.debug(`memory: no explicit GC available: ${errorText(e)}`);
+    return null;
   }
-  let trim: (() => void) | null = null;
+}
+
+/** glibc's malloc_trim(0) through FFI; null where there is no glibc or no FFI permission. */
+function loadTrim(logger: Logger): (() => void) | null {
   try {
     const libc = Deno.dlopen("libc.so.6", {
       malloc_trim: { parameters: ["usize"], result: "i32" },
     });
-    trim = () => void libc.symbols.malloc_trim(0n);
+    return () => void libc.symbols.malloc_trim(0n);
   } catch (e) {
     logger.debug(`memory: malloc_trim unavailable: ${errorText(e)}`);
+    return null;
   }
-  return () => {
-    gc?.();
+}
+
+function makeReclaimer(logger: Logger): Reclaim {
+  let gc: Promise<(() => void) | null> | null = null;
+  let trim: (() => void) | null | undefined;
+  return async () => {
+    (await (gc ??= loadGc(logger)))?.();
+    if (trim === undefined) trim = loadTrim(logger);
     trim?.();
   };
 }
@@ -106,7 +125,7 @@ export function startMemoryReclaimer(
   let lastCpu = selfCpuSeconds();
   if (lastCpu === null) return () => {};
   const policy = new ReclaimPolicy(opts);
-  let reclaim: Promise<() => void> | null = null;
+  const reclaim = makeReclaimer(logger);
   let busy = false;
   const timer = setInterval(async () => {
     if (busy) return;
@@ -115,10 +134,16 @@ export function startMemoryReclaimer(
     lastCpu = cpu;
     const before = Deno.memoryUsage().rss;
     if (!policy.sample(before, share)) return;
+    if (policy.threshold === null) {
+      // First idle moment after start-up: only note the resting level. Measured on a fresh
+      // node, a GC and malloc_trim free nothing worth their cost here: loading the GC hook
+      // (node:v8, node:vm) and FFI touches ≈2–7 MiB more of the runtime binary than they free.
+      policy.reclaimed(before);
+      return;
+    }
     busy = true;
     try {
-      reclaim ??= makeReclaimer(logger);
-      (await reclaim)();
+      await reclaim();
       const after = Deno.memoryUsage().rss;
       policy.reclaimed(after);
       lastCpu = selfCpuSeconds() ?? lastCpu; // our own GC is not load
