@@ -10,6 +10,7 @@
  * @module
  */
 import { errorText } from "../util/error_text.ts";
+import { runIdleTrims } from "../util/idle_trim.ts";
 import type { Logger } from "../log.ts";
 
 /** Tunables of {@link ReclaimPolicy}. */
@@ -107,6 +108,7 @@ function makeReclaimer(logger: Logger): Reclaim {
   let gc: Promise<(() => void) | null> | null = null;
   let trim: (() => void) | null | undefined;
   return async () => {
+    runIdleTrims(); // pooled buffers first, so the GC can free them
     (await (gc ??= loadGc(logger)))?.();
     if (trim === undefined) trim = loadTrim(logger);
     trim?.();
