@@ -21,38 +21,73 @@ export interface ReclaimOptions {
   idleCpu: number;
   /** Consecutive idle samples needed (2). */
   idleSamples: number;
+  /**
+   * Samples after which an idle node still above its start-up level (+ growth) tries again
+   * (30, i.e. a minute at 2 s); doubled after each retry that did not get there, up to
+   * `maxRetryAfter` (480).
+   */
+  retryAfter: number;
+  maxRetryAfter: number;
 }
 
-const DEFAULTS: ReclaimOptions = { growth: 0.1, idleCpu: 0.03, idleSamples: 2 };
+const DEFAULTS: ReclaimOptions = {
+  growth: 0.1,
+  idleCpu: 0.03,
+  idleSamples: 2,
+  retryAfter: 30,
+  maxRetryAfter: 480,
+};
 
 /** Decides, sample by sample, when to reclaim; pure (no clock, no I/O). */
 export class ReclaimPolicy {
   readonly #o: ReclaimOptions;
-  /** RSS at rest: right after the first idle reclaim (start-up garbage gone), then the most
-   * that a reclaim could not free. */
-  #rest: number | null = null;
+  /** RSS at the first idle moment after start-up: the level memory should come back to. */
+  #base: number | null = null;
+  /** RSS right after the last reclaim. */
+  #floor = 0;
   #idleRun = 0;
+  #sinceReclaim = 0;
+  #retryAfter: number;
+  /** The last `true` from {@link sample} came from the retry rule. */
+  #retrying = false;
 
   constructor(opts: Partial<ReclaimOptions> = {}) {
     this.#o = { ...DEFAULTS, ...opts };
+    this.#retryAfter = this.#o.retryAfter;
   }
 
-  /** The RSS level (bytes) above which an idle node reclaims; null until the first reclaim. */
+  /**
+   * The RSS level (bytes) above which an idle node reclaims at once: 10% over the larger of
+   * the start-up level and what the last reclaim left; null until the first idle moment.
+   */
   get threshold(): number | null {
-    return this.#rest === null ? null : Math.round(this.#rest * (1 + this.#o.growth));
+    if (this.#base === null) return null;
+    return Math.round(Math.max(this.#base, this.#floor) * (1 + this.#o.growth));
   }
 
   /** One sample: RSS in bytes and the CPU share used since the last one. True = reclaim now. */
   sample(rss: number, cpuShare: number): boolean {
+    this.#sinceReclaim++;
     this.#idleRun = cpuShare < this.#o.idleCpu ? this.#idleRun + 1 : 0;
     if (this.#idleRun < this.#o.idleSamples) return false;
-    return this.#rest === null || rss > this.threshold!;
+    this.#retrying = false;
+    if (this.#base === null || rss > this.threshold!) return true;
+    // a reclaim that ran while memory was still in use must not raise the floor for good
+    this.#retrying = this.#sinceReclaim >= this.#retryAfter &&
+      rss > this.#base * (1 + this.#o.growth);
+    return this.#retrying;
   }
 
-  /** After a reclaim: what is left is the resting level (it only ever rises). */
+  /** After a reclaim (or, the first time, the first idle moment): what is left. */
   reclaimed(rssAfter: number): void {
-    this.#rest = Math.max(this.#rest ?? rssAfter, rssAfter);
+    this.#base ??= rssAfter;
+    if (rssAfter <= this.#base * (1 + this.#o.growth)) this.#retryAfter = this.#o.retryAfter;
+    else if (this.#retrying) {
+      this.#retryAfter = Math.min(this.#retryAfter * 2, this.#o.maxRetryAfter);
+    }
+    this.#floor = rssAfter;
     this.#idleRun = 0;
+    this.#sinceReclaim = 0;
   }
 }
 
