@@ -28,6 +28,7 @@ import {
 import { delay } from "../util/delay.ts";
 import { errorText } from "../util/error_text.ts";
 import { closeQuietly } from "../util/close_quietly.ts";
+import { ControlConnPool } from "./remote_pool.ts";
 
 /**
  * Dials the `control` service of `node` (tlsClient "" = insecure) and returns the raw
@@ -102,6 +103,11 @@ async function sendRequest(
   }
 }
 
+/** A request whose connection failed (as opposed to an error reply): worth a retry. */
+export function isConnectionFailure(e: unknown): boolean {
+  return /^(read|write) error/.test(errorText(e));
+}
+
 /** Compact JSON with sorted keys (Go marshals maps sorted). */
 function sortedJson(o: Record<string, unknown>): string {
   const out: Record<string, unknown> = {};
@@ -113,6 +119,8 @@ function sortedJson(o: Record<string, unknown>): string {
 export class RemoteLink {
   readonly #o: RemoteLinkOptions;
   readonly #log: Logger;
+  /** Idle connections between status polls, cancels and releases (see remote_pool.ts). */
+  readonly #pool = new ControlConnPool();
 
   /** A link using `opts.dial` for every connection. */
   constructor(opts: RemoteLinkOptions) {
@@ -122,6 +130,11 @@ export class RemoteLink {
 
   #pollMs(): number {
     return this.#o.pollMs ?? 1000;
+  }
+
+  /** Close the idle connections (node shutdown). */
+  close(): void {
+    this.#pool.close();
   }
 
   // ---------------------------------------------------------------- status helpers
@@ -301,8 +314,11 @@ export class RemoteLink {
     signal: AbortSignal,
     forRelease: boolean,
   ): Promise<"gone" | "stopped"> {
-    const rid = (await this.extra(unit)).RemoteUnitID;
+    const ed0 = await this.extra(unit);
+    const rid = ed0.RemoteUnitID;
     let client: RemoteControlClient | null = null;
+    let reused = false; // taken from the pool and not yet answered: may be stale
+    let inFlight = false; // a request was sent and its reply not read: not reusable
     let writeFailures = 0;
     // Poll quickly at first (short jobs finish in well under a second), then every poll period.
     const backoff = new PollBackoff(this.#pollMs());
@@ -311,13 +327,17 @@ export class RemoteLink {
       for (;;) {
         if (signal.aborted) return "stopped";
         if (!client) {
-          client = await this.getConnection(unit, signal);
+          client = this.#pool.take(ed0.RemoteNode, ed0.TLSClient);
+          reused = client !== null;
+          client ??= await this.getConnection(unit, signal);
           if (!client) return "stopped";
         }
         let line: string | null;
         try {
+          inFlight = true;
           await client.writeLine(`work status ${rid}`);
           line = await client.readLine(signal);
+          if (line !== null) inFlight = false;
         } catch (e) {
           if (signal.aborted) return "stopped";
           this.#log.debug(`[${unit.id}] status connection failed: ${errorText(e)}`);
@@ -326,9 +346,16 @@ export class RemoteLink {
         if (line === null) {
           client.close();
           client = null;
+          inFlight = false;
+          if (reused) {
+            // an idle connection that died meanwhile (the node restarted?): its siblings did too
+            this.#pool.discard(ed0.RemoteNode, ed0.TLSClient);
+            continue;
+          }
           await delay(this.#pollMs(), signal);
           continue;
         }
+        reused = false;
         const r = parseStatusReply(line);
         if (r.kind === "gone") {
           if (!forRelease) {
@@ -370,7 +397,8 @@ export class RemoteLink {
         await delay(backoff.next(), signal);
       }
     } finally {
-      client?.close();
+      if (client && !inFlight) this.#pool.put(ed0.RemoteNode, ed0.TLSClient, client);
+      else client?.close();
     }
   }
 
@@ -458,22 +486,66 @@ export class RemoteLink {
 
   // ---------------------------------------------------------------- cancel / release
 
-  /** Send cancel/release over a connected client and read the reply (closes the client). */
+  /**
+   * Send cancel/release over a connected client and read the reply. The client goes back to
+   * the idle pool once the reply was read (whatever it said), else it is closed.
+   */
   async sendOp(
     unit: UnitContext,
     client: RemoteControlClient,
     release: boolean,
     signal: AbortSignal,
   ): Promise<void> {
+    let ed: RemoteExtraData | null = null;
+    let answered = false;
     try {
-      const ed = await this.extra(unit);
+      ed = await this.extra(unit);
       const sig = await this.#signature(ed);
       await sendRequest(client, ed, cancelRequest(ed.RemoteUnitID, release, sig));
       const line = await this.#readReply(client, ed, signal);
+      answered = true;
       const err = cancelReplyError(line);
       if (err !== null) throw new WorkError(err);
     } finally {
-      client.close();
+      if (answered && ed) this.#pool.put(ed.RemoteNode, ed.TLSClient, client);
+      else client.close();
     }
+  }
+
+  /**
+   * Cancel/release on an idle pooled connection when there is one, else on `connect()`'s
+   * (null from it = no connection: returned as is). A pooled connection that turns out dead is
+   * dropped and the request sent once more on a fresh one; a release that the retry finds
+   * already gone (`unknown work unit`) counts as sent, since the first attempt may have been
+   * carried out before its connection died.
+   */
+  async requestOp(
+    unit: UnitContext,
+    release: boolean,
+    signal: AbortSignal,
+    connect: () => Promise<RemoteControlClient | null>,
+  ): Promise<"sent" | null> {
+    const ed = await this.extra(unit);
+    const idle = this.#pool.take(ed.RemoteNode, ed.TLSClient);
+    let retried = false;
+    if (idle) {
+      try {
+        await this.sendOp(unit, idle, release, signal);
+        return "sent";
+      } catch (e) {
+        if (signal.aborted || !isConnectionFailure(e)) throw e;
+        this.#pool.discard(ed.RemoteNode, ed.TLSClient);
+        retried = true;
+      }
+    }
+    const client = await connect();
+    if (!client) return null;
+    try {
+      await this.sendOp(unit, client, release, signal);
+    } catch (e) {
+      if (retried && release && errorText(e).includes("unknown work unit")) return "sent";
+      throw e;
+    }
+    return "sent";
   }
 }
