@@ -59,10 +59,16 @@ export interface RemoteLinkOptions {
   routeBack?: (node: string, signal: AbortSignal) => Promise<void>;
 }
 
-/** Poll delays: 100 ms doubling up to `maxMs` (upstream polls every 1 s from the start). */
+/**
+ * Poll delays: 50 ms doubling up to `maxMs` (upstream polls every 1 s from the start). A small
+ * job's runner finishes 50–150 ms after the submit on this kind of machine, so the first polls
+ * come early; each is one line each way on a kept connection.
+ */
 export class PollBackoff {
-  #next = 100;
-  constructor(private readonly maxMs: number) {}
+  #next: number;
+  constructor(private readonly maxMs: number, firstMs = 50) {
+    this.#next = firstMs;
+  }
   /** The delay before the next poll. */
   next(): number {
     const d = Math.min(this.#next, this.maxMs);
