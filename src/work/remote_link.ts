@@ -304,10 +304,15 @@ export class RemoteLink {
   // ---------------------------------------------------------------- monitoring
 
   /** Status polling plus (unless releasing) stdout mirroring, until done. */
-  async monitor(unit: UnitContext, signal: AbortSignal, forRelease: boolean): Promise<boolean> {
+  async monitor(
+    unit: UnitContext,
+    signal: AbortSignal,
+    forRelease: boolean,
+    afterSubmit = false,
+  ): Promise<boolean> {
     const sub = new AbortController();
     const s2 = AbortSignal.any([signal, sub.signal]);
-    const status = this.#statusLoop(unit, s2, forRelease).finally(() => sub.abort());
+    const status = this.#statusLoop(unit, s2, forRelease, afterSubmit).finally(() => sub.abort());
     const tasks: Promise<unknown>[] = [status];
     if (!forRelease) tasks.push(this.#stdoutLoop(unit, s2).finally(() => sub.abort()));
     await Promise.allSettled(tasks);
@@ -319,6 +324,7 @@ export class RemoteLink {
     unit: UnitContext,
     signal: AbortSignal,
     forRelease: boolean,
+    afterSubmit: boolean,
   ): Promise<"gone" | "stopped"> {
     const ed0 = await this.extra(unit);
     const rid = ed0.RemoteUnitID;
@@ -329,6 +335,9 @@ export class RemoteLink {
     // Poll quickly at first (short jobs finish in well under a second), then every poll period.
     const backoff = new PollBackoff(this.#pollMs());
     let killSeen = false; // the previous reply was a provisional Failed/Killed, not yet mirrored
+    let mirrored = ""; // State, Detail and StdoutSize last written locally
+    // Just submitted: the runner cannot have started yet, so the first poll waits one step.
+    if (afterSubmit) await delay(backoff.next(), signal);
     try {
       for (;;) {
         if (signal.aborted) return "stopped";
@@ -337,6 +346,7 @@ export class RemoteLink {
           reused = client !== null;
           client ??= await this.getConnection(unit, signal);
           if (!client) return "stopped";
+          mirrored = ""; // reconnecting may have written its own Detail: mirror the next reply
         }
         let line: string | null;
         try {
@@ -383,12 +393,17 @@ export class RemoteLink {
           continue;
         }
         killSeen = false;
+        const seen = `${r.State}\u0000${r.StdoutSize}\u0000${r.Detail}`;
         try {
-          await unit.update((s) => {
-            s.State = r.State;
-            s.Detail = r.Detail;
-            if (r.StdoutSize >= 0) s.StdoutSize = r.StdoutSize;
-          });
+          // an unchanged reply (a job still running quietly) needs no status write
+          if (seen !== mirrored) {
+            await unit.update((s) => {
+              s.State = r.State;
+              s.Detail = r.Detail;
+              if (r.StdoutSize >= 0) s.StdoutSize = r.StdoutSize;
+            });
+            mirrored = seen;
+          }
           writeFailures = 0;
         } catch (e) {
           if (++writeFailures > 3) {

@@ -252,7 +252,7 @@ export class RemoteUnitType implements WorkUnitType {
         }
       }
       clearTimeout(expiry); // the ttl only bounds the start
-      await this.#link.monitor(unit, signal, false);
+      await this.#link.monitor(unit, signal, false, true);
     };
     this.#startJob(unit, ac, async () => {
       try {
