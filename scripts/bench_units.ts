@@ -29,7 +29,8 @@ import {
 } from "./bench_nodes.ts";
 
 const SCALE = Number(Deno.env.get("BENCH_SCALE") ?? "1");
-const CLIENTS = 8;
+/** Concurrent clients (`BENCH_UNITS_CLIENTS`, default 8). */
+const CLIENTS = Number(Deno.env.get("BENCH_UNITS_CLIENTS") ?? "8");
 const MiB = 1024 * 1024;
 const TRANSFER = Math.max(1, Math.round(256 * SCALE)) * MiB;
 /** Each client's `work status` poll period (both implementations alike). */
