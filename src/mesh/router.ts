@@ -3,18 +3,20 @@
  * routing updates, flooding and duplicate detection (§5, in {@link RoutingUpdates}), service
  * advertisements (§6) and the data pipeline (§7–§9, in {@link DataPath}). Bytes and timer ticks
  * go in; sends, link closes, local deliveries and the next deadline come out. It never touches
- * I/O or the real clock.
+ * I/O and reads no clock: as in the QUIC core (`QuicConnection`), every entry point that
+ * needs the time takes `now` (monotonic ms) from the caller, and helpers read the latest `now`
+ * handed in. Wall-clock stamps that go on the wire (the epoch, ad `Time`) come from the host's
+ * `wallMs` callback.
  *
  * @example
  * ```ts
- * const r = new Router({ nodeId: "a", clock, logger });
- * r.addLink(1, { cost: 1, description: "test" });
- * for (let o; (o = r.pollOutput());) carryOut(o);
+ * const r = new Router({ nodeId: "a", now: clock.now(), wallMs: () => Date.now(), logger });
+ * r.addLink(clock.now(), 1, { cost: 1, description: "test" });
+ * for (let o; (o = r.pollOutput(clock.now()));) carryOut(o);
  * ```
  * @module
  */
 
-import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { LinkOptions } from "./link.ts";
 import type { CompiledRules } from "./firewall.ts";
@@ -85,7 +87,9 @@ export class Router {
   readonly firewall?: CompiledRules;
   readonly maxHops: number;
   readonly maxMessageBytes: number;
-  readonly #clock: Clock;
+  /** The latest `now` handed in by the caller (ms; never goes back), the time helpers read. */
+  #now: number;
+  readonly #wallMs: () => number;
   readonly #random: RandomSource;
   readonly #maxIdleMs: number;
   readonly #links = new Map<number, LinkState>();
@@ -114,16 +118,17 @@ export class Router {
       throw new Error(`invalid node ID ${JSON.stringify(opts.nodeId)}`);
     }
     this.nodeId = opts.nodeId;
-    this.#clock = opts.clock;
+    this.#now = opts.now;
+    this.#wallMs = opts.wallMs;
     this.logger = opts.logger;
     this.#random = opts.random ?? cryptoRandom;
     this.firewall = opts.firewall;
     this.#maxIdleMs = opts.maxIdleMs ?? 21_000;
     this.maxHops = opts.maxForwardingHops ?? 30;
     this.maxMessageBytes = opts.maxMessageBytes ?? 65535;
-    const epoch = opts.epoch ?? makeEpoch(this.#clock.wallNow().getTime(), this.#random);
+    const epoch = opts.epoch ?? makeEpoch(this.#wallMs(), this.#random);
     this.limits = resolveLimits(opts.limits);
-    this.limitLog = new LimitLog(this.logger, () => this.#clock.now());
+    this.limitLog = new LimitLog(this.logger, () => this.#now);
     const backlog = opts.linkBacklog ?? (() => 0);
     this.#floods = new FloodQueues({
       limits: this.limits,
@@ -140,7 +145,7 @@ export class Router {
     this.names.onFull = (n) => this.limitLog.hit("maxNames", `not registering node name ${n}`);
     this.#topo = new Topology(this.nodeId);
     this.#routes = new RouteTable({
-      clock: this.#clock,
+      now: () => this.#now,
       logger: this.logger,
       topology: this.#topo,
       counters: this.counters,
@@ -154,7 +159,8 @@ export class Router {
     this.names.add(this.nodeId);
     this.#ads = new Advertising({
       nodeId: this.nodeId,
-      clock: this.#clock,
+      now: () => this.#now,
+      wallMs: this.#wallMs,
       logger: this.logger,
       limits: this.limits,
       limitLog: this.limitLog,
@@ -171,7 +177,8 @@ export class Router {
       limits: this.limits,
       limitLog: this.limitLog,
       logger: this.logger,
-      clock: this.#clock,
+      now: () => this.#now,
+      wallMs: this.#wallMs,
       random: this.#random,
       names: this.names,
       topology: this.#topo,
@@ -224,7 +231,8 @@ export class Router {
    * released here, once the shell has handed in what arrived: a copy of an update that came
    * in from a peer meanwhile is not sent back to it.
    */
-  pollOutput(): RouterOutput | undefined {
+  pollOutput(now: number): RouterOutput | undefined {
+    this.#advance(now);
     if (this.#outHead >= this.#out.length && this.#floods.pending) this.#releaseQueues();
     if (this.#outHead >= this.#out.length) {
       if (this.#outHead > 0) {
@@ -238,7 +246,7 @@ export class Router {
     return o;
   }
 
-  /** The earliest deadline (in `clock.now()` terms) at which `handleTimeout` must run. */
+  /** The earliest deadline (in the callers' `now` terms) at which `handleTimeout` must run. */
   pollTimeout(): number | undefined {
     if (this.#shutdown) return undefined;
     let t = this.#updates.pollTimeout();
@@ -252,10 +260,16 @@ export class Router {
     return t;
   }
 
-  /** Run everything whose deadline has passed. */
-  handleTimeout(): void {
+  /** The caller's clock moved on to `now` (it never goes back). */
+  #advance(now: number): void {
+    if (now > this.#now) this.#now = now;
+  }
+
+  /** Run everything whose deadline has passed at `now`. */
+  handleTimeout(now: number): void {
+    this.#advance(now);
     if (this.#shutdown) return;
-    const now = this.#clock.now();
+    now = this.#now;
     this.#routes.handleTimeout(now);
     this.#updates.handleTimeout(now); // flood due updates, sweep the seen set
     this.#ads.handleTimeout(now);
@@ -278,7 +292,7 @@ export class Router {
   }
 
   #releaseQueues(): void {
-    this.#floods.release(this.#clock.now());
+    this.#floods.release(this.#now);
   }
 
   #nextHopLink(node: string): number | "no route to node" | "no connection to next hop" {
@@ -291,7 +305,8 @@ export class Router {
   // ---------------------------------------------------------------- links and handshake
 
   /** A new backend session exists: start the initial routing-update messages (§3.1). */
-  addLink(linkId: number, options: LinkOptions): void {
+  addLink(now: number, linkId: number, options: LinkOptions): void {
+    this.#advance(now);
     if (this.#shutdown) {
       this.#emit({ kind: "closeLink", linkId, reason: "router is shut down" });
       return;
@@ -313,7 +328,7 @@ export class Router {
       established: false,
       remoteEstablished: false,
       initSends: 0,
-      lastRecv: this.#clock.now(),
+      lastRecv: this.#now,
     };
     this.#links.set(linkId, l);
     this.#initTick(l);
@@ -328,11 +343,12 @@ export class Router {
       this.#dropLink(l, "giving up on connection initialization", true);
       return;
     }
-    l.initAt = this.#clock.now() + INIT_INTERVAL_MS;
+    l.initAt = this.#now + INIT_INTERVAL_MS;
   }
 
   /** The backend session ended (transport error, EOF, or after a closeLink output). */
-  linkClosed(linkId: number, reason: string): void {
+  linkClosed(now: number, linkId: number, reason: string): void {
+    this.#advance(now);
     const l = this.#links.get(linkId);
     if (!l) return;
     this.logger.info(
@@ -370,14 +386,15 @@ export class Router {
    * One whole netceptor message arrived on `linkId`. Never throws. `owned`: the router may
    * keep and modify `bytes` (a data message is then relayed or delivered without a copy).
    */
-  handleMessage(linkId: number, bytes: Uint8Array, owned = false): void {
+  handleMessage(now: number, linkId: number, bytes: Uint8Array, owned = false): void {
+    this.#advance(now);
     if (this.#shutdown) return;
     const l = this.#links.get(linkId);
     if (!l) {
       this.logger.debug(`message on unknown or closed link ${linkId} ignored`);
       return;
     }
-    l.lastRecv = this.#clock.now();
+    l.lastRecv = this.#now;
     try {
       this.#dispatch(l, bytes, owned);
     } catch (e) {
@@ -496,11 +513,13 @@ export class Router {
    * ads to new neighbours) and then every `serviceAdMs`, with a strictly increasing Time.
    */
   addAdvertisement(
+    now: number,
     service: string,
     connType: 0 | 1 | 2,
     tags: Record<string, string> | null,
     workCommands?: WorkCommand[],
   ): void {
+    this.#advance(now);
     this.#ads.add(service, connType, tags, workCommands);
   }
 
@@ -543,12 +562,14 @@ export class Router {
    * further away come back as unreachable outputs.
    */
   sendDatagram(
+    now: number,
     fromService: string,
     toNode: string,
     toService: string,
     payload: Uint8Array,
     htl: number = this.maxHops,
   ): SendError | undefined {
+    this.#advance(now);
     if (this.#shutdown) return "router is shut down";
     try {
       return this.#data.originate(fromService, toNode, toService, payload, htl);
