@@ -90,7 +90,8 @@ Deno.test("duplicate notice: a forger two hops away (one link into the node) doe
   sim.connect("v", "m");
   sim.run(500);
   const evil = new HostilePeer(sim, "m", "evil");
-  const changes = forge(sim, evil, "v", 60_000, 200, true);
+  // every 1.5 s (each notice past the old rule's one-second merge window) with a large epoch
+  const changes = forge(sim, evil, "v", 60_000, 1500, true);
   assertEquals(sim.rec("v").shutdown, undefined);
   assertBackoff(changes, 60_000);
   assertEquals(sorted(sim.r("m").status().routingTable).v, "v");
