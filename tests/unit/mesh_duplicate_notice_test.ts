@@ -217,3 +217,19 @@ Deno.test("duplicate notice: the credibility state alone (links, strikes, span, 
   const v = g.notice(e, e, "p", at + 300_001);
   assert(v.kind === "reannounce" && v.nextInMs === REANNOUNCE_MIN_MS, "forgotten after quiet");
 });
+
+Deno.test("duplicate notice (documented boundary): a forger whose notices come back over two links still stops the node", () => {
+  // v–m, v–n, m–n: evil is attached to m only, but m floods its notices to v and to n, and n
+  // to v, so v hears them over two links, as it would a real duplicate's (README "What is not
+  // protected"); only authenticated peers keep such a forger out
+  const sim = new Sim();
+  for (const id of ["v", "m", "n"]) sim.addNode(id);
+  sim.connect("v", "m");
+  sim.connect("v", "n");
+  sim.connect("m", "n");
+  sim.run(500);
+  const evil = new HostilePeer(sim, "m", "evil");
+  forge(sim, evil, "v", 30_000, 1000);
+  assert(sim.rec("v").shutdown !== undefined, "v shut down");
+  assert(/via (m, n|n, m)/.test(logsOf(sim, "v")), "both links named");
+});
