@@ -129,7 +129,7 @@ export class RoutingUpdates {
     return this.#epoch;
   }
 
-  /** Counts for status and tests: stored updates, their bytes, seen IDs. */
+  /** Counts for status, metrics and tests: stored updates, their bytes, seen IDs, dup notices. */
   stats(): Record<string, number> {
     const d = this.#dups.counters;
     return {
