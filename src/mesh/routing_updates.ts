@@ -11,6 +11,7 @@ import { encodeReflood, encodeRoutingUpdate, type RoutingUpdate } from "./messag
 import type { NameTable } from "./name_table.ts";
 import { makeEpoch, type RandomSource, randomString } from "./random.ts";
 import { type LimitLog, type MeshLimits, utf8Length } from "./limits.ts";
+import { DuplicateNotices, type NoticeVerdict } from "./duplicate_notice.ts";
 import type { RouterOutput } from "./router_types.ts";
 import { SeenSet } from "./seen_set.ts";
 import type { Topology } from "./topology.ts";
@@ -19,14 +20,8 @@ import type { Topology } from "./topology.ts";
 export const SOON_MS = 100;
 /** Seen-set sweep interval. */
 const SEEN_SWEEP_MS = 30 * 60_000;
-/** Duplicate notices naming this many successive epochs of ours make the notice credible... */
-const DUP_STRIKES = 3;
-/** ...if they span this many of our update periods (less half a period for jitter). */
-const DUP_SPAN_PERIODS = 2;
-/** Strikes are forgotten after this many quiet update periods. */
-const DUP_FORGET_PERIODS = 30;
-/** Notices within this interval of a re-announcement count as one; we send one notice at most per interval. */
-const DUP_MIN_INTERVAL_MS = 1000;
+/** We send one duplicate notice of our own at most per this interval. */
+const DUP_SEND_MIN_MS = 1000;
 /**
  * Hearing of a new node floods our update (so a newcomer behind a Go node, which does not
  * replay state, learns of us), at most once per this interval: a peer inventing node IDs
@@ -113,13 +108,16 @@ export class RoutingUpdates {
   #lastSentAt = -Infinity;
   #periodicAt: number;
   #seenSweepAt: number;
-  /** Credibility state of duplicate notices naming our epochs. */
-  #dup = { strikes: 0, firstAt: 0, lastAt: -Infinity, bumpedAt: -Infinity, sentAt: -Infinity };
+  /** Credibility of duplicate notices naming our epochs (README "Duplicate node IDs"). */
+  readonly #dups: DuplicateNotices;
+  /** When we last sent a duplicate notice of our own. */
+  #dupSentAt = -Infinity;
 
   /** Start the periodic update and seen-set sweep timers from the host's now. */
   constructor(host: RoutingUpdatesHost) {
     this.#host = host;
     this.#epoch = host.epoch;
+    this.#dups = new DuplicateNotices(host.routeUpdateMs);
     this.#seen = new SeenSet(3_600_000, host.limits.maxSeenIds);
     this.#seen.onEvict = () =>
       host.limitLog.hit("maxSeenIds", "forgetting the oldest UpdateID early");
@@ -133,12 +131,15 @@ export class RoutingUpdates {
     return this.#epoch;
   }
 
-  /** Counts for status and tests: stored updates, their bytes, seen IDs. */
-  stats(): { storedUpdates: number; storedUpdateBytes: number; seenIds: number } {
+  /** Counts for status, metrics and tests: stored updates, their bytes, seen IDs, dup notices. */
+  stats(): Record<string, number> {
+    const d = this.#dups.counters;
     return {
       storedUpdates: this.#lastUpdates.size,
       storedUpdateBytes: this.#storedBytes,
       seenIds: this.#seen.size,
+      duplicateNotices: d.notices,
+      duplicateReannounced: d.reannounced,
     };
   }
 
@@ -327,48 +328,37 @@ export class RoutingUpdates {
   }
 
   /**
-   * An update carrying our own NodeID (wire.md §5.5), with the credibility rule for duplicate
-   * notices (README "Duplicate node IDs"): a notice naming our epoch is acted on only when
-   * notices have named {@link DUP_STRIKES} successive epochs of ours — each announced after
-   * the previous notice — over at least {@link DUP_SPAN_PERIODS} update periods. Before that
-   * we log, stay up and re-announce with a new, larger epoch.
+   * An update carrying our own NodeID (wire.md §5.5). A notice naming our epoch goes through
+   * the credibility rule of {@link DuplicateNotices}: believed, we shut down; otherwise we stay
+   * up and re-announce with a new epoch (with back-off). An update (or a notice we hold) with
+   * an epoch larger than ours is answered as Go answers it: a notice naming that epoch, which
+   * also makes Go nodes that adopted a forged epoch of ours return to our real one.
    */
   #aboutUs(u: RoutingUpdate, fromPeer: string): void {
     const h = this.#host;
     if (u.UpdateEpoch === this.#epoch) return;
     const now = h.now();
-    if (u.SuspectedDuplicate === this.#epoch) {
-      const d = this.#dup;
-      if (now - d.lastAt > DUP_FORGET_PERIODS * h.routeUpdateMs) d.strikes = 0;
-      d.lastAt = now;
-      // notices that follow a re-announcement within a second count once (one sender's burst)
-      if (now - d.bumpedAt >= DUP_MIN_INTERVAL_MS) {
-        if (d.strikes === 0) d.firstAt = now;
-        d.strikes++;
-      }
-      // Notices come one per update period of ours, so the span is two periods give or take
-      // delivery jitter: half a period of slack, or a real duplicate would need a fourth
-      // notice (~30 s instead of ~20 s) about half the time.
-      const span = (DUP_SPAN_PERIODS - 0.5) * h.routeUpdateMs;
-      if (d.strikes >= DUP_STRIKES && now - d.firstAt >= span) {
+    const named = u.SuspectedDuplicate;
+    if (named !== 0n && (named === this.#epoch || this.#dups.isRecent(named))) {
+      const v = this.#dups.notice(named, this.#epoch, fromPeer, now);
+      if (v.kind === "believe") {
         h.logger.error(
-          `We are a duplicate node with ID ${h.nodeId} and epoch ${this.#epoch} (notices named ` +
-            `${d.strikes} successive epochs of ours).  Shutting down.`,
+          `We are a duplicate node with ID ${h.nodeId} and epoch ${this.#epoch} (${v.why}).  ` +
+            `Shutting down.`,
         );
         h.shutdown(`duplicate node ID ${h.nodeId}`);
         return;
       }
-      this.#bumpEpoch(u, fromPeer, now);
-      return;
+      if (v.kind === "reannounce") return this.#bumpEpoch(u, fromPeer, v);
     }
-    if (u.UpdateEpoch > this.#epoch && now - this.#dup.sentAt >= DUP_MIN_INTERVAL_MS) {
-      this.#dup.sentAt = now;
+    if (u.UpdateEpoch > this.#epoch && now - this.#dupSentAt >= DUP_SEND_MIN_MS) {
+      this.#dupSentAt = now;
       h.logger.error(`Duplicate node ID ${u.NodeID} detected via ${fromPeer}`);
       this.send(u.UpdateEpoch);
     }
   }
 
-  #bumpEpoch(u: RoutingUpdate, fromPeer: string, now: number): void {
+  #bumpEpoch(u: RoutingUpdate, fromPeer: string, v: NoticeVerdict & { kind: "reannounce" }): void {
     const h = this.#host;
     const fresh = makeEpoch(h.wallMs(), h.random);
     let next = this.#epoch + 1n;
@@ -376,12 +366,13 @@ export class RoutingUpdates {
     if (u.UpdateEpoch >= next && u.UpdateEpoch < MAX_U64) next = u.UpdateEpoch + 1n;
     h.logger.error(
       `DUPLICATE NODE NOTICE for ${h.nodeId} epoch ${this.#epoch} (update ${u.UpdateID} via ` +
-        `${fromPeer}, ${this.#dup.strikes} of ${DUP_STRIKES} needed to believe it): staying up ` +
-        `and re-announcing with epoch ${next}. If another node really uses this ID, fix it.`,
+        `${fromPeer}; ${v.why}; ${v.suppressed} more held since the last one): not believed, ` +
+        `staying up and re-announcing with epoch ${next}, next re-announcement not before ` +
+        `${v.nextInMs / 1000} s. If another node really uses this ID, fix it.`,
     );
     this.#epoch = next;
     this.#sequence = 0n;
-    this.#dup.bumpedAt = now;
+    this.#dups.reannounced(next);
     this.send(0n);
   }
 }
