@@ -194,6 +194,7 @@ export class PacketBuilder extends ConnectionPart<PacketBuilderHost> {
     const start = w.pos;
     const pn = rs.nextPn;
     const pnLen = packetNumberLength(pn, rs.largestAcked);
+    // header written inline: a helper returning both offsets would allocate per packet
     let lengthOffset = -1, pnOffset: number;
     if (sp === 2) {
       pnOffset = writeShortHeader(w, this.cids.active, this.phases.writePhase, pn, pnLen);
