@@ -8,7 +8,7 @@ import { parseGoDuration } from "../gocompat/duration.ts";
 import { ConfigError } from "./errors.ts";
 import { parseFirewallRules } from "./firewall.ts";
 import { applyDefaults, type RawSection } from "./raw_section.ts";
-import type { Section } from "./types.ts";
+import type { NodeSection, Section } from "./types.ts";
 // Compile-time only: types.ts and the schema table agree on kinds and keys (the cast below
 // relies on it); imported so `deno check main.ts` checks it.
 import "./schema_drift.ts";
@@ -38,6 +38,21 @@ function sectionError(
   });
 }
 
+/** Values of `node duplicatenotice` (the mesh's `DuplicateNoticePolicy`). */
+const DUPLICATE_NOTICE_VALUES: readonly NodeSection["duplicatenotice"][] = ["exit", "stay"];
+
+/** `node duplicatenotice`, lower case; "" (given empty) means the default, `exit`. */
+function duplicateNoticePolicy(raw: RawSection, v: string): NodeSection["duplicatenotice"] {
+  const p = (v === "" ? "exit" : v.toLowerCase()) as NodeSection["duplicatenotice"];
+  if (DUPLICATE_NOTICE_VALUES.includes(p)) return p;
+  throw sectionError(
+    raw,
+    `duplicatenotice must be ${DUPLICATE_NOTICE_VALUES.join(" or ")}`,
+    "duplicatenotice",
+    v,
+  );
+}
+
 /** Apply defaults and build the typed section (throws {@link ConfigError}). */
 export function toTypedSection(raw: RawSection): Section {
   applyDefaults(raw);
@@ -65,6 +80,7 @@ export function toTypedSection(raw: RawSection): Section {
           throw sectionError(raw, `${fld.key} must be a positive integer (0 = default)`, fld.key);
         }
       }
+      obj.duplicatenotice = duplicateNoticePolicy(raw, obj.duplicatenotice as string);
       const t = obj.maxidleconnectiontimeout as string;
       if (t === "") obj.maxidleconnectiontimeout = DEFAULT_MAX_IDLE_MS;
       else {

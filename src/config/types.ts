@@ -54,6 +54,11 @@ export interface NodeSection extends SectionBase {
   maxlinkqueuebytes: number | null;
   /** A link whose flood queue is stuck this many ms is closed (default 60000);  0 or null = default. */
   maxlinkstallms: number | null;
+  /**
+   * What a credible duplicate-node notice does: `exit` (default) stops the node, `stay` keeps
+   * it up (README "Duplicate node IDs (credibility rule)"). Validated, lower case.
+   */
+  duplicatenotice: "exit" | "stay";
   receptorkubesupportreconnect: string;
   receptorkubeclientsetqps: string;
   receptorkubeclientsetburst: string;

@@ -176,6 +176,7 @@ export class Router {
       names: this.names,
       topology: this.#topo,
       routeUpdateMs: opts.routeUpdateMs ?? 10_000,
+      duplicateNotice: opts.duplicateNotice,
       hasConnections: () => this.#conns.size > 0,
       connectionCosts: () => {
         const conns: Record<string, number> = {};
