@@ -341,10 +341,11 @@ export class RoutingUpdates {
 
   /**
    * An update carrying our own NodeID (wire.md §5.5). A notice naming our epoch goes through
-   * the credibility rule of {@link DuplicateNotices}: believed, we shut down; otherwise we stay
-   * up and re-announce with a new epoch (with back-off). An update (or a notice we hold) with
-   * an epoch larger than ours is answered as Go answers it: a notice naming that epoch, which
-   * also makes Go nodes that adopted a forged epoch of ours return to our real one.
+   * the credibility rule of {@link DuplicateNotices}: believed, we shut down (policy `exit`);
+   * otherwise we stay up and re-announce with a new epoch (with back-off). An update (or a
+   * notice we hold) with an epoch larger than ours is answered as Go answers it: a notice naming
+   * that epoch, which also makes Go nodes that adopted a forged epoch of ours return to our real
+   * one.
    */
   #aboutUs(u: RoutingUpdate, fromPeer: string): void {
     const h = this.#host;
