@@ -6,7 +6,6 @@
  * @module
  */
 
-import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import { encodeReflood, encodeRoutingUpdate, type RoutingUpdate } from "./messages.ts";
 import type { NameTable } from "./name_table.ts";
@@ -74,7 +73,10 @@ export interface RoutingUpdatesHost {
   readonly limits: MeshLimits;
   readonly limitLog: LimitLog;
   readonly logger: Logger;
-  readonly clock: Clock;
+  /** The router's current time (ms, monotonic). */
+  now(): number;
+  /** Wall-clock ms (for a fresh epoch). */
+  wallMs(): number;
   readonly random: RandomSource;
   readonly names: NameTable;
   readonly topology: Topology;
@@ -124,7 +126,7 @@ export class RoutingUpdates {
   /** When we last sent a duplicate notice of our own. */
   #dupSentAt = -Infinity;
 
-  /** Start the periodic update and seen-set sweep timers from the host clock's now. */
+  /** Start the periodic update and seen-set sweep timers from the host's now. */
   constructor(host: RoutingUpdatesHost) {
     this.#host = host;
     this.#epoch = host.epoch;
@@ -132,7 +134,7 @@ export class RoutingUpdates {
     this.#seen = new SeenSet(3_600_000, host.limits.maxSeenIds);
     this.#seen.onEvict = () =>
       host.limitLog.hit("maxSeenIds", "forgetting the oldest UpdateID early");
-    const now = host.clock.now();
+    const now = host.now();
     this.#periodicAt = now + host.routeUpdateMs;
     this.#seenSweepAt = now + SEEN_SWEEP_MS;
   }
@@ -193,14 +195,14 @@ export class RoutingUpdates {
    * ad round, half the time; why is not understood yet).
    */
   scheduleFlood(lost = false): void {
-    const soon = this.#host.clock.now() + SOON_MS;
+    const soon = this.#host.now() + SOON_MS;
     if (this.#floodAt === undefined || (lost && this.#floodAt > soon)) this.#floodAt = soon;
   }
 
   /** Flood an update because a new node appeared: soon, but at most once a second. */
   scheduleNewNodeFlood(): void {
     if (this.#floodAt !== undefined) return;
-    const now = this.#host.clock.now();
+    const now = this.#host.now();
     this.#floodAt = Math.max(now + SOON_MS, this.#lastSentAt + NEW_NODE_FLOOD_MIN_MS);
   }
 
@@ -230,7 +232,7 @@ export class RoutingUpdates {
     const h = this.#host;
     if (!h.hasConnections()) return;
     const u = this.make(suspectedDuplicate);
-    this.#lastSentAt = h.clock.now();
+    this.#lastSentAt = h.now();
     if (suspectedDuplicate === 0n) h.logger.debug(`Sending routing update ${u.UpdateID}`);
     else h.logger.warning(`Sending duplicate node notification ${u.UpdateID}`);
     h.flood(encodeRoutingUpdate(u));
@@ -270,7 +272,7 @@ export class RoutingUpdates {
       return;
     }
     if (u.NodeID === h.nodeId) return this.#aboutUs(u, fromPeer);
-    if (!this.#seen.add(u.UpdateID, h.clock.now())) return;
+    if (!this.#seen.add(u.UpdateID, h.now())) return;
     if (u.SuspectedDuplicate !== 0n) {
       h.logger.warning(
         `Node ${u.NodeID} with epoch ${u.UpdateEpoch} sent update ${u.UpdateID} suspecting a ` +
@@ -293,7 +295,7 @@ export class RoutingUpdates {
       h.limitLog.hit("maxEdges", `dropped the update of ${u.NodeID}`);
       return;
     }
-    const r = h.topology.applyUpdate(u, h.clock.now());
+    const r = h.topology.applyUpdate(u, h.now());
     if (!r.accepted) return;
     this.#storedBytes += bytes.length - old;
     this.#lastUpdates.set(u.NodeID, bytes);
@@ -321,7 +323,7 @@ export class RoutingUpdates {
     const h = this.#host;
     if (h.topology.knownNodes < h.limits.maxKnownNodes) return true;
     const oldest = h.topology.oldest();
-    const staleBefore = h.clock.now() - STALE_PERIODS * h.routeUpdateMs;
+    const staleBefore = h.now() - STALE_PERIODS * h.routeUpdateMs;
     if (oldest && oldest[1].at < staleBefore && !h.isPeer(oldest[0])) {
       this.forget(oldest[0]);
       return true;
@@ -350,7 +352,7 @@ export class RoutingUpdates {
   #aboutUs(u: RoutingUpdate, fromPeer: string): void {
     const h = this.#host;
     if (u.UpdateEpoch === this.#epoch) return;
-    const now = h.clock.now();
+    const now = h.now();
     const named = u.SuspectedDuplicate;
     if (named !== 0n && (named === this.#epoch || this.#dups.isRecent(named))) {
       const v = this.#dups.notice(named, this.#epoch, fromPeer, now);
@@ -373,7 +375,7 @@ export class RoutingUpdates {
 
   #bumpEpoch(u: RoutingUpdate, fromPeer: string, v: NoticeVerdict & { kind: "reannounce" }): void {
     const h = this.#host;
-    const fresh = makeEpoch(h.clock.wallNow().getTime(), h.random);
+    const fresh = makeEpoch(h.wallMs(), h.random);
     let next = this.#epoch + 1n;
     if (fresh > next) next = fresh;
     if (u.UpdateEpoch >= next && u.UpdateEpoch < MAX_U64) next = u.UpdateEpoch + 1n;

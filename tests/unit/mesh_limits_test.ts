@@ -122,7 +122,7 @@ Deno.test("ads: a forged ad or cancel naming this node is dropped; its own ad st
   sim.addNode("v");
   sim.addNode("w");
   sim.connect("v", "w");
-  sim.r("v").addAdvertisement("control", 1, { type: "Control Service" });
+  sim.r("v").addAdvertisement(sim.clock.now(), "control", 1, { type: "Control Service" });
   sim.run(500);
   const h = new HostilePeer(sim, "v", "evil");
   const far = sim.clock.wallNow().getTime() + 1000;

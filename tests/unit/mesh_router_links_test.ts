@@ -190,8 +190,8 @@ Deno.test("links: service ads flood, refresh with increasing Time, cancel", () =
   sim.connect("a", "b");
   sim.run(500);
   sim.r("a").setWorkCommands([{ WorkType: "echo", Secure: false }]);
-  sim.r("a").addAdvertisement("control", 1, { type: "Control Service" });
-  sim.r("a").addAdvertisement("udp1", 0, null);
+  sim.r("a").addAdvertisement(sim.clock.now(), "control", 1, { type: "Control Service" });
+  sim.r("a").addAdvertisement(sim.clock.now(), "udp1", 0, null);
   sim.drain();
   const adsB = sim.r("b").status().advertisements;
   assertEquals(adsB.length, 2);
@@ -230,7 +230,7 @@ Deno.test("service ads: a second round 5 s after the ad is added (Go's first rou
   for (const id of ["a", "b"]) sim.addNode(id);
   sim.connect("a", "b");
   sim.run(500);
-  sim.r("a").addAdvertisement("control", 1, { type: "Control Service" });
+  sim.r("a").addAdvertisement(sim.clock.now(), "control", 1, { type: "Control Service" });
   sim.drain();
   const timeAtB = () => sim.r("b").status().advertisements.find((x) => x.NodeID === "a")?.Time;
   const t1 = timeAtB();
