@@ -57,7 +57,15 @@ export interface RemoteLinkOptions {
    * (grown during a long outage) is cut short then, so work resumes within seconds.
    */
   routeBack?: (node: string, signal: AbortSignal) => Promise<void>;
+  /** How long an idle control connection is kept for reuse (ms, default remote_pool's). */
+  poolIdleMs?: number;
 }
+
+/**
+ * How long the first `work status` reply on a pooled connection may take before the connection
+ * is taken for dead (its node restarted while it sat idle) and a fresh one is dialled.
+ */
+export const REUSED_REPLY_MS = 5000;
 
 /**
  * Poll delays: 50 ms doubling up to `maxMs` (upstream polls every 1 s from the start). A small
@@ -126,12 +134,18 @@ export class RemoteLink {
   readonly #o: RemoteLinkOptions;
   readonly #log: Logger;
   /** Idle connections between status polls, cancels and releases (see remote_pool.ts). */
-  readonly #pool = new ControlConnPool();
+  readonly #pool: ControlConnPool;
 
   /** A link using `opts.dial` for every connection. */
   constructor(opts: RemoteLinkOptions) {
     this.#o = opts;
     this.#log = opts.logger;
+    this.#pool = new ControlConnPool(opts.poolIdleMs);
+  }
+
+  /** Idle control connections kept for reuse now. */
+  get idleConnections(): number {
+    return this.#pool.size;
   }
 
   #pollMs(): number {
@@ -352,7 +366,10 @@ export class RemoteLink {
         try {
           inFlight = true;
           await client.writeLine(`work status ${rid}`);
-          line = await client.readLine(signal);
+          // a pooled connection whose peer went away may never answer: bound its first reply
+          line = await client.readLine(
+            reused ? AbortSignal.any([signal, AbortSignal.timeout(REUSED_REPLY_MS)]) : signal,
+          );
           if (line !== null) inFlight = false;
         } catch (e) {
           if (signal.aborted) return "stopped";
@@ -365,6 +382,9 @@ export class RemoteLink {
           inFlight = false;
           if (reused) {
             // an idle connection that died meanwhile (the node restarted?): its siblings did too
+            this.#log.debug(
+              `[${unit.id}] kept connection to ${ed0.RemoteNode} is gone; dialling a fresh one`,
+            );
             this.#pool.discard(ed0.RemoteNode, ed0.TLSClient);
             continue;
           }

@@ -510,6 +510,11 @@ export class RemoteUnitType implements WorkUnitType {
     });
   }
 
+  /** Idle control connections kept for reuse (see remote_pool.ts). */
+  get idleConnections(): number {
+    return this.#link.idleConnections;
+  }
+
   /** Stop all background work (connections close; remote jobs keep running). */
   close(): void {
     this.#closing.abort();
