@@ -19,7 +19,7 @@ import {
   toUint64,
 } from "../gocompat/json_lossless.ts";
 import { formatGoTime, type GoTime, parseGoTime } from "../gocompat/time.ts";
-import { decodeGoLayoutUpdate } from "./update_fast.ts";
+import { decodeGoLayoutLazy, decodeGoLayoutUpdate, GoUpdate } from "./update_fast.ts";
 
 /** Type byte of a data message. */
 export const MSG_DATA = 0;
@@ -123,14 +123,15 @@ function fail<T>(code: DecodeErrorCode, message: string): Decoded<T> {
 }
 
 /**
- * Decode one whole netceptor message (type byte + body).
+ * Decode one whole netceptor message (type byte + body). `lazy`: a routing update in Go's
+ * layout comes as a {@link GoUpdate} (Connections built only when read; for the router).
  *
  * @example
  * ```ts
  * const r = decodeMessage(Uint8Array.of(3, 0x5b, 0x5d)); // { ok: true, value: { type: 3 } }
  * ```
  */
-export function decodeMessage(bytes: Uint8Array): Decoded<NetceptorMessage> {
+export function decodeMessage(bytes: Uint8Array, lazy = false): Decoded<NetceptorMessage> {
   if (bytes.length === 0) return fail("empty", "empty message");
   switch (bytes[0]) {
     case MSG_DATA: {
@@ -138,7 +139,10 @@ export function decodeMessage(bytes: Uint8Array): Decoded<NetceptorMessage> {
       return r.ok ? { ok: true, value: { type: MSG_DATA, data: r.value } } : r;
     }
     case MSG_ROUTE: {
-      const r = decodeRoutingUpdate(bytes.subarray(1));
+      const body = bytes.subarray(1);
+      const fast = lazy ? decodeGoLayoutLazy(utf8d.decode(body), body) : undefined;
+      if (fast) return { ok: true, value: { type: MSG_ROUTE, update: fast } };
+      const r = decodeRoutingUpdate(body);
       return r.ok ? { ok: true, value: { type: MSG_ROUTE, update: r.value } } : r;
     }
     case MSG_SERVICE_AD: {
@@ -319,7 +323,7 @@ function lastIndexOfBytes(b: Uint8Array, pat: Uint8Array, before: number): numbe
  * received message's bytes are still valid (during `handleMessage`).
  */
 export function encodeReflood(u: RoutingUpdate, self: string): Uint8Array {
-  const body = u === lastFast ? lastFastBody : undefined;
+  const body = u instanceof GoUpdate ? u.body : u === lastFast ? lastFastBody : undefined;
   if (body !== undefined) {
     const j = lastIndexOfBytes(body, DUP_FIELD, body.length);
     const i = j < 0 ? -1 : lastIndexOfBytes(body, FWD_FIELD, j);
@@ -338,7 +342,15 @@ export function encodeReflood(u: RoutingUpdate, self: string): Uint8Array {
       return out;
     }
   }
-  return encodeRoutingUpdate({ ...u, ForwardingNode: self });
+  return encodeRoutingUpdate({
+    NodeID: u.NodeID,
+    UpdateID: u.UpdateID,
+    UpdateEpoch: u.UpdateEpoch,
+    UpdateSequence: u.UpdateSequence,
+    Connections: u.Connections, // an accessor on a GoUpdate: a spread would not copy it
+    ForwardingNode: self,
+    SuspectedDuplicate: u.SuspectedDuplicate,
+  });
 }
 
 /** Decode the JSON body of a routing update (without the type byte). */

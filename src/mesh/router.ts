@@ -402,7 +402,7 @@ export class Router {
         return;
       }
     }
-    const d = decodeMessage(bytes);
+    const d = decodeMessage(bytes, true);
     if (!d.ok) {
       const type = bytes.length ? bytes[0] : -1;
       if (!l.established && type !== MSG_ROUTE) return; // Go ignores these before establishment

@@ -15,6 +15,7 @@ import { type LimitLog, type MeshLimits, utf8Length } from "./limits.ts";
 import type { RouterOutput } from "./router_types.ts";
 import { SeenSet } from "./seen_set.ts";
 import type { Topology } from "./topology.ts";
+import { connArrays } from "./update_fast.ts";
 
 /** On-demand flood / route computation delay (ms). */
 export const SOON_MS = 100;
@@ -236,11 +237,10 @@ export class RoutingUpdates {
     const lim = this.#host.limits;
     if (utf8Length(u.NodeID) > lim.maxNodeIdBytes) return ["maxNodeIdBytes", "NodeID"];
     if (utf8Length(u.UpdateID) > lim.maxUpdateIdBytes) return ["maxUpdateIdBytes", "UpdateID"];
-    const conns = u.Connections ?? {};
-    let n = 0;
-    for (const peer in conns) {
-      if (++n > lim.maxConnectionsPerUpdate) return ["maxConnectionsPerUpdate", "Connections"];
-      if (utf8Length(peer) > lim.maxNodeIdBytes) return ["maxNodeIdBytes", "a Connections key"];
+    const peers = connArrays(u)?.peers ?? [];
+    for (let i = 0; i < peers.length; i++) {
+      if (i >= lim.maxConnectionsPerUpdate) return ["maxConnectionsPerUpdate", "Connections"];
+      if (utf8Length(peers[i]) > lim.maxNodeIdBytes) return ["maxNodeIdBytes", "a Connections key"];
     }
     return undefined;
   }
@@ -273,7 +273,8 @@ export class RoutingUpdates {
       h.limitLog.hit("maxStoredUpdateBytes", `dropped the update of ${u.NodeID}`);
       return;
     }
-    const edges = Object.keys(u.Connections ?? {}).length;
+    const peers = connArrays(u)?.peers ?? [];
+    const edges = peers.length;
     if (h.topology.edgeCount - h.topology.rowSize(u.NodeID) + edges > h.limits.maxEdges) {
       h.limitLog.hit("maxEdges", `dropped the update of ${u.NodeID}`);
       return;
@@ -292,7 +293,7 @@ export class RoutingUpdates {
       // Names of the sender's peers too: a node we can route to may not have sent its own
       // update yet (a restarted node hears from unchanged nodes only at their next periodic
       // update), and data from it would otherwise be dropped as "hash not found".
-      for (const peer in u.Connections ?? {}) h.names.note(peer);
+      for (const peer of peers) h.names.note(peer);
     }
     h.floodKeyed(updateKey(u.NodeID), bytes, fromPeer);
   }

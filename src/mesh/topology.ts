@@ -11,6 +11,7 @@
 
 import type { RoutingUpdate } from "./messages.ts";
 import { RouteHeap } from "./route_heap.ts";
+import { type ConnArrays, connArrays } from "./update_fast.ts";
 
 /** The (epoch, sequence) pair last accepted from a node, and when (`clock.now()`). */
 export interface NodeVersion {
@@ -67,6 +68,8 @@ export class Topology {
   readonly #in: number[][] = [];
   /** Scratch marks for row replacement. */
   readonly #mark: number[] = [];
+  /** Scratch: position of a kept target in the new row. */
+  readonly #slot: number[] = [];
   #stamp = 0;
   readonly #self: number;
 
@@ -86,6 +89,7 @@ export class Topology {
     this.#pos[i] = undefined;
     this.#in[i] = [];
     this.#mark[i] = 0;
+    this.#slot[i] = 0;
     return i;
   }
 
@@ -194,46 +198,56 @@ export class Topology {
     const restarted = known !== undefined && u.UpdateEpoch > known.epoch;
     this.versions.delete(u.NodeID);
     this.versions.set(u.NodeID, { epoch: u.UpdateEpoch, sequence: u.UpdateSequence, at: now });
-    const changed = !this.#sameRow(u.NodeID, u.Connections);
-    if (changed) this.#replaceRow(this.#ensure(u.NodeID), u.Connections);
+    const conns = connArrays(u);
+    const changed = !this.#sameRow(u.NodeID, conns);
+    if (changed) this.#replaceRow(this.#ensure(u.NodeID), conns);
     return { accepted: true, newNode: !known, changed, restarted };
   }
 
   /** Go compares with reflect.DeepEqual: a nil map differs from an empty one. */
-  #sameRow(node: string, c: Record<string, number> | null): boolean {
+  #sameRow(node: string, c: ConnArrays): boolean {
     const i = this.#index.get(node);
     const row = i === undefined ? undefined : this.#to[i];
     if (c === null || row === undefined) return c === null && row === undefined;
-    let n = 0;
-    for (const k in c) {
-      n++;
-      const t = this.#index.get(k);
+    if (c.peers.length !== row.length) return false;
+    for (let k = 0; k < c.peers.length; k++) {
+      const t = this.#index.get(c.peers[k]);
       if (t === undefined) return false;
       const pos = this.#find(i!, t);
-      if (pos < 0 || this.#cost[i!][pos] !== c[k]) return false;
+      if (pos < 0 || this.#cost[i!][pos] !== c.costs[k]) return false;
     }
-    return n === row.length;
+    return true;
   }
 
   /** New row for `i`: kept edges stay in place, new ones follow in `conns` order. */
-  #replaceRow(i: number, conns: Record<string, number> | null): void {
-    const c = conns ?? {};
-    const stamp = ++this.#stamp;
-    const old = this.#to[i] ?? [];
+  #replaceRow(i: number, conns: ConnArrays): void {
+    const peers = conns?.peers ?? [], costs = conns?.costs ?? [];
+    const stamp = ++this.#stamp, mark = this.#mark;
+    const listed: number[] = [];
+    for (let k = 0; k < peers.length; k++) {
+      const t = this.#ensure(peers[k]);
+      listed.push(t);
+      mark[t] = stamp;
+    }
+    const old = this.#to[i] ?? [], oldCost = this.#cost[i] ?? [];
     const to: number[] = [], cost: number[] = [];
-    for (const t of old) {
-      const name = this.#names[t];
-      if (Object.hasOwn(c, name)) {
-        this.#mark[t] = stamp;
+    for (let k = 0; k < old.length; k++) {
+      const t = old[k];
+      if (mark[t] === stamp) {
+        mark[t] = -stamp; // kept: its cost is set below
+        this.#slot[t] = to.length;
         to.push(t);
-        cost.push(c[name]);
+        cost.push(oldCost[k]);
       } else this.#dropInbound(t, i);
     }
-    for (const k in c) {
-      const t = this.#ensure(k);
-      if (this.#mark[t] === stamp) continue;
+    for (let k = 0; k < listed.length; k++) {
+      const t = listed[k];
+      if (mark[t] === -stamp) {
+        cost[this.#slot[t]] = costs[k];
+        continue;
+      }
       to.push(t);
-      cost.push(c[k]);
+      cost.push(costs[k]);
       this.#in[t].push(i);
       this.edgeCount++;
     }
@@ -242,10 +256,10 @@ export class Topology {
     this.#pos[i] = undefined;
     const into = this.#in[i];
     if (into.length === 0) return;
+    ++this.#stamp;
+    for (const t of listed) mark[t] = this.#stamp;
     for (const from of [...into]) {
-      if (from !== this.#self && !Object.hasOwn(c, this.#names[from])) {
-        this.#deleteEdge(from, i);
-      }
+      if (from !== this.#self && mark[from] !== this.#stamp) this.#deleteEdge(from, i);
     }
   }
 

@@ -80,40 +80,114 @@ function num(t: string): number | undefined {
   return simple ? t.charCodeAt(s) - 0x30 : Number(t.slice(s, i));
 }
 
-/** `null` or an object of string keys to numbers. */
-function connections(t: string): Record<string, number> | null | undefined {
+/** A routing update's Connections as parallel arrays; `null` for JSON null. */
+export type ConnArrays = { peers: string[]; costs: number[] } | null;
+
+/** `null` or an object of string keys to numbers, as parallel arrays (keys in text order). */
+function connections(t: string): ConnArrays | undefined {
   if (lit(t, "null")) return null;
   if (t.charCodeAt(pos) !== 0x7b) return undefined;
   pos++;
-  const out: Record<string, number> = {};
+  const peers: string[] = [], costs: number[] = [];
   if (t.charCodeAt(pos) === 0x7d) {
     pos++;
-    return out;
+    return { peers, costs };
   }
   for (;;) {
     const k = str(t);
-    // "__proto__" would set the prototype, not a key: the general decoder handles it
-    if (k === undefined || k === "__proto__" || t.charCodeAt(pos) !== 0x3a) return undefined;
+    // "__proto__" would set the prototype, not a key; integer-like keys would be reordered
+    // by an object: the general decoder handles those
+    if (k === undefined || t.charCodeAt(pos) !== 0x3a || !plainKey(k)) return undefined;
     pos++;
     const v = num(t);
     if (v === undefined) return undefined;
-    out[k] = v;
+    peers.push(k);
+    costs.push(v);
     const c = t.charCodeAt(pos++);
-    if (c === 0x7d) return out;
+    if (c === 0x7d) return peers.length > 1 && hasRepeat(peers) ? undefined : { peers, costs };
     if (c !== 0x2c) return undefined;
   }
 }
 
+/** False for keys an object would not keep as given, in insertion order. */
+function plainKey(k: string): boolean {
+  if (k === "__proto__") return false;
+  for (let i = 0; i < k.length; i++) if (!isDigit(k.charCodeAt(i))) return true;
+  return false; // all digits (or empty): possibly an array index
+}
+
+function hasRepeat(peers: string[]): boolean {
+  if (peers.length < 8) {
+    for (let i = 1; i < peers.length; i++) {
+      for (let j = 0; j < i; j++) if (peers[i] === peers[j]) return true;
+    }
+    return false;
+  }
+  return new Set(peers).size !== peers.length;
+}
+
 /**
- * The routing update in `text` if it is laid out exactly as Go writes one, else undefined.
- *
- * @example
- * ```ts
- * decodeGoLayoutUpdate('{"NodeID":"a","UpdateID":"x","UpdateEpoch":1,"UpdateSequence":2,' +
- *   '"Connections":{"b":1},"ForwardingNode":"a","SuspectedDuplicate":0}');
- * ```
+ * A routing update decoded by the fast path for the router: Connections are kept as arrays
+ * (building an object keyed by node names costs more than the rest of the decoding) and
+ * become a record only when read. `body` is the JSON text's bytes, for re-flooding.
+ * Note: `{...u}` does not copy Connections (an accessor); name the fields instead.
  */
-export function decodeGoLayoutUpdate(text: string): RoutingUpdate | undefined {
+export class GoUpdate implements RoutingUpdate {
+  #conns: Record<string, number> | null | undefined;
+  #arrays: ConnArrays | undefined;
+
+  constructor(
+    public NodeID: string,
+    public UpdateID: string,
+    public UpdateEpoch: bigint,
+    public UpdateSequence: bigint,
+    arrays: ConnArrays,
+    public ForwardingNode: string,
+    public SuspectedDuplicate: bigint,
+    readonly body: Uint8Array,
+  ) {
+    this.#arrays = arrays;
+  }
+
+  /** Peer → cost (built on first read). */
+  get Connections(): Record<string, number> | null {
+    if (this.#conns === undefined) {
+      const a = this.#arrays!;
+      if (a === null) this.#conns = null;
+      else {
+        const o: Record<string, number> = {};
+        for (let i = 0; i < a.peers.length; i++) o[a.peers[i]] = a.costs[i];
+        this.#conns = o;
+      }
+    }
+    return this.#conns;
+  }
+
+  set Connections(v: Record<string, number> | null) {
+    this.#conns = v;
+    this.#arrays = undefined;
+  }
+
+  /** The arrays as decoded, or undefined once Connections was replaced. */
+  get arrays(): ConnArrays | undefined {
+    return this.#arrays;
+  }
+}
+
+/** The Connections of `u` as arrays (no copy for a {@link GoUpdate}). */
+export function connArrays(u: RoutingUpdate): ConnArrays {
+  if (u instanceof GoUpdate) {
+    const a = u.arrays;
+    if (a !== undefined) return a;
+  }
+  const c = u.Connections;
+  if (c === null) return null;
+  const peers = Object.keys(c);
+  return { peers, costs: peers.map((p) => c[p]) };
+}
+
+/** The fields of a Go-layout update, or undefined. */
+function scan(text: string) {
   pos = 0;
   if (!lit(text, '{"NodeID":')) return undefined;
   const node = str(text);
@@ -130,13 +204,40 @@ export function decodeGoLayoutUpdate(text: string): RoutingUpdate | undefined {
   if (fwd === undefined || !lit(text, ',"SuspectedDuplicate":')) return undefined;
   const dup = u64(text);
   if (dup === undefined || !lit(text, "}") || pos !== text.length) return undefined;
+  return { node, id, epoch, seq, conns, fwd, dup };
+}
+
+/** The update in `text` (body bytes `body`) as a {@link GoUpdate} if laid out as Go does. */
+export function decodeGoLayoutLazy(text: string, body: Uint8Array): GoUpdate | undefined {
+  const f = scan(text);
+  if (f === undefined) return undefined;
+  return new GoUpdate(f.node, f.id, f.epoch, f.seq, f.conns, f.fwd, f.dup, body);
+}
+
+/**
+ * The routing update in `text` if it is laid out exactly as Go writes one, else undefined.
+ *
+ * @example
+ * ```ts
+ * decodeGoLayoutUpdate('{"NodeID":"a","UpdateID":"x","UpdateEpoch":1,"UpdateSequence":2,' +
+ *   '"Connections":{"b":1},"ForwardingNode":"a","SuspectedDuplicate":0}');
+ * ```
+ */
+export function decodeGoLayoutUpdate(text: string): RoutingUpdate | undefined {
+  const f = scan(text);
+  if (f === undefined) return undefined;
+  let conns: Record<string, number> | null = null;
+  if (f.conns !== null) {
+    conns = {};
+    for (let i = 0; i < f.conns.peers.length; i++) conns[f.conns.peers[i]] = f.conns.costs[i];
+  }
   return {
-    NodeID: node,
-    UpdateID: id,
-    UpdateEpoch: epoch,
-    UpdateSequence: seq,
+    NodeID: f.node,
+    UpdateID: f.id,
+    UpdateEpoch: f.epoch,
+    UpdateSequence: f.seq,
     Connections: conns,
-    ForwardingNode: fwd,
-    SuspectedDuplicate: dup,
+    ForwardingNode: f.fwd,
+    SuspectedDuplicate: f.dup,
   };
 }
