@@ -40,6 +40,23 @@ export interface Routes {
 }
 
 const REJECTED: ApplyResult = { accepted: false };
+/** Shared by every node without inbound edges; never modified (appends make a new array). */
+const NONE: number[] = [];
+
+/**
+ * `a` plus `v` at the end. Short arrays are copied to an exact-size one: a push would give
+ * a small array room for 17 (most rows and inbound lists hold ~4 of a 1,000-node mesh).
+ */
+function append(a: number[], v: number): number[] {
+  if (a.length >= 16) {
+    a.push(v);
+    return a;
+  }
+  const b = new Array<number>(a.length + 1);
+  for (let k = 0; k < a.length; k++) b[k] = a[k];
+  b[a.length] = v;
+  return b;
+}
 /** Rows longer than this get a target → position map for cost lookups (hubs). */
 const ROW_MAP_MIN = 12;
 
@@ -85,9 +102,9 @@ export class Topology {
     this.#index.set(name, i);
     this.#names[i] = name;
     this.#to[i] = undefined;
-    this.#cost[i] = [];
+    this.#cost[i] = NONE;
     this.#pos[i] = undefined;
-    this.#in[i] = [];
+    this.#in[i] = NONE;
     this.#mark[i] = 0;
     this.#slot[i] = 0;
     return i;
@@ -99,7 +116,8 @@ export class Topology {
     if (this.#index.get(this.#names[i]) !== i) return; // freed already
     this.#index.delete(this.#names[i]);
     this.#names[i] = "";
-    this.#cost[i] = [];
+    this.#cost[i] = NONE;
+    this.#in[i] = NONE;
     this.#free.push(i);
   }
 
@@ -124,16 +142,15 @@ export class Topology {
   }
 
   #setEdge(from: number, to: number, cost: number): void {
-    const row = this.#to[from] ??= [];
     const k = this.#find(from, to);
     if (k >= 0) {
       this.#cost[from][k] = cost;
       return;
     }
-    row.push(to);
-    this.#cost[from].push(cost);
+    const row = this.#to[from] = append(this.#to[from] ?? [], to);
+    this.#cost[from] = append(row.length === 1 ? [] : this.#cost[from], cost);
     this.#pos[from]?.set(to, row.length - 1);
-    this.#in[to].push(from);
+    this.#in[to] = append(this.#in[to], from);
     this.edgeCount++;
   }
 
@@ -179,7 +196,7 @@ export class Topology {
     if (i === undefined) return;
     const row = this.#to[i];
     this.#to[i] = i === this.#self ? [] : undefined;
-    this.#cost[i] = [];
+    this.#cost[i] = i === this.#self ? [] : NONE;
     this.#pos[i] = undefined;
     for (const to of row ?? []) this.#dropInbound(to, i);
     this.#release(i);
@@ -230,14 +247,16 @@ export class Topology {
       mark[t] = stamp;
     }
     const old = this.#to[i] ?? [], oldCost = this.#cost[i] ?? [];
-    const to: number[] = [], cost: number[] = [];
+    // exact size (every listed peer is in the new row): no room left over in a big mesh
+    const to = new Array<number>(listed.length), cost = new Array<number>(listed.length);
+    let j = 0;
     for (let k = 0; k < old.length; k++) {
       const t = old[k];
       if (mark[t] === stamp) {
         mark[t] = -stamp; // kept: its cost is set below
-        this.#slot[t] = to.length;
-        to.push(t);
-        cost.push(oldCost[k]);
+        this.#slot[t] = j;
+        to[j] = t;
+        cost[j++] = oldCost[k];
       } else this.#dropInbound(t, i);
     }
     for (let k = 0; k < listed.length; k++) {
@@ -246,9 +265,9 @@ export class Topology {
         cost[this.#slot[t]] = costs[k];
         continue;
       }
-      to.push(t);
-      cost.push(costs[k]);
-      this.#in[t].push(i);
+      to[j] = t;
+      cost[j++] = costs[k];
+      this.#in[t] = append(this.#in[t], i);
       this.edgeCount++;
     }
     this.#to[i] = to; // a node that lists nobody still has a (possibly empty) row
