@@ -31,7 +31,7 @@ import {
   type WorkCommand,
 } from "./messages.ts";
 import { NameTable } from "./name_table.ts";
-import { peekUpdateId, peekUpdateNode } from "./update_peek.ts";
+import { peekUpdateKey, peekUpdateNode } from "./update_peek.ts";
 import { cryptoRandom, makeEpoch, type RandomSource, randomString } from "./random.ts";
 import { Topology } from "./topology.ts";
 import { RouteTable } from "./route_table.ts";
@@ -395,8 +395,8 @@ export class Router {
     }
     if (l.established && bytes[0] === MSG_ROUTE) {
       // most copies of a flood were seen already: skip decoding them
-      const id = peekUpdateId(bytes);
-      if (id !== undefined && this.#updates.seen(id)) {
+      const id = peekUpdateKey(bytes);
+      if (id !== undefined && this.#updates.seenByKey(id)) {
         this.counters.routingUpdatesFromRemote++;
         if (this.#floods.queued(l.id) > 0) this.#dropQueuedCopy(l.id, bytes, id);
         return;
@@ -443,10 +443,10 @@ export class Router {
   }
 
   /** The peer on `linkId` sent us update `id`: it needs no copy from us any more. */
-  #dropQueuedCopy(linkId: number, bytes: Uint8Array, id: string): void {
+  #dropQueuedCopy(linkId: number, bytes: Uint8Array, id: string | number): void {
     const node = peekUpdateNode(bytes);
     if (node === undefined) return;
-    this.#floods.dropIf(linkId, updateKey(node), (queued) => peekUpdateId(queued) === id);
+    this.#floods.dropIf(linkId, updateKey(node), (queued) => peekUpdateKey(queued) === id);
   }
 
   #identify(l: LinkState, u: RoutingUpdate): void {

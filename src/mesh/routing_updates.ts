@@ -146,6 +146,11 @@ export class RoutingUpdates {
     return this.#seen.has(updateId);
   }
 
+  /** {@link RoutingUpdates.seen} by seen-set key (see seenKey: read from the bytes). */
+  seenByKey(key: string | number): boolean {
+    return this.#seen.hasKey(key);
+  }
+
   /** The sequence number of the last routing update built. */
   get sequence(): bigint {
     return this.#sequence;
