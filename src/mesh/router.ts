@@ -139,6 +139,7 @@ export class Router {
     this.names = new NameTable(this.limits.maxNames);
     this.names.onFull = (n) => this.limitLog.hit("maxNames", `not registering node name ${n}`);
     this.#topo = new Topology(this.nodeId);
+    this.#topo.onName = (n) => this.names.note(n);
     this.#routes = new RouteTable({
       clock: this.#clock,
       logger: this.logger,

@@ -270,7 +270,9 @@ export class RoutingUpdates {
       h.floodKeyed(dupKey(u.NodeID), encodeReflood(u, h.nodeId), fromPeer);
       return;
     }
-    h.logger.debug(`Received routing update ${u.UpdateID} from ${u.NodeID} via ${fromPeer}`);
+    if (h.logger.enabled("debug")) {
+      h.logger.debug(`Received routing update ${u.UpdateID} from ${u.NodeID} via ${fromPeer}`);
+    }
     if (!h.topology.versions.has(u.NodeID) && !this.#makeRoom(u.NodeID)) return;
     const bytes = encodeReflood(u, h.nodeId);
     const old = this.#lastUpdates.get(u.NodeID)?.length ?? 0;
@@ -293,13 +295,11 @@ export class RoutingUpdates {
       h.names.note(u.NodeID);
       this.scheduleNewNodeFlood();
     }
-    if (r.changed) {
-      h.markRoutesDirty();
-      // Names of the sender's peers too: a node we can route to may not have sent its own
-      // update yet (a restarted node hears from unchanged nodes only at their next periodic
-      // update), and data from it would otherwise be dropped as "hash not found".
-      for (const peer of peers) h.names.note(peer);
-    }
+    // Names of the sender's peers are noted too, by the topology as it first holds each
+    // (Topology.onName): a node we can route to may not have sent its own update yet (a
+    // restarted node hears from unchanged nodes only at their next periodic update), and data
+    // from it would otherwise be dropped as "hash not found".
+    if (r.changed) h.markRoutesDirty();
     h.floodKeyed(updateKey(u.NodeID), bytes, fromPeer);
   }
 

@@ -90,6 +90,12 @@ export class Topology {
   #stamp = 0;
   readonly #self: number;
 
+  /**
+   * Called with each name the table starts to hold (a node or a peer named in a row), once
+   * until the name is dropped again: the router registers it for data-header lookups.
+   */
+  onName?: (name: string) => void;
+
   /** `self` is the local node ID. */
   constructor(readonly self: string) {
     this.#self = this.#ensure(self);
@@ -107,6 +113,7 @@ export class Topology {
     this.#in[i] = NONE;
     this.#mark[i] = 0;
     this.#slot[i] = 0;
+    this.onName?.(name);
     return i;
   }
 
@@ -214,7 +221,14 @@ export class Topology {
     }
     const restarted = known !== undefined && u.UpdateEpoch > known.epoch;
     this.versions.delete(u.NodeID);
-    this.versions.set(u.NodeID, { epoch: u.UpdateEpoch, sequence: u.UpdateSequence, at: now });
+    if (known) { // reused: one object per node for its lifetime, not one per update
+      known.epoch = u.UpdateEpoch;
+      known.sequence = u.UpdateSequence;
+      known.at = now;
+      this.versions.set(u.NodeID, known);
+    } else {
+      this.versions.set(u.NodeID, { epoch: u.UpdateEpoch, sequence: u.UpdateSequence, at: now });
+    }
     const conns = connArrays(u);
     const changed = !this.#sameRow(u.NodeID, conns);
     if (changed) this.#replaceRow(this.#ensure(u.NodeID), conns);
