@@ -23,8 +23,8 @@ import {
 } from "./schema_fields.ts";
 
 /**
- * The table with its literal kinds and keys (`as const`), so config/types.ts is checked
- * against it (see config/schema_drift.ts).
+ * The table with its literal kinds, keys and field types (`as const`): config/types.ts derives
+ * the typed sections from it.
  */
 export const SECTION_TABLE = [
   {

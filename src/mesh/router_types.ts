@@ -4,7 +4,6 @@
  * @module
  */
 
-import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { CompiledRules } from "./firewall.ts";
 import type { RandomSource } from "./random.ts";
@@ -16,7 +15,13 @@ import type { MeshLimits } from "./limits.ts";
 export interface RouterOptions {
   /** This node's ID (must not be empty or `localhost`). */
   nodeId: string;
-  clock: Clock;
+  /** The caller's monotonic time at creation (ms); later times come in on each entry point. */
+  now: number;
+  /**
+   * Wall-clock ms since the Unix epoch, for stamps that go on the wire (the epoch, ad `Time`):
+   * the host's clock (the router reads none). Sub-ms detail is kept (Go writes ns).
+   */
+  wallMs: () => number;
   logger: Logger;
   /** Random bytes (default WebCrypto). */
   random?: RandomSource;
