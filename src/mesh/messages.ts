@@ -320,9 +320,14 @@ function lastIndexOfBytes(b: Uint8Array, pat: Uint8Array, before: number): numbe
  * The message to re-flood for a received update `u`: `ForwardingNode` set to `self`. An
  * update that arrived in Go's layout keeps its bytes with only that field replaced (what Go's
  * re-encoding gives, without the cost of it); others are re-encoded. Call it while the
- * received message's bytes are still valid (during `handleMessage`).
+ * received message's bytes are still valid (during `handleMessage`). `alloc` gives the room
+ * for the spliced message (a slab of the update store).
  */
-export function encodeReflood(u: RoutingUpdate, self: string): Uint8Array {
+export function encodeReflood(
+  u: RoutingUpdate,
+  self: string,
+  alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n),
+): Uint8Array {
   const body = u instanceof GoUpdate ? u.body : u === lastFast ? lastFastBody : undefined;
   if (body !== undefined) {
     const j = lastIndexOfBytes(body, DUP_FIELD, body.length);
@@ -334,7 +339,7 @@ export function encodeReflood(u: RoutingUpdate, self: string): Uint8Array {
         selfJson.set(self, me = utf8.encode(goJsonString(self)));
       }
       const head = i + FWD_FIELD.length - 1; // up to the colon
-      const out = new Uint8Array(1 + head + me.length + body.length - j);
+      const out = alloc(1 + head + me.length + body.length - j);
       out[0] = MSG_ROUTE;
       out.set(body.subarray(0, head), 1);
       out.set(me, 1 + head);

@@ -16,6 +16,7 @@ import type { RouterOutput } from "./router_types.ts";
 import { SeenSet } from "./seen_set.ts";
 import type { Topology } from "./topology.ts";
 import { connArrays } from "./update_fast.ts";
+import { UpdateStore } from "./update_store.ts";
 
 /** On-demand flood / route computation delay (ms). */
 export const SOON_MS = 100;
@@ -102,8 +103,7 @@ export class RoutingUpdates {
    * Latest accepted routing update per other node, encoded for re-flooding (ForwardingNode =
    * us), to hand to a new neighbour.
    */
-  readonly #lastUpdates = new Map<string, Uint8Array>();
-  #storedBytes = 0;
+  readonly #lastUpdates = new UpdateStore();
   #epoch: bigint;
   #floodAt?: number;
   #lastSentAt = -Infinity;
@@ -137,7 +137,7 @@ export class RoutingUpdates {
     const d = this.#dups.counters;
     return {
       storedUpdates: this.#lastUpdates.size,
-      storedUpdateBytes: this.#storedBytes,
+      storedUpdateBytes: this.#lastUpdates.bytes,
       seenIds: this.#seen.size,
       duplicateNotices: d.notices,
       duplicateReannounced: d.reannounced,
@@ -235,7 +235,7 @@ export class RoutingUpdates {
    * keyed by origin node for its paced queue.
    */
   replayTo(peer: string, enqueue: (key: string, bytes: Uint8Array) => void): void {
-    for (const [node, bytes] of this.#lastUpdates) {
+    for (const [node, bytes] of this.#lastUpdates.entries()) {
       if (node !== peer) enqueue(updateKey(node), bytes);
     }
   }
@@ -277,9 +277,9 @@ export class RoutingUpdates {
       h.logger.debug(`Received routing update ${u.UpdateID} from ${u.NodeID} via ${fromPeer}`);
     }
     if (!h.topology.versions.has(u.NodeID) && !this.#makeRoom(u.NodeID)) return;
-    const bytes = encodeReflood(u, h.nodeId);
+    const bytes = encodeReflood(u, h.nodeId, (n) => this.#lastUpdates.alloc(n));
     const old = this.#lastUpdates.get(u.NodeID)?.length ?? 0;
-    if (this.#storedBytes - old + bytes.length > h.limits.maxStoredUpdateBytes) {
+    if (this.#lastUpdates.bytes - old + bytes.length > h.limits.maxStoredUpdateBytes) {
       h.limitLog.hit("maxStoredUpdateBytes", `dropped the update of ${u.NodeID}`);
       return;
     }
@@ -291,7 +291,6 @@ export class RoutingUpdates {
     }
     const r = h.topology.applyUpdate(u, h.now());
     if (!r.accepted) return;
-    this.#storedBytes += bytes.length - old;
     this.#lastUpdates.set(u.NodeID, bytes);
     if (r.restarted) h.emit({ kind: "nodeRestarted", node: u.NodeID });
     if (r.newNode) {
@@ -328,7 +327,6 @@ export class RoutingUpdates {
   forget(node: string): void {
     const h = this.#host;
     h.topology.forget(node);
-    this.#storedBytes -= this.#lastUpdates.get(node)?.length ?? 0;
     this.#lastUpdates.delete(node);
     h.markRoutesDirty();
   }
