@@ -48,15 +48,27 @@ const NONE: number[] = [];
  * a small array room for 17 (most rows and inbound lists hold ~4 of a 1,000-node mesh).
  */
 function append(a: number[], v: number): number[] {
+  switch (a.length) { // literals: exact size, no copy loop
+    case 0:
+      return [v];
+    case 1:
+      return [a[0], v];
+    case 2:
+      return [a[0], a[1], v];
+    case 3:
+      return [a[0], a[1], a[2], v];
+    case 4:
+      return [a[0], a[1], a[2], a[3], v];
+    case 5:
+      return [a[0], a[1], a[2], a[3], a[4], v];
+  }
   if (a.length >= 16) {
     a.push(v);
     return a;
   }
-  const b = new Array<number>(a.length + 1);
-  for (let k = 0; k < a.length; k++) b[k] = a[k];
-  b[a.length] = v;
-  return b;
+  return a.concat(v);
 }
+
 /** Rows longer than this get a target → position map for cost lookups (hubs). */
 const ROW_MAP_MIN = 12;
 
@@ -85,6 +97,8 @@ export class Topology {
   readonly #in: number[][] = [];
   /** Scratch marks for row replacement. */
   readonly #mark: number[] = [];
+  readonly #scratchTo: number[] = [];
+  readonly #scratchCost: number[] = [];
   /** Scratch: position of a kept target in the new row. */
   readonly #slot: number[] = [];
   #stamp = 0;
@@ -261,8 +275,9 @@ export class Topology {
       mark[t] = stamp;
     }
     const old = this.#to[i] ?? [], oldCost = this.#cost[i] ?? [];
-    // exact size (every listed peer is in the new row): no room left over in a big mesh
-    const to = new Array<number>(listed.length), cost = new Array<number>(listed.length);
+    // built in scratch arrays, then copied to exact-size ones (no room left over)
+    const to = this.#scratchTo, cost = this.#scratchCost;
+    to.length = cost.length = listed.length;
     let j = 0;
     for (let k = 0; k < old.length; k++) {
       const t = old[k];
@@ -284,14 +299,16 @@ export class Topology {
       this.#in[t] = append(this.#in[t], i);
       this.edgeCount++;
     }
-    this.#to[i] = to; // a node that lists nobody still has a (possibly empty) row
-    this.#cost[i] = cost;
+    this.#to[i] = to.slice(); // a node that lists nobody still has a (possibly empty) row
+    this.#cost[i] = cost.slice();
     this.#pos[i] = undefined;
     const into = this.#in[i];
     if (into.length === 0) return;
     ++this.#stamp;
     for (const t of listed) mark[t] = this.#stamp;
-    for (const from of [...into]) {
+    // backwards: a removal moves the last (already visited) entry into the hole
+    for (let k = into.length - 1; k >= 0; k--) {
+      const from = into[k];
       if (from !== this.#self && mark[from] !== this.#stamp) this.#deleteEdge(from, i);
     }
   }
