@@ -101,3 +101,41 @@ Deno.test("fast decode: Go-layout updates decode as the general decoder does", (
   assert(rep.ok && rep.value.type === MSG_ROUTE);
   assertEquals(rep.value.update.Connections, { b: 2 });
 });
+
+Deno.test("fast decode: mutated updates are either refused or read as JSON.parse reads them", () => {
+  const te = new TextEncoder(), td = new TextDecoder();
+  let s = 99;
+  const rnd = (n: number) => (s = (s * 1103515245 + 12345) & 0x7fffffff) % n;
+  const base = td.decode(
+    encodeRoutingUpdate({ ...u, Connections: { "node-2": 1, b: 2.5, "c d": 1e-3 } }).subarray(1),
+  );
+  const alphabet = '{}[]":,.-+eE0123456789abnulx\\ \u00e9';
+  let accepted = 0;
+  for (let k = 0; k < 5000; k++) {
+    const chars = [...base];
+    for (let m = 1 + rnd(3); m > 0; m--) {
+      const at = rnd(chars.length), c = alphabet[rnd(alphabet.length)];
+      if (rnd(3) === 0) chars.splice(at, 1);
+      else if (rnd(2) === 0) chars.splice(at, 0, c);
+      else chars[at] = c;
+    }
+    const text = chars.join("");
+    const d = decodeMessage(Uint8Array.of(MSG_ROUTE, ...te.encode(text)), true);
+    if (!d.ok || d.value.type !== MSG_ROUTE || !(d.value.update instanceof GoUpdate)) continue;
+    accepted++;
+    const f = d.value.update;
+    const j = JSON.parse(text); // the fast path must accept valid JSON only
+    assertEquals(Object.keys(j), Object.keys(JSON.parse(base)), text);
+    assertEquals(f.NodeID, j.NodeID, text);
+    assertEquals(f.UpdateID, j.UpdateID, text);
+    assertEquals(f.ForwardingNode, j.ForwardingNode, text);
+    assertEquals(f.Connections, j.Connections, text);
+    const nums = text.match(/"(UpdateEpoch|UpdateSequence|SuspectedDuplicate)":(\d+)/g)!;
+    assertEquals(
+      [f.UpdateEpoch, f.UpdateSequence, f.SuspectedDuplicate],
+      nums.map((x) => BigInt(x.split(":")[1])),
+      text,
+    );
+  }
+  assert(accepted > 100, `mutations the fast path took: ${accepted}`);
+});
