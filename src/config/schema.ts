@@ -78,6 +78,12 @@ export const SECTION_TABLE = [
         "int",
         "A link whose flood queue is stuck this many ms is closed (default 60000)",
       ),
+      f(
+        "DuplicateNotice",
+        "string",
+        "What a credible duplicate-node notice does: exit (stop this node) or stay (log, keep running)",
+        { default: "exit" },
+      ),
       f("ReceptorKubeSupportReconnect", "string", ""),
       f("ReceptorKubeClientsetQPS", "string", ""),
       f("ReceptorKubeClientsetBurst", "string", ""),

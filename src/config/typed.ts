@@ -8,7 +8,7 @@ import { parseGoDuration } from "../gocompat/duration.ts";
 import { ConfigError } from "./errors.ts";
 import { parseFirewallRules } from "./firewall.ts";
 import { applyDefaults, type RawSection } from "./raw_section.ts";
-import type { Section } from "./types.ts";
+import type { NodeSection, Section } from "./types.ts";
 import type { YMap } from "./yaml_v1.ts";
 import { errorText } from "../util/error_text.ts";
 
@@ -35,6 +35,21 @@ function sectionError(
   });
 }
 
+/** Values of `node duplicatenotice` (the mesh's `DuplicateNoticePolicy`). */
+const DUPLICATE_NOTICE_VALUES: readonly NodeSection["duplicatenotice"][] = ["exit", "stay"];
+
+/** `node duplicatenotice`, lower case; "" (given empty) means the default, `exit`. */
+function duplicateNoticePolicy(raw: RawSection, v: string): NodeSection["duplicatenotice"] {
+  const p = (v === "" ? "exit" : v.toLowerCase()) as NodeSection["duplicatenotice"];
+  if (DUPLICATE_NOTICE_VALUES.includes(p)) return p;
+  throw sectionError(
+    raw,
+    `duplicatenotice must be ${DUPLICATE_NOTICE_VALUES.join(" or ")}`,
+    "duplicatenotice",
+    v,
+  );
+}
+
 /** Apply defaults and build the typed section (throws {@link ConfigError}). */
 export function toTypedSection(raw: RawSection): Section {
   applyDefaults(raw);
@@ -56,7 +71,10 @@ export function toTypedSection(raw: RawSection): Section {
   return obj as unknown as Section;
 }
 
-/** `node`: firewall rules parsed, mesh limits checked, the idle timeout in ms. */
+/**
+ * `node`: firewall rules parsed, mesh limits checked, `duplicatenotice` validated, the idle
+ * timeout in ms.
+ */
 function convertNode(raw: RawSection, obj: Record<string, unknown>): void {
   try {
     obj.firewallrules = parseFirewallRules(obj.firewallrules as YMap[]);
@@ -70,6 +88,7 @@ function convertNode(raw: RawSection, obj: Record<string, unknown>): void {
       throw sectionError(raw, `${fld.key} must be a positive integer (0 = default)`, fld.key);
     }
   }
+  obj.duplicatenotice = duplicateNoticePolicy(raw, obj.duplicatenotice as string);
   const t = obj.maxidleconnectiontimeout as string;
   if (t === "") {
     obj.maxidleconnectiontimeout = DEFAULT_MAX_IDLE_MS;

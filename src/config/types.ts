@@ -64,6 +64,11 @@ type Converted = Checked<{
     & {
       /** Milliseconds; 21000 when not set. */
       maxidleconnectiontimeout: number;
+      /**
+       * What a credible duplicate-node notice does: `exit` (default) stops the node, `stay`
+       * keeps it up (README "Duplicate node IDs (credibility rule)"). Validated, lower case.
+       */
+      duplicatenotice: "exit" | "stay";
     }
     & {
       /** A mesh limit (README "Limits"); 0 or null = its default. */

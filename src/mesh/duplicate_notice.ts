@@ -8,7 +8,9 @@
  * us re-announce with a new epoch, at most once per back-off interval (doubling from
  * {@link REANNOUNCE_MIN_MS} to {@link REANNOUNCE_MAX_MS}), so neither a forger nor a real
  * duplicate we do not believe can make us churn epochs (each new epoch resets other nodes'
- * streams to us). Sans-IO: the caller passes the time and acts on the verdict.
+ * streams to us). With the policy `stay` (`node` key `duplicatenotice`) even a credible notice
+ * never stops us: it is answered like one that is not believed. Sans-IO: the caller passes the
+ * time and acts on the verdict.
  * @module
  */
 
@@ -27,23 +29,40 @@ export const REANNOUNCE_MAX_MS = 300_000;
 /** Our own recent epochs whose arrival links are remembered (bounded). */
 const TRACKED_EPOCHS = 8;
 
+/**
+ * What a credible notice does (`node` key `duplicatenotice`): `exit` (the default) shuts the
+ * node down; `stay` keeps it up, so no peer can stop it, and a real duplicate stays too.
+ */
+export type DuplicateNoticePolicy = "exit" | "stay";
+
 /** What to do about a notice naming one of our epochs. */
 export type NoticeVerdict =
-  /** Credible: we are the duplicate; shut down. */
+  /** Credible (policy `exit`): we are the duplicate; shut down. */
   | { kind: "believe"; why: string }
-  /** Not credible: stay up and re-announce now with a new epoch (then call `reannounced`). */
-  | { kind: "reannounce"; why: string; suppressed: number; nextInMs: number }
-  /** Not credible and the back-off is running: stay up, do nothing now. */
+  /**
+   * Not credible, or credible under policy `stay` (`credible` says which): stay up and
+   * re-announce now with a new epoch (then call `reannounced`).
+   */
+  | { kind: "reannounce"; why: string; suppressed: number; nextInMs: number; credible: boolean }
+  /** Not credible (or credible under `stay`) and the back-off is running: do nothing now. */
   | { kind: "hold" };
 
-/** Counts for metrics and tests. */
+/**
+ * Counts for metrics and tests. Each notice has one outcome: believed, ignored, reannounced,
+ * or else held (`notices` minus the others).
+ */
 export interface DuplicateNoticeCounters {
   /** Notices naming our current or a recent epoch. */
   notices: number;
-  /** Re-announcements with a new epoch they caused. */
+  /** Notices not credible that caused a re-announcement with a new epoch. */
   reannounced: number;
   /** Notices believed (at most one: we shut down). */
   believed: number;
+  /**
+   * Credible notices that did not stop us (policy `stay`); each was answered like one not
+   * believed (a re-announcement or held by the back-off).
+   */
+  ignored: number;
 }
 
 /** Credibility state of duplicate notices naming our epochs (one per router). */
@@ -58,11 +77,18 @@ export class DuplicateNotices {
   #backoffMs = REANNOUNCE_MIN_MS;
   #nextAt = -Infinity;
   #suppressed = 0;
-  readonly counters: DuplicateNoticeCounters = { notices: 0, reannounced: 0, believed: 0 };
+  readonly #policy: DuplicateNoticePolicy;
+  readonly counters: DuplicateNoticeCounters = {
+    notices: 0,
+    reannounced: 0,
+    believed: 0,
+    ignored: 0,
+  };
 
-  /** `periodMs`: our routing-update period. */
-  constructor(periodMs: number) {
+  /** `periodMs`: our routing-update period; `policy`: what a credible notice does. */
+  constructor(periodMs: number, policy: DuplicateNoticePolicy = "exit") {
     this.#periodMs = periodMs;
+    this.#policy = policy;
   }
 
   /** True if `epoch` is one of our recent epochs (so a notice naming it is about us). */
@@ -88,10 +114,12 @@ export class DuplicateNotices {
       this.#strikes++;
     }
     if (links.size < DUP_MIN_LINKS * 4) links.add(peer);
-    if (this.#credible(now)) {
+    const credible = this.#credible(now);
+    if (credible && this.#policy === "exit") {
       this.counters.believed++;
       return { kind: "believe", why: this.#why(now) };
     }
+    if (credible) this.counters.ignored++;
     if (named !== current || now < this.#nextAt) {
       this.#suppressed++;
       return { kind: "hold" };
@@ -102,8 +130,8 @@ export class DuplicateNotices {
     this.#nextAt = now + this.#backoffMs;
     const nextInMs = this.#backoffMs;
     this.#backoffMs = Math.min(2 * this.#backoffMs, REANNOUNCE_MAX_MS);
-    this.counters.reannounced++;
-    return { kind: "reannounce", why, suppressed, nextInMs };
+    if (!credible) this.counters.reannounced++;
+    return { kind: "reannounce", why, suppressed, nextInMs, credible };
   }
 
   /** We re-announced with `epoch`: notices naming it are about us too. */

@@ -183,6 +183,7 @@ export class Router {
       names: this.names,
       topology: this.#topo,
       routeUpdateMs: opts.routeUpdateMs ?? 10_000,
+      duplicateNotice: opts.duplicateNotice,
       hasConnections: () => this.#sessions.connections.size > 0,
       connectionCosts: () => this.#sessions.connectionCosts(),
       flood: (bytes) => this.#flood(bytes),

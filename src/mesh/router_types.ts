@@ -10,6 +10,7 @@ import type { RandomSource } from "./random.ts";
 import type { AdvertisementStatus } from "./service_ads.ts";
 import type { UnreachableMessage } from "./messages.ts";
 import type { MeshLimits } from "./limits.ts";
+import type { DuplicateNoticePolicy } from "./duplicate_notice.ts";
 
 /** Options for a {@link Router}. */
 export interface RouterOptions {
@@ -46,6 +47,11 @@ export interface RouterOptions {
   maxForwardingHops?: number;
   /** Limits on what peers can make this node keep (defaults: `DEFAULT_LIMITS`). */
   limits?: Partial<MeshLimits>;
+  /**
+   * What a credible duplicate-node notice does: `exit` (default) shuts the router down, `stay`
+   * never does (README "Duplicate node IDs (credibility rule)").
+   */
+  duplicateNotice?: DuplicateNoticePolicy;
   /**
    * Bytes a link has been handed but not yet written (its send backlog); flooded messages are
    * held back while it is high. Default: always 0.

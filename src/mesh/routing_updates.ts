@@ -11,7 +11,11 @@ import { encodeReflood, encodeRoutingUpdate, type RoutingUpdate } from "./messag
 import type { NameTable } from "./name_table.ts";
 import { makeEpoch, type RandomSource, randomString } from "./random.ts";
 import { type LimitLog, type MeshLimits, utf8Length } from "./limits.ts";
-import { DuplicateNotices, type NoticeVerdict } from "./duplicate_notice.ts";
+import {
+  type DuplicateNoticePolicy,
+  DuplicateNotices,
+  type NoticeVerdict,
+} from "./duplicate_notice.ts";
 import type { RouterOutput } from "./router_types.ts";
 import { SeenSet } from "./seen_set.ts";
 import type { Topology } from "./topology.ts";
@@ -51,6 +55,13 @@ export function updateKey(node: string): string {
   return k;
 }
 
+/** How a notice that does not stop us is described in the log line. */
+function verdictText(v: { credible: boolean }): string {
+  return v.credible
+    ? "CREDIBLE (it would stop us; duplicatenotice: stay keeps us up)"
+    : "not believed";
+}
+
 /** Queue key of the duplicate notice about `node` (kept apart from its normal update). */
 export function dupKey(node: string): string {
   return `d${node}`;
@@ -73,6 +84,8 @@ export interface RoutingUpdatesHost {
   readonly topology: Topology;
   /** Period of our routing updates (ms). */
   readonly routeUpdateMs: number;
+  /** What a credible duplicate notice does (default `exit`; README "Duplicate node IDs"). */
+  readonly duplicateNotice?: DuplicateNoticePolicy;
   /** True when at least one connection is established. */
   hasConnections(): boolean;
   /** A new record of the cost of each established connection, by peer. */
@@ -118,7 +131,7 @@ export class RoutingUpdates {
   constructor(host: RoutingUpdatesHost) {
     this.#host = host;
     this.#epoch = host.epoch;
-    this.#dups = new DuplicateNotices(host.routeUpdateMs);
+    this.#dups = new DuplicateNotices(host.routeUpdateMs, host.duplicateNotice);
     this.#seen = new SeenSet(3_600_000, host.limits.maxSeenIds);
     this.#seen.onEvict = () =>
       host.limitLog.hit("maxSeenIds", "forgetting the oldest UpdateID early");
@@ -141,6 +154,7 @@ export class RoutingUpdates {
       seenIds: this.#seen.size,
       duplicateNotices: d.notices,
       duplicateReannounced: d.reannounced,
+      duplicateIgnored: d.ignored,
     };
   }
 
@@ -333,10 +347,11 @@ export class RoutingUpdates {
 
   /**
    * An update carrying our own NodeID (wire.md §5.5). A notice naming our epoch goes through
-   * the credibility rule of {@link DuplicateNotices}: believed, we shut down; otherwise we stay
-   * up and re-announce with a new epoch (with back-off). An update (or a notice we hold) with
-   * an epoch larger than ours is answered as Go answers it: a notice naming that epoch, which
-   * also makes Go nodes that adopted a forged epoch of ours return to our real one.
+   * the credibility rule of {@link DuplicateNotices}: believed, we shut down (policy `exit`);
+   * otherwise we stay up and re-announce with a new epoch (with back-off). An update (or a
+   * notice we hold) with an epoch larger than ours is answered as Go answers it: a notice naming
+   * that epoch, which also makes Go nodes that adopted a forged epoch of ours return to our real
+   * one.
    */
   #aboutUs(u: RoutingUpdate, fromPeer: string): void {
     const h = this.#host;
@@ -370,7 +385,9 @@ export class RoutingUpdates {
     if (u.UpdateEpoch >= next && u.UpdateEpoch < MAX_U64) next = u.UpdateEpoch + 1n;
     h.logger.error(
       `DUPLICATE NODE NOTICE for ${h.nodeId} epoch ${this.#epoch} (update ${u.UpdateID} via ` +
-        `${fromPeer}; ${v.why}; ${v.suppressed} more held since the last one): not believed, ` +
+        `${fromPeer}; ${v.why}; ${v.suppressed} more held since the last one): ${
+          verdictText(v)
+        }, ` +
         `staying up and re-announcing with epoch ${next}, next re-announcement not before ` +
         `${v.nextInMs / 1000} s. If another node really uses this ID, fix it.`,
     );

@@ -8,6 +8,7 @@ import { Sim, sorted } from "./mesh_sim.ts";
 import { HostilePeer, update } from "./mesh_hostile_helpers.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { decodeMessage, MSG_ROUTE } from "../../src/mesh/messages.ts";
+import type { RouterOptions } from "../../src/mesh/router.ts";
 import {
   DuplicateNotices,
   REANNOUNCE_MAX_MS,
@@ -232,4 +233,83 @@ Deno.test("duplicate notice (documented boundary): a forger whose notices come b
   forge(sim, evil, "v", 30_000, 1000);
   assert(sim.rec("v").shutdown !== undefined, "v shut down");
   assert(/via (m, n|n, m)/.test(logsOf(sim, "v")), "both links named");
+});
+
+/** The ring of the documented boundary above: evil attached to m, v hears m's floods via m and n. */
+function ring(opts: Partial<RouterOptions>): { sim: Sim; evil: HostilePeer } {
+  const sim = new Sim();
+  sim.addNode("v", opts);
+  for (const id of ["m", "n"]) sim.addNode(id);
+  sim.connect("v", "m");
+  sim.connect("v", "n");
+  sim.connect("m", "n");
+  sim.run(500);
+  return { sim, evil: new HostilePeer(sim, "m", "evil") };
+}
+
+Deno.test("duplicate notice: with duplicateNotice stay, the ring forger does not stop the node", () => {
+  const { sim, evil } = ring({ duplicateNotice: "stay" });
+  const changes = forge(sim, evil, "v", 120_000, 1000);
+  assertEquals(sim.rec("v").shutdown, undefined);
+  assertBackoff(changes, 120_000);
+  const logs = logsOf(sim, "v");
+  assert(!logs.includes("We are a duplicate node"));
+  // credible (the same notices stop a node with the default `exit`, test above), logged at error
+  // level once per re-announcement, counted apart from the notices that are not credible
+  const credible = logs.split("\n").filter((l) => l.includes("duplicatenotice: stay keeps us up"));
+  assert(credible.length >= 1, logs);
+  assert(credible.every((l) => l.includes("ERROR")), credible.join("\n"));
+  assert(/via (m, n|n, m)/.test(credible[0]), "both links named");
+  assertEquals(count(logs, "DUPLICATE NODE NOTICE"), changes.length);
+  const st = sim.r("v").stats();
+  assert(st.duplicateIgnored >= 60, `${st.duplicateIgnored} credible notices ignored`);
+  assertEquals(st.duplicateReannounced + credible.length, changes.length);
+  // still routable both ways through the ring
+  assertEquals(sorted(sim.r("n").status().routingTable).v, "v");
+  assertEquals(sorted(sim.r("v").status().routingTable), { evil: "m", m: "m", n: "n" });
+});
+
+Deno.test("duplicate notice: with duplicateNotice stay, a real duplicate heard over two links stays up too", () => {
+  const sim = new Sim();
+  sim.addNode("a", { epoch: 1000n << 24n }, "a1");
+  for (const id of ["b", "c", "d"]) sim.addNode(id);
+  sim.connect("a1", "b");
+  sim.connect("b", "c");
+  sim.connect("b", "d");
+  sim.run(1000);
+  sim.addNode("a", { epoch: 2000n << 24n, duplicateNotice: "stay" }, "a2");
+  sim.connect("a2", "c");
+  sim.connect("a2", "d");
+  sim.run(60_000);
+  assertEquals(sim.rec("a2").shutdown, undefined);
+  assertEquals(sim.rec("a1").shutdown, undefined);
+  assert(logsOf(sim, "a2").includes("duplicatenotice: stay keeps us up"));
+  assert(sim.r("a2").stats().duplicateIgnored > 0);
+});
+
+Deno.test("duplicate notice: the credibility state under policy stay never believes", () => {
+  const d = new DuplicateNotices(10_000, "stay");
+  let e = 100n;
+  const kinds: string[] = [];
+  for (let t = 0; t <= 60_000; t += 500) {
+    for (const peer of ["p", "q"]) {
+      const v = d.notice(e, e, peer, t);
+      kinds.push(v.kind);
+      if (v.kind === "reannounce") d.reannounced(++e);
+    }
+  }
+  assert(!kinds.includes("believe"));
+  assert(d.counters.ignored > 0 && d.counters.believed === 0, JSON.stringify(d.counters));
+  // the same notices under the default policy are believed
+  const x = new DuplicateNotices(10_000);
+  e = 100n;
+  let believed = false;
+  for (let t = 0; t <= 60_000 && !believed; t += 500) {
+    for (const peer of ["p", "q"]) {
+      const v = x.notice(e, e, peer, t);
+      if (v.kind === "believe") believed = true;
+      if (v.kind === "reannounce") x.reannounced(++e);
+    }
+  }
+  assert(believed, "exit believes");
 });

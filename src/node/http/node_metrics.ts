@@ -185,14 +185,18 @@ function routingMetrics(r: MetricsRegistry, mesh: MeshNode): (st: MeshStatus) =>
   const dups = r.counter(
     "receptor_duplicate_notices_total",
     "Duplicate-node notices naming this node's epochs, by outcome: re-announced with a new " +
-      "epoch, or held (README 'Duplicate node IDs')",
+      "epoch, held, or ignored (credible, but duplicatenotice is stay) (README 'Duplicate node IDs')",
     { labels: ["outcome"] },
   );
   return (st) => {
     const c = mesh.router.counters;
     const s = mesh.router.stats();
     dups.set({ outcome: "reannounced" }, s.duplicateReannounced);
-    dups.set({ outcome: "held" }, s.duplicateNotices - s.duplicateReannounced);
+    dups.set({ outcome: "ignored" }, s.duplicateIgnored);
+    dups.set(
+      { outcome: "held" },
+      s.duplicateNotices - s.duplicateReannounced - s.duplicateIgnored,
+    );
     updates.set({ origin: "neighbour" }, c.routingUpdatesFromNeighbours);
     updates.set({ origin: "relayed" }, c.routingUpdatesFromRemote);
     originated.set({}, Number(mesh.router.sequence));
