@@ -6,28 +6,28 @@
  * @module
  */
 
-import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import { encodeReflood, encodeRoutingUpdate, type RoutingUpdate } from "./messages.ts";
 import type { NameTable } from "./name_table.ts";
 import { makeEpoch, type RandomSource, randomString } from "./random.ts";
 import { type LimitLog, type MeshLimits, utf8Length } from "./limits.ts";
+import {
+  type DuplicateNoticePolicy,
+  DuplicateNotices,
+  type NoticeVerdict,
+} from "./duplicate_notice.ts";
 import type { RouterOutput } from "./router_types.ts";
 import { SeenSet } from "./seen_set.ts";
 import type { Topology } from "./topology.ts";
+import { connArrays } from "./update_fast.ts";
+import { UpdateStore } from "./update_store.ts";
 
 /** On-demand flood / route computation delay (ms). */
 export const SOON_MS = 100;
 /** Seen-set sweep interval. */
 const SEEN_SWEEP_MS = 30 * 60_000;
-/** Duplicate notices naming this many successive epochs of ours make the notice credible... */
-const DUP_STRIKES = 3;
-/** ...if they span this many of our update periods (less half a period for jitter). */
-const DUP_SPAN_PERIODS = 2;
-/** Strikes are forgotten after this many quiet update periods. */
-const DUP_FORGET_PERIODS = 30;
-/** Notices within this interval of a re-announcement count as one; we send one notice at most per interval. */
-const DUP_MIN_INTERVAL_MS = 1000;
+/** We send one duplicate notice of our own at most per this interval. */
+const DUP_SEND_MIN_MS = 1000;
 /**
  * Hearing of a new node floods our update (so a newcomer behind a Go node, which does not
  * replay state, learns of us), at most once per this interval: a peer inventing node IDs
@@ -55,6 +55,13 @@ export function updateKey(node: string): string {
   return k;
 }
 
+/** How a notice that does not stop us is described in the log line. */
+function verdictText(v: { credible: boolean }): string {
+  return v.credible
+    ? "CREDIBLE (it would stop us; duplicatenotice: stay keeps us up)"
+    : "not believed";
+}
+
 /** Queue key of the duplicate notice about `node` (kept apart from its normal update). */
 export function dupKey(node: string): string {
   return `d${node}`;
@@ -68,12 +75,17 @@ export interface RoutingUpdatesHost {
   readonly limits: MeshLimits;
   readonly limitLog: LimitLog;
   readonly logger: Logger;
-  readonly clock: Clock;
+  /** The router's current time (ms, monotonic). */
+  now(): number;
+  /** Wall-clock ms (for a fresh epoch). */
+  wallMs(): number;
   readonly random: RandomSource;
   readonly names: NameTable;
   readonly topology: Topology;
   /** Period of our routing updates (ms). */
   readonly routeUpdateMs: number;
+  /** What a credible duplicate notice does (default `exit`; README "Duplicate node IDs"). */
+  readonly duplicateNotice?: DuplicateNoticePolicy;
   /** True when at least one connection is established. */
   hasConnections(): boolean;
   /** A new record of the cost of each established connection, by peer. */
@@ -104,24 +116,26 @@ export class RoutingUpdates {
    * Latest accepted routing update per other node, encoded for re-flooding (ForwardingNode =
    * us), to hand to a new neighbour.
    */
-  readonly #lastUpdates = new Map<string, Uint8Array>();
-  #storedBytes = 0;
+  readonly #lastUpdates = new UpdateStore();
   #epoch: bigint;
   #floodAt?: number;
   #lastSentAt = -Infinity;
   #periodicAt: number;
   #seenSweepAt: number;
-  /** Credibility state of duplicate notices naming our epochs. */
-  #dup = { strikes: 0, firstAt: 0, lastAt: -Infinity, bumpedAt: -Infinity, sentAt: -Infinity };
+  /** Credibility of duplicate notices naming our epochs (README "Duplicate node IDs"). */
+  readonly #dups: DuplicateNotices;
+  /** When we last sent a duplicate notice of our own. */
+  #dupSentAt = -Infinity;
 
-  /** Start the periodic update and seen-set sweep timers from the host clock's now. */
+  /** Start the periodic update and seen-set sweep timers from the host's now. */
   constructor(host: RoutingUpdatesHost) {
     this.#host = host;
     this.#epoch = host.epoch;
+    this.#dups = new DuplicateNotices(host.routeUpdateMs, host.duplicateNotice);
     this.#seen = new SeenSet(3_600_000, host.limits.maxSeenIds);
     this.#seen.onEvict = () =>
       host.limitLog.hit("maxSeenIds", "forgetting the oldest UpdateID early");
-    const now = host.clock.now();
+    const now = host.now();
     this.#periodicAt = now + host.routeUpdateMs;
     this.#seenSweepAt = now + SEEN_SWEEP_MS;
   }
@@ -131,18 +145,27 @@ export class RoutingUpdates {
     return this.#epoch;
   }
 
-  /** Counts for status and tests: stored updates, their bytes, seen IDs. */
-  stats(): { storedUpdates: number; storedUpdateBytes: number; seenIds: number } {
+  /** Counts for status, metrics and tests: stored updates, their bytes, seen IDs, dup notices. */
+  stats(): Record<string, number> {
+    const d = this.#dups.counters;
     return {
       storedUpdates: this.#lastUpdates.size,
-      storedUpdateBytes: this.#storedBytes,
+      storedUpdateBytes: this.#lastUpdates.bytes,
       seenIds: this.#seen.size,
+      duplicateNotices: d.notices,
+      duplicateReannounced: d.reannounced,
+      duplicateIgnored: d.ignored,
     };
   }
 
   /** True if a routing update with this UpdateID was processed already (a flood copy). */
   seen(updateId: string): boolean {
     return this.#seen.has(updateId);
+  }
+
+  /** {@link RoutingUpdates.seen} by seen-set key (see seenKey: read from the bytes). */
+  seenByKey(key: string | number): boolean {
+    return this.#seen.hasKey(key);
   }
 
   /** The sequence number of the last routing update built. */
@@ -178,14 +201,14 @@ export class RoutingUpdates {
    * ad round, half the time; why is not understood yet).
    */
   scheduleFlood(lost = false): void {
-    const soon = this.#host.clock.now() + SOON_MS;
+    const soon = this.#host.now() + SOON_MS;
     if (this.#floodAt === undefined || (lost && this.#floodAt > soon)) this.#floodAt = soon;
   }
 
   /** Flood an update because a new node appeared: soon, but at most once a second. */
   scheduleNewNodeFlood(): void {
     if (this.#floodAt !== undefined) return;
-    const now = this.#host.clock.now();
+    const now = this.#host.now();
     this.#floodAt = Math.max(now + SOON_MS, this.#lastSentAt + NEW_NODE_FLOOD_MIN_MS);
   }
 
@@ -215,7 +238,7 @@ export class RoutingUpdates {
     const h = this.#host;
     if (!h.hasConnections()) return;
     const u = this.make(suspectedDuplicate);
-    this.#lastSentAt = h.clock.now();
+    this.#lastSentAt = h.now();
     if (suspectedDuplicate === 0n) h.logger.debug(`Sending routing update ${u.UpdateID}`);
     else h.logger.warning(`Sending duplicate node notification ${u.UpdateID}`);
     h.flood(encodeRoutingUpdate(u));
@@ -226,7 +249,7 @@ export class RoutingUpdates {
    * keyed by origin node for its paced queue.
    */
   replayTo(peer: string, enqueue: (key: string, bytes: Uint8Array) => void): void {
-    for (const [node, bytes] of this.#lastUpdates) {
+    for (const [node, bytes] of this.#lastUpdates.entries()) {
       if (node !== peer) enqueue(updateKey(node), bytes);
     }
   }
@@ -236,11 +259,10 @@ export class RoutingUpdates {
     const lim = this.#host.limits;
     if (utf8Length(u.NodeID) > lim.maxNodeIdBytes) return ["maxNodeIdBytes", "NodeID"];
     if (utf8Length(u.UpdateID) > lim.maxUpdateIdBytes) return ["maxUpdateIdBytes", "UpdateID"];
-    const conns = u.Connections ?? {};
-    let n = 0;
-    for (const peer in conns) {
-      if (++n > lim.maxConnectionsPerUpdate) return ["maxConnectionsPerUpdate", "Connections"];
-      if (utf8Length(peer) > lim.maxNodeIdBytes) return ["maxNodeIdBytes", "a Connections key"];
+    const peers = connArrays(u)?.peers ?? [];
+    for (let i = 0; i < peers.length; i++) {
+      if (i >= lim.maxConnectionsPerUpdate) return ["maxConnectionsPerUpdate", "Connections"];
+      if (utf8Length(peers[i]) > lim.maxNodeIdBytes) return ["maxNodeIdBytes", "a Connections key"];
     }
     return undefined;
   }
@@ -255,7 +277,7 @@ export class RoutingUpdates {
       return;
     }
     if (u.NodeID === h.nodeId) return this.#aboutUs(u, fromPeer);
-    if (!this.#seen.add(u.UpdateID, h.clock.now())) return;
+    if (!this.#seen.add(u.UpdateID, h.now())) return;
     if (u.SuspectedDuplicate !== 0n) {
       h.logger.warning(
         `Node ${u.NodeID} with epoch ${u.UpdateEpoch} sent update ${u.UpdateID} suspecting a ` +
@@ -265,35 +287,35 @@ export class RoutingUpdates {
       h.floodKeyed(dupKey(u.NodeID), encodeReflood(u, h.nodeId), fromPeer);
       return;
     }
-    h.logger.debug(`Received routing update ${u.UpdateID} from ${u.NodeID} via ${fromPeer}`);
+    if (h.logger.enabled("debug")) {
+      h.logger.debug(`Received routing update ${u.UpdateID} from ${u.NodeID} via ${fromPeer}`);
+    }
     if (!h.topology.versions.has(u.NodeID) && !this.#makeRoom(u.NodeID)) return;
-    const bytes = encodeReflood(u, h.nodeId);
+    const bytes = encodeReflood(u, h.nodeId, (n) => this.#lastUpdates.alloc(n));
     const old = this.#lastUpdates.get(u.NodeID)?.length ?? 0;
-    if (this.#storedBytes - old + bytes.length > h.limits.maxStoredUpdateBytes) {
+    if (this.#lastUpdates.bytes - old + bytes.length > h.limits.maxStoredUpdateBytes) {
       h.limitLog.hit("maxStoredUpdateBytes", `dropped the update of ${u.NodeID}`);
       return;
     }
-    const edges = Object.keys(u.Connections ?? {}).length;
+    const peers = connArrays(u)?.peers ?? [];
+    const edges = peers.length;
     if (h.topology.edgeCount - h.topology.rowSize(u.NodeID) + edges > h.limits.maxEdges) {
       h.limitLog.hit("maxEdges", `dropped the update of ${u.NodeID}`);
       return;
     }
-    const r = h.topology.applyUpdate(u, h.clock.now());
+    const r = h.topology.applyUpdate(u, h.now());
     if (!r.accepted) return;
-    this.#storedBytes += bytes.length - old;
     this.#lastUpdates.set(u.NodeID, bytes);
     if (r.restarted) h.emit({ kind: "nodeRestarted", node: u.NodeID });
     if (r.newNode) {
       h.names.note(u.NodeID);
       this.scheduleNewNodeFlood();
     }
-    if (r.changed) {
-      h.markRoutesDirty();
-      // Names of the sender's peers too: a node we can route to may not have sent its own
-      // update yet (a restarted node hears from unchanged nodes only at their next periodic
-      // update), and data from it would otherwise be dropped as "hash not found".
-      for (const peer in u.Connections ?? {}) h.names.note(peer);
-    }
+    // Names of the sender's peers are noted too, by the topology as it first holds each
+    // (Topology.onName): a node we can route to may not have sent its own update yet (a
+    // restarted node hears from unchanged nodes only at their next periodic update), and data
+    // from it would otherwise be dropped as "hash not found".
+    if (r.changed) h.markRoutesDirty();
     h.floodKeyed(updateKey(u.NodeID), bytes, fromPeer);
   }
 
@@ -306,7 +328,7 @@ export class RoutingUpdates {
     const h = this.#host;
     if (h.topology.knownNodes < h.limits.maxKnownNodes) return true;
     const oldest = h.topology.oldest();
-    const staleBefore = h.clock.now() - STALE_PERIODS * h.routeUpdateMs;
+    const staleBefore = h.now() - STALE_PERIODS * h.routeUpdateMs;
     if (oldest && oldest[1].at < staleBefore && !h.isPeer(oldest[0])) {
       this.forget(oldest[0]);
       return true;
@@ -319,67 +341,59 @@ export class RoutingUpdates {
   forget(node: string): void {
     const h = this.#host;
     h.topology.forget(node);
-    this.#storedBytes -= this.#lastUpdates.get(node)?.length ?? 0;
     this.#lastUpdates.delete(node);
     h.markRoutesDirty();
   }
 
   /**
-   * An update carrying our own NodeID (wire.md §5.5), with the credibility rule for duplicate
-   * notices (README "Duplicate node IDs"): a notice naming our epoch is acted on only when
-   * notices have named {@link DUP_STRIKES} successive epochs of ours — each announced after
-   * the previous notice — over at least {@link DUP_SPAN_PERIODS} update periods. Before that
-   * we log, stay up and re-announce with a new, larger epoch.
+   * An update carrying our own NodeID (wire.md §5.5). A notice naming our epoch goes through
+   * the credibility rule of {@link DuplicateNotices}: believed, we shut down (policy `exit`);
+   * otherwise we stay up and re-announce with a new epoch (with back-off). An update (or a
+   * notice we hold) with an epoch larger than ours is answered as Go answers it: a notice naming
+   * that epoch, which also makes Go nodes that adopted a forged epoch of ours return to our real
+   * one.
    */
   #aboutUs(u: RoutingUpdate, fromPeer: string): void {
     const h = this.#host;
     if (u.UpdateEpoch === this.#epoch) return;
-    const now = h.clock.now();
-    if (u.SuspectedDuplicate === this.#epoch) {
-      const d = this.#dup;
-      if (now - d.lastAt > DUP_FORGET_PERIODS * h.routeUpdateMs) d.strikes = 0;
-      d.lastAt = now;
-      // notices that follow a re-announcement within a second count once (one sender's burst)
-      if (now - d.bumpedAt >= DUP_MIN_INTERVAL_MS) {
-        if (d.strikes === 0) d.firstAt = now;
-        d.strikes++;
-      }
-      // Notices come one per update period of ours, so the span is two periods give or take
-      // delivery jitter: half a period of slack, or a real duplicate would need a fourth
-      // notice (~30 s instead of ~20 s) about half the time.
-      const span = (DUP_SPAN_PERIODS - 0.5) * h.routeUpdateMs;
-      if (d.strikes >= DUP_STRIKES && now - d.firstAt >= span) {
+    const now = h.now();
+    const named = u.SuspectedDuplicate;
+    if (named !== 0n && (named === this.#epoch || this.#dups.isRecent(named))) {
+      const v = this.#dups.notice(named, this.#epoch, fromPeer, now);
+      if (v.kind === "believe") {
         h.logger.error(
-          `We are a duplicate node with ID ${h.nodeId} and epoch ${this.#epoch} (notices named ` +
-            `${d.strikes} successive epochs of ours).  Shutting down.`,
+          `We are a duplicate node with ID ${h.nodeId} and epoch ${this.#epoch} (${v.why}).  ` +
+            `Shutting down.`,
         );
         h.shutdown(`duplicate node ID ${h.nodeId}`);
         return;
       }
-      this.#bumpEpoch(u, fromPeer, now);
-      return;
+      if (v.kind === "reannounce") return this.#bumpEpoch(u, fromPeer, v);
     }
-    if (u.UpdateEpoch > this.#epoch && now - this.#dup.sentAt >= DUP_MIN_INTERVAL_MS) {
-      this.#dup.sentAt = now;
+    if (u.UpdateEpoch > this.#epoch && now - this.#dupSentAt >= DUP_SEND_MIN_MS) {
+      this.#dupSentAt = now;
       h.logger.error(`Duplicate node ID ${u.NodeID} detected via ${fromPeer}`);
       this.send(u.UpdateEpoch);
     }
   }
 
-  #bumpEpoch(u: RoutingUpdate, fromPeer: string, now: number): void {
+  #bumpEpoch(u: RoutingUpdate, fromPeer: string, v: NoticeVerdict & { kind: "reannounce" }): void {
     const h = this.#host;
-    const fresh = makeEpoch(h.clock.wallNow().getTime(), h.random);
+    const fresh = makeEpoch(h.wallMs(), h.random);
     let next = this.#epoch + 1n;
     if (fresh > next) next = fresh;
     if (u.UpdateEpoch >= next && u.UpdateEpoch < MAX_U64) next = u.UpdateEpoch + 1n;
     h.logger.error(
       `DUPLICATE NODE NOTICE for ${h.nodeId} epoch ${this.#epoch} (update ${u.UpdateID} via ` +
-        `${fromPeer}, ${this.#dup.strikes} of ${DUP_STRIKES} needed to believe it): staying up ` +
-        `and re-announcing with epoch ${next}. If another node really uses this ID, fix it.`,
+        `${fromPeer}; ${v.why}; ${v.suppressed} more held since the last one): ${
+          verdictText(v)
+        }, ` +
+        `staying up and re-announcing with epoch ${next}, next re-announcement not before ` +
+        `${v.nextInMs / 1000} s. If another node really uses this ID, fix it.`,
     );
     this.#epoch = next;
     this.#sequence = 0n;
-    this.#dup.bumpedAt = now;
+    this.#dups.reannounced(next);
     this.send(0n);
   }
 }
