@@ -391,8 +391,8 @@ export class KubeCluster {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    p.stdout.pipeTo(open(".out").writable).catch(() => {});
-    p.stderr.pipeTo(open("").writable).catch(() => {});
+    drainTo(p.stdout, open(".out")).catch(() => {});
+    drainTo(p.stderr, open("")).catch(() => {});
     this.procs.set(name, p);
   }
 
@@ -580,6 +580,21 @@ export class KubeCluster {
       await this.stopComponent(n);
     }
     if (this.ownDir) await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * Copy a component's output into its log file chunk by chunk. Not `pipeTo(file.writable)`:
+ * with that (Deno 2.9) nothing reached the file before the component exited, so a failing
+ * test's dump of kwok's log missed everything the running kwok had done.
+ */
+async function drainTo(stream: ReadableStream<Uint8Array>, file: Deno.FsFile): Promise<void> {
+  try {
+    for await (const chunk of stream) {
+      for (let off = 0; off < chunk.length;) off += await file.write(chunk.subarray(off));
+    }
+  } finally {
+    file.close();
   }
 }
 

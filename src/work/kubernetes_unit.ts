@@ -108,7 +108,10 @@ export class KubeUnitType implements WorkUnitType {
     return new KubeRun(unit, client, signal, this.#timings, async () => {
       const s = await unit.load();
       const x = s.ExtraData as KubeExtraData;
-      if (x.PodName) await client.deletePod(x.KubeNamespace || ked.KubeNamespace, x.PodName);
+      if (!x.PodName) return;
+      const ns = x.KubeNamespace || ked.KubeNamespace;
+      await client.deletePod(ns, x.PodName);
+      unit.logger.info(`[${unit.id}] deleted pod ${ns}/${x.PodName} of the failed unit`);
     });
   }
 
