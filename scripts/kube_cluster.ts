@@ -277,7 +277,7 @@ spec:
   selector:
     matchNamespaces: ['${ns}']
   attaches:
-  - logsFile: ${dir}/logs/${ns}.attach-never-written
+  - logsFile: ${dir}/logs/${ns}.attach
 `);
   }
   return docs.join("---\n");
@@ -514,6 +514,11 @@ export class KubeCluster {
   async populate(): Promise<void> {
     for (const ns of this.namespaces) {
       await Deno.writeTextFile(this.logFile(ns), "", { append: true });
+      // kwok follows this file as an attach's output. It must exist: without it kwok ends
+      // every attach at once, racing our node's stdin (under load the node saw the attach
+      // closed before it had half-closed stdin and failed the unit). Empty, the attach stays
+      // open like a kubelet's until the node closes it.
+      await Deno.writeTextFile(`${this.dir}/logs/${ns}.attach`, "", { append: true });
       if (ns !== "default") {
         await this.#create("/api/v1/namespaces", { metadata: { name: ns } });
       }

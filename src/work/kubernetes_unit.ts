@@ -47,6 +47,7 @@ export function kubeTimingsFromEnv(): KubeRunTimings {
       "RECEPTOR_KUBE_RECONNECT_LIMIT_MS",
       DEFAULT_KUBE_TIMINGS.reconnectLimitMs,
     ),
+    attachGraceMs: num("RECEPTOR_KUBE_ATTACH_GRACE_MS", DEFAULT_KUBE_TIMINGS.attachGraceMs),
   };
 }
 
