@@ -60,7 +60,7 @@ function update(n: number): ScaleResult {
   });
   const c0 = cpu();
   for (const m of msgs) {
-    f.router.handleMessage(1, m);
+    f.router.handleMessage(f.clock.now(), 1, m);
     f.drain();
   }
   const per = (cpu() - c0) / K;
@@ -68,7 +68,7 @@ function update(n: number): ScaleResult {
   for (let i = 0; i < 20; i++) {
     f.feed(i, 1_000_000n + BigInt(i), i % 2 === 0); // edges change: the routes are dirty
     f.clock.advance(200);
-    f.router.handleTimeout();
+    f.router.handleTimeout(f.clock.now());
     f.drain();
   }
   const calc = (cpu() - c1) / 20;

@@ -1,6 +1,7 @@
 /**
- * One clock, passed in, never global. Sans-IO cores read time only through a {@link Clock}
- * so tests can drive them with a {@link FakeClock}.
+ * One clock, passed in, never global. The shells (MeshNode, the QUIC driver, the work engine)
+ * read time through a {@link Clock} and hand it to the sans-IO cores as `now`, so tests drive
+ * everything with a {@link FakeClock}.
  * @module
  */
 

@@ -23,8 +23,8 @@ import {
 } from "./schema_fields.ts";
 
 /**
- * The table with its literal kinds and keys (`as const`), so config/types.ts is checked
- * against it (see config/schema_drift.ts).
+ * The table with its literal kinds, keys and field types (`as const`): config/types.ts derives
+ * the typed sections from it.
  */
 export const SECTION_TABLE = [
   {
@@ -77,6 +77,12 @@ export const SECTION_TABLE = [
         "MaxLinkStallMs",
         "int",
         "A link whose flood queue is stuck this many ms is closed (default 60000)",
+      ),
+      f(
+        "DuplicateNotice",
+        "string",
+        "What a credible duplicate-node notice does: exit (stop this node) or stay (log, keep running)",
+        { default: "exit" },
       ),
       f("ReceptorKubeSupportReconnect", "string", ""),
       f("ReceptorKubeClientsetQPS", "string", ""),

@@ -32,13 +32,16 @@ export const GROUP_CERTS: HelpGroup = {
   order: 90,
 };
 
-/** One field: Go name, type, help text; the key is the Go name in lower case. */
-export function f<G extends string>(
+/**
+ * One field: Go name, type, help text; the key is the Go name in lower case. Key and type stay
+ * literal, so config/types.ts derives the typed sections from the table.
+ */
+export function f<G extends string, T extends FieldType>(
   goName: G,
-  type: FieldType,
+  type: T,
   description: string,
   opts: { default?: string; required?: boolean; bare?: boolean } = {},
-): FieldSpec & { key: Lowercase<G> } {
+): FieldSpec & { key: Lowercase<G>; type: T } {
   return { goName, key: goName.toLowerCase() as Lowercase<G>, type, description, ...opts };
 }
 

@@ -1,11 +1,15 @@
 /**
- * Typed configuration: one interface per v1 section (lower-case field names, values after
- * defaults), the {@link Section} union, and the {@link Invocation} that `parseInvocation`
- * returns.
+ * Typed configuration: the typed section of every v1 directive, derived by the type system from
+ * the section table (config/schema.ts: field keys and value types, plus the conversions of
+ * config/typed.ts listed in `Converted` below), the {@link Section} union, and the
+ * {@link Invocation} that `parseInvocation` returns. Field help lives in the table (it is what
+ * `--help` prints); only converted fields carry their own JSDoc here.
  * @module
  */
 
 import type { FirewallRule } from "../util/firewall_rule.ts";
+import type { SECTION_TABLE } from "./schema.ts";
+import type { FieldType } from "./section_spec.ts";
 
 export type { FirewallRule };
 
@@ -17,389 +21,172 @@ export interface SectionBase {
   source: string;
 }
 
+/** One directive of the section table, with its literal kind and fields. */
+type Spec = (typeof SECTION_TABLE)[number];
+/** The fields of kind `K` in the table. */
+type Field<K> = Extract<Spec, { kind: K }>["fields"][number];
+/** The keys of kind `K` in the table. */
+type FieldKey<K> = Field<K>["key"];
+
+/** A field's value after parsing and defaults, by table type. */
+interface FieldValues {
+  string: string;
+  int: number;
+  float: number;
+  bool: boolean;
+  strings: string[];
+  floatmap: Record<string, number>;
+  anymap: Record<string, unknown>;
+  /** Parsed by config/typed.ts. */
+  rules: FirewallRule[];
+}
+
+/** Value of field `F`: by its table type; `allowedpeers` stays null when not given (anyone). */
+type Plain<F extends { key: string; type: FieldType }> = F["key"] extends "allowedpeers"
+  ? string[] | null
+  : FieldValues[F["type"]];
+
+/** The node's mesh limits: every `max…` key but the idle timeout. */
+type NodeLimitKey = Exclude<Extract<FieldKey<"node">, `max${string}`>, "maxidleconnectiontimeout">;
+
+/** Checks that each converted key is a field of its kind in the table (else: a compile error). */
+type Checked<
+  T extends {
+    [K in keyof T]: K extends Spec["kind"]
+      ? { [P in keyof T[K]]: P extends FieldKey<K> ? unknown : never }
+      : never;
+  },
+> = T;
+
+/** Fields whose typed value differs from their table type: what config/typed.ts converts. */
+type Converted = Checked<{
+  node:
+    & {
+      /** Milliseconds; 21000 when not set. */
+      maxidleconnectiontimeout: number;
+      /**
+       * What a credible duplicate-node notice does: `exit` (default) stops the node, `stay`
+       * keeps it up (README "Duplicate node IDs (credibility rule)"). Validated, lower case.
+       */
+      duplicatenotice: "exit" | "stay";
+    }
+    & {
+      /** A mesh limit (README "Limits"); 0 or null = its default. */
+      [P in NodeLimitKey]: number | null;
+    };
+  "work-retention": {
+    /** Release finished units this long after they finished (ms); 0 = off. */
+    maxage: number;
+    /** Sweep period (ms). */
+    interval: number;
+    /** Give up a background remote release after this long unreachable (ms); 0 = never. */
+    releasegiveup: number;
+  };
+  "work-signing": {
+    /** Milliseconds (5 minutes when not set). */
+    tokenexpiration: number;
+  };
+}>;
+
+/** The converted fields of kind `K` (none for most kinds). */
+type ConvertedOf<K> = K extends keyof Converted ? Converted[K] : Record<never, never>;
+
+/** One object type out of an intersection (readable hovers; property JSDoc is kept). */
+type Flat<T> = T extends infer O ? { [P in keyof O]: O[P] } : never;
+
+/** Every section kind. */
+export type SectionKind = Spec["kind"];
+
+/** The typed section of kind `K`: its table fields after defaults and conversions. */
+type Derived<K extends SectionKind> = Flat<
+  & SectionBase
+  & { kind: K }
+  & Omit<{ [F in Field<K> as F["key"]]: Plain<F> }, keyof ConvertedOf<K>>
+  & ConvertedOf<K>
+>;
+
+/** Any section instance. */
+export type Section = { [K in SectionKind]: Derived<K> }[SectionKind];
+
+/** The section type for a kind. */
+export type SectionOf<K extends SectionKind> = Extract<Section, { kind: K }>;
+
 /** `node` (§3.1). `id` is "" when not given: {@link validateSections} fills in the host name. */
-export interface NodeSection extends SectionBase {
-  kind: "node";
-  id: string;
-  /** `/tmp/receptor` by default; "" means `<OS temp dir>/receptor`. */
-  datadir: string;
-  firewallrules: FirewallRule[];
-  /** Milliseconds; 21000 when not set. */
-  maxidleconnectiontimeout: number;
-  /** Longest node ID accepted in routing updates and ads (default 255);  0 or null = default. */
-  maxnodeidbytes: number | null;
-  /** Longest routing-update UpdateID accepted (default 64);  0 or null = default. */
-  maxupdateidbytes: number | null;
-  /** Most connections one routing update may list (default 1024);  0 or null = default. */
-  maxconnectionsperupdate: number | null;
-  /** Most remote nodes remembered (default 20000);  0 or null = default. */
-  maxknownnodes: number | null;
-  /** Most bytes of stored routing updates (default 67108864);  0 or null = default. */
-  maxstoredupdatebytes: number | null;
-  /** Most edges in the topology table (default 200000);  0 or null = default. */
-  maxedges: number | null;
-  /** Most routing-update IDs remembered for dedupe (default 200000);  0 or null = default. */
-  maxseenids: number | null;
-  /** Most node names in the name hash table (default 40000);  0 or null = default. */
-  maxnames: number | null;
-  /** Most service advertisements stored (default 50000);  0 or null = default. */
-  maxads: number | null;
-  /** Most service advertisements stored per node (default 64);  0 or null = default. */
-  maxadspernode: number | null;
-  /** Largest service advertisement accepted, in bytes (default 16384);  0 or null = default. */
-  maxadbytes: number | null;
-  /** Ad times further ahead than this many ms are clamped (default 300000);  0 or null = default. */
-  maxadfuturems: number | null;
-  /** Queued flood bytes per link above which it is closed (default 33554432);  0 or null = default. */
-  maxlinkqueuebytes: number | null;
-  /** A link whose flood queue is stuck this many ms is closed (default 60000);  0 or null = default. */
-  maxlinkstallms: number | null;
-  receptorkubesupportreconnect: string;
-  receptorkubeclientsetqps: string;
-  receptorkubeclientsetburst: string;
-  receptorkubeclientsetratelimiter: string;
-}
-
+export type NodeSection = SectionOf<"node">;
 /** `log-level` (§3.2); `level` is validated by {@link validateSections}. */
-export interface LogLevelSection extends SectionBase {
-  kind: "log-level";
-  level: string;
-}
-
+export type LogLevelSection = SectionOf<"log-level">;
 /** `trace` (no keys). */
-export interface TraceSection extends SectionBase {
-  kind: "trace";
-}
-
+export type TraceSection = SectionOf<"trace">;
 /** `local-only` (§3.4). */
-export interface LocalOnlySection extends SectionBase {
-  kind: "local-only";
-  local: boolean;
-}
-
+export type LocalOnlySection = SectionOf<"local-only">;
 /** `version` (exclusive action). */
-export interface VersionSection extends SectionBase {
-  kind: "version";
-}
-
+export type VersionSection = SectionOf<"version">;
 /** `tls-server` (§3.5). */
-export interface TlsServerSection extends SectionBase {
-  kind: "tls-server";
-  name: string;
-  cert: string;
-  key: string;
-  requireclientcert: boolean;
-  clientcas: string;
-  pinnedclientcert: string[];
-  skipreceptornamescheck: boolean;
-  mintls13: boolean;
-}
-
+export type TlsServerSection = SectionOf<"tls-server">;
 /** `tls-client` (§3.6). */
-export interface TlsClientSection extends SectionBase {
-  kind: "tls-client";
-  name: string;
-  cert: string;
-  key: string;
-  rootcas: string;
-  insecureskipverify: boolean;
-  pinnedservercert: string[];
-  skipreceptornamescheck: boolean;
-  mintls13: boolean;
-}
-
-/** `tcp-listener` (§3.7). `allowedpeers` null = anyone; [] = nobody. */
-export interface TcpListenerSection extends SectionBase {
-  kind: "tcp-listener";
-  bindaddr: string;
-  port: number;
-  tls: string;
-  cost: number;
-  nodecost: Record<string, number>;
-  allowedpeers: string[] | null;
-  /** Our addition: cap on connections that have not completed the handshake (default 256). */
-  maxunauthenticated: number;
-  /** Our addition: Go duration to complete the handshakes (default `12s`). */
-  handshaketimeout: string;
-}
-
+export type TlsClientSection = SectionOf<"tls-client">;
+/**
+ * `tcp-listener` (§3.7). `allowedpeers` null = anyone; [] = nobody. Our additions:
+ * `maxunauthenticated` caps connections that have not completed the handshake (default 256),
+ * `handshaketimeout` is the Go duration they get to complete it (default `12s`).
+ */
+export type TcpListenerSection = SectionOf<"tcp-listener">;
 /** `tcp-peer` (§3.7). */
-export interface TcpPeerSection extends SectionBase {
-  kind: "tcp-peer";
-  address: string;
-  redial: boolean;
-  tls: string;
-  cost: number;
-  allowedpeers: string[] | null;
-}
-
-/** `udp-listener` (§3.7). */
-export interface UdpListenerSection extends SectionBase {
-  kind: "udp-listener";
-  bindaddr: string;
-  port: number;
-  cost: number;
-  nodecost: Record<string, number>;
-  allowedpeers: string[] | null;
-  /** Our addition: as for `tcp-listener` (sessions are new source addresses). */
-  maxunauthenticated: number;
-  /** Our addition: as for `tcp-listener`. */
-  handshaketimeout: string;
-}
-
+export type TcpPeerSection = SectionOf<"tcp-peer">;
+/** `udp-listener` (§3.7); the admission limits as for `tcp-listener` (sessions are new source addresses). */
+export type UdpListenerSection = SectionOf<"udp-listener">;
 /** `udp-peer` (§3.7). */
-export interface UdpPeerSection extends SectionBase {
-  kind: "udp-peer";
-  address: string;
-  redial: boolean;
-  cost: number;
-  allowedpeers: string[] | null;
-}
-
-/** `ws-listener` (§3.7). */
-export interface WsListenerSection extends SectionBase {
-  kind: "ws-listener";
-  bindaddr: string;
-  port: number;
-  path: string;
-  tls: string;
-  cost: number;
-  nodecost: Record<string, number>;
-  allowedpeers: string[] | null;
-  /** Our addition: as for `tcp-listener`. */
-  maxunauthenticated: number;
-  /** Our addition: as for `tcp-listener`. */
-  handshaketimeout: string;
-}
-
+export type UdpPeerSection = SectionOf<"udp-peer">;
+/** `ws-listener` (§3.7); the admission limits as for `tcp-listener`. */
+export type WsListenerSection = SectionOf<"ws-listener">;
 /** `ws-peer` (§3.7). */
-export interface WsPeerSection extends SectionBase {
-  kind: "ws-peer";
-  address: string;
-  redial: boolean;
-  extraheader: string;
-  tls: string;
-  cost: number;
-  allowedpeers: string[] | null;
-}
-
+export type WsPeerSection = SectionOf<"ws-peer">;
 /** `control-service` (§3.8). `permissions` is the numeric mode (0o600 by default). */
-export interface ControlServiceSection extends SectionBase {
-  kind: "control-service";
-  service: string;
-  filename: string;
-  permissions: number;
-  tls: string;
-  tcplisten: string;
-  tcptls: string;
-}
-
+export type ControlServiceSection = SectionOf<"control-service">;
 /** `command-service` (§3.9). */
-export interface CommandServiceSection extends SectionBase {
-  kind: "command-service";
-  service: string;
-  command: string;
-  tls: string;
-}
-
+export type CommandServiceSection = SectionOf<"command-service">;
 /** `tcp-server` (§3.9). */
-export interface TcpServerSection extends SectionBase {
-  kind: "tcp-server";
-  port: number;
-  bindaddr: string;
-  remotenode: string;
-  remoteservice: string;
-  tlsserver: string;
-  tlsclient: string;
-}
-
+export type TcpServerSection = SectionOf<"tcp-server">;
 /** `tcp-client` (§3.9). */
-export interface TcpClientSection extends SectionBase {
-  kind: "tcp-client";
-  service: string;
-  address: string;
-  tlsserver: string;
-  tlsclient: string;
-}
-
+export type TcpClientSection = SectionOf<"tcp-client">;
 /** `udp-server` (§3.9). */
-export interface UdpServerSection extends SectionBase {
-  kind: "udp-server";
-  port: number;
-  bindaddr: string;
-  remotenode: string;
-  remoteservice: string;
-}
-
+export type UdpServerSection = SectionOf<"udp-server">;
 /** `udp-client` (§3.9). */
-export interface UdpClientSection extends SectionBase {
-  kind: "udp-client";
-  service: string;
-  address: string;
-}
-
+export type UdpClientSection = SectionOf<"udp-client">;
 /** `unix-socket-server` (§3.9). */
-export interface UnixSocketServerSection extends SectionBase {
-  kind: "unix-socket-server";
-  filename: string;
-  permissions: number;
-  remotenode: string;
-  remoteservice: string;
-  tls: string;
-}
-
+export type UnixSocketServerSection = SectionOf<"unix-socket-server">;
 /** `unix-socket-client` (§3.9). */
-export interface UnixSocketClientSection extends SectionBase {
-  kind: "unix-socket-client";
-  service: string;
-  filename: string;
-  tls: string;
-}
-
+export type UnixSocketClientSection = SectionOf<"unix-socket-client">;
 /** `ip-router` (§3.9). */
-export interface IpRouterSection extends SectionBase {
-  kind: "ip-router";
-  networkname: string;
-  interface: string;
-  localnet: string;
-  routes: string;
-}
-
+export type IpRouterSection = SectionOf<"ip-router">;
 /** `work-command` (§3.10). */
-export interface WorkCommandSection extends SectionBase {
-  kind: "work-command";
-  worktype: string;
-  command: string;
-  params: string;
-  allowruntimeparams: boolean;
-  verifysignature: boolean;
-}
-
+export type WorkCommandSection = SectionOf<"work-command">;
 /** `work-deno` (not upstream): a Deno module run under Deno's permission sandbox. */
-export interface WorkDenoSection extends SectionBase {
-  kind: "work-deno";
-  worktype: string;
-  module: string;
-  allowread: string[];
-  allowwrite: string[];
-  allownet: string[];
-  allowenv: string[];
-  allowrun: string[];
-  allowruntimeparams: boolean;
-  verifysignature: boolean;
-}
-
+export type WorkDenoSection = SectionOf<"work-deno">;
 /** `work-retention` (not upstream): automatic release of finished units (durations in ms). */
-export interface WorkRetentionSection extends SectionBase {
-  kind: "work-retention";
-  /** Release finished units this long after they finished; 0 = off. */
-  maxage: number;
-  /** Keep at most this many finished units; 0 = off. */
-  maxcount: number;
-  /** Sweep period. */
-  interval: number;
-  /** Give up a background remote release after this long unreachable; 0 = never. */
-  releasegiveup: number;
-}
-
-/** `observability` (not upstream): the node's HTTP endpoint (metrics, health, mesh page). */
-export interface ObservabilitySection extends SectionBase {
-  kind: "observability";
-  /** host:port (default 127.0.0.1:9180). */
-  address: string;
-  /** tls-server name: HTTPS (client certificates checked when it has clientcas). */
-  tls: string;
-  /** /health is 503 while fewer peers are connected. */
-  minpeers: number;
-  /** Serve the live mesh page at `/`. */
-  meshpage: boolean;
-}
-
+export type WorkRetentionSection = SectionOf<"work-retention">;
+/**
+ * `observability` (not upstream): the node's HTTP endpoint (metrics, health, mesh page):
+ * `address` host:port (default 127.0.0.1:9180), `tls` a tls-server name (HTTPS), `minpeers`
+ * (/health is 503 while fewer peers are connected), `meshpage` (the live mesh page at `/`).
+ */
+export type ObservabilitySection = SectionOf<"observability">;
 /** `work-kubernetes` (§3.10). */
-export interface WorkKubernetesSection extends SectionBase {
-  kind: "work-kubernetes";
-  worktype: string;
-  namespace: string;
-  image: string;
-  command: string;
-  params: string;
-  authmethod: string;
-  kubeconfig: string;
-  pod: string;
-  allowruntimeauth: boolean;
-  allowruntimecommand: boolean;
-  allowruntimeparams: boolean;
-  allowruntimepod: boolean;
-  deletepodonrestart: boolean;
-  streammethod: string;
-  verifysignature: boolean;
-}
-
+export type WorkKubernetesSection = SectionOf<"work-kubernetes">;
 /** `work-python` (deprecated; always fails at start-up). */
-export interface WorkPythonSection extends SectionBase {
-  kind: "work-python";
-  worktype: string;
-  plugin: string;
-  function: string;
-  config: Record<string, unknown>;
-}
-
-/** `work-signing` (§3.10). `tokenexpiration` in milliseconds (5 minutes when not set). */
-export interface WorkSigningSection extends SectionBase {
-  kind: "work-signing";
-  privatekey: string;
-  tokenexpiration: number;
-}
-
+export type WorkPythonSection = SectionOf<"work-python">;
+/** `work-signing` (§3.10). */
+export type WorkSigningSection = SectionOf<"work-signing">;
 /** `work-verification` (§3.10). */
-export interface WorkVerificationSection extends SectionBase {
-  kind: "work-verification";
-  publickey: string;
-}
-
+export type WorkVerificationSection = SectionOf<"work-verification">;
 /** `cert-init` (§3.11, §5). `bits` 0 means 2048. */
-export interface CertInitSection extends SectionBase {
-  kind: "cert-init";
-  commonname: string;
-  bits: number;
-  notbefore: string;
-  notafter: string;
-  outcert: string;
-  outkey: string;
-}
-
+export type CertInitSection = SectionOf<"cert-init">;
 /** `cert-makereq` (§3.11, §5). */
-export interface CertMakeReqSection extends SectionBase {
-  kind: "cert-makereq";
-  commonname: string;
-  bits: number;
-  dnsname: string[];
-  ipaddress: string[];
-  nodeid: string[];
-  outreq: string;
-  inkey: string;
-  outkey: string;
-}
-
+export type CertMakeReqSection = SectionOf<"cert-makereq">;
 /** `cert-signreq` (§3.11, §5). `verify` true = do not prompt. */
-export interface CertSignReqSection extends SectionBase {
-  kind: "cert-signreq";
-  req: string;
-  cacert: string;
-  cakey: string;
-  notbefore: string;
-  notafter: string;
-  outcert: string;
-  verify: boolean;
-}
-
+export type CertSignReqSection = SectionOf<"cert-signreq">;
 /** Hidden `command-runner` (§2.7). */
-export interface CommandRunnerSection extends SectionBase {
-  kind: "command-runner";
-  command: string;
-  params: string;
-  unitdir: string;
-}
+export type CommandRunnerSection = SectionOf<"command-runner">;
 
 /** Alias used by the CLI layer. */
 export type CertInit = CertInitSection;
@@ -407,49 +194,6 @@ export type CertInit = CertInitSection;
 export type CertMakeReq = CertMakeReqSection;
 /** Alias used by the CLI layer. */
 export type CertSignReq = CertSignReqSection;
-
-/** Any section instance. */
-export type Section =
-  | NodeSection
-  | LogLevelSection
-  | TraceSection
-  | LocalOnlySection
-  | VersionSection
-  | TlsServerSection
-  | TlsClientSection
-  | TcpListenerSection
-  | TcpPeerSection
-  | UdpListenerSection
-  | UdpPeerSection
-  | WsListenerSection
-  | WsPeerSection
-  | ControlServiceSection
-  | CommandServiceSection
-  | TcpServerSection
-  | TcpClientSection
-  | UdpServerSection
-  | UdpClientSection
-  | UnixSocketServerSection
-  | UnixSocketClientSection
-  | IpRouterSection
-  | WorkCommandSection
-  | WorkDenoSection
-  | WorkRetentionSection
-  | ObservabilitySection
-  | WorkKubernetesSection
-  | WorkPythonSection
-  | WorkSigningSection
-  | WorkVerificationSection
-  | CertInitSection
-  | CertMakeReqSection
-  | CertSignReqSection
-  | CommandRunnerSection;
-
-/** Every section kind. */
-export type SectionKind = Section["kind"];
-
-/** The section type for a kind. */
-export type SectionOf<K extends SectionKind> = Extract<Section, { kind: K }>;
 
 /** A certificate action section. */
 export type CertAction = CertInitSection | CertMakeReqSection | CertSignReqSection;

@@ -11,9 +11,7 @@ import { type ConnAcceptor, listenUnixLocked } from "../util/unix_socket.ts";
 import type { Logger } from "../log.ts";
 import { errorText } from "../util/error_text.ts";
 import { closeQuietly } from "../util/close_quietly.ts";
-
-/** Longest pause between retries after accept errors (ms). */
-const ACCEPT_RETRY_MAX_MS = 1000;
+import { acceptLoop } from "../util/accept_loop.ts";
 
 /** Error raised when a control listener cannot start. */
 export class ControlStartError extends Error {}
@@ -49,29 +47,15 @@ export function serveConnection(
   });
 }
 
-async function acceptLoop(
+function serveAccepted(
   listener: ConnAcceptor,
   ctx: ControlServiceContext,
   transport: ControlTransportKind,
   isClosed: () => boolean,
 ): Promise<void> {
-  let delay = 0;
-  while (!isClosed()) {
-    let conn: Deno.Conn;
-    try {
-      conn = await listener.accept();
-    } catch (e) {
-      if (isClosed() || e instanceof Deno.errors.BadResource) return;
-      // Transient failures (EMFILE, ECONNABORTED...) must not kill the service: back off and
-      // keep accepting, as Go's accept loops do.
-      delay = Math.min(delay ? delay * 2 : 5, ACCEPT_RETRY_MAX_MS);
-      ctx.logger.error(`control service accept failed: ${e}; retrying in ${delay} ms`);
-      await new Promise((r) => setTimeout(r, delay));
-      continue;
-    }
-    delay = 0;
+  return acceptLoop(listener, "control service", ctx.logger, isClosed, (conn) => {
     serveConnection(ctx, duplexFromConn(conn), transport);
-  }
+  });
 }
 
 /** Listen on a Unix socket: lock `<path>.lock`, remove a stale socket, listen, chmod. */
@@ -87,7 +71,7 @@ export async function listenUnixControl(
     throw new ControlStartError(errorText(e));
   }
   let closed = false;
-  acceptLoop(sock.listener, ctx, "unix", () => closed);
+  serveAccepted(sock.listener, ctx, "unix", () => closed);
   ctx.logger.debug(`Control service listening on Unix socket ${path}`);
   return {
     close() {
@@ -121,7 +105,7 @@ export function listenTcpControl(
     );
   }
   let closed = false;
-  acceptLoop(listener, ctx, "tcp", () => closed);
+  serveAccepted(listener, ctx, "tcp", () => closed);
   const bound = (listener.addr as Deno.NetAddr).port;
   ctx.logger.debug(`Control service listening on TCP ${hostname}:${bound}`);
   return {

@@ -63,6 +63,43 @@ function writeAll(f: { writeSync(p: Uint8Array): number }, text: string): void {
 
 /** Run `receptor ctl` with `args` (after `ctl`); returns the exit code. */
 export async function runCtlCli(args: string[], io: CtlIo = defaultIo): Promise<number> {
+  const inv = await parseInvocation(args, io);
+  if (typeof inv === "number") return inv;
+  let client: ReceptorClient;
+  try {
+    client = await ReceptorClient.connect(inv.socket, inv.tls);
+  } catch (e) {
+    io.err(`Error: ${errorText(e)}\n`);
+    return 1;
+  }
+  try {
+    return await runCommand(client, inv, io);
+  } catch (e) {
+    return reportFailure(io, e);
+  } finally {
+    client.close();
+  }
+}
+
+/** A parsed command line, ready to connect and run. */
+interface CtlInvocation {
+  /** Where the node's control socket is. */
+  socket: string;
+  tls: ClientTlsOptions;
+  opts: ParsedArgs["opts"];
+  json: boolean;
+  /** The command and its arguments. */
+  cmd: string;
+  rest: string[];
+  /** The arguments after `work`, when the command is `work`. */
+  work?: string[];
+}
+
+/**
+ * Parses the global options and reads the TLS files. Returns the exit code instead when
+ * there is nothing to connect for: help was printed, or an error was reported on `io`.
+ */
+async function parseInvocation(args: string[], io: CtlIo): Promise<CtlInvocation | number> {
   let parsed;
   const workSplit = splitAtWork(args);
   if (workSplit) args = [...workSplit.global, "work"];
@@ -95,57 +132,57 @@ export async function runCtlCli(args: string[], io: CtlIo = defaultIo): Promise<
     io.err(`Error: ${errorText(e)}\n`);
     return 1;
   }
-  const json = !!opts.json;
   const [cmd, ...rest] = positionals;
-  let client: ReceptorClient;
-  try {
-    client = await ReceptorClient.connect(socket, tls);
-  } catch (e) {
-    io.err(`Error: ${errorText(e)}\n`);
-    return 1;
-  }
-  try {
-    switch (cmd) {
-      case "status":
-        return await status(client, () => ReceptorClient.connect(socket, tls), opts, io, json);
-      case "version": {
-        const s = await client.status(["Version"]);
-        io.out(json ? JSON.stringify(s) + "\n" : `receptor ${s.Version}\n`);
-        return 0;
-      }
-      case "ping":
-        return await ping(client, rest, opts, io, json);
-      case "traceroute":
-        return await traceroute(client, rest, io, json);
-      case "reload":
-        return await reload(client, io, json);
-      case "connect": {
-        if (rest.length !== 2) throw new Error("connect needs NODE and SERVICE");
-        const bridge = await client.connectService(
-          rest[0],
-          rest[1],
-          (opts["tls-client"] as string) ?? "",
-        );
-        const up = Deno.stdin.readable.pipeTo(bridge.writable).catch(() => {});
-        await bridge.readable.pipeTo(Deno.stdout.writable, { preventClose: true }).catch(() => {});
-        void up;
-        return 0;
-      }
-      case "work":
-        return await runWorkCli(workSplit?.work ?? rest, client, {
-          connect: () => ReceptorClient.connect(socket, tls),
-          io,
-          json,
-        });
-      default:
-        io.err(`Error: unknown command ${cmd}\n${HELP}`);
-        return 1;
+  return { socket, tls, opts, json: !!opts.json, cmd, rest, work: workSplit?.work };
+}
+
+/** Runs one command over `client`; returns the exit code (failures throw). */
+async function runCommand(client: ReceptorClient, inv: CtlInvocation, io: CtlIo): Promise<number> {
+  const { socket, tls, opts, json, rest } = inv;
+  switch (inv.cmd) {
+    case "status":
+      return await status(client, () => ReceptorClient.connect(socket, tls), opts, io, json);
+    case "version": {
+      const s = await client.status(["Version"]);
+      io.out(json ? JSON.stringify(s) + "\n" : `receptor ${s.Version}\n`);
+      return 0;
     }
-  } catch (e) {
-    return reportFailure(io, e);
-  } finally {
-    client.close();
+    case "ping":
+      return await ping(client, rest, opts, io, json);
+    case "traceroute":
+      return await traceroute(client, rest, io, json);
+    case "reload":
+      return await reload(client, io, json);
+    case "connect":
+      return await connect(client, rest, opts);
+    case "work":
+      return await runWorkCli(inv.work ?? rest, client, {
+        connect: () => ReceptorClient.connect(socket, tls),
+        io,
+        json,
+      });
+    default:
+      io.err(`Error: unknown command ${inv.cmd}\n${HELP}`);
+      return 1;
   }
+}
+
+/** `connect NODE SERVICE`: bridges stdin/stdout to the service until the mesh side ends. */
+async function connect(
+  client: ReceptorClient,
+  rest: string[],
+  opts: ParsedArgs["opts"],
+): Promise<number> {
+  if (rest.length !== 2) throw new Error("connect needs NODE and SERVICE");
+  const bridge = await client.connectService(
+    rest[0],
+    rest[1],
+    (opts["tls-client"] as string) ?? "",
+  );
+  const up = Deno.stdin.readable.pipeTo(bridge.writable).catch(() => {});
+  await bridge.readable.pipeTo(Deno.stdout.writable, { preventClose: true }).catch(() => {});
+  void up;
+  return 0;
 }
 
 /** `ping NODE`: `--count` pings `--delay` seconds apart; exit 2 when any failed. */

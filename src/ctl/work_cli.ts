@@ -203,16 +203,8 @@ export async function runWorkCli(
     switch (sub) {
       case "submit":
         return await submitCmd(rest, opts, json, io, consume, results, ops);
-      case "list": {
-        const c = await conn();
-        if (opts.node) {
-          await connectRemoteControl(c, opts.node as string, (opts["tls-client"] as string) ?? "");
-        }
-        const units = await workList(c, (opts.unit_id as string) || undefined);
-        if (opts.quiet) { for (const k of Object.keys(units)) io.out(`${k}\n`); }
-        else io.out(JSON.stringify(sortKeys(units), null, 4) + "\n");
-        return 0;
-      }
+      case "list":
+        return await listCmd(await conn(), opts, io);
       case "status": {
         if (rest.length !== 1) throw new UsageError("work status needs exactly one unit ID");
         const st = await workStatus(await conn(), rest[0]);
@@ -229,19 +221,8 @@ export async function runWorkCli(
         }
         if (!json) io.out("Cancelled:\n");
         return await ops("cancel", rest);
-      case "release": {
-        if (opts.owner !== undefined || opts["older-than"] !== undefined) {
-          return await releaseOwned(rest, opts, json, io, conn, ops);
-        }
-        if (rest.length === 0 && !opts.all) {
-          io.err("Warning: No unit IDs supplied: Not doing anything\n");
-          return 0;
-        }
-        const op = opts.force ? "force-release" : "release";
-        if (!json) io.out("Released:\n");
-        const ids = opts.all ? Object.keys(await workList(await conn())) : rest;
-        return await ops(op, ids);
-      }
+      case "release":
+        return await releaseCmd(rest, opts, json, io, conn, ops);
       default:
         io.err(`ERROR: unknown work command ${sub}\n${WORK_HELP}`);
         return 1;
@@ -251,6 +232,43 @@ export async function runWorkCli(
   } finally {
     if (current && current !== first) (current as ReceptorClient).close();
   }
+}
+
+/** `work list [--node N] [--unit-id ID] [--quiet]`: the units as JSON, or their IDs. */
+async function listCmd(
+  c: ReceptorClient,
+  opts: Record<string, string | boolean | string[]>,
+  io: WorkCliIo,
+): Promise<number> {
+  if (opts.node) {
+    await connectRemoteControl(c, opts.node as string, (opts["tls-client"] as string) ?? "");
+  }
+  const units = await workList(c, (opts.unit_id as string) || undefined);
+  if (opts.quiet) { for (const k of Object.keys(units)) io.out(`${k}\n`); }
+  else io.out(JSON.stringify(sortKeys(units), null, 4) + "\n");
+  return 0;
+}
+
+/** `work release IDs... | --all [--force]`, or by owner (see {@link releaseOwned}). */
+async function releaseCmd(
+  rest: string[],
+  opts: Record<string, string | boolean | string[]>,
+  json: boolean,
+  io: WorkCliIo,
+  conn: () => Promise<ReceptorClient>,
+  ops: (op: string, ids: string[]) => Promise<number>,
+): Promise<number> {
+  if (opts.owner !== undefined || opts["older-than"] !== undefined) {
+    return await releaseOwned(rest, opts, json, io, conn, ops);
+  }
+  if (rest.length === 0 && !opts.all) {
+    io.err("Warning: No unit IDs supplied: Not doing anything\n");
+    return 0;
+  }
+  const op = opts.force ? "force-release" : "release";
+  if (!json) io.out("Released:\n");
+  const ids = opts.all ? Object.keys(await workList(await conn())) : rest;
+  return await ops(op, ids);
 }
 
 /** `work results`: streams a unit's output, then exits 1 when the unit failed. */
@@ -310,6 +328,10 @@ function sortKeys(v: unknown): unknown {
   return v;
 }
 
+/**
+ * `work submit TYPE [PARAMS...]`: submits with the chosen payload, then prints the result or
+ * (`--follow`) streams it; `--rm` releases the unit afterwards.
+ */
 async function submitCmd(
   rest: string[],
   opts: Record<string, string | boolean | string[]>,
@@ -321,52 +343,13 @@ async function submitCmd(
 ): Promise<number> {
   const [worktype, ...cmdparams] = rest;
   if (!worktype) throw new UsageError("work submit needs a work type");
-  const count = [opts.payload, opts["no-payload"], opts["payload-literal"]].filter((x) => !!x)
-    .length;
-  if (count < 1) {
-    io.err("ERROR: Must provide one of --payload, --no-payload or --payload-literal.\n");
-    return 1;
-  }
-  if (count > 1) {
-    io.err(
-      "ERROR: Cannot provide more than one of --payload, --no-payload and --payload-literal.\n",
-    );
-    return 1;
-  }
-  if (opts.rm && !opts.follow) {
-    io.err("Warning: using --rm without --follow. Unit results will never be seen.\n");
-  }
-  let payload: WorkPayload;
-  if (opts["payload-literal"]) payload = `${opts["payload-literal"]}\n`;
-  else if (opts["no-payload"]) payload = null;
-  else if (opts.payload === "-") {
-    payload = metered(
-      io.stdin ? io.stdin() : Deno.stdin.readable,
-      new ProgressMeter("Payload", progressSink(io, false)),
-    );
-  } else {
-    try {
-      const f = await Deno.open(opts.payload as string, { read: true });
-      payload = metered(f.readable, new ProgressMeter("Payload", progressSink(io, false)));
-    } catch (e) {
-      io.err(`ERROR: Failed to load payload file: ${errorText(e)}\n`);
-      return 1;
-    }
-  }
+  const opened = await openPayload(opts, io);
+  if (typeof opened === "number") return opened;
+  const { payload } = opened;
   let unitid: string | undefined;
   let code = 0;
   try {
-    const params: Record<string, string> = {};
-    for (const kv of (opts.param as string[] | undefined) ?? []) {
-      const eq = kv.indexOf("=");
-      if (eq < 0) throw new Error(`parameter ${kv} is not in key=value format`);
-      params[kv.slice(0, eq)] = kv.slice(eq + 1);
-    }
-    if (typeof opts.owner === "string") params[OWNER_PARAM] = opts.owner;
-    if (cmdparams.length) {
-      params.params = [...(params.params !== undefined ? [params.params] : []), ...cmdparams]
-        .join(" ");
-    }
+    const params = submitParams(opts, cmdparams);
     const c = await consume();
     let r;
     try {
@@ -394,6 +377,70 @@ async function submitCmd(
     }
   }
   return code;
+}
+
+/**
+ * Checks that exactly one of `--payload`, `--no-payload` and `--payload-literal` is given and
+ * opens it (a file or `-` for stdin, metered). Returns the exit code after reporting an error.
+ */
+async function openPayload(
+  opts: Record<string, string | boolean | string[]>,
+  io: WorkCliIo,
+): Promise<{ payload: WorkPayload } | number> {
+  const count = [opts.payload, opts["no-payload"], opts["payload-literal"]].filter((x) => !!x)
+    .length;
+  if (count < 1) {
+    io.err("ERROR: Must provide one of --payload, --no-payload or --payload-literal.\n");
+    return 1;
+  }
+  if (count > 1) {
+    io.err(
+      "ERROR: Cannot provide more than one of --payload, --no-payload and --payload-literal.\n",
+    );
+    return 1;
+  }
+  if (opts.rm && !opts.follow) {
+    io.err("Warning: using --rm without --follow. Unit results will never be seen.\n");
+  }
+  if (opts["payload-literal"]) return { payload: `${opts["payload-literal"]}\n` };
+  if (opts["no-payload"]) return { payload: null };
+  if (opts.payload === "-") {
+    return {
+      payload: metered(
+        io.stdin ? io.stdin() : Deno.stdin.readable,
+        new ProgressMeter("Payload", progressSink(io, false)),
+      ),
+    };
+  }
+  try {
+    const f = await Deno.open(opts.payload as string, { read: true });
+    return { payload: metered(f.readable, new ProgressMeter("Payload", progressSink(io, false))) };
+  } catch (e) {
+    io.err(`ERROR: Failed to load payload file: ${errorText(e)}\n`);
+    return 1;
+  }
+}
+
+/**
+ * The submit parameters: each `--param key=value`, `--owner`, and the command-line words
+ * after the work type appended to `params`. Throws on a parameter without `=`.
+ */
+function submitParams(
+  opts: Record<string, string | boolean | string[]>,
+  cmdparams: string[],
+): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const kv of (opts.param as string[] | undefined) ?? []) {
+    const eq = kv.indexOf("=");
+    if (eq < 0) throw new Error(`parameter ${kv} is not in key=value format`);
+    params[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  if (typeof opts.owner === "string") params[OWNER_PARAM] = opts.owner;
+  if (cmdparams.length) {
+    params.params = [...(params.params !== undefined ? [params.params] : []), ...cmdparams]
+      .join(" ");
+  }
+  return params;
 }
 
 /** `work release --owner X [--older-than D] [--force]`: pick units from `work list`, release. */

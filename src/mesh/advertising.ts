@@ -2,11 +2,10 @@
  * The service-advertisement side of the {@link Router} (wire.md §6): our own ads and their
  * rounds, ads received from the network (checked by {@link acceptRemoteAd}) and re-flooded, and
  * the stored ads handed to a new neighbour. Sans-IO like the router it serves: time comes from
- * the host's clock, messages leave through the host's narrow callbacks.
+ * the router (`now`, `wallMs`), messages leave through the host's narrow callbacks.
  * @module
  */
 
-import { type Clock, preciseWallMs, realClock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { LimitLog, MeshLimits } from "./limits.ts";
 import { type ServiceAdvertisement, serviceNameBytes, type WorkCommand } from "./messages.ts";
@@ -28,7 +27,10 @@ export const NEW_NODE_AD_DELAY_MS = 1_000;
 /** What {@link Advertising} needs from its router. */
 export interface AdvertisingHost {
   readonly nodeId: string;
-  readonly clock: Clock;
+  /** The router's current time (ms, monotonic). */
+  now(): number;
+  /** Wall-clock ms for own ads' Time and the future clamp of received ones. */
+  wallMs(): number;
   readonly logger: Logger;
   readonly limits: MeshLimits;
   readonly limitLog: LimitLog;
@@ -83,7 +85,7 @@ export class Advertising {
   /** Run the next ad round within `delayMs` (rounds are coalesced, as Go's tickrunner). */
   requestRound(delayMs: number): void {
     if (this.#own.size === 0) return;
-    const soon = this.#host.clock.now() + delayMs;
+    const soon = this.#host.now() + delayMs;
     if (this.#roundAt === undefined || this.#roundAt > soon) this.#roundAt = soon;
   }
 
@@ -114,10 +116,8 @@ export class Advertising {
     if (ok) h.floodKeyed(ok.key, ok.bytes, fromPeer);
   }
 
-  /** Wall time for own ads: sub-millisecond detail with the real clock (Go writes ns). */
   #wallMs(): number {
-    const c = this.#host.clock;
-    return c === realClock ? preciseWallMs() : c.wallNow().getTime();
+    return this.#host.wallMs();
   }
 
   /** See {@link Router.addAdvertisement}. */

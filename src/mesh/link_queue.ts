@@ -28,7 +28,7 @@ export class LinkQueue {
   #bytes = 0;
   #windowAt = -Infinity;
   #windowBytes = 0;
-  /** `clock.now()` since when the queue is waiting on a full link, if it is. */
+  /** The router's `now` since when the queue is waiting on a full link, if it is. */
   blockedSince?: number;
 
   /** Messages queued. */

@@ -14,16 +14,16 @@
  */
 
 import { errorText } from "../util/error_text.ts";
-import { type Clock, realClock } from "../clock.ts";
+import { type Clock, preciseWallMs, realClock } from "../clock.ts";
 import type { Link } from "./link.ts";
 import type { WorkCommand } from "./messages.ts";
 import { Router, type RouterOptions, type RouterStatus, type UnreachableNotice } from "./router.ts";
 import { AsyncQueue } from "../util/async_queue.ts";
 import { DeadlineTimer } from "../util/deadline_timer.ts";
 
-/** Options of a {@link MeshNode}: those of the Router, with the clock optional. */
-export interface MeshNodeOptions extends Omit<RouterOptions, "clock"> {
-  /** Defaults to the real clock. */
+/** Options of a {@link MeshNode}: those of the Router, with a clock instead of its times. */
+export interface MeshNodeOptions extends Omit<RouterOptions, "now" | "wallMs"> {
+  /** The clock this shell reads and hands to the router. Defaults to the real clock. */
   clock?: Clock;
 }
 
@@ -143,11 +143,15 @@ export class MeshNode {
   constructor(opts: MeshNodeOptions) {
     this.#clock = opts.clock ?? realClock;
     this.#timer = new DeadlineTimer(() => this.#clock.now(), () => this.#onTimer());
+    const clock = this.#clock;
+    const { clock: _, ...routerOpts } = opts;
     this.router = new Router({
       splitDataSends: true,
       linkBacklog: (id) => this.#links.get(id)?.backlog?.() ?? 0,
-      ...opts,
-      clock: this.#clock,
+      ...routerOpts,
+      now: clock.now(),
+      // own ads' Time keeps sub-millisecond detail with the real clock (Go writes ns)
+      wallMs: clock === realClock ? preciseWallMs : () => clock.wallNow().getTime(),
     });
     this.#pump();
   }
@@ -180,7 +184,7 @@ export class MeshNode {
       if (this.#closed) return;
       t.messagesIn++;
       t.bytesIn += m.length;
-      this.router.handleMessage(id, m, owned);
+      this.router.handleMessage(this.#clock.now(), id, m, owned);
       if (!told && this.router.linkPeer(id) !== undefined) {
         told = true;
         link.established!();
@@ -191,10 +195,10 @@ export class MeshNode {
     link.onClose = (reason) => {
       this.#foldTraffic(id);
       if (!this.#links.delete(id) || this.#closed) return;
-      this.router.linkClosed(id, reason);
+      this.router.linkClosed(this.#clock.now(), id, reason);
       this.#pump();
     };
-    this.router.addLink(id, link.options);
+    this.router.addLink(this.#clock.now(), id, link.options);
     this.#pump();
   }
 
@@ -217,7 +221,8 @@ export class MeshNode {
     // Outputs are carried out before this returns, so the router may pass `bytes` to the link
     // by reference — unless a pump is already running further up the stack.
     if (this.#pumping) bytes = bytes.slice();
-    const err = this.router.sendDatagram(fromService, toNode, toService, bytes, hopsToLive);
+    const now = this.#clock.now();
+    const err = this.router.sendDatagram(now, fromService, toNode, toService, bytes, hopsToLive);
     this.#pump();
     return err;
   }
@@ -325,7 +330,7 @@ export class MeshNode {
     tags: Record<string, string> | null,
     workCommands?: WorkCommand[],
   ): void {
-    this.router.addAdvertisement(service, connType, tags, workCommands);
+    this.router.addAdvertisement(this.#clock.now(), service, connType, tags, workCommands);
     this.#pump();
   }
 
@@ -383,7 +388,7 @@ export class MeshNode {
   /** Run due timers now (for injected clocks that tests advance by hand). */
   tick(): void {
     if (this.#closed) return;
-    this.router.handleTimeout();
+    this.router.handleTimeout(this.#clock.now());
     this.#pump();
   }
 
@@ -402,7 +407,7 @@ export class MeshNode {
     if (this.#pumping || this.#closed) return;
     this.#pumping = true;
     try {
-      for (let o; (o = this.router.pollOutput());) {
+      for (let o; (o = this.router.pollOutput(this.#clock.now()));) {
         switch (o.kind) {
           case "send":
             try {
@@ -472,7 +477,8 @@ export class MeshNode {
   #onTimer(): void {
     if (this.#closed) return;
     const due = this.router.pollTimeout();
-    if (due !== undefined && this.#clock.now() >= due) this.router.handleTimeout();
+    const now = this.#clock.now();
+    if (due !== undefined && now >= due) this.router.handleTimeout(now);
     this.#pump();
   }
 }

@@ -5,7 +5,6 @@
  * @module
  */
 
-import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { RouterCounters } from "./router_types.ts";
 import { SOON_MS } from "./routing_updates.ts";
@@ -13,7 +12,8 @@ import type { Topology } from "./topology.ts";
 
 /** What {@link RouteTable} needs from its router. */
 export interface RouteTableHost {
-  readonly clock: Clock;
+  /** The router's current time (ms, monotonic). */
+  now(): number;
   readonly logger: Logger;
   readonly topology: Topology;
   readonly counters: RouterCounters;
@@ -37,7 +37,7 @@ export class RouteTable {
   /** The topology changed: recompute soon. */
   markDirty(): void {
     this.#dirty = true;
-    if (this.calcAt === undefined) this.calcAt = this.#host.clock.now() + SOON_MS;
+    if (this.calcAt === undefined) this.calcAt = this.#host.now() + SOON_MS;
   }
 
   /** Recompute if the coalescing deadline has passed. */
@@ -54,7 +54,7 @@ export class RouteTable {
     const h = this.#host;
     this.calcAt = undefined;
     this.#dirty = false;
-    this.#lastCalc = h.clock.now();
+    this.#lastCalc = h.now();
     const old = this.#routes;
     this.#routes = h.topology.computeRoutes().nextHop;
     for (const [d, n] of this.#routes) if (old.get(d) !== n) h.counters.routeChanges++;
@@ -71,7 +71,7 @@ export class RouteTable {
    * once per {@link SOON_MS}: a burst of updates costs one computation, not one per message.
    */
   nextHop(node: string): string | undefined {
-    if (this.#dirty && this.#host.clock.now() - this.#lastCalc >= SOON_MS) this.#recompute();
+    if (this.#dirty && this.#host.now() - this.#lastCalc >= SOON_MS) this.#recompute();
     return this.#routes.get(node);
   }
 

@@ -1,20 +1,22 @@
 /**
- * The sans-IO mesh router (netceptor): backend sessions and their handshake (wire.md §3),
- * routing updates, flooding and duplicate detection (§5, in {@link RoutingUpdates}), service
- * advertisements (§6) and the data pipeline (§7–§9, in {@link DataPath}). Bytes and timer ticks
- * go in; sends, link closes, local deliveries and the next deadline come out. It never touches
- * I/O or the real clock.
+ * The sans-IO mesh router (netceptor): backend sessions and their handshake (wire.md §3, in
+ * {@link Sessions}), routing updates, flooding and duplicate detection (§5, in
+ * {@link RoutingUpdates}), service advertisements (§6) and the data pipeline (§7–§9, in
+ * {@link DataPath}). Bytes and timer ticks go in; sends, link closes, local deliveries and the
+ * next deadline come out. It never touches I/O and reads no clock: as in the QUIC core
+ * (`QuicConnection`), every entry point that needs the time takes `now` (monotonic ms) from the
+ * caller, and helpers read the latest `now` handed in. Wall-clock stamps that go on the wire
+ * (the epoch, ad `Time`) come from the host's `wallMs` callback.
  *
  * @example
  * ```ts
- * const r = new Router({ nodeId: "a", clock, logger });
- * r.addLink(1, { cost: 1, description: "test" });
- * for (let o; (o = r.pollOutput());) carryOut(o);
+ * const r = new Router({ nodeId: "a", now: clock.now(), wallMs: () => Date.now(), logger });
+ * r.addLink(clock.now(), 1, { cost: 1, description: "test" });
+ * for (let o; (o = r.pollOutput(clock.now()));) carryOut(o);
  * ```
  * @module
  */
 
-import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { LinkOptions } from "./link.ts";
 import type { CompiledRules } from "./firewall.ts";
@@ -25,8 +27,6 @@ import {
   MSG_REJECT,
   MSG_ROUTE,
   MSG_SERVICE_AD,
-  REJECT_MESSAGE,
-  type RoutingUpdate,
   serviceNameBytes,
   type WorkCommand,
 } from "./messages.ts";
@@ -36,7 +36,8 @@ import { cryptoRandom, makeEpoch, type RandomSource, randomString } from "./rand
 import { Topology } from "./topology.ts";
 import { RouteTable } from "./route_table.ts";
 import { DataPath } from "./data_path.ts";
-import { checkNewPeer, checkPeerUpdate } from "./handshake.ts";
+import { checkPeerUpdate } from "./handshake.ts";
+import { type LinkState, Sessions } from "./sessions.ts";
 import { RoutingUpdates, updateKey } from "./routing_updates.ts";
 import { LimitLog, type MeshLimits, resolveLimits } from "./limits.ts";
 import { FloodQueues } from "./link_queue.ts";
@@ -52,24 +53,8 @@ import type {
 export type { RouterOptions, RouterOutput, RouterStatus, SendError } from "./router_types.ts";
 export type { RouterCounters, UnreachableNotice } from "./router_types.ts";
 
-/** Interval and count of per-session initial messages. */
-const INIT_INTERVAL_MS = 1000;
-const INIT_MAX_SENDS = 11;
 /** Services that cannot be bound. */
 const RESERVED = new Set(["ping", "unreach"]);
-
-interface LinkState {
-  id: number;
-  options: LinkOptions;
-  cost: number;
-  peer?: string;
-  established: boolean;
-  /** The peer's own update has listed us at least once. */
-  remoteEstablished: boolean;
-  initSends: number;
-  initAt?: number;
-  lastRecv: number;
-}
 
 export { AD_REQUEST_DELAY_MS, NEW_NODE_AD_DELAY_MS } from "./advertising.ts";
 
@@ -85,11 +70,12 @@ export class Router {
   readonly firewall?: CompiledRules;
   readonly maxHops: number;
   readonly maxMessageBytes: number;
-  readonly #clock: Clock;
+  /** The latest `now` handed in by the caller (ms; never goes back), the time helpers read. */
+  #now: number;
+  readonly #wallMs: () => number;
   readonly #random: RandomSource;
-  readonly #maxIdleMs: number;
-  readonly #links = new Map<number, LinkState>();
-  readonly #conns = new Map<string, number>();
+  /** Backend sessions and the established connection of each peer (§3). */
+  readonly #sessions: Sessions;
   readonly #topo: Topology;
   readonly #routes: RouteTable;
   readonly #services = new Set<string>();
@@ -114,16 +100,16 @@ export class Router {
       throw new Error(`invalid node ID ${JSON.stringify(opts.nodeId)}`);
     }
     this.nodeId = opts.nodeId;
-    this.#clock = opts.clock;
+    this.#now = opts.now;
+    this.#wallMs = opts.wallMs;
     this.logger = opts.logger;
     this.#random = opts.random ?? cryptoRandom;
     this.firewall = opts.firewall;
-    this.#maxIdleMs = opts.maxIdleMs ?? 21_000;
     this.maxHops = opts.maxForwardingHops ?? 30;
     this.maxMessageBytes = opts.maxMessageBytes ?? 65535;
-    const epoch = opts.epoch ?? makeEpoch(this.#clock.wallNow().getTime(), this.#random);
+    const epoch = opts.epoch ?? makeEpoch(this.#wallMs(), this.#random);
     this.limits = resolveLimits(opts.limits);
-    this.limitLog = new LimitLog(this.logger, () => this.#clock.now());
+    this.limitLog = new LimitLog(this.logger, () => this.#now);
     const backlog = opts.linkBacklog ?? (() => 0);
     this.#floods = new FloodQueues({
       limits: this.limits,
@@ -131,16 +117,16 @@ export class Router {
       backlog,
       send: (id, bytes) => this.#send(id, bytes),
       close: (id, reason) => {
-        const l = this.#links.get(id);
-        if (l) this.#dropLink(l, reason, true);
+        const l = this.#sessions.get(id);
+        if (l) this.#sessions.drop(l, reason, true);
       },
-      peerOf: (id) => this.#links.get(id)?.peer,
+      peerOf: (id) => this.#sessions.get(id)?.peer,
     });
     this.names = new NameTable(this.limits.maxNames);
     this.names.onFull = (n) => this.limitLog.hit("maxNames", `not registering node name ${n}`);
     this.#topo = new Topology(this.nodeId);
     this.#routes = new RouteTable({
-      clock: this.#clock,
+      now: () => this.#now,
       logger: this.logger,
       topology: this.#topo,
       counters: this.counters,
@@ -154,7 +140,8 @@ export class Router {
     this.names.add(this.nodeId);
     this.#ads = new Advertising({
       nodeId: this.nodeId,
-      clock: this.#clock,
+      now: () => this.#now,
+      wallMs: this.#wallMs,
       logger: this.logger,
       limits: this.limits,
       limitLog: this.limitLog,
@@ -165,30 +152,8 @@ export class Router {
       send: (id, bytes) => this.#send(id, bytes),
       enqueue: (id, key, bytes) => this.#floods.put(id, key, bytes),
     });
-    this.#updates = new RoutingUpdates({
-      nodeId: this.nodeId,
-      epoch,
-      limits: this.limits,
-      limitLog: this.limitLog,
-      logger: this.logger,
-      clock: this.#clock,
-      random: this.#random,
-      names: this.names,
-      topology: this.#topo,
-      routeUpdateMs: opts.routeUpdateMs ?? 10_000,
-      hasConnections: () => this.#conns.size > 0,
-      connectionCosts: () => {
-        const conns: Record<string, number> = {};
-        for (const [peer, id] of this.#conns) conns[peer] = this.#links.get(id)!.cost;
-        return conns;
-      },
-      flood: (bytes) => this.#flood(bytes),
-      floodKeyed: (key, bytes, exceptPeer) => this.#floodKeyed(key, bytes, exceptPeer),
-      isPeer: (node) => this.#conns.has(node),
-      emit: (o) => this.#emit(o),
-      markRoutesDirty: () => this.#routes.markDirty(),
-      shutdown: (reason) => this.#shutdownNow(reason),
-    });
+    this.#updates = this.#newRoutingUpdates(opts, epoch);
+    this.#sessions = this.#newSessions(opts);
     this.#data = new DataPath({
       nodeId: this.nodeId,
       names: this.names,
@@ -200,6 +165,52 @@ export class Router {
       isBound: (s) => this.#services.has(s),
       nextHopLink: (n) => this.#nextHopLink(n),
       emit: (o) => this.#emit(o),
+    });
+  }
+
+  /** The routing-update side (§5), wired to this router. */
+  #newRoutingUpdates(opts: RouterOptions, epoch: bigint): RoutingUpdates {
+    return new RoutingUpdates({
+      nodeId: this.nodeId,
+      epoch,
+      limits: this.limits,
+      limitLog: this.limitLog,
+      logger: this.logger,
+      now: () => this.#now,
+      wallMs: this.#wallMs,
+      random: this.#random,
+      names: this.names,
+      topology: this.#topo,
+      routeUpdateMs: opts.routeUpdateMs ?? 10_000,
+      duplicateNotice: opts.duplicateNotice,
+      hasConnections: () => this.#sessions.connections.size > 0,
+      connectionCosts: () => this.#sessions.connectionCosts(),
+      flood: (bytes) => this.#flood(bytes),
+      floodKeyed: (key, bytes, exceptPeer) => this.#floodKeyed(key, bytes, exceptPeer),
+      isPeer: (node) => this.#sessions.connections.has(node),
+      emit: (o) => this.#emit(o),
+      markRoutesDirty: () => this.#routes.markDirty(),
+      shutdown: (reason) => this.#shutdownNow(reason),
+    });
+  }
+
+  /** The backend sessions (§3), wired to this router. */
+  #newSessions(opts: RouterOptions): Sessions {
+    return new Sessions({
+      nodeId: this.nodeId,
+      logger: this.logger,
+      maxIdleMs: opts.maxIdleMs ?? 21_000,
+      now: () => this.#now,
+      initialMessage: () => encodeRoutingUpdate(this.#updates.make(0n)),
+      send: (id, bytes) => this.#send(id, bytes),
+      emit: (o) => this.#emit(o),
+      linkGone: (id) => this.#floods.remove(id),
+      lost: (peer, current) => {
+        if (current) this.#topo.removeLocalEdge(peer);
+        this.#updates.scheduleFlood(true);
+        this.#routes.markDirty();
+      },
+      established: (id, peer, cost) => this.#established(id, peer, cost),
     });
   }
 
@@ -224,7 +235,8 @@ export class Router {
    * released here, once the shell has handed in what arrived: a copy of an update that came
    * in from a peer meanwhile is not sent back to it.
    */
-  pollOutput(): RouterOutput | undefined {
+  pollOutput(now: number): RouterOutput | undefined {
+    this.#advance(now);
     if (this.#outHead >= this.#out.length && this.#floods.pending) this.#releaseQueues();
     if (this.#outHead >= this.#out.length) {
       if (this.#outHead > 0) {
@@ -238,127 +250,72 @@ export class Router {
     return o;
   }
 
-  /** The earliest deadline (in `clock.now()` terms) at which `handleTimeout` must run. */
+  /** The earliest deadline (in the callers' `now` terms) at which `handleTimeout` must run. */
   pollTimeout(): number | undefined {
     if (this.#shutdown) return undefined;
     let t = this.#updates.pollTimeout();
     if (this.#routes.calcAt !== undefined) t = Math.min(t, this.#routes.calcAt);
     if (this.#ads.roundAt !== undefined) t = Math.min(t, this.#ads.roundAt);
     if (this.#floods.paceAt !== undefined) t = Math.min(t, this.#floods.paceAt);
-    for (const l of this.#links.values()) {
-      if (l.initAt !== undefined) t = Math.min(t, l.initAt);
-      if (l.established) t = Math.min(t, l.lastRecv + this.#maxIdleMs);
-    }
-    return t;
+    return this.#sessions.pollTimeout(t);
   }
 
-  /** Run everything whose deadline has passed. */
-  handleTimeout(): void {
+  /** The caller's clock moved on to `now` (it never goes back). */
+  #advance(now: number): void {
+    if (now > this.#now) this.#now = now;
+  }
+
+  /** Run everything whose deadline has passed at `now`. */
+  handleTimeout(now: number): void {
+    this.#advance(now);
     if (this.#shutdown) return;
-    const now = this.#clock.now();
+    now = this.#now;
     this.#routes.handleTimeout(now);
     this.#updates.handleTimeout(now); // flood due updates, sweep the seen set
     this.#ads.handleTimeout(now);
-    for (const l of [...this.#links.values()]) {
-      if (!this.#links.has(l.id)) continue;
-      if (l.initAt !== undefined && now >= l.initAt) this.#initTick(l);
-      else if (l.established && now >= l.lastRecv + this.#maxIdleMs) {
-        this.logger.warning(
-          `Timing out connection ${l.peer}, idle for the past ${this.#maxIdleMs / 1000}s`,
-        );
-        this.#dropLink(l, "idle timeout", true);
-      }
-    }
+    this.#sessions.handleTimeout(now);
     this.#releaseQueues();
   }
 
   /** Queue `bytes` under `key` for every established peer but `exceptPeer`. */
   #floodKeyed(key: string, bytes: Uint8Array, exceptPeer?: string): void {
-    for (const [peer, id] of this.#conns) if (peer !== exceptPeer) this.#floods.put(id, key, bytes);
+    for (const [peer, id] of this.#sessions.connections) {
+      if (peer !== exceptPeer) this.#floods.put(id, key, bytes);
+    }
   }
 
   #releaseQueues(): void {
-    this.#floods.release(this.#clock.now());
+    this.#floods.release(this.#now);
   }
 
   #nextHopLink(node: string): number | "no route to node" | "no connection to next hop" {
     const next = this.#routes.nextHop(node);
     if (next === undefined) return "no route to node";
-    const link = this.#conns.get(next);
+    const link = this.#sessions.linkOf(next);
     return link === undefined ? "no connection to next hop" : link;
   }
 
   // ---------------------------------------------------------------- links and handshake
 
   /** A new backend session exists: start the initial routing-update messages (§3.1). */
-  addLink(linkId: number, options: LinkOptions): void {
+  addLink(now: number, linkId: number, options: LinkOptions): void {
+    this.#advance(now);
     if (this.#shutdown) {
       this.#emit({ kind: "closeLink", linkId, reason: "router is shut down" });
       return;
     }
-    if (this.#links.has(linkId)) {
-      this.logger.error(`link ${linkId} added twice; ignoring the second`);
-      return;
-    }
-    const cost = options.cost ?? 1;
-    if (!(cost > 0) || !Number.isFinite(cost)) {
-      this.logger.error(`connection cost must be positive (${options.description})`);
-      this.#emit({ kind: "closeLink", linkId, reason: "connection cost must be positive" });
-      return;
-    }
-    const l: LinkState = {
-      id: linkId,
-      options,
-      cost,
-      established: false,
-      remoteEstablished: false,
-      initSends: 0,
-      lastRecv: this.#clock.now(),
-    };
-    this.#links.set(linkId, l);
-    this.#initTick(l);
-  }
-
-  #initTick(l: LinkState): void {
-    this.logger.debug(`Sending initial connection message (${l.options.description})`);
-    this.#send(l.id, encodeRoutingUpdate(this.#updates.make(0n)));
-    l.initSends++;
-    if (l.initSends >= INIT_MAX_SENDS) {
-      this.logger.warning(`Giving up on connection initialization (${l.options.description})`);
-      this.#dropLink(l, "giving up on connection initialization", true);
-      return;
-    }
-    l.initAt = this.#clock.now() + INIT_INTERVAL_MS;
+    this.#sessions.add(linkId, options);
   }
 
   /** The backend session ended (transport error, EOF, or after a closeLink output). */
-  linkClosed(linkId: number, reason: string): void {
-    const l = this.#links.get(linkId);
+  linkClosed(now: number, linkId: number, reason: string): void {
+    this.#advance(now);
+    const l = this.#sessions.get(linkId);
     if (!l) return;
     this.logger.info(
       `Connection ${l.peer ? `with ${l.peer} ` : ""}closed (${l.options.description}): ${reason}`,
     );
-    this.#dropLink(l, reason, false);
-  }
-
-  #dropLink(l: LinkState, reason: string, emitClose: boolean): void {
-    this.#links.delete(l.id);
-    this.#floods.remove(l.id);
-    if (l.established && l.peer !== undefined) {
-      if (this.#conns.get(l.peer) === l.id) {
-        this.#conns.delete(l.peer);
-        this.#topo.removeLocalEdge(l.peer);
-      }
-      this.#updates.scheduleFlood(true);
-      this.#routes.markDirty();
-    }
-    if (emitClose) this.#emit({ kind: "closeLink", linkId: l.id, reason });
-  }
-
-  #reject(l: LinkState, peer: string, reason: string): void {
-    this.logger.error(`${this.nodeId}: rejected connection with node ${peer} because ${reason}`);
-    this.#send(l.id, REJECT_MESSAGE);
-    this.#dropLink(l, `rejected: ${reason}`, true);
+    this.#sessions.drop(l, reason, false);
   }
 
   #send(linkId: number, bytes: Uint8Array): void {
@@ -370,14 +327,15 @@ export class Router {
    * One whole netceptor message arrived on `linkId`. Never throws. `owned`: the router may
    * keep and modify `bytes` (a data message is then relayed or delivered without a copy).
    */
-  handleMessage(linkId: number, bytes: Uint8Array, owned = false): void {
+  handleMessage(now: number, linkId: number, bytes: Uint8Array, owned = false): void {
+    this.#advance(now);
     if (this.#shutdown) return;
-    const l = this.#links.get(linkId);
+    const l = this.#sessions.get(linkId);
     if (!l) {
       this.logger.debug(`message on unknown or closed link ${linkId} ignored`);
       return;
     }
-    l.lastRecv = this.#clock.now();
+    l.lastRecv = this.#now;
     try {
       this.#dispatch(l, bytes, owned);
     } catch (e) {
@@ -385,6 +343,20 @@ export class Router {
         `internal error handling a message from ${l.options.description}: ${(e as Error).stack}`,
       );
     }
+  }
+
+  /** A connection with `peer` is established on `linkId`: tell the rest of the router. */
+  #established(linkId: number, peer: string, cost: number): void {
+    this.names.add(peer);
+    this.#topo.addLocalEdge(peer, cost);
+    this.#updates.scheduleFlood();
+    this.#routes.markDirty();
+    // Prompt visibility: hand the new neighbour our current ads and the stored ones, and,
+    // through its paced queue, the latest routing update of every other node, so a newcomer
+    // can route at once instead of waiting up to 10 s for each node's periodic update (same
+    // UpdateIDs, so nodes that saw them drop them; ForwardingNode is us, as for any re-flood).
+    this.#ads.greet(linkId);
+    this.#updates.replayTo(peer, (key, bytes) => this.#floods.put(linkId, key, bytes));
   }
 
   #dispatch(l: LinkState, bytes: Uint8Array, owned: boolean): void {
@@ -413,11 +385,11 @@ export class Router {
     const m = d.value;
     if (m.type === MSG_REJECT) {
       this.logger.warning(`Received a rejection message from peer ${where}.`);
-      this.#dropLink(l, "remote node rejected the connection", true);
+      this.#sessions.drop(l, "remote node rejected the connection", true);
       return;
     }
     if (!l.established) {
-      if (m.type === MSG_ROUTE) this.#identify(l, m.update);
+      if (m.type === MSG_ROUTE) this.#sessions.identify(l, m.update);
       return;
     }
     const peer = l.peer!;
@@ -428,7 +400,7 @@ export class Router {
       case MSG_ROUTE: {
         const u = m.update;
         const v = checkPeerUpdate(this.nodeId, peer, l.cost, l.remoteEstablished, u);
-        if (v.action === "reject") return this.#reject(l, peer, v.reason);
+        if (v.action === "reject") return this.#sessions.reject(l, peer, v.reason);
         if (v.action === "ignore") return; // a late initial message
         l.remoteEstablished = v.remoteEstablished;
         if (u.NodeID === peer) this.counters.routingUpdatesFromNeighbours++;
@@ -449,39 +421,17 @@ export class Router {
     this.#floods.dropIf(linkId, updateKey(node), (queued) => peekUpdateId(queued) === id);
   }
 
-  #identify(l: LinkState, u: RoutingUpdate): void {
-    const v = checkNewPeer(this.nodeId, l.options, l.cost, u, (p) => this.#conns.has(p));
-    if (!v.accept) return this.#reject(l, v.peer, v.reason);
-    const { peer, cost } = v;
-    l.cost = cost;
-    l.peer = peer;
-    l.established = true;
-    l.initAt = undefined;
-    this.#conns.set(peer, l.id);
-    this.logger.info(`Connection established with ${peer}`);
-    this.names.add(peer);
-    this.#topo.addLocalEdge(peer, cost);
-    this.#updates.scheduleFlood();
-    this.#routes.markDirty();
-    // Prompt visibility: hand the new neighbour our current ads and the stored ones, and,
-    // through its paced queue, the latest routing update of every other node, so a newcomer
-    // can route at once instead of waiting up to 10 s for each node's periodic update (same
-    // UpdateIDs, so nodes that saw them drop them; ForwardingNode is us, as for any re-flood).
-    this.#ads.greet(l.id);
-    this.#updates.replayTo(peer, (key, bytes) => this.#floods.put(l.id, key, bytes));
-  }
-
   // ---------------------------------------------------------------- flooding and shutdown
 
   /** Send our own message to every established peer at once (not queued: it is the keepalive). */
   #flood(bytes: Uint8Array): void {
-    for (const id of this.#conns.values()) this.#send(id, bytes);
+    for (const id of this.#sessions.connections.values()) this.#send(id, bytes);
   }
 
   #shutdownNow(reason: string): void {
     this.#shutdown = true;
     this.#emit({ kind: "shutdown", reason });
-    for (const l of [...this.#links.values()]) this.#dropLink(l, reason, true);
+    this.#sessions.dropAll(reason);
     this.#updates.cancelFlood();
     this.#routes.stop();
     this.#ads.stop();
@@ -496,11 +446,13 @@ export class Router {
    * ads to new neighbours) and then every `serviceAdMs`, with a strictly increasing Time.
    */
   addAdvertisement(
+    now: number,
     service: string,
     connType: 0 | 1 | 2,
     tags: Record<string, string> | null,
     workCommands?: WorkCommand[],
   ): void {
+    this.#advance(now);
     this.#ads.add(service, connType, tags, workCommands);
   }
 
@@ -543,12 +495,14 @@ export class Router {
    * further away come back as unreachable outputs.
    */
   sendDatagram(
+    now: number,
     fromService: string,
     toNode: string,
     toService: string,
     payload: Uint8Array,
     htl: number = this.maxHops,
   ): SendError | undefined {
+    this.#advance(now);
     if (this.#shutdown) return "router is shut down";
     try {
       return this.#data.originate(fromService, toNode, toService, payload, htl);
@@ -565,9 +519,9 @@ export class Router {
     const routes = this.#routes.current();
     return {
       nodeId: this.nodeId,
-      connections: [...this.#conns].map(([peer, id]) => ({
+      connections: [...this.#sessions.connections].map(([peer, id]) => ({
         NodeID: peer,
-        Cost: this.#links.get(id)!.cost,
+        Cost: this.#sessions.get(id)!.cost,
       })),
       routingTable: Object.fromEntries(routes),
       knownConnectionCosts: this.#topo.snapshot(),
@@ -593,7 +547,7 @@ export class Router {
 
   /** The peer node of an established link (metrics), undefined before the handshake. */
   linkPeer(linkId: number): string | undefined {
-    return this.#links.get(linkId)?.peer;
+    return this.#sessions.get(linkId)?.peer;
   }
 
   /** The sequence number of the last routing update built (for tests and diagnostics). */

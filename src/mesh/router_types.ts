@@ -4,19 +4,25 @@
  * @module
  */
 
-import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { CompiledRules } from "./firewall.ts";
 import type { RandomSource } from "./random.ts";
 import type { AdvertisementStatus } from "./service_ads.ts";
 import type { UnreachableMessage } from "./messages.ts";
 import type { MeshLimits } from "./limits.ts";
+import type { DuplicateNoticePolicy } from "./duplicate_notice.ts";
 
 /** Options for a {@link Router}. */
 export interface RouterOptions {
   /** This node's ID (must not be empty or `localhost`). */
   nodeId: string;
-  clock: Clock;
+  /** The caller's monotonic time at creation (ms); later times come in on each entry point. */
+  now: number;
+  /**
+   * Wall-clock ms since the Unix epoch, for stamps that go on the wire (the epoch, ad `Time`):
+   * the host's clock (the router reads none). Sub-ms detail is kept (Go writes ns).
+   */
+  wallMs: () => number;
   logger: Logger;
   /** Random bytes (default WebCrypto). */
   random?: RandomSource;
@@ -41,6 +47,11 @@ export interface RouterOptions {
   maxForwardingHops?: number;
   /** Limits on what peers can make this node keep (defaults: `DEFAULT_LIMITS`). */
   limits?: Partial<MeshLimits>;
+  /**
+   * What a credible duplicate-node notice does: `exit` (default) shuts the router down, `stay`
+   * never does (README "Duplicate node IDs (credibility rule)").
+   */
+  duplicateNotice?: DuplicateNoticePolicy;
   /**
    * Bytes a link has been handed but not yet written (its send backlog); flooded messages are
    * held back while it is high. Default: always 0.

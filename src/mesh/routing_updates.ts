@@ -6,12 +6,16 @@
  * @module
  */
 
-import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import { encodeReflood, encodeRoutingUpdate, type RoutingUpdate } from "./messages.ts";
 import type { NameTable } from "./name_table.ts";
 import { makeEpoch, type RandomSource, randomString } from "./random.ts";
 import { type LimitLog, type MeshLimits, utf8Length } from "./limits.ts";
+import {
+  type DuplicateNoticePolicy,
+  DuplicateNotices,
+  type NoticeVerdict,
+} from "./duplicate_notice.ts";
 import type { RouterOutput } from "./router_types.ts";
 import { SeenSet } from "./seen_set.ts";
 import type { Topology } from "./topology.ts";
@@ -20,14 +24,8 @@ import type { Topology } from "./topology.ts";
 export const SOON_MS = 100;
 /** Seen-set sweep interval. */
 const SEEN_SWEEP_MS = 30 * 60_000;
-/** Duplicate notices naming this many successive epochs of ours make the notice credible... */
-const DUP_STRIKES = 3;
-/** ...if they span this many of our update periods (less half a period for jitter). */
-const DUP_SPAN_PERIODS = 2;
-/** Strikes are forgotten after this many quiet update periods. */
-const DUP_FORGET_PERIODS = 30;
-/** Notices within this interval of a re-announcement count as one; we send one notice at most per interval. */
-const DUP_MIN_INTERVAL_MS = 1000;
+/** We send one duplicate notice of our own at most per this interval. */
+const DUP_SEND_MIN_MS = 1000;
 /**
  * Hearing of a new node floods our update (so a newcomer behind a Go node, which does not
  * replay state, learns of us), at most once per this interval: a peer inventing node IDs
@@ -55,6 +53,13 @@ export function updateKey(node: string): string {
   return k;
 }
 
+/** How a notice that does not stop us is described in the log line. */
+function verdictText(v: { credible: boolean }): string {
+  return v.credible
+    ? "CREDIBLE (it would stop us; duplicatenotice: stay keeps us up)"
+    : "not believed";
+}
+
 /** Queue key of the duplicate notice about `node` (kept apart from its normal update). */
 export function dupKey(node: string): string {
   return `d${node}`;
@@ -68,12 +73,17 @@ export interface RoutingUpdatesHost {
   readonly limits: MeshLimits;
   readonly limitLog: LimitLog;
   readonly logger: Logger;
-  readonly clock: Clock;
+  /** The router's current time (ms, monotonic). */
+  now(): number;
+  /** Wall-clock ms (for a fresh epoch). */
+  wallMs(): number;
   readonly random: RandomSource;
   readonly names: NameTable;
   readonly topology: Topology;
   /** Period of our routing updates (ms). */
   readonly routeUpdateMs: number;
+  /** What a credible duplicate notice does (default `exit`; README "Duplicate node IDs"). */
+  readonly duplicateNotice?: DuplicateNoticePolicy;
   /** True when at least one connection is established. */
   hasConnections(): boolean;
   /** A new record of the cost of each established connection, by peer. */
@@ -111,17 +121,20 @@ export class RoutingUpdates {
   #lastSentAt = -Infinity;
   #periodicAt: number;
   #seenSweepAt: number;
-  /** Credibility state of duplicate notices naming our epochs. */
-  #dup = { strikes: 0, firstAt: 0, lastAt: -Infinity, bumpedAt: -Infinity, sentAt: -Infinity };
+  /** Credibility of duplicate notices naming our epochs (README "Duplicate node IDs"). */
+  readonly #dups: DuplicateNotices;
+  /** When we last sent a duplicate notice of our own. */
+  #dupSentAt = -Infinity;
 
-  /** Start the periodic update and seen-set sweep timers from the host clock's now. */
+  /** Start the periodic update and seen-set sweep timers from the host's now. */
   constructor(host: RoutingUpdatesHost) {
     this.#host = host;
     this.#epoch = host.epoch;
+    this.#dups = new DuplicateNotices(host.routeUpdateMs, host.duplicateNotice);
     this.#seen = new SeenSet(3_600_000, host.limits.maxSeenIds);
     this.#seen.onEvict = () =>
       host.limitLog.hit("maxSeenIds", "forgetting the oldest UpdateID early");
-    const now = host.clock.now();
+    const now = host.now();
     this.#periodicAt = now + host.routeUpdateMs;
     this.#seenSweepAt = now + SEEN_SWEEP_MS;
   }
@@ -131,12 +144,16 @@ export class RoutingUpdates {
     return this.#epoch;
   }
 
-  /** Counts for status and tests: stored updates, their bytes, seen IDs. */
-  stats(): { storedUpdates: number; storedUpdateBytes: number; seenIds: number } {
+  /** Counts for status, metrics and tests: stored updates, their bytes, seen IDs, dup notices. */
+  stats(): Record<string, number> {
+    const d = this.#dups.counters;
     return {
       storedUpdates: this.#lastUpdates.size,
       storedUpdateBytes: this.#storedBytes,
       seenIds: this.#seen.size,
+      duplicateNotices: d.notices,
+      duplicateReannounced: d.reannounced,
+      duplicateIgnored: d.ignored,
     };
   }
 
@@ -178,14 +195,14 @@ export class RoutingUpdates {
    * ad round, half the time; why is not understood yet).
    */
   scheduleFlood(lost = false): void {
-    const soon = this.#host.clock.now() + SOON_MS;
+    const soon = this.#host.now() + SOON_MS;
     if (this.#floodAt === undefined || (lost && this.#floodAt > soon)) this.#floodAt = soon;
   }
 
   /** Flood an update because a new node appeared: soon, but at most once a second. */
   scheduleNewNodeFlood(): void {
     if (this.#floodAt !== undefined) return;
-    const now = this.#host.clock.now();
+    const now = this.#host.now();
     this.#floodAt = Math.max(now + SOON_MS, this.#lastSentAt + NEW_NODE_FLOOD_MIN_MS);
   }
 
@@ -215,7 +232,7 @@ export class RoutingUpdates {
     const h = this.#host;
     if (!h.hasConnections()) return;
     const u = this.make(suspectedDuplicate);
-    this.#lastSentAt = h.clock.now();
+    this.#lastSentAt = h.now();
     if (suspectedDuplicate === 0n) h.logger.debug(`Sending routing update ${u.UpdateID}`);
     else h.logger.warning(`Sending duplicate node notification ${u.UpdateID}`);
     h.flood(encodeRoutingUpdate(u));
@@ -255,7 +272,7 @@ export class RoutingUpdates {
       return;
     }
     if (u.NodeID === h.nodeId) return this.#aboutUs(u, fromPeer);
-    if (!this.#seen.add(u.UpdateID, h.clock.now())) return;
+    if (!this.#seen.add(u.UpdateID, h.now())) return;
     if (u.SuspectedDuplicate !== 0n) {
       h.logger.warning(
         `Node ${u.NodeID} with epoch ${u.UpdateEpoch} sent update ${u.UpdateID} suspecting a ` +
@@ -278,7 +295,7 @@ export class RoutingUpdates {
       h.limitLog.hit("maxEdges", `dropped the update of ${u.NodeID}`);
       return;
     }
-    const r = h.topology.applyUpdate(u, h.clock.now());
+    const r = h.topology.applyUpdate(u, h.now());
     if (!r.accepted) return;
     this.#storedBytes += bytes.length - old;
     this.#lastUpdates.set(u.NodeID, bytes);
@@ -306,7 +323,7 @@ export class RoutingUpdates {
     const h = this.#host;
     if (h.topology.knownNodes < h.limits.maxKnownNodes) return true;
     const oldest = h.topology.oldest();
-    const staleBefore = h.clock.now() - STALE_PERIODS * h.routeUpdateMs;
+    const staleBefore = h.now() - STALE_PERIODS * h.routeUpdateMs;
     if (oldest && oldest[1].at < staleBefore && !h.isPeer(oldest[0])) {
       this.forget(oldest[0]);
       return true;
@@ -325,61 +342,54 @@ export class RoutingUpdates {
   }
 
   /**
-   * An update carrying our own NodeID (wire.md §5.5), with the credibility rule for duplicate
-   * notices (README "Duplicate node IDs"): a notice naming our epoch is acted on only when
-   * notices have named {@link DUP_STRIKES} successive epochs of ours — each announced after
-   * the previous notice — over at least {@link DUP_SPAN_PERIODS} update periods. Before that
-   * we log, stay up and re-announce with a new, larger epoch.
+   * An update carrying our own NodeID (wire.md §5.5). A notice naming our epoch goes through
+   * the credibility rule of {@link DuplicateNotices}: believed, we shut down (policy `exit`);
+   * otherwise we stay up and re-announce with a new epoch (with back-off). An update (or a
+   * notice we hold) with an epoch larger than ours is answered as Go answers it: a notice naming
+   * that epoch, which also makes Go nodes that adopted a forged epoch of ours return to our real
+   * one.
    */
   #aboutUs(u: RoutingUpdate, fromPeer: string): void {
     const h = this.#host;
     if (u.UpdateEpoch === this.#epoch) return;
-    const now = h.clock.now();
-    if (u.SuspectedDuplicate === this.#epoch) {
-      const d = this.#dup;
-      if (now - d.lastAt > DUP_FORGET_PERIODS * h.routeUpdateMs) d.strikes = 0;
-      d.lastAt = now;
-      // notices that follow a re-announcement within a second count once (one sender's burst)
-      if (now - d.bumpedAt >= DUP_MIN_INTERVAL_MS) {
-        if (d.strikes === 0) d.firstAt = now;
-        d.strikes++;
-      }
-      // Notices come one per update period of ours, so the span is two periods give or take
-      // delivery jitter: half a period of slack, or a real duplicate would need a fourth
-      // notice (~30 s instead of ~20 s) about half the time.
-      const span = (DUP_SPAN_PERIODS - 0.5) * h.routeUpdateMs;
-      if (d.strikes >= DUP_STRIKES && now - d.firstAt >= span) {
+    const now = h.now();
+    const named = u.SuspectedDuplicate;
+    if (named !== 0n && (named === this.#epoch || this.#dups.isRecent(named))) {
+      const v = this.#dups.notice(named, this.#epoch, fromPeer, now);
+      if (v.kind === "believe") {
         h.logger.error(
-          `We are a duplicate node with ID ${h.nodeId} and epoch ${this.#epoch} (notices named ` +
-            `${d.strikes} successive epochs of ours).  Shutting down.`,
+          `We are a duplicate node with ID ${h.nodeId} and epoch ${this.#epoch} (${v.why}).  ` +
+            `Shutting down.`,
         );
         h.shutdown(`duplicate node ID ${h.nodeId}`);
         return;
       }
-      this.#bumpEpoch(u, fromPeer, now);
-      return;
+      if (v.kind === "reannounce") return this.#bumpEpoch(u, fromPeer, v);
     }
-    if (u.UpdateEpoch > this.#epoch && now - this.#dup.sentAt >= DUP_MIN_INTERVAL_MS) {
-      this.#dup.sentAt = now;
+    if (u.UpdateEpoch > this.#epoch && now - this.#dupSentAt >= DUP_SEND_MIN_MS) {
+      this.#dupSentAt = now;
       h.logger.error(`Duplicate node ID ${u.NodeID} detected via ${fromPeer}`);
       this.send(u.UpdateEpoch);
     }
   }
 
-  #bumpEpoch(u: RoutingUpdate, fromPeer: string, now: number): void {
+  #bumpEpoch(u: RoutingUpdate, fromPeer: string, v: NoticeVerdict & { kind: "reannounce" }): void {
     const h = this.#host;
-    const fresh = makeEpoch(h.clock.wallNow().getTime(), h.random);
+    const fresh = makeEpoch(h.wallMs(), h.random);
     let next = this.#epoch + 1n;
     if (fresh > next) next = fresh;
     if (u.UpdateEpoch >= next && u.UpdateEpoch < MAX_U64) next = u.UpdateEpoch + 1n;
     h.logger.error(
       `DUPLICATE NODE NOTICE for ${h.nodeId} epoch ${this.#epoch} (update ${u.UpdateID} via ` +
-        `${fromPeer}, ${this.#dup.strikes} of ${DUP_STRIKES} needed to believe it): staying up ` +
-        `and re-announcing with epoch ${next}. If another node really uses this ID, fix it.`,
+        `${fromPeer}; ${v.why}; ${v.suppressed} more held since the last one): ${
+          verdictText(v)
+        }, ` +
+        `staying up and re-announcing with epoch ${next}, next re-announcement not before ` +
+        `${v.nextInMs / 1000} s. If another node really uses this ID, fix it.`,
     );
     this.#epoch = next;
     this.#sequence = 0n;
-    this.#dup.bumpedAt = now;
+    this.#dups.reannounced(next);
     this.send(0n);
   }
 }

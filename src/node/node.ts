@@ -123,6 +123,7 @@ function buildMesh(
     firewall,
     maxIdleMs: node.maxidleconnectiontimeout,
     limits,
+    duplicateNotice: node.duplicatenotice,
   });
 }
 

@@ -106,60 +106,75 @@ export class PacketBuilder extends ConnectionPart<PacketBuilderHost> {
     }
     if (built.length === 0) return undefined;
     // padding (RFC 9000 §14.1): client Initial datagrams, and server ack-eliciting Initials
-    const last = built[built.length - 1];
     if (hasInitial && (this.isClient || initialEliciting)) {
-      const target = Math.min(budget, 1200);
-      if (w.pos < target) {
-        const pad = target - w.pos;
-        buf.fill(0, last.payloadEnd, last.payloadEnd + pad);
-        last.payloadEnd += pad;
-        w.pos = target;
-      }
+      this.#padDatagram(w, built[built.length - 1], Math.min(budget, 1200));
     }
-    // seal
     let end = 0;
-    for (let i = 0; i < built.length; i++) {
-      const b = built[i];
-      const sealedLen = b.payloadEnd - b.payloadStart + TAG_LEN;
-      if (b.lengthOffset >= 0) {
-        const len = b.pnLen + sealedLen;
-        buf[b.lengthOffset] = 0x40 | (len >> 8);
-        buf[b.lengthOffset + 1] = len & 0xff;
-      }
-      const keys = this.spaces[b.sp].keys!.write;
-      // the AEAD reads all of its input before we copy the ciphertext over it
-      const plain = buf.subarray(b.payloadStart, b.payloadEnd);
-      keys.sealInto(b.pn, buf.subarray(b.start, b.payloadStart), plain, buf, b.payloadStart);
-      protectHeader(keys.hp, buf.subarray(b.start), b.pnOffset - b.start, b.pnLen);
-      end = b.payloadStart + sealedLen;
-      const size = end - b.start;
-      const sent: SentPacket = {
-        pn: b.pn,
-        time: now,
-        size,
-        ackEliciting: b.ackEliciting,
-        inFlight: b.ackEliciting || b.padded,
-        frames: b.frames,
-      };
-      if (!closing) this.recovery.onSent(b.sp, sent);
-      this.stats.packetsSent++;
-      if (b.ackEliciting) this.pacer.onSent(size);
-      if (b.ackEliciting) this.idle.onElicitingSent(now);
+    for (let i = 0; i < built.length; i++) end = this.#seal(buf, built[i], closing, now);
+    this.#afterDatagram(closing);
+    this.av.bytesSent += end;
+    this.stats.bytesSent += end;
+    return buf.subarray(0, end);
+  }
+
+  /** Zero-pads the datagram to `target` bytes inside its last packet's payload. */
+  #padDatagram(w: Writer, last: Built, target: number): void {
+    if (w.pos >= target) return;
+    const pad = target - w.pos;
+    w.buf.fill(0, last.payloadEnd, last.payloadEnd + pad);
+    last.payloadEnd += pad;
+    w.pos = target;
+  }
+
+  /**
+   * Seals and header-protects packet `b` in place, then records it as sent (for loss recovery
+   * unless closing, pacing and the idle timer). Returns where the sealed packet ends.
+   */
+  #seal(buf: Uint8Array, b: Built, closing: boolean, now: number): number {
+    const sealedLen = b.payloadEnd - b.payloadStart + TAG_LEN;
+    if (b.lengthOffset >= 0) {
+      const len = b.pnLen + sealedLen;
+      buf[b.lengthOffset] = 0x40 | (len >> 8);
+      buf[b.lengthOffset + 1] = len & 0xff;
     }
+    const keys = this.spaces[b.sp].keys!.write;
+    // the AEAD reads all of its input before we copy the ciphertext over it
+    const plain = buf.subarray(b.payloadStart, b.payloadEnd);
+    keys.sealInto(b.pn, buf.subarray(b.start, b.payloadStart), plain, buf, b.payloadStart);
+    protectHeader(keys.hp, buf.subarray(b.start), b.pnOffset - b.start, b.pnLen);
+    const end = b.payloadStart + sealedLen;
+    const size = end - b.start;
+    const sent: SentPacket = {
+      pn: b.pn,
+      time: now,
+      size,
+      ackEliciting: b.ackEliciting,
+      inFlight: b.ackEliciting || b.padded,
+      frames: b.frames,
+    };
+    if (!closing) this.recovery.onSent(b.sp, sent);
+    this.stats.packetsSent++;
+    if (b.ackEliciting) this.pacer.onSent(size);
+    if (b.ackEliciting) this.idle.onElicitingSent(now);
+    return end;
+  }
+
+  /**
+   * After a datagram went out: counts a CONNECTION_CLOSE send, starts a due key update, and a
+   * client drops its Initial keys once it sent a Handshake packet (RFC 9001 §4.9.1).
+   */
+  #afterDatagram(closing: boolean): void {
     if (closing) {
       this.close.sendPending = false;
       this.close.sends++;
     }
-    if (this.phases.writePackets >= this.config.keyUpdateInterval) host.initiateKeyUpdate();
+    if (this.phases.writePackets >= this.config.keyUpdateInterval) this.host.initiateKeyUpdate();
     if (
       this.isClient && this.#sentHandshakePacket && !this.spaces[0].discarded &&
       this.spaces[1].keys
     ) {
-      host.discardSpace(0);
+      this.host.discardSpace(0);
     }
-    this.av.bytesSent += end;
-    this.stats.bytesSent += end;
-    return buf.subarray(0, end);
   }
 
   #hasApp1RttData(): boolean {
@@ -175,11 +190,11 @@ export class PacketBuilder extends ConnectionPart<PacketBuilderHost> {
     closing: boolean,
     now: number,
   ): Built | undefined {
-    const space = this.spaces[sp];
     const rs = this.recovery.spaces[sp];
     const start = w.pos;
     const pn = rs.nextPn;
     const pnLen = packetNumberLength(pn, rs.largestAcked);
+    // header written inline: a helper returning both offsets would allocate per packet
     let lengthOffset = -1, pnOffset: number;
     if (sp === 2) {
       pnOffset = writeShortHeader(w, this.cids.active, this.phases.writePhase, pn, pnLen);
@@ -206,57 +221,9 @@ export class PacketBuilder extends ConnectionPart<PacketBuilderHost> {
     const frames: SentFrame[] = [];
     let eliciting = false;
     if (closing) {
-      const cf = this.close.frame!;
-      const app = cf.isApplication && sp === 2;
-      const reason = sp === 2 || !cf.isApplication ? cf.reason : "";
-      const code = cf.isApplication && sp !== 2 ? TransportError.APPLICATION_ERROR : cf.code;
-      const rb = new TextEncoder().encode(reason).subarray(0, Math.max(0, end - w.pos - 24));
-      w.u8(app ? 0x1d : 0x1c);
-      w.varint(code);
-      if (!app) w.varint(cf.frameType);
-      w.varint(rb.length);
-      w.bytes(rb);
+      this.#writeClose(sp, w, end);
     } else {
-      const cc = this.recovery.cc;
-      const probing = space.probes > 0;
-      const congested = !probing &&
-        (cc.bytesInFlight + this.config.maxDatagramSize > cc.window ||
-          (sp === 2 &&
-            !this.pacer.allows(now, cc.window, this.recovery.rtt.smoothed)));
-      // ACK
-      const wantAck = space.ackNeeded || (space.newSinceAck && !space.toAck.empty);
-      const hasOther = probing || space.pingPending || !congested && this.#hasElicitingData(sp);
-      if (space.ackNeeded || (hasOther && wantAck)) {
-        space.writeAck(w, end, now, sp === 2, frames);
-      }
-      if (!congested || probing) {
-        const before = w.pos;
-        if (sp === 2) {
-          if (this.handshakeDonePending && end - w.pos > 1) {
-            w.u8(0x1e);
-            frames.push({ t: "handshake_done" });
-            this.handshakeDonePending = false;
-          }
-          while (this.pathResponses.length && end - w.pos > 9) {
-            w.u8(0x1b);
-            w.bytes(this.pathResponses.shift()!);
-          }
-          this.cids.writeRetires(w, end, frames);
-          this.streams.writeControl(w, end, frames);
-        }
-        this.#writeCrypto(sp, w, end, frames);
-        if (sp === 2) this.streams.writeStreams(w, end, frames);
-        if (w.pos > before) eliciting = true;
-        if (!eliciting && (space.pingPending || probing)) {
-          w.u8(0x01);
-          frames.push({ t: "ping" });
-          eliciting = true;
-        }
-        if (eliciting) {
-          space.pingPending = false;
-          if (space.probes > 0) space.probes--;
-        }
-      }
+      eliciting = this.#writeFrames(sp, w, end, now, frames);
       if (w.pos === payloadStart) {
         w.pos = start;
         return undefined;
@@ -277,6 +244,75 @@ export class PacketBuilder extends ConnectionPart<PacketBuilderHost> {
       ackEliciting: eliciting,
       padded: false,
     };
+  }
+
+  /**
+   * Writes the pending CONNECTION_CLOSE; outside 1-RTT an application close goes as a transport
+   * one without its reason (RFC 9000 §10.2.3).
+   */
+  #writeClose(sp: SpaceId, w: Writer, end: number): void {
+    const cf = this.close.frame!;
+    const app = cf.isApplication && sp === 2;
+    const reason = sp === 2 || !cf.isApplication ? cf.reason : "";
+    const code = cf.isApplication && sp !== 2 ? TransportError.APPLICATION_ERROR : cf.code;
+    const rb = new TextEncoder().encode(reason).subarray(0, Math.max(0, end - w.pos - 24));
+    w.u8(app ? 0x1d : 0x1c);
+    w.varint(code);
+    if (!app) w.varint(cf.frameType);
+    w.varint(rb.length);
+    w.bytes(rb);
+  }
+
+  /**
+   * Writes the packet's frames up to `end`: an ACK when due, then, unless congestion or pacing
+   * holds back (probes always go), 1-RTT control frames, CRYPTO, STREAM, else a PING when one
+   * is owed. Returns whether the packet is ack-eliciting.
+   */
+  #writeFrames(sp: SpaceId, w: Writer, end: number, now: number, frames: SentFrame[]): boolean {
+    const space = this.spaces[sp];
+    const cc = this.recovery.cc;
+    const probing = space.probes > 0;
+    const congested = !probing &&
+      (cc.bytesInFlight + this.config.maxDatagramSize > cc.window ||
+        (sp === 2 &&
+          !this.pacer.allows(now, cc.window, this.recovery.rtt.smoothed)));
+    // ACK
+    const wantAck = space.ackNeeded || (space.newSinceAck && !space.toAck.empty);
+    const hasOther = probing || space.pingPending || !congested && this.#hasElicitingData(sp);
+    if (space.ackNeeded || (hasOther && wantAck)) {
+      space.writeAck(w, end, now, sp === 2, frames);
+    }
+    if (congested && !probing) return false;
+    const before = w.pos;
+    if (sp === 2) this.#write1RttControl(w, end, frames);
+    this.#writeCrypto(sp, w, end, frames);
+    if (sp === 2) this.streams.writeStreams(w, end, frames);
+    let eliciting = w.pos > before;
+    if (!eliciting && (space.pingPending || probing)) {
+      w.u8(0x01);
+      frames.push({ t: "ping" });
+      eliciting = true;
+    }
+    if (eliciting) {
+      space.pingPending = false;
+      if (space.probes > 0) space.probes--;
+    }
+    return eliciting;
+  }
+
+  /** HANDSHAKE_DONE, PATH_RESPONSE, RETIRE_CONNECTION_ID and stream control frames. */
+  #write1RttControl(w: Writer, end: number, frames: SentFrame[]): void {
+    if (this.handshakeDonePending && end - w.pos > 1) {
+      w.u8(0x1e);
+      frames.push({ t: "handshake_done" });
+      this.handshakeDonePending = false;
+    }
+    while (this.pathResponses.length && end - w.pos > 9) {
+      w.u8(0x1b);
+      w.bytes(this.pathResponses.shift()!);
+    }
+    this.cids.writeRetires(w, end, frames);
+    this.streams.writeControl(w, end, frames);
   }
 
   #hasElicitingData(sp: SpaceId): boolean {

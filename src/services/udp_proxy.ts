@@ -118,6 +118,24 @@ export function startUdpServer(s: UdpServerSection, deps: ServiceDeps): RunningS
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
+/** A udp-client's local UDP socket for one mesh sender. */
+type ClientRelay = Relay & { udp: Deno.DatagramConn };
+
+/** What a running udp-client's relays share. */
+interface UdpClientState {
+  /** The `address` the client sends to (for log lines). */
+  address: string;
+  ep: DatagramEndpoint;
+  /** One relay per mesh sender, keyed `node:service`. */
+  relays: Map<string, ClientRelay>;
+  logger: Logger;
+  /** Wildcard address of the target's family, where relay sockets bind. */
+  bindHost: string;
+  /** Whether a reply comes from the target. */
+  fromTarget: (a: Deno.NetAddr) => boolean;
+  closed: boolean;
+}
+
 /** Start a `udp-client`: mesh datagram service `service` ⇄ UDP `address`. */
 export function startUdpClient(s: UdpClientSection, deps: ServiceDeps): RunningService {
   const { logger, mesh } = deps;
@@ -132,50 +150,53 @@ export function startUdpClient(s: UdpClientSection, deps: ServiceDeps): RunningS
     );
   }
   mesh.advertise(s.service, 0, { type: "UDP Proxy", address: s.address });
-  const relays = new Map<string, Relay & { udp: Deno.DatagramConn }>();
-  const sweeper = sweepIdle(relays);
-  let closed = false;
-  const bindHost = hostname.includes(":") ? "::" : "0.0.0.0";
-  // Replies are accepted only from the target (as from Go's connected UDP socket); a DNS name
-  // cannot be compared with the source address, so then only the port is checked.
-  const fromTarget = (a: Deno.NetAddr) =>
-    a.port === port &&
-    (!(IPV4.test(hostname) || hostname.includes(":")) || a.hostname === hostname);
-
-  const relayFor = (node: string, service: string): Relay & { udp: Deno.DatagramConn } => {
-    const key = `${node}:${service}`;
-    let r = relays.get(key);
-    if (r) return r;
-    const udp = listenUdp(bindHost, 0);
-    const relay = {
-      udp,
-      lastUsed: Date.now(),
-      close: () => {
-        closeQuietly(udp);
-      },
-    };
-    relays.set(key, relay);
-    logger.debug(`Opened new UDP connection to ${s.address} for ${key}`);
-    receiveAll(udp, logger, () => !closed && relays.get(key) === relay, (data, from) => {
-      if (!fromTarget(from)) return;
-      relay.lastUsed = Date.now();
-      try {
-        ep.send(node, service, data);
-      } catch (e) {
-        logger.error(`Error writing to the Receptor network: ${errorText(e)}`);
-      }
-    });
-    r = relay;
-    return r;
+  const st: UdpClientState = {
+    address: s.address,
+    ep,
+    relays: new Map(),
+    logger,
+    bindHost: hostname.includes(":") ? "::" : "0.0.0.0",
+    fromTarget: replyFilter(hostname, port),
+    closed: false,
   };
+  const sweeper = sweepIdle(st.relays);
+  forwardMeshToUdp(st, dest);
+  logger.debug(`udp-client: mesh service ${s.service} → UDP ${s.address}`);
+  return {
+    description: `udp-client ${s.service} → ${s.address}`,
+    close() {
+      if (st.closed) return;
+      st.closed = true;
+      clearInterval(sweeper);
+      try {
+        mesh.unadvertise(s.service);
+      } catch { /* not advertised */ }
+      ep.close();
+      for (const r of st.relays.values()) r.close();
+      st.relays.clear();
+    },
+  };
+}
 
+/**
+ * Replies are accepted only from the target (as from Go's connected UDP socket); a DNS name
+ * cannot be compared with the source address, so then only the port is checked.
+ */
+function replyFilter(hostname: string, port: number): (a: Deno.NetAddr) => boolean {
+  const literal = IPV4.test(hostname) || hostname.includes(":");
+  return (a) => a.port === port && (!literal || a.hostname === hostname);
+}
+
+/** Sends each datagram the mesh service receives to `dest` from its sender's relay socket. */
+function forwardMeshToUdp(st: UdpClientState, dest: Deno.NetAddr): void {
+  const logger = st.logger;
   (async () => {
     for (;;) {
-      const d = await ep.receive();
+      const d = await st.ep.receive();
       if (!d) return;
       let relay;
       try {
-        relay = relayFor(d.fromNode, d.fromService);
+        relay = clientRelayFor(st, d.fromNode, d.fromService);
       } catch (e) {
         logger.error(`Error connecting via UDP: ${errorText(e)}`);
         continue;
@@ -188,21 +209,36 @@ export function startUdpClient(s: UdpClientSection, deps: ServiceDeps): RunningS
       }
     }
   })();
-  logger.debug(`udp-client: mesh service ${s.service} → UDP ${s.address}`);
-  return {
-    description: `udp-client ${s.service} → ${s.address}`,
-    close() {
-      if (closed) return;
-      closed = true;
-      clearInterval(sweeper);
-      try {
-        mesh.unadvertise(s.service);
-      } catch { /* not advertised */ }
-      ep.close();
-      for (const r of relays.values()) r.close();
-      relays.clear();
+}
+
+/**
+ * The relay socket for mesh sender `node`/`service`, opened on first use; what the target
+ * sends back to it goes to that sender.
+ */
+function clientRelayFor(st: UdpClientState, node: string, service: string): ClientRelay {
+  const key = `${node}:${service}`;
+  const known = st.relays.get(key);
+  if (known) return known;
+  const udp = listenUdp(st.bindHost, 0);
+  const relay = {
+    udp,
+    lastUsed: Date.now(),
+    close: () => {
+      closeQuietly(udp);
     },
   };
+  st.relays.set(key, relay);
+  st.logger.debug(`Opened new UDP connection to ${st.address} for ${key}`);
+  receiveAll(udp, st.logger, () => !st.closed && st.relays.get(key) === relay, (data, from) => {
+    if (!st.fromTarget(from)) return;
+    relay.lastUsed = Date.now();
+    try {
+      st.ep.send(node, service, data);
+    } catch (e) {
+      st.logger.error(`Error writing to the Receptor network: ${errorText(e)}`);
+    }
+  });
+  return relay;
 }
 
 /**

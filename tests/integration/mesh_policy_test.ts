@@ -1,7 +1,8 @@
 /**
  * Mesh policies with real node processes: a second node with an existing node's ID, joining
- * elsewhere in the mesh, is detected as the duplicate and shuts down while the original keeps
- * working (wire.md §5.5); a listener's `allowedpeers` refuses other node IDs (§3.2).
+ * elsewhere in the mesh over two links, is detected as the duplicate and shuts down while the
+ * original keeps working (wire.md §5.5, README "Duplicate node IDs (credibility rule)"); a
+ * listener's `allowedpeers` refuses other node IDs (§3.2).
  * @module
  */
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
@@ -10,23 +11,24 @@ import { freePort, waitFor } from "../helpers/net.ts";
 import { startNode, stopAll } from "../helpers/node_process.ts";
 
 Deno.test("mesh: a later node with a duplicate ID shuts down; the original keeps working", async () => {
-  const nodes = ["da", "db", "dc"];
-  const mesh = await startMesh({ nodes, edges: [["db", "da"], ["dc", "db"]] });
+  const nodes = ["da", "db", "dc", "dd"];
+  const mesh = await startMesh({ nodes, edges: [["db", "da"], ["dc", "db"], ["dd", "db"]] });
   const extra = [];
   try {
     await mesh.waitConverged(nodes, 30000);
     // Wait a second so the duplicate's epoch (start time based) is clearly larger.
     await new Promise((r) => setTimeout(r, 1100));
     await Deno.mkdir(`${mesh.root}/dup`);
+    // two links (dc, dd): the original's notices reach it over both, which makes them credible
     const dup = await startNode(
       "da",
-      (_d, s) => meshNodeYaml("da", freePort(), [mesh.node("dc").port], s),
+      (_d, s) => meshNodeYaml("da", freePort(), [mesh.node("dc").port, mesh.node("dd").port], s),
       { dir: `${mesh.root}/dup` },
     ).catch((e) => {
       throw new Error(`${e}\n${mesh.logs()}`);
     });
     extra.push(dup);
-    // ~20 s expected (three notices over two update periods, README "Duplicate node IDs").
+    // ~20 s expected (three epochs named over two update periods, README "Duplicate node IDs").
     // The timer is cleared so it cannot fire during (and fail) the next test.
     let timer: ReturnType<typeof setTimeout> | undefined;
     const st = await Promise.race([

@@ -108,6 +108,9 @@ Deno.test("observability: /metrics passes promtool and reports known traffic", a
     assert(value(s, "receptor_route_changes_total") >= 1, "route changes");
     assert(value(s, "receptor_routing_updates_received_total", { origin: "neighbour" }) >= 1);
     assert(value(s, "receptor_routing_updates_originated_total") >= 1);
+    assertEquals(value(s, "receptor_duplicate_notices_total", { outcome: "held" }), 0);
+    assertEquals(value(s, "receptor_duplicate_notices_total", { outcome: "reannounced" }), 0);
+    assertEquals(value(s, "receptor_duplicate_notices_total", { outcome: "ignored" }), 0);
     for (const direction of ["in", "out"]) {
       const l = { peer: "b", backend: "tcp-peer", direction };
       assert(value(s, "receptor_link_messages_total", l) >= 6, `messages ${direction}`);

@@ -271,6 +271,30 @@ Deno.test("files #65: maxidleconnectiontimeout", () => {
   );
 });
 
+Deno.test("files: node duplicatenotice is exit (default) or stay; anything else is a located error", () => {
+  assertEquals(one(sections("- node: x\n"), "node").duplicatenotice, "exit");
+  assertEquals(one(sections(""), "node").duplicatenotice, "exit");
+  const dn = (v: string) => one(sections(`- node:\n    duplicatenotice: ${v}\n`), "node");
+  assertEquals(dn("stay").duplicatenotice, "stay");
+  assertEquals(dn("Stay").duplicatenotice, "stay");
+  assertEquals(dn("exit").duplicatenotice, "exit");
+  assertEquals(dn('""').duplicatenotice, "exit");
+  const e = fails("- node:\n    duplicatenotice: halt\n", "duplicatenotice must be exit or stay");
+  assertEquals(
+    e.message,
+    "duplicatenotice must be exit or stay (node from c.yaml, duplicatenotice: halt)",
+  );
+  assertEquals([e.section, e.field, e.file], ["node", "duplicatenotice", "c.yaml"]);
+  // the command-line form
+  const inv = parseInvocation(["--node", "id=n1", "duplicatenotice=stay"]);
+  assert(inv.kind === "node");
+  assertEquals(one(inv.sections, "node").duplicatenotice, "stay");
+  assertThrows(
+    () => parseInvocation(["--node", "id=n1", "duplicatenotice=no"]),
+    "duplicatenotice must be exit or stay (node on the command line, duplicatenotice: no)",
+  );
+});
+
 Deno.test("files #7: a file holding only `- version` is the version action", () => {
   assertEquals(run("- version\n").kind, "version");
   assertThrows(() => run("- version\n- trace\n"), "cannot specify any other options with version");

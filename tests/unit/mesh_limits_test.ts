@@ -122,7 +122,7 @@ Deno.test("ads: a forged ad or cancel naming this node is dropped; its own ad st
   sim.addNode("v");
   sim.addNode("w");
   sim.connect("v", "w");
-  sim.r("v").addAdvertisement("control", 1, { type: "Control Service" });
+  sim.r("v").addAdvertisement(sim.clock.now(), "control", 1, { type: "Control Service" });
   sim.run(500);
   const h = new HostilePeer(sim, "v", "evil");
   const far = sim.clock.wallNow().getTime() + 1000;
@@ -150,7 +150,9 @@ Deno.test("duplicate notice: one forged frame, one or two hops away, does not st
   const e1 = sim.r("v").epoch;
   assert(e1 > e0, "re-announced with a new epoch");
   assert(logsOf(sim, "v").includes("DUPLICATE NODE NOTICE"));
-  // a forged notice with a huge epoch: our new epoch is larger still, so we stay routable
+  // a forged notice with a huge epoch, over another link, after the re-announce back-off:
+  // our new epoch is larger still, so nodes that adopted the forged one accept us again
+  sim.run(1000);
   direct.sendUpdate(update({ NodeID: "v", UpdateEpoch: e1 + 1000n, SuspectedDuplicate: e1 }));
   sim.run(2000);
   assertEquals(sim.rec("v").shutdown, undefined);

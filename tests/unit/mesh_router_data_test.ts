@@ -29,7 +29,7 @@ Deno.test("data: ping across 3 hops; HTL on each link is originator's minus hops
   const a = sim.r("a");
   const svc = a.bindService();
   assertEquals(svc.length, 8);
-  assertEquals(a.sendDatagram(svc, "d", "ping", EMPTY), undefined);
+  assertEquals(a.sendDatagram(sim.clock.now(), svc, "d", "ping", EMPTY), undefined);
   sim.drain();
   const got = sim.rec("a").datagrams;
   assertEquals(got.length, 1);
@@ -55,7 +55,7 @@ Deno.test("data: traceroute steps (HTL 0..3) give 'message expired' from each ho
     const svc = a.bindService();
     const rec = sim.rec("a");
     const before = { d: rec.datagrams.length, u: rec.unreachables.length };
-    assertEquals(a.sendDatagram(svc, "d", "ping", EMPTY, htl), undefined);
+    assertEquals(a.sendDatagram(sim.clock.now(), svc, "d", "ping", EMPTY, htl), undefined);
     sim.drain();
     a.unbindService(svc);
     if (rec.datagrams.length > before.d) {
@@ -82,7 +82,7 @@ Deno.test("data: unknown service gives 'service unknown' with exact addressing",
   const { sim } = line4();
   const a = sim.r("a");
   const svc = a.bindService("mine");
-  assertEquals(a.sendDatagram(svc, "d", "foo", new Uint8Array([1, 2])), undefined);
+  assertEquals(a.sendDatagram(sim.clock.now(), svc, "d", "foo", new Uint8Array([1, 2])), undefined);
   sim.drain();
   const { service, at: _at, ...info } = sim.rec("a").unreachables[0];
   assertEquals(service, "mine");
@@ -95,10 +95,16 @@ Deno.test("data: unknown service gives 'service unknown' with exact addressing",
     ReceivedFromNode: "d",
   });
   // local destination: the sender gets the error directly
-  assertEquals(a.sendDatagram(svc, "a", "foo", EMPTY), "service unknown");
-  assertEquals(a.sendDatagram(svc, "nowhere", "foo", EMPTY), "no route to node");
-  assertEquals(a.sendDatagram("waytoolongname", "d", "foo", EMPTY), "service name too long");
-  assertEquals(a.sendDatagram(svc, "d", "foo", new Uint8Array(70000)), "message too large");
+  assertEquals(a.sendDatagram(sim.clock.now(), svc, "a", "foo", EMPTY), "service unknown");
+  assertEquals(a.sendDatagram(sim.clock.now(), svc, "nowhere", "foo", EMPTY), "no route to node");
+  assertEquals(
+    a.sendDatagram(sim.clock.now(), "waytoolongname", "d", "foo", EMPTY),
+    "service name too long",
+  );
+  assertEquals(
+    a.sendDatagram(sim.clock.now(), svc, "d", "foo", new Uint8Array(70000)),
+    "message too large",
+  );
 });
 
 Deno.test("data: delivery to bound services, localhost rewriting, unbind", () => {
@@ -106,7 +112,10 @@ Deno.test("data: delivery to bound services, localhost rewriting, unbind", () =>
   const a = sim.r("a"), d = sim.r("d");
   d.bindService("echo");
   a.bindService("src");
-  assertEquals(a.sendDatagram("src", "d", "echo", new Uint8Array([7, 8, 9])), undefined);
+  assertEquals(
+    a.sendDatagram(sim.clock.now(), "src", "d", "echo", new Uint8Array([7, 8, 9])),
+    undefined,
+  );
   sim.drain();
   const got = sim.rec("d").datagrams[0];
   assertEquals([got.fromNode, got.fromService, got.service, [...got.payload]], [
@@ -115,11 +124,14 @@ Deno.test("data: delivery to bound services, localhost rewriting, unbind", () =>
     "echo",
     [7, 8, 9],
   ]);
-  assertEquals(a.sendDatagram("src", "LocalHost", "src", new Uint8Array([1])), undefined);
+  assertEquals(
+    a.sendDatagram(sim.clock.now(), "src", "LocalHost", "src", new Uint8Array([1])),
+    undefined,
+  );
   sim.drain();
   assertEquals(sim.rec("a").datagrams.at(-1)!.fromNode, "a");
   d.unbindService("echo");
-  a.sendDatagram("src", "d", "echo", EMPTY);
+  a.sendDatagram(sim.clock.now(), "src", "d", "echo", EMPTY);
   sim.drain();
   assertEquals(sim.rec("a").unreachables.at(-1)!.Problem, "service unknown");
   let threw = false;
@@ -143,7 +155,7 @@ Deno.test("data: firewall reject gives 'blocked by firewall', drop is silent", (
     const { sim } = line4({ d: [{ action: "reject", toservice: "ping" }] });
     const a = sim.r("a");
     const svc = a.bindService();
-    a.sendDatagram(svc, "d", "ping", EMPTY);
+    a.sendDatagram(sim.clock.now(), svc, "d", "ping", EMPTY);
     sim.drain();
     assertEquals(sim.rec("a").datagrams.length, 0);
     const u = sim.rec("a").unreachables[0];
@@ -153,7 +165,7 @@ Deno.test("data: firewall reject gives 'blocked by firewall', drop is silent", (
     const { sim } = line4({ c: [{ action: "drop", fromnode: "/[a-b]/" }] });
     const a = sim.r("a");
     const svc = a.bindService();
-    a.sendDatagram(svc, "d", "ping", EMPTY);
+    a.sendDatagram(sim.clock.now(), svc, "d", "ping", EMPTY);
     sim.run(10_000);
     assertEquals(sim.rec("a").datagrams.length, 0);
     assertEquals(sim.rec("a").unreachables.length, 0);
@@ -166,11 +178,11 @@ Deno.test("data: firewall reject gives 'blocked by firewall', drop is silent", (
     });
     const a = sim.r("a");
     const svc = a.bindService();
-    a.sendDatagram(svc, "d", "ping", EMPTY);
+    a.sendDatagram(sim.clock.now(), svc, "d", "ping", EMPTY);
     sim.drain();
     const u = sim.rec("a").unreachables[0];
     assertEquals([u.Problem, u.ReceivedFromNode], ["blocked by firewall", "b"]);
-    assertEquals(a.sendDatagram(svc, "c", "nope", EMPTY), undefined);
+    assertEquals(a.sendDatagram(sim.clock.now(), svc, "c", "nope", EMPTY), undefined);
     sim.drain();
     const u2 = sim.rec("a").unreachables[1];
     assertEquals([u2.Problem, u2.ReceivedFromNode, u2.ToNode], ["blocked by firewall", "a", "c"]);
@@ -189,7 +201,7 @@ Deno.test("data: no unreachable is ever sent about an unreach message", () => {
     return true;
   };
   // HTL 1 from a: expires at b; from-service unreach → b must stay silent
-  a.sendDatagram("unreach", "d", "unreach", new TextEncoder().encode("{}"), 1);
+  a.sendDatagram(sim.clock.now(), "unreach", "d", "unreach", new TextEncoder().encode("{}"), 1);
   sim.drain();
   assertEquals(sent, 1);
   assertEquals(unreachSeen, 0);
@@ -234,7 +246,7 @@ Deno.test("data: hostile frames are dropped without throwing and routing continu
   assertEquals(exp?.ReceivedFromNode, "b");
   // routing still works
   const svc = sim.r("a").bindService();
-  sim.r("a").sendDatagram(svc, "d", "ping", EMPTY);
+  sim.r("a").sendDatagram(sim.clock.now(), svc, "d", "ping", EMPTY);
   sim.drain();
   assertEquals(sim.rec("a").datagrams.at(-1)?.fromNode, "d");
   sim.run(30_000);

@@ -107,7 +107,10 @@ Deno.test("router: 200-node random mesh converges in one process", () => {
   }
   // a datagram crosses the mesh
   const svc = sim.r(ids[199]).bindService("echo");
-  assertEquals(sim.r(ids[0]).sendDatagram("x", ids[199], svc, new Uint8Array([1])), undefined);
+  assertEquals(
+    sim.r(ids[0]).sendDatagram(sim.clock.now(), "x", ids[199], svc, new Uint8Array([1])),
+    undefined,
+  );
   sim.drain();
   assertEquals(sim.nodes.get(ids[199])!.datagrams.length, 1);
 });

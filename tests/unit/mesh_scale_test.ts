@@ -49,7 +49,7 @@ Deno.test("scale: 1,000-node random mesh (degree ~4) converges and reconverges a
   for (const k of [1, 137, 500, 999]) {
     const svc = sim.r(nodeName(k)).bindService(`e${k}`);
     assertEquals(
-      sim.r(nodeName(0)).sendDatagram("x", nodeName(k), svc, new Uint8Array([k])),
+      sim.r(nodeName(0)).sendDatagram(sim.clock.now(), "x", nodeName(k), svc, new Uint8Array([k])),
       undefined,
     );
   }

@@ -61,7 +61,8 @@ export class Sim {
     const logger = new Logger({ level: this.logLevel, sink: (l) => logs.push(l) });
     const router = new Router({
       nodeId: id,
-      clock: this.clock,
+      now: this.clock.now(),
+      wallMs: () => this.clock.wallNow().getTime(),
       logger,
       random: seededRandom(this.#seed++ * 7919),
       ...opts,
@@ -102,8 +103,16 @@ export class Sim {
     const ea = this.#newEnd(a), eb = this.#newEnd(b);
     ea.peer = eb;
     eb.peer = ea;
-    this.r(a).addLink(ea.linkId, { cost: 1, description: `sim ${a}->${b}`, ...optsA });
-    this.r(b).addLink(eb.linkId, { cost: 1, description: `sim ${b}->${a}`, ...optsB });
+    this.r(a).addLink(this.clock.now(), ea.linkId, {
+      cost: 1,
+      description: `sim ${a}->${b}`,
+      ...optsA,
+    });
+    this.r(b).addLink(this.clock.now(), eb.linkId, {
+      cost: 1,
+      description: `sim ${b}->${a}`,
+      ...optsB,
+    });
     return [ea.linkId, eb.linkId] as const;
   }
 
@@ -113,7 +122,11 @@ export class Sim {
     const raw: End = { node: "<raw>", linkId: -1, open: true, mute: false, captured: [] };
     ea.peer = raw;
     raw.peer = ea;
-    this.r(a).addLink(ea.linkId, { cost: 1, description: `sim ${a}->raw`, ...opts });
+    this.r(a).addLink(this.clock.now(), ea.linkId, {
+      cost: 1,
+      description: `sim ${a}->raw`,
+      ...opts,
+    });
     this.drain();
     return { linkId: ea.linkId, captured: raw.captured!, end: ea };
   }
@@ -133,7 +146,7 @@ export class Sim {
   /** Deliver raw bytes to `node` as if received on `linkId`. */
   inject(linkId: number, bytes: Uint8Array): void {
     const e = this.#ends.get(linkId)!;
-    this.r(e.node).handleMessage(e.linkId, bytes);
+    this.r(e.node).handleMessage(this.clock.now(), e.linkId, bytes);
     this.drain();
   }
 
@@ -161,7 +174,7 @@ export class Sim {
     if (!e.open) return;
     e.open = false;
     const rec = this.nodes.get(e.node);
-    rec?.router.linkClosed(e.linkId, reason);
+    rec?.router.linkClosed(this.clock.now(), e.linkId, reason);
     if (e.peer && e.peer.open) this.#close(e.peer, "peer closed");
   }
 
@@ -179,7 +192,7 @@ export class Sim {
     for (let guard = 0; guard < 10_000_000; guard++) {
       let progressed = false;
       for (const [id, rec] of this.nodes) {
-        for (let o; (o = rec.router.pollOutput());) {
+        for (let o; (o = rec.router.pollOutput(this.clock.now()));) {
           progressed = true;
           switch (o.kind) {
             case "send": {
@@ -199,7 +212,7 @@ export class Sim {
               const e = this.#ends.get(o.linkId);
               if (e && e.open) {
                 e.open = false;
-                rec.router.linkClosed(e.linkId, o.reason);
+                rec.router.linkClosed(this.clock.now(), e.linkId, o.reason);
                 if (e.peer) this.#queue.push({ end: e.peer, close: "peer closed" });
               }
               break;
@@ -227,7 +240,7 @@ export class Sim {
         if (close !== undefined) {
           if (end.captured) end.open = false;
           else this.#close(end, close);
-        } else this.nodes.get(end.node)?.router.handleMessage(end.linkId, bytes!);
+        } else this.nodes.get(end.node)?.router.handleMessage(this.clock.now(), end.linkId, bytes!);
       }
       if (!progressed) return;
     }
@@ -249,7 +262,7 @@ export class Sim {
       this.clock.set(next);
       for (const rec of this.nodes.values()) {
         const t = rec.router.pollTimeout();
-        if (t !== undefined && t <= this.clock.now()) rec.router.handleTimeout();
+        if (t !== undefined && t <= this.clock.now()) rec.router.handleTimeout(this.clock.now());
       }
       this.drain();
     }

@@ -43,20 +43,27 @@ export function ringUpdate(
 /** A router "v" with established peers "feeder" (link 1) and "w" (link 2). */
 export function fedRouter(ringSize: number, limits: Partial<MeshLimits> = {}) {
   const clock = new FakeClock(0);
-  const r = new Router({ nodeId: "v", clock, logger: new Logger({ level: "error" }), limits });
+  const r = new Router({
+    nodeId: "v",
+    now: clock.now(),
+    wallMs: () => clock.wallNow().getTime(),
+    logger: new Logger({ level: "error" }),
+    limits,
+  });
   let uid = 0;
   const id = () => `u${(uid++).toString(36)}`;
   const drain = () => {
-    while (r.pollOutput());
+    while (r.pollOutput(clock.now()));
   };
   const conns = (peer: string) =>
     peer === "feeder" ? { v: 1, [ringName(0, ringSize)]: 1 } : { v: 1 };
   for (const [link, peer] of [[1, "feeder"], [2, "w"]] as const) {
-    r.addLink(link, { cost: 1, description: peer });
+    r.addLink(clock.now(), link, { cost: 1, description: peer });
     const hello = { NodeID: peer, UpdateID: id(), UpdateEpoch: 1n, UpdateSequence: 1n };
     const base = { ...hello, ForwardingNode: peer, SuspectedDuplicate: 0n };
-    r.handleMessage(link, encodeRoutingUpdate({ ...base, Connections: {} }));
+    r.handleMessage(clock.now(), link, encodeRoutingUpdate({ ...base, Connections: {} }));
     r.handleMessage(
+      clock.now(),
       link,
       encodeRoutingUpdate({
         ...base,
@@ -73,7 +80,7 @@ export function fedRouter(ringSize: number, limits: Partial<MeshLimits> = {}) {
     drain,
     /** Feed the update of ring node `i` with sequence `seq` (a fresh UpdateID). */
     feed(i: number, seq: bigint, variant = false): void {
-      r.handleMessage(1, ringUpdate(i, ringSize, seq, "feeder", id(), variant));
+      r.handleMessage(clock.now(), 1, ringUpdate(i, ringSize, seq, "feeder", id(), variant));
     },
   };
 }
@@ -93,7 +100,7 @@ export function measureFedRouter(n: number) {
     if (i % 256 === 0) f.drain();
   }
   f.clock.advance(200);
-  f.router.handleTimeout();
+  f.router.handleTimeout(f.clock.now());
   f.drain();
   const routes = f.router.routeCount();
   gc?.();

@@ -6,8 +6,7 @@ import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { msToNs, preciseWallMs } from "../../src/clock.ts";
 import { expirationAt, expirationMs } from "../../src/work/remote_protocol.ts";
 import { parseGoTime } from "../../src/gocompat/time.ts";
-import { Router } from "../../src/mesh/router.ts";
-import { realClock } from "../../src/clock.ts";
+import { MeshNode } from "../../src/mesh/mesh_node.ts";
 import { Logger } from "../../src/log.ts";
 
 Deno.test("msToNs keeps the fraction; preciseWallMs tracks Date.now with sub-ms detail", () => {
@@ -32,12 +31,17 @@ Deno.test("Expiration keeps sub-millisecond precision", () => {
 });
 
 Deno.test("own ad Time carries sub-millisecond digits with the real clock", () => {
-  const r = new Router({ nodeId: "a", clock: realClock, logger: new Logger({ level: "error" }) });
+  // the shell picks the wall clock (the router reads none): a MeshNode on the real clock
+  const r = new MeshNode({ nodeId: "a", logger: new Logger({ level: "error" }) });
   let sub = 0;
-  for (let i = 0; i < 20; i++) {
-    r.addAdvertisement(`s${i}`, 0, null);
-    const t = r.status().advertisements.find((x) => x.Service === `s${i}`)!.Time;
-    if (/\.\d{4,9}([Z+-])/.test(t)) sub++;
+  try {
+    for (let i = 0; i < 20; i++) {
+      r.advertise(`s${i}`, 0, null);
+      const t = r.status().advertisements.find((x) => x.Service === `s${i}`)!.Time;
+      if (/\.\d{4,9}([Z+-])/.test(t)) sub++;
+    }
+  } finally {
+    r.close();
   }
   assert(sub > 0, "some own ads show more than millisecond digits");
 });

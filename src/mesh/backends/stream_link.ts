@@ -4,6 +4,7 @@
  * the peer cannot keep up, excess messages are dropped rather than buffered without limit.
  * @module
  */
+import { closeQuietly } from "../../util/close_quietly.ts";
 import { errorText } from "../../util/error_text.ts";
 import type { Link, LinkOptions } from "../link.ts";
 import { FrameReader, MAX_FRAMED_MESSAGE } from "./framing.ts";
@@ -186,11 +187,7 @@ export class StreamLink implements Link {
   #finish(reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      this.#stream.close();
-    } catch {
-      // already closed
-    }
+    closeQuietly(this.#stream);
     if (this.#fill.length) giveWriteBuffer(this.#fill);
     this.#fill = EMPTY;
     this.#fillLen = 0;

@@ -4,6 +4,8 @@
  * @module
  */
 import { errorText } from "../../util/error_text.ts";
+import { acceptLoop } from "../../util/accept_loop.ts";
+import { closeQuietly } from "../../util/close_quietly.ts";
 import type { Link, LinkOptions } from "../link.ts";
 import { type ByteStream, StreamLink } from "./stream_link.ts";
 import { type PeerSession, RedialLoop, splitHostPort } from "./redial.ts";
@@ -14,7 +16,6 @@ import { Admission, type AdmissionLimits } from "./admission.ts";
 const FIRST_READ_BYTES = 64;
 
 /** Longest pause between retries after accept errors (ms). */
-const ACCEPT_RETRY_MAX_MS = 1000;
 
 /** Whoever takes new links (the mesh node). */
 export interface LinkSink {
@@ -90,43 +91,24 @@ export class TcpListenerBackend {
     return (this.#listener.addr as Deno.NetAddr).port;
   }
 
-  async #acceptLoop(opts: TcpListenerOptions, sink: LinkSink): Promise<void> {
-    let delay = 0;
-    while (!this.#closed) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (e) {
-        if (this.#closed || e instanceof Deno.errors.BadResource) return;
-        // Transient failures (EMFILE...) must not stop the listener: back off and retry.
-        delay = Math.min(delay ? delay * 2 : 5, ACCEPT_RETRY_MAX_MS);
-        opts.logger.error(`TCP listener accept failed: ${e}; retrying in ${delay} ms`);
-        await new Promise((r) => setTimeout(r, delay));
-        continue;
-      }
-      delay = 0;
+  #acceptLoop(opts: TcpListenerOptions, sink: LinkSink): Promise<void> {
+    const closed = () => this.#closed;
+    return acceptLoop(this.#listener, "TCP listener", opts.logger, closed, (conn) => {
       this.#handle(conn, opts, sink);
-    }
+    });
   }
 
   async #handle(conn: Deno.TcpConn, opts: TcpListenerOptions, sink: LinkSink): Promise<void> {
     const ra = conn.remoteAddr as Deno.NetAddr;
     const desc = `tcp-listener from ${ra.hostname}:${ra.port}`;
     let link: StreamLink | null = null;
-    const closeConn = () => {
-      try {
-        conn.close();
-      } catch { /* closed */ }
-    };
     let stream: ByteStream = conn;
     const ticket = this.admission.admit(desc, () => {
       if (link) return link.close();
-      try {
-        stream.close();
-      } catch { /* closed */ }
-      closeConn();
+      closeQuietly(stream);
+      closeQuietly(conn);
     });
-    if (!ticket) return closeConn();
+    if (!ticket) return closeQuietly(conn);
     try {
       conn.setNoDelay(true);
     } catch { /* ignore */ }
@@ -142,7 +124,7 @@ export class TcpListenerBackend {
           `${desc}: TLS handshake refused: ${errorText(e)}`,
         );
         ticket.closed();
-        closeConn();
+        closeQuietly(conn);
         return;
       } finally {
         this.#raw.delete(conn);
@@ -169,9 +151,7 @@ export class TcpListenerBackend {
     }
     if (n === null || this.#closed) {
       ticket.closed();
-      try {
-        stream.close();
-      } catch { /* closed */ }
+      closeQuietly(stream);
       return;
     }
     link = new StreamLink(
@@ -198,15 +178,11 @@ export class TcpListenerBackend {
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
-      try {
-        this.#listener.close();
-      } catch { /* closed */ }
+      closeQuietly(this.#listener);
       this.admission.close();
       for (const l of this.#links) l.close();
       for (const c of [...this.#raw, ...this.#silent]) {
-        try {
-          c.close();
-        } catch { /* closed */ }
+        closeQuietly(c);
       }
     }
     return this.#acceptDone;
@@ -252,9 +228,7 @@ export class TcpPeerBackend {
         stream = r.stream;
         verified = r.verifiedNodeIds;
       } catch (e) {
-        try {
-          conn.close();
-        } catch { /* closed */ }
+        closeQuietly(conn);
         throw new Error(`TLS handshake failed: ${errorText(e)}`);
       }
     }

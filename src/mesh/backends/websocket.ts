@@ -12,6 +12,8 @@
  * @module
  */
 import { errorText } from "../../util/error_text.ts";
+import { acceptLoop } from "../../util/accept_loop.ts";
+import { closeQuietly } from "../../util/close_quietly.ts";
 import type { LinkOptions } from "../link.ts";
 import type { LinkSink, StreamWrapper } from "./tcp.ts";
 import type { ByteStream } from "./stream_link.ts";
@@ -61,12 +63,6 @@ async function writeAll(stream: ByteStream, bytes: Uint8Array): Promise<void> {
   while (off < bytes.length) off += await stream.write(bytes.subarray(off));
 }
 
-function closeQuietly(s: { close(): void }): void {
-  try {
-    s.close();
-  } catch { /* closed */ }
-}
-
 /** Options of a `ws-listener`. */
 export interface WsListenerOptions extends WsBackendCommon, AdmissionLimits {
   bindaddr: string;
@@ -109,23 +105,11 @@ export class WsListenerBackend {
     return (this.#listener.addr as Deno.NetAddr).port;
   }
 
-  async #acceptLoop(opts: WsListenerOptions, sink: LinkSink): Promise<void> {
-    let delay = 0;
-    while (!this.#closed) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (e) {
-        if (this.#closed || e instanceof Deno.errors.BadResource) return;
-        // Transient failures (EMFILE...) must not stop the listener: back off and retry.
-        delay = Math.min(delay ? delay * 2 : 5, 1000);
-        opts.logger.error(`WebSocket listener accept failed: ${e}; retrying in ${delay} ms`);
-        await new Promise((r) => setTimeout(r, delay));
-        continue;
-      }
-      delay = 0;
+  #acceptLoop(opts: WsListenerOptions, sink: LinkSink): Promise<void> {
+    const closed = () => this.#closed;
+    return acceptLoop(this.#listener, "WebSocket listener", opts.logger, closed, (conn) => {
       this.#handle(conn, opts, sink);
-    }
+    });
   }
 
   async #handle(conn: Deno.TcpConn, opts: WsListenerOptions, sink: LinkSink): Promise<void> {

@@ -96,6 +96,15 @@ export type WsEvent =
   | { kind: "close"; code: number | null; reason: string }
   | { kind: "error"; code: number; message: string };
 
+/** A checked frame header: where the payload starts and how long it is. */
+interface FrameHeader {
+  fin: boolean;
+  opcode: number;
+  masked: boolean;
+  len: number;
+  payloadAt: number;
+}
+
 /** Options for {@link WsFrameDecoder}. */
 export interface WsDecoderOptions {
   /** True on the server side: every incoming frame must be masked (clients' must not be). */
@@ -162,17 +171,36 @@ export class WsFrameDecoder {
 
   /** Decode one frame at `pos`; returns bytes consumed, or 0 if incomplete/dead. */
   #frameAt(pos: number, out: WsEvent[]): number {
+    const h = this.#headerAt(pos, out);
+    if (!h) return 0;
+    const b = this.#buf;
+    const { len, payloadAt } = h;
+    if (this.#len - payloadAt < len) return 0;
+    const payload = b.slice(payloadAt, payloadAt + len);
+    if (h.masked) {
+      const maskAt = payloadAt - 4;
+      for (let i = 0; i < len; i++) payload[i] ^= b[maskAt + (i & 3)];
+    }
+    if (!this.#deliver(h.opcode, h.fin, payload, out)) return 0;
+    return payloadAt + len - pos;
+  }
+
+  /**
+   * Reads and checks the frame header at `pos` (flags, masking, length, limits). Returns
+   * undefined when the header is incomplete or after reporting a protocol error.
+   */
+  #headerAt(pos: number, out: WsEvent[]): FrameHeader | undefined {
     const avail = this.#len - pos;
-    if (avail < 2) return 0;
+    if (avail < 2) return undefined;
     const b = this.#buf;
     const b0 = b[pos];
     const b1 = b[pos + 1];
     const fin = (b0 & 0x80) !== 0;
     const opcode = b0 & 0x0f;
     const masked = (b1 & 0x80) !== 0;
-    if (b0 & 0x70) return this.#fail(out, CLOSE_CODE.protocolError, "reserved bits set");
+    if (b0 & 0x70) return void this.#fail(out, CLOSE_CODE.protocolError, "reserved bits set");
     if (masked !== this.#expectMasked) {
-      return this.#fail(
+      return void this.#fail(
         out,
         CLOSE_CODE.protocolError,
         this.#expectMasked ? "client frame not masked" : "server frame masked",
@@ -181,80 +209,98 @@ export class WsFrameDecoder {
     let len = b1 & 0x7f;
     let p = pos + 2;
     if (len === 126) {
-      if (avail < 4) return 0;
+      if (avail < 4) return undefined;
       len = (b[p] << 8) | b[p + 1];
       p += 2;
     } else if (len === 127) {
-      if (avail < 10) return 0;
+      if (avail < 10) return undefined;
       const big = new DataView(b.buffer, b.byteOffset + p, 8).getBigUint64(0);
       if (big > BigInt(this.#max)) {
-        return this.#fail(out, CLOSE_CODE.tooBig, `frame of ${big} bytes is too big`);
+        return void this.#fail(out, CLOSE_CODE.tooBig, `frame of ${big} bytes is too big`);
       }
       len = Number(big);
       p += 8;
     }
     const isControl = opcode >= 0x8;
     if (isControl && (len > MAX_CONTROL_PAYLOAD || !fin)) {
-      return this.#fail(out, CLOSE_CODE.protocolError, "control frame too long or fragmented");
+      return void this.#fail(out, CLOSE_CODE.protocolError, "control frame too long or fragmented");
     }
     if (!isControl && this.#fragmentBytes + len > this.#max) {
-      return this.#fail(out, CLOSE_CODE.tooBig, `message over ${this.#max} bytes`);
+      return void this.#fail(out, CLOSE_CODE.tooBig, `message over ${this.#max} bytes`);
     }
-    const maskAt = p;
-    if (masked) p += 4;
-    if (this.#len - p < len) return 0;
-    const payload = b.slice(p, p + len);
-    if (masked) {
-      for (let i = 0; i < len; i++) payload[i] ^= b[maskAt + (i & 3)];
-    }
-    const consumed = p + len - pos;
+    return { fin, opcode, masked, len, payloadAt: masked ? p + 4 : p };
+  }
+
+  /** Acts on one complete, unmasked frame; false after reporting a protocol error. */
+  #deliver(opcode: number, fin: boolean, payload: Uint8Array, out: WsEvent[]): boolean {
     switch (opcode) {
       case OPCODE.continuation:
-        if (this.#fragmentOpcode < 0) {
-          return this.#fail(out, CLOSE_CODE.protocolError, "continuation without a start frame");
-        }
-        this.#fragments.push(payload);
-        this.#fragmentBytes += len;
-        if (fin) {
-          out.push({
-            kind: "message",
-            binary: this.#fragmentOpcode === OPCODE.binary,
-            data: concatBytes(...this.#fragments),
-          });
-          this.#fragments = [];
-          this.#fragmentBytes = 0;
-          this.#fragmentOpcode = -1;
-        }
-        return consumed;
+        return this.#continuation(fin, payload, out);
       case OPCODE.text:
       case OPCODE.binary:
-        if (this.#fragmentOpcode >= 0) {
-          return this.#fail(out, CLOSE_CODE.protocolError, "new message inside a fragmented one");
-        }
-        if (fin) {
-          out.push({ kind: "message", binary: opcode === OPCODE.binary, data: payload });
-        } else {
-          this.#fragmentOpcode = opcode;
-          this.#fragments = [payload];
-          this.#fragmentBytes = len;
-        }
-        return consumed;
+        return this.#dataStart(opcode, fin, payload, out);
       case OPCODE.ping:
         out.push({ kind: "ping", data: payload });
-        return consumed;
+        return true;
       case OPCODE.pong:
         out.push({ kind: "pong", data: payload });
-        return consumed;
-      case OPCODE.close: {
-        if (len === 1) return this.#fail(out, CLOSE_CODE.protocolError, "close payload of 1 byte");
-        const code = len >= 2 ? (payload[0] << 8) | payload[1] : null;
-        const reason = len > 2 ? new TextDecoder().decode(payload.subarray(2)) : "";
-        this.#dead = true;
-        out.push({ kind: "close", code, reason });
-        return consumed;
-      }
+        return true;
+      case OPCODE.close:
+        return this.#close(payload, out);
       default:
-        return this.#fail(out, CLOSE_CODE.protocolError, `unknown opcode 0x${opcode.toString(16)}`);
+        this.#fail(out, CLOSE_CODE.protocolError, `unknown opcode 0x${opcode.toString(16)}`);
+        return false;
     }
+  }
+
+  /** A text or binary frame: a whole message, or the first fragment of one. */
+  #dataStart(opcode: number, fin: boolean, payload: Uint8Array, out: WsEvent[]): boolean {
+    if (this.#fragmentOpcode >= 0) {
+      this.#fail(out, CLOSE_CODE.protocolError, "new message inside a fragmented one");
+      return false;
+    }
+    if (fin) {
+      out.push({ kind: "message", binary: opcode === OPCODE.binary, data: payload });
+    } else {
+      this.#fragmentOpcode = opcode;
+      this.#fragments = [payload];
+      this.#fragmentBytes = payload.length;
+    }
+    return true;
+  }
+
+  /** A continuation frame: appended to the fragmented message, which `fin` completes. */
+  #continuation(fin: boolean, payload: Uint8Array, out: WsEvent[]): boolean {
+    if (this.#fragmentOpcode < 0) {
+      this.#fail(out, CLOSE_CODE.protocolError, "continuation without a start frame");
+      return false;
+    }
+    this.#fragments.push(payload);
+    this.#fragmentBytes += payload.length;
+    if (fin) {
+      out.push({
+        kind: "message",
+        binary: this.#fragmentOpcode === OPCODE.binary,
+        data: concatBytes(...this.#fragments),
+      });
+      this.#fragments = [];
+      this.#fragmentBytes = 0;
+      this.#fragmentOpcode = -1;
+    }
+    return true;
+  }
+
+  /** A close frame: reported once, after which the decoder is finished. */
+  #close(payload: Uint8Array, out: WsEvent[]): boolean {
+    const len = payload.length;
+    if (len === 1) {
+      this.#fail(out, CLOSE_CODE.protocolError, "close payload of 1 byte");
+      return false;
+    }
+    const code = len >= 2 ? (payload[0] << 8) | payload[1] : null;
+    const reason = len > 2 ? new TextDecoder().decode(payload.subarray(2)) : "";
+    this.#dead = true;
+    out.push({ kind: "close", code, reason });
+    return true;
   }
 }

@@ -6,6 +6,7 @@
  * {@link StreamLink}'s: excess data messages are dropped rather than buffered without limit.
  * @module
  */
+import { closeQuietly } from "../../util/close_quietly.ts";
 import { errorText } from "../../util/error_text.ts";
 import type { Link, LinkOptions } from "../link.ts";
 import type { ByteStream } from "./stream_link.ts";
@@ -129,11 +130,7 @@ export class WsLink implements Link {
   #finish(reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      this.#stream.close();
-    } catch {
-      // already closed
-    }
+    closeQuietly(this.#stream);
     this.#queue = [];
     this.#queued = 0;
     this.onClose(reason);

@@ -182,8 +182,21 @@ function routingMetrics(r: MetricsRegistry, mesh: MeshNode): (st: MeshStatus) =>
     "receptor_route_changes_total",
     "Destinations whose next hop appeared, changed or vanished",
   );
+  const dups = r.counter(
+    "receptor_duplicate_notices_total",
+    "Duplicate-node notices naming this node's epochs, by outcome: re-announced with a new " +
+      "epoch, held, or ignored (credible, but duplicatenotice is stay) (README 'Duplicate node IDs')",
+    { labels: ["outcome"] },
+  );
   return (st) => {
     const c = mesh.router.counters;
+    const s = mesh.router.stats();
+    dups.set({ outcome: "reannounced" }, s.duplicateReannounced);
+    dups.set({ outcome: "ignored" }, s.duplicateIgnored);
+    dups.set(
+      { outcome: "held" },
+      s.duplicateNotices - s.duplicateReannounced - s.duplicateIgnored,
+    );
     updates.set({ origin: "neighbour" }, c.routingUpdatesFromNeighbours);
     updates.set({ origin: "relayed" }, c.routingUpdatesFromRemote);
     originated.set({}, Number(mesh.router.sequence));

@@ -13,7 +13,7 @@ import type { WorkEngine } from "../../work/engine.ts";
 import type { ControlStats } from "../../control/control_stats.ts";
 import type { LoadedTlsServer } from "../../certs/tls_config.ts";
 import type { Logger } from "../../log.ts";
-import { nodeMetrics } from "./node_metrics.ts";
+import { type NodeMetrics, nodeMetrics } from "./node_metrics.ts";
 import { Sampler } from "./sampler.ts";
 import { PAGE_HTML } from "./page_html.ts";
 import { PAGE_JS } from "./page_js.ts";
@@ -83,75 +83,21 @@ export async function startObservability(
   section: ObservabilitySection,
   deps: ObservabilityDeps,
 ): Promise<ObservabilityEndpoint> {
-  let ready = false;
-  let shuttingDown = false;
+  const state = { ready: false, shuttingDown: false };
   const metrics = nodeMetrics({
     nodeId: deps.nodeId,
     version: deps.version,
     mesh: deps.mesh,
     control: deps.control,
     logger: deps.logger,
-    ready: () => ready && !shuttingDown,
+    ready: () => state.ready && !state.shuttingDown,
   });
-  const sampler = new Sampler(deps.mesh, deps.work, deps.logger);
-  // Unit durations: the engine reports each unit reaching a final state (no status-file polling).
-  const offUnitFinal = deps.work.onUnitFinal((ev) => {
-    sampler.refreshUnitsSoon();
-    if (ev.seconds === null) return; // started before this process: duration unknown
-    metrics.unitFinished({ workType: ev.workType, state: ev.stateName, seconds: ev.seconds });
-  });
-  metrics.setSampler(sampler);
-  sampler.start();
-  /** Open event streams and how to end each. */
-  const events = new Map<ReadableStreamDefaultController<Uint8Array>, () => void>();
-
-  const health = (): Response => {
-    const peers = deps.mesh.status().connections.length;
-    const body = {
-      status: shuttingDown ? "shutting down" : peers < section.minpeers ? "too few peers" : "ok",
-      node: deps.nodeId,
-      peers,
-      minPeers: section.minpeers,
-      ready: ready && !shuttingDown,
-    };
-    return json(body, body.status === "ok" ? 200 : 503);
-  };
-
-  const handler = async (req: Request): Promise<Response> => {
-    const path = new URL(req.url).pathname;
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      return text("method not allowed\n", 405, "text/plain; charset=utf-8");
-    }
-    switch (path) {
-      case "/metrics":
-        return text(
-          await metrics.registry.render(),
-          200,
-          "text/plain; version=0.0.4; charset=utf-8",
-        );
-      case "/health":
-        return health();
-      case "/ready":
-        return json({ ready: ready && !shuttingDown }, ready && !shuttingDown ? 200 : 503);
-    }
-    if (!section.meshpage) return text("not found\n", 404, "text/plain; charset=utf-8");
-    switch (path) {
-      case "/":
-        return text(PAGE_HTML, 200, "text/html; charset=utf-8");
-      case "/app.js":
-        return text(PAGE_JS, 200, "text/javascript; charset=utf-8");
-      case "/api/mesh":
-        return json(sampler.snapshot());
-      case "/events":
-        return eventStream(sampler, events, deps.logger);
-    }
-    return text("not found\n", 404, "text/plain; charset=utf-8");
-  };
-
+  const { sampler, offUnitFinal } = startSampling(deps, metrics);
+  const served: Served = { section, deps, state, metrics, sampler, events: new Map() };
   const { hostname, port } = splitAddress(section.address);
   let server: { port: number; close(): Promise<void> };
   try {
-    server = await listenEndpoint(section, deps, hostname, port, handler);
+    server = await listenEndpoint(section, deps, hostname, port, (req) => route(served, req));
   } catch (e) {
     sampler.close();
     offUnitFinal();
@@ -164,19 +110,102 @@ export async function startObservability(
   return {
     port: server.port,
     url,
-    setReady: () => ready = true,
-    setShuttingDown: () => shuttingDown = true,
+    setReady: () => state.ready = true,
+    setShuttingDown: () => state.shuttingDown = true,
     async close() {
-      shuttingDown = true;
+      state.shuttingDown = true;
       sampler.close();
       offUnitFinal();
-      for (const [c, end] of [...events]) {
+      for (const [c, end] of [...served.events]) {
         end();
         closeQuietly(c);
       }
       await server.close();
     },
   };
+}
+
+/** What the endpoint's request handler reads. */
+interface Served {
+  section: ObservabilitySection;
+  deps: ObservabilityDeps;
+  /** Set by the node through {@link ObservabilityEndpoint}. */
+  state: { ready: boolean; shuttingDown: boolean };
+  metrics: NodeMetrics;
+  sampler: Sampler;
+  /** Open event streams and how to end each. */
+  events: Map<ReadableStreamDefaultController<Uint8Array>, () => void>;
+}
+
+/**
+ * Starts the mesh sampler behind the live page and the metrics, and feeds the metrics each
+ * unit's duration as the engine reports it final (no status-file polling). Returns how to
+ * stop both.
+ */
+function startSampling(
+  deps: ObservabilityDeps,
+  metrics: NodeMetrics,
+): { sampler: Sampler; offUnitFinal: () => void } {
+  const sampler = new Sampler(deps.mesh, deps.work, deps.logger);
+  const offUnitFinal = deps.work.onUnitFinal((ev) => {
+    sampler.refreshUnitsSoon();
+    if (ev.seconds === null) return; // started before this process: duration unknown
+    metrics.unitFinished({ workType: ev.workType, state: ev.stateName, seconds: ev.seconds });
+  });
+  metrics.setSampler(sampler);
+  sampler.start();
+  return { sampler, offUnitFinal };
+}
+
+/** Answers one request: the metrics, health and readiness always, the live page if enabled. */
+async function route(sv: Served, req: Request): Promise<Response> {
+  const path = new URL(req.url).pathname;
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    return text("method not allowed\n", 405, "text/plain; charset=utf-8");
+  }
+  const ready = sv.state.ready && !sv.state.shuttingDown;
+  switch (path) {
+    case "/metrics":
+      return text(
+        await sv.metrics.registry.render(),
+        200,
+        "text/plain; version=0.0.4; charset=utf-8",
+      );
+    case "/health":
+      return health(sv);
+    case "/ready":
+      return json({ ready }, ready ? 200 : 503);
+  }
+  if (!sv.section.meshpage) return text("not found\n", 404, "text/plain; charset=utf-8");
+  switch (path) {
+    case "/":
+      return text(PAGE_HTML, 200, "text/html; charset=utf-8");
+    case "/app.js":
+      return text(PAGE_JS, 200, "text/javascript; charset=utf-8");
+    case "/api/mesh":
+      return json(sv.sampler.snapshot());
+    case "/events":
+      return eventStream(sv.sampler, sv.events, sv.deps.logger);
+  }
+  return text("not found\n", 404, "text/plain; charset=utf-8");
+}
+
+/** `/health`: 200 while enough peers are connected and the node is not shutting down. */
+function health(sv: Served): Response {
+  const { state, section, deps } = sv;
+  const peers = deps.mesh.status().connections.length;
+  const body = {
+    status: state.shuttingDown
+      ? "shutting down"
+      : peers < section.minpeers
+      ? "too few peers"
+      : "ok",
+    node: deps.nodeId,
+    peers,
+    minPeers: section.minpeers,
+    ready: state.ready && !state.shuttingDown,
+  };
+  return json(body, body.status === "ok" ? 200 : 503);
 }
 
 /** Serves `handler` over HTTP, or HTTPS with the section's `tls` server config. */
