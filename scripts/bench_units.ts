@@ -3,7 +3,8 @@
  * is set: remote work units per second (1 and 2 hops, 8 concurrent clients each submitting a
  * `true` unit, waiting for Succeeded and releasing it); RSS of every node at idle, after those
  * units are released, and after 256 MiB of remote results were streamed through them.
- * `BENCH_SCALE=0.2` shrinks the counts. Run alone:
+ * `BENCH_SCALE=0.2` shrinks the counts; `BENCH_UNITS_RATE_ONLY=1` measures the rates only (no RSS
+ * readings, no transfer). Run alone:
  * `./node_modules/deno/deno run -A scripts/bench_units.ts`.
  * @module
  */
@@ -15,6 +16,7 @@ import {
   freePort,
   type Impl,
   impls,
+  median,
   memMiB,
   type NodeProc,
   nodeYaml,
@@ -27,11 +29,14 @@ import {
 } from "./bench_nodes.ts";
 
 const SCALE = Number(Deno.env.get("BENCH_SCALE") ?? "1");
-const CLIENTS = 8;
+/** Concurrent clients (`BENCH_UNITS_CLIENTS`, default 8). */
+const CLIENTS = Number(Deno.env.get("BENCH_UNITS_CLIENTS") ?? "8");
 const MiB = 1024 * 1024;
 const TRANSFER = Math.max(1, Math.round(256 * SCALE)) * MiB;
 /** Each client's `work status` poll period (both implementations alike). */
 const POLL_MS = 50;
+/** BENCH_UNITS_RATE_ONLY=1: only the units/s lines. */
+const RATE_ONLY = !!Deno.env.get("BENCH_UNITS_RATE_ONLY");
 /** How long nodes sit idle before "after" RSS readings. */
 const IDLE_MS = 10000;
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -61,11 +66,16 @@ async function startLine(impl: Impl, dir: string, hops: number): Promise<NodePro
   return nodes;
 }
 
-/** Submit `true` on `target` from `socket`, wait for Succeeded, release; returns nothing. */
-async function oneUnit(socket: string, target: string): Promise<void> {
+/**
+ * Submit `true` on `target` from `socket`, wait for Succeeded, release; returns the ms spent
+ * in each phase: submit, submitted → Succeeded seen, release.
+ */
+async function oneUnit(socket: string, target: string): Promise<number[]> {
+  const t0 = performance.now();
   const sub = await submitWork(await ReceptorClient.connect(socket), "true", null, {
     node: target,
   });
+  const t1 = performance.now();
   const c = await ReceptorClient.connect(socket);
   try {
     for (;;) {
@@ -74,7 +84,9 @@ async function oneUnit(socket: string, target: string): Promise<void> {
       if (st.State === 2) break;
       await settle(POLL_MS);
     }
+    const t2 = performance.now();
     await workRelease(c, sub.unitid);
+    return [t1 - t0, t2 - t1, performance.now() - t2];
   } finally {
     c.close();
   }
@@ -88,11 +100,12 @@ async function unitsPerSecond(nodes: NodeProc[], count: number): Promise<string>
   const target = `n${nodes.length - 1}`;
   const cpu0 = nodes.map((n) => cpuWithChildren(n.child.pid));
   let next = 0;
+  const phases: number[][] = [];
   const t0 = performance.now();
   await Promise.all(Array.from({ length: CLIENTS }, async () => {
     while (next < count) {
       next++;
-      await oneUnit(nodes[0].socket, target);
+      phases.push(await oneUnit(nodes[0].socket, target));
     }
   }));
   // releases may finish in the background: wait until the submitting node lists none
@@ -106,9 +119,10 @@ async function unitsPerSecond(nodes: NodeProc[], count: number): Promise<string>
   }, 120000);
   const rate = count / ((performance.now() - t0) / 1000);
   const cpu = nodes.map((n, i) => (cpuWithChildren(n.child.pid) - cpu0[i]) * 1000 / count);
+  const med = (k: number) => median(phases.map((p) => p[k])).toFixed(0);
   return `${rate.toFixed(1)} units/s (${count}), CPU ms/unit ${
     cpu.map((c) => c.toFixed(0)).join("/")
-  }`;
+  }, median ms submit/to Succeeded/release ${med(0)}/${med(1)}/${med(2)}`;
 }
 
 /** Fetch `gen`'s results over the line; returns MB/s. */
@@ -148,6 +162,10 @@ async function benchImpl(impl: Impl): Promise<Record<string, string>> {
   dir = benchDir("units2");
   nodes = await startLine(impl, dir, 2);
   try {
+    if (RATE_ONLY) {
+      out.hop2 = await unitsPerSecond(nodes, big);
+      return out;
+    }
     await settle(3000);
     out.idle = `${rssList(nodes)} MiB`;
     out.hop2 = await unitsPerSecond(nodes, big);
@@ -173,9 +191,13 @@ export async function benchUnits(): Promise<string[]> {
     for (const [impl, r] of res) cells[impl] = r[key];
     return row(name, cells);
   };
-  return [
+  const rates = [
     line(`remote units/s, 1 hop, ${CLIENTS} clients (submit → Succeeded → released)`, "hop1"),
     line(`remote units/s, 2 hops, ${CLIENTS} clients`, "hop2"),
+  ];
+  if (RATE_ONLY) return rates;
+  return [
+    ...rates,
     line("RSS (private anon) MiB of n0 / n1 / n2, idle (3 nodes, 3 s after start)", "idle"),
     line("RSS (private anon) after those 2-hop units released (+10 s idle)", "afterUnits"),
     line(`remote results ${TRANSFER / MiB} MiB over 2 hops`, "transferRate"),

@@ -28,6 +28,7 @@ import {
 import { delay } from "../util/delay.ts";
 import { errorText } from "../util/error_text.ts";
 import { closeQuietly } from "../util/close_quietly.ts";
+import { ControlConnPool } from "./remote_pool.ts";
 
 /**
  * Dials the `control` service of `node` (tlsClient "" = insecure) and returns the raw
@@ -56,12 +57,26 @@ export interface RemoteLinkOptions {
    * (grown during a long outage) is cut short then, so work resumes within seconds.
    */
   routeBack?: (node: string, signal: AbortSignal) => Promise<void>;
+  /** How long an idle control connection is kept for reuse (ms, default remote_pool's). */
+  poolIdleMs?: number;
 }
 
-/** Poll delays: 100 ms doubling up to `maxMs` (upstream polls every 1 s from the start). */
+/**
+ * How long the first `work status` reply on a pooled connection may take before the connection
+ * is taken for dead (its node restarted while it sat idle) and a fresh one is dialled.
+ */
+export const REUSED_REPLY_MS = 5000;
+
+/**
+ * Poll delays: 50 ms doubling up to `maxMs` (upstream polls every 1 s from the start). A small
+ * job's runner finishes 50–150 ms after the submit on this kind of machine, so the first polls
+ * come early; each is one line each way on a kept connection.
+ */
 export class PollBackoff {
-  #next = 100;
-  constructor(private readonly maxMs: number) {}
+  #next: number;
+  constructor(private readonly maxMs: number, firstMs = 50) {
+    this.#next = firstMs;
+  }
   /** The delay before the next poll. */
   next(): number {
     const d = Math.min(this.#next, this.maxMs);
@@ -102,6 +117,11 @@ async function sendRequest(
   }
 }
 
+/** A request whose connection failed (as opposed to an error reply): worth a retry. */
+export function isConnectionFailure(e: unknown): boolean {
+  return /^(read|write) error/.test(errorText(e));
+}
+
 /** Compact JSON with sorted keys (Go marshals maps sorted). */
 function sortedJson(o: Record<string, unknown>): string {
   const out: Record<string, unknown> = {};
@@ -113,15 +133,28 @@ function sortedJson(o: Record<string, unknown>): string {
 export class RemoteLink {
   readonly #o: RemoteLinkOptions;
   readonly #log: Logger;
+  /** Idle connections between status polls, cancels and releases (see remote_pool.ts). */
+  readonly #pool: ControlConnPool;
 
   /** A link using `opts.dial` for every connection. */
   constructor(opts: RemoteLinkOptions) {
     this.#o = opts;
     this.#log = opts.logger;
+    this.#pool = new ControlConnPool(opts.poolIdleMs);
+  }
+
+  /** Idle control connections kept for reuse now. */
+  get idleConnections(): number {
+    return this.#pool.size;
   }
 
   #pollMs(): number {
     return this.#o.pollMs ?? 1000;
+  }
+
+  /** Close the idle connections (node shutdown). */
+  close(): void {
+    this.#pool.close();
   }
 
   // ---------------------------------------------------------------- status helpers
@@ -285,10 +318,15 @@ export class RemoteLink {
   // ---------------------------------------------------------------- monitoring
 
   /** Status polling plus (unless releasing) stdout mirroring, until done. */
-  async monitor(unit: UnitContext, signal: AbortSignal, forRelease: boolean): Promise<boolean> {
+  async monitor(
+    unit: UnitContext,
+    signal: AbortSignal,
+    forRelease: boolean,
+    afterSubmit = false,
+  ): Promise<boolean> {
     const sub = new AbortController();
     const s2 = AbortSignal.any([signal, sub.signal]);
-    const status = this.#statusLoop(unit, s2, forRelease).finally(() => sub.abort());
+    const status = this.#statusLoop(unit, s2, forRelease, afterSubmit).finally(() => sub.abort());
     const tasks: Promise<unknown>[] = [status];
     if (!forRelease) tasks.push(this.#stdoutLoop(unit, s2).finally(() => sub.abort()));
     await Promise.allSettled(tasks);
@@ -300,24 +338,39 @@ export class RemoteLink {
     unit: UnitContext,
     signal: AbortSignal,
     forRelease: boolean,
+    afterSubmit: boolean,
   ): Promise<"gone" | "stopped"> {
-    const rid = (await this.extra(unit)).RemoteUnitID;
+    const ed0 = await this.extra(unit);
+    const rid = ed0.RemoteUnitID;
     let client: RemoteControlClient | null = null;
+    let reused = false; // taken from the pool and not yet answered: may be stale
+    let inFlight = false; // a request was sent and its reply not read: not reusable
     let writeFailures = 0;
     // Poll quickly at first (short jobs finish in well under a second), then every poll period.
     const backoff = new PollBackoff(this.#pollMs());
     let killSeen = false; // the previous reply was a provisional Failed/Killed, not yet mirrored
+    let mirrored = ""; // State, Detail and StdoutSize last written locally
+    // Just submitted: the runner cannot have started yet, so the first poll waits one step.
+    if (afterSubmit) await delay(backoff.next(), signal);
     try {
       for (;;) {
         if (signal.aborted) return "stopped";
         if (!client) {
-          client = await this.getConnection(unit, signal);
+          client = this.#pool.take(ed0.RemoteNode, ed0.TLSClient);
+          reused = client !== null;
+          client ??= await this.getConnection(unit, signal);
           if (!client) return "stopped";
+          mirrored = ""; // reconnecting may have written its own Detail: mirror the next reply
         }
         let line: string | null;
         try {
+          inFlight = true;
           await client.writeLine(`work status ${rid}`);
-          line = await client.readLine(signal);
+          // a pooled connection whose peer went away may never answer: bound its first reply
+          line = await client.readLine(
+            reused ? AbortSignal.any([signal, AbortSignal.timeout(REUSED_REPLY_MS)]) : signal,
+          );
+          if (line !== null) inFlight = false;
         } catch (e) {
           if (signal.aborted) return "stopped";
           this.#log.debug(`[${unit.id}] status connection failed: ${errorText(e)}`);
@@ -326,9 +379,19 @@ export class RemoteLink {
         if (line === null) {
           client.close();
           client = null;
+          inFlight = false;
+          if (reused) {
+            // an idle connection that died meanwhile (the node restarted?): its siblings did too
+            this.#log.debug(
+              `[${unit.id}] kept connection to ${ed0.RemoteNode} is gone; dialling a fresh one`,
+            );
+            this.#pool.discard(ed0.RemoteNode, ed0.TLSClient);
+            continue;
+          }
           await delay(this.#pollMs(), signal);
           continue;
         }
+        reused = false;
         const r = parseStatusReply(line);
         if (r.kind === "gone") {
           if (!forRelease) {
@@ -350,12 +413,17 @@ export class RemoteLink {
           continue;
         }
         killSeen = false;
+        const seen = `${r.State}\u0000${r.StdoutSize}\u0000${r.Detail}`;
         try {
-          await unit.update((s) => {
-            s.State = r.State;
-            s.Detail = r.Detail;
-            if (r.StdoutSize >= 0) s.StdoutSize = r.StdoutSize;
-          });
+          // an unchanged reply (a job still running quietly) needs no status write
+          if (seen !== mirrored) {
+            await unit.update((s) => {
+              s.State = r.State;
+              s.Detail = r.Detail;
+              if (r.StdoutSize >= 0) s.StdoutSize = r.StdoutSize;
+            });
+            mirrored = seen;
+          }
           writeFailures = 0;
         } catch (e) {
           if (++writeFailures > 3) {
@@ -370,7 +438,8 @@ export class RemoteLink {
         await delay(backoff.next(), signal);
       }
     } finally {
-      client?.close();
+      if (client && !inFlight) this.#pool.put(ed0.RemoteNode, ed0.TLSClient, client);
+      else client?.close();
     }
   }
 
@@ -458,22 +527,66 @@ export class RemoteLink {
 
   // ---------------------------------------------------------------- cancel / release
 
-  /** Send cancel/release over a connected client and read the reply (closes the client). */
+  /**
+   * Send cancel/release over a connected client and read the reply. The client goes back to
+   * the idle pool once the reply was read (whatever it said), else it is closed.
+   */
   async sendOp(
     unit: UnitContext,
     client: RemoteControlClient,
     release: boolean,
     signal: AbortSignal,
   ): Promise<void> {
+    let ed: RemoteExtraData | null = null;
+    let answered = false;
     try {
-      const ed = await this.extra(unit);
+      ed = await this.extra(unit);
       const sig = await this.#signature(ed);
       await sendRequest(client, ed, cancelRequest(ed.RemoteUnitID, release, sig));
       const line = await this.#readReply(client, ed, signal);
+      answered = true;
       const err = cancelReplyError(line);
       if (err !== null) throw new WorkError(err);
     } finally {
-      client.close();
+      if (answered && ed) this.#pool.put(ed.RemoteNode, ed.TLSClient, client);
+      else client.close();
     }
+  }
+
+  /**
+   * Cancel/release on an idle pooled connection when there is one, else on `connect()`'s
+   * (null from it = no connection: returned as is). A pooled connection that turns out dead is
+   * dropped and the request sent once more on a fresh one; a release that the retry finds
+   * already gone (`unknown work unit`) counts as sent, since the first attempt may have been
+   * carried out before its connection died.
+   */
+  async requestOp(
+    unit: UnitContext,
+    release: boolean,
+    signal: AbortSignal,
+    connect: () => Promise<RemoteControlClient | null>,
+  ): Promise<"sent" | null> {
+    const ed = await this.extra(unit);
+    const idle = this.#pool.take(ed.RemoteNode, ed.TLSClient);
+    let retried = false;
+    if (idle) {
+      try {
+        await this.sendOp(unit, idle, release, signal);
+        return "sent";
+      } catch (e) {
+        if (signal.aborted || !isConnectionFailure(e)) throw e;
+        this.#pool.discard(ed.RemoteNode, ed.TLSClient);
+        retried = true;
+      }
+    }
+    const client = await connect();
+    if (!client) return null;
+    try {
+      await this.sendOp(unit, client, release, signal);
+    } catch (e) {
+      if (retried && release && errorText(e).includes("unknown work unit")) return "sent";
+      throw e;
+    }
+    return "sent";
   }
 }

@@ -252,7 +252,7 @@ export class RemoteUnitType implements WorkUnitType {
         }
       }
       clearTimeout(expiry); // the ttl only bounds the start
-      await this.#link.monitor(unit, signal, false);
+      await this.#link.monitor(unit, signal, false, true);
     };
     this.#startJob(unit, ac, async () => {
       try {
@@ -338,11 +338,14 @@ export class RemoteUnitType implements WorkUnitType {
     const b = this.#o.backoff ?? {};
     const backoff = new Backoff(b.initialMs, b.maxMs, b.factor);
     for (;;) {
-      const client = await this.#link.getConnection(unit, signal);
-      if (!client) return "stopped";
       try {
-        await this.#link.sendOp(unit, client, release, signal);
-        return "sent";
+        const sent = await this.#link.requestOp(
+          unit,
+          release,
+          signal,
+          () => this.#link.getConnection(unit, signal),
+        );
+        return sent ?? "stopped";
       } catch (e) {
         if (signal.aborted) return "stopped";
         const text = errorText(e);
@@ -377,12 +380,17 @@ export class RemoteUnitType implements WorkUnitType {
   async #cancelOrRelease(unit: UnitContext, release: boolean): Promise<WorkOpResult> {
     const ac = new AbortController();
     const signal = this.#signalFor(unit, ac);
-    const client = await this.#connectOnce(unit, await this.#link.extra(unit), signal);
-    if (!client) {
+    const ed = await this.#link.extra(unit);
+    const sent = await this.#link.requestOp(
+      unit,
+      release,
+      signal,
+      () => this.#connectOnce(unit, ed, signal),
+    );
+    if (!sent) {
       this.#opInBackground(unit, ac, release);
       return "pending";
     }
-    await this.#link.sendOp(unit, client, release, signal);
     // The executor deletes a released unit before replying, so local deletion may follow now.
     if (!release) this.#startJob(unit, ac, () => this.#afterOp(unit, signal, false));
     return "done";
@@ -426,8 +434,8 @@ export class RemoteUnitType implements WorkUnitType {
       const snapshot = await unit.load().catch(() => null);
       try {
         const signal = this.#signalFor(unit, new AbortController());
-        const client = await this.#link.connect(await this.#link.extra(unit), signal);
-        await this.#link.sendOp(unit, client, true, signal);
+        const ed = await this.#link.extra(unit);
+        await this.#link.requestOp(unit, true, signal, () => this.#link.connect(ed, signal));
       } catch (e) {
         this.#log.error(`Error with connect and run: ${errorText(e)}`);
         if (snapshot && e instanceof RemoteConnectError) this.#deliverForcedRelease(unit, snapshot);
@@ -502,15 +510,22 @@ export class RemoteUnitType implements WorkUnitType {
     });
   }
 
+  /** Idle control connections kept for reuse (see remote_pool.ts). */
+  get idleConnections(): number {
+    return this.#link.idleConnections;
+  }
+
   /** Stop all background work (connections close; remote jobs keep running). */
   close(): void {
     this.#closing.abort();
+    this.#link.close();
   }
 
   /** {@link close} and wait until every background task has finished. */
   async shutdown(): Promise<void> {
     this.#closing.abort();
     await Promise.allSettled([...this.#jobs.values()].map((j) => j.done));
+    this.#link.close();
   }
 }
 

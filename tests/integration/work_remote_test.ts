@@ -166,6 +166,8 @@ class Submitter {
       sign: this.signingKey ? (node) => makeWorkSigner(this.signingKey!).signWork(node) : undefined,
       pollMs: 200,
       backoff: { initialMs: 200, maxMs: 800 },
+      // keep idle control connections across the executor restarts below (stale reuse is tested)
+      poolIdleMs: 60_000,
     });
     const commands = new Map([["work", makeWorkCommand(this.engine, { nodeId: "sub" })]]);
     this.server = await listenUnixControl({ nodeId: "sub", commands, logger }, this.sock, 0o600);
@@ -299,6 +301,31 @@ Deno.test({
           await Deno.readTextFile(`${sub.unitDir(id)}/stdin`),
           "hello remote\nsecond line\n",
         );
+      });
+
+      await t.step("a connection kept from before an executor restart is replaced", async () => {
+        const a = await submit(sub.sock, { node: "exec", worktype: "upper" }, "before\n");
+        await sub.waitState(a.unitid!, "Succeeded");
+        // the status loop hands its connection back just after it mirrored Succeeded
+        await waitFor(
+          "the finished status loop kept its connection",
+          () => Promise.resolve(sub.remote.idleConnections >= 1),
+        );
+        await stopExec();
+        await startExec();
+        // the next unit's status loop and the release take connections to the old executor
+        const b = await submit(sub.sock, { node: "exec", worktype: "upper" }, "after\n");
+        assertEquals(b.result, "Job Started", b.lines.join(" | "));
+        await sub.waitState(b.unitid!, "Succeeded");
+        assertEquals(await results(sub.sock, b.unitid!), "AFTER\n");
+        assert(
+          sub.log.some((l) => l.includes(`[${b.unitid}] kept connection to exec is gone`)),
+          "the status loop found the kept connection dead and dialled again",
+        );
+        for (const id of [a.unitid!, b.unitid!]) {
+          assertEquals(await ctl(sub.sock, `work release ${id}`), JSON.stringify({ released: id }));
+        }
+        assert(sub.remote.idleConnections >= 1, "fresh connections were kept in their place");
       });
 
       await t.step("a remote failure is mirrored as Failed", async () => {

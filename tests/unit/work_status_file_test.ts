@@ -133,3 +133,30 @@ Deno.test("status: a lock held by another process blocks updates", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("status: a shorter rewrite leaves exactly one line; old bytes after it are ignored", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await saveStatus(dir, {
+      State: 1,
+      Detail: "a long detail that makes the first line longer than the next one",
+      StdoutSize: 0,
+      WorkType: "echo",
+      ExtraData: null,
+    });
+    await updateStatus(dir, (s) => {
+      s.State = 2;
+      s.Detail = "short";
+    });
+    const text = await Deno.readTextFile(`${dir}/status`);
+    assertEquals(text.split("\n"), [
+      `{"State":2,"Detail":"short","StdoutSize":0,"WorkType":"echo","ExtraData":null}`,
+      "",
+    ]);
+    // an interrupted rewrite (new line written, not yet cut to length) still reads as the new
+    await Deno.writeTextFile(`${dir}/status`, text + `Detail":"left over"}\n`);
+    assertEquals((await loadStatus(dir)).Detail, "short");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
