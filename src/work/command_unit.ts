@@ -219,7 +219,8 @@ export class CommandUnitType implements WorkUnitType {
     }
     let child: Deno.ChildProcess;
     try {
-      child = spawnDetached(argv, this.#deps.runnerStdio);
+      // nothing the wrapper itself could print belongs anywhere: the job has its own files
+      child = spawnDetached(argv, "null");
     } catch (e) {
       const msg = errorText(e);
       await unit.update((s) => {

@@ -24,9 +24,13 @@ import { unitPaths, WorkState } from "./status_file.ts";
 import { lookPath, processStateText, signalName } from "./process_state.ts";
 import { procCmdline } from "./proc_info.ts";
 
-/** The wrapper script; `$1` is `unitdir=<dir>`, the rest is the job's argv. */
+/**
+ * The wrapper script; `$1` is `unitdir=<dir>`, the rest is the job's argv. The job runs in a
+ * subshell that execs it, so the redirections never apply to the wrapper itself: the shell's
+ * own notes (`Killed`, `Terminated`) go to the wrapper's stderr (discarded), not the output.
+ */
 export const SH_SCRIPT =
-  'd=${1#unitdir=}; shift; trap : INT TERM HUP; "$@" <"$d/stdin" >>"$d/stdout" 2>&1; echo $? >"$d/rc"';
+  'd=${1#unitdir=}; shift; trap : INT TERM HUP; (exec "$@") <"$d/stdin" >>"$d/stdout" 2>&1; echo $? >"$d/rc"';
 
 /** Path of the file the wrapper writes the job's exit status to. */
 export function rcPath(unitDir: string): string {
