@@ -1,8 +1,11 @@
 /**
- * The `work-command` work type (control.md §4.6–§4.8, §5.2, §5.3): each unit runs in a
- * detached command runner (this program re-executed with `--command-runner`, in a new
- * session via `setsid(1)` when available, else Deno's `detached`), so jobs survive node
- * restarts and are shielded from signals sent to the node's process group.
+ * The `work-command` work type (control.md §4.6–§4.8, §5.2, §5.3): each unit runs detached, in
+ * a new session via `setsid(1)` when available (else Deno's `detached`), so jobs survive node
+ * restarts and are shielded from signals sent to the node's process group. By default the job
+ * runs under the small `/bin/sh` wrapper of sh_runner.ts and THIS process keeps the status
+ * file (Running + StdoutSize, the final state from the wrapper's rc file), adopting wrappers
+ * after a restart; with `runnerArgv` set, under upstream's Deno/Go-style command runner
+ * (`--command-runner`), which keeps the status itself.
  *
  * Beyond upstream: runner liveness is checked through `/proc` (PID + argv), so a runner that
  * died makes its unit Failed instead of Running forever, and its leftover session processes
@@ -274,14 +277,14 @@ export class CommandUnitType implements WorkUnitType {
         if (rc !== null) return await this.#finishSh(unit, pid, rc);
         if (gone) return await this.#shVanished(unit, pid, ended);
         if (job === 0) job = jobPid(pid);
-        if (job === 0) continue;
+        const shownPid = job || pid; // the wrapper's own while its job cannot be seen
         const size = await stdoutSize(unit.dir);
-        const now = `${job}/${size}`;
+        const now = `${shownPid}/${size}`;
         if (now === shown) continue;
         await unit.update((s) => {
           if (isFinal(s.State)) return;
           s.State = WorkState.Running;
-          s.Detail = `Running: PID ${job}`;
+          s.Detail = `Running: PID ${shownPid}`;
           s.StdoutSize = size;
         });
         shown = now;
