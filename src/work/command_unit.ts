@@ -20,7 +20,6 @@ import type { UnitContext, WorkOpResult, WorkUnitType } from "./unit_type.ts";
 import { findOnPath, killSessionOrphans, runnerAlive } from "./proc_info.ts";
 import { type ChildEnd, processStateText } from "./process_state.ts";
 import { delay } from "../util/delay.ts";
-import { selfCommand } from "./self_exec.ts";
 import { errorText } from "../util/error_text.ts";
 import { isShWrapper, jobPid, prepareShJob, rcOutcome, readRc } from "./sh_runner.ts";
 
@@ -38,21 +37,6 @@ export interface WorkCommandConfig {
 
 /** Builds the argv that starts a command runner for one unit. */
 export type RunnerArgv = (command: string, params: string, unitdir: string) => string[];
-
-/** The default runner argv: upstream's hidden directive on this same program. */
-export function defaultRunnerArgv(level: () => LogLevel): RunnerArgv {
-  return (command, params, unitdir) => [
-    ...selfCommand(),
-    "--node",
-    "id=worker",
-    "--log-level",
-    level(),
-    "--command-runner",
-    `command=${command}`,
-    `params=${params}`,
-    `unitdir=${unitdir}`,
-  ];
-}
 
 /** ExtraData of a command unit while its runner is active. */
 export interface CommandExtraData {
