@@ -226,7 +226,10 @@ export class CommandUnitType implements WorkUnitType {
       (st) => ({ code: st.signal ? null : st.code, signal: st.signal }),
       () => ({ code: null, signal: null }),
     );
-    this.#own.set(unit.id, { pid, handled: exited.then(() => {}) });
+    const handled = exited.then(() => {
+      if (this.#own.get(unit.id)?.pid === pid) this.#own.delete(unit.id);
+    });
+    this.#own.set(unit.id, { pid, handled }); // cancel waits on it
     try {
       child.unref();
     } catch {
@@ -276,7 +279,6 @@ export class CommandUnitType implements WorkUnitType {
     })().catch((e) => unit.logger.error(`[${unit.id}] wrapper watch failed: ${errorText(e)}`))
       .finally(() => {
         if (this.#monitors.get(unit.id) === ac) this.#monitors.delete(unit.id);
-        if (exited && this.#own.get(unit.id)?.pid === pid) this.#own.delete(unit.id);
       });
   }
 
