@@ -23,6 +23,8 @@ const cpu = () => {
 // deno-lint-ignore no-explicit-any
 const gc: (() => void) | undefined = (globalThis as any).gc;
 
+const mib = (b: number) => (b / 2 ** 20).toFixed(0);
+
 /** One line of results (printed as JSON by a child run). */
 export interface ScaleResult {
   name: string;
@@ -41,9 +43,12 @@ function converge(n: number): ScaleResult {
   const simMs = runUntilConverged(sim, 250, 60_000);
   const c1 = cpu();
   peak = Math.max(peak, Deno.memoryUsage().heapUsed);
+  gc?.(); // what the routers keep (peak above includes garbage not collected yet)
+  const m = Deno.memoryUsage();
+  const kept = gc ? `, kept ${mib(m.heapUsed)} MiB heap + ${mib(m.external)} MiB buffers` : "";
   return {
     name: `Mesh convergence, ${n} simulated nodes (random graph, degree ~4, fake clock)`,
-    detail: `${(c1 - c0).toFixed(1)} s CPU, peak heap ${(peak / 2 ** 20).toFixed(0)} MiB, ` +
+    detail: `${(c1 - c0).toFixed(1)} s CPU, peak heap ${mib(peak)} MiB${kept}, ` +
       `converged after ${simMs < 0 ? "NEVER (60 s)" : `${simMs} ms`} simulated, ${msgs} messages`,
   };
 }

@@ -19,6 +19,7 @@ import {
   toUint64,
 } from "../gocompat/json_lossless.ts";
 import { formatGoTime, type GoTime, parseGoTime } from "../gocompat/time.ts";
+import { decodeGoLayoutLazy, decodeGoLayoutUpdate, GoUpdate } from "./update_fast.ts";
 
 /** Type byte of a data message. */
 export const MSG_DATA = 0;
@@ -122,14 +123,15 @@ function fail<T>(code: DecodeErrorCode, message: string): Decoded<T> {
 }
 
 /**
- * Decode one whole netceptor message (type byte + body).
+ * Decode one whole netceptor message (type byte + body). `lazy`: a routing update in Go's
+ * layout comes as a {@link GoUpdate} (Connections built only when read; for the router).
  *
  * @example
  * ```ts
  * const r = decodeMessage(Uint8Array.of(3, 0x5b, 0x5d)); // { ok: true, value: { type: 3 } }
  * ```
  */
-export function decodeMessage(bytes: Uint8Array): Decoded<NetceptorMessage> {
+export function decodeMessage(bytes: Uint8Array, lazy = false): Decoded<NetceptorMessage> {
   if (bytes.length === 0) return fail("empty", "empty message");
   switch (bytes[0]) {
     case MSG_DATA: {
@@ -137,7 +139,10 @@ export function decodeMessage(bytes: Uint8Array): Decoded<NetceptorMessage> {
       return r.ok ? { ok: true, value: { type: MSG_DATA, data: r.value } } : r;
     }
     case MSG_ROUTE: {
-      const r = decodeRoutingUpdate(bytes.subarray(1));
+      const body = bytes.subarray(1);
+      const fast = lazy ? decodeGoLayoutLazy(utf8d.decode(body), body) : undefined;
+      if (fast) return { ok: true, value: { type: MSG_ROUTE, update: fast } };
+      const r = decodeRoutingUpdate(body);
       return r.ok ? { ok: true, value: { type: MSG_ROUTE, update: r.value } } : r;
     }
     case MSG_SERVICE_AD: {
@@ -292,56 +297,12 @@ function reader(obj: { [k: string]: JsonValue }, what: string, errors: string[])
   };
 }
 
-const STR = String.raw`("(?:[^"\\]|\\.)*")`;
-const U64 = String.raw`(0|[1-9][0-9]{0,19})`;
-/** Go's exact layout of a routing update (field order, no whitespace): the fast path. */
-const CANONICAL_UPDATE = new RegExp(
-  String.raw`^\{"NodeID":${STR},"UpdateID":${STR},"UpdateEpoch":${U64},"UpdateSequence":${U64},` +
-    String
-      .raw`"Connections":(null|\{[^]*\}),"ForwardingNode":${STR},"SuspectedDuplicate":${U64}\}$`,
-);
-
-/** A JSON string literal's value (no parser needed without escapes). */
-function jsonString(literal: string): string {
-  return literal.includes("\\") ? JSON.parse(literal) : literal.slice(1, -1);
-}
-
 /**
- * Decode a routing update in Go's own layout with the native JSON parser (the lossless parser
- * is ~10× slower and every node parses every update). Undefined when the text is laid out in
- * any other way, or a part does not parse: the general decoder then decides.
+ * The last update decoded by the fast path and its body bytes, for {@link encodeReflood}
+ * (called for it while its message is handled: one slot, no per-update property).
  */
-function decodeCanonicalUpdate(text: string): RoutingUpdate | undefined {
-  const m = CANONICAL_UPDATE.exec(text);
-  if (!m) return undefined;
-  try {
-    const epoch = BigInt(m[3]), seq = BigInt(m[4]), dup = BigInt(m[7]);
-    if (epoch > MAX_U64 || seq > MAX_U64 || dup > MAX_U64) return undefined;
-    let conns: Record<string, number> | null = null;
-    if (m[5] !== "null") {
-      const c = JSON.parse(m[5]);
-      if (!isJsonObject(c)) return undefined;
-      for (const v of Object.values(c)) if (typeof v !== "number") return undefined;
-      conns = c as Record<string, number>;
-    }
-    return {
-      NodeID: jsonString(m[1]),
-      UpdateID: jsonString(m[2]),
-      UpdateEpoch: epoch,
-      UpdateSequence: seq,
-      Connections: conns,
-      ForwardingNode: jsonString(m[6]),
-      SuspectedDuplicate: dup,
-    };
-  } catch {
-    return undefined;
-  }
-}
-
-const MAX_U64 = (1n << 64n) - 1n;
-/** Body bytes of updates decoded by the fast path, for {@link encodeReflood}. */
-const CANONICAL_BODY = Symbol("canonical body");
-type WithBody = RoutingUpdate & { [CANONICAL_BODY]?: Uint8Array };
+let lastFast: RoutingUpdate | undefined;
+let lastFastBody: Uint8Array | undefined;
 const FWD_FIELD = utf8.encode(',"ForwardingNode":"');
 const DUP_FIELD = utf8.encode(',"SuspectedDuplicate":');
 /** Encoded JSON strings of node IDs that re-flood (bounded: cleared when full). */
@@ -359,10 +320,15 @@ function lastIndexOfBytes(b: Uint8Array, pat: Uint8Array, before: number): numbe
  * The message to re-flood for a received update `u`: `ForwardingNode` set to `self`. An
  * update that arrived in Go's layout keeps its bytes with only that field replaced (what Go's
  * re-encoding gives, without the cost of it); others are re-encoded. Call it while the
- * received message's bytes are still valid (during `handleMessage`).
+ * received message's bytes are still valid (during `handleMessage`). `alloc` gives the room
+ * for the spliced message (a slab of the update store).
  */
-export function encodeReflood(u: RoutingUpdate, self: string): Uint8Array {
-  const body = (u as WithBody)[CANONICAL_BODY];
+export function encodeReflood(
+  u: RoutingUpdate,
+  self: string,
+  alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n),
+): Uint8Array {
+  const body = u instanceof GoUpdate ? u.body : u === lastFast ? lastFastBody : undefined;
   if (body !== undefined) {
     const j = lastIndexOfBytes(body, DUP_FIELD, body.length);
     const i = j < 0 ? -1 : lastIndexOfBytes(body, FWD_FIELD, j);
@@ -373,7 +339,7 @@ export function encodeReflood(u: RoutingUpdate, self: string): Uint8Array {
         selfJson.set(self, me = utf8.encode(goJsonString(self)));
       }
       const head = i + FWD_FIELD.length - 1; // up to the colon
-      const out = new Uint8Array(1 + head + me.length + body.length - j);
+      const out = alloc(1 + head + me.length + body.length - j);
       out[0] = MSG_ROUTE;
       out.set(body.subarray(0, head), 1);
       out.set(me, 1 + head);
@@ -381,16 +347,25 @@ export function encodeReflood(u: RoutingUpdate, self: string): Uint8Array {
       return out;
     }
   }
-  return encodeRoutingUpdate({ ...u, ForwardingNode: self });
+  return encodeRoutingUpdate({
+    NodeID: u.NodeID,
+    UpdateID: u.UpdateID,
+    UpdateEpoch: u.UpdateEpoch,
+    UpdateSequence: u.UpdateSequence,
+    Connections: u.Connections, // an accessor on a GoUpdate: a spread would not copy it
+    ForwardingNode: self,
+    SuspectedDuplicate: u.SuspectedDuplicate,
+  });
 }
 
 /** Decode the JSON body of a routing update (without the type byte). */
 export function decodeRoutingUpdate(body: Uint8Array): Decoded<RoutingUpdate> {
   const what = "routing update";
   const text = utf8d.decode(body);
-  const fast = decodeCanonicalUpdate(text);
+  const fast = decodeGoLayoutUpdate(text);
   if (fast) {
-    Object.defineProperty(fast, CANONICAL_BODY, { value: body }); // not enumerable
+    lastFast = fast;
+    lastFastBody = body;
     return { ok: true, value: fast };
   }
   const p = parseBody(body, U64_KEYS, what);

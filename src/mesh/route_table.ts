@@ -56,7 +56,7 @@ export class RouteTable {
     this.#dirty = false;
     this.#lastCalc = h.now();
     const old = this.#routes;
-    this.#routes = h.topology.computeRoutes().nextHop;
+    this.#routes = h.topology.computeNextHops();
     for (const [d, n] of this.#routes) if (old.get(d) !== n) h.counters.routeChanges++;
     for (const d of old.keys()) if (!this.#routes.has(d)) h.counters.routeChanges++;
     for (const node of this.#routes.keys()) if (!old.has(node)) h.routeAdded(node);

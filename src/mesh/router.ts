@@ -31,7 +31,7 @@ import {
   type WorkCommand,
 } from "./messages.ts";
 import { NameTable } from "./name_table.ts";
-import { peekUpdateId, peekUpdateNode } from "./update_peek.ts";
+import { peekUpdateKey, peekUpdateNode } from "./update_peek.ts";
 import { cryptoRandom, makeEpoch, type RandomSource, randomString } from "./random.ts";
 import { Topology } from "./topology.ts";
 import { RouteTable } from "./route_table.ts";
@@ -125,6 +125,7 @@ export class Router {
     this.names = new NameTable(this.limits.maxNames);
     this.names.onFull = (n) => this.limitLog.hit("maxNames", `not registering node name ${n}`);
     this.#topo = new Topology(this.nodeId);
+    this.#topo.onName = (n) => this.names.note(n);
     this.#routes = new RouteTable({
       now: () => this.#now,
       logger: this.logger,
@@ -367,14 +368,14 @@ export class Router {
     }
     if (l.established && bytes[0] === MSG_ROUTE) {
       // most copies of a flood were seen already: skip decoding them
-      const id = peekUpdateId(bytes);
-      if (id !== undefined && this.#updates.seen(id)) {
+      const id = peekUpdateKey(bytes);
+      if (id !== undefined && this.#updates.seenByKey(id)) {
         this.counters.routingUpdatesFromRemote++;
         if (this.#floods.queued(l.id) > 0) this.#dropQueuedCopy(l.id, bytes, id);
         return;
       }
     }
-    const d = decodeMessage(bytes);
+    const d = decodeMessage(bytes, true);
     if (!d.ok) {
       const type = bytes.length ? bytes[0] : -1;
       if (!l.established && type !== MSG_ROUTE) return; // Go ignores these before establishment
@@ -415,10 +416,10 @@ export class Router {
   }
 
   /** The peer on `linkId` sent us update `id`: it needs no copy from us any more. */
-  #dropQueuedCopy(linkId: number, bytes: Uint8Array, id: string): void {
+  #dropQueuedCopy(linkId: number, bytes: Uint8Array, id: string | number): void {
     const node = peekUpdateNode(bytes);
     if (node === undefined) return;
-    this.#floods.dropIf(linkId, updateKey(node), (queued) => peekUpdateId(queued) === id);
+    this.#floods.dropIf(linkId, updateKey(node), (queued) => peekUpdateKey(queued) === id);
   }
 
   // ---------------------------------------------------------------- flooding and shutdown

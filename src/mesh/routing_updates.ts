@@ -19,6 +19,8 @@ import {
 import type { RouterOutput } from "./router_types.ts";
 import { SeenSet } from "./seen_set.ts";
 import type { Topology } from "./topology.ts";
+import { connArrays } from "./update_fast.ts";
+import { UpdateStore } from "./update_store.ts";
 
 /** On-demand flood / route computation delay (ms). */
 export const SOON_MS = 100;
@@ -114,8 +116,7 @@ export class RoutingUpdates {
    * Latest accepted routing update per other node, encoded for re-flooding (ForwardingNode =
    * us), to hand to a new neighbour.
    */
-  readonly #lastUpdates = new Map<string, Uint8Array>();
-  #storedBytes = 0;
+  readonly #lastUpdates = new UpdateStore();
   #epoch: bigint;
   #floodAt?: number;
   #lastSentAt = -Infinity;
@@ -149,7 +150,7 @@ export class RoutingUpdates {
     const d = this.#dups.counters;
     return {
       storedUpdates: this.#lastUpdates.size,
-      storedUpdateBytes: this.#storedBytes,
+      storedUpdateBytes: this.#lastUpdates.bytes,
       seenIds: this.#seen.size,
       duplicateNotices: d.notices,
       duplicateReannounced: d.reannounced,
@@ -160,6 +161,11 @@ export class RoutingUpdates {
   /** True if a routing update with this UpdateID was processed already (a flood copy). */
   seen(updateId: string): boolean {
     return this.#seen.has(updateId);
+  }
+
+  /** {@link RoutingUpdates.seen} by seen-set key (see seenKey: read from the bytes). */
+  seenByKey(key: string | number): boolean {
+    return this.#seen.hasKey(key);
   }
 
   /** The sequence number of the last routing update built. */
@@ -243,7 +249,7 @@ export class RoutingUpdates {
    * keyed by origin node for its paced queue.
    */
   replayTo(peer: string, enqueue: (key: string, bytes: Uint8Array) => void): void {
-    for (const [node, bytes] of this.#lastUpdates) {
+    for (const [node, bytes] of this.#lastUpdates.entries()) {
       if (node !== peer) enqueue(updateKey(node), bytes);
     }
   }
@@ -253,11 +259,10 @@ export class RoutingUpdates {
     const lim = this.#host.limits;
     if (utf8Length(u.NodeID) > lim.maxNodeIdBytes) return ["maxNodeIdBytes", "NodeID"];
     if (utf8Length(u.UpdateID) > lim.maxUpdateIdBytes) return ["maxUpdateIdBytes", "UpdateID"];
-    const conns = u.Connections ?? {};
-    let n = 0;
-    for (const peer in conns) {
-      if (++n > lim.maxConnectionsPerUpdate) return ["maxConnectionsPerUpdate", "Connections"];
-      if (utf8Length(peer) > lim.maxNodeIdBytes) return ["maxNodeIdBytes", "a Connections key"];
+    const peers = connArrays(u)?.peers ?? [];
+    for (let i = 0; i < peers.length; i++) {
+      if (i >= lim.maxConnectionsPerUpdate) return ["maxConnectionsPerUpdate", "Connections"];
+      if (utf8Length(peers[i]) > lim.maxNodeIdBytes) return ["maxNodeIdBytes", "a Connections key"];
     }
     return undefined;
   }
@@ -282,35 +287,35 @@ export class RoutingUpdates {
       h.floodKeyed(dupKey(u.NodeID), encodeReflood(u, h.nodeId), fromPeer);
       return;
     }
-    h.logger.debug(`Received routing update ${u.UpdateID} from ${u.NodeID} via ${fromPeer}`);
+    if (h.logger.enabled("debug")) {
+      h.logger.debug(`Received routing update ${u.UpdateID} from ${u.NodeID} via ${fromPeer}`);
+    }
     if (!h.topology.versions.has(u.NodeID) && !this.#makeRoom(u.NodeID)) return;
-    const bytes = encodeReflood(u, h.nodeId);
+    const bytes = encodeReflood(u, h.nodeId, (n) => this.#lastUpdates.alloc(n));
     const old = this.#lastUpdates.get(u.NodeID)?.length ?? 0;
-    if (this.#storedBytes - old + bytes.length > h.limits.maxStoredUpdateBytes) {
+    if (this.#lastUpdates.bytes - old + bytes.length > h.limits.maxStoredUpdateBytes) {
       h.limitLog.hit("maxStoredUpdateBytes", `dropped the update of ${u.NodeID}`);
       return;
     }
-    const edges = Object.keys(u.Connections ?? {}).length;
+    const peers = connArrays(u)?.peers ?? [];
+    const edges = peers.length;
     if (h.topology.edgeCount - h.topology.rowSize(u.NodeID) + edges > h.limits.maxEdges) {
       h.limitLog.hit("maxEdges", `dropped the update of ${u.NodeID}`);
       return;
     }
     const r = h.topology.applyUpdate(u, h.now());
     if (!r.accepted) return;
-    this.#storedBytes += bytes.length - old;
     this.#lastUpdates.set(u.NodeID, bytes);
     if (r.restarted) h.emit({ kind: "nodeRestarted", node: u.NodeID });
     if (r.newNode) {
       h.names.note(u.NodeID);
       this.scheduleNewNodeFlood();
     }
-    if (r.changed) {
-      h.markRoutesDirty();
-      // Names of the sender's peers too: a node we can route to may not have sent its own
-      // update yet (a restarted node hears from unchanged nodes only at their next periodic
-      // update), and data from it would otherwise be dropped as "hash not found".
-      for (const peer in u.Connections ?? {}) h.names.note(peer);
-    }
+    // Names of the sender's peers are noted too, by the topology as it first holds each
+    // (Topology.onName): a node we can route to may not have sent its own update yet (a
+    // restarted node hears from unchanged nodes only at their next periodic update), and data
+    // from it would otherwise be dropped as "hash not found".
+    if (r.changed) h.markRoutesDirty();
     h.floodKeyed(updateKey(u.NodeID), bytes, fromPeer);
   }
 
@@ -336,7 +341,6 @@ export class RoutingUpdates {
   forget(node: string): void {
     const h = this.#host;
     h.topology.forget(node);
-    this.#storedBytes -= this.#lastUpdates.get(node)?.length ?? 0;
     this.#lastUpdates.delete(node);
     h.markRoutesDirty();
   }

@@ -2,10 +2,16 @@
  * The mesh topology as one node knows it (wire.md §5.4 steps 4–6, §5.7, §5.8): a directed cost
  * table `costs[node][neighbor]`, the (epoch, sequence) last accepted per node, and shortest-path
  * next hops computed from it.
+ *
+ * Compact: each node name gets a small integer index, and rows, the reverse index and the
+ * route computation work on index arrays. Every node holds a row per known node, so string-keyed
+ * Maps and Sets per row were most of a big mesh's memory and of its update cost.
  * @module
  */
 
 import type { RoutingUpdate } from "./messages.ts";
+import { RouteHeap } from "./route_heap.ts";
+import { type ConnArrays, connArrays } from "./update_fast.ts";
 
 /** The (epoch, sequence) pair last accepted from a node, and when (`clock.now()`). */
 export interface NodeVersion {
@@ -33,56 +39,38 @@ export interface Routes {
   pathCost: Map<string, number>;
 }
 
-function sameRow(a: Record<string, number> | null, b: Map<string, number> | undefined): boolean {
-  // Go compares with reflect.DeepEqual: a nil map differs from an empty one.
-  if (a === null || b === undefined) return a === null && b === undefined;
-  const keys = Object.keys(a);
-  if (keys.length !== b.size) return false;
-  for (const k of keys) if (b.get(k) !== a[k]) return false;
-  return true;
+const REJECTED: ApplyResult = { accepted: false };
+/** Shared by every node without inbound edges; never modified (appends make a new array). */
+const NONE: number[] = [];
+
+/**
+ * `a` plus `v` at the end. Short arrays are copied to an exact-size one: a push would give
+ * a small array room for 17 (most rows and inbound lists hold ~4 of a 1,000-node mesh).
+ */
+function append(a: number[], v: number): number[] {
+  switch (a.length) { // literals: exact size, no copy loop
+    case 0:
+      return [v];
+    case 1:
+      return [a[0], v];
+    case 2:
+      return [a[0], a[1], v];
+    case 3:
+      return [a[0], a[1], a[2], v];
+    case 4:
+      return [a[0], a[1], a[2], a[3], v];
+    case 5:
+      return [a[0], a[1], a[2], a[3], a[4], v];
+  }
+  if (a.length >= 16) {
+    a.push(v);
+    return a;
+  }
+  return a.concat(v);
 }
 
-/** Min-heap of (cost, seq, node) used by the route computation. */
-class Heap {
-  #items: [number, number, string][] = [];
-  get size(): number {
-    return this.#items.length;
-  }
-  push(item: [number, number, string]): void {
-    const a = this.#items;
-    a.push(item);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!less(a[i], a[p])) break;
-      [a[i], a[p]] = [a[p], a[i]];
-      i = p;
-    }
-  }
-  pop(): [number, number, string] {
-    const a = this.#items;
-    const top = a[0];
-    const last = a.pop()!;
-    if (a.length > 0) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < a.length && less(a[l], a[m])) m = l;
-        if (r < a.length && less(a[r], a[m])) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m], a[i]];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
-
-function less(x: [number, number, string], y: [number, number, string]): boolean {
-  return x[0] < y[0] || (x[0] === y[0] && x[1] < y[1]);
-}
+/** Rows longer than this get a target → position map for cost lookups (hubs). */
+const ROW_MAP_MIN = 12;
 
 /**
  * Topology table plus per-node versions for one local node. Applying an update costs
@@ -90,64 +78,125 @@ function less(x: [number, number, string], y: [number, number, string]): boolean
  * (nodes whose row has an edge to `n`) finds the edges to drop (wire.md §5.4 step 6).
  */
 export class Topology {
-  /** `costs[node][neighbor]` — exposed in status as KnownConnectionCosts. */
-  readonly costs = new Map<string, Map<string, number>>();
   /**
    * Last accepted (epoch, sequence) per remote node, least recently accepted first (an
    * accepted update moves its node to the end).
    */
   readonly versions = new Map<string, NodeVersion>();
-  /** `inbound[n]`: nodes whose row holds an edge to `n`. */
-  readonly #inbound = new Map<string, Set<string>>();
-
-  /** `self` is the local node ID. */
-  constructor(readonly self: string) {}
-
-  #row(node: string): Map<string, number> {
-    let r = this.costs.get(node);
-    if (!r) {
-      r = new Map();
-      this.costs.set(node, r);
-    }
-    return r;
-  }
-
   /** Directed edges in the table. */
   edgeCount = 0;
+  readonly #index = new Map<string, number>();
+  readonly #names: string[] = [];
+  readonly #free: number[] = [];
+  /** Row of each node: edge targets and their costs (parallel); undefined: no row. */
+  readonly #to: (number[] | undefined)[] = [];
+  readonly #cost: number[][] = [];
+  /** Target → position in a long row, built on demand. */
+  readonly #pos: (Map<number, number> | undefined)[] = [];
+  /** `inbound[n]`: nodes whose row holds an edge to `n` (unordered). */
+  readonly #in: number[][] = [];
+  /** Scratch marks for row replacement. */
+  readonly #mark: number[] = [];
+  readonly #scratchTo: number[] = [];
+  readonly #scratchCost: number[] = [];
+  /** Scratch: position of a kept target in the new row. */
+  readonly #slot: number[] = [];
+  #stamp = 0;
+  readonly #self: number;
+
+  /**
+   * Called with each name the table starts to hold (a node or a peer named in a row), once
+   * until the name is dropped again: the router registers it for data-header lookups.
+   */
+  onName?: (name: string) => void;
+
+  /** `self` is the local node ID. */
+  constructor(readonly self: string) {
+    this.#self = this.#ensure(self);
+  }
+
+  #ensure(name: string): number {
+    let i = this.#index.get(name);
+    if (i !== undefined) return i;
+    i = this.#free.pop() ?? this.#names.length;
+    this.#index.set(name, i);
+    this.#names[i] = name;
+    this.#to[i] = undefined;
+    this.#cost[i] = NONE;
+    this.#pos[i] = undefined;
+    this.#in[i] = NONE;
+    this.#mark[i] = 0;
+    this.#slot[i] = 0;
+    this.onName?.(name);
+    return i;
+  }
+
+  /** Frees the index of a node nothing refers to any more. */
+  #release(i: number): void {
+    if (i === this.#self || this.#to[i] !== undefined || this.#in[i].length > 0) return;
+    if (this.#index.get(this.#names[i]) !== i) return; // freed already
+    this.#index.delete(this.#names[i]);
+    this.#names[i] = "";
+    this.#cost[i] = NONE;
+    this.#in[i] = NONE;
+    this.#free.push(i);
+  }
+
+  /** Position of `to` in the row of `from`, or -1. */
+  #find(from: number, to: number): number {
+    const row = this.#to[from];
+    if (row === undefined) return -1;
+    if (row.length < ROW_MAP_MIN) return row.indexOf(to);
+    let m = this.#pos[from];
+    if (m === undefined) {
+      m = new Map();
+      for (let k = 0; k < row.length; k++) m.set(row[k], k);
+      this.#pos[from] = m;
+    }
+    return m.get(to) ?? -1;
+  }
 
   /** Edges in `node`'s row. */
   rowSize(node: string): number {
-    return this.costs.get(node)?.size ?? 0;
+    const i = this.#index.get(node);
+    return i === undefined ? 0 : this.#to[i]?.length ?? 0;
   }
 
-  #setEdge(from: string, to: string, cost: number): void {
-    const row = this.#row(from);
-    if (!row.has(to)) this.edgeCount++;
-    row.set(to, cost);
-    let s = this.#inbound.get(to);
-    if (!s) this.#inbound.set(to, s = new Set());
-    s.add(from);
-  }
-
-  #deleteEdge(from: string, to: string): void {
-    if (this.costs.get(from)?.delete(to)) this.edgeCount--;
-    const s = this.#inbound.get(to);
-    if (s) {
-      s.delete(from);
-      if (s.size === 0) this.#inbound.delete(to);
+  #setEdge(from: number, to: number, cost: number): void {
+    const k = this.#find(from, to);
+    if (k >= 0) {
+      this.#cost[from][k] = cost;
+      return;
     }
+    const row = this.#to[from] = append(this.#to[from] ?? [], to);
+    this.#cost[from] = append(row.length === 1 ? [] : this.#cost[from], cost);
+    this.#pos[from]?.set(to, row.length - 1);
+    this.#in[to] = append(this.#in[to], from);
+    this.edgeCount++;
+  }
+
+  #deleteEdge(from: number, to: number): void {
+    const k = this.#find(from, to);
+    if (k < 0) return;
+    this.#to[from]!.splice(k, 1); // keeps the order of the rest (tie-breaking of routes)
+    this.#cost[from].splice(k, 1);
+    this.#pos[from] = undefined;
+    this.#dropInbound(to, from);
   }
 
   /** A connection to `peer` was established: both directed edges get `cost`. */
   addLocalEdge(peer: string, cost: number): void {
-    this.#setEdge(this.self, peer, cost);
-    this.#setEdge(peer, this.self, cost);
+    const p = this.#ensure(peer);
+    this.#setEdge(this.#self, p, cost);
+    this.#setEdge(p, this.#self, cost);
   }
 
   /** The connection to `peer` ended: both directed edges go. */
   removeLocalEdge(peer: string): void {
-    this.#deleteEdge(peer, this.self);
-    this.#deleteEdge(this.self, peer);
+    const p = this.#index.get(peer);
+    if (p === undefined) return;
+    this.#deleteEdge(this.#self, p);
+    this.#deleteEdge(p, this.#self);
   }
 
   /** Number of remote nodes with a stored version. */
@@ -164,9 +213,14 @@ export class Topology {
   /** Forget `node` entirely: its version and its row (edges into it stay with their owners). */
   forget(node: string): void {
     this.versions.delete(node);
-    const row = this.costs.get(node);
-    if (row) { for (const to of [...row.keys()]) this.#deleteEdge(node, to); }
-    if (node !== this.self) this.costs.delete(node);
+    const i = this.#index.get(node);
+    if (i === undefined) return;
+    const row = this.#to[i];
+    this.#to[i] = i === this.#self ? [] : undefined;
+    this.#cost[i] = i === this.#self ? [] : NONE;
+    this.#pos[i] = undefined;
+    for (const to of row ?? []) this.#dropInbound(to, i);
+    this.#release(i);
   }
 
   /**
@@ -176,32 +230,97 @@ export class Topology {
   applyUpdate(u: RoutingUpdate, now = 0): ApplyResult {
     const known = this.versions.get(u.NodeID);
     if (known) {
-      if (u.UpdateEpoch < known.epoch) return { accepted: false };
-      if (u.UpdateEpoch === known.epoch && u.UpdateSequence <= known.sequence) {
-        return { accepted: false };
-      }
+      if (u.UpdateEpoch < known.epoch) return REJECTED;
+      if (u.UpdateEpoch === known.epoch && u.UpdateSequence <= known.sequence) return REJECTED;
     }
     const restarted = known !== undefined && u.UpdateEpoch > known.epoch;
     this.versions.delete(u.NodeID);
-    this.versions.set(u.NodeID, { epoch: u.UpdateEpoch, sequence: u.UpdateSequence, at: now });
-    const changed = !sameRow(u.Connections, this.costs.get(u.NodeID));
-    if (changed) this.#replaceRow(u.NodeID, u.Connections);
+    if (known) { // reused: one object per node for its lifetime, not one per update
+      known.epoch = u.UpdateEpoch;
+      known.sequence = u.UpdateSequence;
+      known.at = now;
+      this.versions.set(u.NodeID, known);
+    } else {
+      this.versions.set(u.NodeID, { epoch: u.UpdateEpoch, sequence: u.UpdateSequence, at: now });
+    }
+    const conns = connArrays(u);
+    const changed = !this.#sameRow(u.NodeID, conns);
+    if (changed) this.#replaceRow(this.#ensure(u.NodeID), conns);
     return { accepted: true, newNode: !known, changed, restarted };
   }
 
-  #replaceRow(node: string, conns: Record<string, number> | null): void {
-    const c = conns ?? {};
-    const old = this.costs.get(node);
-    if (old) {
-      for (const to of [...old.keys()]) if (!Object.hasOwn(c, to)) this.#deleteEdge(node, to);
+  /** Go compares with reflect.DeepEqual: a nil map differs from an empty one. */
+  #sameRow(node: string, c: ConnArrays): boolean {
+    const i = this.#index.get(node);
+    const row = i === undefined ? undefined : this.#to[i];
+    if (c === null || row === undefined) return c === null && row === undefined;
+    if (c.peers.length !== row.length) return false;
+    for (let k = 0; k < c.peers.length; k++) {
+      const t = this.#index.get(c.peers[k]);
+      if (t === undefined) return false;
+      const pos = this.#find(i!, t);
+      if (pos < 0 || this.#cost[i!][pos] !== c.costs[k]) return false;
     }
-    this.#row(node); // a node that lists nobody still has a (possibly empty) row
-    for (const [to, cost] of Object.entries(c)) this.#setEdge(node, to, cost);
-    const into = this.#inbound.get(node);
-    if (!into) return;
-    for (const from of [...into]) {
-      if (from !== this.self && !Object.hasOwn(c, from)) this.#deleteEdge(from, node);
+    return true;
+  }
+
+  /** New row for `i`: kept edges stay in place, new ones follow in `conns` order. */
+  #replaceRow(i: number, conns: ConnArrays): void {
+    const peers = conns?.peers ?? [], costs = conns?.costs ?? [];
+    const stamp = ++this.#stamp, mark = this.#mark;
+    const listed: number[] = [];
+    for (let k = 0; k < peers.length; k++) {
+      const t = this.#ensure(peers[k]);
+      listed.push(t);
+      mark[t] = stamp;
     }
+    const old = this.#to[i] ?? [], oldCost = this.#cost[i] ?? [];
+    // built in scratch arrays, then copied to exact-size ones (no room left over)
+    const to = this.#scratchTo, cost = this.#scratchCost;
+    to.length = cost.length = listed.length;
+    let j = 0;
+    for (let k = 0; k < old.length; k++) {
+      const t = old[k];
+      if (mark[t] === stamp) {
+        mark[t] = -stamp; // kept: its cost is set below
+        this.#slot[t] = j;
+        to[j] = t;
+        cost[j++] = oldCost[k];
+      } else this.#dropInbound(t, i);
+    }
+    for (let k = 0; k < listed.length; k++) {
+      const t = listed[k];
+      if (mark[t] === -stamp) {
+        cost[this.#slot[t]] = costs[k];
+        continue;
+      }
+      to[j] = t;
+      cost[j++] = costs[k];
+      this.#in[t] = append(this.#in[t], i);
+      this.edgeCount++;
+    }
+    this.#to[i] = to.slice(); // a node that lists nobody still has a (possibly empty) row
+    this.#cost[i] = cost.slice();
+    this.#pos[i] = undefined;
+    const into = this.#in[i];
+    if (into.length === 0) return;
+    ++this.#stamp;
+    for (const t of listed) mark[t] = this.#stamp;
+    // backwards: a removal moves the last (already visited) entry into the hole
+    for (let k = into.length - 1; k >= 0; k--) {
+      const from = into[k];
+      if (from !== this.#self && mark[from] !== this.#stamp) this.#deleteEdge(from, i);
+    }
+  }
+
+  /** The edge `from` → `to` left `from`'s row (already rewritten by the caller). */
+  #dropInbound(to: number, from: number): void {
+    this.edgeCount--;
+    const inb = this.#in[to];
+    const j = inb.indexOf(from);
+    inb[j] = inb[inb.length - 1];
+    inb.pop();
+    this.#release(to);
   }
 
   /**
@@ -225,48 +344,67 @@ export class Topology {
    * a non-finite or non-positive cost are ignored. Ties go to the first relaxation found.
    */
   computeRoutes(): Routes {
-    const dist = new Map<string, number>([[this.self, 0]]);
-    /** First hop of the best path found so far (set with the predecessor: O(1) per edge). */
-    const first = new Map<string, string>();
-    const done = new Set<string>();
-    const heap = new Heap();
-    let seq = 0;
-    heap.push([0, seq++, this.self]);
+    const nextHop = new Map<string, string>();
+    const pathCost = new Map<string, number>();
+    this.#dijkstra((dest, hop, cost) => {
+      nextHop.set(dest, hop);
+      pathCost.set(dest, cost);
+    });
+    return { nextHop, pathCost };
+  }
+
+  /** Destination → next-hop peer (what the route table needs; no path costs). */
+  computeNextHops(): Map<string, string> {
+    const nextHop = new Map<string, string>();
+    this.#dijkstra((dest, hop) => nextHop.set(dest, hop));
+    return nextHop;
+  }
+
+  #dijkstra(found: (dest: string, hop: string, cost: number) => void): void {
+    const n = this.#names.length, names = this.#names, rows = this.#to, costs = this.#cost;
+    const dist = new Float64Array(n).fill(Infinity);
+    const first = new Int32Array(n);
+    const done = new Uint8Array(n);
+    const heap = new RouteHeap();
+    const self = this.#self;
+    dist[self] = 0;
+    heap.push(0, self);
     while (heap.size > 0) {
-      const [d, , node] = heap.pop();
-      if (done.has(node)) continue;
-      done.add(node);
-      const row = this.costs.get(node);
-      if (!row) continue;
-      for (const [nb, fwd] of row) {
-        if (done.has(nb)) continue;
-        const back = this.costs.get(nb)?.get(node);
-        if (back === undefined) continue;
+      const d = heap.topCost, node = heap.pop();
+      if (done[node]) continue;
+      done[node] = 1;
+      if (node !== self) found(names[node], names[first[node]], d);
+      const row = rows[node];
+      if (row === undefined) continue;
+      const rc = costs[node];
+      for (let k = 0; k < row.length; k++) {
+        const nb = row[k];
+        if (done[nb] || rows[nb] === undefined) continue;
+        const b = this.#find(nb, node);
+        if (b < 0) continue;
+        const fwd = rc[k], back = costs[nb][b];
         const c = fwd > back ? fwd : back;
         if (!(c > 0) || !Number.isFinite(c) || !(fwd > 0)) continue;
         const nd = d + c;
-        const old = dist.get(nb);
-        if (old === undefined || nd < old) {
-          dist.set(nb, nd);
-          first.set(nb, node === this.self ? nb : first.get(node)!);
-          heap.push([nd, seq++, nb]);
+        if (nd < dist[nb]) {
+          dist[nb] = nd;
+          first[nb] = node === self ? nb : first[node];
+          heap.push(nd, nb);
         }
       }
     }
-    const nextHop = new Map<string, string>();
-    const pathCost = new Map<string, number>();
-    for (const dest of done) {
-      if (dest === this.self) continue;
-      pathCost.set(dest, dist.get(dest)!);
-      nextHop.set(dest, first.get(dest)!);
-    }
-    return { nextHop, pathCost };
   }
 
   /** A plain-object copy of the cost table (status output). */
   snapshot(): Record<string, Record<string, number>> {
     const out: Record<string, Record<string, number>> = {};
-    for (const [node, row] of this.costs) out[node] = Object.fromEntries(row);
+    for (let i = 0; i < this.#names.length; i++) {
+      const row = this.#to[i];
+      if (row === undefined) continue;
+      const r: Record<string, number> = {};
+      for (let k = 0; k < row.length; k++) r[this.#names[row[k]]] = this.#cost[i][k];
+      out[this.#names[i]] = r;
+    }
     return out;
   }
 }

@@ -7,6 +7,7 @@
  */
 
 import { MSG_ROUTE } from "./messages.ts";
+import { seenKeyOfBytes } from "./seen_set.ts";
 
 const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 const NODE_HEAD = ascii('{"NodeID":"');
@@ -67,4 +68,24 @@ export function peekUpdateNode(bytes: Uint8Array): string | undefined {
     if (bytes[i] > 0x7e || bytes[i] < 0x20 || bytes[i] === 0x5c) return undefined;
   }
   return String.fromCharCode.apply(null, bytes.subarray(s, q) as unknown as number[]);
+}
+
+/**
+ * The seen-set key ({@link seenKeyOfBytes}) of a routing update's UpdateID read from its bytes
+ * in Go's layout: a number for up to 8 alphanumerics (no string made), else the UpdateID
+ * string; undefined if the message is laid out otherwise.
+ */
+export function peekUpdateKey(bytes: Uint8Array): string | number | undefined {
+  const q = nodeIdEnd(bytes);
+  if (q < 0 || !matchAt(bytes, q, ID_HEAD)) return undefined;
+  const s = q + ID_HEAD.length;
+  const end = Math.min(bytes.length, s + MAX_ID + 1, PEEK_LIMIT);
+  for (let i = s; i < end; i++) {
+    const c = bytes[i];
+    if (isIdByte(c)) continue;
+    if (c !== 0x22 || i === s || bytes[i + 1] !== 0x2c) return undefined;
+    return seenKeyOfBytes(bytes, s, i) ??
+      String.fromCharCode.apply(null, bytes.subarray(s, i) as unknown as number[]);
+  }
+  return undefined;
 }

@@ -1,0 +1,243 @@
+/**
+ * Routing updates in Go's own layout (its field order, no whitespace, strings without escapes)
+ * read by a hand scanner over the message text: every node decodes every update of the mesh,
+ * and the general path (lossless JSON parser; before this, a regex plus `JSON.parse` of the
+ * Connections) costs several times more. Anything laid out otherwise gives undefined and the
+ * general decoder in messages.ts decides, so the accepted language is unchanged.
+ * @module
+ */
+
+import type { RoutingUpdate } from "./messages.ts";
+
+const MAX_U64 = (1n << 64n) - 1n;
+const ZERO = 0n;
+/** Scanner cursor (decoding is synchronous and never re-entered). */
+let pos = 0;
+
+function lit(t: string, s: string): boolean {
+  if (!t.startsWith(s, pos)) return false;
+  pos += s.length;
+  return true;
+}
+
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+
+/** A JSON string without escapes or control characters at the cursor. */
+function str(t: string): string | undefined {
+  if (t.charCodeAt(pos) !== 0x22) return undefined;
+  const s = pos + 1;
+  for (let i = s; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c === 0x22) {
+      pos = i + 1;
+      return t.slice(s, i);
+    }
+    if (c === 0x5c || c < 0x20) return undefined;
+  }
+  return undefined;
+}
+
+/** An unsigned 64-bit integer in Go's form (no sign, no leading zero, no fraction). */
+function u64(t: string): bigint | undefined {
+  const s = pos;
+  let i = s, v = 0;
+  for (let c; i < t.length && isDigit(c = t.charCodeAt(i)); i++) v = v * 10 + (c - 0x30);
+  const n = i - s;
+  if (n === 0 || n > 20 || (n > 1 && t.charCodeAt(s) === 0x30)) return undefined;
+  pos = i;
+  if (v === 0) return ZERO;
+  if (n <= 15) return BigInt(v); // exact below 2^53
+  const b = BigInt(t.slice(s, i));
+  return b > MAX_U64 ? undefined : b;
+}
+
+/** A JSON number (a connection cost); its value as `JSON.parse` gives it. */
+function num(t: string): number | undefined {
+  const s = pos;
+  let i = s;
+  if (t.charCodeAt(i) === 0x2d) i++;
+  const d = i;
+  while (isDigit(t.charCodeAt(i))) i++;
+  if (i === d || (i - d > 1 && t.charCodeAt(d) === 0x30)) return undefined;
+  let simple = d === s && i - d === 1;
+  if (t.charCodeAt(i) === 0x2e) {
+    simple = false;
+    const f = ++i;
+    while (isDigit(t.charCodeAt(i))) i++;
+    if (i === f) return undefined;
+  }
+  const e = t.charCodeAt(i);
+  if (e === 0x65 || e === 0x45) {
+    simple = false;
+    i++;
+    const sign = t.charCodeAt(i);
+    if (sign === 0x2b || sign === 0x2d) i++;
+    const f = i;
+    while (isDigit(t.charCodeAt(i))) i++;
+    if (i === f) return undefined;
+  }
+  pos = i;
+  return simple ? t.charCodeAt(s) - 0x30 : Number(t.slice(s, i));
+}
+
+/** A routing update's Connections as parallel arrays; `null` for JSON null. */
+export type ConnArrays = { peers: string[]; costs: number[] } | null;
+
+/** `null` or an object of string keys to numbers, as parallel arrays (keys in text order). */
+function connections(t: string): ConnArrays | undefined {
+  if (lit(t, "null")) return null;
+  if (t.charCodeAt(pos) !== 0x7b) return undefined;
+  pos++;
+  const peers: string[] = [], costs: number[] = [];
+  if (t.charCodeAt(pos) === 0x7d) {
+    pos++;
+    return { peers, costs };
+  }
+  for (;;) {
+    const k = str(t);
+    // "__proto__" would set the prototype, not a key; integer-like keys would be reordered
+    // by an object: the general decoder handles those
+    if (k === undefined || t.charCodeAt(pos) !== 0x3a || !plainKey(k)) return undefined;
+    pos++;
+    const v = num(t);
+    if (v === undefined) return undefined;
+    peers.push(k);
+    costs.push(v);
+    const c = t.charCodeAt(pos++);
+    if (c === 0x7d) return peers.length > 1 && hasRepeat(peers) ? undefined : { peers, costs };
+    if (c !== 0x2c) return undefined;
+  }
+}
+
+/** False for keys an object would not keep as given, in insertion order. */
+function plainKey(k: string): boolean {
+  if (k === "__proto__") return false;
+  for (let i = 0; i < k.length; i++) if (!isDigit(k.charCodeAt(i))) return true;
+  return false; // all digits (or empty): possibly an array index
+}
+
+function hasRepeat(peers: string[]): boolean {
+  if (peers.length < 8) {
+    for (let i = 1; i < peers.length; i++) {
+      for (let j = 0; j < i; j++) if (peers[i] === peers[j]) return true;
+    }
+    return false;
+  }
+  return new Set(peers).size !== peers.length;
+}
+
+/**
+ * A routing update decoded by the fast path for the router: Connections are kept as arrays
+ * (building an object keyed by node names costs more than the rest of the decoding) and
+ * become a record only when read. `body` is the JSON text's bytes, for re-flooding.
+ * Note: `{...u}` does not copy Connections (an accessor); name the fields instead.
+ */
+export class GoUpdate implements RoutingUpdate {
+  #conns: Record<string, number> | null | undefined;
+  #arrays: ConnArrays | undefined;
+
+  constructor(
+    public NodeID: string,
+    public UpdateID: string,
+    public UpdateEpoch: bigint,
+    public UpdateSequence: bigint,
+    arrays: ConnArrays,
+    public ForwardingNode: string,
+    public SuspectedDuplicate: bigint,
+    readonly body: Uint8Array,
+  ) {
+    this.#arrays = arrays;
+  }
+
+  /** Peer → cost (built on first read). */
+  get Connections(): Record<string, number> | null {
+    if (this.#conns === undefined) {
+      const a = this.#arrays!;
+      if (a === null) this.#conns = null;
+      else {
+        const o: Record<string, number> = {};
+        for (let i = 0; i < a.peers.length; i++) o[a.peers[i]] = a.costs[i];
+        this.#conns = o;
+      }
+    }
+    return this.#conns;
+  }
+
+  set Connections(v: Record<string, number> | null) {
+    this.#conns = v;
+    this.#arrays = undefined;
+  }
+
+  /** The arrays as decoded, or undefined once Connections was replaced. */
+  get arrays(): ConnArrays | undefined {
+    return this.#arrays;
+  }
+}
+
+/** The Connections of `u` as arrays (no copy for a {@link GoUpdate}). */
+export function connArrays(u: RoutingUpdate): ConnArrays {
+  if (u instanceof GoUpdate) {
+    const a = u.arrays;
+    if (a !== undefined) return a;
+  }
+  const c = u.Connections;
+  if (c === null) return null;
+  const peers = Object.keys(c);
+  return { peers, costs: peers.map((p) => c[p]) };
+}
+
+/** The fields of a Go-layout update, or undefined. */
+function scan(text: string) {
+  pos = 0;
+  if (!lit(text, '{"NodeID":')) return undefined;
+  const node = str(text);
+  if (node === undefined || !lit(text, ',"UpdateID":')) return undefined;
+  const id = str(text);
+  if (id === undefined || !lit(text, ',"UpdateEpoch":')) return undefined;
+  const epoch = u64(text);
+  if (epoch === undefined || !lit(text, ',"UpdateSequence":')) return undefined;
+  const seq = u64(text);
+  if (seq === undefined || !lit(text, ',"Connections":')) return undefined;
+  const conns = connections(text);
+  if (conns === undefined || !lit(text, ',"ForwardingNode":')) return undefined;
+  const fwd = str(text);
+  if (fwd === undefined || !lit(text, ',"SuspectedDuplicate":')) return undefined;
+  const dup = u64(text);
+  if (dup === undefined || !lit(text, "}") || pos !== text.length) return undefined;
+  return { node, id, epoch, seq, conns, fwd, dup };
+}
+
+/** The update in `text` (body bytes `body`) as a {@link GoUpdate} if laid out as Go does. */
+export function decodeGoLayoutLazy(text: string, body: Uint8Array): GoUpdate | undefined {
+  const f = scan(text);
+  if (f === undefined) return undefined;
+  return new GoUpdate(f.node, f.id, f.epoch, f.seq, f.conns, f.fwd, f.dup, body);
+}
+
+/**
+ * The routing update in `text` if it is laid out exactly as Go writes one, else undefined.
+ *
+ * @example
+ * ```ts
+ * decodeGoLayoutUpdate('{"NodeID":"a","UpdateID":"x","UpdateEpoch":1,"UpdateSequence":2,' +
+ *   '"Connections":{"b":1},"ForwardingNode":"a","SuspectedDuplicate":0}');
+ * ```
+ */
+export function decodeGoLayoutUpdate(text: string): RoutingUpdate | undefined {
+  const f = scan(text);
+  if (f === undefined) return undefined;
+  let conns: Record<string, number> | null = null;
+  if (f.conns !== null) {
+    conns = {};
+    for (let i = 0; i < f.conns.peers.length; i++) conns[f.conns.peers[i]] = f.conns.costs[i];
+  }
+  return {
+    NodeID: f.node,
+    UpdateID: f.id,
+    UpdateEpoch: f.epoch,
+    UpdateSequence: f.seq,
+    Connections: conns,
+    ForwardingNode: f.fwd,
+    SuspectedDuplicate: f.dup,
+  };
+}
