@@ -58,7 +58,7 @@ export interface WorkEngineOptions {
   logLevel?: LogLevel;
   /** Run units under this Deno command runner argv (tests). Default: the /bin/sh wrapper. */
   runnerArgv?: RunnerArgv;
-  /** Runner stdout/stderr: inherit (upstream) or discard. Default inherit. */
+  /** A Deno runner's stdout/stderr (with `runnerArgv`): inherit (upstream) or discard. Default inherit. */
   runnerStdio?: "inherit" | "null";
   /** `work-command` sections. */
   workTypes: WorkCommandConfig[];
