@@ -78,3 +78,43 @@ export function lookPath(command: string, path = Deno.env.get("PATH") ?? ""): st
   }
   throw new Error(`exec: "${command}": executable file not found in $PATH`);
 }
+
+const SIGNAL_NUMBERS: readonly string[] = [
+  "",
+  "SIGHUP",
+  "SIGINT",
+  "SIGQUIT",
+  "SIGILL",
+  "SIGTRAP",
+  "SIGABRT",
+  "SIGBUS",
+  "SIGFPE",
+  "SIGKILL",
+  "SIGUSR1",
+  "SIGSEGV",
+  "SIGUSR2",
+  "SIGPIPE",
+  "SIGALRM",
+  "SIGTERM",
+  "SIGSTKFLT",
+  "SIGCHLD",
+  "SIGCONT",
+  "SIGSTOP",
+  "SIGTSTP",
+  "SIGTTIN",
+  "SIGTTOU",
+  "SIGURG",
+  "SIGXCPU",
+  "SIGXFSZ",
+  "SIGVTALRM",
+  "SIGPROF",
+  "SIGWINCH",
+  "SIGIO",
+  "SIGPWR",
+  "SIGSYS",
+];
+
+/** Linux signal name for number `n` (`9` → `SIGKILL`), or null when not a known signal. */
+export function signalName(n: number): string | null {
+  return SIGNAL_NUMBERS[n] || null;
+}
