@@ -21,7 +21,13 @@
 
 import { shlexSplit } from "../gocompat/shlex.ts";
 import { unitPaths, WorkState } from "./status_file.ts";
-import { lookPath, processStateText, signalName } from "./process_state.ts";
+import {
+  checkExecutable,
+  lookPath,
+  openUnitFiles,
+  processStateText,
+  signalName,
+} from "./process_state.ts";
 import { procCmdline } from "./proc_info.ts";
 
 /**
@@ -37,12 +43,6 @@ export function rcPath(unitDir: string): string {
   return `${unitDir}/rc`;
 }
 
-function errText(e: unknown): string {
-  if (e instanceof Deno.errors.NotFound) return "no such file or directory";
-  if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
-  return e instanceof Error ? e.message : String(e);
-}
-
 /**
  * Prepare a unit for its wrapper and return the wrapper's argv (without the session helper).
  * Throws with Go's text (`exec: "x": executable file not found in $PATH`, shlex errors,
@@ -53,25 +53,8 @@ export function prepareShJob(command: string, params: string, unitDir: string): 
   const args = params === "" ? [] : shlexSplit(params);
   const file = lookPath(command);
   const paths = unitPaths(unitDir);
-  try {
-    Deno.openSync(paths.stdin, { read: true }).close();
-  } catch (e) {
-    throw new Error(`open ${paths.stdin}: ${errText(e)}`);
-  }
-  try {
-    Deno.openSync(paths.stdout, { write: true, create: true, mode: 0o600 }).close();
-  } catch (e) {
-    throw new Error(`open ${paths.stdout}: ${errText(e)}`);
-  }
-  let st: Deno.FileInfo;
-  try {
-    st = Deno.statSync(file);
-  } catch (e) {
-    throw new Error(`fork/exec ${file}: ${errText(e)}`);
-  }
-  if (!st.isFile || st.mode === null || (st.mode & 0o111) === 0) {
-    throw new Error(`fork/exec ${file}: permission denied`);
-  }
+  openUnitFiles(paths);
+  checkExecutable(file);
   return ["/bin/sh", "-c", SH_SCRIPT, "--command-runner", `unitdir=${unitDir}`, file, ...args];
 }
 
