@@ -1,5 +1,5 @@
 /**
- * Timers shared by the shells: an abortable sleep.
+ * Timers shared by the shells: an abortable sleep, a signal that aborts some time after another.
  * @module
  */
 
@@ -24,4 +24,28 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener("abort", done);
   });
+}
+
+/**
+ * A signal that aborts `ms` after `stop` does (or never); `dispose` clears its timer and
+ * listener. Lets a read already under way finish when its loop is told to stop, within a bound.
+ */
+export function abortAfterStop(
+  stop: AbortSignal,
+  ms: number,
+): { signal: AbortSignal; dispose(): void } {
+  const ac = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const onStop = () => {
+    timer = setTimeout(() => ac.abort(stop.reason), ms);
+  };
+  if (stop.aborted) onStop();
+  else stop.addEventListener("abort", onStop, { once: true });
+  return {
+    signal: ac.signal,
+    dispose() {
+      clearTimeout(timer);
+      stop.removeEventListener("abort", onStop);
+    },
+  };
 }

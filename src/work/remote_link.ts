@@ -25,10 +25,15 @@ import {
   resultsRequest,
   submitRequest,
 } from "./remote_protocol.ts";
-import { delay } from "../util/delay.ts";
+import { abortAfterStop, delay } from "../util/delay.ts";
 import { errorText } from "../util/error_text.ts";
 import { closeQuietly } from "../util/close_quietly.ts";
-import { ControlConnPool } from "./remote_pool.ts";
+import {
+  ControlConnPool,
+  REUSED_OP_REPLY_MS,
+  REUSED_REPLY_MS,
+  STOPPING_REPLY_MS,
+} from "./remote_pool.ts";
 
 /**
  * Dials the `control` service of `node` (tlsClient "" = insecure) and returns the raw
@@ -59,13 +64,9 @@ export interface RemoteLinkOptions {
   routeBack?: (node: string, signal: AbortSignal) => Promise<void>;
   /** How long an idle control connection is kept for reuse (ms, default remote_pool's). */
   poolIdleMs?: number;
+  /** Reply bound of a cancel/release on a kept connection (ms, default REUSED_OP_REPLY_MS). */
+  reusedOpReplyMs?: number;
 }
-
-/**
- * How long the first `work status` reply on a pooled connection may take before the connection
- * is taken for dead (its node restarted while it sat idle) and a fresh one is dialled.
- */
-export const REUSED_REPLY_MS = 5000;
 
 /**
  * Poll delays: 50 ms doubling up to `maxMs` (upstream polls every 1 s from the start). A small
@@ -326,20 +327,28 @@ export class RemoteLink {
   ): Promise<boolean> {
     const sub = new AbortController();
     const s2 = AbortSignal.any([signal, sub.signal]);
-    const status = this.#statusLoop(unit, s2, forRelease, afterSubmit).finally(() => sub.abort());
+    // the stdout mirror ending stops the status loop softly: a poll already sent is answered
+    const status = this.#statusLoop(unit, signal, sub.signal, forRelease, afterSubmit)
+      .finally(() => sub.abort());
     const tasks: Promise<unknown>[] = [status];
     if (!forRelease) tasks.push(this.#stdoutLoop(unit, s2).finally(() => sub.abort()));
     await Promise.allSettled(tasks);
     return (await status.catch(() => "stopped")) === "gone";
   }
 
-  /** control.md §6.4: `work status` every poll period on one long-lived connection. */
+  /**
+   * control.md §6.4: `work status` every poll period on one long-lived connection. `signal`
+   * aborts everything; `stop` ends the loop between polls, or within {@link STOPPING_REPLY_MS}
+   * when a poll is awaiting its reply, so that the connection can still be kept.
+   */
   async #statusLoop(
     unit: UnitContext,
-    signal: AbortSignal,
+    hard: AbortSignal,
+    stop: AbortSignal,
     forRelease: boolean,
     afterSubmit: boolean,
   ): Promise<"gone" | "stopped"> {
+    const signal = AbortSignal.any([hard, stop]); // between polls
     const ed0 = await this.extra(unit);
     const rid = ed0.RemoteUnitID;
     let client: RemoteControlClient | null = null;
@@ -352,6 +361,8 @@ export class RemoteLink {
     let mirrored = ""; // State, Detail and StdoutSize last written locally
     // Just submitted: the runner cannot have started yet, so the first poll waits one step.
     if (afterSubmit) await delay(backoff.next(), signal);
+    const late = abortAfterStop(stop, STOPPING_REPLY_MS);
+    const readSignal = AbortSignal.any([hard, late.signal]); // for a reply already asked for
     try {
       for (;;) {
         if (signal.aborted) return "stopped";
@@ -368,11 +379,13 @@ export class RemoteLink {
           await client.writeLine(`work status ${rid}`);
           // a pooled connection whose peer went away may never answer: bound its first reply
           line = await client.readLine(
-            reused ? AbortSignal.any([signal, AbortSignal.timeout(REUSED_REPLY_MS)]) : signal,
+            reused
+              ? AbortSignal.any([readSignal, AbortSignal.timeout(REUSED_REPLY_MS)])
+              : readSignal,
           );
           if (line !== null) inFlight = false;
         } catch (e) {
-          if (signal.aborted) return "stopped";
+          if (readSignal.aborted) return "stopped";
           this.#log.debug(`[${unit.id}] status connection failed: ${errorText(e)}`);
           line = null;
         }
@@ -438,8 +451,12 @@ export class RemoteLink {
         await delay(backoff.next(), signal);
       }
     } finally {
+      late.dispose();
       if (client && !inFlight) this.#pool.put(ed0.RemoteNode, ed0.TLSClient, client);
-      else client?.close();
+      else if (client) {
+        this.#log.debug(`[${unit.id}] status connection closed, not kept: a reply was unread`);
+        client.close();
+      }
     }
   }
 
@@ -556,9 +573,10 @@ export class RemoteLink {
   /**
    * Cancel/release on an idle pooled connection when there is one, else on `connect()`'s
    * (null from it = no connection: returned as is). A pooled connection that turns out dead is
-   * dropped and the request sent once more on a fresh one; a release that the retry finds
-   * already gone (`unknown work unit`) counts as sent, since the first attempt may have been
-   * carried out before its connection died.
+   * dropped and the request sent once more on a fresh one (also when its reply takes over
+   * {@link REUSED_OP_REPLY_MS}: the node may have restarted unnoticed); a release that the
+   * retry finds already gone (`unknown work unit`) counts as sent, since the first attempt may
+   * have been carried out before its connection died.
    */
   async requestOp(
     unit: UnitContext,
@@ -570,13 +588,24 @@ export class RemoteLink {
     const idle = this.#pool.take(ed.RemoteNode, ed.TLSClient);
     let retried = false;
     if (idle) {
+      // its node may have restarted meanwhile without an error reaching us: bound the reply
+      const bound = new AbortController();
+      const ms = this.#o.reusedOpReplyMs ?? REUSED_OP_REPLY_MS;
+      const timer = setTimeout(() => bound.abort(), ms);
       try {
-        await this.sendOp(unit, idle, release, signal);
+        await this.sendOp(unit, idle, release, AbortSignal.any([signal, bound.signal]));
         return "sent";
       } catch (e) {
         if (signal.aborted || !isConnectionFailure(e)) throw e;
+        const why = bound.signal.aborted ? `no reply within ${ms} ms` : errorText(e);
+        this.#log.debug(
+          `[${unit.id}] kept connection to ${ed.RemoteNode} failed (${why}); ` +
+            "sending again on a fresh one",
+        );
         this.#pool.discard(ed.RemoteNode, ed.TLSClient);
         retried = true;
+      } finally {
+        clearTimeout(timer);
       }
     }
     const client = await connect();

@@ -22,6 +22,28 @@ export const MAX_IDLE_TOTAL = 256;
 /** How long an idle connection is kept (ms): a little above the status poll period cap. */
 export const IDLE_MS = 3000;
 
+/**
+ * How long the first `work status` reply on a pooled connection may take before the connection
+ * is taken for dead (its node restarted while it sat idle) and a fresh one is dialled.
+ */
+export const REUSED_REPLY_MS = 5000;
+
+/**
+ * How long a status loop told to stop (its stdout mirror finished) still waits for the reply to
+ * the poll it already sent. Cutting that read short left the reply unread and the connection
+ * unusable, so it was closed instead of kept; a status reply is one file read on the executor.
+ */
+export const STOPPING_REPLY_MS = 5000;
+
+/**
+ * How long a cancel or release on a pooled connection may wait for its reply before the
+ * connection is taken for dead (its node restarted while it sat idle, and no error reached us:
+ * over the mesh that would otherwise last until the QUIC idle timeout) and the request is sent
+ * again on a fresh one. Above the executor's wait for a cancelled job to end (12 s, engine.ts
+ * `cancelWaitMs`), so a slow but live release is not resent.
+ */
+export const REUSED_OP_REPLY_MS = 20_000;
+
 interface Idle {
   client: RemoteControlClient;
   timer: ReturnType<typeof setTimeout>;

@@ -510,6 +510,11 @@ export class RemoteUnitType implements WorkUnitType {
     });
   }
 
+  /** Background tasks (submits, status/stdout mirroring, cancels, releases) under way. */
+  get backgroundTasks(): number {
+    return this.#jobs.size;
+  }
+
   /** Idle control connections kept for reuse (see remote_pool.ts). */
   get idleConnections(): number {
     return this.#link.idleConnections;

@@ -17,6 +17,7 @@ import type { ControlDialer } from "../../src/work/remote_unit.ts";
 import { makeWorkCommand } from "../../src/control/work_command.ts";
 import { type Closer, listenUnixControl } from "../../src/control/server.ts";
 import { duplexFromConn } from "../../src/control/conn_duplex.ts";
+import type { DuplexConn } from "../../src/streams/duplex.ts";
 import { RemoteControlClient } from "../../src/work/remote_control_client.ts";
 import { makeWorkSigner } from "../../src/work/signing.ts";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
@@ -137,6 +138,37 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * `conn` whose traffic stops once `wire.muted` is set: writes are dropped, nothing more is
+ * read (a peer gone without any error reaching us, as over a mesh whose node restarted).
+ */
+function silenceable(conn: DuplexConn, wire: { muted: boolean }): DuplexConn {
+  const reader = conn.readable.getReader();
+  const writer = conn.writable.getWriter();
+  let closed!: () => void;
+  const whenClosed = new Promise<void>((r) => closed = r);
+  return {
+    readable: new ReadableStream<Uint8Array>({
+      async pull(c) {
+        const r = wire.muted ? null : await reader.read();
+        if (r && !r.done && !wire.muted) return c.enqueue(r.value);
+        if (r?.done) return c.close();
+        await whenClosed;
+        c.close();
+      },
+    }, { highWaterMark: 0 }),
+    writable: new WritableStream<Uint8Array>({
+      write: (chunk) => wire.muted ? undefined : writer.write(chunk),
+      close: () => writer.close(),
+    }),
+    closeWrite: () => conn.closeWrite?.() ?? Promise.resolve(),
+    close() {
+      closed();
+      conn.close();
+    },
+  };
+}
+
 /** The in-process submitter node "sub". */
 class Submitter {
   engine!: WorkEngine;
@@ -168,6 +200,8 @@ class Submitter {
       backoff: { initialMs: 200, maxMs: 800 },
       // keep idle control connections across the executor restarts below (stale reuse is tested)
       poolIdleMs: 60_000,
+      // a kept connection that goes silent is tested below: give up on it sooner than 20 s
+      reusedOpReplyMs: 4000,
     });
     const commands = new Map([["work", makeWorkCommand(this.engine, { nodeId: "sub" })]]);
     this.server = await listenUnixControl({ nodeId: "sub", commands, logger }, this.sock, 0o600);
@@ -222,12 +256,19 @@ Deno.test({
     );
     // Unix sockets are trusted (no signature checks): the signing step switches to TCP.
     let transport: "unix" | "tcp" = "unix";
-    const dial: ControlDialer = async (node) => {
+    const dialSocket: ControlDialer = async (node) => {
       if (node !== "exec") throw new Error(`no route to ${node}`);
       const conn = transport === "unix"
         ? await Deno.connect({ transport: "unix", path: execSock })
         : await Deno.connect({ hostname: "127.0.0.1", port: execCtlPort });
       return duplexFromConn(conn);
+    };
+    const wires: { muted: boolean }[] = [];
+    const dial: ControlDialer = async (node, tls, signal) => {
+      const conn = await dialSocket(node, tls, signal);
+      const wire = { muted: false };
+      wires.push(wire);
+      return silenceable(conn, wire);
     };
     let exec: NodeProcess | undefined;
     const startExec = async () => {
@@ -306,11 +347,18 @@ Deno.test({
       await t.step("a connection kept from before an executor restart is replaced", async () => {
         const a = await submit(sub.sock, { node: "exec", worktype: "upper" }, "before\n");
         await sub.waitState(a.unitid!, "Succeeded");
-        // the status loop hands its connection back just after it mirrored Succeeded
+        // The status loop hands its connection back once the stdout mirror is done too. Wait for
+        // every mirror to end: one still running (this unit's, or the previous step's) would
+        // redial after the restart and keep a fresh connection, which b would then take.
         await waitFor(
-          "the finished status loop kept its connection",
-          () => Promise.resolve(sub.remote.idleConnections >= 1),
-        );
+          "the finished status loops kept their connection",
+          () =>
+            Promise.resolve(sub.remote.backgroundTasks === 0 && sub.remote.idleConnections >= 1),
+        ).catch((e) => {
+          throw new Error(
+            `${e.message}\nsubmitter log (last 40):\n${sub.log.slice(-40).join("\n")}`,
+          );
+        });
         await stopExec();
         await startExec();
         // the next unit's status loop and the release take connections to the old executor
@@ -320,13 +368,39 @@ Deno.test({
         assertEquals(await results(sub.sock, b.unitid!), "AFTER\n");
         assert(
           sub.log.some((l) => l.includes(`[${b.unitid}] kept connection to exec is gone`)),
-          "the status loop found the kept connection dead and dialled again",
+          "the status loop found the kept connection dead and dialled again\n" +
+            sub.log.slice(-60).join("\n"),
         );
         for (const id of [a.unitid!, b.unitid!]) {
           assertEquals(await ctl(sub.sock, `work release ${id}`), JSON.stringify({ released: id }));
         }
         assert(sub.remote.idleConnections >= 1, "fresh connections were kept in their place");
       });
+
+      await t.step(
+        "a release on a kept connection that went silent is sent on a fresh one",
+        async () => {
+          const c = await submit(sub.sock, { node: "exec", worktype: "upper" }, "silent\n");
+          await sub.waitState(c.unitid!, "Succeeded");
+          await waitFor(
+            "the finished status loop kept its connection",
+            () =>
+              Promise.resolve(sub.remote.backgroundTasks === 0 && sub.remote.idleConnections >= 1),
+          );
+          // as if exec restarted and no error (reset, EOF) ever reached us: nothing comes back
+          for (const w of wires) w.muted = true;
+          assertEquals(
+            await ctl(sub.sock, `work release ${c.unitid}`),
+            JSON.stringify({ released: c.unitid }),
+          );
+          assert(
+            sub.log.some((l) =>
+              l.includes(`[${c.unitid}] kept connection to exec failed`) && l.includes("no reply")
+            ),
+            "the release gave up on the silent connection:\n" + sub.log.slice(-20).join("\n"),
+          );
+        },
+      );
 
       await t.step("a remote failure is mirrored as Failed", async () => {
         const r = await submit(sub.sock, { node: "exec", worktype: "fail3" });

@@ -1,6 +1,7 @@
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { ControlConnPool, MAX_IDLE_PER_NODE } from "../../src/work/remote_pool.ts";
 import { RemoteControlClient } from "../../src/work/remote_control_client.ts";
+import { abortAfterStop, delay } from "../../src/util/delay.ts";
 
 /** A client over an in-memory stream whose banner names node `n1`. */
 async function client(): Promise<{ c: RemoteControlClient; closed: () => boolean }> {
@@ -54,4 +55,23 @@ Deno.test("remote pool: bounded per node; extra, discarded and idle connections 
   pool.close();
   pool.put("n1", "", late.c);
   assert(late.closed(), "a closed pool keeps nothing");
+});
+
+Deno.test("abortAfterStop: aborts only a bound after its stop signal, never without", async () => {
+  const stop = new AbortController();
+  const never = abortAfterStop(stop.signal, 10);
+  await delay(30);
+  assert(!never.signal.aborted, "aborted although stop did not");
+  stop.abort();
+  assert(!never.signal.aborted, "aborted at once, without the grace");
+  const fired = new Promise((r) => never.signal.addEventListener("abort", r));
+  const giveUp = new AbortController();
+  await Promise.race([fired, delay(5000, giveUp.signal)]);
+  giveUp.abort();
+  assert(never.signal.aborted, "not aborted after the grace");
+  never.dispose();
+  const disposed = abortAfterStop(stop.signal, 10); // stop already aborted: timer starts now
+  disposed.dispose();
+  await delay(30);
+  assert(!disposed.signal.aborted, "dispose did not clear the timer");
 });
