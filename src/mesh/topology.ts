@@ -102,8 +102,18 @@ export class Topology {
   readonly #cost: number[][] = [];
   /** Target → position in a long row, built on demand. */
   readonly #pos: (Map<number, number> | undefined)[] = [];
-  /** `inbound[n]`: nodes whose row holds an edge to `n` (unordered). */
-  readonly #in: number[][] = [];
+  /**
+   * Inbound lists: nodes whose row holds an edge to `n` (unordered), singly linked through an
+   * edge pool of typed arrays (`#inHead[n]` = first slot or -1): a small array per node, copied
+   * on each append, was the largest allocation of a big mesh's convergence.
+   */
+  readonly #inHead: number[] = [];
+  readonly #inCount: number[] = [];
+  #eFrom = new Int32Array(64);
+  #eNext = new Int32Array(64);
+  /** Slots handed out so far; freed ones are chained from `#eFree`. */
+  #eTop = 0;
+  #eFree = -1;
   /** Scratch marks for row replacement. */
   readonly #mark: number[] = [];
   readonly #scratchTo: number[] = [];
@@ -133,7 +143,8 @@ export class Topology {
     this.#to[i] = undefined;
     this.#cost[i] = NONE;
     this.#pos[i] = undefined;
-    this.#in[i] = NONE;
+    this.#inHead[i] = -1;
+    this.#inCount[i] = 0;
     this.#mark[i] = 0;
     this.#slot[i] = 0;
     this.#epoch[i] = undefined;
@@ -147,14 +158,13 @@ export class Topology {
   /** Frees the index of a node nothing refers to any more. */
   #release(i: number): void {
     if (
-      i === this.#self || this.#to[i] !== undefined || this.#in[i].length > 0 ||
+      i === this.#self || this.#to[i] !== undefined || this.#inCount[i] > 0 ||
       this.#epoch[i] !== undefined
     ) return;
     if (this.#index.get(this.#names[i]) !== i) return; // freed already
     this.#index.delete(this.#names[i]);
     this.#names[i] = "";
     this.#cost[i] = NONE;
-    this.#in[i] = NONE;
     this.#free.push(i);
   }
 
@@ -187,7 +197,7 @@ export class Topology {
     const row = this.#to[from] = append(this.#to[from] ?? [], to);
     this.#cost[from] = append(row.length === 1 ? [] : this.#cost[from], cost);
     this.#pos[from]?.set(to, row.length - 1);
-    this.#in[to] = append(this.#in[to], from);
+    this.#inAdd(to, from);
     this.edgeCount++;
   }
 
@@ -346,30 +356,56 @@ export class Topology {
       }
       to[j] = t;
       cost[j++] = costs[k];
-      this.#in[t] = append(this.#in[t], i);
+      this.#inAdd(t, i);
       this.edgeCount++;
     }
     this.#to[i] = to.slice(); // a node that lists nobody still has a (possibly empty) row
     this.#cost[i] = cost.slice();
     this.#pos[i] = undefined;
-    const into = this.#in[i];
-    if (into.length === 0) return;
+    if (this.#inCount[i] === 0) return;
     ++this.#stamp;
     for (const t of listed) mark[t] = this.#stamp;
-    // backwards: a removal moves the last (already visited) entry into the hole
-    for (let k = into.length - 1; k >= 0; k--) {
-      const from = into[k];
+    // the next slot is read first: a deletion frees only the slot being visited
+    for (let e = this.#inHead[i]; e >= 0;) {
+      const from = this.#eFrom[e];
+      e = this.#eNext[e];
       if (from !== this.#self && mark[from] !== this.#stamp) this.#deleteEdge(from, i);
     }
+  }
+
+  /** Note that `from`'s row holds an edge to `to`. */
+  #inAdd(to: number, from: number): void {
+    let e = this.#eFree;
+    if (e >= 0) this.#eFree = this.#eNext[e];
+    else {
+      e = this.#eTop++;
+      if (e === this.#eFrom.length) {
+        const f = new Int32Array(e * 2), n = new Int32Array(e * 2);
+        f.set(this.#eFrom);
+        n.set(this.#eNext);
+        this.#eFrom = f;
+        this.#eNext = n;
+      }
+    }
+    this.#eFrom[e] = from;
+    this.#eNext[e] = this.#inHead[to];
+    this.#inHead[to] = e;
+    this.#inCount[to]++;
   }
 
   /** The edge `from` → `to` left `from`'s row (already rewritten by the caller). */
   #dropInbound(to: number, from: number): void {
     this.edgeCount--;
-    const inb = this.#in[to];
-    const j = inb.indexOf(from);
-    inb[j] = inb[inb.length - 1];
-    inb.pop();
+    const ef = this.#eFrom, en = this.#eNext;
+    for (let prev = -1, e = this.#inHead[to]; e >= 0; prev = e, e = en[e]) {
+      if (ef[e] !== from) continue;
+      if (prev < 0) this.#inHead[to] = en[e];
+      else en[prev] = en[e];
+      en[e] = this.#eFree;
+      this.#eFree = e;
+      this.#inCount[to]--;
+      break;
+    }
     this.#release(to);
   }
 
