@@ -292,7 +292,7 @@ export class RoutingUpdates {
     }
     if (!h.topology.isKnown(u.NodeID) && !this.#makeRoom(u.NodeID)) return;
     const bytes = encodeReflood(u, h.nodeId, (n) => this.#lastUpdates.alloc(n));
-    const old = this.#lastUpdates.get(u.NodeID)?.length ?? 0;
+    const old = this.#lastUpdates.lengthOf(u.NodeID);
     if (this.#lastUpdates.bytes - old + bytes.length > h.limits.maxStoredUpdateBytes) {
       h.limitLog.hit("maxStoredUpdateBytes", `dropped the update of ${u.NodeID}`);
       return;
