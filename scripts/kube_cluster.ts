@@ -277,7 +277,7 @@ spec:
   selector:
     matchNamespaces: ['${ns}']
   attaches:
-  - logsFile: ${dir}/logs/${ns}.attach-never-written
+  - logsFile: ${dir}/logs/${ns}.attach
 `);
   }
   return docs.join("---\n");
@@ -391,8 +391,8 @@ export class KubeCluster {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    p.stdout.pipeTo(open(".out").writable).catch(() => {});
-    p.stderr.pipeTo(open("").writable).catch(() => {});
+    drainTo(p.stdout, open(".out")).catch(() => {});
+    drainTo(p.stderr, open("")).catch(() => {});
     this.procs.set(name, p);
   }
 
@@ -514,6 +514,11 @@ export class KubeCluster {
   async populate(): Promise<void> {
     for (const ns of this.namespaces) {
       await Deno.writeTextFile(this.logFile(ns), "", { append: true });
+      // kwok follows this file as an attach's output. It must exist: without it kwok ends
+      // every attach at once, racing our node's stdin (under load the node saw the attach
+      // closed before it had half-closed stdin and failed the unit). Empty, the attach stays
+      // open like a kubelet's until the node closes it.
+      await Deno.writeTextFile(`${this.dir}/logs/${ns}.attach`, "", { append: true });
       if (ns !== "default") {
         await this.#create("/api/v1/namespaces", { metadata: { name: ns } });
       }
@@ -580,6 +585,21 @@ export class KubeCluster {
       await this.stopComponent(n);
     }
     if (this.ownDir) await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * Copy a component's output into its log file chunk by chunk. Not `pipeTo(file.writable)`:
+ * with that (Deno 2.9) nothing reached the file before the component exited, so a failing
+ * test's dump of kwok's log missed everything the running kwok had done.
+ */
+async function drainTo(stream: ReadableStream<Uint8Array>, file: Deno.FsFile): Promise<void> {
+  try {
+    for await (const chunk of stream) {
+      for (let off = 0; off < chunk.length;) off += await file.write(chunk.subarray(off));
+    }
+  } finally {
+    file.close();
   }
 }
 

@@ -4,12 +4,13 @@
  * which an idle process never reaches, and glibc keeps freed pages in its arenas; RSS then
  * stays at the peak (measured: 57 MiB idle → 170 MiB after 250 remote units, unchanged
  * minutes later). So, sampled every few seconds: once the process used almost no CPU for two
- * samples in a row after start-up, and later whenever it is idle again with RSS more than 10%
- * above that resting level, run a full GC and glibc's `malloc_trim(0)` (through FFI; skipped where there is no glibc or no FFI
- * permission). Busy nodes are never interrupted.
+ * samples in a row after start-up its RSS is the resting level, and whenever it is idle again
+ * with RSS more than 10% above that level, run a full GC and glibc's `malloc_trim(0)` (through
+ * FFI; skipped where there is no glibc or no FFI permission). Busy nodes are never interrupted.
  * @module
  */
 import { errorText } from "../util/error_text.ts";
+import { runIdleTrims } from "../util/idle_trim.ts";
 import type { Logger } from "../log.ts";
 
 /** Tunables of {@link ReclaimPolicy}. */
@@ -20,38 +21,73 @@ export interface ReclaimOptions {
   idleCpu: number;
   /** Consecutive idle samples needed (2). */
   idleSamples: number;
+  /**
+   * Samples after which an idle node still above its start-up level (+ growth) tries again
+   * (30, i.e. a minute at 2 s); doubled after each retry that did not get there, up to
+   * `maxRetryAfter` (480).
+   */
+  retryAfter: number;
+  maxRetryAfter: number;
 }
 
-const DEFAULTS: ReclaimOptions = { growth: 0.1, idleCpu: 0.03, idleSamples: 2 };
+const DEFAULTS: ReclaimOptions = {
+  growth: 0.1,
+  idleCpu: 0.03,
+  idleSamples: 2,
+  retryAfter: 30,
+  maxRetryAfter: 480,
+};
 
 /** Decides, sample by sample, when to reclaim; pure (no clock, no I/O). */
 export class ReclaimPolicy {
   readonly #o: ReclaimOptions;
-  /** RSS at rest: right after the first idle reclaim (start-up garbage gone), then the most
-   * that a reclaim could not free. */
-  #rest: number | null = null;
+  /** RSS at the first idle moment after start-up: the level memory should come back to. */
+  #base: number | null = null;
+  /** RSS right after the last reclaim. */
+  #floor = 0;
   #idleRun = 0;
+  #sinceReclaim = 0;
+  #retryAfter: number;
+  /** The last `true` from {@link sample} came from the retry rule. */
+  #retrying = false;
 
   constructor(opts: Partial<ReclaimOptions> = {}) {
     this.#o = { ...DEFAULTS, ...opts };
+    this.#retryAfter = this.#o.retryAfter;
   }
 
-  /** The RSS level (bytes) above which an idle node reclaims; null until the first reclaim. */
+  /**
+   * The RSS level (bytes) above which an idle node reclaims at once: 10% over the larger of
+   * the start-up level and what the last reclaim left; null until the first idle moment.
+   */
   get threshold(): number | null {
-    return this.#rest === null ? null : Math.round(this.#rest * (1 + this.#o.growth));
+    if (this.#base === null) return null;
+    return Math.round(Math.max(this.#base, this.#floor) * (1 + this.#o.growth));
   }
 
   /** One sample: RSS in bytes and the CPU share used since the last one. True = reclaim now. */
   sample(rss: number, cpuShare: number): boolean {
+    this.#sinceReclaim++;
     this.#idleRun = cpuShare < this.#o.idleCpu ? this.#idleRun + 1 : 0;
     if (this.#idleRun < this.#o.idleSamples) return false;
-    return this.#rest === null || rss > this.threshold!;
+    this.#retrying = false;
+    if (this.#base === null || rss > this.threshold!) return true;
+    // a reclaim that ran while memory was still in use must not raise the floor for good
+    this.#retrying = this.#sinceReclaim >= this.#retryAfter &&
+      rss > this.#base * (1 + this.#o.growth);
+    return this.#retrying;
   }
 
-  /** After a reclaim: what is left is the resting level (it only ever rises). */
+  /** After a reclaim (or, the first time, the first idle moment): what is left. */
   reclaimed(rssAfter: number): void {
-    this.#rest = Math.max(this.#rest ?? rssAfter, rssAfter);
+    this.#base ??= rssAfter;
+    if (rssAfter <= this.#base * (1 + this.#o.growth)) this.#retryAfter = this.#o.retryAfter;
+    else if (this.#retrying) {
+      this.#retryAfter = Math.min(this.#retryAfter * 2, this.#o.maxRetryAfter);
+    }
+    this.#floor = rssAfter;
     this.#idleRun = 0;
+    this.#sinceReclaim = 0;
   }
 }
 
@@ -66,30 +102,50 @@ function selfCpuSeconds(): number | null {
   }
 }
 
-/** A full GC and malloc_trim, as far as this runtime allows; loaded on first use. */
-async function makeReclaimer(logger: Logger): Promise<() => void> {
-  let gc: (() => void) | null = null;
+/** A full GC (with `gc`) and malloc_trim, as far as this runtime allows. */
+type Reclaim = () => Promise<void>;
+
+/**
+ * The explicit GC: `globalThis.gc` when V8 runs with `--expose-gc`, else through node:v8 and
+ * node:vm, which load Deno's Node compatibility layer (≈5 MiB RSS): so only once a reclaim
+ * after load needs it, never for an idle node's first reclaim.
+ */
+async function loadGc(logger: Logger): Promise<(() => void) | null> {
+  const exposed = (globalThis as { gc?: () => void }).gc;
+  if (typeof exposed === "function") return exposed;
   try {
     const [{ default: v8 }, { default: vm }] = await Promise.all([
       import("node:v8"),
       import("node:vm"),
     ]);
     v8.setFlagsFromString("--expose-gc");
-    gc = vm.runInNewContext("gc") as () => void;
+    return vm.runInNewContext("gc") as () => void;
   } catch (e) {
     logger.debug(`memory: no explicit GC available: ${errorText(e)}`);
+    return null;
   }
-  let trim: (() => void) | null = null;
+}
+
+/** glibc's malloc_trim(0) through FFI; null where there is no glibc or no FFI permission. */
+function loadTrim(logger: Logger): (() => void) | null {
   try {
     const libc = Deno.dlopen("libc.so.6", {
       malloc_trim: { parameters: ["usize"], result: "i32" },
     });
-    trim = () => void libc.symbols.malloc_trim(0n);
+    return () => void libc.symbols.malloc_trim(0n);
   } catch (e) {
     logger.debug(`memory: malloc_trim unavailable: ${errorText(e)}`);
+    return null;
   }
-  return () => {
-    gc?.();
+}
+
+function makeReclaimer(logger: Logger): Reclaim {
+  let gc: Promise<(() => void) | null> | null = null;
+  let trim: (() => void) | null | undefined;
+  return async () => {
+    runIdleTrims(); // pooled buffers first, so the GC can free them
+    (await (gc ??= loadGc(logger)))?.();
+    if (trim === undefined) trim = loadTrim(logger);
     trim?.();
   };
 }
@@ -106,7 +162,7 @@ export function startMemoryReclaimer(
   let lastCpu = selfCpuSeconds();
   if (lastCpu === null) return () => {};
   const policy = new ReclaimPolicy(opts);
-  let reclaim: Promise<() => void> | null = null;
+  const reclaim = makeReclaimer(logger);
   let busy = false;
   const timer = setInterval(async () => {
     if (busy) return;
@@ -115,10 +171,16 @@ export function startMemoryReclaimer(
     lastCpu = cpu;
     const before = Deno.memoryUsage().rss;
     if (!policy.sample(before, share)) return;
+    if (policy.threshold === null) {
+      // First idle moment after start-up: only note the resting level. Measured on a fresh
+      // node, a GC and malloc_trim free nothing worth their cost here: loading the GC hook
+      // (node:v8, node:vm) and FFI touches ≈2–7 MiB more of the runtime binary than they free.
+      policy.reclaimed(before);
+      return;
+    }
     busy = true;
     try {
-      reclaim ??= makeReclaimer(logger);
-      (await reclaim)();
+      await reclaim();
       const after = Deno.memoryUsage().rss;
       policy.reclaimed(after);
       lastCpu = selfCpuSeconds() ?? lastCpu; // our own GC is not load

@@ -333,8 +333,9 @@ async function runUntilExit(
  *
  * Start-up order: what answers first is bound first — services (only if configured), the
  * control sockets and the backend listeners (peers started at the same moment can link at
- * once) — then the work engine scans its units (`work` commands wait for it), and the stream
- * layer (QUIC) for mesh control listeners, work-deno and remote work types load.
+ * once) — then the work engine scans its units (`work` commands wait for it), and work-deno
+ * and remote work types load. The stream layer (QUIC, TLS) loads on the first stream: a dial,
+ * or the first datagram for a mesh control listener (src/node/lazy_listener.ts).
  */
 export async function startNode(
   inv: Extract<Invocation, { kind: "node" }>,

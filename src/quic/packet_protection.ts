@@ -37,6 +37,18 @@ export function hexBytes(hex: string): Uint8Array {
   return out;
 }
 
+/**
+ * Finalises a header-protection AES-ECB context once its HeaderProtector is garbage: in this
+ * runtime a node:crypto cipher that is never `final()`ed keeps its native context (≈1 KiB)
+ * for the life of the process — one per key set of every QUIC connection, i.e. RSS that grew
+ * with every connection and survived GC.
+ */
+const ecbFinalizer = new FinalizationRegistry<Cipheriv>((ecb) => {
+  try {
+    ecb.final();
+  } catch { /* already finished */ }
+});
+
 /** Header protection: computes the 5-byte mask from a 16-byte sample. */
 export class HeaderProtector {
   #ecb: Cipheriv | undefined;
@@ -49,13 +61,16 @@ export class HeaderProtector {
     if (!this.#chacha) {
       this.#ecb = createCipheriv(hpKey.length === 16 ? "aes-128-ecb" : "aes-256-ecb", hpKey, null);
       this.#ecb.setAutoPadding(false);
+      ecbFinalizer.register(this, this.#ecb);
     }
   }
   /** mask = first 5 bytes of the HP function applied to `sample`. */
   mask(sample: Uint8Array): Uint8Array {
     if (this.#chacha) {
       const c = createCipheriv("chacha20", this.#key, sample);
-      return new Uint8Array(c.update(new Uint8Array(5)));
+      const mask = new Uint8Array(c.update(new Uint8Array(5)));
+      c.final(); // frees the native context (an unfinished cipher leaks it: see ecbFinalizer)
+      return mask;
     }
     return new Uint8Array(this.#ecb!.update(sample)).subarray(0, 5);
   }

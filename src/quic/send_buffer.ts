@@ -4,12 +4,17 @@
  * @module
  */
 import { RangeSet } from "./range_set.ts";
+import { registerIdleTrim } from "../util/idle_trim.ts";
 
 /** Size of the pooled storage blocks bulk stream data is copied into. */
 const BLOCK = 64 * 1024;
-/** Released blocks kept for reuse, process-wide (at most MAX_POOLED, i.e. 16 MiB). */
+/**
+ * Released blocks kept for reuse, process-wide (at most MAX_POOLED, i.e. 16 MiB); emptied
+ * when the process is idle (src/util/idle_trim.ts).
+ */
 const pool: Uint8Array[] = [];
 const MAX_POOLED = 256;
+registerIdleTrim(() => void (pool.length = 0));
 
 /** A block for at least `want` bytes: a pooled 64 KiB block, or a small fresh one. */
 function takeBlock(want: number): Uint8Array {

@@ -26,8 +26,12 @@ export class MeshDatagramTransport implements DatagramTransport {
   #unreachable: ((n: UnreachableNotice) => void) | undefined;
   #sendError: ((remote: string, message: string) => void) | undefined;
 
-  constructor(mesh: MeshNode, service?: string) {
-    this.endpoint = mesh.listen(service);
+  /**
+   * Binds `service` (ephemeral if omitted) on `mesh`, or takes `bound`, an endpoint the caller
+   * bound already (a listener that held datagrams while the stream layer loaded).
+   */
+  constructor(mesh: MeshNode, service?: string, bound?: DatagramEndpoint) {
+    this.endpoint = bound ?? mesh.listen(service);
     this.nodeId = mesh.nodeId;
     this.endpoint.onUnreachable = (n) => this.#unreachable?.(n);
   }

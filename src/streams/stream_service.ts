@@ -5,7 +5,7 @@
  * and opens the single bidirectional stream (announced by a `00` byte).
  * @module
  */
-import type { MeshNode } from "../mesh/mesh_node.ts";
+import type { DatagramEndpoint, MeshNode } from "../mesh/mesh_node.ts";
 import type { DuplexConn } from "./duplex.ts";
 import { QuicEndpoint } from "../quic/endpoint.ts";
 import { QuicError } from "../quic/errors.ts";
@@ -188,10 +188,11 @@ export class StreamListener {
     tls: StreamServerTls,
     logger: Logger,
     advertise: { tags: Record<string, string> | null } | null,
+    bound: DatagramEndpoint | undefined,
   ) {
     this.#mesh = mesh;
     this.#logger = logger;
-    this.#transport = new MeshDatagramTransport(mesh, service);
+    this.#transport = new MeshDatagramTransport(mesh, service, bound);
     this.service = this.#transport.service;
     this.connType = tls.connType;
     const endpoint = new QuicEndpoint({
@@ -219,7 +220,9 @@ export class StreamListener {
 
   /**
    * Listen on `service` (insecure self-signed TLS unless `tls` is given). Advertises the
-   * service unless `advertise` is null. Throws if the name is taken or reserved.
+   * service unless `advertise` is null. Throws if the name is taken or reserved. `endpoint`:
+   * `service` already bound by the caller (datagrams it held are then handed to the returned
+   * listener's endpoint `onDatagram` by the caller).
    */
   static listen(
     mesh: MeshNode,
@@ -228,6 +231,7 @@ export class StreamListener {
       logger: Logger;
       tls?: StreamServerTls;
       advertise?: { tags: Record<string, string> | null } | null;
+      endpoint?: DatagramEndpoint;
     },
   ): StreamListener {
     return new StreamListener(
@@ -236,6 +240,7 @@ export class StreamListener {
       opts.tls ?? insecureServerTls(),
       opts.logger,
       opts.advertise === undefined ? { tags: null } : opts.advertise,
+      opts.endpoint,
     );
   }
 

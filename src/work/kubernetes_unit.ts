@@ -47,6 +47,7 @@ export function kubeTimingsFromEnv(): KubeRunTimings {
       "RECEPTOR_KUBE_RECONNECT_LIMIT_MS",
       DEFAULT_KUBE_TIMINGS.reconnectLimitMs,
     ),
+    attachGraceMs: num("RECEPTOR_KUBE_ATTACH_GRACE_MS", DEFAULT_KUBE_TIMINGS.attachGraceMs),
   };
 }
 
@@ -108,7 +109,10 @@ export class KubeUnitType implements WorkUnitType {
     return new KubeRun(unit, client, signal, this.#timings, async () => {
       const s = await unit.load();
       const x = s.ExtraData as KubeExtraData;
-      if (x.PodName) await client.deletePod(x.KubeNamespace || ked.KubeNamespace, x.PodName);
+      if (!x.PodName) return;
+      const ns = x.KubeNamespace || ked.KubeNamespace;
+      await client.deletePod(ns, x.PodName);
+      unit.logger.info(`[${unit.id}] deleted pod ${ns}/${x.PodName} of the failed unit`);
     });
   }
 

@@ -25,7 +25,7 @@ import {
   type KubeCluster,
   startKubeCluster,
 } from "../../scripts/kube_cluster.ts";
-import { locateReceptorctlOrNull } from "../helpers/kube.ts";
+import { locateReceptorctlOrNull, watchPods } from "../helpers/kube.ts";
 import { startE2eMesh } from "./e2e_helpers.ts";
 import { makeCa, makeNodeCert, tlsClientYaml, tlsServerYaml } from "../helpers/tls.ts";
 
@@ -179,11 +179,27 @@ async function pods(c: KubeCluster, ns: string): Promise<Record<string, unknown>
   return ((r.json?.items ?? []) as Record<string, unknown>[]);
 }
 
+/**
+ * The (first) pod in `ns`, waiting for it. Only for pods that stay until the test acts: when
+ * none shows up, the error says what the unit (`unitStatus`) reported instead, e.g. that it
+ * failed before creating one.
+ */
 async function onePod(
   c: KubeCluster,
   ns: string,
+  unitStatus: () => Promise<unknown>,
 ): Promise<{ name: string; spec: Record<string, unknown>; metadata: Record<string, unknown> }> {
-  const p = await waitFor(`a pod in ${ns}`, async () => (await pods(c, ns))[0]);
+  let p: Record<string, unknown>;
+  try {
+    p = await waitFor(`a pod in ${ns}`, async () => (await pods(c, ns))[0]);
+  } catch (e) {
+    const status = await unitStatus().then(JSON.stringify, (err) => `unavailable: ${err}`);
+    const seen = await pods(c, ns).then(
+      (ps) => JSON.stringify(ps.map((x) => (x.metadata as Record<string, unknown>).name)),
+      (err) => `unavailable: ${err}`,
+    );
+    throw new Error(`${(e as Error).message}; pods in ${ns} now: ${seen}; unit status: ${status}`);
+  }
   const metadata = p.metadata as Record<string, unknown>;
   return { name: metadata.name as string, spec: p.spec as Record<string, unknown>, metadata };
 }
@@ -294,7 +310,7 @@ Deno.test("work-kubernetes against a real API server", opts, async (t) => {
       async () => {
         const ns = "awx-ctl";
         const id = await submitAwx(e, dir, ns, 101);
-        const pod = await onePod(cluster, ns);
+        const pod = await onePod(cluster, ns, () => e.status(id));
         assertMatch(pod.name, /^automation-job-101-/);
         assertEquals((pod.metadata.labels as Record<string, string>)["ansible-awx-job-id"], "101");
         const c = (pod.spec.containers as Record<string, unknown>[])[0];
@@ -371,7 +387,7 @@ Deno.test("work-kubernetes against a real API server", opts, async (t) => {
         const text = new TextDecoder().decode(out.stdout);
         assertEquals(out.code, 0, text + new TextDecoder().decode(out.stderr));
         const id = unitId(text);
-        const p = await onePod(cluster, ns);
+        const p = await onePod(cluster, ns, () => e.status(id));
         await e.waitState(id, Running);
         await cluster.appendLog(ns, ["some output", "the end"]);
         await waitFor("output", async () => (await e.status(id)).StdoutSize >= 20);
@@ -389,7 +405,7 @@ Deno.test("work-kubernetes against a real API server", opts, async (t) => {
     await step("cancel deletes the pod", async () => {
       const ns = "cancel";
       const id = await submitAwx(e, dir, ns, 303);
-      const p = await onePod(cluster, ns);
+      const p = await onePod(cluster, ns, () => e.status(id));
       await e.waitState(id, Running);
       const r = await e.ctl(["cancel", id]);
       assertEquals(r.code, 0, r.stderr);
@@ -403,7 +419,7 @@ Deno.test("work-kubernetes against a real API server", opts, async (t) => {
     await step("node restart mid-run resumes the log without loss or repeats", async () => {
       const ns = "restart";
       const id = await submitAwx(e, dir, ns, 404);
-      const p = await onePod(cluster, ns);
+      const p = await onePod(cluster, ns, () => e.status(id));
       await e.waitState(id, Running);
       await cluster.appendLog(ns, ["before restart 1", "before restart 2"]);
       await waitFor("output before restart", async () => (await e.status(id)).StdoutSize >= 34);
@@ -428,7 +444,7 @@ Deno.test("work-kubernetes against a real API server", opts, async (t) => {
     await step("log stream drop (kwok restarted) neither loses nor repeats output", async () => {
       const ns = "drop";
       const id = await submitAwx(e, dir, ns, 505);
-      const p = await onePod(cluster, ns);
+      const p = await onePod(cluster, ns, () => e.status(id));
       await e.waitState(id, Running);
       const want: string[] = [];
       for (let i = 0; i < 3; i++) {
@@ -446,16 +462,37 @@ Deno.test("work-kubernetes against a real API server", opts, async (t) => {
       assertEquals(await e.results(id), want.map((l) => `${l}\n`).join(""));
     });
 
+    // The pod lives for a moment only: created, ImagePullBackOff at once, deleted by the unit
+    // on its next poll, about 250 ms in all, often before `receptor ctl submit` has even
+    // returned. Polling for it (onePod, every 100 ms) missed it under load and then waited
+    // 20 s for a pod that was already gone; a watch opened before the submit sees every change.
     await step("image pull failure fails the unit clearly and deletes the pod", async () => {
       const ns = "pull";
-      const id = await submitAwx(e, dir, ns, 606, awxPod(ns, 606, BAD_IMAGE));
-      const p = await onePod(cluster, ns);
-      const s = await e.waitState(id, Failed);
-      assertStringIncludes(
-        s.Detail,
-        "Error creating pod: container failed to start, ImagePullBackOff",
-      );
-      await podGone(cluster, ns, p.name);
+      const w = await watchPods(cluster, ns);
+      try {
+        const id = await submitAwx(e, dir, ns, 606, awxPod(ns, 606, BAD_IMAGE));
+        const s = await e.waitState(id, Failed);
+        assertStringIncludes(
+          s.Detail,
+          "Error creating pod: container failed to start, ImagePullBackOff",
+        );
+        const name = (s.ExtraData as Record<string, string>).PodName;
+        assertMatch(name, /^automation-job-606-/);
+        await podGone(cluster, ns, name);
+        await waitFor(
+          "the pod's DELETED event",
+          () => w.events.some((ev) => ev.type === "DELETED"),
+        );
+        // one pod, the unit's, which kwok failed to pull and the unit then deleted
+        assertEquals([...new Set(w.events.map((ev) => ev.name))], [name], w.describe());
+        assertEquals(w.events[0].type, "ADDED", w.describe());
+        assert(w.events.some((ev) => ev.reasons.includes("ImagePullBackOff")), w.describe());
+      } catch (err) {
+        console.error(`--- pods in ${ns} ---\n${w.describe()}`);
+        throw err;
+      } finally {
+        await w.stop();
+      }
     });
 
     await step(
@@ -573,7 +610,7 @@ Deno.test("work-kubernetes against a real API server", opts, async (t) => {
               c.close();
             }
           };
-          const p = await onePod(cluster, ns);
+          const p = await onePod(cluster, ns, remoteStatus);
           await waitFor(
             "remote unit running",
             async () => (await remoteStatus()).State === Running,
@@ -656,7 +693,7 @@ Deno.test("work-kubernetes against a real API server", opts, async (t) => {
       ]);
       assertEquals(r.code, 0, r.stderr);
       const id = unitId(r.stdout);
-      const p = await onePod(cluster, ns);
+      const p = await onePod(cluster, ns, () => e.status(id));
       await e.waitState(id, Running);
       await cluster.appendLog(ns, ["in cluster"]);
       await waitFor("output", async () => (await e.status(id)).StdoutSize >= 11);
@@ -669,7 +706,7 @@ Deno.test("work-kubernetes against a real API server", opts, async (t) => {
       r = await e.ctl(["submit", "kube-cat", "-n", "-a", "kube_params=-u 'a b'"]);
       assertEquals(r.code, 0, r.stderr);
       const id2 = unitId(r.stdout);
-      const p2 = await onePod(cluster, ns);
+      const p2 = await onePod(cluster, ns, () => e.status(id2));
       assertMatch(p2.name, /^kube-cat-/);
       const c = (p2.spec.containers as Record<string, unknown>[])[0];
       assertEquals([c.image, c.command, c.args], ["busybox", ["cat"], ["-u", "a b"]]);

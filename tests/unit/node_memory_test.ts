@@ -27,3 +27,18 @@ Deno.test("memory: what a reclaim could not free becomes the new resting level",
   assertEquals(p.sample(85 * MiB, 0), false, "no GC loop while idle at a higher floor");
   assertEquals(p.sample(90 * MiB, 0), true, "grew 10% again");
 });
+
+Deno.test("memory: a floor left by a reclaim during use is retried, backing off while it stays", () => {
+  const p = new ReclaimPolicy({ idleSamples: 1, retryAfter: 3, maxRetryAfter: 12 });
+  p.reclaimed(50 * MiB); // start-up level
+  assertEquals(p.sample(120 * MiB, 0), true);
+  p.reclaimed(110 * MiB); // still in use when it ran
+  assertEquals(p.sample(110 * MiB, 0), false);
+  assertEquals(p.sample(110 * MiB, 0), false);
+  assertEquals(p.sample(110 * MiB, 0), true, "retried after retryAfter samples");
+  p.reclaimed(100 * MiB); // freed some, not back at start-up level: back off (6)
+  for (let i = 0; i < 5; i++) assertEquals(p.sample(100 * MiB, 0), false, `sample ${i}`);
+  assertEquals(p.sample(100 * MiB, 0), true, "after the doubled wait");
+  p.reclaimed(52 * MiB); // the memory was freed now
+  for (let i = 0; i < 10; i++) assertEquals(p.sample(53 * MiB, 0), false, "back at rest: quiet");
+});

@@ -17,6 +17,8 @@ import {
 import { LogCursor, parseKubeTime, sinceTimeFor } from "../../src/work/kube_log_cursor.ts";
 import { parseKubeconfig } from "../../src/work/kube_config.ts";
 import type { Pod } from "../../src/work/kube_client.ts";
+import { kubeTimingsFromEnv } from "../../src/work/kubernetes_unit.ts";
+import { DEFAULT_KUBE_TIMINGS } from "../../src/work/kubernetes_run.ts";
 
 const AWX_RUNTIME: WorkKubernetesConfig = {
   worktype: "kubernetes-runtime-auth",
@@ -319,4 +321,22 @@ Deno.test("save throttle: a quiet stream still saves the last chunk of a burst",
   t.saved(1290);
   assertEquals(t.dueAfterChunk(1400, true), false);
   assertEquals(t.dueAfterChunk(1540, true), true, "steady flow saves every window");
+});
+
+Deno.test("timings: every documented RECEPTOR_KUBE_* variable is read, bad values ignored", () => {
+  const vars = {
+    RECEPTOR_KUBE_POLL_MS: "200",
+    RECEPTOR_KUBE_RECONNECT_LIMIT_MS: "3000",
+    RECEPTOR_KUBE_ATTACH_GRACE_MS: "1000",
+  };
+  const saved = Object.keys(vars).map((k) => [k, Deno.env.get(k)] as const);
+  try {
+    for (const [k, v] of Object.entries(vars)) Deno.env.set(k, v);
+    const t = kubeTimingsFromEnv();
+    assertEquals([t.pollMs, t.reconnectLimitMs, t.attachGraceMs], [200, 3000, 1000]);
+    Deno.env.set("RECEPTOR_KUBE_ATTACH_GRACE_MS", "soon");
+    assertEquals(kubeTimingsFromEnv().attachGraceMs, DEFAULT_KUBE_TIMINGS.attachGraceMs);
+  } finally {
+    for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+  }
 });

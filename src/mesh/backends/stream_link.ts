@@ -6,6 +6,7 @@
  */
 import { closeQuietly } from "../../util/close_quietly.ts";
 import { errorText } from "../../util/error_text.ts";
+import { registerIdleTrim } from "../../util/idle_trim.ts";
 import type { Link, LinkOptions } from "../link.ts";
 import { FrameReader, MAX_FRAMED_MESSAGE } from "./framing.ts";
 import type { Logger } from "../../log.ts";
@@ -41,6 +42,8 @@ function yieldToEventLoop(): Promise<void> {
  */
 const writeBuffers: Uint8Array[] = [];
 const MAX_POOLED_WRITE_BUFFERS = 16;
+// an idle process gives them back (src/util/idle_trim.ts)
+registerIdleTrim(() => void (writeBuffers.length = 0));
 
 function takeWriteBuffer(): Uint8Array {
   return writeBuffers.pop() ?? new Uint8Array(WRITE_BUFFER);
