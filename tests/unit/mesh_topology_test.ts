@@ -172,3 +172,46 @@ function sorted(o: Record<string, Record<string, number>>) {
   for (const k of Object.keys(o).sort()) out[k] = sortedRow(o[k]);
   return out;
 }
+
+Deno.test("seen set: seeded random adds, evictions and sweeps agree with a plain model (numeric and string IDs)", () => {
+  const rnd = seededRandom(777);
+  const ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  const id = () => {
+    const b = rnd(3);
+    // a small alphabet so IDs repeat; every 7th a string key (too long for a number)
+    const s = ALNUM[b[0] % 6] + ALNUM[b[1] % 62] + ALNUM[b[2] % 62];
+    return b[0] % 7 === 0 ? `${s}-long-id` : s;
+  };
+  const s = new SeenSet(1000, 3000);
+  const model = new Map<string, number>(); // insertion order = time order
+  let evicted = 0;
+  s.onEvict = () => evicted++;
+  let now = 0, want = 0;
+  for (let step = 0; step < 60_000; step++) {
+    now += rnd(1)[0] % 3;
+    const x = id();
+    const fresh = !model.has(x);
+    if (fresh && model.size >= 3000) {
+      model.delete(model.keys().next().value!);
+      want++;
+    }
+    if (fresh) model.set(x, now);
+    assertEquals(s.add(x, now), fresh, `add ${x} at step ${step}`);
+    if (step % 5000 === 4999) {
+      now += 700;
+      s.sweep(now);
+      for (const [k, t] of model) {
+        if (now - t <= 1000) break;
+        model.delete(k);
+      }
+    }
+    if (step % 997 === 0) {
+      assertEquals(s.size, model.size);
+      for (const k of model.keys()) assert(s.has(k), `${k} remembered`);
+    }
+  }
+  assertEquals(evicted, want);
+  s.sweep(now + 10_000);
+  assertEquals(s.size, 0);
+  assert(!s.has("a1b"));
+});
