@@ -23,7 +23,14 @@ import {
   WorkState,
 } from "./status_file.ts";
 import type { ChildEnd } from "./process_state.ts";
-import { lookPath, processExitCode, processStateText } from "./process_state.ts";
+import {
+  checkExecutable,
+  goOsErrorText,
+  lookPath,
+  openUnitFiles,
+  processExitCode,
+  processStateText,
+} from "./process_state.ts";
 import { processGroupMembers, procStat } from "./proc_info.ts";
 
 /** Parameters of the `--command-runner` directive. */
@@ -85,12 +92,6 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
   return { promise, resolve };
 }
 
-function errText(e: unknown): string {
-  if (e instanceof Deno.errors.NotFound) return "no such file or directory";
-  if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
-  return errorText(e);
-}
-
 /**
  * The trampoline that wires stdio: `sh` opens the unit's stdin file, opens the stdout file
  * ONCE in append mode and dups it onto both fd 1 and fd 2 (one shared offset, so stdout and
@@ -112,17 +113,7 @@ async function runChild(p: CommandRunnerParams, log: Logger): Promise<number> {
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   try {
-    try {
-      (await Deno.open(paths.stdin, { read: true })).close();
-    } catch (e) {
-      throw new Error(`open ${paths.stdin}: ${errText(e)}`);
-    }
-    try {
-      // created here with 0600; the trampoline only appends
-      (await Deno.open(paths.stdout, { write: true, create: true, mode: 0o600 })).close();
-    } catch (e) {
-      throw new Error(`open ${paths.stdout}: ${errText(e)}`);
-    }
+    openUnitFiles(paths);
     checkExecutable(file);
     let child: Deno.ChildProcess;
     try {
@@ -142,7 +133,7 @@ async function runChild(p: CommandRunnerParams, log: Logger): Promise<number> {
         stderr: "null",
       }).spawn();
     } catch (e) {
-      throw new Error(`fork/exec ${file}: ${errText(e)}`);
+      throw new Error(`fork/exec ${file}: ${goOsErrorText(e)}`);
     }
     const exited: Promise<ChildEnd> = child.status.then((s) => ({
       code: s.signal ? null : s.code,
@@ -155,25 +146,6 @@ async function runChild(p: CommandRunnerParams, log: Logger): Promise<number> {
   }
 }
 
-/** Go's exec errors for a path that cannot be executed (checked before the trampoline runs). */
-function checkExecutable(file: string): void {
-  let st: Deno.FileInfo;
-  try {
-    st = Deno.statSync(file);
-  } catch (e) {
-    throw new Error(`fork/exec ${file}: ${errText(e)}`);
-  }
-  if (!st.isFile || st.mode === null || (st.mode & 0o111) === 0) {
-    throw new Error(`fork/exec ${file}: permission denied`);
-  }
-}
-
-/**
- * A cancellable sleep on `AbortSignal.timeout`, not `setTimeout`: in this runtime the global
- * `setTimeout` loads the Node timers layer on first use, ~15 ms of CPU in a process that lives
- * for one short job (measured: a script that awaits one setTimeout costs 37 ms of CPU, one that
- * awaits AbortSignal.timeout 23 ms). A cancelled sleep just never resolves.
- */
 function sleep(ms: number): { promise: Promise<"tick">; cancel: () => void } {
   const t = AbortSignal.timeout(ms);
   let fire: () => void = () => {};

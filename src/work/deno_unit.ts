@@ -25,7 +25,7 @@
  * @module
  */
 import type { Logger, LogLevel } from "../log.ts";
-import { type CommandUnitDeps, CommandUnitType, defaultRunnerArgv } from "./command_unit.ts";
+import { type CommandUnitDeps, CommandUnitType } from "./command_unit.ts";
 import { findOnPath } from "./proc_info.ts";
 import { unitPaths, WorkState } from "./status_file.ts";
 import type { UnitContext, WorkOpResult, WorkUnitType } from "./unit_type.ts";
@@ -266,7 +266,6 @@ export function denoUnitDeps(logger: Logger, logLevel?: () => LogLevel): Command
   const level = logLevel ?? (() => logger.level);
   return {
     logger,
-    runnerArgv: defaultRunnerArgv(level),
     logLevel: level,
     runnerStdio: "inherit",
     monitorMs: 500,

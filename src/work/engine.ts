@@ -10,7 +10,7 @@ import type { Clock } from "../clock.ts";
 import { realClock } from "../clock.ts";
 import type { Logger, LogLevel } from "../log.ts";
 import type { RunnerArgv, WorkCommandConfig } from "./command_unit.ts";
-import { CommandUnitType, defaultRunnerArgv } from "./command_unit.ts";
+import { CommandUnitType } from "./command_unit.ts";
 import { BatchingWriter } from "./batching_writer.ts";
 import type { StatusFileData } from "./status_file.ts";
 import {
@@ -56,9 +56,9 @@ export interface WorkEngineOptions {
   clock?: Clock;
   /** Level handed to command runners (default: the logger's level). */
   logLevel?: LogLevel;
-  /** Override how a command runner is started (tests). Default: selfCommand() + directive. */
+  /** Run units under this Deno command runner argv (tests). Default: the /bin/sh wrapper. */
   runnerArgv?: RunnerArgv;
-  /** Runner stdout/stderr: inherit (upstream) or discard. Default inherit. */
+  /** A Deno runner's stdout/stderr (with `runnerArgv`): inherit (upstream) or discard. Default inherit. */
   runnerStdio?: "inherit" | "null";
   /** `work-command` sections. */
   workTypes: WorkCommandConfig[];
@@ -130,7 +130,7 @@ export class WorkEngine {
     const level = () => opts.logLevel ?? opts.logger.level;
     const deps = {
       logger: opts.logger,
-      runnerArgv: opts.runnerArgv ?? defaultRunnerArgv(level),
+      runnerArgv: opts.runnerArgv,
       logLevel: level,
       runnerStdio: opts.runnerStdio ?? "inherit",
       monitorMs: opts.monitorMs ?? 500,

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { errorText } from "../util/error_text.ts";
+
 const SIGNAL_TEXT: Record<string, string> = {
   SIGHUP: "hangup",
   SIGINT: "interrupt",
@@ -77,4 +79,81 @@ export function lookPath(command: string, path = Deno.env.get("PATH") ?? ""): st
     }
   }
   throw new Error(`exec: "${command}": executable file not found in $PATH`);
+}
+
+const SIGNAL_NUMBERS: readonly string[] = [
+  "",
+  "SIGHUP",
+  "SIGINT",
+  "SIGQUIT",
+  "SIGILL",
+  "SIGTRAP",
+  "SIGABRT",
+  "SIGBUS",
+  "SIGFPE",
+  "SIGKILL",
+  "SIGUSR1",
+  "SIGSEGV",
+  "SIGUSR2",
+  "SIGPIPE",
+  "SIGALRM",
+  "SIGTERM",
+  "SIGSTKFLT",
+  "SIGCHLD",
+  "SIGCONT",
+  "SIGSTOP",
+  "SIGTSTP",
+  "SIGTTIN",
+  "SIGTTOU",
+  "SIGURG",
+  "SIGXCPU",
+  "SIGXFSZ",
+  "SIGVTALRM",
+  "SIGPROF",
+  "SIGWINCH",
+  "SIGIO",
+  "SIGPWR",
+  "SIGSYS",
+];
+
+/** Linux signal name for number `n` (`9` → `SIGKILL`), or null when not a known signal. */
+export function signalName(n: number): string | null {
+  return SIGNAL_NUMBERS[n] || null;
+}
+
+/** Go's text for an OS error in exec and open messages (`no such file or directory`). */
+export function goOsErrorText(e: unknown): string {
+  if (e instanceof Deno.errors.NotFound) return "no such file or directory";
+  if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
+  return errorText(e);
+}
+
+/** Go's exec errors for a path that cannot be executed (checked before the job is spawned). */
+export function checkExecutable(file: string): void {
+  let st: Deno.FileInfo;
+  try {
+    st = Deno.statSync(file);
+  } catch (e) {
+    throw new Error(`fork/exec ${file}: ${goOsErrorText(e)}`);
+  }
+  if (!st.isFile || st.mode === null || (st.mode & 0o111) === 0) {
+    throw new Error(`fork/exec ${file}: permission denied`);
+  }
+}
+
+/**
+ * Check that the unit's stdin opens and create its stdout with mode 0600 (the job only
+ * appends), with Go's `open <path>: …` errors.
+ */
+export function openUnitFiles(paths: { stdin: string; stdout: string }): void {
+  try {
+    Deno.openSync(paths.stdin, { read: true }).close();
+  } catch (e) {
+    throw new Error(`open ${paths.stdin}: ${goOsErrorText(e)}`);
+  }
+  try {
+    Deno.openSync(paths.stdout, { write: true, create: true, mode: 0o600 }).close();
+  } catch (e) {
+    throw new Error(`open ${paths.stdout}: ${goOsErrorText(e)}`);
+  }
 }

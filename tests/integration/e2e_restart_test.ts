@@ -134,11 +134,15 @@ async function checkCompleted(
  * One restart case: a slow unit from sub to exec, kill -9 of `victim` mid-job (`whileDown`
  * checks what must hold then), restart it, and the unit completes with nothing left behind.
  */
-function restartTest(victim: "sub" | "exec", whileDown: (procs: { child: number }) => void) {
+function restartTest(
+  victim: "sub" | "exec",
+  whileDown: (procs: { child: number; runners: number[] }) => void | Promise<void>,
+  variant = "",
+) {
   Deno.test({
     name: `e2e restart: kill -9 of the ${
       victim === "sub" ? "submitter" : "executor"
-    } mid-job, restart, the unit completes`,
+    } mid-job, restart${variant}, the unit completes`,
     sanitizeResources: false,
     sanitizeOps: false,
     fn: async () => {
@@ -148,7 +152,7 @@ function restartTest(victim: "sub" | "exec", whileDown: (procs: { child: number 
         const procs = executorProcesses(mesh, s.remote);
         assert(procs.runners.length >= 1, "a command runner runs on the executor");
         await mesh.kill(victim);
-        whileDown(procs);
+        await whileDown(procs);
         const partial = (await Deno.stat(`${unitDir(mesh.node("sub"), s.local)}/stdout`)).size;
         assert(partial < EXPECTED.length, `killed mid-job (${partial} bytes mirrored)`);
         await mesh.startMember(victim);
@@ -166,3 +170,12 @@ restartTest("exec", (procs) => {
   // The detached runner and its child outlive the node.
   assert(pidAlive(procs.child), "the command keeps running while its node is down");
 });
+
+restartTest("exec", async (procs) => {
+  // The job ends while its node is down; the restarted node finalises it from what the
+  // detached runner left (state, Detail, the full StdoutSize).
+  assert(pidAlive(procs.child), "the command keeps running while its node is down");
+  for (const r of [procs.child, ...procs.runners]) {
+    await waitFor(`pid ${r} ended while the node is down`, () => !pidAlive(r), 30000);
+  }
+}, " after the job ended");

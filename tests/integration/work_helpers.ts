@@ -60,7 +60,6 @@ export async function makeEngine(
     nodeId: "node1",
     dataDir,
     logger: memLogger().logger,
-    runnerArgv: testRunnerArgv,
     workTypes: TEST_TYPES,
     monitorMs: 100,
     releaseRetryMs: 50,
