@@ -81,7 +81,9 @@ function update(n: number): ScaleResult {
     name: `One routing update at ${n} known nodes (handleMessage + queued re-flood)`,
     detail: `${(per * 1e6).toFixed(1)} µs CPU; one route computation ${
       (calc * 1e3).toFixed(1)
-    } ms (at most one per 100 ms burst); heap ${(perNode / 1024).toFixed(2)} KiB per known node`,
+    } ms (at most one per 100 ms burst); heap + buffers ${
+      (perNode / 1024).toFixed(2)
+    } KiB per known node`,
   };
 }
 

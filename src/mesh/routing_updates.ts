@@ -290,9 +290,9 @@ export class RoutingUpdates {
     if (h.logger.enabled("debug")) {
       h.logger.debug(`Received routing update ${u.UpdateID} from ${u.NodeID} via ${fromPeer}`);
     }
-    if (!h.topology.versions.has(u.NodeID) && !this.#makeRoom(u.NodeID)) return;
+    if (!h.topology.isKnown(u.NodeID) && !this.#makeRoom(u.NodeID)) return;
     const bytes = encodeReflood(u, h.nodeId, (n) => this.#lastUpdates.alloc(n));
-    const old = this.#lastUpdates.get(u.NodeID)?.length ?? 0;
+    const old = this.#lastUpdates.lengthOf(u.NodeID);
     if (this.#lastUpdates.bytes - old + bytes.length > h.limits.maxStoredUpdateBytes) {
       h.limitLog.hit("maxStoredUpdateBytes", `dropped the update of ${u.NodeID}`);
       return;

@@ -79,10 +79,19 @@ const ROW_MAP_MIN = 12;
  */
 export class Topology {
   /**
-   * Last accepted (epoch, sequence) per remote node, least recently accepted first (an
-   * accepted update moves its node to the end).
+   * Last accepted (epoch, sequence) and when, per node index (undefined epoch: no version);
+   * a node with a version keeps its index. Per-index arrays, not a Map of objects: every node
+   * holds one per known node.
    */
-  readonly versions = new Map<string, NodeVersion>();
+  readonly #epoch: (bigint | undefined)[] = [];
+  readonly #seq: bigint[] = [];
+  readonly #at: number[] = [];
+  /** Nodes with a version, least recently accepted first: a list threaded through indices. */
+  readonly #prev: number[] = [];
+  readonly #next: number[] = [];
+  #head = -1;
+  #tail = -1;
+  #known = 0;
   /** Directed edges in the table. */
   edgeCount = 0;
   readonly #index = new Map<string, number>();
@@ -93,8 +102,18 @@ export class Topology {
   readonly #cost: number[][] = [];
   /** Target → position in a long row, built on demand. */
   readonly #pos: (Map<number, number> | undefined)[] = [];
-  /** `inbound[n]`: nodes whose row holds an edge to `n` (unordered). */
-  readonly #in: number[][] = [];
+  /**
+   * Inbound lists: nodes whose row holds an edge to `n` (unordered), singly linked through an
+   * edge pool of typed arrays (`#inHead[n]` = first slot or -1): a small array per node, copied
+   * on each append, was the largest allocation of a big mesh's convergence.
+   */
+  readonly #inHead: number[] = [];
+  readonly #inCount: number[] = [];
+  #eFrom = new Int32Array(64);
+  #eNext = new Int32Array(64);
+  /** Slots handed out so far; freed ones are chained from `#eFree`. */
+  #eTop = 0;
+  #eFree = -1;
   /** Scratch marks for row replacement. */
   readonly #mark: number[] = [];
   readonly #scratchTo: number[] = [];
@@ -124,21 +143,28 @@ export class Topology {
     this.#to[i] = undefined;
     this.#cost[i] = NONE;
     this.#pos[i] = undefined;
-    this.#in[i] = NONE;
+    this.#inHead[i] = -1;
+    this.#inCount[i] = 0;
     this.#mark[i] = 0;
     this.#slot[i] = 0;
+    this.#epoch[i] = undefined;
+    this.#seq[i] = 0n;
+    this.#at[i] = 0;
+    this.#prev[i] = this.#next[i] = -1;
     this.onName?.(name);
     return i;
   }
 
   /** Frees the index of a node nothing refers to any more. */
   #release(i: number): void {
-    if (i === this.#self || this.#to[i] !== undefined || this.#in[i].length > 0) return;
+    if (
+      i === this.#self || this.#to[i] !== undefined || this.#inCount[i] > 0 ||
+      this.#epoch[i] !== undefined
+    ) return;
     if (this.#index.get(this.#names[i]) !== i) return; // freed already
     this.#index.delete(this.#names[i]);
     this.#names[i] = "";
     this.#cost[i] = NONE;
-    this.#in[i] = NONE;
     this.#free.push(i);
   }
 
@@ -171,7 +197,7 @@ export class Topology {
     const row = this.#to[from] = append(this.#to[from] ?? [], to);
     this.#cost[from] = append(row.length === 1 ? [] : this.#cost[from], cost);
     this.#pos[from]?.set(to, row.length - 1);
-    this.#in[to] = append(this.#in[to], from);
+    this.#inAdd(to, from);
     this.edgeCount++;
   }
 
@@ -201,20 +227,55 @@ export class Topology {
 
   /** Number of remote nodes with a stored version. */
   get knownNodes(): number {
-    return this.versions.size;
+    return this.#known;
+  }
+
+  /** True if an update of `node` was accepted (it has a version). */
+  isKnown(node: string): boolean {
+    const i = this.#index.get(node);
+    return i !== undefined && this.#epoch[i] !== undefined;
+  }
+
+  /** The version last accepted from `node`, if any (a copy). */
+  version(node: string): NodeVersion | undefined {
+    const i = this.#index.get(node);
+    const epoch = i === undefined ? undefined : this.#epoch[i];
+    return epoch === undefined ? undefined : { epoch, sequence: this.#seq[i!], at: this.#at[i!] };
   }
 
   /** The remote node whose last accepted update is oldest, with that version. */
   oldest(): [string, NodeVersion] | undefined {
-    for (const e of this.versions) return e;
-    return undefined;
+    if (this.#head < 0) return undefined;
+    const name = this.#names[this.#head];
+    return [name, this.version(name)!];
+  }
+
+  #unlink(i: number): void {
+    const p = this.#prev[i], n = this.#next[i];
+    if (p >= 0) this.#next[p] = n;
+    else this.#head = n;
+    if (n >= 0) this.#prev[n] = p;
+    else this.#tail = p;
+    this.#prev[i] = this.#next[i] = -1;
+  }
+
+  #linkLast(i: number): void {
+    this.#prev[i] = this.#tail;
+    this.#next[i] = -1;
+    if (this.#tail >= 0) this.#next[this.#tail] = i;
+    else this.#head = i;
+    this.#tail = i;
   }
 
   /** Forget `node` entirely: its version and its row (edges into it stay with their owners). */
   forget(node: string): void {
-    this.versions.delete(node);
     const i = this.#index.get(node);
     if (i === undefined) return;
+    if (this.#epoch[i] !== undefined) {
+      this.#epoch[i] = undefined;
+      this.#unlink(i);
+      this.#known--;
+    }
     const row = this.#to[i];
     this.#to[i] = i === this.#self ? [] : undefined;
     this.#cost[i] = i === this.#self ? [] : NONE;
@@ -228,38 +289,37 @@ export class Topology {
    * replacement and removal of edges into `NodeID` from nodes it no longer lists.
    */
   applyUpdate(u: RoutingUpdate, now = 0): ApplyResult {
-    const known = this.versions.get(u.NodeID);
-    if (known) {
-      if (u.UpdateEpoch < known.epoch) return REJECTED;
-      if (u.UpdateEpoch === known.epoch && u.UpdateSequence <= known.sequence) return REJECTED;
+    const i = this.#index.get(u.NodeID);
+    const epoch = i === undefined ? undefined : this.#epoch[i];
+    if (epoch !== undefined) {
+      if (u.UpdateEpoch < epoch) return REJECTED;
+      if (u.UpdateEpoch === epoch && u.UpdateSequence <= this.#seq[i!]) return REJECTED;
     }
-    const restarted = known !== undefined && u.UpdateEpoch > known.epoch;
-    this.versions.delete(u.NodeID);
-    if (known) { // reused: one object per node for its lifetime, not one per update
-      known.epoch = u.UpdateEpoch;
-      known.sequence = u.UpdateSequence;
-      known.at = now;
-      this.versions.set(u.NodeID, known);
-    } else {
-      this.versions.set(u.NodeID, { epoch: u.UpdateEpoch, sequence: u.UpdateSequence, at: now });
-    }
+    const known = epoch !== undefined;
+    const restarted = known && u.UpdateEpoch > epoch;
+    const j = i ?? this.#ensure(u.NodeID);
+    if (known) this.#unlink(j);
+    else this.#known++;
+    if (!known || restarted) this.#epoch[j] = u.UpdateEpoch; // an equal one stays: no new BigInt kept
+    this.#seq[j] = u.UpdateSequence;
+    this.#at[j] = now;
+    this.#linkLast(j);
     const conns = connArrays(u);
-    const changed = !this.#sameRow(u.NodeID, conns);
-    if (changed) this.#replaceRow(this.#ensure(u.NodeID), conns);
+    const changed = !this.#sameRow(j, conns);
+    if (changed) this.#replaceRow(j, conns);
     return { accepted: true, newNode: !known, changed, restarted };
   }
 
   /** Go compares with reflect.DeepEqual: a nil map differs from an empty one. */
-  #sameRow(node: string, c: ConnArrays): boolean {
-    const i = this.#index.get(node);
-    const row = i === undefined ? undefined : this.#to[i];
+  #sameRow(i: number, c: ConnArrays): boolean {
+    const row = this.#to[i];
     if (c === null || row === undefined) return c === null && row === undefined;
     if (c.peers.length !== row.length) return false;
     for (let k = 0; k < c.peers.length; k++) {
       const t = this.#index.get(c.peers[k]);
       if (t === undefined) return false;
-      const pos = this.#find(i!, t);
-      if (pos < 0 || this.#cost[i!][pos] !== c.costs[k]) return false;
+      const pos = this.#find(i, t);
+      if (pos < 0 || this.#cost[i][pos] !== c.costs[k]) return false;
     }
     return true;
   }
@@ -296,30 +356,56 @@ export class Topology {
       }
       to[j] = t;
       cost[j++] = costs[k];
-      this.#in[t] = append(this.#in[t], i);
+      this.#inAdd(t, i);
       this.edgeCount++;
     }
     this.#to[i] = to.slice(); // a node that lists nobody still has a (possibly empty) row
     this.#cost[i] = cost.slice();
     this.#pos[i] = undefined;
-    const into = this.#in[i];
-    if (into.length === 0) return;
+    if (this.#inCount[i] === 0) return;
     ++this.#stamp;
     for (const t of listed) mark[t] = this.#stamp;
-    // backwards: a removal moves the last (already visited) entry into the hole
-    for (let k = into.length - 1; k >= 0; k--) {
-      const from = into[k];
+    // the next slot is read first: a deletion frees only the slot being visited
+    for (let e = this.#inHead[i]; e >= 0;) {
+      const from = this.#eFrom[e];
+      e = this.#eNext[e];
       if (from !== this.#self && mark[from] !== this.#stamp) this.#deleteEdge(from, i);
     }
+  }
+
+  /** Note that `from`'s row holds an edge to `to`. */
+  #inAdd(to: number, from: number): void {
+    let e = this.#eFree;
+    if (e >= 0) this.#eFree = this.#eNext[e];
+    else {
+      e = this.#eTop++;
+      if (e === this.#eFrom.length) {
+        const f = new Int32Array(e * 2), n = new Int32Array(e * 2);
+        f.set(this.#eFrom);
+        n.set(this.#eNext);
+        this.#eFrom = f;
+        this.#eNext = n;
+      }
+    }
+    this.#eFrom[e] = from;
+    this.#eNext[e] = this.#inHead[to];
+    this.#inHead[to] = e;
+    this.#inCount[to]++;
   }
 
   /** The edge `from` → `to` left `from`'s row (already rewritten by the caller). */
   #dropInbound(to: number, from: number): void {
     this.edgeCount--;
-    const inb = this.#in[to];
-    const j = inb.indexOf(from);
-    inb[j] = inb[inb.length - 1];
-    inb.pop();
+    const ef = this.#eFrom, en = this.#eNext;
+    for (let prev = -1, e = this.#inHead[to]; e >= 0; prev = e, e = en[e]) {
+      if (ef[e] !== from) continue;
+      if (prev < 0) this.#inHead[to] = en[e];
+      else en[prev] = en[e];
+      en[e] = this.#eFree;
+      this.#eFree = e;
+      this.#inCount[to]--;
+      break;
+    }
     this.#release(to);
   }
 
@@ -330,10 +416,11 @@ export class Topology {
    * newer epoch would let a forger silence the node's real updates, so it is not adopted.
    */
   applyDuplicateNotice(u: RoutingUpdate): void {
-    const known = this.versions.get(u.NodeID);
-    if (known && known.epoch === u.SuspectedDuplicate && u.UpdateEpoch < known.epoch) {
-      known.epoch = u.UpdateEpoch;
-      known.sequence = u.UpdateSequence;
+    const i = this.#index.get(u.NodeID);
+    const epoch = i === undefined ? undefined : this.#epoch[i];
+    if (epoch !== undefined && epoch === u.SuspectedDuplicate && u.UpdateEpoch < epoch) {
+      this.#epoch[i!] = u.UpdateEpoch;
+      this.#seq[i!] = u.UpdateSequence;
     }
   }
 

@@ -8,6 +8,7 @@
  */
 
 import type { RoutingUpdate } from "./messages.ts";
+import { internText } from "./intern.ts";
 
 const MAX_U64 = (1n << 64n) - 1n;
 const ZERO = 0n;
@@ -22,15 +23,18 @@ function lit(t: string, s: string): boolean {
 
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
 
-/** A JSON string without escapes or control characters at the cursor. */
-function str(t: string): string | undefined {
+/**
+ * A JSON string without escapes or control characters at the cursor; `name`: a node name,
+ * interned (see intern.ts).
+ */
+function str(t: string, name = false): string | undefined {
   if (t.charCodeAt(pos) !== 0x22) return undefined;
   const s = pos + 1;
   for (let i = s; i < t.length; i++) {
     const c = t.charCodeAt(i);
     if (c === 0x22) {
       pos = i + 1;
-      return t.slice(s, i);
+      return name ? internText(t, s, i) : t.slice(s, i);
     }
     if (c === 0x5c || c < 0x20) return undefined;
   }
@@ -94,7 +98,7 @@ function connections(t: string): ConnArrays | undefined {
     return { peers, costs };
   }
   for (;;) {
-    const k = str(t);
+    const k = str(t, true);
     // "__proto__" would set the prototype, not a key; integer-like keys would be reordered
     // by an object: the general decoder handles those
     if (k === undefined || t.charCodeAt(pos) !== 0x3a || !plainKey(k)) return undefined;
@@ -190,7 +194,7 @@ export function connArrays(u: RoutingUpdate): ConnArrays {
 function scan(text: string) {
   pos = 0;
   if (!lit(text, '{"NodeID":')) return undefined;
-  const node = str(text);
+  const node = str(text, true);
   if (node === undefined || !lit(text, ',"UpdateID":')) return undefined;
   const id = str(text);
   if (id === undefined || !lit(text, ',"UpdateEpoch":')) return undefined;
@@ -200,7 +204,7 @@ function scan(text: string) {
   if (seq === undefined || !lit(text, ',"Connections":')) return undefined;
   const conns = connections(text);
   if (conns === undefined || !lit(text, ',"ForwardingNode":')) return undefined;
-  const fwd = str(text);
+  const fwd = str(text, true);
   if (fwd === undefined || !lit(text, ',"SuspectedDuplicate":')) return undefined;
   const dup = u64(text);
   if (dup === undefined || !lit(text, "}") || pos !== text.length) return undefined;

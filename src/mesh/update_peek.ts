@@ -8,6 +8,7 @@
 
 import { MSG_ROUTE } from "./messages.ts";
 import { seenKeyOfBytes } from "./seen_set.ts";
+import { internAscii } from "./intern.ts";
 
 const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 const NODE_HEAD = ascii('{"NodeID":"');
@@ -67,7 +68,7 @@ export function peekUpdateNode(bytes: Uint8Array): string | undefined {
   for (let i = s; i < q; i++) {
     if (bytes[i] > 0x7e || bytes[i] < 0x20 || bytes[i] === 0x5c) return undefined;
   }
-  return String.fromCharCode.apply(null, bytes.subarray(s, q) as unknown as number[]);
+  return internAscii(bytes, s, q);
 }
 
 /**

@@ -15,9 +15,19 @@
 /** Bytes of one slab; a message of more than a quarter of it gets a buffer of its own. */
 export const SLAB_BYTES = 16 * 1024;
 
-/** Latest update bytes per node, in slabs. */
+/**
+ * Latest update bytes per node, in slabs. An entry is (buffer, offset, length) in per-slot
+ * arrays, not a view object: a `Uint8Array` view per stored update was ~10% of a big mesh's
+ * kept heap (every node stores one per known node). Views are made when one is read.
+ */
 export class UpdateStore {
-  readonly #items = new Map<string, Uint8Array>();
+  /** Node → slot. */
+  readonly #slots = new Map<string, number>();
+  /** Per slot: the buffer (a slab, or a message's own), offset and length. */
+  readonly #ref: Uint8Array[] = [];
+  readonly #off: number[] = [];
+  readonly #len: number[] = [];
+  readonly #freeSlots: number[] = [];
   #slab = new Uint8Array(0);
   #used = 0;
   /** Bytes of slabs (and own buffers) handed out since the last compaction, that included. */
@@ -26,7 +36,7 @@ export class UpdateStore {
 
   /** Stored updates. */
   get size(): number {
-    return this.#items.size;
+    return this.#slots.size;
   }
 
   /** Bytes of the stored updates. */
@@ -55,41 +65,69 @@ export class UpdateStore {
     return v;
   }
 
-  /** The stored update of `node`. */
+  /** The stored update of `node` (a new view). */
   get(node: string): Uint8Array | undefined {
-    return this.#items.get(node);
+    const k = this.#slots.get(node);
+    return k === undefined ? undefined : this.#view(k);
+  }
+
+  /** Bytes of the stored update of `node` (0: none). */
+  lengthOf(node: string): number {
+    const k = this.#slots.get(node);
+    return k === undefined ? 0 : this.#len[k];
+  }
+
+  #view(k: number): Uint8Array {
+    return this.#ref[k].subarray(this.#off[k], this.#off[k] + this.#len[k]);
   }
 
   /** Store `bytes` (never modified afterwards) as the update of `node`. */
   set(node: string, bytes: Uint8Array): void {
-    this.#live += bytes.length - (this.#items.get(node)?.length ?? 0);
-    this.#items.set(node, bytes);
+    let k = this.#slots.get(node);
+    if (k === undefined) {
+      k = this.#freeSlots.pop() ?? this.#ref.length;
+      this.#slots.set(node, k);
+    } else this.#live -= this.#len[k];
+    this.#live += bytes.length;
+    const whole = bytes.byteOffset === 0 && bytes.length === bytes.buffer.byteLength;
+    this.#ref[k] = bytes.buffer === this.#slab.buffer
+      ? this.#slab
+      : whole
+      ? bytes
+      : new Uint8Array(bytes.buffer);
+    this.#off[k] = bytes.byteOffset;
+    this.#len[k] = bytes.length;
     if (this.#allocated > 2 * this.#live + 2 * SLAB_BYTES) this.#compact();
   }
 
   /** Forget the update of `node`. */
   delete(node: string): void {
-    const b = this.#items.get(node);
-    if (b === undefined) return;
-    this.#live -= b.length;
-    this.#items.delete(node);
+    const k = this.#slots.get(node);
+    if (k === undefined) return;
+    this.#live -= this.#len[k];
+    this.#slots.delete(node);
+    this.#ref[k] = EMPTY;
+    this.#freeSlots.push(k);
   }
 
   /** Every (node, bytes), oldest stored first. */
-  entries(): IterableIterator<[string, Uint8Array]> {
-    return this.#items.entries();
+  *entries(): IterableIterator<[string, Uint8Array]> {
+    for (const [node, k] of this.#slots) yield [node, this.#view(k)];
   }
 
   #compact(): void {
     const all = new Uint8Array(this.#live);
     let at = 0;
-    for (const [node, b] of this.#items) {
-      all.set(b, at);
-      this.#items.set(node, all.subarray(at, at + b.length));
-      at += b.length;
+    for (const k of this.#slots.values()) {
+      all.set(this.#view(k), at);
+      this.#ref[k] = all;
+      this.#off[k] = at;
+      at += this.#len[k];
     }
     this.#slab = new Uint8Array(0);
     this.#used = 0;
     this.#allocated = this.#live;
   }
 }
+
+const EMPTY = new Uint8Array(0);

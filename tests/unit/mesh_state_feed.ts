@@ -86,14 +86,19 @@ export function fedRouter(ringSize: number, limits: Partial<MeshLimits> = {}) {
 }
 
 /**
- * Feed a router the `n`-node ring and measure its heap per known node (run with
+ * Feed a router the `n`-node ring and measure its memory (heap and buffers) per known node (run with
  * `--v8-flags=--expose-gc` so garbage is collected before measuring).
  */
 export function measureFedRouter(n: number) {
   // deno-lint-ignore no-explicit-any
   const gc: (() => void) | undefined = (globalThis as any).gc;
   gc?.();
-  const h0 = Deno.memoryUsage().heapUsed;
+  // heap plus buffers outside it (stored updates, typed-array tables)
+  const used = () => {
+    const m = Deno.memoryUsage();
+    return m.heapUsed + m.external;
+  };
+  const h0 = used();
   const f = fedRouter(n);
   for (let i = 0; i < n; i++) {
     f.feed(i, 1n);
@@ -104,7 +109,7 @@ export function measureFedRouter(n: number) {
   f.drain();
   const routes = f.router.routeCount();
   gc?.();
-  const bytesPerNode = (Deno.memoryUsage().heapUsed - h0) / n;
+  const bytesPerNode = (used() - h0) / n;
   return { routes, stats: f.router.stats(), bytesPerNode, gc: gc !== undefined, keep: f };
 }
 

@@ -115,3 +115,103 @@ Deno.test("handshake: acceptance checks and per-update checks", () => {
     "process",
   );
 });
+
+Deno.test("topology: seeded random updates and forgets agree with a plain model (rows, edge count, versions, oldest)", () => {
+  const rnd = seededRandom(4242);
+  const pick = (n: number) => rnd(1)[0] % n;
+  const t = new Topology("me");
+  // model: rows as records; a row replacement drops edges into its node from nodes it no longer lists
+  const rows = new Map<string, Record<string, number>>();
+  const seq = new Map<string, bigint>();
+  const order: string[] = [];
+  const names = Array.from({ length: 12 }, (_, i) => `n${i}`);
+  for (let step = 0; step < 3000; step++) {
+    const node = names[pick(names.length)];
+    if (pick(10) === 0) {
+      t.forget(node);
+      rows.delete(node);
+      seq.delete(node);
+      order.splice(order.indexOf(node), order.includes(node) ? 1 : 0);
+    } else {
+      const conns: Record<string, number> = {};
+      for (const p of names) if (p !== node && pick(3) === 0) conns[p] = 1 + pick(3);
+      const s = (seq.get(node) ?? 0n) + 1n;
+      const r = t.applyUpdate(up(node, s, conns), step);
+      assert(r.accepted);
+      seq.set(node, s);
+      if (order.includes(node)) order.splice(order.indexOf(node), 1);
+      order.push(node);
+      // as Go: only a changed row drops edges into its node
+      const old = rows.get(node);
+      const same = old !== undefined &&
+        JSON.stringify(sortedRow(old)) === JSON.stringify(sortedRow(conns));
+      for (const [other, row] of rows) {
+        if (!same && other !== node && node in row && !(other in conns)) delete row[node];
+      }
+      rows.set(node, { ...conns });
+    }
+    if (step % 25 !== 0) continue;
+    const snap = t.snapshot();
+    const want: Record<string, Record<string, number>> = {};
+    for (const [n, row] of rows) want[n] = row;
+    assertEquals(sorted(snap), sorted(want), `table at step ${step}`);
+    const edges = [...rows.values()].reduce((a, r) => a + Object.keys(r).length, 0);
+    assertEquals(t.edgeCount, edges, `edge count at step ${step}`);
+    assertEquals(t.knownNodes, seq.size);
+    assertEquals(t.oldest()?.[0], order[0]);
+    for (const n of names) assertEquals(t.version(n)?.sequence, seq.get(n));
+  }
+});
+
+function sortedRow(r: Record<string, number>) {
+  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => a < b ? -1 : 1));
+}
+
+function sorted(o: Record<string, Record<string, number>>) {
+  const out: Record<string, Record<string, number>> = {};
+  for (const k of Object.keys(o).sort()) out[k] = sortedRow(o[k]);
+  return out;
+}
+
+Deno.test("seen set: seeded random adds, evictions and sweeps agree with a plain model (numeric and string IDs)", () => {
+  const rnd = seededRandom(777);
+  const ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  const id = () => {
+    const b = rnd(3);
+    // a small alphabet so IDs repeat; every 7th a string key (too long for a number)
+    const s = ALNUM[b[0] % 6] + ALNUM[b[1] % 62] + ALNUM[b[2] % 62];
+    return b[0] % 7 === 0 ? `${s}-long-id` : s;
+  };
+  const s = new SeenSet(1000, 3000);
+  const model = new Map<string, number>(); // insertion order = time order
+  let evicted = 0;
+  s.onEvict = () => evicted++;
+  let now = 0, want = 0;
+  for (let step = 0; step < 60_000; step++) {
+    now += rnd(1)[0] % 3;
+    const x = id();
+    const fresh = !model.has(x);
+    if (fresh && model.size >= 3000) {
+      model.delete(model.keys().next().value!);
+      want++;
+    }
+    if (fresh) model.set(x, now);
+    assertEquals(s.add(x, now), fresh, `add ${x} at step ${step}`);
+    if (step % 5000 === 4999) {
+      now += 700;
+      s.sweep(now);
+      for (const [k, t] of model) {
+        if (now - t <= 1000) break;
+        model.delete(k);
+      }
+    }
+    if (step % 997 === 0) {
+      assertEquals(s.size, model.size);
+      for (const k of model.keys()) assert(s.has(k), `${k} remembered`);
+    }
+  }
+  assertEquals(evicted, want);
+  s.sweep(now + 10_000);
+  assertEquals(s.size, 0);
+  assert(!s.has("a1b"));
+});

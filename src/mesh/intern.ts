@@ -1,0 +1,100 @@
+/**
+ * Interned node names for the routing-update decoder: a name read from a message's text (or
+ * ASCII bytes) is looked up by a seeded hash over its characters and, if seen before, the same
+ * string object is returned instead of a new one. Every node decodes every update of the mesh
+ * and each names ~5 nodes: a fresh string per name was a large part of the allocation (GC), and
+ * every table keyed by it (topology index, versions, queues, stored updates) had to hash it
+ * afresh; an interned string keeps its hash.
+ *
+ * Hostile input: the hash is seeded from `crypto.getRandomValues` at load, probing stops after
+ * {@link MAX_PROBES} slots (a name that does not fit is simply not interned: a new string, as
+ * before), names longer than {@link MAX_INTERN_LENGTH} are never interned, and the table holds
+ * at most {@link MAX_INTERNED} names (it is emptied when full, like the queue-key cache). So a
+ * peer choosing colliding or endless new names costs at most a few probes per name and a
+ * bounded table, never a different reading: a hit is only returned after comparing every
+ * character.
+ * @module
+ */
+
+/** Most names held (the table is emptied when full). */
+export const MAX_INTERNED = 16_384;
+/** Longer names are never interned. */
+export const MAX_INTERN_LENGTH = 64;
+const SLOTS = MAX_INTERNED * 2; // power of two, load factor <= 1/2
+const MASK = SLOTS - 1;
+/** Slots looked at before giving up on a name. */
+const MAX_PROBES = 8;
+
+const seed = crypto.getRandomValues(new Uint32Array(1))[0] | 0;
+let names: (string | undefined)[] = new Array(SLOTS).fill(undefined);
+let hashes = new Int32Array(SLOTS);
+let count = 0;
+
+function mix(h: number, len: number): number {
+  h ^= len;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+function clear(): void {
+  names = new Array(SLOTS).fill(undefined);
+  hashes = new Int32Array(SLOTS);
+  count = 0;
+}
+
+/** Put `s` (hash `h`) in the first free slot of its probe run, if there is one. */
+function insert(s: string, h: number): string {
+  if (count >= MAX_INTERNED) clear();
+  for (let p = 0, i = h & MASK; p < MAX_PROBES; p++, i = (i + 1) & MASK) {
+    if (names[i] === undefined) {
+      names[i] = s;
+      hashes[i] = h;
+      count++;
+      return s;
+    }
+  }
+  return s;
+}
+
+/** The interned string equal to `t.slice(start, end)`. */
+export function internText(t: string, start: number, end: number): string {
+  const len = end - start;
+  if (len > MAX_INTERN_LENGTH || len === 0) return t.slice(start, end);
+  let h = seed;
+  for (let k = start; k < end; k++) h = Math.imul(h ^ t.charCodeAt(k), 0x01000193);
+  h = mix(h, len);
+  probe: for (let p = 0, i = h & MASK; p < MAX_PROBES; p++, i = (i + 1) & MASK) {
+    const s = names[i];
+    if (s === undefined) break;
+    if (hashes[i] !== h || s.length !== len) continue;
+    for (let k = 0; k < len; k++) if (s.charCodeAt(k) !== t.charCodeAt(start + k)) continue probe;
+    return s;
+  }
+  return insert(t.slice(start, end), h);
+}
+
+/** The interned string of the ASCII bytes `b[start, end)` (the caller checked they are ASCII). */
+export function internAscii(b: Uint8Array, start: number, end: number): string {
+  const len = end - start;
+  const make = () => String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
+  if (len > MAX_INTERN_LENGTH || len === 0) return make();
+  let h = seed;
+  for (let k = start; k < end; k++) h = Math.imul(h ^ b[k], 0x01000193);
+  h = mix(h, len);
+  probe: for (let p = 0, i = h & MASK; p < MAX_PROBES; p++, i = (i + 1) & MASK) {
+    const s = names[i];
+    if (s === undefined) break;
+    if (hashes[i] !== h || s.length !== len) continue;
+    for (let k = 0; k < len; k++) if (s.charCodeAt(k) !== b[start + k]) continue probe;
+    return s;
+  }
+  return insert(make(), h);
+}
+
+/** Names interned now (tests). */
+export function internedCount(): number {
+  return count;
+}
