@@ -5,7 +5,8 @@
  * exact: it is reused only while the found file is still an executable regular file and every
  * directory searched before it has the modification time it had when the name was missing
  * there (creating or renaming a file into a directory changes its mtime; directories changed
- * in the last 2 s are not trusted, as mtimes have a coarse tick). A miss on a file
+ * in the last 2 s are not trusted, as mtimes have a coarse tick; a missing directory is
+ * watched through its nearest existing ancestor). A miss on a file
  * that exists but is not executable is not remembered (a chmod changes no directory).
  * @module
  */
@@ -40,6 +41,24 @@ function dirMtime(dir: string): number | null {
   }
 }
 
+/**
+ * A missing PATH directory (a common case: `~/go/bin`) is watched through its nearest existing
+ * ancestor, whose mtime changes when the missing part is created; the ancestor's mtime is read
+ * after the probe found the directory missing, so a creation in between shows as recent.
+ */
+function existingAncestor(dir: string): { dir: string; mtime: number } | null {
+  let d = dir;
+  for (let i = 0; i < 64; i++) {
+    const cut = d.lastIndexOf("/");
+    if (cut < 0) return null;
+    d = cut === 0 ? "/" : d.slice(0, cut);
+    const mtime = dirMtime(d);
+    if (mtime !== null) return { dir: d, mtime };
+    if (d === "/") return null;
+  }
+  return null;
+}
+
 function stillValid(f: Found): boolean {
   if (!executable(f.file)) return false;
   for (const m of f.misses) if (dirMtime(m.dir) !== m.mtime) return false;
@@ -62,11 +81,11 @@ function search(dirs: string[], name: string): { file: string | null; keep: bool
       }
       keep = false; // present but not executable: a chmod would not show in the mtime
     } catch {
-      // unreadable or missing directory: probe again next time; a directory changed in the last
-      // seconds is not trusted either (mtimes are read in ms and set at a coarse tick, so a
+      // a directory changed in the last seconds is not trusted (mtimes are read in ms and set at a coarse tick, so a
       // file created in the same tick would not show)
-      if (mtime === null || mtime > Date.now() - RECENT_MS) keep = false;
-      else misses.push({ dir, mtime });
+      const watch = mtime === null ? existingAncestor(dir) : { dir, mtime };
+      if (!watch || watch.mtime > Date.now() - RECENT_MS) keep = false;
+      else misses.push(watch);
     }
   }
   return { file: null, keep: false };

@@ -21,6 +21,7 @@ Deno.test("searchExecutable: remembered answers follow files created, removed an
       const t = new Date(Date.now() - age);
       Deno.utimeSync(a, t, t);
       Deno.utimeSync(b, t, t);
+      Deno.utimeSync(root, t, t);
     };
     old();
     assertEquals(searchExecutable(dirs, "tool"), null);
@@ -46,6 +47,15 @@ Deno.test("searchExecutable: remembered answers follow files created, removed an
     assertEquals(searchExecutable(dirs, "tool"), `${b}/tool`);
     Deno.removeSync(`${b}/tool`);
     assertEquals(searchExecutable(dirs, "tool"), null);
+    // a missing PATH directory that appears later, with the tool in it
+    exe(`${b}/tool`);
+    old();
+    const withMissing = [`${root}/gone/bin`, a, b];
+    assertEquals(searchExecutable(withMissing, "tool"), `${b}/tool`);
+    assertEquals(searchExecutable(withMissing, "tool"), `${b}/tool`, "remembered");
+    Deno.mkdirSync(`${root}/gone/bin`, { recursive: true });
+    exe(`${root}/gone/bin/tool`);
+    assertEquals(searchExecutable(withMissing, "tool"), `${root}/gone/bin/tool`);
   } finally {
     Deno.removeSync(root, { recursive: true });
   }
