@@ -19,6 +19,7 @@
  * @module
  */
 import { kubeBinaries } from "./peers/kube.ts";
+import { freePort } from "./free_port.ts";
 
 /** Image name that the test stages make fail to pull. */
 export const BAD_IMAGE = "registry.invalid/no-such-image:1";
@@ -43,13 +44,6 @@ export interface KubeClusterOptions {
   namespaces: string[];
   /** Working directory (default: a new temp dir, removed by stop()). */
   dir?: string;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 async function sh(cmd: string, args: string[], cwd: string): Promise<void> {
@@ -396,6 +390,16 @@ export class KubeCluster {
     this.procs.set(name, p);
   }
 
+  /** The last lines of a component's log (the file is removed with the cluster's dir). */
+  #logTail(name: string, lines = 25): string {
+    try {
+      return Deno.readTextFileSync(`${this.dir}/${name}.log`).trimEnd().split("\n")
+        .slice(-lines).join("\n");
+    } catch (e) {
+      return `(log unreadable: ${e instanceof Error ? e.message : e})`;
+    }
+  }
+
   async #waitUntil(what: string, check: () => Promise<boolean>, ms = 120_000): Promise<void> {
     const deadline = Date.now() + ms;
     let last = "";
@@ -403,7 +407,10 @@ export class KubeCluster {
       for (const [name, p] of this.procs) {
         const st = await Promise.race([p.status, new Promise((r) => setTimeout(() => r(null), 0))]);
         if (st) {
-          throw new Error(`${name} exited while waiting for ${what}; see ${this.dir}/${name}.log`);
+          throw new Error(
+            `${name} exited while waiting for ${what}; the end of ${this.dir}/${name}.log:\n` +
+              this.#logTail(name),
+          );
         }
       }
       try {

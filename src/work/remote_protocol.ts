@@ -6,6 +6,7 @@
  */
 import { formatGoTime, localGoTime, parseGoTime } from "../gocompat/time.ts";
 import { msToNs } from "../clock.ts";
+import { WorkState } from "./status_file.ts";
 
 /** ExtraData of a `remote` unit (control.md §6.9). */
 export interface RemoteExtraData {
@@ -225,4 +226,41 @@ export class Backoff {
   reset(): void {
     this.#next = this.initialMs;
   }
+}
+
+/**
+ * Poll delays: 50 ms doubling up to `maxMs` (upstream polls every 1 s from the start). A small
+ * job's runner finishes 50–150 ms after the submit on this kind of machine, so the first polls
+ * come early; each is one line each way on a kept connection.
+ */
+export class PollBackoff {
+  #next: number;
+  constructor(private readonly maxMs: number, firstMs = 50) {
+    this.#next = firstMs;
+  }
+  /** The delay before the next poll. */
+  next(): number {
+    const d = Math.min(this.#next, this.maxMs);
+    this.#next = Math.min(this.#next * 2, this.maxMs);
+    return d;
+  }
+}
+
+/**
+ * A remote `Failed`/`Killed` is only provisional: an executor cancelling or releasing a running
+ * unit first has its runner write it, then overwrites it with `Canceled` or deletes the unit.
+ * The status loop re-polls once before mirroring it, so the submitter shows what the executor
+ * ended with (Canceled, gone) and not the kill in between.
+ */
+export function isProvisionalKill(state: number, detail: string): boolean {
+  return state === WorkState.Failed && detail === "Killed";
+}
+
+/**
+ * Detail of a remote unit whose executor answers `unknown work unit`: upstream's text, then
+ * which node forgot which unit and the likely reasons.
+ */
+export function goneDetail(node: string, remoteUnitId: string): string {
+  return `Remote work unit is gone: node ${node} no longer knows unit ${remoteUnitId} ` +
+    "(released there, or the node restarted without its data)";
 }

@@ -271,68 +271,83 @@ export function makeWorkVerifier(
     }
     return c;
   };
-  const fail = (msg: string): never => {
-    throw new Error(`could not verify signature: ${msg}`);
-  };
   return {
     async verify(token: string): Promise<void> {
-      if (token === "") fail("signature is empty");
+      if (token === "") verifyFail("signature is empty");
       const pub = getKey();
-      const parts = token.split(".");
-      if (parts.length !== 3) fail("token contains an invalid number of segments");
-      let header: Record<string, unknown>;
-      try {
-        header = b64urlJson(parts[0]);
-      } catch (e) {
-        return fail(`token is malformed: ${errorText(e)}`);
-      }
-      const alg = typeof header.alg === "string" ? header.alg : "";
-      if (alg === "none") fail("'none' signature type is not allowed");
-      if (!(alg in RSA_ALGS)) {
-        fail(
-          /^(HS|ES|Ed)/.test(alg)
-            ? "key is of invalid type"
-            : "signing method (alg) is unavailable.",
-        );
-      }
+      const alg = tokenAlg(token);
       let result: CompactVerifyResult;
       try {
         result = await compactVerify(token, await keyFor(pub, alg), { algorithms: [alg] });
       } catch (e) {
         const code = (e as { code?: string }).code;
         if (code === "ERR_JWS_SIGNATURE_VERIFICATION_FAILED") {
-          return fail("crypto/rsa: verification error");
+          return verifyFail("crypto/rsa: verification error");
         }
-        return fail(`token is malformed: ${errorText(e)}`);
+        return verifyFail(`token is malformed: ${errorText(e)}`);
       }
-      let claims: Record<string, unknown>;
-      try {
-        const v = JSON.parse(new TextDecoder().decode(result.payload));
-        if (!v || typeof v !== "object" || Array.isArray(v)) throw new Error("not a JSON object");
-        claims = v;
-      } catch (e) {
-        return fail(`token is malformed: ${errorText(e)}`);
-      }
-      // golang-jwt v4 RegisteredClaims.Valid: exp, iat, nbf; the last failure wins.
-      const t = now();
-      let problem = "";
-      const exp = numericDate(claims.exp);
-      if (exp !== null && !(t < exp)) {
-        problem = `token is expired by ${formatGoDuration(msToNs(t - exp))}`;
-      }
-      const iat = numericDate(claims.iat);
-      if (iat !== null && t < iat) problem = "token used before issued";
-      const nbf = numericDate(claims.nbf);
-      if (nbf !== null && t < nbf) problem = "token is not valid yet";
-      if (problem) fail(problem);
-      const aud = typeof claims.aud === "string"
-        ? [claims.aud]
-        : Array.isArray(claims.aud)
-        ? claims.aud
-        : [];
-      if (!aud.includes(nodeId)) throw new Error("token audience did not match node ID");
+      checkClaims(claimsOf(result.payload), nodeId, now());
     },
   };
+}
+
+/** Throw golang-jwt's `could not verify signature: …` as the control reply shows it. */
+function verifyFail(msg: string): never {
+  throw new Error(`could not verify signature: ${msg}`);
+}
+
+/** The JWS header's `alg`, refused with golang-jwt's texts unless it is an RSA algorithm. */
+function tokenAlg(token: string): string {
+  const parts = token.split(".");
+  if (parts.length !== 3) verifyFail("token contains an invalid number of segments");
+  let header: Record<string, unknown>;
+  try {
+    header = b64urlJson(parts[0]);
+  } catch (e) {
+    return verifyFail(`token is malformed: ${errorText(e)}`);
+  }
+  const alg = typeof header.alg === "string" ? header.alg : "";
+  if (alg === "none") verifyFail("'none' signature type is not allowed");
+  if (!(alg in RSA_ALGS)) {
+    verifyFail(
+      /^(HS|ES|Ed)/.test(alg) ? "key is of invalid type" : "signing method (alg) is unavailable.",
+    );
+  }
+  return alg;
+}
+
+/** The verified payload as a JSON object (else `token is malformed`). */
+function claimsOf(payload: Uint8Array): Record<string, unknown> {
+  try {
+    const v = JSON.parse(new TextDecoder().decode(payload));
+    if (!v || typeof v !== "object" || Array.isArray(v)) throw new Error("not a JSON object");
+    return v;
+  } catch (e) {
+    return verifyFail(`token is malformed: ${errorText(e)}`);
+  }
+}
+
+/**
+ * golang-jwt v4 RegisteredClaims.Valid (exp, iat, nbf; the last failure wins), then the
+ * audience must name this node.
+ */
+function checkClaims(claims: Record<string, unknown>, nodeId: string, t: number): void {
+  let problem = "";
+  const exp = numericDate(claims.exp);
+  if (exp !== null && !(t < exp)) {
+    problem = `token is expired by ${formatGoDuration(msToNs(t - exp))}`;
+  }
+  const iat = numericDate(claims.iat);
+  if (iat !== null && t < iat) problem = "token used before issued";
+  const nbf = numericDate(claims.nbf);
+  if (nbf !== null && t < nbf) problem = "token is not valid yet";
+  if (problem) verifyFail(problem);
+  const aud = typeof claims.aud === "string"
+    ? [claims.aud]
+    : Array.isArray(claims.aud)
+    ? claims.aud
+    : [];
+  if (!aud.includes(nodeId)) throw new Error("token audience did not match node ID");
 }
 
 /**

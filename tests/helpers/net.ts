@@ -3,21 +3,7 @@
  * @module
  */
 
-/** A TCP port that was free a moment ago (bind to 0, read, close). */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-/** A UDP port that was free a moment ago. */
-export function freeUdpPort(): number {
-  const l = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+export { freePort, freeUdpPort } from "../../scripts/free_port.ts";
 
 /**
  * Poll `check` until it returns a truthy value or the deadline passes (then throw with `what`
