@@ -44,17 +44,28 @@ const isIdByte = (c: number) =>
  * characters [0-9A-Za-z], read from the bytes. Undefined if the message is laid out otherwise.
  */
 export function peekUpdateId(bytes: Uint8Array): string | undefined {
+  const s = updateIdStart(bytes);
+  const e = updateIdEnd(bytes, s);
+  if (e < 0) return undefined;
+  return String.fromCharCode.apply(null, bytes.subarray(s, e) as unknown as number[]);
+}
+
+/** Where the UpdateID's characters start in Go's layout, or -1. */
+function updateIdStart(bytes: Uint8Array): number {
   const q = nodeIdEnd(bytes);
-  if (q < 0 || !matchAt(bytes, q, ID_HEAD)) return undefined;
-  const s = q + ID_HEAD.length;
+  return q < 0 || !matchAt(bytes, q, ID_HEAD) ? -1 : q + ID_HEAD.length;
+}
+
+/** The closing quote of a 1–64 character [0-9A-Za-z] UpdateID starting at `s`, or -1. */
+function updateIdEnd(bytes: Uint8Array, s: number): number {
+  if (s < 0) return -1;
   const end = Math.min(bytes.length, s + MAX_ID + 1, PEEK_LIMIT);
   for (let i = s; i < end; i++) {
     const c = bytes[i];
     if (isIdByte(c)) continue;
-    if (c !== 0x22 || i === s || bytes[i + 1] !== 0x2c) return undefined;
-    return String.fromCharCode.apply(null, bytes.subarray(s, i) as unknown as number[]);
+    return c !== 0x22 || i === s || bytes[i + 1] !== 0x2c ? -1 : i;
   }
-  return undefined;
+  return -1;
 }
 
 /**
@@ -77,16 +88,9 @@ export function peekUpdateNode(bytes: Uint8Array): string | undefined {
  * string; undefined if the message is laid out otherwise.
  */
 export function peekUpdateKey(bytes: Uint8Array): string | number | undefined {
-  const q = nodeIdEnd(bytes);
-  if (q < 0 || !matchAt(bytes, q, ID_HEAD)) return undefined;
-  const s = q + ID_HEAD.length;
-  const end = Math.min(bytes.length, s + MAX_ID + 1, PEEK_LIMIT);
-  for (let i = s; i < end; i++) {
-    const c = bytes[i];
-    if (isIdByte(c)) continue;
-    if (c !== 0x22 || i === s || bytes[i + 1] !== 0x2c) return undefined;
-    return seenKeyOfBytes(bytes, s, i) ??
-      String.fromCharCode.apply(null, bytes.subarray(s, i) as unknown as number[]);
-  }
-  return undefined;
+  const s = updateIdStart(bytes);
+  const e = updateIdEnd(bytes, s);
+  if (e < 0) return undefined;
+  return seenKeyOfBytes(bytes, s, e) ??
+    String.fromCharCode.apply(null, bytes.subarray(s, e) as unknown as number[]);
 }
