@@ -213,8 +213,8 @@ const L_FWD = utf8.encode(',"ForwardingNode":');
 const L_DUP = utf8.encode(',"SuspectedDuplicate":');
 const L_END = utf8.encode("}");
 
-/** The fields of a Go-layout update in the body bytes `t`, or undefined. */
-function scan(t: Uint8Array) {
+/** The Go-layout update in the body bytes `t` (no intermediate record), or undefined. */
+function scan(t: Uint8Array): GoUpdate | undefined {
   pos = 0;
   if (!lit(t, L_NODE)) return undefined;
   const node = str(t, true);
@@ -231,14 +231,12 @@ function scan(t: Uint8Array) {
   if (fwd === undefined || !lit(t, L_DUP)) return undefined;
   const dup = u64(t);
   if (dup === undefined || !lit(t, L_END) || pos !== t.length) return undefined;
-  return { node, id, epoch, seq, conns, fwd, dup };
+  return new GoUpdate(node, id, epoch, seq, conns, fwd, dup, t);
 }
 
 /** The update in the body bytes `body` as a {@link GoUpdate} if laid out as Go does. */
 export function decodeGoLayoutLazy(body: Uint8Array): GoUpdate | undefined {
-  const f = scan(body);
-  if (f === undefined) return undefined;
-  return new GoUpdate(f.node, f.id, f.epoch, f.seq, f.conns, f.fwd, f.dup, body);
+  return scan(body);
 }
 
 /**
@@ -256,18 +254,13 @@ export function decodeGoLayoutLazy(body: Uint8Array): GoUpdate | undefined {
 export function decodeGoLayoutUpdate(body: Uint8Array): RoutingUpdate | undefined {
   const f = scan(body);
   if (f === undefined) return undefined;
-  let conns: Record<string, number> | null = null;
-  if (f.conns !== null) {
-    conns = {};
-    for (let i = 0; i < f.conns.peers.length; i++) conns[f.conns.peers[i]] = f.conns.costs[i];
-  }
   return {
-    NodeID: f.node,
-    UpdateID: f.id,
-    UpdateEpoch: f.epoch,
-    UpdateSequence: f.seq,
-    Connections: conns,
-    ForwardingNode: f.fwd,
-    SuspectedDuplicate: f.dup,
+    NodeID: f.NodeID,
+    UpdateID: f.UpdateID,
+    UpdateEpoch: f.UpdateEpoch,
+    UpdateSequence: f.UpdateSequence,
+    Connections: f.Connections,
+    ForwardingNode: f.ForwardingNode,
+    SuspectedDuplicate: f.SuspectedDuplicate,
   };
 }
