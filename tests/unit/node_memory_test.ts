@@ -42,3 +42,28 @@ Deno.test("memory: a floor left by a reclaim during use is retried, backing off 
   p.reclaimed(52 * MiB); // the memory was freed now
   for (let i = 0; i < 10; i++) assertEquals(p.sample(53 * MiB, 0), false, "back at rest: quiet");
 });
+
+Deno.test("memory: a fresh node's first idle moment only notes the resting level", () => {
+  const p = new ReclaimPolicy({}, 50 * MiB);
+  assertEquals(p.sample(55 * MiB, 0.5), false, "busy starting");
+  assertEquals(p.sample(55 * MiB, 0.01), false);
+  assertEquals(p.sample(55 * MiB, 0.01), true);
+  assertEquals(p.noteOnly, true, "start-up level: no GC");
+  p.reclaimed(55 * MiB);
+  assertEquals(p.sample(120 * MiB, 0), false);
+  assertEquals(p.sample(120 * MiB, 0), true);
+  assertEquals(p.noteOnly, false, "grown since: reclaim");
+});
+
+Deno.test("memory: a node busy from its start reclaims at its first idle moment", () => {
+  // work arrived before the node ever idled: its first idle RSS is a burst's peak, not rest
+  const p = new ReclaimPolicy({}, 50 * MiB);
+  for (let i = 0; i < 5; i++) assertEquals(p.sample(40 * MiB + i * 20 * MiB, 0.4), false);
+  assertEquals(p.sample(128 * MiB, 0.01), false);
+  assertEquals(p.sample(128 * MiB, 0.01), true);
+  assertEquals(p.noteOnly, false, "128 MiB is not the resting level: reclaim");
+  p.reclaimed(60 * MiB);
+  assertEquals(p.threshold, 66 * MiB, "the level after that reclaim is the resting level");
+  assertEquals(p.sample(64 * MiB, 0), false);
+  assertEquals(p.sample(64 * MiB, 0), false, "at rest: quiet");
+});
