@@ -140,7 +140,7 @@ export function decodeMessage(bytes: Uint8Array, lazy = false): Decoded<Netcepto
     }
     case MSG_ROUTE: {
       const body = bytes.subarray(1);
-      const fast = lazy ? decodeGoLayoutLazy(utf8d.decode(body), body) : undefined;
+      const fast = lazy ? decodeGoLayoutLazy(body) : undefined;
       if (fast) return { ok: true, value: { type: MSG_ROUTE, update: fast } };
       const r = decodeRoutingUpdate(body);
       return r.ok ? { ok: true, value: { type: MSG_ROUTE, update: r.value } } : r;
@@ -361,8 +361,7 @@ export function encodeReflood(
 /** Decode the JSON body of a routing update (without the type byte). */
 export function decodeRoutingUpdate(body: Uint8Array): Decoded<RoutingUpdate> {
   const what = "routing update";
-  const text = utf8d.decode(body);
-  const fast = decodeGoLayoutUpdate(text);
+  const fast = decodeGoLayoutUpdate(body);
   if (fast) {
     lastFast = fast;
     lastFastBody = body;

@@ -307,14 +307,11 @@ export class RoutingUpdates {
     if (!r.accepted) return;
     this.#lastUpdates.set(u.NodeID, bytes);
     if (r.restarted) h.emit({ kind: "nodeRestarted", node: u.NodeID });
-    if (r.newNode) {
-      h.names.note(u.NodeID);
-      this.scheduleNewNodeFlood();
-    }
-    // Names of the sender's peers are noted too, by the topology as it first holds each
-    // (Topology.onName): a node we can route to may not have sent its own update yet (a
-    // restarted node hears from unchanged nodes only at their next periodic update), and data
-    // from it would otherwise be dropped as "hash not found".
+    if (r.newNode) this.scheduleNewNodeFlood();
+    // Its name and those of the sender's peers are noted for data headers by the topology as
+    // it first holds each (Topology.onName): a node we can route to may not have sent its own
+    // update yet (a restarted node hears from unchanged nodes only at their next periodic
+    // update), and data from it would otherwise be dropped as "hash not found".
     if (r.changed) h.markRoutesDirty();
     h.floodKeyed(updateKey(u.NodeID), bytes, fromPeer);
   }

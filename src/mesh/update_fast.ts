@@ -1,99 +1,112 @@
 /**
  * Routing updates in Go's own layout (its field order, no whitespace, strings without escapes)
- * read by a hand scanner over the message text: every node decodes every update of the mesh,
- * and the general path (lossless JSON parser; before this, a regex plus `JSON.parse` of the
+ * read by a hand scanner over the message bytes (no text string per update): every node
+ * decodes every update of the mesh, and the general path (lossless JSON parser; before this, a regex plus `JSON.parse` of the
  * Connections) costs several times more. Anything laid out otherwise gives undefined and the
  * general decoder in messages.ts decides, so the accepted language is unchanged.
  * @module
  */
 
 import type { RoutingUpdate } from "./messages.ts";
-import { internText } from "./intern.ts";
+import { internAscii } from "./intern.ts";
 
 const MAX_U64 = (1n << 64n) - 1n;
 const ZERO = 0n;
+const utf8 = new TextEncoder();
+const utf8d = new TextDecoder();
 /** Scanner cursor (decoding is synchronous and never re-entered). */
 let pos = 0;
 
-function lit(t: string, s: string): boolean {
-  if (!t.startsWith(s, pos)) return false;
+/** The literal `s` (ASCII) at the cursor: consumed if there. */
+function lit(t: Uint8Array, s: Uint8Array): boolean {
+  if (pos + s.length > t.length) return false;
+  for (let k = 0; k < s.length; k++) if (t[pos + k] !== s[k]) return false;
   pos += s.length;
   return true;
 }
 
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
 
+/** The ASCII bytes `t[s, e)` as a string. */
+function ascii(t: Uint8Array, s: number, e: number): string {
+  return String.fromCharCode.apply(null, t.subarray(s, e) as unknown as number[]);
+}
+
 /**
  * A JSON string without escapes or control characters at the cursor; `name`: a node name,
- * interned (see intern.ts).
+ * interned (see intern.ts). Non-ASCII text is decoded as the whole body's UTF-8 decoding
+ * would read it (a string ends at an ASCII quote, never inside a multi-byte sequence).
  */
-function str(t: string, name = false): string | undefined {
-  if (t.charCodeAt(pos) !== 0x22) return undefined;
+function str(t: Uint8Array, name = false): string | undefined {
+  if (t[pos] !== 0x22) return undefined;
   const s = pos + 1;
+  let wide = false;
   for (let i = s; i < t.length; i++) {
-    const c = t.charCodeAt(i);
+    const c = t[i];
     if (c === 0x22) {
       pos = i + 1;
-      return name ? internText(t, s, i) : t.slice(s, i);
+      if (wide) return utf8d.decode(t.subarray(s, i));
+      return name ? internAscii(t, s, i) : ascii(t, s, i);
     }
     if (c === 0x5c || c < 0x20) return undefined;
+    if (c > 0x7f) wide = true;
   }
   return undefined;
 }
 
 /** An unsigned 64-bit integer in Go's form (no sign, no leading zero, no fraction). */
-function u64(t: string): bigint | undefined {
+function u64(t: Uint8Array): bigint | undefined {
   const s = pos;
   let i = s, v = 0;
-  for (let c; i < t.length && isDigit(c = t.charCodeAt(i)); i++) v = v * 10 + (c - 0x30);
+  for (let c; i < t.length && isDigit(c = t[i]); i++) v = v * 10 + (c - 0x30);
   const n = i - s;
-  if (n === 0 || n > 20 || (n > 1 && t.charCodeAt(s) === 0x30)) return undefined;
+  if (n === 0 || n > 20 || (n > 1 && t[s] === 0x30)) return undefined;
   pos = i;
   if (v === 0) return ZERO;
   if (n <= 15) return BigInt(v); // exact below 2^53
-  const b = BigInt(t.slice(s, i));
+  const b = BigInt(ascii(t, s, i));
   return b > MAX_U64 ? undefined : b;
 }
 
 /** A JSON number (a connection cost); its value as `JSON.parse` gives it. */
-function num(t: string): number | undefined {
+function num(t: Uint8Array): number | undefined {
   const s = pos;
   let i = s;
-  if (t.charCodeAt(i) === 0x2d) i++;
+  if (t[i] === 0x2d) i++;
   const d = i;
-  while (isDigit(t.charCodeAt(i))) i++;
-  if (i === d || (i - d > 1 && t.charCodeAt(d) === 0x30)) return undefined;
+  while (isDigit(t[i])) i++;
+  if (i === d || (i - d > 1 && t[d] === 0x30)) return undefined;
   let simple = d === s && i - d === 1;
-  if (t.charCodeAt(i) === 0x2e) {
+  if (t[i] === 0x2e) {
     simple = false;
     const f = ++i;
-    while (isDigit(t.charCodeAt(i))) i++;
+    while (isDigit(t[i])) i++;
     if (i === f) return undefined;
   }
-  const e = t.charCodeAt(i);
+  const e = t[i];
   if (e === 0x65 || e === 0x45) {
     simple = false;
     i++;
-    const sign = t.charCodeAt(i);
+    const sign = t[i];
     if (sign === 0x2b || sign === 0x2d) i++;
     const f = i;
-    while (isDigit(t.charCodeAt(i))) i++;
+    while (isDigit(t[i])) i++;
     if (i === f) return undefined;
   }
   pos = i;
-  return simple ? t.charCodeAt(s) - 0x30 : Number(t.slice(s, i));
+  return simple ? t[s] - 0x30 : Number(ascii(t, s, i));
 }
 
 /** A routing update's Connections as parallel arrays; `null` for JSON null. */
 export type ConnArrays = { peers: string[]; costs: number[] } | null;
 
 /** `null` or an object of string keys to numbers, as parallel arrays (keys in text order). */
-function connections(t: string): ConnArrays | undefined {
-  if (lit(t, "null")) return null;
-  if (t.charCodeAt(pos) !== 0x7b) return undefined;
+function connections(t: Uint8Array): ConnArrays | undefined {
+  if (lit(t, L_NULL)) return null;
+  if (t[pos] !== 0x7b) return undefined;
   pos++;
   const peers: string[] = [], costs: number[] = [];
-  if (t.charCodeAt(pos) === 0x7d) {
+  if (t[pos] === 0x7d) {
     pos++;
     return { peers, costs };
   }
@@ -101,13 +114,13 @@ function connections(t: string): ConnArrays | undefined {
     const k = str(t, true);
     // "__proto__" would set the prototype, not a key; integer-like keys would be reordered
     // by an object: the general decoder handles those
-    if (k === undefined || t.charCodeAt(pos) !== 0x3a || !plainKey(k)) return undefined;
+    if (k === undefined || t[pos] !== 0x3a || !plainKey(k)) return undefined;
     pos++;
     const v = num(t);
     if (v === undefined) return undefined;
     peers.push(k);
     costs.push(v);
-    const c = t.charCodeAt(pos++);
+    const c = t[pos++];
     if (c === 0x7d) return peers.length > 1 && hasRepeat(peers) ? undefined : { peers, costs };
     if (c !== 0x2c) return undefined;
   }
@@ -190,58 +203,64 @@ export function connArrays(u: RoutingUpdate): ConnArrays {
   return { peers, costs: peers.map((p) => c[p]) };
 }
 
-/** The fields of a Go-layout update, or undefined. */
-function scan(text: string) {
+const L_NULL = utf8.encode("null");
+const L_NODE = utf8.encode('{"NodeID":');
+const L_ID = utf8.encode(',"UpdateID":');
+const L_EPOCH = utf8.encode(',"UpdateEpoch":');
+const L_SEQ = utf8.encode(',"UpdateSequence":');
+const L_CONNS = utf8.encode(',"Connections":');
+const L_FWD = utf8.encode(',"ForwardingNode":');
+const L_DUP = utf8.encode(',"SuspectedDuplicate":');
+const L_END = utf8.encode("}");
+
+/** The Go-layout update in the body bytes `t` (no intermediate record), or undefined. */
+function scan(t: Uint8Array): GoUpdate | undefined {
   pos = 0;
-  if (!lit(text, '{"NodeID":')) return undefined;
-  const node = str(text, true);
-  if (node === undefined || !lit(text, ',"UpdateID":')) return undefined;
-  const id = str(text);
-  if (id === undefined || !lit(text, ',"UpdateEpoch":')) return undefined;
-  const epoch = u64(text);
-  if (epoch === undefined || !lit(text, ',"UpdateSequence":')) return undefined;
-  const seq = u64(text);
-  if (seq === undefined || !lit(text, ',"Connections":')) return undefined;
-  const conns = connections(text);
-  if (conns === undefined || !lit(text, ',"ForwardingNode":')) return undefined;
-  const fwd = str(text, true);
-  if (fwd === undefined || !lit(text, ',"SuspectedDuplicate":')) return undefined;
-  const dup = u64(text);
-  if (dup === undefined || !lit(text, "}") || pos !== text.length) return undefined;
-  return { node, id, epoch, seq, conns, fwd, dup };
+  if (!lit(t, L_NODE)) return undefined;
+  const node = str(t, true);
+  if (node === undefined || !lit(t, L_ID)) return undefined;
+  const id = str(t);
+  if (id === undefined || !lit(t, L_EPOCH)) return undefined;
+  const epoch = u64(t);
+  if (epoch === undefined || !lit(t, L_SEQ)) return undefined;
+  const seq = u64(t);
+  if (seq === undefined || !lit(t, L_CONNS)) return undefined;
+  const conns = connections(t);
+  if (conns === undefined || !lit(t, L_FWD)) return undefined;
+  const fwd = str(t, true);
+  if (fwd === undefined || !lit(t, L_DUP)) return undefined;
+  const dup = u64(t);
+  if (dup === undefined || !lit(t, L_END) || pos !== t.length) return undefined;
+  return new GoUpdate(node, id, epoch, seq, conns, fwd, dup, t);
 }
 
-/** The update in `text` (body bytes `body`) as a {@link GoUpdate} if laid out as Go does. */
-export function decodeGoLayoutLazy(text: string, body: Uint8Array): GoUpdate | undefined {
-  const f = scan(text);
-  if (f === undefined) return undefined;
-  return new GoUpdate(f.node, f.id, f.epoch, f.seq, f.conns, f.fwd, f.dup, body);
+/** The update in the body bytes `body` as a {@link GoUpdate} if laid out as Go does. */
+export function decodeGoLayoutLazy(body: Uint8Array): GoUpdate | undefined {
+  return scan(body);
 }
 
 /**
- * The routing update in `text` if it is laid out exactly as Go writes one, else undefined.
+ * The routing update in the body bytes `body` if laid out exactly as Go writes one, else
+ * undefined.
  *
  * @example
  * ```ts
- * decodeGoLayoutUpdate('{"NodeID":"a","UpdateID":"x","UpdateEpoch":1,"UpdateSequence":2,' +
- *   '"Connections":{"b":1},"ForwardingNode":"a","SuspectedDuplicate":0}');
+ * decodeGoLayoutUpdate(new TextEncoder().encode(
+ *   '{"NodeID":"a","UpdateID":"x","UpdateEpoch":1,"UpdateSequence":2,' +
+ *     '"Connections":{"b":1},"ForwardingNode":"a","SuspectedDuplicate":0}',
+ * ));
  * ```
  */
-export function decodeGoLayoutUpdate(text: string): RoutingUpdate | undefined {
-  const f = scan(text);
+export function decodeGoLayoutUpdate(body: Uint8Array): RoutingUpdate | undefined {
+  const f = scan(body);
   if (f === undefined) return undefined;
-  let conns: Record<string, number> | null = null;
-  if (f.conns !== null) {
-    conns = {};
-    for (let i = 0; i < f.conns.peers.length; i++) conns[f.conns.peers[i]] = f.conns.costs[i];
-  }
   return {
-    NodeID: f.node,
-    UpdateID: f.id,
-    UpdateEpoch: f.epoch,
-    UpdateSequence: f.seq,
-    Connections: conns,
-    ForwardingNode: f.fwd,
-    SuspectedDuplicate: f.dup,
+    NodeID: f.NodeID,
+    UpdateID: f.UpdateID,
+    UpdateEpoch: f.UpdateEpoch,
+    UpdateSequence: f.UpdateSequence,
+    Connections: f.Connections,
+    ForwardingNode: f.ForwardingNode,
+    SuspectedDuplicate: f.SuspectedDuplicate,
   };
 }
