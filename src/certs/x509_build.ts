@@ -53,13 +53,15 @@ export interface CertificateSpec {
   signingKey: KeyObject;
 }
 
-const SIG_HASH: Record<string, { hash: string; key: string; nullParams: boolean }> = {
+const SIG_HASH: Record<string, { hash: string | null; key: string; nullParams: boolean }> = {
   "1.2.840.113549.1.1.11": { hash: "sha256", key: "rsa", nullParams: true },
   "1.2.840.113549.1.1.12": { hash: "sha384", key: "rsa", nullParams: true },
   "1.2.840.113549.1.1.13": { hash: "sha512", key: "rsa", nullParams: true },
   "1.2.840.10045.4.3.2": { hash: "sha256", key: "ec", nullParams: false },
   "1.2.840.10045.4.3.3": { hash: "sha384", key: "ec", nullParams: false },
   "1.2.840.10045.4.3.4": { hash: "sha512", key: "ec", nullParams: false },
+  // Ed25519 (RFC 8410): no parameters, signs the message itself
+  "1.3.101.112": { hash: null, key: "ed25519", nullParams: false },
 };
 
 /** Default signature algorithm OID for a private key (SHA-256 with RSA or ECDSA). */

@@ -315,6 +315,7 @@ export async function dialStream(
       certificateChain: tls.certificateChain,
       privateKey: tls.privateKey,
       verifyPeer: tls.verifyServer,
+      initialKeyShares: tls.initialKeyShares,
     }),
   });
   const driver = new QuicDriver(endpoint, transport);

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { searchExecutable } from "./path_search.ts";
+
 /** Fields of `/proc/<pid>/stat` we use. */
 export interface ProcStat {
   pid: number;
@@ -124,17 +126,7 @@ export function killSessionOrphans(runnerPid: number): number[] {
 
 /** Absolute path of an executable named `name` on PATH, or null. */
 export function findOnPath(name: string, path = Deno.env.get("PATH") ?? ""): string | null {
-  for (const dir of path.split(":")) {
-    if (dir === "") continue;
-    const candidate = `${dir}/${name}`;
-    try {
-      const st = Deno.statSync(candidate);
-      if (st.isFile && st.mode !== null && (st.mode & 0o111) !== 0) return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return null;
+  return searchExecutable(path.split(":").filter((d) => d !== ""), name);
 }
 
 /** PIDs of live (non-zombie) processes whose process group is `pgid`, excluding `except`. */

@@ -6,6 +6,7 @@
  */
 
 import { errorText } from "../util/error_text.ts";
+import { searchExecutable } from "./path_search.ts";
 
 const SIGNAL_TEXT: Record<string, string> = {
   SIGHUP: "hangup",
@@ -68,15 +69,8 @@ export function processExitCode(end: ChildEnd): number {
 export function lookPath(command: string, path = Deno.env.get("PATH") ?? ""): string {
   if (command.includes("/")) return command;
   if (command !== "") {
-    for (const dir of path.split(":")) {
-      const candidate = `${dir === "" ? "." : dir}/${command}`;
-      try {
-        const st = Deno.statSync(candidate);
-        if (st.isFile && st.mode !== null && (st.mode & 0o111) !== 0) return candidate;
-      } catch {
-        // not here
-      }
-    }
+    const found = searchExecutable(path.split(":").map((d) => d === "" ? "." : d), command);
+    if (found) return found;
   }
   throw new Error(`exec: "${command}": executable file not found in $PATH`);
 }

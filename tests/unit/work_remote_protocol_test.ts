@@ -13,6 +13,7 @@ import {
   parseCreatedLine,
   parseStatusReply,
   parseSubmitResult,
+  PollBackoff,
   redactExtra,
   resultsRequest,
   submitRequest,
@@ -223,4 +224,11 @@ Deno.test("RemoteControlClient: aborting a read closes the connection", async ()
   ac.abort();
   assertEquals((await p).message, "aborted");
   assert(m.isClosed(), "closed on abort");
+});
+
+Deno.test("PollBackoff: 50 ms twice, then doubling to the poll period", () => {
+  const b = new PollBackoff(1000);
+  assertEquals(Array.from({ length: 7 }, () => b.next()), [50, 50, 100, 200, 400, 800, 1000]);
+  const short = new PollBackoff(80);
+  assertEquals([short.next(), short.next(), short.next()], [50, 50, 80]);
 });
