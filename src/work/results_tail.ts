@@ -63,91 +63,127 @@ async function openOrNull(path: string): Promise<Deno.FsFile | null> {
   }
 }
 
-/** A stream of the unit's stdout from byte `startpos`. */
-export function tailResults(o: TailOptions): ReadableStream<Uint8Array> {
-  const paths = unitPaths(o.dir);
-  const stop = new AbortController();
-  const signal = AbortSignal.any([stop.signal, o.signal]);
-  let file: Deno.FsFile | null = null;
-  let offset = Math.max(0, Math.trunc(o.startpos));
-  let missingSince = -1;
+/** What the tail does next after a step: end the stream, look again now, or wait a poll. */
+type Next = "end" | "again" | "wait";
+
+/** The state of one results stream (see the module doc for the order of looks). */
+class Tail {
+  readonly #o: TailOptions;
+  readonly #paths: ReturnType<typeof unitPaths>;
+  readonly #stop = new AbortController();
+  readonly signal: AbortSignal;
+  readonly #readStatus: (dir: string) => Promise<StatusFileData>;
+  #file: Deno.FsFile | null = null;
+  #offset: number;
+  #missingSince = -1;
   /** A final status was seen after the last empty read: one more empty read ends the stream. */
-  let lastLook = false;
-  const readStatus = o.readStatus ?? loadStatus;
-  let buf = new Uint8Array(READ_CHUNK);
-  const finish = (c: ReadableStreamDefaultController<Uint8Array>) => {
-    file?.close();
-    file = null;
-    stop.abort();
+  #lastLook = false;
+  #buf = new Uint8Array(READ_CHUNK);
+
+  constructor(o: TailOptions) {
+    this.#o = o;
+    this.#paths = unitPaths(o.dir);
+    this.signal = AbortSignal.any([this.#stop.signal, o.signal]);
+    this.#offset = Math.max(0, Math.trunc(o.startpos));
+    this.#readStatus = o.readStatus ?? loadStatus;
+  }
+
+  /** Send the next chunk, or end the stream; waits while there is nothing yet. */
+  async pull(c: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    try {
+      for (;;) {
+        if (this.signal.aborted) return this.finish(c);
+        let next: Next | null = this.#file ? null : await this.#open();
+        if (next === null) {
+          const n = await this.#file!.read(this.#buf);
+          if (n !== null && n > 0) return this.#emit(c, n);
+          next = await this.#afterEmptyRead();
+        }
+        if (next === "end") return this.finish(c);
+        if (next === "wait") await delay(this.#o.pollMs, this.signal);
+      }
+    } catch (e) {
+      if (!this.signal.aborted) {
+        this.#o.logger.warning(`[${this.#o.unitId}] results stream: ${errorText(e)}`);
+      }
+      this.finish(c);
+    }
+  }
+
+  /** Open stdout at the offset (null = opened); without it, the status decides. */
+  async #open(): Promise<Next | null> {
+    this.#file = await openOrNull(this.#paths.stdout);
+    if (!this.#file) {
+      // no stdout yet (or any more): the status decides whether to wait
+      const s = await statusOrGone(this.#o.dir, this.#readStatus);
+      if (!s) return "end";
+      // final: the output (if any) is complete now, but it may have appeared since the
+      // failed open — look once more before concluding there is none
+      if (isFinal(s.State)) this.#file = await openOrNull(this.#paths.stdout);
+      if (!this.#file) return isFinal(s.State) ? "end" : "wait";
+    }
+    // reads continue from where the last one ended, also after end of file
+    if (this.#offset > 0) await this.#file.seek(this.#offset, Deno.SeekMode.Start);
+    return null;
+  }
+
+  #emit(c: ReadableStreamDefaultController<Uint8Array>, n: number): void {
+    this.#offset += n;
+    this.#missingSince = -1;
+    this.#lastLook = false;
+    // a big read hands its buffer over; a small one (tailing a slow job) a copy
+    if (n < READ_CHUNK / 4) c.enqueue(this.#buf.slice(0, n));
+    else {
+      c.enqueue(this.#buf.subarray(0, n));
+      this.#buf = new Uint8Array(READ_CHUNK);
+    }
+  }
+
+  /** Nothing to read: the status says whether the output is complete. */
+  async #afterEmptyRead(): Promise<Next> {
+    if (this.#lastLook) return "end";
+    const s = await statusOrGone(this.#o.dir, this.#readStatus);
+    if (!s) return "end";
+    if (isComplete(s.State) && this.#offset >= s.StdoutSize) return "end";
+    if (s.State === WorkState.Canceled) {
+      // output written between the empty read and the Canceled status is still sent
+      this.#lastLook = true;
+      return "again";
+    }
+    const now = this.#o.clock.now();
+    try {
+      await Deno.stat(this.#paths.stdout);
+      this.#missingSince = -1;
+    } catch {
+      // stdout removed under us: give up after STDOUT_MISSING_LIMIT_MS like upstream
+      if (this.#missingSince < 0) this.#missingSince = now;
+      else if (now - this.#missingSince >= STDOUT_MISSING_LIMIT_MS) return "end";
+    }
+    return "wait";
+  }
+
+  finish(c: ReadableStreamDefaultController<Uint8Array>): void {
+    this.#file?.close();
+    this.#file = null;
+    this.#stop.abort();
     try {
       c.close();
     } catch {
       // already closed (the consumer cancelled): nothing left to end
     }
-  };
+  }
+
+  /** The consumer cancelled: the pull loop closes the file when it notices. */
+  cancel(): void {
+    this.#stop.abort();
+  }
+}
+
+/** A stream of the unit's stdout from byte `startpos`. */
+export function tailResults(o: TailOptions): ReadableStream<Uint8Array> {
+  const t = new Tail(o);
   return new ReadableStream<Uint8Array>({
-    pull: async (c) => {
-      try {
-        for (;;) {
-          if (signal.aborted) return finish(c);
-          if (!file) {
-            file = await openOrNull(paths.stdout);
-            if (!file) {
-              // no stdout yet (or any more): the status decides whether to wait
-              const s = await statusOrGone(o.dir, readStatus);
-              if (!s) return finish(c);
-              // final: the output (if any) is complete now, but it may have appeared since
-              // the failed open — look once more before concluding there is none
-              if (isFinal(s.State)) file = await openOrNull(paths.stdout);
-              if (!file) {
-                if (isFinal(s.State)) return finish(c);
-                await delay(o.pollMs, signal);
-                continue;
-              }
-            }
-            // reads continue from where the last one ended, also after end of file
-            if (offset > 0) await file.seek(offset, Deno.SeekMode.Start);
-          }
-          const n = await file.read(buf);
-          if (n !== null && n > 0) {
-            offset += n;
-            missingSince = -1;
-            lastLook = false;
-            // a big read hands its buffer over; a small one (tailing a slow job) a copy
-            if (n < READ_CHUNK / 4) c.enqueue(buf.slice(0, n));
-            else {
-              c.enqueue(buf.subarray(0, n));
-              buf = new Uint8Array(READ_CHUNK);
-            }
-            return;
-          }
-          if (lastLook) return finish(c);
-          const s = await statusOrGone(o.dir, readStatus);
-          if (!s) return finish(c);
-          if (isComplete(s.State) && offset >= s.StdoutSize) return finish(c);
-          if (s.State === WorkState.Canceled) {
-            // output written between the empty read and the Canceled status is still sent
-            lastLook = true;
-            continue;
-          }
-          try {
-            await Deno.stat(paths.stdout);
-            missingSince = -1;
-          } catch {
-            // stdout removed under us: give up after STDOUT_MISSING_LIMIT_MS like upstream
-            if (missingSince < 0) missingSince = o.clock.now();
-            else if (o.clock.now() - missingSince >= STDOUT_MISSING_LIMIT_MS) return finish(c);
-          }
-          await delay(o.pollMs, signal);
-        }
-      } catch (e) {
-        if (!signal.aborted) o.logger.warning(`[${o.unitId}] results stream: ${errorText(e)}`);
-        finish(c);
-      }
-    },
-    cancel: () => {
-      stop.abort();
-      // the pull loop closes the file when it notices
-    },
+    pull: (c) => t.pull(c),
+    cancel: () => t.cancel(),
   }, { highWaterMark: 0 });
 }
