@@ -62,11 +62,17 @@ function assertBackoff(changes: number[], ms: number): void {
   }
 }
 
-Deno.test("duplicate notice: a forger on one link following every epoch for 60 s does not stop the node", () => {
+/** Two routers v —— m, converged. */
+function pairVM(): Sim {
   const sim = new Sim();
   for (const id of ["v", "m"]) sim.addNode(id);
   sim.connect("v", "m");
   sim.run(500);
+  return sim;
+}
+
+Deno.test("duplicate notice: a forger on one link following every epoch for 60 s does not stop the node", () => {
+  const sim = pairVM();
   const evil = new HostilePeer(sim, "v", "evil");
   const e0 = sim.r("v").epoch;
   const changes = forge(sim, evil, "v", 60_000);
@@ -86,10 +92,7 @@ Deno.test("duplicate notice: a forger on one link following every epoch for 60 s
 });
 
 Deno.test("duplicate notice: a forger two hops away (one link into the node) does not stop it", () => {
-  const sim = new Sim();
-  for (const id of ["v", "m"]) sim.addNode(id);
-  sim.connect("v", "m");
-  sim.run(500);
+  const sim = pairVM();
   const evil = new HostilePeer(sim, "m", "evil");
   // every 1.5 s (each notice past the old rule's one-second merge window) with a large epoch
   const changes = forge(sim, evil, "v", 60_000, 1500, true);
@@ -99,10 +102,7 @@ Deno.test("duplicate notice: a forger two hops away (one link into the node) doe
 });
 
 Deno.test("duplicate notice: a held notice with a larger epoch is answered with a counter-notice", () => {
-  const sim = new Sim();
-  for (const id of ["v", "m"]) sim.addNode(id);
-  sim.connect("v", "m");
-  sim.run(500);
+  const sim = pairVM();
   const evil = new HostilePeer(sim, "v", "evil");
   const e0 = sim.r("v").epoch;
   evil.sendUpdate(update({ NodeID: "v", UpdateEpoch: e0 - 1n, SuspectedDuplicate: e0 }));
