@@ -123,23 +123,19 @@ async function makePki(dir: string): Promise<void> {
   await sh(o, ["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"], dir);
 }
 
+/** The head of a kwok pod `Stage` named `name`, up to its selector's expressions. */
+function stageHead(name: string): string {
+  return `apiVersion: kwok.x-k8s.io/v1alpha1\nkind: Stage\nmetadata:\n  name: ${name}\nspec:\n` +
+    `  resourceRef:\n    apiGroup: v1\n    kind: Pod\n  selector:\n    matchExpressions:\n`;
+}
+
 function podStages(): string {
   const notDeleted = `    - key: '.metadata.deletionTimestamp'\n      operator: 'DoesNotExist'\n`;
   const containers = (state: string, ready: boolean) =>
     `      containerStatuses:\n      {{ range .spec.containers }}\n      - image: {{ .image | Quote }}\n` +
     `        name: {{ .name | Quote }}\n        ready: ${ready}\n        restartCount: 0\n` +
     `        state:\n${state}      {{ end }}\n`;
-  const pullBackoff = `apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: pod-image-pull-backoff
-spec:
-  resourceRef:
-    apiGroup: v1
-    kind: Pod
-  selector:
-    matchExpressions:
-${notDeleted}    - key: '.status.phase'
+  const pullBackoff = `${stageHead("pod-image-pull-backoff")}${notDeleted}    - key: '.status.phase'
       operator: 'In'
       values: ['Pending']
     - key: '.spec.containers.[].image'
@@ -162,17 +158,7 @@ ${
     )
   }      phase: Pending
 `;
-  const ready = `apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: pod-ready
-spec:
-  resourceRef:
-    apiGroup: v1
-    kind: Pod
-  selector:
-    matchExpressions:
-${notDeleted}    - key: '.status.phase'
+  const ready = `${stageHead("pod-ready")}${notDeleted}    - key: '.status.phase'
       operator: 'In'
       values: ['Pending']
     - key: '.spec.containers.[].image'
@@ -201,17 +187,9 @@ ${
       phase: Running
       startTime: {{ $now | Quote }}
 `;
-  const complete = `apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: pod-complete-on-annotation
-spec:
-  resourceRef:
-    apiGroup: v1
-    kind: Pod
-  selector:
-    matchExpressions:
-${notDeleted}    - key: '.status.phase'
+  const complete = `${
+    stageHead("pod-complete-on-annotation")
+  }${notDeleted}    - key: '.status.phase'
       operator: 'In'
       values: ['Running']
     - key: '.metadata.annotations["${EXIT_ANNOTATION}"]'
@@ -231,17 +209,7 @@ ${
     )
   }      phase: {{ if eq $code "0" }}Succeeded{{ else }}Failed{{ end }}
 `;
-  const del = `apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: pod-delete
-spec:
-  resourceRef:
-    apiGroup: v1
-    kind: Pod
-  selector:
-    matchExpressions:
-    - key: '.metadata.deletionTimestamp'
+  const del = `${stageHead("pod-delete")}    - key: '.metadata.deletionTimestamp'
       operator: 'Exists'
   next:
     delete: true
