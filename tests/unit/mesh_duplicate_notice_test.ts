@@ -126,7 +126,7 @@ Deno.test("duplicate notice: a held notice with a larger epoch is answered with 
  * a1 (older) and a2 (newer) share ID `a`; a1–b, b–c, b–d; a2 is attached to `links` (not to b:
  * b is connected to a1 already and would refuse a second `a`).
  */
-function twoInstances(links: string[]): Sim {
+function twoInstances(links: string[], a2: Partial<RouterOptions> = {}): Sim {
   const sim = new Sim();
   sim.addNode("a", { epoch: 1000n << 24n }, "a1");
   for (const id of ["b", "c", "d"]) sim.addNode(id);
@@ -134,7 +134,7 @@ function twoInstances(links: string[]): Sim {
   sim.connect("b", "c");
   sim.connect("b", "d");
   sim.run(1000);
-  sim.addNode("a", { epoch: 2000n << 24n }, "a2");
+  sim.addNode("a", { epoch: 2000n << 24n, ...a2 }, "a2");
   for (const l of links) sim.connect("a2", l);
   return sim;
 }
@@ -270,16 +270,7 @@ Deno.test("duplicate notice: with duplicateNotice stay, the ring forger does not
 });
 
 Deno.test("duplicate notice: with duplicateNotice stay, a real duplicate heard over two links stays up too", () => {
-  const sim = new Sim();
-  sim.addNode("a", { epoch: 1000n << 24n }, "a1");
-  for (const id of ["b", "c", "d"]) sim.addNode(id);
-  sim.connect("a1", "b");
-  sim.connect("b", "c");
-  sim.connect("b", "d");
-  sim.run(1000);
-  sim.addNode("a", { epoch: 2000n << 24n, duplicateNotice: "stay" }, "a2");
-  sim.connect("a2", "c");
-  sim.connect("a2", "d");
+  const sim = twoInstances(["c", "d"], { duplicateNotice: "stay" });
   sim.run(60_000);
   assertEquals(sim.rec("a2").shutdown, undefined);
   assertEquals(sim.rec("a1").shutdown, undefined);
