@@ -24,16 +24,28 @@ import {
 
 const f0 = (x: number) => x.toFixed(0);
 
-/** `--version` wall time: median and min over `n` runs. */
+/** CPU ms (user+system) of this process's reaped children so far (cutime+cstime, 10 ms ticks). */
+function reapedChildrenCpuMs(): number {
+  const stat = Deno.readTextFileSync("/proc/self/stat");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+  return (f[13] + f[14]) * 10;
+}
+
+/**
+ * `--version` wall time (median and min over `n` runs) and CPU per run (user+system, mean over
+ * the runs: the share of the machine it costs, steadier than wall time on a loaded host).
+ */
 async function versionWall(impl: Impl, n = 20): Promise<string> {
   const [cmd, ...args] = impl.argv(["--version"]);
   const xs: number[] = [];
+  const cpu0 = reapedChildrenCpuMs();
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
     await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output();
     xs.push(performance.now() - t0);
   }
-  return `median ${f0(median(xs))} ms (min ${f0(Math.min(...xs))})`;
+  const cpu = (reapedChildrenCpuMs() - cpu0) / n;
+  return `median ${f0(median(xs))} ms (min ${f0(Math.min(...xs))}), CPU ${f0(cpu)} ms`;
 }
 
 /** exec → status for a node with a control socket and a tcp listener; median of `n`. */
