@@ -134,7 +134,7 @@ function selfCpuSeconds(): number | null {
 }
 
 /** A full GC (with `gc`) and malloc_trim, as far as this runtime allows. */
-type Reclaim = () => Promise<void>;
+export type Reclaim = () => Promise<void>;
 
 /**
  * The explicit GC: `globalThis.gc` when V8 runs with `--expose-gc`, else through node:v8 and
@@ -157,27 +157,98 @@ async function loadGc(logger: Logger): Promise<(() => void) | null> {
   }
 }
 
-/** glibc's malloc_trim(0) through FFI; null where there is no glibc or no FFI permission. */
-function loadTrim(logger: Logger): (() => void) | null {
-  try {
+/** What {@link loadTrim} needs from the runtime (replaced in tests). */
+export interface TrimRuntime {
+  /** `Deno.build.os`. */
+  os: string;
+  /** FFI permission already granted (asked without prompting). */
+  ffiGranted(): boolean;
+  /** Open glibc and return its `malloc_trim`; throws where there is no such library. */
+  open(): (pad: bigint) => number;
+}
+
+const RUNTIME: TrimRuntime = {
+  os: Deno.build.os,
+  ffiGranted: () => {
+    try {
+      return Deno.permissions.querySync({ name: "ffi" }).state === "granted";
+    } catch {
+      return false;
+    }
+  },
+  open: () => {
     const libc = Deno.dlopen("libc.so.6", {
       malloc_trim: { parameters: ["usize"], result: "i32" },
     });
-    return () => void libc.symbols.malloc_trim(0n);
-  } catch (e) {
-    logger.debug(`memory: malloc_trim unavailable: ${errorText(e)}`);
+    return (pad) => libc.symbols.malloc_trim(pad);
+  },
+};
+
+/**
+ * glibc's `malloc_trim(0)` through FFI, opened on first use; null (after one log line) where
+ * it cannot work: not Linux, no FFI permission (checked first: `Deno.dlopen` would otherwise
+ * prompt on a terminal), or no glibc (musl: no `libc.so.6` / no `malloc_trim`).
+ */
+export function loadTrim(logger: Logger, rt: TrimRuntime = RUNTIME): (() => void) | null {
+  const off = (why: string) => {
+    logger.info(`memory: freed native memory stays with the allocator (${why})`);
     return null;
+  };
+  if (rt.os !== "linux") return off(`malloc_trim is glibc's; this is ${rt.os}`);
+  if (!rt.ffiGranted()) return off("malloc_trim needs --allow-ffi");
+  try {
+    const trim = rt.open();
+    return () => void trim(0n);
+  } catch (e) {
+    return off(`no glibc malloc_trim: ${errorText(e)}`);
   }
 }
 
-function makeReclaimer(logger: Logger): Reclaim {
+/** The steps of one reclaim; {@link makeReclaimer}'s defaults are the real ones. */
+export interface ReclaimSteps {
+  /** Empty the buffer pools (so the GC can free them). */
+  trimPools(): void;
+  /** The explicit GC, loaded on first use; null where there is none. */
+  loadGc(): Promise<(() => void) | null>;
+  /** malloc_trim, loaded on first use; null where there is none. */
+  loadTrim(): (() => void) | null;
+}
+
+/**
+ * One reclaim: pools, GC, malloc_trim. The GC and trim hooks are loaded once, on the first
+ * reclaim (never for an idle node); a step that is missing or throws is skipped with one log
+ * line and the others still run — a reclaim never takes the node down.
+ */
+export function makeReclaimer(
+  logger: Logger,
+  steps: ReclaimSteps = {
+    trimPools: runIdleTrims,
+    loadGc: () => loadGc(logger),
+    loadTrim: () => loadTrim(logger),
+  },
+): Reclaim {
   let gc: Promise<(() => void) | null> | null = null;
   let trim: (() => void) | null | undefined;
+  const failed = new Set<string>();
+  const step = async (name: string, f: () => unknown) => {
+    try {
+      await f();
+    } catch (e) {
+      if (failed.has(name)) return;
+      failed.add(name);
+      logger.warning(`memory: idle reclaim step ${name} failed (skipped): ${errorText(e)}`);
+    }
+  };
   return async () => {
-    runIdleTrims(); // pooled buffers first, so the GC can free them
-    (await (gc ??= loadGc(logger)))?.();
-    if (trim === undefined) trim = loadTrim(logger);
-    trim?.();
+    await step("pools", steps.trimPools);
+    await step("gc", async () => (await (gc ??= steps.loadGc()))?.());
+    await step("malloc_trim", () => {
+      if (trim === undefined) {
+        trim = null; // loaded once: a loader that throws is not tried again
+        trim = steps.loadTrim();
+      }
+      trim?.();
+    });
   };
 }
 
