@@ -1,5 +1,12 @@
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { loadTrim, makeReclaimer, ReclaimPolicy, type TrimRuntime } from "../../src/node/memory.ts";
+import {
+  FIRST_TRIM_NATIVE,
+  loadTrim,
+  makeReclaimer,
+  nativePrivate,
+  ReclaimPolicy,
+  type TrimRuntime,
+} from "../../src/node/memory.ts";
 import { Logger } from "../../src/log.ts";
 
 const MiB = 1048576;
@@ -163,4 +170,16 @@ Deno.test({
     // "--allow-ffi", not a dlopen error: the permission was checked before any dlopen
     assert(lines[0].includes(Deno.build.os === "linux" ? "--allow-ffi" : "this is"), lines[0]);
   },
+});
+
+Deno.test("memory: native private memory is RssAnon minus V8's heap (first-idle trim input)", () => {
+  const status = "Name:\tdeno\nVmRSS:\t   61000 kB\nRssAnon:\t   26624 kB\nRssFile:\t  34000 kB\n";
+  assertEquals(nativePrivate(status, 9 * MiB), 17 * MiB);
+  assert(nativePrivate(status, 9 * MiB)! > FIRST_TRIM_NATIVE, "a first start's 17 MiB trims");
+  assert(nativePrivate(status.replace("26624", "15564"), 9 * MiB)! < FIRST_TRIM_NATIVE, "warm");
+  assertEquals(nativePrivate("Name:\tdeno\n", 0), null, "no RssAnon line: unknown");
+  if (Deno.build.os === "linux") {
+    const own = nativePrivate(Deno.readTextFileSync("/proc/self/status"), 0);
+    assert(own !== null && own > 0, "this process's /proc/self/status has RssAnon");
+  }
 });
