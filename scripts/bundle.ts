@@ -11,15 +11,6 @@
  * CommonJS npm code uses it (and imports it by name). Those bare imports of a chunk holding no
  * module of ours are dropped, so `--version`, `ctl` and the work runner start without it.
  *
- * A second fix-up: every `import("./chunk.js")` becomes `import(String("./chunk.js"))`. With
- * a literal specifier Deno's module graph reads and analyses, at start, every chunk any dynamic
- * import could reach (all 55: QUIC, TLS, the Node-crypto users, websocket, kube...) and keeps
- * that graph for the process's life, though a node evaluates about half of them. A computed
- * specifier is resolved the same way (relative to the importing chunk) but only when the
- * `import()` runs. Measured on an idle node: 28 instead of 55 chunks read, RSS 50.4–50.9 →
- * 48.9–49.0 MiB (private anon 17.0 → 16.4), exec → status median 117 → 105 ms (load ≈ 6).
- * `deno compile` is not affected (it compiles main.ts, whose literal imports it must see).
- *
  * And one choice: the bundle takes `yaml`'s own ES module build (its package's "default"
  * export, plain JavaScript) instead of the CommonJS build Deno's "node" condition picks, which
  * `require`s node:process and node:buffer and so loads the Node compatibility layer for
@@ -36,27 +27,6 @@ const DENO = Deno.execPath();
 /** A chunk with no `// <source file>` section holds only bundler helpers. */
 function helpersOnly(text: string): boolean {
   return !/^\/\/ \S+\.(?:[cm]?[jt]s|json)$/m.test(text);
-}
-
-/**
- * The two fix-ups of one chunk's text: bare imports of helper-only chunks dropped, and
- * `import("./x.js")` made `import(String("./x.js"))` (read when it runs, not at start).
- */
-export function fixChunk(
-  text: string,
-  helperChunks: Set<string>,
-): { text: string; dropped: number; deferred: number } {
-  let dropped = 0;
-  let deferred = 0;
-  const next = text.replace(/^import "\.\/([\w-]+\.js)";\n/gm, (line, name: string) => {
-    if (!helperChunks.has(name)) return line;
-    dropped++;
-    return "";
-  }).replace(/\bimport\("(\.\/[\w-]+\.js)"\)/g, (_, spec: string) => {
-    deferred++;
-    return `import(String("${spec}"))`;
-  });
-  return { text: next, dropped, deferred };
 }
 
 async function main(): Promise<number> {
@@ -92,20 +62,18 @@ async function main(): Promise<number> {
     files.filter((e) => helpersOnly(Deno.readTextFileSync(`${DIST}/${e.name}`))).map((e) => e.name),
   );
   let dropped = 0;
-  let deferred = 0;
   for (const e of files) {
     const path = `${DIST}/${e.name}`;
     const text = Deno.readTextFileSync(path);
-    const fixed = fixChunk(text, helperChunks);
-    dropped += fixed.dropped;
-    deferred += fixed.deferred;
-    if (fixed.text !== text) Deno.writeTextFileSync(path, fixed.text);
+    const next = text.replace(/^import "\.\/([\w-]+\.js)";\n/gm, (line, name: string) => {
+      if (!helperChunks.has(name)) return line;
+      dropped++;
+      return "";
+    });
+    if (next !== text) Deno.writeTextFileSync(path, next);
   }
   await Deno.rename(`${DIST}/main.js`, `${DIST}/receptor.js`);
-  console.log(
-    `dist/receptor.js + ${files.length - 1} chunks (${dropped} shim imports dropped, ` +
-      `${deferred} dynamic imports loaded on use)`,
-  );
+  console.log(`dist/receptor.js + ${files.length - 1} chunks (${dropped} shim imports dropped)`);
   return 0;
 }
 
