@@ -49,10 +49,16 @@ export class LinkQueue {
     this.#bytes += bytes.length;
   }
 
-  /** Drop the message queued under `key` if `match` says so (the peer has it already). */
-  dropIf(key: string, match: (bytes: Uint8Array) => boolean): void {
+  /**
+   * Drop the message queued under `key` if its first `head + 1` bytes equal those of `bytes`
+   * (the peer sent us the same message: for a routing update, `head` is the closing quote of
+   * its UpdateID, so equal heads mean the same NodeID and UpdateID; compared byte for byte,
+   * no string or closure per copy).
+   */
+  dropCopy(key: string, bytes: Uint8Array, head: number): void {
     const b = this.#items.get(key);
-    if (b === undefined || !match(b)) return;
+    if (head < 0 || b === undefined || b.length <= head || bytes.length <= head) return;
+    for (let i = head; i >= 0; i--) if (b[i] !== bytes[i]) return;
     this.#items.delete(key);
     this.#bytes -= b.length;
   }
@@ -140,9 +146,9 @@ export class FloodQueues {
     return this.#queues.get(linkId)?.size ?? 0;
   }
 
-  /** Drop the message queued for `linkId` under `key` if `match` says so. */
-  dropIf(linkId: number, key: string, match: (bytes: Uint8Array) => boolean): void {
-    this.#queues.get(linkId)?.dropIf(key, match);
+  /** {@link LinkQueue.dropCopy} on the queue of `linkId`. */
+  dropCopy(linkId: number, key: string, bytes: Uint8Array, head: number): void {
+    this.#queues.get(linkId)?.dropCopy(key, bytes, head);
   }
 
   /** True if some link has messages waiting to be released. */

@@ -31,7 +31,7 @@ import {
   type WorkCommand,
 } from "./messages.ts";
 import { NameTable } from "./name_table.ts";
-import { peekUpdateKey, peekUpdateNode } from "./update_peek.ts";
+import { peekUpdateKey, peekUpdateNode, updateHeadEnd } from "./update_peek.ts";
 import { cryptoRandom, makeEpoch, type RandomSource, randomString } from "./random.ts";
 import { Topology } from "./topology.ts";
 import { RouteTable } from "./route_table.ts";
@@ -371,7 +371,7 @@ export class Router {
       const id = peekUpdateKey(bytes);
       if (id !== undefined && this.#updates.seenByKey(id)) {
         this.counters.routingUpdatesFromRemote++;
-        if (this.#floods.queued(l.id) > 0) this.#dropQueuedCopy(l.id, bytes, id);
+        if (this.#floods.queued(l.id) > 0) this.#dropQueuedCopy(l.id, bytes);
         return;
       }
     }
@@ -415,11 +415,11 @@ export class Router {
     }
   }
 
-  /** The peer on `linkId` sent us update `id`: it needs no copy from us any more. */
-  #dropQueuedCopy(linkId: number, bytes: Uint8Array, id: string | number): void {
+  /** The peer on `linkId` sent us this update: it needs no copy from us any more. */
+  #dropQueuedCopy(linkId: number, bytes: Uint8Array): void {
     const node = peekUpdateNode(bytes);
     if (node === undefined) return;
-    this.#floods.dropIf(linkId, updateKey(node), (queued) => peekUpdateKey(queued) === id);
+    this.#floods.dropCopy(linkId, updateKey(node), bytes, updateHeadEnd(bytes));
   }
 
   // ---------------------------------------------------------------- flooding and shutdown

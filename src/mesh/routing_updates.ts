@@ -17,9 +17,9 @@ import {
   type NoticeVerdict,
 } from "./duplicate_notice.ts";
 import type { RouterOutput } from "./router_types.ts";
-import { SeenSet } from "./seen_set.ts";
+import { seenKey, SeenSet } from "./seen_set.ts";
 import type { Topology } from "./topology.ts";
-import { connArrays } from "./update_fast.ts";
+import { connArrays, GoUpdate } from "./update_fast.ts";
 import { UpdateStore } from "./update_store.ts";
 
 /** On-demand flood / route computation delay (ms). */
@@ -277,7 +277,8 @@ export class RoutingUpdates {
       return;
     }
     if (u.NodeID === h.nodeId) return this.#aboutUs(u, fromPeer);
-    if (!this.#seen.add(u.UpdateID, h.now())) return;
+    const key = u instanceof GoUpdate ? u.seenKey : seenKey(u.UpdateID);
+    if (!this.#seen.addKey(key, h.now())) return;
     if (u.SuspectedDuplicate !== 0n) {
       h.logger.warning(
         `Node ${u.NodeID} with epoch ${u.UpdateEpoch} sent update ${u.UpdateID} suspecting a ` +

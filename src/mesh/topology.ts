@@ -11,7 +11,7 @@
 
 import type { RoutingUpdate } from "./messages.ts";
 import { RouteHeap } from "./route_heap.ts";
-import { type ConnArrays, connArrays } from "./update_fast.ts";
+import { type ConnArrays, connArrays, GoUpdate, joinU64, u64Hi, u64Lo } from "./update_fast.ts";
 
 /** The (epoch, sequence) pair last accepted from a node, and when (`clock.now()`). */
 export interface NodeVersion {
@@ -40,6 +40,29 @@ export interface Routes {
 }
 
 const REJECTED: ApplyResult = { accepted: false };
+
+/** Epoch and sequence of the update read last by {@link readVersion}, as 32-bit halves. */
+let vEh = 0, vEl = 0, vSh = 0, vSl = 0;
+
+/** Read `u`'s epoch and sequence into the halves above (no BigInt for a fast-path update). */
+function readVersion(u: RoutingUpdate): void {
+  if (u instanceof GoUpdate) {
+    vEh = u.epochHi;
+    vEl = u.epochLo;
+    vSh = u.seqHi;
+    vSl = u.seqLo;
+  } else {
+    vEh = u64Hi(u.UpdateEpoch);
+    vEl = u64Lo(u.UpdateEpoch);
+    vSh = u64Hi(u.UpdateSequence);
+    vSl = u64Lo(u.UpdateSequence);
+  }
+}
+
+/** Sign of (ah, al) − (bh, bl) as u64 halves. */
+function cmp(ah: number, al: number, bh: number, bl: number): number {
+  return ah !== bh ? (ah < bh ? -1 : 1) : al === bl ? 0 : al < bl ? -1 : 1;
+}
 /** Shared by every node without inbound edges; never modified (appends make a new array). */
 const NONE: number[] = [];
 
@@ -79,12 +102,15 @@ const ROW_MAP_MIN = 12;
  */
 export class Topology {
   /**
-   * Last accepted (epoch, sequence) and when, per node index (undefined epoch: no version);
-   * a node with a version keeps its index. Per-index arrays, not a Map of objects: every node
-   * holds one per known node.
+   * Last accepted (epoch, sequence) and when, per node index, epoch and sequence as high and
+   * low 32-bit halves (numbers: no BigInt kept or compared; epoch high -1: no version); a node
+   * with a version keeps its index. Per-index arrays, not a Map of objects: every node holds
+   * one per known node.
    */
-  readonly #epoch: (bigint | undefined)[] = [];
-  readonly #seq: bigint[] = [];
+  readonly #eHi: number[] = [];
+  readonly #eLo: number[] = [];
+  readonly #sHi: number[] = [];
+  readonly #sLo: number[] = [];
   readonly #at: number[] = [];
   /** Nodes with a version, least recently accepted first: a list threaded through indices. */
   readonly #prev: number[] = [];
@@ -147,8 +173,8 @@ export class Topology {
     this.#inCount[i] = 0;
     this.#mark[i] = 0;
     this.#slot[i] = 0;
-    this.#epoch[i] = undefined;
-    this.#seq[i] = 0n;
+    this.#eHi[i] = -1;
+    this.#eLo[i] = this.#sHi[i] = this.#sLo[i] = 0;
     this.#at[i] = 0;
     this.#prev[i] = this.#next[i] = -1;
     this.onName?.(name);
@@ -158,8 +184,7 @@ export class Topology {
   /** Frees the index of a node nothing refers to any more. */
   #release(i: number): void {
     if (
-      i === this.#self || this.#to[i] !== undefined || this.#inCount[i] > 0 ||
-      this.#epoch[i] !== undefined
+      i === this.#self || this.#to[i] !== undefined || this.#inCount[i] > 0 || this.#eHi[i] >= 0
     ) return;
     if (this.#index.get(this.#names[i]) !== i) return; // freed already
     this.#index.delete(this.#names[i]);
@@ -233,14 +258,18 @@ export class Topology {
   /** True if an update of `node` was accepted (it has a version). */
   isKnown(node: string): boolean {
     const i = this.#index.get(node);
-    return i !== undefined && this.#epoch[i] !== undefined;
+    return i !== undefined && this.#eHi[i] >= 0;
   }
 
   /** The version last accepted from `node`, if any (a copy). */
   version(node: string): NodeVersion | undefined {
     const i = this.#index.get(node);
-    const epoch = i === undefined ? undefined : this.#epoch[i];
-    return epoch === undefined ? undefined : { epoch, sequence: this.#seq[i!], at: this.#at[i!] };
+    if (i === undefined || this.#eHi[i] < 0) return undefined;
+    return {
+      epoch: joinU64(this.#eHi[i], this.#eLo[i]),
+      sequence: joinU64(this.#sHi[i], this.#sLo[i]),
+      at: this.#at[i],
+    };
   }
 
   /** The remote node whose last accepted update is oldest, with that version. */
@@ -271,8 +300,8 @@ export class Topology {
   forget(node: string): void {
     const i = this.#index.get(node);
     if (i === undefined) return;
-    if (this.#epoch[i] !== undefined) {
-      this.#epoch[i] = undefined;
+    if (this.#eHi[i] >= 0) {
+      this.#eHi[i] = -1;
       this.#unlink(i);
       this.#known--;
     }
@@ -290,18 +319,19 @@ export class Topology {
    */
   applyUpdate(u: RoutingUpdate, now = 0): ApplyResult {
     const i = this.#index.get(u.NodeID);
-    const epoch = i === undefined ? undefined : this.#epoch[i];
-    if (epoch !== undefined) {
-      if (u.UpdateEpoch < epoch) return REJECTED;
-      if (u.UpdateEpoch === epoch && u.UpdateSequence <= this.#seq[i!]) return REJECTED;
-    }
-    const known = epoch !== undefined;
-    const restarted = known && u.UpdateEpoch > epoch;
+    readVersion(u);
+    const known = i !== undefined && this.#eHi[i] >= 0;
+    const byEpoch = known ? cmp(vEh, vEl, this.#eHi[i], this.#eLo[i]) : 1;
+    if (byEpoch < 0) return REJECTED;
+    if (byEpoch === 0 && cmp(vSh, vSl, this.#sHi[i!], this.#sLo[i!]) <= 0) return REJECTED;
+    const restarted = known && byEpoch > 0;
     const j = i ?? this.#ensure(u.NodeID);
     if (known) this.#unlink(j);
     else this.#known++;
-    if (!known || restarted) this.#epoch[j] = u.UpdateEpoch; // an equal one stays: no new BigInt kept
-    this.#seq[j] = u.UpdateSequence;
+    this.#eHi[j] = vEh;
+    this.#eLo[j] = vEl;
+    this.#sHi[j] = vSh;
+    this.#sLo[j] = vSl;
     this.#at[j] = now;
     this.#linkLast(j);
     const conns = connArrays(u);
@@ -417,10 +447,16 @@ export class Topology {
    */
   applyDuplicateNotice(u: RoutingUpdate): void {
     const i = this.#index.get(u.NodeID);
-    const epoch = i === undefined ? undefined : this.#epoch[i];
-    if (epoch !== undefined && epoch === u.SuspectedDuplicate && u.UpdateEpoch < epoch) {
-      this.#epoch[i!] = u.UpdateEpoch;
-      this.#seq[i!] = u.UpdateSequence;
+    if (i === undefined || this.#eHi[i] < 0) return;
+    const dh = u64Hi(u.SuspectedDuplicate), dl = u64Lo(u.SuspectedDuplicate);
+    readVersion(u);
+    if (
+      cmp(dh, dl, this.#eHi[i], this.#eLo[i]) === 0 && cmp(vEh, vEl, dh, dl) < 0
+    ) {
+      this.#eHi[i] = vEh;
+      this.#eLo[i] = vEl;
+      this.#sHi[i] = vSh;
+      this.#sLo[i] = vSl;
     }
   }
 

@@ -69,6 +69,14 @@ function updateIdEnd(bytes: Uint8Array, s: number): number {
 }
 
 /**
+ * Index of the closing quote of the UpdateID of a routing-update message in Go's layout, or -1:
+ * two messages whose bytes agree up to it carry the same NodeID and UpdateID.
+ */
+export function updateHeadEnd(bytes: Uint8Array): number {
+  return updateIdEnd(bytes, updateIdStart(bytes));
+}
+
+/**
  * The NodeID of a routing-update message in Go's layout when it is plain ASCII without
  * escapes (the usual case), else undefined. Only a hint: used to find a queued copy to drop.
  */
