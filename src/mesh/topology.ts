@@ -11,6 +11,7 @@
 
 import type { RoutingUpdate } from "./messages.ts";
 import { RouteHeap } from "./route_heap.ts";
+import { RowPool } from "./row_pool.ts";
 import { type ConnArrays, connArrays, GoUpdate, joinU64, u64Hi, u64Lo } from "./update_fast.ts";
 
 /** The (epoch, sequence) pair last accepted from a node, and when (`clock.now()`). */
@@ -63,35 +64,6 @@ function readVersion(u: RoutingUpdate): void {
 function cmp(ah: number, al: number, bh: number, bl: number): number {
   return ah !== bh ? (ah < bh ? -1 : 1) : al === bl ? 0 : al < bl ? -1 : 1;
 }
-/** Shared by every node without inbound edges; never modified (appends make a new array). */
-const NONE: number[] = [];
-
-/**
- * `a` plus `v` at the end. Short arrays are copied to an exact-size one: a push would give
- * a small array room for 17 (most rows and inbound lists hold ~4 of a 1,000-node mesh).
- */
-function append(a: number[], v: number): number[] {
-  switch (a.length) { // literals: exact size, no copy loop
-    case 0:
-      return [v];
-    case 1:
-      return [a[0], v];
-    case 2:
-      return [a[0], a[1], v];
-    case 3:
-      return [a[0], a[1], a[2], v];
-    case 4:
-      return [a[0], a[1], a[2], a[3], v];
-    case 5:
-      return [a[0], a[1], a[2], a[3], a[4], v];
-  }
-  if (a.length >= 16) {
-    a.push(v);
-    return a;
-  }
-  return a.concat(v);
-}
-
 /** Rows longer than this get a target → position map for cost lookups (hubs). */
 const ROW_MAP_MIN = 12;
 
@@ -123,9 +95,8 @@ export class Topology {
   readonly #index = new Map<string, number>();
   readonly #names: string[] = [];
   readonly #free: number[] = [];
-  /** Row of each node: edge targets and their costs (parallel); undefined: no row. */
-  readonly #to: (number[] | undefined)[] = [];
-  readonly #cost: number[][] = [];
+  /** Row of each node: edge targets and their costs, in a shared pool (see row_pool.ts). */
+  readonly #rows = new RowPool();
   /** Target → position in a long row, built on demand. */
   readonly #pos: (Map<number, number> | undefined)[] = [];
   /**
@@ -166,8 +137,7 @@ export class Topology {
     i = this.#free.pop() ?? this.#names.length;
     this.#index.set(name, i);
     this.#names[i] = name;
-    this.#to[i] = undefined;
-    this.#cost[i] = NONE;
+    this.#rows.init(i);
     this.#pos[i] = undefined;
     this.#inHead[i] = -1;
     this.#inCount[i] = 0;
@@ -184,24 +154,25 @@ export class Topology {
   /** Frees the index of a node nothing refers to any more. */
   #release(i: number): void {
     if (
-      i === this.#self || this.#to[i] !== undefined || this.#inCount[i] > 0 || this.#eHi[i] >= 0
+      i === this.#self || this.#rows.len[i] >= 0 || this.#inCount[i] > 0 || this.#eHi[i] >= 0
     ) return;
     if (this.#index.get(this.#names[i]) !== i) return; // freed already
     this.#index.delete(this.#names[i]);
     this.#names[i] = "";
-    this.#cost[i] = NONE;
     this.#free.push(i);
   }
 
   /** Position of `to` in the row of `from`, or -1. */
   #find(from: number, to: number): number {
-    const row = this.#to[from];
-    if (row === undefined) return -1;
-    if (row.length < ROW_MAP_MIN) return row.indexOf(to);
+    const p = this.#rows, n = p.len[from], s = p.start[from], t = p.to;
+    if (n < ROW_MAP_MIN) {
+      for (let k = 0; k < n; k++) if (t[s + k] === to) return k;
+      return -1;
+    }
     let m = this.#pos[from];
     if (m === undefined) {
       m = new Map();
-      for (let k = 0; k < row.length; k++) m.set(row[k], k);
+      for (let k = 0; k < n; k++) m.set(t[s + k], k);
       this.#pos[from] = m;
     }
     return m.get(to) ?? -1;
@@ -210,18 +181,21 @@ export class Topology {
   /** Edges in `node`'s row. */
   rowSize(node: string): number {
     const i = this.#index.get(node);
-    return i === undefined ? 0 : this.#to[i]?.length ?? 0;
+    return i === undefined ? 0 : Math.max(0, this.#rows.len[i]);
   }
 
   #setEdge(from: number, to: number, cost: number): void {
-    const k = this.#find(from, to);
+    const k = this.#find(from, to), p = this.#rows;
     if (k >= 0) {
-      this.#cost[from][k] = cost;
+      p.cost[p.start[from] + k] = cost;
       return;
     }
-    const row = this.#to[from] = append(this.#to[from] ?? [], to);
-    this.#cost[from] = append(row.length === 1 ? [] : this.#cost[from], cost);
-    this.#pos[from]?.set(to, row.length - 1);
+    const n = Math.max(0, p.len[from]);
+    const s = p.reserve(from, n + 1, false);
+    p.to[s + n] = to;
+    p.cost[s + n] = cost;
+    p.len[from] = n + 1;
+    this.#pos[from]?.set(to, n);
     this.#inAdd(to, from);
     this.edgeCount++;
   }
@@ -229,8 +203,11 @@ export class Topology {
   #deleteEdge(from: number, to: number): void {
     const k = this.#find(from, to);
     if (k < 0) return;
-    this.#to[from]!.splice(k, 1); // keeps the order of the rest (tie-breaking of routes)
-    this.#cost[from].splice(k, 1);
+    // keeps the order of the rest (tie-breaking of routes)
+    const p = this.#rows, s = p.start[from], n = p.len[from];
+    p.to.copyWithin(s + k, s + k + 1, s + n);
+    p.cost.copyWithin(s + k, s + k + 1, s + n);
+    p.len[from] = n - 1;
     this.#pos[from] = undefined;
     this.#dropInbound(to, from);
   }
@@ -305,11 +282,12 @@ export class Topology {
       this.#unlink(i);
       this.#known--;
     }
-    const row = this.#to[i];
-    this.#to[i] = i === this.#self ? [] : undefined;
-    this.#cost[i] = i === this.#self ? [] : NONE;
+    const p = this.#rows, s = p.start[i];
+    const row = Array.from(p.to.subarray(s, s + Math.max(0, p.len[i])));
+    p.free(i);
+    if (i === this.#self) p.len[i] = 0;
     this.#pos[i] = undefined;
-    for (const to of row ?? []) this.#dropInbound(to, i);
+    for (const to of row) this.#dropInbound(to, i);
     this.#release(i);
   }
 
@@ -342,14 +320,14 @@ export class Topology {
 
   /** Go compares with reflect.DeepEqual: a nil map differs from an empty one. */
   #sameRow(i: number, c: ConnArrays): boolean {
-    const row = this.#to[i];
-    if (c === null || row === undefined) return c === null && row === undefined;
-    if (c.peers.length !== row.length) return false;
+    const p = this.#rows, n = p.len[i];
+    if (c === null || n < 0) return c === null && n < 0;
+    if (c.peers.length !== n) return false;
     for (let k = 0; k < c.peers.length; k++) {
       const t = this.#index.get(c.peers[k]);
       if (t === undefined) return false;
       const pos = this.#find(i, t);
-      if (pos < 0 || this.#cost[i][pos] !== c.costs[k]) return false;
+      if (pos < 0 || p.cost[p.start[i] + pos] !== c.costs[k]) return false;
     }
     return true;
   }
@@ -364,18 +342,18 @@ export class Topology {
       listed.push(t);
       mark[t] = stamp;
     }
-    const old = this.#to[i] ?? [], oldCost = this.#cost[i] ?? [];
-    // built in scratch arrays, then copied to exact-size ones (no room left over)
+    const p = this.#rows, os = p.start[i], on = Math.max(0, p.len[i]);
+    // built in scratch arrays, then copied into the row's block (exact size if it moves)
     const to = this.#scratchTo, cost = this.#scratchCost;
     to.length = cost.length = listed.length;
     let j = 0;
-    for (let k = 0; k < old.length; k++) {
-      const t = old[k];
+    for (let k = 0; k < on; k++) {
+      const t = p.to[os + k];
       if (mark[t] === stamp) {
         mark[t] = -stamp; // kept: its cost is set below
         this.#slot[t] = j;
         to[j] = t;
-        cost[j++] = oldCost[k];
+        cost[j++] = p.cost[os + k];
       } else this.#dropInbound(t, i);
     }
     for (let k = 0; k < listed.length; k++) {
@@ -389,8 +367,13 @@ export class Topology {
       this.#inAdd(t, i);
       this.edgeCount++;
     }
-    this.#to[i] = to.slice(); // a node that lists nobody still has a (possibly empty) row
-    this.#cost[i] = cost.slice();
+    // a node that lists nobody still has a (possibly empty) row
+    const s = p.reserve(i, j, true);
+    for (let k = 0; k < j; k++) {
+      p.to[s + k] = to[k];
+      p.cost[s + k] = cost[k];
+    }
+    p.len[i] = j;
     this.#pos[i] = undefined;
     if (this.#inCount[i] === 0) return;
     ++this.#stamp;
@@ -484,7 +467,8 @@ export class Topology {
   }
 
   #dijkstra(found: (dest: string, hop: string, cost: number) => void): void {
-    const n = this.#names.length, names = this.#names, rows = this.#to, costs = this.#cost;
+    const n = this.#names.length, names = this.#names, p = this.#rows;
+    const rs = p.start, rl = p.len, to = p.to, costs = p.cost;
     const dist = new Float64Array(n).fill(Infinity);
     const first = new Int32Array(n);
     const done = new Uint8Array(n);
@@ -497,15 +481,13 @@ export class Topology {
       if (done[node]) continue;
       done[node] = 1;
       if (node !== self) found(names[node], names[first[node]], d);
-      const row = rows[node];
-      if (row === undefined) continue;
-      const rc = costs[node];
-      for (let k = 0; k < row.length; k++) {
-        const nb = row[k];
-        if (done[nb] || rows[nb] === undefined) continue;
+      const s = rs[node], len = rl[node];
+      for (let k = 0; k < len; k++) {
+        const nb = to[s + k];
+        if (done[nb] || rl[nb] < 0) continue;
         const b = this.#find(nb, node);
         if (b < 0) continue;
-        const fwd = rc[k], back = costs[nb][b];
+        const fwd = costs[s + k], back = costs[rs[nb] + b];
         const c = fwd > back ? fwd : back;
         if (!(c > 0) || !Number.isFinite(c) || !(fwd > 0)) continue;
         const nd = d + c;
@@ -522,10 +504,10 @@ export class Topology {
   snapshot(): Record<string, Record<string, number>> {
     const out: Record<string, Record<string, number>> = {};
     for (let i = 0; i < this.#names.length; i++) {
-      const row = this.#to[i];
-      if (row === undefined) continue;
+      const p = this.#rows, s = p.start[i], n = p.len[i];
+      if (n < 0) continue;
       const r: Record<string, number> = {};
-      for (let k = 0; k < row.length; k++) r[this.#names[row[k]]] = this.#cost[i][k];
+      for (let k = 0; k < n; k++) r[this.#names[p.to[s + k]]] = p.cost[s + k];
       out[this.#names[i]] = r;
     }
     return out;
