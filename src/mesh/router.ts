@@ -31,7 +31,7 @@ import {
   type WorkCommand,
 } from "./messages.ts";
 import { NameTable } from "./name_table.ts";
-import { peekUpdateKey, peekUpdateNode, updateHeadEnd } from "./update_peek.ts";
+import { headKey, headNode, peekHead } from "./update_peek.ts";
 import { cryptoRandom, makeEpoch, type RandomSource, randomString } from "./random.ts";
 import { Topology } from "./topology.ts";
 import { RouteTable } from "./route_table.ts";
@@ -368,10 +368,10 @@ export class Router {
     }
     if (l.established && bytes[0] === MSG_ROUTE) {
       // most copies of a flood were seen already: skip decoding them
-      const id = peekUpdateKey(bytes);
-      if (id !== undefined && this.#updates.seenByKey(id)) {
+      const end = peekHead(bytes);
+      if (end >= 0 && this.#updates.seenByKey(headKey(bytes, end))) {
         this.counters.routingUpdatesFromRemote++;
-        if (this.#floods.queued(l.id) > 0) this.#dropQueuedCopy(l.id, bytes);
+        if (this.#floods.queued(l.id) > 0) this.#dropQueuedCopy(l.id, bytes, end);
         return;
       }
     }
@@ -415,11 +415,11 @@ export class Router {
     }
   }
 
-  /** The peer on `linkId` sent us this update: it needs no copy from us any more. */
-  #dropQueuedCopy(linkId: number, bytes: Uint8Array): void {
-    const node = peekUpdateNode(bytes);
+  /** The peer on `linkId` sent us this update (just peeked: `end` ends its head). */
+  #dropQueuedCopy(linkId: number, bytes: Uint8Array, end: number): void {
+    const node = headNode(bytes);
     if (node === undefined) return;
-    this.#floods.dropCopy(linkId, updateKey(node), bytes, updateHeadEnd(bytes));
+    this.#floods.dropCopy(linkId, updateKey(node), bytes, end);
   }
 
   // ---------------------------------------------------------------- flooding and shutdown

@@ -10,7 +10,7 @@ import type { Logger } from "../log.ts";
 import { encodeReflood, encodeRoutingUpdate, type RoutingUpdate } from "./messages.ts";
 import type { NameTable } from "./name_table.ts";
 import { makeEpoch, type RandomSource, randomString } from "./random.ts";
-import { type LimitLog, type MeshLimits, utf8Length } from "./limits.ts";
+import { fitsUtf8, type LimitLog, type MeshLimits, utf8Length } from "./limits.ts";
 import {
   type DuplicateNoticePolicy,
   DuplicateNotices,
@@ -257,12 +257,14 @@ export class RoutingUpdates {
   /** The first limit `u` breaks, or undefined. */
   #tooBig(u: RoutingUpdate): [keyof MeshLimits, string] | undefined {
     const lim = this.#host.limits;
-    if (utf8Length(u.NodeID) > lim.maxNodeIdBytes) return ["maxNodeIdBytes", "NodeID"];
-    if (utf8Length(u.UpdateID) > lim.maxUpdateIdBytes) return ["maxUpdateIdBytes", "UpdateID"];
+    if (!fitsUtf8(u.NodeID, lim.maxNodeIdBytes)) return ["maxNodeIdBytes", "NodeID"];
+    // a fast-path UpdateID is printable ASCII: its bytes are its length (no string made)
+    const idBytes = u instanceof GoUpdate ? u.idEnd - u.idStart : utf8Length(u.UpdateID);
+    if (idBytes > lim.maxUpdateIdBytes) return ["maxUpdateIdBytes", "UpdateID"];
     const peers = connArrays(u)?.peers ?? [];
     for (let i = 0; i < peers.length; i++) {
       if (i >= lim.maxConnectionsPerUpdate) return ["maxConnectionsPerUpdate", "Connections"];
-      if (utf8Length(peers[i]) > lim.maxNodeIdBytes) return ["maxNodeIdBytes", "a Connections key"];
+      if (!fitsUtf8(peers[i], lim.maxNodeIdBytes)) return ["maxNodeIdBytes", "a Connections key"];
     }
     return undefined;
   }
