@@ -38,9 +38,9 @@ import { RouteTable } from "./route_table.ts";
 import { DataPath } from "./data_path.ts";
 import { checkPeerUpdate } from "./handshake.ts";
 import { type LinkState, Sessions } from "./sessions.ts";
-import { RoutingUpdates, updateKey } from "./routing_updates.ts";
+import { RoutingUpdates } from "./routing_updates.ts";
 import { LimitLog, type MeshLimits, resolveLimits } from "./limits.ts";
-import { FloodQueues } from "./link_queue.ts";
+import { type FloodKey, FloodQueues } from "./link_queue.ts";
 import { Advertising, NEW_NODE_AD_DELAY_MS } from "./advertising.ts";
 import type {
   RouterCounters,
@@ -279,9 +279,10 @@ export class Router {
   }
 
   /** Queue `bytes` under `key` for every established peer but `exceptPeer`. */
-  #floodKeyed(key: string, bytes: Uint8Array, exceptPeer?: string): void {
-    for (const [peer, id] of this.#sessions.connections) {
-      if (peer !== exceptPeer) this.#floods.put(id, key, bytes);
+  #floodKeyed(key: FloodKey, bytes: Uint8Array, exceptPeer?: string): void {
+    const { peers, links } = this.#sessions.connectionLists();
+    for (let i = 0; i < peers.length; i++) {
+      if (peers[i] !== exceptPeer) this.#floods.put(links[i], key, bytes);
     }
   }
 
@@ -418,8 +419,8 @@ export class Router {
   /** The peer on `linkId` sent us this update (just peeked: `end` ends its head). */
   #dropQueuedCopy(linkId: number, bytes: Uint8Array, end: number): void {
     const node = headNode(bytes);
-    if (node === undefined) return;
-    this.#floods.dropCopy(linkId, updateKey(node), bytes, end);
+    const i = node === undefined ? -1 : this.#topo.indexOf(node);
+    if (i >= 0) this.#floods.dropCopy(linkId, i, bytes, end);
   }
 
   // ---------------------------------------------------------------- flooding and shutdown

@@ -21,6 +21,7 @@ import { seenKey, SeenSet } from "./seen_set.ts";
 import type { Topology } from "./topology.ts";
 import { connArrays, GoUpdate } from "./update_fast.ts";
 import { UpdateStore } from "./update_store.ts";
+import type { FloodKey } from "./link_queue.ts";
 
 /** On-demand flood / route computation delay (ms). */
 export const SOON_MS = 100;
@@ -37,23 +38,6 @@ const NEW_NODE_FLOOD_MIN_MS = 1000;
 /** A known node silent for this many update periods may be forgotten to make room. */
 const STALE_PERIODS = 6;
 const MAX_U64 = (1n << 64n) - 1n;
-
-/**
- * Keys made so far (bounded: cleared when full). The same string object for a node each time
- * keeps its hash cached: the queues of every link look a key up once per update.
- */
-const keys = new Map<string, string>();
-const MAX_CACHED_KEYS = 16_384;
-
-/** Queue key of the normal routing update of `node`. */
-export function updateKey(node: string): string {
-  let k = keys.get(node);
-  if (k === undefined) {
-    if (keys.size >= MAX_CACHED_KEYS) keys.clear();
-    keys.set(node, k = `r${node}`);
-  }
-  return k;
-}
 
 /** How a notice that does not stop us is described in the log line. */
 function verdictText(v: { credible: boolean }): string {
@@ -96,7 +80,7 @@ export interface RoutingUpdatesHost {
    * Queue `bytes` for every established peer but `exceptPeer` under `key` (one per origin:
    * a newer message for the same key replaces a queued one).
    */
-  floodKeyed(key: string, bytes: Uint8Array, exceptPeer: string): void;
+  floodKeyed(key: FloodKey, bytes: Uint8Array, exceptPeer: string): void;
   /** True if `node` is a directly connected peer. */
   isPeer(node: string): boolean;
   /** Queue an output for the shell. */
@@ -248,9 +232,11 @@ export class RoutingUpdates {
    * Hand a new neighbour `peer` the latest update of every other node (original UpdateIDs),
    * keyed by origin node for its paced queue.
    */
-  replayTo(peer: string, enqueue: (key: string, bytes: Uint8Array) => void): void {
+  replayTo(peer: string, enqueue: (key: FloodKey, bytes: Uint8Array) => void): void {
+    const t = this.#host.topology;
     for (const [node, bytes] of this.#lastUpdates.entries()) {
-      if (node !== peer) enqueue(updateKey(node), bytes);
+      const i = t.indexOf(node); // a stored update's node is known: it has an index
+      if (node !== peer && i >= 0) enqueue(i, bytes);
     }
   }
 
@@ -316,7 +302,8 @@ export class RoutingUpdates {
     // update yet (a restarted node hears from unchanged nodes only at their next periodic
     // update), and data from it would otherwise be dropped as "hash not found".
     if (r.changed) h.markRoutesDirty();
-    h.floodKeyed(updateKey(u.NodeID), bytes, fromPeer);
+    // keyed by the origin's topology index (see FloodKey)
+    h.floodKeyed(h.topology.indexOf(u.NodeID), bytes, fromPeer);
   }
 
   /**

@@ -178,6 +178,11 @@ export class Topology {
     return m.get(to) ?? -1;
   }
 
+  /** The index of `node` (what the flood queues key its routing update by), or -1. */
+  indexOf(node: string): number {
+    return this.#index.get(node) ?? -1;
+  }
+
   /** Edges in `node`'s row. */
   rowSize(node: string): number {
     const i = this.#index.get(node);
