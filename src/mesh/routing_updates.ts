@@ -233,11 +233,8 @@ export class RoutingUpdates {
    * keyed by origin node for its paced queue.
    */
   replayTo(peer: string, enqueue: (key: FloodKey, bytes: Uint8Array) => void): void {
-    const t = this.#host.topology;
-    for (const [node, bytes] of this.#lastUpdates.entries()) {
-      const i = t.indexOf(node); // a stored update's node is known: it has an index
-      if (node !== peer && i >= 0) enqueue(i, bytes);
-    }
+    const skip = this.#host.topology.indexOf(peer);
+    for (const [i, bytes] of this.#lastUpdates.entries()) if (i !== skip) enqueue(i, bytes);
   }
 
   /** The first limit `u` breaks, or undefined. */
@@ -280,8 +277,9 @@ export class RoutingUpdates {
       h.logger.debug(`Received routing update ${u.UpdateID} from ${u.NodeID} via ${fromPeer}`);
     }
     if (!h.topology.isKnown(u.NodeID) && !this.#makeRoom(u.NodeID)) return;
+    const i0 = h.topology.indexOf(u.NodeID); // after #makeRoom: it may free indices
     const bytes = encodeReflood(u, h.nodeId, (n) => this.#lastUpdates.alloc(n));
-    const old = this.#lastUpdates.lengthOf(u.NodeID);
+    const old = i0 >= 0 ? this.#lastUpdates.lengthOf(i0) : 0;
     if (this.#lastUpdates.bytes - old + bytes.length > h.limits.maxStoredUpdateBytes) {
       h.limitLog.hit("maxStoredUpdateBytes", `dropped the update of ${u.NodeID}`);
       return;
@@ -294,7 +292,9 @@ export class RoutingUpdates {
     }
     const r = h.topology.applyUpdate(u, h.now());
     if (!r.accepted) return;
-    this.#lastUpdates.set(u.NodeID, bytes);
+    // stored and queued by the node's topology index (a new node has one now)
+    const i = i0 >= 0 ? i0 : h.topology.indexOf(u.NodeID);
+    this.#lastUpdates.set(i, bytes);
     if (r.restarted) h.emit({ kind: "nodeRestarted", node: u.NodeID });
     if (r.newNode) this.scheduleNewNodeFlood();
     // Its name and those of the sender's peers are noted for data headers by the topology as
@@ -302,8 +302,7 @@ export class RoutingUpdates {
     // update yet (a restarted node hears from unchanged nodes only at their next periodic
     // update), and data from it would otherwise be dropped as "hash not found".
     if (r.changed) h.markRoutesDirty();
-    // keyed by the origin's topology index (see FloodKey)
-    h.floodKeyed(h.topology.indexOf(u.NodeID), bytes, fromPeer);
+    h.floodKeyed(i, bytes, fromPeer); // keyed by the origin's index (see FloodKey)
   }
 
   /**
@@ -327,8 +326,9 @@ export class RoutingUpdates {
   /** Forget everything stored about `node`. */
   forget(node: string): void {
     const h = this.#host;
+    const i = h.topology.indexOf(node); // before forget: it may free the index
     h.topology.forget(node);
-    this.#lastUpdates.delete(node);
+    if (i >= 0) this.#lastUpdates.delete(i);
     h.markRoutesDirty();
   }
 

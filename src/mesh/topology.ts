@@ -41,6 +41,14 @@ export interface Routes {
 }
 
 const REJECTED: ApplyResult = { accepted: false };
+/** The accepted results, shared (one per combination: no object per update), by flag bits. */
+const ACCEPTED: readonly ApplyResult[] = Array.from({ length: 8 }, (_, k) =>
+  Object.freeze({
+    accepted: true as const,
+    newNode: (k & 1) !== 0,
+    changed: (k & 2) !== 0,
+    restarted: (k & 4) !== 0,
+  }));
 
 /** Epoch and sequence of the update read last by {@link readVersion}, as 32-bit halves. */
 let vEh = 0, vEl = 0, vSh = 0, vSl = 0;
@@ -114,6 +122,7 @@ export class Topology {
   /** Scratch marks for row replacement. */
   readonly #mark: number[] = [];
   readonly #scratchTo: number[] = [];
+  readonly #scratchListed: number[] = [];
   readonly #scratchCost: number[] = [];
   /** Scratch: position of a kept target in the new row. */
   readonly #slot: number[] = [];
@@ -320,7 +329,7 @@ export class Topology {
     const conns = connArrays(u);
     const changed = !this.#sameRow(j, conns);
     if (changed) this.#replaceRow(j, conns);
-    return { accepted: true, newNode: !known, changed, restarted };
+    return ACCEPTED[(known ? 0 : 1) | (changed ? 2 : 0) | (restarted ? 4 : 0)];
   }
 
   /** Go compares with reflect.DeepEqual: a nil map differs from an empty one. */
@@ -341,7 +350,8 @@ export class Topology {
   #replaceRow(i: number, conns: ConnArrays): void {
     const peers = conns?.peers ?? [], costs = conns?.costs ?? [];
     const stamp = ++this.#stamp, mark = this.#mark;
-    const listed: number[] = [];
+    const listed = this.#scratchListed;
+    listed.length = 0;
     for (let k = 0; k < peers.length; k++) {
       const t = this.#ensure(peers[k]);
       listed.push(t);
