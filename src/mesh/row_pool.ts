@@ -6,8 +6,8 @@
  * (start, length, capacity) of the pool; a row that outgrows its block moves to the pool's end
  * and the pool is compacted once the abandoned blocks outweigh the live ones.
  *
- * Bound: pool slots ≤ 2 × live capacity + {@link MIN_SLOTS} (compaction is amortised O(1) per
- * slot written). Callers re-read {@link RowPool.to} and {@link RowPool.cost} after
+ * Bound: pool slots ≤ 1.5 × (live capacity + the block being placed) + {@link MIN_SLOTS}
+ * (compaction is amortised O(1) per slot written: it leaves a third of the pool free). Callers re-read {@link RowPool.to} and {@link RowPool.cost} after
  * {@link RowPool.reserve}: it may replace them.
  * @module
  */
@@ -60,11 +60,12 @@ export class RowPool {
     return s;
   }
 
-  /** Compact into a new pool of the least power of two ≥ twice the live slots plus `want`. */
+  /** Compact into a new pool of 1.5 × the live slots plus `want`. */
   #makeRoom(want: number): void {
     const need = this.#live + want;
-    let size = MIN_SLOTS; // smaller than before if most of the pool was garbage
-    while (size < 2 * need) size *= 2;
+    // 1.5 × what is needed (smaller than before if most of the pool was garbage): the half
+    // left over keeps compactions amortised O(1) per slot written
+    const size = Math.max(MIN_SLOTS, Math.ceil((1.5 * need) / MIN_SLOTS) * MIN_SLOTS);
     const to = new Int32Array(size), cost = new Float64Array(size);
     let at = 0;
     for (let i = 0; i < this.len.length; i++) {
