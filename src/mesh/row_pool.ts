@@ -6,9 +6,10 @@
  * (start, length, capacity) of the pool; a row that outgrows its block moves to the pool's end
  * and the pool is compacted once the abandoned blocks outweigh the live ones.
  *
- * Bound: pool slots ≤ 1.5 × (live capacity + the block being placed) + {@link MIN_SLOTS}
- * (compaction is amortised O(1) per slot written: it leaves a third of the pool free). Callers re-read {@link RowPool.to} and {@link RowPool.cost} after
- * {@link RowPool.reserve}: it may replace them.
+ * Bound: pool slots ≤ 2 × (live capacity + the block being placed) + {@link MIN_SLOTS}
+ * (compaction is amortised O(1) per slot written: it leaves half the pool free). Callers
+ * re-read {@link RowPool.to} and {@link RowPool.cost} after {@link RowPool.reserve}: it may
+ * replace them.
  * @module
  */
 
@@ -60,20 +61,23 @@ export class RowPool {
     return s;
   }
 
-  /** Compact into a new pool of 1.5 × the live slots plus `want`. */
+  /** Compact into a new pool of twice the live slots plus `want`. */
   #makeRoom(want: number): void {
     const need = this.#live + want;
-    // 1.5 × what is needed (smaller than before if most of the pool was garbage): the half
+    // twice what is needed (smaller than before if most of the pool was garbage): the half
     // left over keeps compactions amortised O(1) per slot written
-    const size = Math.max(MIN_SLOTS, Math.ceil((1.5 * need) / MIN_SLOTS) * MIN_SLOTS);
+    const size = Math.max(MIN_SLOTS, Math.ceil((2 * need) / MIN_SLOTS) * MIN_SLOTS);
     const to = new Int32Array(size), cost = new Float64Array(size);
+    const oldTo = this.to, oldCost = this.cost;
     let at = 0;
     for (let i = 0; i < this.len.length; i++) {
       const c = this.cap[i];
       if (c === 0) continue;
       const s = this.start[i], l = this.len[i];
-      to.set(this.to.subarray(s, s + l), at);
-      cost.set(this.cost.subarray(s, s + l), at);
+      for (let k = 0; k < l; k++) { // rows are short: a loop, no view objects
+        to[at + k] = oldTo[s + k];
+        cost[at + k] = oldCost[s + k];
+      }
       this.start[i] = at;
       at += c;
     }
