@@ -127,16 +127,22 @@ function num(t: Uint8Array): number | undefined {
 /** A routing update's Connections as parallel arrays; `null` for JSON null. */
 export type ConnArrays = { peers: string[]; costs: number[] } | null;
 
+const scratchPeers: string[] = [];
+const scratchCosts: number[] = [];
+
 /** `null` or an object of string keys to numbers, as parallel arrays (keys in text order). */
 function connections(t: Uint8Array): ConnArrays | undefined {
   if (lit(t, L_NULL)) return null;
   if (t[pos] !== 0x7b) return undefined;
   pos++;
-  const peers: string[] = [], costs: number[] = [];
   if (t[pos] === 0x7d) {
     pos++;
-    return { peers, costs };
+    return { peers: [], costs: [] };
   }
+  // read into scratch arrays, kept as exact-size copies (a push onto a new array reserves
+  // room for 17: two such per decoded update were most of the decoder's garbage)
+  const peers = scratchPeers, costs = scratchCosts;
+  peers.length = costs.length = 0;
   for (;;) {
     const k = str(t, true);
     // "__proto__" would set the prototype, not a key; integer-like keys would be reordered
@@ -148,7 +154,10 @@ function connections(t: Uint8Array): ConnArrays | undefined {
     peers.push(k);
     costs.push(v);
     const c = t[pos++];
-    if (c === 0x7d) return peers.length > 1 && hasRepeat(peers) ? undefined : { peers, costs };
+    if (c === 0x7d) {
+      if (peers.length > 1 && hasRepeat(peers)) return undefined;
+      return { peers: peers.slice(), costs: costs.slice() };
+    }
     if (c !== 0x2c) return undefined;
   }
 }
@@ -304,7 +313,7 @@ function scan(t: Uint8Array): GoUpdate | undefined {
   if (!lit(t, L_CONNS)) return undefined;
   const conns = connections(t);
   if (conns === undefined || !lit(t, L_FWD)) return undefined;
-  const fwd = str(t, true);
+  const fwd = str(t); // compared with the sender, never kept: not worth interning
   if (fwd === undefined || !lit(t, L_DUP) || !u64(t)) return undefined;
   const dup = joinU64(hi, lo);
   if (!lit(t, L_END) || pos !== t.length) return undefined;
