@@ -101,6 +101,8 @@ export class RoutingUpdates {
    * us), to hand to a new neighbour.
    */
   readonly #lastUpdates = new UpdateStore();
+  /** Room in the store for a re-flood message (bound once: no closure per update). */
+  readonly #alloc = (n: number) => this.#lastUpdates.alloc(n);
   #epoch: bigint;
   #floodAt?: number;
   #lastSentAt = -Infinity;
@@ -276,9 +278,13 @@ export class RoutingUpdates {
     if (h.logger.enabled("debug")) {
       h.logger.debug(`Received routing update ${u.UpdateID} from ${u.NodeID} via ${fromPeer}`);
     }
-    if (!h.topology.isKnown(u.NodeID) && !this.#makeRoom(u.NodeID)) return;
-    const i0 = h.topology.indexOf(u.NodeID); // after #makeRoom: it may free indices
-    const bytes = encodeReflood(u, h.nodeId, (n) => this.#lastUpdates.alloc(n));
+    const t = h.topology;
+    let i0 = t.indexOf(u.NodeID);
+    if (!(i0 >= 0 && t.isKnownAt(i0))) {
+      if (!this.#makeRoom(u.NodeID)) return;
+      i0 = t.indexOf(u.NodeID); // #makeRoom may have freed indices
+    }
+    const bytes = encodeReflood(u, h.nodeId, this.#alloc);
     const old = i0 >= 0 ? this.#lastUpdates.lengthOf(i0) : 0;
     if (this.#lastUpdates.bytes - old + bytes.length > h.limits.maxStoredUpdateBytes) {
       h.limitLog.hit("maxStoredUpdateBytes", `dropped the update of ${u.NodeID}`);
@@ -286,14 +292,14 @@ export class RoutingUpdates {
     }
     const peers = connArrays(u)?.peers ?? [];
     const edges = peers.length;
-    if (h.topology.edgeCount - h.topology.rowSize(u.NodeID) + edges > h.limits.maxEdges) {
+    if (t.edgeCount - (i0 >= 0 ? t.rowSizeAt(i0) : 0) + edges > h.limits.maxEdges) {
       h.limitLog.hit("maxEdges", `dropped the update of ${u.NodeID}`);
       return;
     }
-    const r = h.topology.applyUpdate(u, h.now());
+    const r = t.applyUpdate(u, h.now());
     if (!r.accepted) return;
     // stored and queued by the node's topology index (a new node has one now)
-    const i = i0 >= 0 ? i0 : h.topology.indexOf(u.NodeID);
+    const i = i0 >= 0 ? i0 : t.indexOf(u.NodeID);
     this.#lastUpdates.set(i, bytes);
     if (r.restarted) h.emit({ kind: "nodeRestarted", node: u.NodeID });
     if (r.newNode) this.scheduleNewNodeFlood();

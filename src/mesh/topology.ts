@@ -192,6 +192,16 @@ export class Topology {
     return this.#index.get(node) ?? -1;
   }
 
+  /** True if the node at index `i` has an accepted update. */
+  isKnownAt(i: number): boolean {
+    return this.#eHi[i] >= 0;
+  }
+
+  /** Edges in the row of the node at index `i`. */
+  rowSizeAt(i: number): number {
+    return Math.max(0, this.#rows.len[i]);
+  }
+
   /** Edges in `node`'s row. */
   rowSize(node: string): number {
     const i = this.#index.get(node);
