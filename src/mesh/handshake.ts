@@ -44,6 +44,9 @@ export function checkNewPeer(
   return { accept: true, peer, cost };
 }
 
+const PROCESS = Object.freeze({ action: "process" as const, remoteEstablished: false });
+const PROCESS_ESTABLISHED = Object.freeze({ action: "process" as const, remoteEstablished: true });
+
 /** What to do with a routing update received on an established session. */
 export type PeerUpdateVerdict =
   | { action: "process"; remoteEstablished: boolean }
@@ -67,7 +70,7 @@ export function checkPeerUpdate(
       reason: `remote node ID changed unexpectedly from ${peer} to ${u.NodeID}`,
     };
   }
-  if (u.NodeID !== peer) return { action: "process", remoteEstablished };
+  if (u.NodeID !== peer) return remoteEstablished ? PROCESS_ESTABLISHED : PROCESS;
   const conns = u.Connections;
   if (conns === null || !Object.hasOwn(conns, self)) {
     return remoteEstablished
@@ -77,5 +80,5 @@ export function checkPeerUpdate(
   if (conns[self] !== cost) {
     return { action: "reject", reason: "we disagree about the connection cost" };
   }
-  return { action: "process", remoteEstablished: true };
+  return PROCESS_ESTABLISHED;
 }

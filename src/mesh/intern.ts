@@ -79,8 +79,7 @@ export function internText(t: string, start: number, end: number): string {
 /** The interned string of the ASCII bytes `b[start, end)` (the caller checked they are ASCII). */
 export function internAscii(b: Uint8Array, start: number, end: number): string {
   const len = end - start;
-  const make = () => String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
-  if (len > MAX_INTERN_LENGTH || len === 0) return make();
+  if (len > MAX_INTERN_LENGTH || len === 0) return asciiString(b, start, end);
   let h = seed;
   for (let k = start; k < end; k++) h = Math.imul(h ^ b[k], 0x01000193);
   h = mix(h, len);
@@ -91,7 +90,12 @@ export function internAscii(b: Uint8Array, start: number, end: number): string {
     for (let k = 0; k < len; k++) if (s.charCodeAt(k) !== b[start + k]) continue probe;
     return s;
   }
-  return insert(make(), h);
+  return insert(asciiString(b, start, end), h);
+}
+
+/** The ASCII bytes `b[start, end)` as a new string (no closure per call: this runs per name). */
+function asciiString(b: Uint8Array, start: number, end: number): string {
+  return String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
 }
 
 /** Names interned now (tests). */

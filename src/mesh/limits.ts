@@ -105,6 +105,11 @@ export function utf8Length(s: string): number {
   return n;
 }
 
+/** True if `s` takes at most `max` bytes in UTF-8 (a short string is not scanned: ≤ 3 per unit). */
+export function fitsUtf8(s: string, max: number): boolean {
+  return 3 * s.length <= max || utf8Length(s) <= max;
+}
+
 /** Minimum interval between two log lines about the same limit. */
 const LOG_EVERY_MS = 60_000;
 

@@ -22,9 +22,29 @@ export const PACE_MS = 10;
 /** Bytes waiting in the link's own send buffer above which nothing more is released. */
 export const BACKLOG_LOW_WATER = 256 * 1024;
 
-/** Keyed, coalescing FIFO of flood messages for one link. */
+/**
+ * What a queued message describes: a number is the topology index of the origin node of a
+ * routing update (the flood path: no string hashed per message and link), a string any other
+ * key (ads: node + service; duplicate notices). An index freed and reused for another node
+ * while its update is queued makes the newer node's update replace it: the old node was
+ * forgotten, so its update no longer matters.
+ */
+export type FloodKey = string | number;
+
+/**
+ * Keyed, coalescing FIFO of flood messages for one link: the messages in arrays in arrival
+ * order (a released or dropped one leaves a hole until the FIFO empties), and the position of
+ * each key's message by index (a typed array) or, for string keys, in a Map.
+ */
 export class LinkQueue {
-  readonly #items = new Map<string, Uint8Array>();
+  #keys: FloodKey[] = [];
+  #msgs: (Uint8Array | undefined)[] = [];
+  #head = 0;
+  #tail = 0;
+  /** Position + 1 of the queued message of each index key (0: none). */
+  #byIndex = new Int32Array(0);
+  readonly #byName = new Map<string, number>();
+  #count = 0;
   #bytes = 0;
   #windowAt = -Infinity;
   #windowBytes = 0;
@@ -33,7 +53,7 @@ export class LinkQueue {
 
   /** Messages queued. */
   get size(): number {
-    return this.#items.size;
+    return this.#count;
   }
 
   /** Bytes queued. */
@@ -41,26 +61,106 @@ export class LinkQueue {
     return this.#bytes;
   }
 
+  /** FIFO slots in use, holes included (tests: at most about twice {@link size} + 64). */
+  get slots(): number {
+    return this.#tail;
+  }
+
+  /** Position of the message queued under `key`, or -1. */
+  #find(key: FloodKey): number {
+    const p = typeof key === "number"
+      ? (key < this.#byIndex.length ? this.#byIndex[key] - 1 : -1)
+      : (this.#byName.get(key) ?? -1);
+    return p >= this.#head && this.#keys[p] === key && this.#msgs[p] !== undefined ? p : -1;
+  }
+
+  #setPos(key: FloodKey, p: number): void {
+    if (typeof key === "string") {
+      if (p < 0) this.#byName.delete(key);
+      else this.#byName.set(key, p);
+      return;
+    }
+    if (key >= this.#byIndex.length) {
+      const grown = new Int32Array(Math.max(64, key + (key >> 1) + 1));
+      grown.set(this.#byIndex);
+      this.#byIndex = grown;
+    }
+    this.#byIndex[key] = p + 1;
+  }
+
   /** Queue `bytes` under `key`, replacing (in place) a message queued for the same key. */
-  put(key: string, bytes: Uint8Array): void {
-    const old = this.#items.get(key);
-    if (old) this.#bytes -= old.length;
-    this.#items.set(key, bytes);
+  put(key: FloodKey, bytes: Uint8Array): void {
+    const p = this.#find(key);
+    if (p >= 0) {
+      this.#bytes += bytes.length - this.#msgs[p]!.length;
+      this.#msgs[p] = bytes;
+      return;
+    }
+    if (this.#tail > 2 * this.#count + 64) this.#compact();
+    const t = this.#tail++;
+    this.#keys[t] = key;
+    this.#msgs[t] = bytes;
+    this.#setPos(key, t);
+    this.#count++;
     this.#bytes += bytes.length;
   }
 
-  /** Drop the message queued under `key` if `match` says so (the peer has it already). */
-  dropIf(key: string, match: (bytes: Uint8Array) => boolean): void {
-    const b = this.#items.get(key);
-    if (b === undefined || !match(b)) return;
-    this.#items.delete(key);
+  /**
+   * Drop the message queued under `key` if its first `head + 1` bytes equal those of `bytes`
+   * (the peer sent us the same message: for a routing update, `head` is the closing quote of
+   * its UpdateID, so equal heads mean the same NodeID and UpdateID; compared byte for byte,
+   * no string or closure per copy).
+   */
+  dropCopy(key: FloodKey, bytes: Uint8Array, head: number): void {
+    const p = this.#find(key);
+    if (p < 0 || head < 0) return;
+    const b = this.#msgs[p]!;
+    if (b.length <= head || bytes.length <= head) return;
+    for (let i = head; i >= 0; i--) if (b[i] !== bytes[i]) return;
+    this.#take(p);
+  }
+
+  /** Remove the message at `p` (present) and return it. */
+  #take(p: number): Uint8Array {
+    const b = this.#msgs[p]!;
+    this.#msgs[p] = undefined;
+    this.#setPos(this.#keys[p], -1);
+    this.#count--;
     this.#bytes -= b.length;
+    if (this.#count === 0) this.#head = this.#tail = 0; // empty: the arrays are reused
+    return b;
   }
 
   /** Drop everything. */
   clear(): void {
-    this.#items.clear();
-    this.#bytes = 0;
+    this.#keys = [];
+    this.#msgs = [];
+    this.#head =
+      this.#tail =
+      this.#count =
+      this.#bytes =
+        0;
+    this.#byIndex = new Int32Array(0);
+    this.#byName.clear();
+  }
+
+  /**
+   * Move the queued messages to the front of the arrays (holes and released slots gone), so
+   * the arrays stay within about twice the messages queued on a link that never empties.
+   */
+  #compact(): void {
+    let q = 0;
+    for (let p = this.#head; p < this.#tail; p++) {
+      const b = this.#msgs[p];
+      if (b === undefined) continue;
+      const key = this.#keys[p];
+      this.#keys[q] = key;
+      this.#msgs[q] = b;
+      this.#setPos(key, q++);
+    }
+    for (let p = q; p < this.#tail; p++) this.#msgs[p] = undefined;
+    this.#head = 0;
+    this.#tail = q;
   }
 
   /**
@@ -68,8 +168,13 @@ export class LinkQueue {
    * window and none while `backlog` (bytes the link has not written yet) exceeds
    * {@link BACKLOG_LOW_WATER}. Returns when to try again, or undefined once empty.
    */
-  release(now: number, backlog: number, send: (bytes: Uint8Array) => void): number | undefined {
-    if (this.#items.size === 0) {
+  release(
+    now: number,
+    backlog: number,
+    send: (linkId: number, bytes: Uint8Array) => void,
+    linkId: number,
+  ): number | undefined {
+    if (this.#count === 0) {
       this.blockedSince = undefined;
       return undefined;
     }
@@ -82,12 +187,13 @@ export class LinkQueue {
       this.#windowAt = now;
       this.#windowBytes = 0;
     }
-    for (const [key, bytes] of this.#items) {
+    while (this.#count > 0) {
       if (this.#windowBytes >= SLICE_BYTES) return this.#windowAt + PACE_MS;
-      this.#items.delete(key);
-      this.#bytes -= bytes.length;
-      this.#windowBytes += bytes.length;
-      send(bytes);
+      const p = this.#head++;
+      if (this.#msgs[p] === undefined) continue;
+      const b = this.#take(p);
+      this.#windowBytes += b.length;
+      send(linkId, b);
     }
     return undefined;
   }
@@ -115,12 +221,16 @@ export class FloodQueues {
   /** When `release` must run again, if anything waits. */
   paceAt?: number;
 
+  /** The host's send, bound once (no closure per release). */
+  readonly #send: (linkId: number, bytes: Uint8Array) => void;
+
   constructor(host: FloodQueuesHost) {
     this.#host = host;
+    this.#send = (id, bytes) => host.send(id, bytes);
   }
 
   /** Queue `bytes` under `key` for `linkId`; a link over `maxLinkQueueBytes` is closed. */
-  put(linkId: number, key: string, bytes: Uint8Array): void {
+  put(linkId: number, key: FloodKey, bytes: Uint8Array): void {
     let q = this.#queues.get(linkId);
     if (!q) this.#queues.set(linkId, q = new LinkQueue());
     q.put(key, bytes);
@@ -140,9 +250,9 @@ export class FloodQueues {
     return this.#queues.get(linkId)?.size ?? 0;
   }
 
-  /** Drop the message queued for `linkId` under `key` if `match` says so. */
-  dropIf(linkId: number, key: string, match: (bytes: Uint8Array) => boolean): void {
-    this.#queues.get(linkId)?.dropIf(key, match);
+  /** {@link LinkQueue.dropCopy} on the queue of `linkId`. */
+  dropCopy(linkId: number, key: FloodKey, bytes: Uint8Array, head: number): void {
+    this.#queues.get(linkId)?.dropCopy(key, bytes, head);
   }
 
   /** True if some link has messages waiting to be released. */
@@ -170,7 +280,7 @@ export class FloodQueues {
     let next: number | undefined;
     for (const id of this.#pending) {
       const q = this.#queues.get(id);
-      const again = q?.release(now, h.backlog(id), (b) => h.send(id, b));
+      const again = q?.release(now, h.backlog(id), this.#send, id);
       if (q === undefined || again === undefined) {
         this.#pending.delete(id);
         continue;

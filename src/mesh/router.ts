@@ -31,16 +31,16 @@ import {
   type WorkCommand,
 } from "./messages.ts";
 import { NameTable } from "./name_table.ts";
-import { peekUpdateKey, peekUpdateNode } from "./update_peek.ts";
+import { headKey, headNode, peekHead } from "./update_peek.ts";
 import { cryptoRandom, makeEpoch, type RandomSource, randomString } from "./random.ts";
 import { Topology } from "./topology.ts";
 import { RouteTable } from "./route_table.ts";
 import { DataPath } from "./data_path.ts";
 import { checkPeerUpdate } from "./handshake.ts";
 import { type LinkState, Sessions } from "./sessions.ts";
-import { RoutingUpdates, updateKey } from "./routing_updates.ts";
+import { RoutingUpdates } from "./routing_updates.ts";
 import { LimitLog, type MeshLimits, resolveLimits } from "./limits.ts";
-import { FloodQueues } from "./link_queue.ts";
+import { type FloodKey, FloodQueues } from "./link_queue.ts";
 import { Advertising, NEW_NODE_AD_DELAY_MS } from "./advertising.ts";
 import type {
   RouterCounters,
@@ -279,9 +279,10 @@ export class Router {
   }
 
   /** Queue `bytes` under `key` for every established peer but `exceptPeer`. */
-  #floodKeyed(key: string, bytes: Uint8Array, exceptPeer?: string): void {
-    for (const [peer, id] of this.#sessions.connections) {
-      if (peer !== exceptPeer) this.#floods.put(id, key, bytes);
+  #floodKeyed(key: FloodKey, bytes: Uint8Array, exceptPeer?: string): void {
+    const { peers, links } = this.#sessions.connectionLists();
+    for (let i = 0; i < peers.length; i++) {
+      if (peers[i] !== exceptPeer) this.#floods.put(links[i], key, bytes);
     }
   }
 
@@ -368,10 +369,10 @@ export class Router {
     }
     if (l.established && bytes[0] === MSG_ROUTE) {
       // most copies of a flood were seen already: skip decoding them
-      const id = peekUpdateKey(bytes);
-      if (id !== undefined && this.#updates.seenByKey(id)) {
+      const end = peekHead(bytes);
+      if (end >= 0 && this.#updates.seenByKey(headKey(bytes, end))) {
         this.counters.routingUpdatesFromRemote++;
-        if (this.#floods.queued(l.id) > 0) this.#dropQueuedCopy(l.id, bytes, id);
+        if (this.#floods.queued(l.id) > 0) this.#dropQueuedCopy(l.id, bytes, end);
         return;
       }
     }
@@ -415,11 +416,11 @@ export class Router {
     }
   }
 
-  /** The peer on `linkId` sent us update `id`: it needs no copy from us any more. */
-  #dropQueuedCopy(linkId: number, bytes: Uint8Array, id: string | number): void {
-    const node = peekUpdateNode(bytes);
-    if (node === undefined) return;
-    this.#floods.dropIf(linkId, updateKey(node), (queued) => peekUpdateKey(queued) === id);
+  /** The peer on `linkId` sent us this update (just peeked: `end` ends its head). */
+  #dropQueuedCopy(linkId: number, bytes: Uint8Array, end: number): void {
+    const node = headNode(bytes);
+    const i = node === undefined ? -1 : this.#topo.indexOf(node);
+    if (i >= 0) this.#floods.dropCopy(linkId, i, bytes, end);
   }
 
   // ---------------------------------------------------------------- flooding and shutdown

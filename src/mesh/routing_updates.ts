@@ -10,17 +10,18 @@ import type { Logger } from "../log.ts";
 import { encodeReflood, encodeRoutingUpdate, type RoutingUpdate } from "./messages.ts";
 import type { NameTable } from "./name_table.ts";
 import { makeEpoch, type RandomSource, randomString } from "./random.ts";
-import { type LimitLog, type MeshLimits, utf8Length } from "./limits.ts";
+import { fitsUtf8, type LimitLog, type MeshLimits, utf8Length } from "./limits.ts";
 import {
   type DuplicateNoticePolicy,
   DuplicateNotices,
   type NoticeVerdict,
 } from "./duplicate_notice.ts";
 import type { RouterOutput } from "./router_types.ts";
-import { SeenSet } from "./seen_set.ts";
+import { seenKey, SeenSet } from "./seen_set.ts";
 import type { Topology } from "./topology.ts";
-import { connArrays } from "./update_fast.ts";
+import { connArrays, GoUpdate } from "./update_fast.ts";
 import { UpdateStore } from "./update_store.ts";
+import type { FloodKey } from "./link_queue.ts";
 
 /** On-demand flood / route computation delay (ms). */
 export const SOON_MS = 100;
@@ -37,23 +38,6 @@ const NEW_NODE_FLOOD_MIN_MS = 1000;
 /** A known node silent for this many update periods may be forgotten to make room. */
 const STALE_PERIODS = 6;
 const MAX_U64 = (1n << 64n) - 1n;
-
-/**
- * Keys made so far (bounded: cleared when full). The same string object for a node each time
- * keeps its hash cached: the queues of every link look a key up once per update.
- */
-const keys = new Map<string, string>();
-const MAX_CACHED_KEYS = 16_384;
-
-/** Queue key of the normal routing update of `node`. */
-export function updateKey(node: string): string {
-  let k = keys.get(node);
-  if (k === undefined) {
-    if (keys.size >= MAX_CACHED_KEYS) keys.clear();
-    keys.set(node, k = `r${node}`);
-  }
-  return k;
-}
 
 /** How a notice that does not stop us is described in the log line. */
 function verdictText(v: { credible: boolean }): string {
@@ -96,7 +80,7 @@ export interface RoutingUpdatesHost {
    * Queue `bytes` for every established peer but `exceptPeer` under `key` (one per origin:
    * a newer message for the same key replaces a queued one).
    */
-  floodKeyed(key: string, bytes: Uint8Array, exceptPeer: string): void;
+  floodKeyed(key: FloodKey, bytes: Uint8Array, exceptPeer: string): void;
   /** True if `node` is a directly connected peer. */
   isPeer(node: string): boolean;
   /** Queue an output for the shell. */
@@ -117,6 +101,8 @@ export class RoutingUpdates {
    * us), to hand to a new neighbour.
    */
   readonly #lastUpdates = new UpdateStore();
+  /** Room in the store for a re-flood message (bound once: no closure per update). */
+  readonly #alloc = (n: number) => this.#lastUpdates.alloc(n);
   #epoch: bigint;
   #floodAt?: number;
   #lastSentAt = -Infinity;
@@ -248,21 +234,22 @@ export class RoutingUpdates {
    * Hand a new neighbour `peer` the latest update of every other node (original UpdateIDs),
    * keyed by origin node for its paced queue.
    */
-  replayTo(peer: string, enqueue: (key: string, bytes: Uint8Array) => void): void {
-    for (const [node, bytes] of this.#lastUpdates.entries()) {
-      if (node !== peer) enqueue(updateKey(node), bytes);
-    }
+  replayTo(peer: string, enqueue: (key: FloodKey, bytes: Uint8Array) => void): void {
+    const skip = this.#host.topology.indexOf(peer);
+    for (const [i, bytes] of this.#lastUpdates.entries()) if (i !== skip) enqueue(i, bytes);
   }
 
   /** The first limit `u` breaks, or undefined. */
   #tooBig(u: RoutingUpdate): [keyof MeshLimits, string] | undefined {
     const lim = this.#host.limits;
-    if (utf8Length(u.NodeID) > lim.maxNodeIdBytes) return ["maxNodeIdBytes", "NodeID"];
-    if (utf8Length(u.UpdateID) > lim.maxUpdateIdBytes) return ["maxUpdateIdBytes", "UpdateID"];
+    if (!fitsUtf8(u.NodeID, lim.maxNodeIdBytes)) return ["maxNodeIdBytes", "NodeID"];
+    // a fast-path UpdateID is printable ASCII: its bytes are its length (no string made)
+    const idBytes = u instanceof GoUpdate ? u.idEnd - u.idStart : utf8Length(u.UpdateID);
+    if (idBytes > lim.maxUpdateIdBytes) return ["maxUpdateIdBytes", "UpdateID"];
     const peers = connArrays(u)?.peers ?? [];
     for (let i = 0; i < peers.length; i++) {
       if (i >= lim.maxConnectionsPerUpdate) return ["maxConnectionsPerUpdate", "Connections"];
-      if (utf8Length(peers[i]) > lim.maxNodeIdBytes) return ["maxNodeIdBytes", "a Connections key"];
+      if (!fitsUtf8(peers[i], lim.maxNodeIdBytes)) return ["maxNodeIdBytes", "a Connections key"];
     }
     return undefined;
   }
@@ -277,7 +264,8 @@ export class RoutingUpdates {
       return;
     }
     if (u.NodeID === h.nodeId) return this.#aboutUs(u, fromPeer);
-    if (!this.#seen.add(u.UpdateID, h.now())) return;
+    const key = u instanceof GoUpdate ? u.seenKey : seenKey(u.UpdateID);
+    if (!this.#seen.addKey(key, h.now())) return;
     if (u.SuspectedDuplicate !== 0n) {
       h.logger.warning(
         `Node ${u.NodeID} with epoch ${u.UpdateEpoch} sent update ${u.UpdateID} suspecting a ` +
@@ -290,22 +278,29 @@ export class RoutingUpdates {
     if (h.logger.enabled("debug")) {
       h.logger.debug(`Received routing update ${u.UpdateID} from ${u.NodeID} via ${fromPeer}`);
     }
-    if (!h.topology.isKnown(u.NodeID) && !this.#makeRoom(u.NodeID)) return;
-    const bytes = encodeReflood(u, h.nodeId, (n) => this.#lastUpdates.alloc(n));
-    const old = this.#lastUpdates.lengthOf(u.NodeID);
+    const t = h.topology;
+    let i0 = t.indexOf(u.NodeID);
+    if (!(i0 >= 0 && t.isKnownAt(i0))) {
+      if (!this.#makeRoom(u.NodeID)) return;
+      i0 = t.indexOf(u.NodeID); // #makeRoom may have freed indices
+    }
+    const bytes = encodeReflood(u, h.nodeId, this.#alloc);
+    const old = i0 >= 0 ? this.#lastUpdates.lengthOf(i0) : 0;
     if (this.#lastUpdates.bytes - old + bytes.length > h.limits.maxStoredUpdateBytes) {
       h.limitLog.hit("maxStoredUpdateBytes", `dropped the update of ${u.NodeID}`);
       return;
     }
     const peers = connArrays(u)?.peers ?? [];
     const edges = peers.length;
-    if (h.topology.edgeCount - h.topology.rowSize(u.NodeID) + edges > h.limits.maxEdges) {
+    if (t.edgeCount - (i0 >= 0 ? t.rowSizeAt(i0) : 0) + edges > h.limits.maxEdges) {
       h.limitLog.hit("maxEdges", `dropped the update of ${u.NodeID}`);
       return;
     }
-    const r = h.topology.applyUpdate(u, h.now());
+    const r = t.applyUpdate(u, h.now());
     if (!r.accepted) return;
-    this.#lastUpdates.set(u.NodeID, bytes);
+    // stored and queued by the node's topology index (a new node has one now)
+    const i = i0 >= 0 ? i0 : t.indexOf(u.NodeID);
+    this.#lastUpdates.set(i, bytes);
     if (r.restarted) h.emit({ kind: "nodeRestarted", node: u.NodeID });
     if (r.newNode) this.scheduleNewNodeFlood();
     // Its name and those of the sender's peers are noted for data headers by the topology as
@@ -313,7 +308,7 @@ export class RoutingUpdates {
     // update yet (a restarted node hears from unchanged nodes only at their next periodic
     // update), and data from it would otherwise be dropped as "hash not found".
     if (r.changed) h.markRoutesDirty();
-    h.floodKeyed(updateKey(u.NodeID), bytes, fromPeer);
+    h.floodKeyed(i, bytes, fromPeer); // keyed by the origin's index (see FloodKey)
   }
 
   /**
@@ -337,8 +332,9 @@ export class RoutingUpdates {
   /** Forget everything stored about `node`. */
   forget(node: string): void {
     const h = this.#host;
+    const i = h.topology.indexOf(node); // before forget: it may free the index
     h.topology.forget(node);
-    this.#lastUpdates.delete(node);
+    if (i >= 0) this.#lastUpdates.delete(i);
     h.markRoutesDirty();
   }
 

@@ -85,7 +85,11 @@ export class SeenSet {
 
   /** Record `id` at `now`; returns false if it was already there. */
   add(id: string, now: number): boolean {
-    const key = seenKey(id);
+    return this.addKey(seenKey(id), now);
+  }
+
+  /** {@link SeenSet.add} by {@link seenKey} (read from a message's bytes: no string made). */
+  addKey(key: string | number, now: number): boolean {
     if (this.hasKey(key)) return false;
     if (this.#len >= this.maxEntries) {
       this.#dropOldest();

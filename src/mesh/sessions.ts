@@ -57,6 +57,9 @@ export class Sessions {
   readonly #host: SessionsHost;
   readonly #links = new Map<number, LinkState>();
   readonly #conns = new Map<string, number>();
+  /** `#conns` as parallel arrays for the flood path (no entry array per peer and message). */
+  #lists: { peers: readonly string[]; links: readonly number[] } = { peers: [], links: [] };
+  #listStale = false;
 
   constructor(host: SessionsHost) {
     this.#host = host;
@@ -75,6 +78,15 @@ export class Sessions {
   /** Established connections: peer to link ID. */
   get connections(): ReadonlyMap<string, number> {
     return this.#conns;
+  }
+
+  /** Established peers and their link IDs, as parallel arrays (read-only; new after a change). */
+  connectionLists(): { peers: readonly string[]; links: readonly number[] } {
+    if (this.#listStale) {
+      this.#lists = { peers: [...this.#conns.keys()], links: [...this.#conns.values()] };
+      this.#listStale = false;
+    }
+    return this.#lists;
   }
 
   /** A new record of the cost of each established connection, by peer. */
@@ -154,7 +166,10 @@ export class Sessions {
     h.linkGone(l.id);
     if (l.established && l.peer !== undefined) {
       const current = this.#conns.get(l.peer) === l.id;
-      if (current) this.#conns.delete(l.peer);
+      if (current) {
+        this.#conns.delete(l.peer);
+        this.#listStale = true;
+      }
       h.lost(l.peer, current);
     }
     if (emitClose) h.emit({ kind: "closeLink", linkId: l.id, reason });
@@ -184,6 +199,7 @@ export class Sessions {
     l.established = true;
     l.initAt = undefined;
     this.#conns.set(peer, l.id);
+    this.#listStale = true;
     h.logger.info(`Connection established with ${peer}`);
     h.established(l.id, peer, cost);
   }

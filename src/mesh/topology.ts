@@ -11,7 +11,8 @@
 
 import type { RoutingUpdate } from "./messages.ts";
 import { RouteHeap } from "./route_heap.ts";
-import { type ConnArrays, connArrays } from "./update_fast.ts";
+import { RowPool } from "./row_pool.ts";
+import { type ConnArrays, connArrays, GoUpdate, joinU64, u64Hi, u64Lo } from "./update_fast.ts";
 
 /** The (epoch, sequence) pair last accepted from a node, and when (`clock.now()`). */
 export interface NodeVersion {
@@ -40,35 +41,37 @@ export interface Routes {
 }
 
 const REJECTED: ApplyResult = { accepted: false };
-/** Shared by every node without inbound edges; never modified (appends make a new array). */
-const NONE: number[] = [];
+/** The accepted results, shared (one per combination: no object per update), by flag bits. */
+const ACCEPTED: readonly ApplyResult[] = Array.from({ length: 8 }, (_, k) =>
+  Object.freeze({
+    accepted: true as const,
+    newNode: (k & 1) !== 0,
+    changed: (k & 2) !== 0,
+    restarted: (k & 4) !== 0,
+  }));
 
-/**
- * `a` plus `v` at the end. Short arrays are copied to an exact-size one: a push would give
- * a small array room for 17 (most rows and inbound lists hold ~4 of a 1,000-node mesh).
- */
-function append(a: number[], v: number): number[] {
-  switch (a.length) { // literals: exact size, no copy loop
-    case 0:
-      return [v];
-    case 1:
-      return [a[0], v];
-    case 2:
-      return [a[0], a[1], v];
-    case 3:
-      return [a[0], a[1], a[2], v];
-    case 4:
-      return [a[0], a[1], a[2], a[3], v];
-    case 5:
-      return [a[0], a[1], a[2], a[3], a[4], v];
+/** Epoch and sequence of the update read last by {@link readVersion}, as 32-bit halves. */
+let vEh = 0, vEl = 0, vSh = 0, vSl = 0;
+
+/** Read `u`'s epoch and sequence into the halves above (no BigInt for a fast-path update). */
+function readVersion(u: RoutingUpdate): void {
+  if (u instanceof GoUpdate) {
+    vEh = u.epochHi;
+    vEl = u.epochLo;
+    vSh = u.seqHi;
+    vSl = u.seqLo;
+  } else {
+    vEh = u64Hi(u.UpdateEpoch);
+    vEl = u64Lo(u.UpdateEpoch);
+    vSh = u64Hi(u.UpdateSequence);
+    vSl = u64Lo(u.UpdateSequence);
   }
-  if (a.length >= 16) {
-    a.push(v);
-    return a;
-  }
-  return a.concat(v);
 }
 
+/** Sign of (ah, al) − (bh, bl) as u64 halves. */
+function cmp(ah: number, al: number, bh: number, bl: number): number {
+  return ah !== bh ? (ah < bh ? -1 : 1) : al === bl ? 0 : al < bl ? -1 : 1;
+}
 /** Rows longer than this get a target → position map for cost lookups (hubs). */
 const ROW_MAP_MIN = 12;
 
@@ -79,12 +82,15 @@ const ROW_MAP_MIN = 12;
  */
 export class Topology {
   /**
-   * Last accepted (epoch, sequence) and when, per node index (undefined epoch: no version);
-   * a node with a version keeps its index. Per-index arrays, not a Map of objects: every node
-   * holds one per known node.
+   * Last accepted (epoch, sequence) and when, per node index, epoch and sequence as high and
+   * low 32-bit halves (numbers: no BigInt kept or compared; epoch high -1: no version); a node
+   * with a version keeps its index. Per-index arrays, not a Map of objects: every node holds
+   * one per known node.
    */
-  readonly #epoch: (bigint | undefined)[] = [];
-  readonly #seq: bigint[] = [];
+  readonly #eHi: number[] = [];
+  readonly #eLo: number[] = [];
+  readonly #sHi: number[] = [];
+  readonly #sLo: number[] = [];
   readonly #at: number[] = [];
   /** Nodes with a version, least recently accepted first: a list threaded through indices. */
   readonly #prev: number[] = [];
@@ -97,9 +103,8 @@ export class Topology {
   readonly #index = new Map<string, number>();
   readonly #names: string[] = [];
   readonly #free: number[] = [];
-  /** Row of each node: edge targets and their costs (parallel); undefined: no row. */
-  readonly #to: (number[] | undefined)[] = [];
-  readonly #cost: number[][] = [];
+  /** Row of each node: edge targets and their costs, in a shared pool (see row_pool.ts). */
+  readonly #rows = new RowPool();
   /** Target → position in a long row, built on demand. */
   readonly #pos: (Map<number, number> | undefined)[] = [];
   /**
@@ -117,6 +122,7 @@ export class Topology {
   /** Scratch marks for row replacement. */
   readonly #mark: number[] = [];
   readonly #scratchTo: number[] = [];
+  readonly #scratchListed: number[] = [];
   readonly #scratchCost: number[] = [];
   /** Scratch: position of a kept target in the new row. */
   readonly #slot: number[] = [];
@@ -140,15 +146,14 @@ export class Topology {
     i = this.#free.pop() ?? this.#names.length;
     this.#index.set(name, i);
     this.#names[i] = name;
-    this.#to[i] = undefined;
-    this.#cost[i] = NONE;
+    this.#rows.init(i);
     this.#pos[i] = undefined;
     this.#inHead[i] = -1;
     this.#inCount[i] = 0;
     this.#mark[i] = 0;
     this.#slot[i] = 0;
-    this.#epoch[i] = undefined;
-    this.#seq[i] = 0n;
+    this.#eHi[i] = -1;
+    this.#eLo[i] = this.#sHi[i] = this.#sLo[i] = 0;
     this.#at[i] = 0;
     this.#prev[i] = this.#next[i] = -1;
     this.onName?.(name);
@@ -158,45 +163,63 @@ export class Topology {
   /** Frees the index of a node nothing refers to any more. */
   #release(i: number): void {
     if (
-      i === this.#self || this.#to[i] !== undefined || this.#inCount[i] > 0 ||
-      this.#epoch[i] !== undefined
+      i === this.#self || this.#rows.len[i] >= 0 || this.#inCount[i] > 0 || this.#eHi[i] >= 0
     ) return;
     if (this.#index.get(this.#names[i]) !== i) return; // freed already
     this.#index.delete(this.#names[i]);
     this.#names[i] = "";
-    this.#cost[i] = NONE;
     this.#free.push(i);
   }
 
   /** Position of `to` in the row of `from`, or -1. */
   #find(from: number, to: number): number {
-    const row = this.#to[from];
-    if (row === undefined) return -1;
-    if (row.length < ROW_MAP_MIN) return row.indexOf(to);
+    const p = this.#rows, n = p.len[from], s = p.start[from], t = p.to;
+    if (n < ROW_MAP_MIN) {
+      for (let k = 0; k < n; k++) if (t[s + k] === to) return k;
+      return -1;
+    }
     let m = this.#pos[from];
     if (m === undefined) {
       m = new Map();
-      for (let k = 0; k < row.length; k++) m.set(row[k], k);
+      for (let k = 0; k < n; k++) m.set(t[s + k], k);
       this.#pos[from] = m;
     }
     return m.get(to) ?? -1;
   }
 
+  /** The index of `node` (what the flood queues key its routing update by), or -1. */
+  indexOf(node: string): number {
+    return this.#index.get(node) ?? -1;
+  }
+
+  /** True if the node at index `i` has an accepted update. */
+  isKnownAt(i: number): boolean {
+    return this.#eHi[i] >= 0;
+  }
+
+  /** Edges in the row of the node at index `i`. */
+  rowSizeAt(i: number): number {
+    return Math.max(0, this.#rows.len[i]);
+  }
+
   /** Edges in `node`'s row. */
   rowSize(node: string): number {
     const i = this.#index.get(node);
-    return i === undefined ? 0 : this.#to[i]?.length ?? 0;
+    return i === undefined ? 0 : Math.max(0, this.#rows.len[i]);
   }
 
   #setEdge(from: number, to: number, cost: number): void {
-    const k = this.#find(from, to);
+    const k = this.#find(from, to), p = this.#rows;
     if (k >= 0) {
-      this.#cost[from][k] = cost;
+      p.cost[p.start[from] + k] = cost;
       return;
     }
-    const row = this.#to[from] = append(this.#to[from] ?? [], to);
-    this.#cost[from] = append(row.length === 1 ? [] : this.#cost[from], cost);
-    this.#pos[from]?.set(to, row.length - 1);
+    const n = Math.max(0, p.len[from]);
+    const s = p.reserve(from, n + 1, false);
+    p.to[s + n] = to;
+    p.cost[s + n] = cost;
+    p.len[from] = n + 1;
+    this.#pos[from]?.set(to, n);
     this.#inAdd(to, from);
     this.edgeCount++;
   }
@@ -204,8 +227,11 @@ export class Topology {
   #deleteEdge(from: number, to: number): void {
     const k = this.#find(from, to);
     if (k < 0) return;
-    this.#to[from]!.splice(k, 1); // keeps the order of the rest (tie-breaking of routes)
-    this.#cost[from].splice(k, 1);
+    // keeps the order of the rest (tie-breaking of routes)
+    const p = this.#rows, s = p.start[from], n = p.len[from];
+    p.to.copyWithin(s + k, s + k + 1, s + n);
+    p.cost.copyWithin(s + k, s + k + 1, s + n);
+    p.len[from] = n - 1;
     this.#pos[from] = undefined;
     this.#dropInbound(to, from);
   }
@@ -233,14 +259,18 @@ export class Topology {
   /** True if an update of `node` was accepted (it has a version). */
   isKnown(node: string): boolean {
     const i = this.#index.get(node);
-    return i !== undefined && this.#epoch[i] !== undefined;
+    return i !== undefined && this.#eHi[i] >= 0;
   }
 
   /** The version last accepted from `node`, if any (a copy). */
   version(node: string): NodeVersion | undefined {
     const i = this.#index.get(node);
-    const epoch = i === undefined ? undefined : this.#epoch[i];
-    return epoch === undefined ? undefined : { epoch, sequence: this.#seq[i!], at: this.#at[i!] };
+    if (i === undefined || this.#eHi[i] < 0) return undefined;
+    return {
+      epoch: joinU64(this.#eHi[i], this.#eLo[i]),
+      sequence: joinU64(this.#sHi[i], this.#sLo[i]),
+      at: this.#at[i],
+    };
   }
 
   /** The remote node whose last accepted update is oldest, with that version. */
@@ -271,16 +301,17 @@ export class Topology {
   forget(node: string): void {
     const i = this.#index.get(node);
     if (i === undefined) return;
-    if (this.#epoch[i] !== undefined) {
-      this.#epoch[i] = undefined;
+    if (this.#eHi[i] >= 0) {
+      this.#eHi[i] = -1;
       this.#unlink(i);
       this.#known--;
     }
-    const row = this.#to[i];
-    this.#to[i] = i === this.#self ? [] : undefined;
-    this.#cost[i] = i === this.#self ? [] : NONE;
+    const p = this.#rows, s = p.start[i];
+    const row = Array.from(p.to.subarray(s, s + Math.max(0, p.len[i])));
+    p.free(i);
+    if (i === this.#self) p.len[i] = 0;
     this.#pos[i] = undefined;
-    for (const to of row ?? []) this.#dropInbound(to, i);
+    for (const to of row) this.#dropInbound(to, i);
     this.#release(i);
   }
 
@@ -290,36 +321,37 @@ export class Topology {
    */
   applyUpdate(u: RoutingUpdate, now = 0): ApplyResult {
     const i = this.#index.get(u.NodeID);
-    const epoch = i === undefined ? undefined : this.#epoch[i];
-    if (epoch !== undefined) {
-      if (u.UpdateEpoch < epoch) return REJECTED;
-      if (u.UpdateEpoch === epoch && u.UpdateSequence <= this.#seq[i!]) return REJECTED;
-    }
-    const known = epoch !== undefined;
-    const restarted = known && u.UpdateEpoch > epoch;
+    readVersion(u);
+    const known = i !== undefined && this.#eHi[i] >= 0;
+    const byEpoch = known ? cmp(vEh, vEl, this.#eHi[i], this.#eLo[i]) : 1;
+    if (byEpoch < 0) return REJECTED;
+    if (byEpoch === 0 && cmp(vSh, vSl, this.#sHi[i!], this.#sLo[i!]) <= 0) return REJECTED;
+    const restarted = known && byEpoch > 0;
     const j = i ?? this.#ensure(u.NodeID);
     if (known) this.#unlink(j);
     else this.#known++;
-    if (!known || restarted) this.#epoch[j] = u.UpdateEpoch; // an equal one stays: no new BigInt kept
-    this.#seq[j] = u.UpdateSequence;
+    this.#eHi[j] = vEh;
+    this.#eLo[j] = vEl;
+    this.#sHi[j] = vSh;
+    this.#sLo[j] = vSl;
     this.#at[j] = now;
     this.#linkLast(j);
     const conns = connArrays(u);
     const changed = !this.#sameRow(j, conns);
     if (changed) this.#replaceRow(j, conns);
-    return { accepted: true, newNode: !known, changed, restarted };
+    return ACCEPTED[(known ? 0 : 1) | (changed ? 2 : 0) | (restarted ? 4 : 0)];
   }
 
   /** Go compares with reflect.DeepEqual: a nil map differs from an empty one. */
   #sameRow(i: number, c: ConnArrays): boolean {
-    const row = this.#to[i];
-    if (c === null || row === undefined) return c === null && row === undefined;
-    if (c.peers.length !== row.length) return false;
+    const p = this.#rows, n = p.len[i];
+    if (c === null || n < 0) return c === null && n < 0;
+    if (c.peers.length !== n) return false;
     for (let k = 0; k < c.peers.length; k++) {
       const t = this.#index.get(c.peers[k]);
       if (t === undefined) return false;
       const pos = this.#find(i, t);
-      if (pos < 0 || this.#cost[i][pos] !== c.costs[k]) return false;
+      if (pos < 0 || p.cost[p.start[i] + pos] !== c.costs[k]) return false;
     }
     return true;
   }
@@ -328,24 +360,25 @@ export class Topology {
   #replaceRow(i: number, conns: ConnArrays): void {
     const peers = conns?.peers ?? [], costs = conns?.costs ?? [];
     const stamp = ++this.#stamp, mark = this.#mark;
-    const listed: number[] = [];
+    const listed = this.#scratchListed;
+    listed.length = 0;
     for (let k = 0; k < peers.length; k++) {
       const t = this.#ensure(peers[k]);
       listed.push(t);
       mark[t] = stamp;
     }
-    const old = this.#to[i] ?? [], oldCost = this.#cost[i] ?? [];
-    // built in scratch arrays, then copied to exact-size ones (no room left over)
+    const p = this.#rows, os = p.start[i], on = Math.max(0, p.len[i]);
+    // built in scratch arrays, then copied into the row's block (exact size if it moves)
     const to = this.#scratchTo, cost = this.#scratchCost;
     to.length = cost.length = listed.length;
     let j = 0;
-    for (let k = 0; k < old.length; k++) {
-      const t = old[k];
+    for (let k = 0; k < on; k++) {
+      const t = p.to[os + k];
       if (mark[t] === stamp) {
         mark[t] = -stamp; // kept: its cost is set below
         this.#slot[t] = j;
         to[j] = t;
-        cost[j++] = oldCost[k];
+        cost[j++] = p.cost[os + k];
       } else this.#dropInbound(t, i);
     }
     for (let k = 0; k < listed.length; k++) {
@@ -359,8 +392,13 @@ export class Topology {
       this.#inAdd(t, i);
       this.edgeCount++;
     }
-    this.#to[i] = to.slice(); // a node that lists nobody still has a (possibly empty) row
-    this.#cost[i] = cost.slice();
+    // a node that lists nobody still has a (possibly empty) row
+    const s = p.reserve(i, j, true);
+    for (let k = 0; k < j; k++) {
+      p.to[s + k] = to[k];
+      p.cost[s + k] = cost[k];
+    }
+    p.len[i] = j;
     this.#pos[i] = undefined;
     if (this.#inCount[i] === 0) return;
     ++this.#stamp;
@@ -417,10 +455,16 @@ export class Topology {
    */
   applyDuplicateNotice(u: RoutingUpdate): void {
     const i = this.#index.get(u.NodeID);
-    const epoch = i === undefined ? undefined : this.#epoch[i];
-    if (epoch !== undefined && epoch === u.SuspectedDuplicate && u.UpdateEpoch < epoch) {
-      this.#epoch[i!] = u.UpdateEpoch;
-      this.#seq[i!] = u.UpdateSequence;
+    if (i === undefined || this.#eHi[i] < 0) return;
+    const dh = u64Hi(u.SuspectedDuplicate), dl = u64Lo(u.SuspectedDuplicate);
+    readVersion(u);
+    if (
+      cmp(dh, dl, this.#eHi[i], this.#eLo[i]) === 0 && cmp(vEh, vEl, dh, dl) < 0
+    ) {
+      this.#eHi[i] = vEh;
+      this.#eLo[i] = vEl;
+      this.#sHi[i] = vSh;
+      this.#sLo[i] = vSl;
     }
   }
 
@@ -448,7 +492,8 @@ export class Topology {
   }
 
   #dijkstra(found: (dest: string, hop: string, cost: number) => void): void {
-    const n = this.#names.length, names = this.#names, rows = this.#to, costs = this.#cost;
+    const n = this.#names.length, names = this.#names, p = this.#rows;
+    const rs = p.start, rl = p.len, to = p.to, costs = p.cost;
     const dist = new Float64Array(n).fill(Infinity);
     const first = new Int32Array(n);
     const done = new Uint8Array(n);
@@ -461,15 +506,13 @@ export class Topology {
       if (done[node]) continue;
       done[node] = 1;
       if (node !== self) found(names[node], names[first[node]], d);
-      const row = rows[node];
-      if (row === undefined) continue;
-      const rc = costs[node];
-      for (let k = 0; k < row.length; k++) {
-        const nb = row[k];
-        if (done[nb] || rows[nb] === undefined) continue;
+      const s = rs[node], len = rl[node];
+      for (let k = 0; k < len; k++) {
+        const nb = to[s + k];
+        if (done[nb] || rl[nb] < 0) continue;
         const b = this.#find(nb, node);
         if (b < 0) continue;
-        const fwd = rc[k], back = costs[nb][b];
+        const fwd = costs[s + k], back = costs[rs[nb] + b];
         const c = fwd > back ? fwd : back;
         if (!(c > 0) || !Number.isFinite(c) || !(fwd > 0)) continue;
         const nd = d + c;
@@ -486,10 +529,10 @@ export class Topology {
   snapshot(): Record<string, Record<string, number>> {
     const out: Record<string, Record<string, number>> = {};
     for (let i = 0; i < this.#names.length; i++) {
-      const row = this.#to[i];
-      if (row === undefined) continue;
+      const p = this.#rows, s = p.start[i], n = p.len[i];
+      if (n < 0) continue;
       const r: Record<string, number> = {};
-      for (let k = 0; k < row.length; k++) r[this.#names[row[k]]] = this.#cost[i][k];
+      for (let k = 0; k < n; k++) r[this.#names[p.to[s + k]]] = p.cost[s + k];
       out[this.#names[i]] = r;
     }
     return out;

@@ -9,8 +9,8 @@
 
 import type { RoutingUpdate } from "./messages.ts";
 import { internAscii } from "./intern.ts";
+import { seenKeyOfBytes } from "./seen_set.ts";
 
-const MAX_U64 = (1n << 64n) - 1n;
 const ZERO = 0n;
 const utf8 = new TextEncoder();
 const utf8d = new TextDecoder();
@@ -54,18 +54,45 @@ function str(t: Uint8Array, name = false): string | undefined {
   return undefined;
 }
 
-/** An unsigned 64-bit integer in Go's form (no sign, no leading zero, no fraction). */
-function u64(t: Uint8Array): bigint | undefined {
+const TWO32 = 2 ** 32;
+/** High and low 32 bits of the last {@link u64} read (exact numbers: no BigInt made). */
+let hi = 0, lo = 0;
+
+/**
+ * An unsigned 64-bit integer in Go's form (no sign, no leading zero, no fraction), read into
+ * {@link hi} and {@link lo}; false if there is none or it is above 2^64−1.
+ */
+function u64(t: Uint8Array): boolean {
   const s = pos;
-  let i = s, v = 0;
-  for (let c; i < t.length && isDigit(c = t[i]); i++) v = v * 10 + (c - 0x30);
+  let i = s, h = 0, l = 0;
+  for (let c; i < t.length && isDigit(c = t[i]); i++) {
+    l = l * 10 + (c - 0x30); // < 2^36: exact
+    const carry = Math.floor(l / TWO32);
+    l -= carry * TWO32;
+    h = h * 10 + carry; // < 2^40 for 20 digits: exact
+  }
   const n = i - s;
-  if (n === 0 || n > 20 || (n > 1 && t[s] === 0x30)) return undefined;
+  if (n === 0 || n > 20 || (n > 1 && t[s] === 0x30) || h >= TWO32) return false;
   pos = i;
-  if (v === 0) return ZERO;
-  if (n <= 15) return BigInt(v); // exact below 2^53
-  const b = BigInt(ascii(t, s, i));
-  return b > MAX_U64 ? undefined : b;
+  hi = h;
+  lo = l;
+  return true;
+}
+
+/** The 64-bit value of (high, low) 32-bit halves. */
+export function joinU64(h: number, l: number): bigint {
+  if (h === 0) return l === 0 ? ZERO : BigInt(l);
+  return (BigInt(h) << 32n) | BigInt(l);
+}
+
+/** The high 32 bits of a u64 `b` as a number. */
+export function u64Hi(b: bigint): number {
+  return Number(b >> 32n);
+}
+
+/** The low 32 bits of a u64 `b` as a number. */
+export function u64Lo(b: bigint): number {
+  return Number(b & 0xffffffffn);
 }
 
 /** A JSON number (a connection cost); its value as `JSON.parse` gives it. */
@@ -100,16 +127,22 @@ function num(t: Uint8Array): number | undefined {
 /** A routing update's Connections as parallel arrays; `null` for JSON null. */
 export type ConnArrays = { peers: string[]; costs: number[] } | null;
 
+const scratchPeers: string[] = [];
+const scratchCosts: number[] = [];
+
 /** `null` or an object of string keys to numbers, as parallel arrays (keys in text order). */
 function connections(t: Uint8Array): ConnArrays | undefined {
   if (lit(t, L_NULL)) return null;
   if (t[pos] !== 0x7b) return undefined;
   pos++;
-  const peers: string[] = [], costs: number[] = [];
   if (t[pos] === 0x7d) {
     pos++;
-    return { peers, costs };
+    return { peers: [], costs: [] };
   }
+  // read into scratch arrays, kept as exact-size copies (a push onto a new array reserves
+  // room for 17: two such per decoded update were most of the decoder's garbage)
+  const peers = scratchPeers, costs = scratchCosts;
+  peers.length = costs.length = 0;
   for (;;) {
     const k = str(t, true);
     // "__proto__" would set the prototype, not a key; integer-like keys would be reordered
@@ -121,7 +154,10 @@ function connections(t: Uint8Array): ConnArrays | undefined {
     peers.push(k);
     costs.push(v);
     const c = t[pos++];
-    if (c === 0x7d) return peers.length > 1 && hasRepeat(peers) ? undefined : { peers, costs };
+    if (c === 0x7d) {
+      if (peers.length > 1 && hasRepeat(peers)) return undefined;
+      return { peers: peers.slice(), costs: costs.slice() };
+    }
     if (c !== 0x2c) return undefined;
   }
 }
@@ -146,24 +182,72 @@ function hasRepeat(peers: string[]): boolean {
 /**
  * A routing update decoded by the fast path for the router: Connections are kept as arrays
  * (building an object keyed by node names costs more than the rest of the decoding) and
- * become a record only when read. `body` is the JSON text's bytes, for re-flooding.
- * Note: `{...u}` does not copy Connections (an accessor); name the fields instead.
+ * become a record only when read; epoch and sequence are kept as 32-bit halves in numbers
+ * (every node decodes every update of the mesh: a BigInt parse and two BigInts kept per
+ * update and node were avoidable), the UpdateID as its place in the bytes (its seen-set key
+ * is read from them). The bigint and string fields are made when read. `body` is the JSON
+ * text's bytes, for re-flooding; it must stay unmodified while the update is used.
+ * Note: `{...u}` does not copy the accessor fields; name the fields instead.
  */
 export class GoUpdate implements RoutingUpdate {
   #conns: Record<string, number> | null | undefined;
   #arrays: ConnArrays | undefined;
+  #id: string | undefined;
+  #epoch: bigint | undefined;
+  #seq: bigint | undefined;
 
   constructor(
     public NodeID: string,
-    public UpdateID: string,
-    public UpdateEpoch: bigint,
-    public UpdateSequence: bigint,
+    /** Where the UpdateID's characters are in `body`. */
+    readonly idStart: number,
+    readonly idEnd: number,
+    /** UpdateEpoch and UpdateSequence as high and low 32-bit halves. */
+    public epochHi: number,
+    public epochLo: number,
+    public seqHi: number,
+    public seqLo: number,
     arrays: ConnArrays,
     public ForwardingNode: string,
     public SuspectedDuplicate: bigint,
     readonly body: Uint8Array,
   ) {
     this.#arrays = arrays;
+  }
+
+  /** The UpdateID (a string made on first read). */
+  get UpdateID(): string {
+    return this.#id ??= ascii(this.body, this.idStart, this.idEnd);
+  }
+
+  set UpdateID(v: string) {
+    this.#id = v;
+  }
+
+  /** {@link seenKey} of the UpdateID, read from the bytes. */
+  get seenKey(): string | number {
+    return seenKeyOfBytes(this.body, this.idStart, this.idEnd) ?? this.UpdateID;
+  }
+
+  /** The epoch (a BigInt made on first read). */
+  get UpdateEpoch(): bigint {
+    return this.#epoch ??= joinU64(this.epochHi, this.epochLo);
+  }
+
+  set UpdateEpoch(v: bigint) {
+    this.#epoch = v;
+    this.epochHi = u64Hi(v);
+    this.epochLo = u64Lo(v);
+  }
+
+  /** The sequence (a BigInt made on first read). */
+  get UpdateSequence(): bigint {
+    return this.#seq ??= joinU64(this.seqHi, this.seqLo);
+  }
+
+  set UpdateSequence(v: bigint) {
+    this.#seq = v;
+    this.seqHi = u64Hi(v);
+    this.seqLo = u64Lo(v);
   }
 
   /** Peer → cost (built on first read). */
@@ -219,19 +303,39 @@ function scan(t: Uint8Array): GoUpdate | undefined {
   if (!lit(t, L_NODE)) return undefined;
   const node = str(t, true);
   if (node === undefined || !lit(t, L_ID)) return undefined;
-  const id = str(t);
-  if (id === undefined || !lit(t, L_EPOCH)) return undefined;
-  const epoch = u64(t);
-  if (epoch === undefined || !lit(t, L_SEQ)) return undefined;
-  const seq = u64(t);
-  if (seq === undefined || !lit(t, L_CONNS)) return undefined;
+  const idStart = pos + 1;
+  if (!alnumString(t)) return undefined;
+  const idEnd = pos - 1;
+  if (!lit(t, L_EPOCH) || !u64(t)) return undefined;
+  const eh = hi, el = lo;
+  if (!lit(t, L_SEQ) || !u64(t)) return undefined;
+  const sh = hi, sl = lo;
+  if (!lit(t, L_CONNS)) return undefined;
   const conns = connections(t);
   if (conns === undefined || !lit(t, L_FWD)) return undefined;
-  const fwd = str(t, true);
-  if (fwd === undefined || !lit(t, L_DUP)) return undefined;
-  const dup = u64(t);
-  if (dup === undefined || !lit(t, L_END) || pos !== t.length) return undefined;
-  return new GoUpdate(node, id, epoch, seq, conns, fwd, dup, t);
+  const fwd = str(t); // compared with the sender, never kept: not worth interning
+  if (fwd === undefined || !lit(t, L_DUP) || !u64(t)) return undefined;
+  const dup = joinU64(hi, lo);
+  if (!lit(t, L_END) || pos !== t.length) return undefined;
+  return new GoUpdate(node, idStart, idEnd, eh, el, sh, sl, conns, fwd, dup, t);
+}
+
+/**
+ * A JSON string of printable ASCII without escapes at the cursor (an UpdateID as Go and we
+ * send it: kept as its place in the bytes, no string made); anything else is left to the
+ * general decoder.
+ */
+function alnumString(t: Uint8Array): boolean {
+  if (t[pos] !== 0x22) return false;
+  for (let i = pos + 1; i < t.length; i++) {
+    const c = t[i];
+    if (c === 0x22) {
+      pos = i + 1;
+      return true;
+    }
+    if (c === 0x5c || c < 0x20 || c > 0x7e) return false;
+  }
+  return false;
 }
 
 /** The update in the body bytes `body` as a {@link GoUpdate} if laid out as Go does. */

@@ -68,6 +68,38 @@ function updateIdEnd(bytes: Uint8Array, s: number): number {
   return -1;
 }
 
+/** Where the NodeID ends and the UpdateID starts in the message read last by {@link peekHead}. */
+let headNodeEnd = -1, headIdStart = -1;
+
+/**
+ * Read the head of a routing-update message in Go's layout once: returns the index of the
+ * closing quote of its UpdateID (two messages whose bytes agree up to it carry the same NodeID
+ * and UpdateID), or -1. {@link headKey} and {@link headNode} then read that message's fields
+ * without scanning it again (call them before peeking at another message).
+ */
+export function peekHead(bytes: Uint8Array): number {
+  const q = nodeIdEnd(bytes);
+  if (q < 0 || !matchAt(bytes, q, ID_HEAD)) return -1;
+  headNodeEnd = q;
+  headIdStart = q + ID_HEAD.length;
+  return updateIdEnd(bytes, headIdStart);
+}
+
+/** The seen-set key of the message just read by {@link peekHead} (which returned `end`). */
+export function headKey(bytes: Uint8Array, end: number): string | number {
+  return seenKeyOfBytes(bytes, headIdStart, end) ??
+    String.fromCharCode.apply(null, bytes.subarray(headIdStart, end) as unknown as number[]);
+}
+
+/** The NodeID of the message just read by {@link peekHead}, as {@link peekUpdateNode} gives it. */
+export function headNode(bytes: Uint8Array): string | undefined {
+  const s = 1 + NODE_HEAD.length;
+  for (let i = s; i < headNodeEnd; i++) {
+    if (bytes[i] > 0x7e || bytes[i] < 0x20 || bytes[i] === 0x5c) return undefined;
+  }
+  return internAscii(bytes, s, headNodeEnd);
+}
+
 /**
  * The NodeID of a routing-update message in Go's layout when it is plain ASCII without
  * escapes (the usual case), else undefined. Only a hint: used to find a queued copy to drop.

@@ -16,18 +16,18 @@
 export const SLAB_BYTES = 16 * 1024;
 
 /**
- * Latest update bytes per node, in slabs. An entry is (buffer, offset, length) in per-slot
- * arrays, not a view object: a `Uint8Array` view per stored update was ~10% of a big mesh's
- * kept heap (every node stores one per known node). Views are made when one is read.
+ * Latest update bytes per node, in slabs, by the node's index (the router's topology index: no
+ * Map of names). An entry is (buffer, offset, length) in per-index arrays, not a view object: a
+ * `Uint8Array` view per stored update was ~10% of a big mesh's kept heap (every node stores one
+ * per known node). Views are made when one is read.
  */
 export class UpdateStore {
-  /** Node → slot. */
-  readonly #slots = new Map<string, number>();
-  /** Per slot: the buffer (a slab, or a message's own), offset and length. */
+  /** Stored updates. */
+  #count = 0;
+  /** Per index: the buffer (a slab, or a message's own), offset and length (-1: none). */
   readonly #ref: Uint8Array[] = [];
   readonly #off: number[] = [];
   readonly #len: number[] = [];
-  readonly #freeSlots: number[] = [];
   #slab = new Uint8Array(0);
   #used = 0;
   /** Bytes of slabs (and own buffers) handed out since the last compaction, that included. */
@@ -36,7 +36,7 @@ export class UpdateStore {
 
   /** Stored updates. */
   get size(): number {
-    return this.#slots.size;
+    return this.#count;
   }
 
   /** Bytes of the stored updates. */
@@ -65,29 +65,31 @@ export class UpdateStore {
     return v;
   }
 
-  /** The stored update of `node` (a new view). */
-  get(node: string): Uint8Array | undefined {
-    const k = this.#slots.get(node);
-    return k === undefined ? undefined : this.#view(k);
+  #has(k: number): boolean {
+    return k < this.#len.length && this.#len[k] >= 0;
   }
 
-  /** Bytes of the stored update of `node` (0: none). */
-  lengthOf(node: string): number {
-    const k = this.#slots.get(node);
-    return k === undefined ? 0 : this.#len[k];
+  /** The stored update of node index `k` (a new view). */
+  get(k: number): Uint8Array | undefined {
+    return this.#has(k) ? this.#view(k) : undefined;
+  }
+
+  /** Bytes of the stored update of node index `k` (0: none). */
+  lengthOf(k: number): number {
+    return this.#has(k) ? this.#len[k] : 0;
   }
 
   #view(k: number): Uint8Array {
     return this.#ref[k].subarray(this.#off[k], this.#off[k] + this.#len[k]);
   }
 
-  /** Store `bytes` (never modified afterwards) as the update of `node`. */
-  set(node: string, bytes: Uint8Array): void {
-    let k = this.#slots.get(node);
-    if (k === undefined) {
-      k = this.#freeSlots.pop() ?? this.#ref.length;
-      this.#slots.set(node, k);
-    } else this.#live -= this.#len[k];
+  /** Store `bytes` (never modified afterwards) as the update of node index `k`. */
+  set(k: number, bytes: Uint8Array): void {
+    if (this.#has(k)) this.#live -= this.#len[k];
+    else {
+      for (let j = this.#len.length; j < k; j++) this.#unset(j);
+      this.#count++;
+    }
     this.#live += bytes.length;
     const whole = bytes.byteOffset === 0 && bytes.length === bytes.buffer.byteLength;
     this.#ref[k] = bytes.buffer === this.#slab.buffer
@@ -100,25 +102,30 @@ export class UpdateStore {
     if (this.#allocated > 2 * this.#live + 2 * SLAB_BYTES) this.#compact();
   }
 
-  /** Forget the update of `node`. */
-  delete(node: string): void {
-    const k = this.#slots.get(node);
-    if (k === undefined) return;
-    this.#live -= this.#len[k];
-    this.#slots.delete(node);
+  #unset(k: number): void {
     this.#ref[k] = EMPTY;
-    this.#freeSlots.push(k);
+    this.#off[k] = 0;
+    this.#len[k] = -1;
   }
 
-  /** Every (node, bytes), oldest stored first. */
-  *entries(): IterableIterator<[string, Uint8Array]> {
-    for (const [node, k] of this.#slots) yield [node, this.#view(k)];
+  /** Forget the update of node index `k`. */
+  delete(k: number): void {
+    if (!this.#has(k)) return;
+    this.#live -= this.#len[k];
+    this.#count--;
+    this.#unset(k);
+  }
+
+  /** Every (node index, bytes), by index. */
+  *entries(): IterableIterator<[number, Uint8Array]> {
+    for (let k = 0; k < this.#len.length; k++) if (this.#len[k] >= 0) yield [k, this.#view(k)];
   }
 
   #compact(): void {
     const all = new Uint8Array(this.#live);
     let at = 0;
-    for (const k of this.#slots.values()) {
+    for (let k = 0; k < this.#len.length; k++) {
+      if (this.#len[k] < 0) continue;
       all.set(this.#view(k), at);
       this.#ref[k] = all;
       this.#off[k] = at;

@@ -6,7 +6,14 @@ import {
   MSG_ROUTE,
   type RoutingUpdate,
 } from "../../src/mesh/messages.ts";
-import { peekUpdateId, peekUpdateKey, peekUpdateNode } from "../../src/mesh/update_peek.ts";
+import {
+  headKey,
+  headNode,
+  peekHead,
+  peekUpdateId,
+  peekUpdateKey,
+  peekUpdateNode,
+} from "../../src/mesh/update_peek.ts";
 import { seenKey } from "../../src/mesh/seen_set.ts";
 import { connArrays, GoUpdate } from "../../src/mesh/update_fast.ts";
 
@@ -52,6 +59,13 @@ Deno.test("seen keys: the same key from the bytes as from the string; distinct I
     const k = seenKey(id);
     keys.add(k);
     const peeked = peekUpdateKey(bytes);
+    // the one-pass head read agrees with the separate peeks
+    const end = peekHead(bytes);
+    assertEquals(end < 0 ? undefined : headKey(bytes, end), peeked, id);
+    if (end >= 0) {
+      assertEquals(headNode(bytes), peekUpdateNode(bytes));
+      assertEquals(bytes[end], 0x22, "the head ends at the UpdateID's closing quote");
+    }
     // IDs the peek cannot read (not 1–64 alphanumerics) are decoded in full instead
     if (peeked !== undefined) assertEquals(peeked, k, id);
     else assert(!/^[0-9A-Za-z]{1,64}$/.test(id), id);

@@ -15,7 +15,7 @@ Deno.test("update store: slab memory stays within 2 × the stored bytes + 2 slab
       // a third of the nodes go quiet early: their old updates pin nothing after compaction
       if (round > 3 && node % 3 === 0) continue;
       const b = msg(s, node, round);
-      s.set(`n${node}`, b);
+      s.set(node, b);
       kept.set(node, round);
       assert(
         s.allocatedBytes <= 2 * s.bytes + 2 * SLAB_BYTES + b.length,
@@ -26,13 +26,13 @@ Deno.test("update store: slab memory stays within 2 × the stored bytes + 2 slab
   assertEquals(s.size, 500);
   let total = 0;
   for (const [node, round] of kept) {
-    const b = s.get(`n${node}`)!;
+    const b = s.get(node)!;
     total += b.length;
     assertEquals(b.length, 150 + (node % 50));
     assert(b.every((x) => x === ((node * 31 + round) & 0xff)), `update of n${node} intact`);
   }
   assertEquals(s.bytes, total);
-  s.delete("n1");
+  s.delete(1);
   assertEquals(s.size, 499);
   assertEquals(s.bytes, total - 151);
   // a message too big for a slab gets its own buffer
