@@ -99,6 +99,7 @@ async function oneUnit(socket: string, target: string): Promise<number[]> {
 async function unitsPerSecond(nodes: NodeProc[], count: number): Promise<string> {
   const target = `n${nodes.length - 1}`;
   const cpu0 = nodes.map((n) => cpuWithChildren(n.child.pid));
+  const self0 = cpuWithChildren(Deno.pid);
   let next = 0;
   const phases: number[][] = [];
   const t0 = performance.now();
@@ -119,10 +120,13 @@ async function unitsPerSecond(nodes: NodeProc[], count: number): Promise<string>
   }, 120000);
   const rate = count / ((performance.now() - t0) / 1000);
   const cpu = nodes.map((n, i) => (cpuWithChildren(n.child.pid) - cpu0[i]) * 1000 / count);
+  const clients = (cpuWithChildren(Deno.pid) - self0) * 1000 / count;
   const med = (k: number) => median(phases.map((p) => p[k])).toFixed(0);
   return `${rate.toFixed(1)} units/s (${count}), CPU ms/unit ${
     cpu.map((c) => c.toFixed(0)).join("/")
-  }, median ms submit/to Succeeded/release ${med(0)}/${med(1)}/${med(2)}`;
+  } (clients ${clients.toFixed(0)}), load ${loadAvg()}, median ms submit/to Succeeded/release ${
+    med(0)
+  }/${med(1)}/${med(2)}`;
 }
 
 /** Fetch `gen`'s results over the line; returns MB/s. */
@@ -143,6 +147,9 @@ async function transfer(nodes: NodeProc[]): Promise<number> {
   if (bytes !== TRANSFER) throw new Error(`transfer: got ${bytes} bytes, want ${TRANSFER}`);
   return mbps;
 }
+
+/** The 1-minute load average (/proc/loadavg). */
+const loadAvg = () => Deno.readTextFileSync("/proc/loadavg").split(" ")[0];
 
 const rssList = (nodes: NodeProc[]) => nodes.map((n) => memMiB(n.child.pid)).join(" / ");
 

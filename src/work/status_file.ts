@@ -146,17 +146,13 @@ const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
 /**
- * Run `fn` while holding the exclusive flock on `<unitDir>/status.lock`
- * (opened create+truncate, mode 0600, like Go's lockedfile). Only the flock itself is an
- * async op (it can wait for a runner); the open is a plain syscall.
+ * Run `fn` while holding the exclusive flock on `<unitDir>/status.lock` (opened create, mode
+ * 0600; Go's lockedfile also truncates it, but nobody ever writes it, and on ext4 truncating
+ * even an empty file updates the inode: one metadata write per status read). Only the flock
+ * itself is an async op (it can wait for a runner); the open is a plain syscall.
  */
 export async function withStatusLock<T>(unitDir: string, fn: () => T | Promise<T>): Promise<T> {
-  const lock = Deno.openSync(unitPaths(unitDir).lock, {
-    write: true,
-    create: true,
-    truncate: true,
-    mode: 0o600,
-  });
+  const lock = Deno.openSync(unitPaths(unitDir).lock, { write: true, create: true, mode: 0o600 });
   try {
     await lock.lock(true);
     return await fn();

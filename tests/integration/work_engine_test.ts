@@ -230,6 +230,31 @@ Deno.test({
 
 Deno.test({
   ...opts,
+  name: "engine: a released unit's directory is reused by the next unit, emptied, unseen",
+  fn: () =>
+    withEngine(async (e, dir) => {
+      const a = await submit(e, "upper", "first");
+      await waitState(e, a, 2);
+      const ino = Deno.statSync(`${dir}/node1/${a}`).ino;
+      assertEquals(await e.release(a, false), "done");
+      assertEquals(await unitDirs(dir), []);
+      const b = await submit(e, "upper", "second");
+      assertEquals(Deno.statSync(`${dir}/node1/${b}`).ino, ino);
+      await waitState(e, b, 2);
+      assertEquals(await collectText(e.results(b, 0)), "SECOND");
+      assertEquals(Object.keys(await e.list()), [b]);
+      // a restarted engine sees only the live unit
+      const again = await makeEngine(dir);
+      try {
+        assertEquals(Object.keys(await again.list()), [b]);
+      } finally {
+        await again.close();
+      }
+    }),
+});
+
+Deno.test({
+  ...opts,
   name: "engine: release removes the directory (running and finished units)",
   fn: () =>
     withEngine(async (e, dir) => {
