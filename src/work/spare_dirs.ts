@@ -8,23 +8,26 @@
  * slower the more files were deleted just before — by this node's own units, other processes
  * in the same directory tree, or both. Measured with `perf` during a 2-hop rate run: 12% of all
  * CPU was in `__ext4_new_inode`, ~5 ms per unit. A unit made 5 (submitter) or 6 (executor)
- * inodes; reusing the directory with its `status` and `status.lock` saves 3 of them and 3
- * deletions.
+ * inodes; reusing the directory with its `status`, `status.lock` and `rc` saves 3 (submitter)
+ * or 4 (executor) of them and as many deletions.
  *
- * Only files no job ever gets a descriptor of are kept: a job's `stdin`/`stdout` may still be
- * open in a process that outlived its unit, so they (and everything else) are deleted as before.
+ * Only files no job ever gets a descriptor of are kept (`status`, `status.lock`, and the
+ * wrapper's `rc`, which it opens by path when its job ends, cut to zero: an empty `rc` reads
+ * as "not finished"): a job's `stdin`/`stdout` may still be open in a process that outlived
+ * its unit, so they (and everything else) are deleted as before.
  * A retired directory leaves the units directory by one rename (a crash never shows a half-
  * deleted unit), is then emptied, its `status` cut to zero under the status lock (a crash right
  * after a later {@link SpareDirs.take} leaves an unreadable unit, as a crash right after a
  * `mkdir` did). The spare root is wiped at start-up. At most `limit` spares are kept.
  * @module
  */
+import { rcPath } from "./sh_runner.ts";
 import { unitPaths, withStatusLock } from "./status_file.ts";
 
 /** Spare directories kept at most, by default (each is one directory and two small files). */
 export const DEFAULT_SPARE_DIRS = 64;
 
-const KEEP = new Set(["status", "status.lock"]);
+const KEEP = new Set(["status", "status.lock", "rc"]);
 
 /** A bounded pool of emptied unit directories under `root` (same filesystem as the units). */
 export class SpareDirs {
@@ -99,13 +102,15 @@ export class SpareDirs {
     }
   }
 
-  /** Delete everything but `status` and `status.lock`; cut `status` to zero under its lock. */
+  /** Delete everything but the {@link KEEP} files; cut those to zero (`status` under its lock). */
   async #empty(spare: string): Promise<void> {
     const gone: Promise<void>[] = [];
     let hasStatus = false;
     for (const e of Deno.readDirSync(spare)) {
-      if (KEEP.has(e.name) && e.isFile) hasStatus ||= e.name === "status";
-      else gone.push(Deno.remove(`${spare}/${e.name}`, { recursive: true }));
+      if (!KEEP.has(e.name) || !e.isFile) {
+        gone.push(Deno.remove(`${spare}/${e.name}`, { recursive: true }));
+      } else if (e.name === "status") hasStatus = true;
+      else if (e.name === "rc") Deno.truncateSync(rcPath(spare), 0);
     }
     await Promise.all(gone);
     if (!hasStatus) return;

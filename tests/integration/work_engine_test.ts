@@ -233,15 +233,15 @@ Deno.test({
   name: "engine: a released unit's directory is reused by the next unit, emptied, unseen",
   fn: () =>
     withEngine(async (e, dir) => {
-      const a = await submit(e, "upper", "first");
-      await waitState(e, a, 2);
+      const a = await submit(e, "fail3"); // its rc file says 3: the next unit must not see it
+      await waitState(e, a, 3);
       const ino = Deno.statSync(`${dir}/node1/${a}`).ino;
       assertEquals(await e.release(a, false), "done");
       assertEquals(await unitDirs(dir), []);
-      const b = await submit(e, "upper", "second");
+      const b = await submit(e, "sleeper");
       assertEquals(Deno.statSync(`${dir}/node1/${b}`).ino, ino);
-      await waitState(e, b, 2);
-      assertEquals(await collectText(e.results(b, 0)), "SECOND");
+      // Running is written on the wrapper watch's first tick, which reads rc first
+      const run = await waitState(e, b, 1);
       assertEquals(Object.keys(await e.list()), [b]);
       // a restarted engine sees only the live unit
       const again = await makeEngine(dir);
@@ -250,6 +250,8 @@ Deno.test({
       } finally {
         await again.close();
       }
+      assertEquals(await e.release(b, true), "done");
+      await waitGone(detailPid(run.Detail));
     }),
 });
 

@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertRejects } from "../helpers/assert.ts";
 import { SpareDirs } from "../../src/work/spare_dirs.ts";
 import { loadStatus, saveStatus } from "../../src/work/status_file.ts";
+import { readRc } from "../../src/work/sh_runner.ts";
 
 async function withTemp(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "spare-dirs-test-" });
@@ -43,8 +44,9 @@ Deno.test("spare dirs: a retired unit directory is emptied and reused (same inod
     assertEquals(Deno.statSync(`${tmp}/b`).ino, ino);
     assertEquals(Deno.statSync(`${tmp}/b/status`).ino, statusIno);
     // job files are gone; the status is empty (a crash now leaves an unreadable unit)
-    assertEquals(names(`${tmp}/b`), ["status", "status.lock"]);
+    assertEquals(names(`${tmp}/b`), ["rc", "status", "status.lock"]);
     assertEquals(Deno.readTextFileSync(`${tmp}/b/status`), "");
+    assertEquals(readRc(`${tmp}/b`), null, "an emptied rc reads as not finished");
     await saveStatus(`${tmp}/b`, {
       State: 0,
       Detail: "Unit Created",
