@@ -2,7 +2,9 @@
  * Unit and memory benchmarks (issue 11), ours beside Go receptor when `RECEPTOR_GO_BINARY`
  * is set: remote work units per second (1 and 2 hops, 8 concurrent clients each submitting a
  * `true` unit, waiting for Succeeded and releasing it); RSS of every node at idle, after those
- * units are released, and after 256 MiB of remote results were streamed through them.
+ * units are released, and after 256 MiB of remote results were streamed through them; then
+ * the 2-hop rate once more on those same nodes (a node that has done all that must not be
+ * slower). Each rate line gives the bench's own CPU per unit (the clients) and the load average.
  * `BENCH_SCALE=0.2` shrinks the counts; `BENCH_UNITS_RATE_ONLY=1` measures the rates only (no RSS
  * readings, no transfer). Run alone:
  * `./node_modules/deno/deno run -A scripts/bench_units.ts`.
@@ -182,6 +184,8 @@ async function benchImpl(impl: Impl): Promise<Record<string, string>> {
     out.transferRate = `${rate.toFixed(0)} MB/s`;
     await settle(IDLE_MS);
     out.afterTransfer = `${rssList(nodes)} MiB`;
+    // what an operator's long-running node gives: the same nodes, after all of the above
+    out.hop2again = await unitsPerSecond(nodes, small);
   } finally {
     await stopAll(nodes);
     Deno.removeSync(dir, { recursive: true });
@@ -211,6 +215,10 @@ export async function benchUnits(): Promise<string[]> {
     line(
       `RSS (private anon) after the ${TRANSFER / MiB} MiB transfer (+10 s idle)`,
       "afterTransfer",
+    ),
+    line(
+      `remote units/s, 2 hops, the same nodes again after those units and the transfer`,
+      "hop2again",
     ),
   ];
 }
