@@ -249,13 +249,14 @@ export class RemoteLink {
         x.RemoteUnitID = rid;
       });
       try {
-        const f = await Deno.open(unitPaths(unit.dir).stdin, { read: true });
+        // local file reads as plain syscalls (no thread-pool hop); the network write awaits
+        const f = Deno.openSync(unitPaths(unit.dir).stdin, { read: true });
         try {
           const buf = new Uint8Array(64 * 1024);
           for (;;) {
             if (signal.aborted) throw new Error("aborted");
-            const n = await f.read(buf);
-            if (n === null) break;
+            const n = f.readSync(buf);
+            if (n === null || n === 0) break;
             await client.write(buf.slice(0, n));
           }
         } finally {
@@ -439,7 +440,7 @@ export class RemoteLink {
   async #stdoutLoop(unit: UnitContext, signal: AbortSignal): Promise<void> {
     const path = unitPaths(unit.dir).stdout;
     try {
-      (await Deno.open(path, { create: true, append: true, mode: 0o600 })).close();
+      Deno.openSync(path, { create: true, append: true, mode: 0o600 }).close();
     } catch (e) {
       this.#log.error(`Could not open stdout file ${path}: ${errorText(e)}`);
       return;
