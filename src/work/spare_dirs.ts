@@ -12,13 +12,13 @@
  * or 4 (executor) of them and as many deletions.
  *
  * Only files no job ever gets a descriptor of are kept (`status`, `status.lock`, and the
- * wrapper's `rc`, which it opens by path when its job ends, cut to zero: an empty `rc` reads
- * as "not finished"): a job's `stdin`/`stdout` may still be open in a process that outlived
+ * wrapper's `rc`, which it opens by path when its job ends; an unreadable `rc` reads as "not
+ * finished"): a job's `stdin`/`stdout` may still be open in a process that outlived
  * its unit, so they (and everything else) are deleted as before.
  * A retired directory leaves the units directory by one rename (a crash never shows a half-
- * deleted unit), is then emptied, its `status` cut to zero under the status lock (a crash right
- * after a later {@link SpareDirs.take} leaves an unreadable unit, as a crash right after a
- * `mkdir` did). The spare root is wiped at start-up. At most `limit` spares are kept.
+ * deleted unit), is then emptied, its `status` made unreadable under the status lock (a crash
+ * right after a later {@link SpareDirs.take} leaves an unreadable unit, as a crash right after
+ * a `mkdir` did). The spare root is wiped at start-up. At most `limit` spares are kept.
  * @module
  */
 import { rcPath } from "./sh_runner.ts";
@@ -28,6 +28,18 @@ import { unitPaths, withStatusLock } from "./status_file.ts";
 export const DEFAULT_SPARE_DIRS = 64;
 
 const KEEP = new Set(["status", "status.lock", "rc"]);
+const NEWLINE = new Uint8Array([0x0a]);
+const NOT_A_DIGIT = new Uint8Array([0x78]); // "x"
+
+/** Write `byte` at offset 0 of an existing file (an empty file gets it as its content). */
+function overwriteFirstByte(path: string, byte: Uint8Array): void {
+  const f = Deno.openSync(path, { write: true });
+  try {
+    f.writeSync(byte);
+  } finally {
+    f.close();
+  }
+}
 
 /** A bounded pool of emptied unit directories under `root` (same filesystem as the units). */
 export class SpareDirs {
@@ -102,7 +114,13 @@ export class SpareDirs {
     }
   }
 
-  /** Delete everything but the {@link KEEP} files; cut those to zero (`status` under its lock). */
+  /**
+   * Delete everything but the {@link KEEP} files and make those unreadable by overwriting their
+   * first byte: `status` gets an empty first line (under its lock), `rc` a non-digit. Not cut
+   * to zero: freeing a file's blocks on this filesystem (mounted `discard`, no journal) waits
+   * for the disk's discard on the event loop (measured ~1.1 ms wall per written-back file,
+   * against ~0.1 ms for the one-byte write).
+   */
   async #empty(spare: string): Promise<void> {
     const gone: Promise<void>[] = [];
     let hasStatus = false;
@@ -110,10 +128,10 @@ export class SpareDirs {
       if (!KEEP.has(e.name) || !e.isFile) {
         gone.push(Deno.remove(`${spare}/${e.name}`, { recursive: true }));
       } else if (e.name === "status") hasStatus = true;
-      else if (e.name === "rc") Deno.truncateSync(rcPath(spare), 0);
+      else if (e.name === "rc") overwriteFirstByte(rcPath(spare), NOT_A_DIGIT);
     }
     await Promise.all(gone);
     if (!hasStatus) return;
-    await withStatusLock(spare, () => Deno.truncateSync(unitPaths(spare).status, 0));
+    await withStatusLock(spare, () => overwriteFirstByte(unitPaths(spare).status, NEWLINE));
   }
 }

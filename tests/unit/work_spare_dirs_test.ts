@@ -45,7 +45,7 @@ Deno.test("spare dirs: a retired unit directory is emptied and reused (same inod
     assertEquals(Deno.statSync(`${tmp}/b/status`).ino, statusIno);
     // job files are gone; the status is empty (a crash now leaves an unreadable unit)
     assertEquals(names(`${tmp}/b`), ["rc", "status", "status.lock"]);
-    assertEquals(Deno.readTextFileSync(`${tmp}/b/status`), "");
+    await assertRejects(() => loadStatus(`${tmp}/b`), "invalid JSON");
     assertEquals(readRc(`${tmp}/b`), null, "an emptied rc reads as not finished");
     await saveStatus(`${tmp}/b`, {
       State: 0,
