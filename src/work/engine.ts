@@ -327,14 +327,13 @@ export class WorkEngine {
         WorkType: workType,
         ExtraData: extra ?? null,
       });
-      // plain syscalls: a thread-pool hop costs more than opening a local file
-      Deno.openSync(unitPaths(dir).stdin, {
+      // a new file: off the event loop (finding a free inode can take ms on ext4 after churn)
+      (await Deno.open(unitPaths(dir).stdin, {
         write: true,
         create: true,
         truncate: true,
         mode: 0o600,
-      })
-        .close();
+      })).close();
       await updateStatus(dir, (s) => {
         s.Detail = "Waiting for Input Data";
       });
@@ -360,6 +359,7 @@ export class WorkEngine {
    */
   async writeStdin(unitId: string, payload: ReadableStream<Uint8Array>): Promise<number> {
     const rec = this.#get(unitId);
+    // the file exists (allocate made it): a plain syscall is cheaper than a thread-pool hop
     const f = Deno.openSync(unitPaths(rec.dir).stdin, {
       write: true,
       create: true,

@@ -440,7 +440,8 @@ export class RemoteLink {
   async #stdoutLoop(unit: UnitContext, signal: AbortSignal): Promise<void> {
     const path = unitPaths(unit.dir).stdout;
     try {
-      Deno.openSync(path, { create: true, append: true, mode: 0o600 }).close();
+      // a new file: off the event loop (finding a free inode can take ms on ext4 after churn)
+      (await Deno.open(path, { create: true, append: true, mode: 0o600 })).close();
     } catch (e) {
       this.#log.error(`Could not open stdout file ${path}: ${errorText(e)}`);
       return;
