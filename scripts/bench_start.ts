@@ -24,16 +24,44 @@ import {
 
 const f0 = (x: number) => x.toFixed(0);
 
-/** `--version` wall time: median and min over `n` runs. */
-async function versionWall(impl: Impl, n = 20): Promise<string> {
-  const [cmd, ...args] = impl.argv(["--version"]);
-  const xs: number[] = [];
+/** CPU ms (user+system) of this process's reaped children so far (cutime+cstime, 10 ms ticks). */
+function reapedChildrenCpuMs(): number {
+  const stat = Deno.readTextFileSync("/proc/self/stat");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+  return (f[13] + f[14]) * 10;
+}
+
+/** Wall and CPU samples of one program's runs. */
+interface Runs {
+  wall: number[];
+  cpuMs: number;
+}
+
+/**
+ * `--version` of each program and Deno's hello world, interleaved (one run of each per round, the
+ * order alternating) so that the machine's load falls on all alike: wall median and min over `n`
+ * rounds, and CPU per run (user+system, mean: the share of the machine it costs, steadier than
+ * wall time on a loaded host).
+ */
+async function versionRuns(progs: Impl[], n = 20): Promise<Map<string, string>> {
+  const runs = new Map<string, Runs>(progs.map((p) => [p.name, { wall: [], cpuMs: 0 }]));
   for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output();
-    xs.push(performance.now() - t0);
+    for (const p of i % 2 ? [...progs].reverse() : progs) {
+      const [cmd, ...args] = p.argv(["--version"]);
+      const r = runs.get(p.name)!;
+      const cpu0 = reapedChildrenCpuMs();
+      const t0 = performance.now();
+      await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output();
+      r.wall.push(performance.now() - t0);
+      r.cpuMs += reapedChildrenCpuMs() - cpu0;
+    }
   }
-  return `median ${f0(median(xs))} ms (min ${f0(Math.min(...xs))})`;
+  const out = new Map<string, string>();
+  for (const [name, r] of runs) {
+    const wall = `median ${f0(median(r.wall))} ms (min ${f0(Math.min(...r.wall))})`;
+    out.set(name, `${wall}, CPU ${(r.cpuMs / n).toFixed(1)} ms`);
+  }
+  return out;
 }
 
 /** exec → status for a node with a control socket and a tcp listener; median of `n`. */
@@ -109,14 +137,14 @@ export async function benchStart(): Promise<string[]> {
     for (const impl of all) cells[impl.name] = await f(impl);
     rows.push(row(name, cells));
   };
-  await each("`--version`, wall", (i) => versionWall(i));
-  // context: the runtime's own floor on this machine at this moment
+  // context: the runtime's own floor on this machine at this moment, run in the same rounds
   const hello = `${benchDir("hello")}/hello.js`;
   Deno.writeTextFileSync(hello, 'console.log("hello")\n');
-  rows.push(row("Deno's hello world, wall (the floor for ours)", {
-    deno: await versionWall({ name: "hello", argv: () => [Deno.execPath(), "run", hello] }),
-  }));
+  const helloImpl: Impl = { name: "hello", argv: () => [Deno.execPath(), "run", hello] };
+  const v = await versionRuns([...all, helloImpl]);
   Deno.removeSync(hello.slice(0, hello.lastIndexOf("/")), { recursive: true });
+  rows.push(row("`--version`, wall", Object.fromEntries(all.map((i) => [i.name, v.get(i.name)!]))));
+  rows.push(row("Deno's hello world, wall (the floor for ours)", { deno: v.get("hello")! }));
   await each(
     "exec → first `status` reply, idle host",
     async (i) => `${f0(await execToStatus(i))} ms`,

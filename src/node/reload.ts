@@ -21,13 +21,22 @@ export function makeReloader(
   deps: { logger: Logger; restart: (sections: Section[]) => void | Promise<void> },
 ): () => Promise<ReloadResult> {
   const file = inv.reloadFile!;
-  let remembered: Set<string>;
+  let startText: string | null = null;
   try {
-    remembered = nonReloadableFingerprints(Deno.readTextFileSync(file));
-  } catch {
-    // no readable config file: nothing remembered to compare against
-    remembered = new Set();
-  }
+    startText = Deno.readTextFileSync(file);
+  } catch { /* no readable config file: nothing remembered to compare against */ }
+  // The file as started is parsed on the first reload, not here: a second YAML parse at
+  // start-up delayed the control socket by a few ms (BENCHMARKS.md, "Where start-up went").
+  let fingerprints: Set<string> | undefined;
+  const remembered = (): Set<string> => {
+    if (fingerprints) return fingerprints;
+    try {
+      fingerprints = startText === null ? new Set() : nonReloadableFingerprints(startText);
+    } catch {
+      fingerprints = new Set(); // unparsable at start: nothing remembered to compare against
+    }
+    return fingerprints;
+  };
   const message = (e: unknown) => (e instanceof ConfigError ? e.toString() : errorText(e));
   return async () => {
     let sections: Section[];
@@ -45,7 +54,7 @@ export function makeReloader(
     } catch (e) {
       return { ok: false, error: `${message(e)} ERRORCODE 4` };
     }
-    const cmp = compareForReload(remembered, text);
+    const cmp = compareForReload(remembered(), text);
     if (!cmp.ok) {
       return { ok: false, error: `${cmp.message} ERRORCODE ${cmp.code}` };
     }

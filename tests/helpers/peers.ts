@@ -148,3 +148,27 @@ export function goReceptorTestName(name: string): string {
 export function goReceptorBinary(): string | undefined {
   return Deno.env.get("RECEPTOR_GO_BINARY") || undefined;
 }
+
+/**
+ * How long a test waits for a Go receptor node's OWN service advertisements to reach our node.
+ * Go floods its ads ~5 s after a service starts listening, then every 60 s; but that first
+ * request is a non-blocking channel send to the goroutine that runs the rounds (upstream
+ * pkg/netceptor AddLocalServiceAdvertisement → pkg/tickrunner), lost when that goroutine is not
+ * yet waiting — common on a loaded host (a lone Go node beside one CPU burner: 5 of 10 starts).
+ * Its first ads then leave at the 60 s round, so a wait for them must outlast one round. Our
+ * ads reach a Go node at link establishment: waits for those keep their short deadlines.
+ */
+export const GO_OWN_ADS_WAIT_MS = 75_000;
+
+/**
+ * Start the Go receptor binary on `config` with its output (stdout and stderr) in `logFile`,
+ * for a failing test to print.
+ */
+export function spawnGoReceptor(config: string, logFile: string): Deno.ChildProcess {
+  const bin = goReceptorBinary();
+  if (!bin) throw new Error(GO_RECEPTOR_SKIP);
+  return new Deno.Command("sh", {
+    args: ["-c", `exec "$0" -c "$1" >"$2" 2>&1`, bin, config, logFile],
+    stdin: "null",
+  }).spawn();
+}

@@ -9,7 +9,7 @@
  * unix-socket-client. Each stream carries 256 KiB byte-exact; Go's ads have our types.
  * @module
  */
-import { goReceptorBinary, goReceptorTestName } from "../helpers/peers.ts";
+import { GO_OWN_ADS_WAIT_MS, goReceptorBinary, goReceptorTestName } from "../helpers/peers.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { freePort, freeUdpPort, tempDir, waitFor } from "../helpers/net.ts";
 import { type NodeProcess, startNode, stopAll } from "../helpers/node_process.ts";
@@ -112,7 +112,7 @@ Deno.test({
             ? g
             : null;
         },
-        30000,
+        GO_OWN_ADS_WAIT_MS, // Go's first ad round may be lost: then its 60 s round
         200,
       );
       const gecho = ads.find((a) => a.Service === "gecho")!;

@@ -9,7 +9,12 @@
  * exercises our QUIC/TLS against quic-go in both roles).
  */
 import { workYaml } from "../helpers/mesh.ts";
-import { goReceptorBinary, goReceptorTestName } from "../helpers/peers.ts";
+import {
+  GO_OWN_ADS_WAIT_MS,
+  goReceptorBinary,
+  goReceptorTestName,
+  spawnGoReceptor,
+} from "../helpers/peers.ts";
 import { assert, assertEquals, assertStringIncludes } from "../helpers/assert.ts";
 import { freePort, tempDir, waitFor } from "../helpers/net.ts";
 import { NodeProcess, runReceptor, startNode, stopAll } from "../helpers/node_process.ts";
@@ -57,6 +62,12 @@ async function runRemote(
   return await results(sock, sub.unitid);
 }
 
+/** The Go node's log (`file`) and our nodes' logs on stderr, for a failing test. */
+async function printLogs(goLog: string, ours: (NodeProcess | undefined)[]): Promise<void> {
+  for (const n of ours) if (n) console.error(`--- ${n.name}'s log:\n${n.logText()}`);
+  console.error(`--- Go node's log:\n${await Deno.readTextFile(goLog).catch(() => "(none)")}`);
+}
+
 /** The advertisements `sock`'s node knows. */
 async function adsOf<T>(sock: string): Promise<T[]> {
   const c = await ReceptorClient.connect(sock);
@@ -85,16 +96,12 @@ Deno.test({
       );
       await Deno.writeTextFile(
         `${dir}/gob.yaml`,
-        `- node:\n    id: gob\n    datadir: ${dir}\n- tcp-peer:\n    address: 127.0.0.1:${pa}\n` +
+        `- node:\n    id: gob\n    datadir: ${dir}\n- log-level:\n    level: debug\n` +
+          `- tcp-peer:\n    address: 127.0.0.1:${pa}\n` +
           `- tcp-listener:\n    port: ${pb}\n    bindaddr: 127.0.0.1\n- control-service:\n    filename: ${goSock}\n` +
           `- work-command:\n    worktype: goupper\n    command: tr\n    params: a-z A-Z\n`,
       );
-      gob = new Deno.Command(GO!, {
-        args: ["-c", `${dir}/gob.yaml`],
-        stdout: "null",
-        stderr: "null",
-      })
-        .spawn();
+      gob = spawnGoReceptor(`${dir}/gob.yaml`, `${dir}/gob.log`);
       tsc = await startNode(
         "tsc",
         (d, s) =>
@@ -102,12 +109,13 @@ Deno.test({
           `- control-service:\n    filename: ${s}\n` +
           workYaml("upper"),
       );
-      for (const sock of [tsa.socket, goSock]) {
+      // the Go node has our ads at once; ours gets the Go node's within one Go round
+      for (const [sock, ms] of [[goSock, 30000], [tsa.socket, GO_OWN_ADS_WAIT_MS]] as const) {
         type Ad = { NodeID: string; WorkCommands: unknown[] | null };
         const workers = async () =>
           (await adsOf<Ad>(sock)).filter((a) => a.WorkCommands).map((a) => a.NodeID);
         const both = (ids: string[]) => ["gob", "tsc"].every((n) => ids.includes(n));
-        await waitFor(`${sock} to see all work types`, async () => both(await workers()), 30000);
+        await waitFor(`${sock} to see all work types`, async () => both(await workers()), ms);
         const seen = await workers();
         assert(both(seen), `${sock} sees work types from ${seen}`);
       }
@@ -119,6 +127,9 @@ Deno.test({
       assertEquals(await runRemote(tsa.socket, "gob", "goupper", "ours to go"), "OURS TO GO");
       assertEquals(await runRemote(goSock, "tsc", "upper", "go to ours"), "GO TO OURS");
       assertStringIncludes(await runRemote(tsa.socket, "tsc", "upper", "via go"), "VIA GO");
+    } catch (e) {
+      await printLogs(`${dir}/gob.log`, [tsa, tsc]);
+      throw e;
     } finally {
       gob?.kill("SIGTERM");
       await gob?.status;
@@ -191,17 +202,13 @@ Deno.test({
       }
       await Deno.writeTextFile(
         `${dir}/gonode.yaml`,
-        `- node:\n    id: gonode\n    datadir: ${dir}\n` + tlsYaml("gonode") +
+        `- node:\n    id: gonode\n    datadir: ${dir}\n- log-level:\n    level: debug\n` +
+          tlsYaml("gonode") +
           `- tcp-listener:\n    port: ${port}\n    bindaddr: 127.0.0.1\n    tls: srv\n` +
           `- control-service:\n    filename: ${goSock}\n    tls: srv\n` +
           `- work-command:\n    worktype: goupper\n    command: tr\n    params: a-z A-Z\n`,
       );
-      go = new Deno.Command(GO!, {
-        args: ["-c", `${dir}/gonode.yaml`],
-        stdout: "null",
-        stderr: "null",
-      })
-        .spawn();
+      go = spawnGoReceptor(`${dir}/gonode.yaml`, `${dir}/gonode.log`);
       ts = await startNode(
         "tsnode",
         (d, s) =>
@@ -210,20 +217,30 @@ Deno.test({
           `- control-service:\n    filename: ${s}\n    tls: srv\n` +
           workYaml("upper"),
       );
-      for (const sock of [ts.socket, goSock]) {
+      // The Go node has our StreamTLS ad at once (we send our ads when a link comes up); ours
+      // gets the Go node's within one Go round (its first request may be lost: see
+      // GO_OWN_ADS_WAIT_MS; then its debug log has no "Sending service advertisement").
+      for (const [sock, ms] of [[goSock, 30000], [ts.socket, GO_OWN_ADS_WAIT_MS]] as const) {
         type Ad = { NodeID: string; ConnType: number };
         const tlsNodes = async () =>
           (await adsOf<Ad>(sock)).filter((a) => a.ConnType === 2).map((a) => a.NodeID);
         const both = (ids: string[]) => ["gonode", "tsnode"].every((n) => ids.includes(n));
         const what = `${sock} to see both control services as StreamTLS`;
-        await waitFor(what, async () => both(await tlsNodes()), 30000);
+        const t0 = Date.now();
+        await waitFor(what, async () => both(await tlsNodes()), ms);
         const seen = await tlsNodes();
         assert(both(seen), `${sock} sees StreamTLS control services on ${seen}`);
+        console.log(
+          `${sock.replace(/.*\//, "")}: both StreamTLS ads in ${(Date.now() - t0) / 1000} s`,
+        );
       }
       const remote = (sock: string, node: string, worktype: string, text: string) =>
         runRemote(sock, node, worktype, text, { tlsclient: "cli" });
       assertEquals(await remote(ts.socket, "gonode", "goupper", "ours to go"), "OURS TO GO");
       assertEquals(await remote(goSock, "tsnode", "upper", "go to ours"), "GO TO OURS");
+    } catch (e) {
+      await printLogs(`${dir}/gonode.log`, [ts]);
+      throw e;
     } finally {
       go?.kill("SIGTERM");
       await go?.status;

@@ -258,3 +258,26 @@ Deno.test("service ads: a second round 5 s after the ad is added (Go's first rou
     "c has a's latest ad",
   );
 });
+
+Deno.test("service ads: a neighbour joining at any time gets our StreamTLS control ad at once", () => {
+  // Our control service is advertised at start-up, before any link exists; a Go peer that
+  // connects later must not depend on a round (Go's own first-round request can be lost, see
+  // tests/helpers/peers.ts GO_OWN_ADS_WAIT_MS): the ad goes out on link establishment, with
+  // ConnType 2 (StreamTLS), its tags and the work types, whenever the peer joins.
+  const work = [{ WorkType: "upper", Secure: false }];
+  for (const joinAfterMs of [0, 4_900, 5_100, 30_000, 59_900, 61_000]) {
+    const sim = new Sim();
+    sim.addNode("ts");
+    sim.r("ts").setWorkCommands(work);
+    sim.r("ts").addAdvertisement(sim.clock.now(), "control", 2, { type: "Control Service" });
+    sim.run(joinAfterMs);
+    sim.addNode("peer");
+    sim.connect("ts", "peer"); // carries out the handshake and what it sends; no time passes
+    const ad = sim.r("peer").status().advertisements.find((a) => a.NodeID === "ts");
+    const at = `peer joined ${joinAfterMs} ms after the ad was added`;
+    assert(ad, `${at}: no ad from ts`);
+    assertEquals([ad.Service, ad.ConnType], ["control", 2], at);
+    assertEquals(ad.Tags, { type: "Control Service" }, at);
+    assertEquals(ad.WorkCommands, work, at);
+  }
+});
