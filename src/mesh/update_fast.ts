@@ -185,7 +185,7 @@ function hasRepeat(peers: string[]): boolean {
  * become a record only when read; epoch and sequence are kept as 32-bit halves in numbers
  * (every node decodes every update of the mesh: a BigInt parse and two BigInts kept per
  * update and node were avoidable), the UpdateID as its place in the bytes (its seen-set key
- * is read from them). The bigint and string fields are made when read. `body` is the JSON
+ * is read from them), the ForwardingNode likewise (compared, never kept). The bigint and string fields are made when read. `body` is the JSON
  * text's bytes, for re-flooding; it must stay unmodified while the update is used.
  * Note: `{...u}` does not copy the accessor fields; name the fields instead.
  */
@@ -193,6 +193,7 @@ export class GoUpdate implements RoutingUpdate {
   #conns: Record<string, number> | null | undefined;
   #arrays: ConnArrays | undefined;
   #id: string | undefined;
+  #fwd: string | undefined;
   #epoch: bigint | undefined;
   #seq: bigint | undefined;
 
@@ -207,7 +208,9 @@ export class GoUpdate implements RoutingUpdate {
     public seqHi: number,
     public seqLo: number,
     arrays: ConnArrays,
-    public ForwardingNode: string,
+    /** Where the ForwardingNode's characters are in `body`. */
+    readonly fwdStart: number,
+    readonly fwdEnd: number,
     public SuspectedDuplicate: bigint,
     readonly body: Uint8Array,
   ) {
@@ -221,6 +224,24 @@ export class GoUpdate implements RoutingUpdate {
 
   set UpdateID(v: string) {
     this.#id = v;
+  }
+
+  /** The ForwardingNode (a string made on first read). */
+  get ForwardingNode(): string {
+    return this.#fwd ??= ascii(this.body, this.fwdStart, this.fwdEnd);
+  }
+
+  set ForwardingNode(v: string) {
+    this.#fwd = v;
+  }
+
+  /** True if the ForwardingNode is `peer` (compared in the bytes: no string made). */
+  forwardedBy(peer: string): boolean {
+    if (this.#fwd !== undefined) return this.#fwd === peer;
+    const b = this.body, s = this.fwdStart;
+    if (this.fwdEnd - s !== peer.length) return false;
+    for (let k = 0; k < peer.length; k++) if (b[s + k] !== peer.charCodeAt(k)) return false;
+    return true;
   }
 
   /** {@link seenKey} of the UpdateID, read from the bytes. */
@@ -313,11 +334,14 @@ function scan(t: Uint8Array): GoUpdate | undefined {
   if (!lit(t, L_CONNS)) return undefined;
   const conns = connections(t);
   if (conns === undefined || !lit(t, L_FWD)) return undefined;
-  const fwd = str(t); // compared with the sender, never kept: not worth interning
-  if (fwd === undefined || !lit(t, L_DUP) || !u64(t)) return undefined;
+  // compared with the sender, never kept: no string made (printable ASCII, as the UpdateID)
+  const fwdStart = pos + 1;
+  if (!alnumString(t)) return undefined;
+  const fwdEnd = pos - 1;
+  if (!lit(t, L_DUP) || !u64(t)) return undefined;
   const dup = joinU64(hi, lo);
   if (!lit(t, L_END) || pos !== t.length) return undefined;
-  return new GoUpdate(node, idStart, idEnd, eh, el, sh, sl, conns, fwd, dup, t);
+  return new GoUpdate(node, idStart, idEnd, eh, el, sh, sl, conns, fwdStart, fwdEnd, dup, t);
 }
 
 /**
