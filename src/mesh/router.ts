@@ -32,7 +32,7 @@ import {
   type WorkCommand,
 } from "./messages.ts";
 import { NameTable } from "./name_table.ts";
-import { headKey, headNode, peekHead } from "./update_peek.ts";
+import { HEAD_NODE_START, headKey, peekHead, plainHeadNodeEnd } from "./update_peek.ts";
 import { cryptoRandom, makeEpoch, type RandomSource, randomString } from "./random.ts";
 import { Topology } from "./topology.ts";
 import { RouteTable } from "./route_table.ts";
@@ -432,8 +432,8 @@ export class Router {
 
   /** The peer on `linkId` sent us this update (just peeked: `end` ends its head). */
   #dropQueuedCopy(linkId: number, bytes: Uint8Array, end: number): void {
-    const node = headNode(bytes);
-    const i = node === undefined ? -1 : this.#topo.indexOf(node);
+    const e = plainHeadNodeEnd(bytes);
+    const i = e < 0 ? -1 : this.#topo.indexOfBytes(bytes, HEAD_NODE_START, e);
     if (i >= 0) this.#floods.dropCopy(linkId, i, bytes, end);
   }
 
