@@ -29,14 +29,17 @@ export function impls(): Impl[] {
   const out: Impl[] = [];
   const go = Deno.env.get("RECEPTOR_GO_BINARY");
   if (go) out.push({ name: "go", argv: (a) => [go, ...a] });
-  // BENCH_V8_FLAGS=--flag,…: V8 flags for our nodes; BENCH_PROF=DIR: CPU profiles into DIR
+  // BENCH_V8_FLAGS=--flag,…: V8 flags for our nodes; BENCH_PROF=DIR: CPU profiles into DIR;
+  // BENCH_DENO_FLAGS="--flag …": more `deno run` flags (e.g. --deny-ffi: nodes without malloc_trim)
   const v8 = Deno.env.get("BENCH_V8_FLAGS");
+  const more = Deno.env.get("BENCH_DENO_FLAGS")?.split(/\s+/).filter((f) => f) ?? [];
   const prof = Deno.env.get("BENCH_PROF");
   const flags = [
     "--allow-all",
     "--unstable-net",
     ...(v8 ? [`--v8-flags=${v8}`] : []),
     ...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []),
+    ...more,
   ];
   out.push({ name: "deno", argv: (a) => [deno, "run", ...flags, entry, ...a] });
   return out;
