@@ -15,7 +15,14 @@ import { VERSION } from "./src/version.ts";
 const USAGE = "receptor node [flags] | receptor ctl --help | receptor cert --help\n" +
   "(the node also accepts upstream's bare form: receptor -c FILE, receptor --node ...)\n";
 
+/** Arguments that only print or run a certificate action: no node starts. */
+const NO_NODE = /^--?(h(elp)?|version|bash-completion|cert-[\w-]+)$/i;
+
 async function runNode(args: string[]): Promise<number> {
+  // The node's modules are requested together with the command line's, so that a node start
+  // loads its chunks in one wave instead of waiting for each after the config is parsed.
+  const nodeModule = args.some((a) => NO_NODE.test(a)) ? null : import("./src/node/node.ts");
+  nodeModule?.catch(() => {}); // a failure is reported where it is awaited
   const [{ runNodeCli }, { extractLogFormat }] = await Promise.all([
     import("./src/cli/node_cli.ts"),
     import("./src/cli/log_format.ts"),
@@ -23,7 +30,7 @@ async function runNode(args: string[]): Promise<number> {
   const { args: argv, format } = extractLogFormat(args);
   return await runNodeCli(argv, {
     startNode: async (inv) => {
-      const { startNode } = await import("./src/node/node.ts");
+      const { startNode } = await (nodeModule ?? import("./src/node/node.ts"));
       return await startNode(inv, { logFormat: format });
     },
     runCertAction: async (section) => {

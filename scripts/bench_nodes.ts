@@ -19,7 +19,8 @@ export interface Impl {
 
 /** Ours (the bundle when built, else main.ts) and Go receptor when RECEPTOR_GO_BINARY is set. */
 export function impls(): Impl[] {
-  let entry = `${ROOT}dist/receptor.js`;
+  // BENCH_ENTRY=PATH: run our nodes from another build (paired before/after runs)
+  let entry = Deno.env.get("BENCH_ENTRY") ?? `${ROOT}dist/receptor.js`;
   try {
     Deno.statSync(entry);
   } catch {

@@ -2,7 +2,9 @@
  * Unit and memory benchmarks (issue 11), ours beside Go receptor when `RECEPTOR_GO_BINARY`
  * is set: remote work units per second (1 and 2 hops, 8 concurrent clients each submitting a
  * `true` unit, waiting for Succeeded and releasing it); RSS of every node at idle, after those
- * units are released, and after 256 MiB of remote results were streamed through them.
+ * units are released, and after 256 MiB of remote results were streamed through them; then
+ * the 2-hop rate once more on those same nodes (a node that has done all that must not be
+ * slower). Each rate line gives the bench's own CPU per unit (the clients) and the load average.
  * `BENCH_SCALE=0.2` shrinks the counts; `BENCH_UNITS_RATE_ONLY=1` measures the rates only (no RSS
  * readings, no transfer). Run alone:
  * `./node_modules/deno/deno run -A scripts/bench_units.ts`.
@@ -99,6 +101,7 @@ async function oneUnit(socket: string, target: string): Promise<number[]> {
 async function unitsPerSecond(nodes: NodeProc[], count: number): Promise<string> {
   const target = `n${nodes.length - 1}`;
   const cpu0 = nodes.map((n) => cpuWithChildren(n.child.pid));
+  const self0 = cpuWithChildren(Deno.pid);
   let next = 0;
   const phases: number[][] = [];
   const t0 = performance.now();
@@ -119,10 +122,13 @@ async function unitsPerSecond(nodes: NodeProc[], count: number): Promise<string>
   }, 120000);
   const rate = count / ((performance.now() - t0) / 1000);
   const cpu = nodes.map((n, i) => (cpuWithChildren(n.child.pid) - cpu0[i]) * 1000 / count);
+  const clients = (cpuWithChildren(Deno.pid) - self0) * 1000 / count;
   const med = (k: number) => median(phases.map((p) => p[k])).toFixed(0);
   return `${rate.toFixed(1)} units/s (${count}), CPU ms/unit ${
     cpu.map((c) => c.toFixed(0)).join("/")
-  }, median ms submit/to Succeeded/release ${med(0)}/${med(1)}/${med(2)}`;
+  } (clients ${clients.toFixed(0)}), load ${loadAvg()}, median ms submit/to Succeeded/release ${
+    med(0)
+  }/${med(1)}/${med(2)}`;
 }
 
 /** Fetch `gen`'s results over the line; returns MB/s. */
@@ -143,6 +149,9 @@ async function transfer(nodes: NodeProc[]): Promise<number> {
   if (bytes !== TRANSFER) throw new Error(`transfer: got ${bytes} bytes, want ${TRANSFER}`);
   return mbps;
 }
+
+/** The 1-minute load average (/proc/loadavg). */
+const loadAvg = () => Deno.readTextFileSync("/proc/loadavg").split(" ")[0];
 
 const rssList = (nodes: NodeProc[]) => nodes.map((n) => memMiB(n.child.pid)).join(" / ");
 
@@ -175,6 +184,8 @@ async function benchImpl(impl: Impl): Promise<Record<string, string>> {
     out.transferRate = `${rate.toFixed(0)} MB/s`;
     await settle(IDLE_MS);
     out.afterTransfer = `${rssList(nodes)} MiB`;
+    // what an operator's long-running node gives: the same nodes, after all of the above
+    out.hop2again = await unitsPerSecond(nodes, small);
   } finally {
     await stopAll(nodes);
     Deno.removeSync(dir, { recursive: true });
@@ -204,6 +215,10 @@ export async function benchUnits(): Promise<string[]> {
     line(
       `RSS (private anon) after the ${TRANSFER / MiB} MiB transfer (+10 s idle)`,
       "afterTransfer",
+    ),
+    line(
+      `remote units/s, 2 hops, the same nodes again after those units and the transfer`,
+      "hop2again",
     ),
   ];
 }

@@ -81,8 +81,9 @@ export const SECTION_TABLE = [
       f(
         "DuplicateNotice",
         "string",
-        "What a credible duplicate-node notice does: exit (stop this node) or stay (log, keep running)",
-        { default: "exit" },
+        "What a credible duplicate-node notice does: stay (log, keep running) or exit (stop " +
+          "this node, as Go does)",
+        { default: "stay" },
       ),
       f("ReceptorKubeSupportReconnect", "string", ""),
       f("ReceptorKubeClientsetQPS", "string", ""),

@@ -38,9 +38,12 @@ function sectionError(
 /** Values of `node duplicatenotice` (the mesh's `DuplicateNoticePolicy`). */
 const DUPLICATE_NOTICE_VALUES: readonly NodeSection["duplicatenotice"][] = ["exit", "stay"];
 
-/** `node duplicatenotice`, lower case; "" (given empty) means the default, `exit`. */
+/**
+ * `node duplicatenotice`, lower case; "" (not set or given empty) means the default, `stay` (the
+ * mesh's `DEFAULT_DUPLICATE_NOTICE_POLICY`: no single peer may take a node down).
+ */
 function duplicateNoticePolicy(raw: RawSection, v: string): NodeSection["duplicatenotice"] {
-  const p = (v === "" ? "exit" : v.toLowerCase()) as NodeSection["duplicatenotice"];
+  const p = (v === "" ? "stay" : v.toLowerCase()) as NodeSection["duplicatenotice"];
   if (DUPLICATE_NOTICE_VALUES.includes(p)) return p;
   throw sectionError(
     raw,

@@ -65,8 +65,9 @@ type Converted = Checked<{
       /** Milliseconds; 21000 when not set. */
       maxidleconnectiontimeout: number;
       /**
-       * What a credible duplicate-node notice does: `exit` (default) stops the node, `stay`
-       * keeps it up (README "Duplicate node IDs (credibility rule)"). Validated, lower case.
+       * What a credible duplicate-node notice does: `stay` (default) keeps the node up, `exit`
+       * stops it as Go does (README "Duplicate node IDs (credibility rule)"). Validated, lower
+       * case.
        */
       duplicatenotice: "exit" | "stay";
     }

@@ -56,34 +56,69 @@ export function parseCommandLine(line: string): ControlRequest | { error: string
 
 /** Run one control session to completion. Never throws. */
 export async function runControlSession(conn: DuplexConn, opts: SessionOptions): Promise<void> {
-  const writer = conn.writable.getWriter();
-  const reader = new LineReader(conn.readable);
+  const io = sessionIo(conn);
   let closed = false;
   const close = () => {
     if (closed) return;
     closed = true;
-    writer.releaseLock();
-    reader.cancel();
+    io.release();
     closeQuietly(conn);
   };
+  const write = io.write;
   const session: ControlSession = {
     transport: opts.transport,
     remoteNode: opts.remoteNode,
-    writeLine: (line) => writer.write(encoder.encode(line + "\n")),
-    write: (bytes) => writer.write(bytes),
-    readRest: () => reader.rest(),
+    writeLine: (line) => write(encoder.encode(line + "\n")),
+    write,
+    readRest: () => io.reader.rest(),
     rawWritable: () =>
       new WritableStream<Uint8Array>({
-        write: (chunk) => writer.write(chunk),
+        write: (chunk) => write(chunk),
         close: async () => {
           await conn.closeWrite?.();
         },
       }),
     close,
   };
+  await serveLines(session, io.reader, opts, () => closed);
+  close();
+}
+
+/**
+ * The session's line reader and writer: the connection's direct `read`/`write` when it has
+ * them (Unix and TCP sockets: no web streams on a plain `status`), else its streams.
+ */
+function sessionIo(conn: DuplexConn): {
+  reader: LineReader;
+  write: (bytes: Uint8Array) => Promise<void>;
+  release: () => void;
+} {
+  if (conn.read && conn.write) {
+    const read = conn.read.bind(conn);
+    return { reader: new LineReader({ read }), write: conn.write.bind(conn), release: () => {} };
+  }
+  const writer = conn.writable.getWriter();
+  const reader = new LineReader(conn.readable);
+  return {
+    reader,
+    write: (bytes) => writer.write(bytes),
+    release: () => {
+      writer.releaseLock();
+      reader.cancel();
+    },
+  };
+}
+
+/** Read command lines and write one reply each until EOF, a close, or a raw mode's end. */
+async function serveLines(
+  session: ControlSession,
+  reader: LineReader,
+  opts: SessionOptions,
+  isClosed: () => boolean,
+): Promise<void> {
   try {
     await session.writeLine(`Receptor Control, node ${opts.nodeId}`);
-    while (!closed) {
+    while (!isClosed()) {
       const line = await reader.readLine();
       if (line === null) break;
       if (line === "") continue;
@@ -106,14 +141,12 @@ export async function runControlSession(conn: DuplexConn, opts: SessionOptions):
           }
         }
       }
-      if (closed) break;
+      if (isClosed()) break;
       if (outcome.kind === "reply") await session.writeLine(encodeReply(outcome.value));
       else if (outcome.kind === "error") await session.writeLine(`ERROR: ${outcome.message}`);
       else if (outcome.close) break;
     }
   } catch (e) {
     opts.logger.debug(`control session ended: ${errorText(e)}`);
-  } finally {
-    close();
   }
 }

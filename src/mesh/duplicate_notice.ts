@@ -8,9 +8,10 @@
  * us re-announce with a new epoch, at most once per back-off interval (doubling from
  * {@link REANNOUNCE_MIN_MS} to {@link REANNOUNCE_MAX_MS}), so neither a forger nor a real
  * duplicate we do not believe can make us churn epochs (each new epoch resets other nodes'
- * streams to us). With the policy `stay` (`node` key `duplicatenotice`) even a credible notice
- * never stops us: it is answered like one that is not believed. Sans-IO: the caller passes the
- * time and acts on the verdict.
+ * streams to us). With the policy `stay` (`node` key `duplicatenotice`, the default) even a
+ * credible notice never stops us: it is answered like one that is not believed, so no peer can
+ * stop us. With `exit` (Go's behaviour, opt-in) a credible notice does. Sans-IO: the caller
+ * passes the time and acts on the verdict.
  * @module
  */
 
@@ -30,10 +31,14 @@ export const REANNOUNCE_MAX_MS = 300_000;
 const TRACKED_EPOCHS = 8;
 
 /**
- * What a credible notice does (`node` key `duplicatenotice`): `exit` (the default) shuts the
- * node down; `stay` keeps it up, so no peer can stop it, and a real duplicate stays too.
+ * What a credible notice does (`node` key `duplicatenotice`): `stay` (the default) keeps the
+ * node up, so no peer can stop it, and a real duplicate stays too; `exit` (opt-in, Go's
+ * behaviour) shuts the node down.
  */
 export type DuplicateNoticePolicy = "exit" | "stay";
+
+/** The policy when none is configured: no single peer may take a node down. */
+export const DEFAULT_DUPLICATE_NOTICE_POLICY: DuplicateNoticePolicy = "stay";
 
 /** What to do about a notice naming one of our epochs. */
 export type NoticeVerdict =
@@ -86,7 +91,7 @@ export class DuplicateNotices {
   };
 
   /** `periodMs`: our routing-update period; `policy`: what a credible notice does. */
-  constructor(periodMs: number, policy: DuplicateNoticePolicy = "exit") {
+  constructor(periodMs: number, policy: DuplicateNoticePolicy = DEFAULT_DUPLICATE_NOTICE_POLICY) {
     this.#periodMs = periodMs;
     this.#policy = policy;
   }

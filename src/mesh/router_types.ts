@@ -48,8 +48,8 @@ export interface RouterOptions {
   /** Limits on what peers can make this node keep (defaults: `DEFAULT_LIMITS`). */
   limits?: Partial<MeshLimits>;
   /**
-   * What a credible duplicate-node notice does: `exit` (default) shuts the router down, `stay`
-   * never does (README "Duplicate node IDs (credibility rule)").
+   * What a credible duplicate-node notice does: `stay` (default) never shuts the router down,
+   * `exit` (Go's behaviour) does (README "Duplicate node IDs (credibility rule)").
    */
   duplicateNotice?: DuplicateNoticePolicy;
   /**

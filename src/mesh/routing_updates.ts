@@ -42,7 +42,8 @@ const MAX_U64 = (1n << 64n) - 1n;
 /** How a notice that does not stop us is described in the log line. */
 function verdictText(v: { credible: boolean }): string {
   return v.credible
-    ? "CREDIBLE (it would stop us; duplicatenotice: stay keeps us up)"
+    ? "CREDIBLE (duplicatenotice: stay keeps us up; set duplicatenotice: exit to shut down " +
+      "on such a notice, as Go does)"
     : "not believed";
 }
 
@@ -68,7 +69,7 @@ export interface RoutingUpdatesHost {
   readonly topology: Topology;
   /** Period of our routing updates (ms). */
   readonly routeUpdateMs: number;
-  /** What a credible duplicate notice does (default `exit`; README "Duplicate node IDs"). */
+  /** What a credible duplicate notice does (default `stay`; README "Duplicate node IDs"). */
   readonly duplicateNotice?: DuplicateNoticePolicy;
   /** True when at least one connection is established. */
   hasConnections(): boolean;
@@ -345,8 +346,8 @@ export class RoutingUpdates {
 
   /**
    * An update carrying our own NodeID (wire.md §5.5). A notice naming our epoch goes through
-   * the credibility rule of {@link DuplicateNotices}: believed, we shut down (policy `exit`);
-   * otherwise we stay up and re-announce with a new epoch (with back-off). An update (or a
+   * the credibility rule of {@link DuplicateNotices}: believed, we shut down (policy `exit`, not
+   * the default); otherwise we stay up and re-announce with a new epoch (with back-off). An update (or a
    * notice we hold) with an epoch larger than ours is answered as Go answers it: a notice naming
    * that epoch, which also makes Go nodes that adopted a forged epoch of ours return to our real
    * one.
@@ -361,7 +362,7 @@ export class RoutingUpdates {
       if (v.kind === "believe") {
         h.logger.error(
           `We are a duplicate node with ID ${h.nodeId} and epoch ${this.#epoch} (${v.why}).  ` +
-            `Shutting down.`,
+            `Shutting down (duplicatenotice: exit).`,
         );
         h.shutdown(`duplicate node ID ${h.nodeId}`);
         return;

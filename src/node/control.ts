@@ -88,10 +88,17 @@ export interface ControlDeps {
   tls?: { serverConfig(name: string): LoadedTlsServer } | null;
 }
 
-/** Build the command table shared by every control transport. */
-export function buildCommands(deps: ControlDeps): Map<string, ControlCommand> {
+/**
+ * Build the command table shared by every control transport. `status` waits for `adsReady`
+ * (when given): the socket is bound before the node's own services are advertised, and a
+ * `status` asked that early must still list them (with their work commands).
+ */
+export function buildCommands(
+  deps: ControlDeps,
+  adsReady?: Promise<void>,
+): Map<string, ControlCommand> {
   const cmds: ControlCommand[] = [
-    statusCommand(deps.mesh, systemFacts(deps.version)),
+    gated(statusCommand(deps.mesh, systemFacts(deps.version)), adsReady),
     pingCommand(deps.mesh),
     tracerouteCommand(deps.mesh),
     reloadCommand(deps.reload),
@@ -128,7 +135,10 @@ export async function startControlServices(
   deps: ControlDeps,
 ): Promise<ControlServices> {
   const stats = deps.stats;
-  const commands = stats ? instrumentCommands(buildCommands(deps), stats) : buildCommands(deps);
+  // Resolved once every mesh listener below has advertised its service (or start-up failed).
+  const adsReady = Promise.withResolvers<void>();
+  const table = buildCommands(deps, adsReady.promise);
+  const commands = stats ? instrumentCommands(table, stats) : table;
   const ctx: ControlServiceContext = {
     nodeId: deps.nodeId,
     commands,
@@ -183,6 +193,7 @@ export async function startControlServices(
       }
     }
   } catch (e) {
+    adsReady.resolve();
     closed = true; // mesh listeners still starting close themselves once up (see keep)
     for (const m of meshListens) m.catch(() => {});
     for (const c of closers) c.close();
@@ -191,6 +202,7 @@ export async function startControlServices(
   }
   const meshReady = Promise.all(meshListens).then(() => {});
   meshReady.catch(() => {}); // the node awaits it; never an unhandled rejection here
+  meshReady.finally(() => adsReady.resolve()).catch(() => {});
   return {
     tcpPorts,
     commands,

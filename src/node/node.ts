@@ -14,10 +14,14 @@ import { MeshNode } from "../mesh/mesh_node.ts";
 import { LIMIT_CONFIG_KEYS, type MeshLimits } from "../mesh/limits.ts";
 import { type RunningBackend, startBackends } from "./backends.ts";
 import { WorkEngine } from "../work/engine.ts";
+// Static: every node registers remote work at start (and `status` waits for it, through the
+// node's own ads), so a lazy import only added a serial module-load wave and its own chunk.
+import { registerRemoteWork } from "../work/remote_unit.ts";
 import { VERSION } from "../version.ts";
 import { type ControlServices, startControlServices } from "./control.ts";
 import { makeReloader } from "./reload.ts";
 import type { WorkSigning } from "../work/signing.ts";
+import type { WorkUnitType } from "../work/unit_type.ts";
 import { listenStreamService, makeStreamDialer, type TlsLookup } from "./streams.ts";
 import type { NodeServices } from "./services.ts";
 import { SERVICE_KINDS } from "./service_kinds.ts";
@@ -136,6 +140,8 @@ interface NodeParts {
   /** `nodeTls.lookup()`, taken once. */
   tlsLookup: TlsLookup;
   workReady: PromiseWithResolvers<void>;
+  /** Resolved once the advertised work types are known (before the engine's scan). */
+  typesKnown: PromiseWithResolvers<void>;
   controlStats: ControlStats;
   dropHandlers: () => void;
   backends: RunningBackend[];
@@ -148,6 +154,7 @@ interface NodeParts {
 async function closeParts(p: NodeParts): Promise<void> {
   p.dropHandlers();
   p.workReady.resolve(); // release waiting `work` commands; the engine is closing
+  p.typesKnown.resolve();
   await p.observability?.close();
   for (const b of p.backends) b.close();
   p.services?.close();
@@ -209,7 +216,7 @@ async function startListeners(
     // Advertised once the work types are known: a service ad carries them, and the next
     // periodic ad is a minute away.
     listenMesh: async (service, tlsServer, onConnection) =>
-      await p.workReady.promise.then(() =>
+      await p.typesKnown.promise.then(() =>
         listenStreamService(mesh, service, {
           logger,
           tlsServer,
@@ -223,8 +230,39 @@ async function startListeners(
 }
 
 /**
- * Second phase: the engine scans its units, then the configured work types register
- * (work-deno, work-kubernetes and remote work load lazily) and the retention sweep starts.
+ * The work-deno and work-kubernetes types (loaded only by nodes that configure them), built
+ * but not yet registered: their names go into the node's ads before the engine's scan.
+ */
+async function lateWorkTypes(sections: readonly Section[], logger: Logger) {
+  const types: WorkUnitType[] = [];
+  // work-deno (not upstream): Deno-sandboxed work types on the same runner machinery.
+  const denoTypes = sectionsOf(sections, "work-deno");
+  if (denoTypes.length) {
+    const { denoUnitDeps, DenoUnitType } = await import("../work/deno_unit.ts");
+    for (const s of denoTypes) types.push(new DenoUnitType(s, denoUnitDeps(logger)));
+  }
+  const kubeSections = sectionsOf(sections, "work-kubernetes");
+  if (kubeSections.length) {
+    const { KubeUnitType } = await import("../work/kubernetes_unit.ts");
+    for (const s of kubeSections) types.push(new KubeUnitType(s));
+  }
+  return types;
+}
+
+/** `WorkCommands` of the node's ads: the engine's advertised types, then `late` ones. */
+function workCommandsWith(work: WorkEngine, late: readonly WorkUnitType[]) {
+  const more = late.filter((t) => t.advertise).map((t) => ({
+    WorkType: t.name,
+    Secure: t.verifySignature,
+  }));
+  return [...work.advertisedWorkCommands(), ...more];
+}
+
+/**
+ * Second phase: the advertised work types are known (the node's ads can go out: `status` and
+ * the mesh control service wait for that, `work` commands wait for the rest), the engine scans
+ * its units, the configured work types register (remote work always) and the retention sweep
+ * starts.
  */
 async function startWork(
   sections: readonly Section[],
@@ -233,24 +271,13 @@ async function startWork(
   streamDial: ReturnType<typeof makeStreamDialer>,
 ): Promise<void> {
   const { logger, mesh, work, tlsLookup } = p;
+  const late = await lateWorkTypes(sections, logger);
+  mesh.setWorkCommands(workCommandsWith(work, late));
+  p.typesKnown.resolve();
   await work.init();
-  // work-deno (not upstream): Deno-sandboxed work types on the same runner machinery.
-  const denoTypes = sectionsOf(sections, "work-deno");
-  if (denoTypes.length) {
-    const { denoUnitDeps, DenoUnitType } = await import("../work/deno_unit.ts");
-    for (const s of denoTypes) {
-      await work.registerType(new DenoUnitType(s, denoUnitDeps(logger)));
-    }
-  }
-  // work-kubernetes: loaded only by nodes that configure it.
-  const kubeSections = sectionsOf(sections, "work-kubernetes");
-  if (kubeSections.length) {
-    const { KubeUnitType } = await import("../work/kubernetes_unit.ts");
-    for (const s of kubeSections) await work.registerType(new KubeUnitType(s));
-  }
+  for (const t of late) await work.registerType(t);
   // work-retention (not upstream): automatic release of finished units, stuck releases given up.
   const retention = sectionsOf(sections, "work-retention")[0];
-  const { registerRemoteWork } = await import("../work/remote_unit.ts");
   await registerRemoteWork(work, {
     dial: (remoteNode, tlsClient) => streamDial(remoteNode, "control", tlsClient),
     logger,
@@ -333,9 +360,10 @@ async function runUntilExit(
  *
  * Start-up order: what answers first is bound first — services (only if configured), the
  * control sockets and the backend listeners (peers started at the same moment can link at
- * once) — then the work engine scans its units (`work` commands wait for it), and work-deno
- * and remote work types load. The stream layer (QUIC, TLS) loads on the first stream: a dial,
- * or the first datagram for a mesh control listener (src/node/lazy_listener.ts).
+ * once) — then the work engine scans its units (`work` commands wait for it, and `status`
+ * waits for the node's own service ads, which follow), and the work types register. The
+ * stream layer (QUIC, TLS) loads on the first stream: a dial, or the first datagram for a mesh
+ * control listener (src/node/lazy_listener.ts).
  */
 export async function startNode(
   inv: Extract<Invocation, { kind: "node" }>,
@@ -378,6 +406,7 @@ export async function startNode(
     nodeTls,
     tlsLookup: nodeTls.lookup(),
     workReady: Promise.withResolvers<void>(),
+    typesKnown: Promise.withResolvers<void>(),
     controlStats: new ControlStats(),
     dropHandlers,
     backends: [],

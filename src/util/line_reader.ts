@@ -12,14 +12,35 @@ const decoder = new TextDecoder();
 /** Longest command line accepted; longer lines are an error, not unbounded memory. */
 export const MAX_LINE_BYTES = 1024 * 1024;
 
-/** Buffered line reader over a ReadableStream of bytes. */
+/**
+ * A byte source read directly, one chunk per call (`null` at EOF): a connection adapter's
+ * `read`, which spares the runtime's web streams (see src/control/conn_duplex.ts).
+ */
+export interface ByteSource {
+  read(): Promise<Uint8Array | null>;
+}
+
+/** The stream reader's interface, over a {@link ByteSource}. */
+function sourceReader(src: ByteSource): Pick<ReadableStreamDefaultReader<Uint8Array>, "read"> & {
+  cancel(): Promise<void>;
+} {
+  return {
+    read: async () => {
+      const value = await src.read();
+      return value === null ? { done: true, value: undefined } : { done: false, value };
+    },
+    cancel: () => Promise.resolve(),
+  };
+}
+
+/** Buffered line reader over a ReadableStream of bytes (or a direct {@link ByteSource}). */
 export class LineReader {
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #reader: Pick<ReadableStreamDefaultReader<Uint8Array>, "read" | "cancel">;
   #buf: Uint8Array = new Uint8Array(0);
   #eof = false;
 
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.#reader = stream.getReader();
+  constructor(stream: ReadableStream<Uint8Array> | ByteSource) {
+    this.#reader = "getReader" in stream ? stream.getReader() : sourceReader(stream);
   }
 
   /**

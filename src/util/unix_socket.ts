@@ -34,6 +34,7 @@ const LOCK_WAIT_MS = 2000;
 
 async function lockWithin(lock: Deno.FsFile, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
+  if (lock.tryLockSync(true)) return true; // the usual case, without a thread-pool round trip
   for (;;) {
     if (await lock.tryLock(true)) return true;
     if (Date.now() >= deadline) return false;
@@ -44,6 +45,10 @@ async function lockWithin(lock: Deno.FsFile, ms: number): Promise<boolean> {
 /**
  * Lock `<path>.lock`, remove whatever is at `path`, listen there and chmod it to
  * `permissions`. Errors read `error opening Unix socket: ...` as upstream's do.
+ *
+ * The file operations are synchronous (local, microseconds): each async one is a round trip
+ * through the runtime's blocking thread pool, and on a CPU-starved host every such hand-off
+ * waits for a time slice before the control socket can be bound (issue 11).
  */
 export async function listenUnixLocked(
   path: string,
@@ -52,7 +57,7 @@ export async function listenUnixLocked(
   const fail = (why: string) => new UnixSocketError(`error opening Unix socket: ${why}`);
   let lock: Deno.FsFile;
   try {
-    lock = await Deno.open(`${path}.lock`, { create: true, write: true, mode: 0o600 });
+    lock = Deno.openSync(`${path}.lock`, { create: true, write: true, mode: 0o600 });
   } catch (e) {
     throw fail(`could not open lock file ${path}.lock: ${errorText(e)}`);
   }
@@ -61,7 +66,7 @@ export async function listenUnixLocked(
     throw fail(`could not acquire lock on socket file ${path}.lock`);
   }
   try {
-    await Deno.remove(path);
+    Deno.removeSync(path);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) {
       lock.close();
@@ -72,7 +77,7 @@ export async function listenUnixLocked(
   let inode: number | null;
   try {
     listener = Deno.listen({ transport: "unix", path });
-    await Deno.chmod(path, permissions);
+    Deno.chmodSync(path, permissions);
     inode = Deno.lstatSync(path).ino;
   } catch (e) {
     lock.close();

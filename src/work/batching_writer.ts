@@ -9,6 +9,9 @@
 
 /** Batch size: the most bytes one write carries. */
 const BATCH = 256 * 1024;
+/** A batch buffer's first size. */
+const MIN_BATCH = 4096;
+const EMPTY = new Uint8Array(0);
 
 /** The sink a {@link BatchingWriter} writes to (Deno.FsFile satisfies it). */
 export interface ChunkSink {
@@ -18,8 +21,11 @@ export interface ChunkSink {
 /** Batches chunks written to a {@link ChunkSink}; call {@link flush} before closing the sink. */
 export class BatchingWriter {
   #sink: ChunkSink;
-  #batch = new Uint8Array(BATCH);
-  #spare = new Uint8Array(BATCH);
+  // Grown on demand up to BATCH: most payloads are a few bytes, and two zeroed 256 KiB
+  // buffers per unit (a submit writes stdin through one of these on both nodes) cost page
+  // faults, zeroing and external-memory GC pressure for nothing.
+  #batch = EMPTY;
+  #spare = EMPTY;
   #len = 0;
   #loop: Promise<void> | null = null;
   #error: unknown = undefined;
@@ -41,12 +47,21 @@ export class BatchingWriter {
         await this.#loop;
         continue;
       }
-      const n = Math.min(BATCH - this.#len, chunk.length - off);
+      if (this.#len === this.#batch.length) this.#grow(chunk.length - off);
+      const n = Math.min(this.#batch.length - this.#len, chunk.length - off);
       this.#batch.set(chunk.subarray(off, off + n), this.#len);
       this.#len += n;
       off += n;
       this.#loop ??= this.#run();
     }
+  }
+
+  /** Room for `want` more bytes (at least doubling, at least MIN_BATCH, at most BATCH). */
+  #grow(want: number): void {
+    const size = Math.min(BATCH, Math.max(MIN_BATCH, this.#batch.length * 2, this.#len + want));
+    const bigger = new Uint8Array(size);
+    bigger.set(this.#batch.subarray(0, this.#len));
+    this.#batch = bigger;
   }
 
   /** Resolves once everything queued is written; rejects with the first write error. */

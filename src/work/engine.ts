@@ -37,6 +37,7 @@ import {
 } from "./owner.ts";
 import type { RetentionUnit } from "./retention.ts";
 import { delay } from "../util/delay.ts";
+import { SpareDirs } from "./spare_dirs.ts";
 import { errorText } from "../util/error_text.ts";
 
 /** A work-layer failure whose message is the upstream error text (sent as `ERROR: <msg>`). */
@@ -114,6 +115,8 @@ export class WorkEngine {
   readonly #opts: WorkEngineOptions;
   readonly #closing = new AbortController();
   readonly #finalListeners = new Set<(e: UnitFinalEvent) => void>();
+  /** Released units' directories kept for new units (see spare_dirs.ts). */
+  readonly #spares: SpareDirs;
 
   constructor(opts: WorkEngineOptions) {
     if (
@@ -127,6 +130,7 @@ export class WorkEngine {
     this.#clock = opts.clock ?? realClock;
     const base = opts.dataDir.startsWith("/") ? opts.dataDir : `${Deno.cwd()}/${opts.dataDir}`;
     this.unitsDir = `${base.replace(/\/+$/, "")}/${opts.nodeId}`;
+    this.#spares = new SpareDirs(`${base.replace(/\/+$/, "")}/.${opts.nodeId}.spare`);
     const level = () => opts.logLevel ?? opts.logger.level;
     const deps = {
       logger: opts.logger,
@@ -147,6 +151,7 @@ export class WorkEngine {
   /** Create the node's unit directory and load the units found there (control.md §4.5). */
   async init(): Promise<void> {
     await Deno.mkdir(this.unitsDir, { recursive: true, mode: 0o700 });
+    await this.#spares.init();
     await this.#scan();
   }
 
@@ -305,6 +310,7 @@ export class WorkEngine {
       id = newUnitId();
       dir = `${this.unitsDir}/${id}`;
       if (this.#units.has(id)) continue;
+      if (this.#spares.take(dir)) break;
       try {
         await Deno.mkdir(dir, { mode: 0o700 });
         break;
@@ -321,6 +327,7 @@ export class WorkEngine {
         WorkType: workType,
         ExtraData: extra ?? null,
       });
+      // a new file: off the event loop (finding a free inode can take ms on ext4 after churn)
       (await Deno.open(unitPaths(dir).stdin, {
         write: true,
         create: true,
@@ -352,7 +359,8 @@ export class WorkEngine {
    */
   async writeStdin(unitId: string, payload: ReadableStream<Uint8Array>): Promise<number> {
     const rec = this.#get(unitId);
-    const f = await Deno.open(unitPaths(rec.dir).stdin, {
+    // the file exists (allocate made it): a plain syscall is cheaper than a thread-pool hop
+    const f = Deno.openSync(unitPaths(rec.dir).stdin, {
       write: true,
       create: true,
       truncate: true,
@@ -564,7 +572,7 @@ export class WorkEngine {
     for (let attempt = 0; attempt < (force ? 1 : 3); attempt++) {
       if (attempt > 0) await delay(this.#opts.releaseRetryMs ?? 1000);
       try {
-        await Deno.remove(rec.dir, { recursive: true });
+        await this.#spares.retire(rec.dir);
         lastErr = null;
         break;
       } catch (e) {

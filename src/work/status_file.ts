@@ -146,17 +146,13 @@ const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
 /**
- * Run `fn` while holding the exclusive flock on `<unitDir>/status.lock`
- * (opened create+truncate, mode 0600, like Go's lockedfile). Only the flock itself is an
- * async op (it can wait for a runner); the open is a plain syscall.
+ * Run `fn` while holding the exclusive flock on `<unitDir>/status.lock` (opened create, mode
+ * 0600; Go's lockedfile also truncates it, but nobody ever writes it, and on ext4 truncating
+ * even an empty file updates the inode: one metadata write per status read). Only the flock
+ * itself is an async op (it can wait for a runner); the open is a plain syscall.
  */
 export async function withStatusLock<T>(unitDir: string, fn: () => T | Promise<T>): Promise<T> {
-  const lock = Deno.openSync(unitPaths(unitDir).lock, {
-    write: true,
-    create: true,
-    truncate: true,
-    mode: 0o600,
-  });
+  const lock = Deno.openSync(unitPaths(unitDir).lock, { write: true, create: true, mode: 0o600 });
   try {
     await lock.lock(true);
     return await fn();
@@ -165,8 +161,11 @@ export async function withStatusLock<T>(unitDir: string, fn: () => T | Promise<T
   }
 }
 
-/** The whole content of an open file, read synchronously (status files are one short line). */
-function readAllSync(file: Deno.FsFile): string {
+/**
+ * The whole content of an open file and its length in bytes, read synchronously (status files
+ * are one short line).
+ */
+function readAllSync(file: Deno.FsFile): { text: string; length: number } {
   let buf = new Uint8Array(1024);
   let n = 0;
   for (;;) {
@@ -179,7 +178,7 @@ function readAllSync(file: Deno.FsFile): string {
     if (r === null || r === 0) break;
     n += r;
   }
-  return decoder.decode(buf.subarray(0, n));
+  return { text: decoder.decode(buf.subarray(0, n)), length: n };
 }
 
 /**
@@ -190,12 +189,13 @@ function readAllSync(file: Deno.FsFile): string {
  * A crash between the two steps leaves the new line followed by old bytes: readers use the
  * first line only ({@link decodeStatus}).
  */
-function rewriteSync(f: Deno.FsFile, s: StatusFileData): void {
+function rewriteSync(f: Deno.FsFile, s: StatusFileData, oldLength = Infinity): void {
   const bytes = encoder.encode(encodeStatus(s));
   f.seekSync(0, Deno.SeekMode.Start);
   let off = 0;
   while (off < bytes.length) off += f.writeSync(bytes.subarray(off));
-  f.truncateSync(bytes.length);
+  // cutting a file that did not shrink is one inode update (ext4) for nothing
+  if (bytes.length < oldLength) f.truncateSync(bytes.length);
 }
 
 /** Load the status file under the lock. Throws Deno.errors.NotFound or StatusFileError. */
@@ -229,10 +229,10 @@ export function updateStatus(
   return withStatusLock(unitDir, () => {
     const f = Deno.openSync(path, { read: true, write: true, create: true, mode: 0o600 });
     try {
-      const text = readAllSync(f);
+      const { text, length } = readAllSync(f);
       const s = text.trim() === "" ? emptyStatus() : decodeStatus(text, path);
       change(s);
-      rewriteSync(f, s);
+      rewriteSync(f, s, length);
       return s;
     } finally {
       f.close();

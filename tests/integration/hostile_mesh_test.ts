@@ -8,7 +8,9 @@
  *   and no honest link flapped — also with a CPU burner running;
  * - forges duplicate notices naming `a` (its neighbour) and `b` (two hops away), following each
  *   new epoch for {@link FORGE_MS}: both stay up, re-announcing with back-off (each hears the
- *   notices over one link only: the line has no second path from `evil` to them);
+ *   notices over one link only: the line has no second path from `evil` to them) — under the
+ *   opt-in `duplicatenotice: exit`, so the credibility rule is what keeps them up (the default
+ *   `stay` never exits);
  * - claims a cheap edge to `d`: traffic from `a` to `d` still goes through `b`, never `evil`.
  *
  * These need the router side of issue 10 (branch `meshcore`): limits, coalesced queues,
@@ -47,7 +49,8 @@ const FORGE_MS = 26_000;
 /** An honest ping must be answered within this after the flood. */
 const PING_DEADLINE_MS = 5_000;
 
-async function withMesh(fn: (mesh: Mesh) => Promise<void>): Promise<void> {
+/** Runs `fn` with the line mesh up; `nodeLines`: more `node` keys for every honest node. */
+async function withMesh(fn: (mesh: Mesh) => Promise<void>, nodeLines = ""): Promise<void> {
   const mesh = await startMesh({
     nodes: HONEST,
     edges: [["b", "a"], ["c", "b"], ["d", "c"]],
@@ -56,7 +59,7 @@ async function withMesh(fn: (mesh: Mesh) => Promise<void>): Promise<void> {
     nodeYaml: (id, m, peers, extra) =>
       meshNodeYaml(id, m.port, peers, m.socket, extra).replace(
         `    id: ${id}\n`,
-        `    id: ${id}\n${LIMITS}`,
+        `    id: ${id}\n${LIMITS}${nodeLines}`,
       ),
   });
   try {
@@ -211,7 +214,7 @@ Deno.test(
       } finally {
         evil.close();
       }
-    });
+    }, "    duplicatenotice: exit\n");
   },
 );
 

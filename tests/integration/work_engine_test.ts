@@ -230,6 +230,33 @@ Deno.test({
 
 Deno.test({
   ...opts,
+  name: "engine: a released unit's directory is reused by the next unit, emptied, unseen",
+  fn: () =>
+    withEngine(async (e, dir) => {
+      const a = await submit(e, "fail3"); // its rc file says 3: the next unit must not see it
+      await waitState(e, a, 3);
+      const ino = Deno.statSync(`${dir}/node1/${a}`).ino;
+      assertEquals(await e.release(a, false), "done");
+      assertEquals(await unitDirs(dir), []);
+      const b = await submit(e, "sleeper");
+      assertEquals(Deno.statSync(`${dir}/node1/${b}`).ino, ino);
+      // Running is written on the wrapper watch's first tick, which reads rc first
+      const run = await waitState(e, b, 1);
+      assertEquals(Object.keys(await e.list()), [b]);
+      // a restarted engine sees only the live unit
+      const again = await makeEngine(dir);
+      try {
+        assertEquals(Object.keys(await again.list()), [b]);
+      } finally {
+        await again.close();
+      }
+      assertEquals(await e.release(b, true), "done");
+      await waitGone(detailPid(run.Detail));
+    }),
+});
+
+Deno.test({
+  ...opts,
   name: "engine: release removes the directory (running and finished units)",
   fn: () =>
     withEngine(async (e, dir) => {

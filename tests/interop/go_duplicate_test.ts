@@ -3,10 +3,11 @@
  * IDs (credibility rule)", wire.md §5.5). Opt-in: set RECEPTOR_GO_BINARY to a Go receptor
  * executable you built yourself; without it the test is reported as ignored, not passed.
  *
- * Mesh: Go node `twin` → tsb ← tsc, and later tsd → tsb. Our node, also called `twin`, joins
- * with peers tsc and tsd while tsd is not running yet: the Go original's notices reach it over
- * one link, so it stays up, re-announcing with back-off. Then tsd starts, our twin's second link
- * comes up, the notices arrive over both, and it exits as Go's duplicate would. The Go node
+ * Mesh: Go node `twin` → tsb ← tsc, and later tsd → tsb. Our node, also called `twin`, runs
+ * with the opt-in `duplicatenotice: exit` (Go's behaviour; the default `stay` never exits) and
+ * joins with peers tsc and tsd while tsd is not running yet: the Go original's notices reach it
+ * over one link, so it stays up, re-announcing with back-off. Then tsd starts, our twin's second
+ * link comes up, the notices arrive over both, and it exits as Go's duplicate would. The Go node
  * stays up throughout and answers pings as `twin` at the end.
  */
 import { goReceptorBinary, goReceptorTestName } from "../helpers/peers.ts";
@@ -19,8 +20,15 @@ const GO = goReceptorBinary();
 /** How long our twin is watched with one link (it must stay up). */
 const ONE_LINK_MS = 30_000;
 
-const nodeYaml = (id: string, dir: string, sock: string, listen?: number, peers: number[] = []) =>
-  `- node:\n    id: ${id}\n    datadir: ${dir}\n` +
+const nodeYaml = (
+  id: string,
+  dir: string,
+  sock: string,
+  listen?: number,
+  peers: number[] = [],
+  nodeLines = "", // more `node` keys (for our twin only: not upstream keys)
+) =>
+  `- node:\n    id: ${id}\n    datadir: ${dir}\n${nodeLines}` +
   (listen ? `- tcp-listener:\n    port: ${listen}\n    bindaddr: 127.0.0.1\n` : "") +
   peers.map((p) => `- tcp-peer:\n    address: 127.0.0.1:${p}\n`).join("") +
   `- control-service:\n    filename: ${sock}\n`;
@@ -61,7 +69,10 @@ Deno.test({
       await waitFor("tsb pings the Go twin", async () => (await ping("twin")).Success, 30_000, 500);
       // our twin (a later epoch): peers tsc (up) and tsd (not started yet)
       await new Promise((r) => setTimeout(r, 1100)); // a clearly larger epoch than Go's
-      const twin = await startNode("twin", (d, s) => nodeYaml("twin", d, s, 0, [pc, pd]));
+      const twin = await startNode(
+        "twin",
+        (d, s) => nodeYaml("twin", d, s, 0, [pc, pd], "    duplicatenotice: exit\n"),
+      );
       nodes.push(twin);
       await twin.waitForLog(/DUPLICATE NODE NOTICE/, 20_000);
       await new Promise((r) => setTimeout(r, ONE_LINK_MS));

@@ -271,14 +271,15 @@ Deno.test("files #65: maxidleconnectiontimeout", () => {
   );
 });
 
-Deno.test("files: node duplicatenotice is exit (default) or stay; anything else is a located error", () => {
-  assertEquals(one(sections("- node: x\n"), "node").duplicatenotice, "exit");
-  assertEquals(one(sections(""), "node").duplicatenotice, "exit");
+Deno.test("files: node duplicatenotice is stay (default) or exit; anything else is a located error", () => {
+  assertEquals(one(sections("- node: x\n"), "node").duplicatenotice, "stay");
+  assertEquals(one(sections(""), "node").duplicatenotice, "stay");
   const dn = (v: string) => one(sections(`- node:\n    duplicatenotice: ${v}\n`), "node");
   assertEquals(dn("stay").duplicatenotice, "stay");
   assertEquals(dn("Stay").duplicatenotice, "stay");
   assertEquals(dn("exit").duplicatenotice, "exit");
-  assertEquals(dn('""').duplicatenotice, "exit");
+  assertEquals(dn("EXIT").duplicatenotice, "exit");
+  assertEquals(dn('""').duplicatenotice, "stay");
   const e = fails("- node:\n    duplicatenotice: halt\n", "duplicatenotice must be exit or stay");
   assertEquals(
     e.message,
@@ -286,9 +287,12 @@ Deno.test("files: node duplicatenotice is exit (default) or stay; anything else 
   );
   assertEquals([e.section, e.field, e.file], ["node", "duplicatenotice", "c.yaml"]);
   // the command-line form
-  const inv = parseInvocation(["--node", "id=n1", "duplicatenotice=stay"]);
+  const inv = parseInvocation(["--node", "id=n1", "duplicatenotice=exit"]);
   assert(inv.kind === "node");
-  assertEquals(one(inv.sections, "node").duplicatenotice, "stay");
+  assertEquals(one(inv.sections, "node").duplicatenotice, "exit");
+  const dflt = parseInvocation(["--node", "id=n1"]);
+  assert(dflt.kind === "node");
+  assertEquals(one(dflt.sections, "node").duplicatenotice, "stay");
   assertThrows(
     () => parseInvocation(["--node", "id=n1", "duplicatenotice=no"]),
     "duplicatenotice must be exit or stay (node on the command line, duplicatenotice: no)",

@@ -5,6 +5,7 @@ import { encodeReply } from "../../src/control/json_reply.ts";
 import type { ControlCommand } from "../../src/control/types.ts";
 import { ControlError } from "../../src/control/types.ts";
 import { silentLogger } from "../../src/log.ts";
+import { duplexFromConn } from "../../src/control/conn_duplex.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -107,4 +108,58 @@ Deno.test("session: banner, one reply per command, ERROR lines, unknown command,
   assertEquals(lines[6], '{"said":"last"}');
   assertEquals(lines.length, 8);
   assertEquals(conn.closed, true);
+});
+
+Deno.test("session over a Unix socket uses the connection directly: no web stream is built", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "receptor-direct-" });
+  const path = `${dir}/s.sock`;
+  const listener = Deno.listen({ transport: "unix", path });
+  const rest: string[] = [];
+  const take: ControlCommand = {
+    name: "take",
+    run: async (session) => {
+      // A `work submit`-like command: the bytes after its line, to EOF, then a reply.
+      const r = session.readRest().getReader();
+      for (let c = await r.read(); !c.done; c = await r.read()) rest.push(dec.decode(c.value));
+      return { kind: "reply", value: { got: rest.join("") } };
+    },
+  };
+  const served = (async () => {
+    const conn = duplexFromConn(await listener.accept());
+    let streamsBuilt = 0;
+    const watched = {
+      ...conn,
+      read: conn.read,
+      write: conn.write,
+      get readable() {
+        streamsBuilt++;
+        return conn.readable;
+      },
+      get writable() {
+        streamsBuilt++;
+        return conn.writable;
+      },
+    };
+    await runControlSession(watched, {
+      nodeId: "n1",
+      transport: "unix",
+      commands: new Map([["take", take]]),
+      logger: silentLogger(),
+    });
+    return streamsBuilt;
+  })();
+  const client = await Deno.connect({ transport: "unix", path });
+  await client.write(enc.encode("take\npayload "));
+  await client.write(enc.encode("and more"));
+  await client.closeWrite();
+  let text = "";
+  const buf = new Uint8Array(1024);
+  for (let n = await client.read(buf); n !== null; n = await client.read(buf)) {
+    text += dec.decode(buf.subarray(0, n));
+  }
+  client.close();
+  assertEquals(text, 'Receptor Control, node n1\n{"got":"payload and more"}\n');
+  assertEquals(await served, 0, "readable/writable never touched");
+  listener.close();
+  await Deno.remove(dir, { recursive: true });
 });

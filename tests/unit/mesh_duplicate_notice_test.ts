@@ -1,8 +1,10 @@
 /**
  * The duplicate-notice credibility rule (README "Duplicate node IDs (credibility rule)"), with
- * the fake clock: a real duplicate whose notices reach us over two links still stops us; a
- * forger over one link, or a real duplicate we only hear over one link, never does — we stay up,
- * log, and re-announce with a doubling back-off.
+ * the fake clock. By default (`duplicateNotice: stay`) no notice ever stops us, however it
+ * arrives. Under the opt-in `exit` (Go's behaviour, set explicitly in the tests of the rule): a
+ * real duplicate whose notices reach us over two links stops us; a forger over one link, or a
+ * real duplicate we only hear over one link, never does — we stay up, log, and re-announce with
+ * a doubling back-off.
  */
 import { Sim, sorted } from "./mesh_sim.ts";
 import { HostilePeer, update } from "./mesh_hostile_helpers.ts";
@@ -10,10 +12,16 @@ import { assert, assertEquals } from "../helpers/assert.ts";
 import { decodeMessage, MSG_ROUTE } from "../../src/mesh/messages.ts";
 import type { RouterOptions } from "../../src/mesh/router.ts";
 import {
+  DEFAULT_DUPLICATE_NOTICE_POLICY,
   DuplicateNotices,
   REANNOUNCE_MAX_MS,
   REANNOUNCE_MIN_MS,
 } from "../../src/mesh/duplicate_notice.ts";
+
+/** The opt-in policy under which the credibility rule decides (the default `stay` never exits). */
+const EXIT: Partial<RouterOptions> = { duplicateNotice: "exit" };
+/** What a node logs for a credible notice it does not act on (src/mesh/routing_updates.ts). */
+const KEPT_UP = "duplicatenotice: stay keeps us up; set duplicatenotice: exit";
 
 const logsOf = (sim: Sim, k: string) => sim.rec(k).logs.join("\n");
 const count = (s: string, needle: string) => s.split(needle).length - 1;
@@ -62,10 +70,11 @@ function assertBackoff(changes: number[], ms: number): void {
   }
 }
 
-/** Two routers v —— m, converged. */
+/** Two routers v —— m, converged; v under `exit`, so only the credibility rule keeps it up. */
 function pairVM(): Sim {
   const sim = new Sim();
-  for (const id of ["v", "m"]) sim.addNode(id);
+  sim.addNode("v", EXIT);
+  sim.addNode("m");
   sim.connect("v", "m");
   sim.run(500);
   return sim;
@@ -123,8 +132,8 @@ Deno.test("duplicate notice: a held notice with a larger epoch is answered with 
 });
 
 /**
- * a1 (older) and a2 (newer) share ID `a`; a1–b, b–c, b–d; a2 is attached to `links` (not to b:
- * b is connected to a1 already and would refuse a second `a`).
+ * a1 (older) and a2 (newer) share ID `a`; a1–b, b–c, b–d; a2 (options `a2`) is attached to
+ * `links` (not to b: b is connected to a1 already and would refuse a second `a`).
  */
 function twoInstances(links: string[], a2: Partial<RouterOptions> = {}): Sim {
   const sim = new Sim();
@@ -139,8 +148,8 @@ function twoInstances(links: string[], a2: Partial<RouterOptions> = {}): Sim {
   return sim;
 }
 
-Deno.test("duplicate notice: a real duplicate heard over two links shuts down after ~20 s, as before", () => {
-  const sim = twoInstances(["c", "d"]);
+Deno.test("duplicate notice: under exit, a real duplicate heard over two links shuts down after ~20 s, as Go's", () => {
+  const sim = twoInstances(["c", "d"], EXIT);
   sim.run(2000);
   // one notice is not credible: a2 stays up with a new, larger epoch
   assertEquals(sim.rec("a2").shutdown, undefined);
@@ -159,8 +168,8 @@ Deno.test("duplicate notice: a real duplicate heard over two links shuts down af
   assertEquals(sorted(sim.r("c").status().routingTable), { a: "b", b: "b", d: "b" });
 });
 
-Deno.test("duplicate notice: a real duplicate heard over one link only stays up, re-announcing with back-off", () => {
-  const sim = twoInstances(["c"]);
+Deno.test("duplicate notice: under exit, a real duplicate heard over one link only stays up, re-announcing with back-off", () => {
+  const sim = twoInstances(["c"], EXIT);
   const changes: number[] = [];
   let last = sim.r("a2").epoch;
   for (let t = 0; t < 120_000; t += 500) {
@@ -175,8 +184,8 @@ Deno.test("duplicate notice: a real duplicate heard over one link only stays up,
   assert(logs.includes("If another node really uses this ID, fix it."));
 });
 
-Deno.test("duplicate notice: the credibility state alone (links, strikes, span, back-off, forgetting)", () => {
-  const d = new DuplicateNotices(10_000);
+Deno.test("duplicate notice: the credibility state alone under exit (links, strikes, span, back-off, forgetting)", () => {
+  const d = new DuplicateNotices(10_000, "exit");
   let e = 100n;
   // strikes and span reached, but all over one link: never believed
   for (let t = 0; t <= 40_000; t += 10_000) {
@@ -188,7 +197,7 @@ Deno.test("duplicate notice: the credibility state alone (links, strikes, span, 
   assertEquals(d.notice(e, e, "p", 40_001).kind, "hold");
   assertEquals(d.notice(e, e, "q", 40_002).kind, "believe");
   // a fresh state: two links for the first epoch, then enough epochs over enough time
-  const f = new DuplicateNotices(10_000);
+  const f = new DuplicateNotices(10_000, "exit");
   e = 200n;
   assertEquals(f.notice(e, e, "p", 0).kind, "reannounce");
   f.reannounced(++e);
@@ -200,7 +209,7 @@ Deno.test("duplicate notice: the credibility state alone (links, strikes, span, 
   assertEquals(f.notice(999n, e, "q", 14_000).kind, "hold"); // never our epoch: not about us
   assertEquals(f.notice(e, e, "p", 15_000).kind, "believe");
   // back-off doubles up to the cap, and is forgotten after 30 quiet periods
-  const g = new DuplicateNotices(10_000);
+  const g = new DuplicateNotices(10_000, "exit");
   const gaps: number[] = [];
   let at = 0, prev = -1;
   e = 300n;
@@ -219,23 +228,11 @@ Deno.test("duplicate notice: the credibility state alone (links, strikes, span, 
   assert(v.kind === "reannounce" && v.nextInMs === REANNOUNCE_MIN_MS, "forgotten after quiet");
 });
 
-Deno.test("duplicate notice (documented boundary): a forger whose notices come back over two links still stops the node", () => {
-  // v–m, v–n, m–n: evil is attached to m only, but m floods its notices to v and to n, and n
-  // to v, so v hears them over two links, as it would a real duplicate's (README "What is not
-  // protected"); only authenticated peers keep such a forger out
-  const sim = new Sim();
-  for (const id of ["v", "m", "n"]) sim.addNode(id);
-  sim.connect("v", "m");
-  sim.connect("v", "n");
-  sim.connect("m", "n");
-  sim.run(500);
-  const evil = new HostilePeer(sim, "m", "evil");
-  forge(sim, evil, "v", 30_000, 1000);
-  assert(sim.rec("v").shutdown !== undefined, "v shut down");
-  assert(/via (m, n|n, m)/.test(logsOf(sim, "v")), "both links named");
-});
-
-/** The ring of the documented boundary above: evil attached to m, v hears m's floods via m and n. */
+/**
+ * The ring v–m, v–n, m–n (v with options `opts`): evil is attached to m only, but m floods its
+ * notices to v and to n, and n to v, so v hears them over two links, as it would a real
+ * duplicate's.
+ */
 function ring(opts: Partial<RouterOptions>): { sim: Sim; evil: HostilePeer } {
   const sim = new Sim();
   sim.addNode("v", opts);
@@ -247,53 +244,70 @@ function ring(opts: Partial<RouterOptions>): { sim: Sim; evil: HostilePeer } {
   return { sim, evil: new HostilePeer(sim, "m", "evil") };
 }
 
-Deno.test("duplicate notice: with duplicateNotice stay, the ring forger does not stop the node", () => {
-  const { sim, evil } = ring({ duplicateNotice: "stay" });
-  const changes = forge(sim, evil, "v", 120_000, 1000);
-  assertEquals(sim.rec("v").shutdown, undefined);
-  assertBackoff(changes, 120_000);
-  const logs = logsOf(sim, "v");
-  assert(!logs.includes("We are a duplicate node"));
-  // credible (the same notices stop a node with the default `exit`, test above), logged at error
-  // level once per re-announcement, counted apart from the notices that are not credible
-  const credible = logs.split("\n").filter((l) => l.includes("duplicatenotice: stay keeps us up"));
-  assert(credible.length >= 1, logs);
-  assert(credible.every((l) => l.includes("ERROR")), credible.join("\n"));
-  assert(/via (m, n|n, m)/.test(credible[0]), "both links named");
-  assertEquals(count(logs, "DUPLICATE NODE NOTICE"), changes.length);
-  const st = sim.r("v").stats();
-  assert(st.duplicateIgnored >= 60, `${st.duplicateIgnored} credible notices ignored`);
-  assertEquals(st.duplicateReannounced + credible.length, changes.length);
-  // still routable both ways through the ring
-  assertEquals(sorted(sim.r("n").status().routingTable).v, "v");
-  assertEquals(sorted(sim.r("v").status().routingTable), { evil: "m", m: "m", n: "n" });
+Deno.test("duplicate notice (under exit, documented boundary): a forger whose notices come back over two links still stops the node", () => {
+  // README "What is not protected": with the opt-in `exit`, only authenticated peers keep such
+  // a forger out
+  const { sim, evil } = ring(EXIT);
+  forge(sim, evil, "v", 30_000, 1000);
+  assert(sim.rec("v").shutdown !== undefined, "v shut down");
+  assert(/via (m, n|n, m)/.test(logsOf(sim, "v")), "both links named");
+  assert(logsOf(sim, "v").includes("We are a duplicate node"));
 });
 
-Deno.test("duplicate notice: with duplicateNotice stay, a real duplicate heard over two links stays up too", () => {
-  const sim = twoInstances(["c", "d"], { duplicateNotice: "stay" });
+for (
+  const [name, opts] of [["by default", {}], ["with stay", { duplicateNotice: "stay" }]] as const
+) {
+  Deno.test(`duplicate notice: ${name}, the ring forger does not stop the node`, () => {
+    const { sim, evil } = ring(opts);
+    const changes = forge(sim, evil, "v", 120_000, 1000);
+    assertEquals(sim.rec("v").shutdown, undefined);
+    assertBackoff(changes, 120_000);
+    const logs = logsOf(sim, "v");
+    assert(!logs.includes("We are a duplicate node"));
+    // credible (the same notices stop a node under `exit`, test above), logged at error level
+    // once per re-announcement, naming `exit` as the way to Go's behaviour, counted apart from
+    // the notices that are not credible
+    const credible = logs.split("\n").filter((l) => l.includes(KEPT_UP));
+    assert(credible.length >= 1, logs);
+    assert(credible.every((l) => l.includes("ERROR")), credible.join("\n"));
+    assert(/via (m, n|n, m)/.test(credible[0]), "both links named");
+    assertEquals(count(logs, "DUPLICATE NODE NOTICE"), changes.length);
+    const st = sim.r("v").stats();
+    assert(st.duplicateIgnored >= 60, `${st.duplicateIgnored} credible notices ignored`);
+    assertEquals(st.duplicateReannounced + credible.length, changes.length);
+    // still routable both ways through the ring
+    assertEquals(sorted(sim.r("n").status().routingTable).v, "v");
+    assertEquals(sorted(sim.r("v").status().routingTable), { evil: "m", m: "m", n: "n" });
+  });
+}
+
+Deno.test("duplicate notice: by default, a real duplicate heard over two links stays up too", () => {
+  const sim = twoInstances(["c", "d"]);
   sim.run(60_000);
   assertEquals(sim.rec("a2").shutdown, undefined);
   assertEquals(sim.rec("a1").shutdown, undefined);
-  assert(logsOf(sim, "a2").includes("duplicatenotice: stay keeps us up"));
+  assert(logsOf(sim, "a2").includes(KEPT_UP));
   assert(sim.r("a2").stats().duplicateIgnored > 0);
 });
 
-Deno.test("duplicate notice: the credibility state under policy stay never believes", () => {
-  const d = new DuplicateNotices(10_000, "stay");
-  let e = 100n;
-  const kinds: string[] = [];
-  for (let t = 0; t <= 60_000; t += 500) {
-    for (const peer of ["p", "q"]) {
-      const v = d.notice(e, e, peer, t);
-      kinds.push(v.kind);
-      if (v.kind === "reannounce") d.reannounced(++e);
+Deno.test("duplicate notice: the credibility state under stay (the default) never believes", () => {
+  assertEquals(DEFAULT_DUPLICATE_NOTICE_POLICY, "stay");
+  for (const d of [new DuplicateNotices(10_000), new DuplicateNotices(10_000, "stay")]) {
+    let e = 100n;
+    const kinds: string[] = [];
+    for (let t = 0; t <= 60_000; t += 500) {
+      for (const peer of ["p", "q"]) {
+        const v = d.notice(e, e, peer, t);
+        kinds.push(v.kind);
+        if (v.kind === "reannounce") d.reannounced(++e);
+      }
     }
+    assert(!kinds.includes("believe"));
+    assert(d.counters.ignored > 0 && d.counters.believed === 0, JSON.stringify(d.counters));
   }
-  assert(!kinds.includes("believe"));
-  assert(d.counters.ignored > 0 && d.counters.believed === 0, JSON.stringify(d.counters));
-  // the same notices under the default policy are believed
-  const x = new DuplicateNotices(10_000);
-  e = 100n;
+  // the same notices under the opt-in `exit` are believed
+  const x = new DuplicateNotices(10_000, "exit");
+  let e = 100n;
   let believed = false;
   for (let t = 0; t <= 60_000 && !believed; t += 500) {
     for (const peer of ["p", "q"]) {

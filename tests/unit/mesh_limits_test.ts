@@ -138,7 +138,9 @@ Deno.test("ads: a forged ad or cancel naming this node is dropped; its own ad st
 
 Deno.test("duplicate notice: one forged frame, one or two hops away, does not stop the node", () => {
   const sim = new Sim();
-  for (const id of ["v", "m"]) sim.addNode(id);
+  // under the opt-in `exit` (the default `stay` never exits), so the credibility rule decides
+  sim.addNode("v", { duplicateNotice: "exit" });
+  sim.addNode("m");
   sim.connect("v", "m");
   sim.run(500);
   const h = new HostilePeer(sim, "m", "evil"); // two hops from v

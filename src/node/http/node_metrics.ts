@@ -185,7 +185,8 @@ function routingMetrics(r: MetricsRegistry, mesh: MeshNode): (st: MeshStatus) =>
   const dups = r.counter(
     "receptor_duplicate_notices_total",
     "Duplicate-node notices naming this node's epochs, by outcome: re-announced with a new " +
-      "epoch, held, or ignored (credible, but duplicatenotice is stay) (README 'Duplicate node IDs')",
+      "epoch, held, or ignored (credible, but duplicatenotice is stay, the default) (README " +
+      "'Duplicate node IDs')",
     { labels: ["outcome"] },
   );
   return (st) => {
