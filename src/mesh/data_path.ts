@@ -48,12 +48,15 @@ export interface DataPathHost {
   readonly firewall?: CompiledRules;
   readonly maxHops: number;
   readonly maxMessageBytes: number;
-  /** Emit originated/re-encoded data as a header plus `tail` (see RouterOutput). */
+  /** Send originated/re-encoded data as a header plus `tail` (see RouterOptions.send). */
   readonly splitSends?: boolean;
   /** Is a local (non-reserved) service bound under this name? */
   isBound(service: string): boolean;
   /** The link to the next hop towards `node`, or the Go error text. */
   nextHopLink(node: string): number | "no route to node" | "no connection to next hop";
+  /** Send a message on a link (the router's send callback: ownership as in RouterOptions.send). */
+  send(linkId: number, bytes: Uint8Array, tail?: Uint8Array): void;
+  /** Queue any other output. */
   emit(out: RouterOutput): void;
 }
 
@@ -169,7 +172,7 @@ export class DataPath {
       // Relay: the received bytes already carry both hashes and the raw service names (as Go
       // re-marshals them); only the hops-to-live byte changes.
       md.raw[1] = md.hopsToLive - 1;
-      h.emit({ kind: "send", linkId: link, bytes: md.raw });
+      h.send(link, md.raw);
       return undefined;
     }
     const header = {
@@ -181,10 +184,10 @@ export class DataPath {
     };
     if (h.splitSends && md.payload.length) {
       // no copy of the payload here: the shell frames header + payload straight into the link
-      h.emit({ kind: "send", linkId: link, bytes: encodeData(header, EMPTY), tail: md.payload });
+      h.send(link, encodeData(header, EMPTY), md.payload);
       return undefined;
     }
-    h.emit({ kind: "send", linkId: link, bytes: encodeData(header, md.payload) });
+    h.send(link, encodeData(header, md.payload));
     return undefined;
   }
 

@@ -6,6 +6,7 @@
 
 import type { LinkOptions } from "./link.ts";
 import type { RoutingUpdate } from "./messages.ts";
+import { GoUpdate } from "./update_fast.ts";
 
 /** Verdict on a session's first routing update. */
 export type AcceptVerdict = { accept: true; peer: string; cost: number } | {
@@ -64,7 +65,7 @@ export function checkPeerUpdate(
   remoteEstablished: boolean,
   u: RoutingUpdate,
 ): PeerUpdateVerdict {
-  if (u.ForwardingNode !== peer) {
+  if (u instanceof GoUpdate ? !u.forwardedBy(peer) : u.ForwardingNode !== peer) {
     return {
       action: "reject",
       reason: `remote node ID changed unexpectedly from ${peer} to ${u.NodeID}`,

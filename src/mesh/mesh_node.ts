@@ -138,6 +138,8 @@ export class MeshNode {
   readonly #timer: DeadlineTimer;
   #pumping = false;
   #closed = false;
+  /** Inside a link's send, called from the router (a close then waits a microtask). */
+  #inSend = false;
 
   /** Build the router; throws only for invalid options. */
   constructor(opts: MeshNodeOptions) {
@@ -149,6 +151,7 @@ export class MeshNode {
       splitDataSends: true,
       linkBacklog: (id) => this.#links.get(id)?.backlog?.() ?? 0,
       ...routerOpts,
+      send: (id, bytes, tail) => this.#send(id, bytes, tail),
       now: clock.now(),
       // own ads' Time keeps sub-millisecond detail with the real clock (Go writes ns)
       wallMs: clock === realClock ? preciseWallMs : () => clock.wallNow().getTime(),
@@ -193,6 +196,7 @@ export class MeshNode {
       this.#pump();
     };
     link.onClose = (reason) => {
+      if (this.#inSend) return queueMicrotask(() => link.onClose(reason)); // not re-entrant
       this.#foldTraffic(id);
       if (!this.#links.delete(id) || this.#closed) return;
       this.router.linkClosed(this.#clock.now(), id, reason);
@@ -218,8 +222,9 @@ export class MeshNode {
     bytes: Uint8Array,
     hopsToLive?: number,
   ): string | undefined {
-    // Outputs are carried out before this returns, so the router may pass `bytes` to the link
-    // by reference — unless a pump is already running further up the stack.
+    // Sends reach the link (which copies) before this returns, and other outputs (a delivery
+    // to ourselves) are carried out by the pump below, so the router may hold `bytes` by
+    // reference — unless a pump is already running further up the stack.
     if (this.#pumping) bytes = bytes.slice();
     const now = this.#clock.now();
     const err = this.router.sendDatagram(now, fromService, toNode, toService, bytes, hopsToLive);
@@ -403,31 +408,44 @@ export class MeshNode {
     for (const id of [...this.#traffic.keys()]) this.#foldTraffic(id);
   }
 
+  /**
+   * The router's send callback: straight into the link (which copies into its write buffer).
+   * Called from inside router entry points; a link that closed meanwhile is told to the router
+   * on a later microtask, never from inside this call.
+   */
+  #send(linkId: number, bytes: Uint8Array, tail?: Uint8Array): void {
+    const l = this.#links.get(linkId);
+    if (!l) return;
+    const t = this.#traffic.get(linkId);
+    if (t) {
+      t.messagesOut++;
+      t.bytesOut += bytes.length + (tail?.length ?? 0);
+    }
+    this.#inSend = true;
+    try {
+      if (!tail) l.send(bytes);
+      else if (l.sendParts) l.sendParts(bytes, tail);
+      else {
+        const m = new Uint8Array(bytes.length + tail.length);
+        m.set(bytes);
+        m.set(tail, bytes.length);
+        l.send(m);
+      }
+    } catch (e) {
+      this.router.logger.error(`link send failed: ${errorText(e)}`);
+    } finally {
+      this.#inSend = false;
+    }
+  }
+
   #pump(): void {
     if (this.#pumping || this.#closed) return;
     this.#pumping = true;
     try {
       for (let o; (o = this.router.pollOutput(this.#clock.now()));) {
         switch (o.kind) {
-          case "send":
-            try {
-              const l = this.#links.get(o.linkId);
-              const t = this.#traffic.get(o.linkId);
-              if (t) {
-                t.messagesOut++;
-                t.bytesOut += o.bytes.length + (o.tail?.length ?? 0);
-              }
-              if (!o.tail) l?.send(o.bytes);
-              else if (l?.sendParts) l.sendParts(o.bytes, o.tail);
-              else if (l) {
-                const m = new Uint8Array(o.bytes.length + o.tail.length);
-                m.set(o.bytes);
-                m.set(o.tail, o.bytes.length);
-                l.send(m);
-              }
-            } catch (e) {
-              this.router.logger.error(`link send failed: ${errorText(e)}`);
-            }
+          case "send": // only if a caller's options replaced the send callback
+            this.#send(o.linkId, o.bytes, o.tail);
             break;
           case "closeLink": {
             const l = this.#links.get(o.linkId);

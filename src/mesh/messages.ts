@@ -330,8 +330,14 @@ export function encodeReflood(
 ): Uint8Array {
   const body = u instanceof GoUpdate ? u.body : u === lastFast ? lastFastBody : undefined;
   if (body !== undefined) {
-    const j = lastIndexOfBytes(body, DUP_FIELD, body.length);
-    const i = j < 0 ? -1 : lastIndexOfBytes(body, FWD_FIELD, j);
+    // the fast path knows where ForwardingNode's value is (no search)
+    const fast = u instanceof GoUpdate;
+    const j = fast ? u.fwdEnd + 1 : lastIndexOfBytes(body, DUP_FIELD, body.length);
+    const i = fast
+      ? u.fwdStart - FWD_FIELD.length
+      : j < 0
+      ? -1
+      : lastIndexOfBytes(body, FWD_FIELD, j);
     if (i > 0) {
       let me = selfJson.get(self);
       if (me === undefined) {

@@ -3,7 +3,8 @@
  * {@link Sessions}), routing updates, flooding and duplicate detection (§5, in
  * {@link RoutingUpdates}), service advertisements (§6) and the data pipeline (§7–§9, in
  * {@link DataPath}). Bytes and timer ticks go in; sends, link closes, local deliveries and the
- * next deadline come out. It never touches I/O and reads no clock: as in the QUIC core
+ * next deadline come out (sends through the host's `send` callback when it gives one, else as
+ * outputs). It never touches I/O and reads no clock: as in the QUIC core
  * (`QuicConnection`), every entry point that needs the time takes `now` (monotonic ms) from the
  * caller, and helpers read the latest `now` handed in. Wall-clock stamps that go on the wire
  * (the epoch, ad `Time`) come from the host's `wallMs` callback.
@@ -31,7 +32,7 @@ import {
   type WorkCommand,
 } from "./messages.ts";
 import { NameTable } from "./name_table.ts";
-import { headKey, headNode, peekHead } from "./update_peek.ts";
+import { HEAD_NODE_START, headKey, peekHead, plainHeadNodeEnd } from "./update_peek.ts";
 import { cryptoRandom, makeEpoch, type RandomSource, randomString } from "./random.ts";
 import { Topology } from "./topology.ts";
 import { RouteTable } from "./route_table.ts";
@@ -48,9 +49,16 @@ import type {
   RouterOutput,
   RouterStatus,
   SendError,
+  SendFn,
 } from "./router_types.ts";
 
-export type { RouterOptions, RouterOutput, RouterStatus, SendError } from "./router_types.ts";
+export type {
+  RouterOptions,
+  RouterOutput,
+  RouterStatus,
+  SendError,
+  SendFn,
+} from "./router_types.ts";
 export type { RouterCounters, UnreachableNotice } from "./router_types.ts";
 
 /** Services that cannot be bound. */
@@ -82,6 +90,8 @@ export class Router {
   readonly #ads: Advertising;
   readonly #out: RouterOutput[] = [];
   #outHead = 0;
+  /** The host's send callback, or one that queues a `send` output. */
+  readonly #sendFn: SendFn;
   #shutdown = false;
   readonly #data: DataPath;
   readonly #updates: RoutingUpdates;
@@ -101,6 +111,9 @@ export class Router {
     }
     this.nodeId = opts.nodeId;
     this.#now = opts.now;
+    this.#sendFn = opts.send ??
+      ((linkId, bytes, tail) =>
+        this.#emit(tail ? { kind: "send", linkId, bytes, tail } : { kind: "send", linkId, bytes }));
     this.#wallMs = opts.wallMs;
     this.logger = opts.logger;
     this.#random = opts.random ?? cryptoRandom;
@@ -165,6 +178,7 @@ export class Router {
       splitSends: opts.splitDataSends === true,
       isBound: (s) => this.#services.has(s),
       nextHopLink: (n) => this.#nextHopLink(n),
+      send: this.#sendFn,
       emit: (o) => this.#emit(o),
     });
   }
@@ -322,7 +336,7 @@ export class Router {
 
   #send(linkId: number, bytes: Uint8Array): void {
     if (bytes.length === 0) return; // never send an empty message (it crashes Go peers)
-    this.#emit({ kind: "send", linkId, bytes });
+    this.#sendFn(linkId, bytes);
   }
 
   /**
@@ -418,8 +432,8 @@ export class Router {
 
   /** The peer on `linkId` sent us this update (just peeked: `end` ends its head). */
   #dropQueuedCopy(linkId: number, bytes: Uint8Array, end: number): void {
-    const node = headNode(bytes);
-    const i = node === undefined ? -1 : this.#topo.indexOf(node);
+    const e = plainHeadNodeEnd(bytes);
+    const i = e < 0 ? -1 : this.#topo.indexOfBytes(bytes, HEAD_NODE_START, e);
     if (i >= 0) this.#floods.dropCopy(linkId, i, bytes, end);
   }
 

@@ -57,7 +57,18 @@ export interface RouterOptions {
    * held back while it is high. Default: always 0.
    */
   linkBacklog?: (linkId: number) => number;
+  /**
+   * Carry out a send at once, instead of a `send` output from `pollOutput()` (no object per
+   * message). Called synchronously from inside the router's entry points: it must not call back
+   * into the router. Ownership as for the `send` output: `bytes` may be the same array handed to
+   * other links and kept by the router (replays), so the host must not modify it, and may keep
+   * it; `tail` (only with `splitDataSends`) is valid only during the call.
+   */
+  send?: SendFn;
 }
+
+/** The host's send callback (see {@link RouterOptions.send}). */
+export type SendFn = (linkId: number, bytes: Uint8Array, tail?: Uint8Array) => void;
 
 /** An unreachable notice as delivered locally (Go's UnreachableNotification). */
 export interface UnreachableNotice extends UnreachableMessage {
@@ -65,7 +76,10 @@ export interface UnreachableNotice extends UnreachableMessage {
   ReceivedFromNode: string;
 }
 
-/** Something the shell must do, drained with `pollOutput()`. */
+/**
+ * Something the shell must do, drained with `pollOutput()`. `send` outputs come only when the
+ * host gave no {@link RouterOptions.send} callback.
+ */
 export type RouterOutput =
   | {
     kind: "send";

@@ -19,7 +19,7 @@ import {
 import type { RouterOutput } from "./router_types.ts";
 import { seenKey, SeenSet } from "./seen_set.ts";
 import type { Topology } from "./topology.ts";
-import { connArrays, GoUpdate } from "./update_fast.ts";
+import { connArrays, connCount, GoUpdate } from "./update_fast.ts";
 import { UpdateStore } from "./update_store.ts";
 import type { FloodKey } from "./link_queue.ts";
 
@@ -247,10 +247,16 @@ export class RoutingUpdates {
     // a fast-path UpdateID is printable ASCII: its bytes are its length (no string made)
     const idBytes = u instanceof GoUpdate ? u.idEnd - u.idStart : utf8Length(u.UpdateID);
     if (idBytes > lim.maxUpdateIdBytes) return ["maxUpdateIdBytes", "UpdateID"];
-    const peers = connArrays(u)?.peers ?? [];
-    for (let i = 0; i < peers.length; i++) {
+    const r = u instanceof GoUpdate ? u.ranges : undefined;
+    // a fast-path name is printable ASCII: its bytes are its length (no string made)
+    const peers = r === undefined ? connArrays(u)?.peers ?? [] : undefined;
+    const n = connCount(u);
+    for (let i = 0; i < n; i++) {
       if (i >= lim.maxConnectionsPerUpdate) return ["maxConnectionsPerUpdate", "Connections"];
-      if (!fitsUtf8(peers[i], lim.maxNodeIdBytes)) return ["maxNodeIdBytes", "a Connections key"];
+      const fits = peers
+        ? fitsUtf8(peers[i], lim.maxNodeIdBytes)
+        : r!.ends[i] - r!.starts[i] <= lim.maxNodeIdBytes;
+      if (!fits) return ["maxNodeIdBytes", "a Connections key"];
     }
     return undefined;
   }
@@ -291,8 +297,7 @@ export class RoutingUpdates {
       h.limitLog.hit("maxStoredUpdateBytes", `dropped the update of ${u.NodeID}`);
       return;
     }
-    const peers = connArrays(u)?.peers ?? [];
-    const edges = peers.length;
+    const edges = connCount(u);
     if (t.edgeCount - (i0 >= 0 ? t.rowSizeAt(i0) : 0) + edges > h.limits.maxEdges) {
       h.limitLog.hit("maxEdges", `dropped the update of ${u.NodeID}`);
       return;

@@ -12,7 +12,9 @@
 import type { RoutingUpdate } from "./messages.ts";
 import { RouteHeap } from "./route_heap.ts";
 import { RowPool } from "./row_pool.ts";
-import { type ConnArrays, connArrays, GoUpdate, joinU64, u64Hi, u64Lo } from "./update_fast.ts";
+import { ByteIndex } from "./byte_index.ts";
+import { internAscii } from "./intern.ts";
+import { connArrays, GoUpdate, joinU64, u64Hi, u64Lo } from "./update_fast.ts";
 
 /** The (epoch, sequence) pair last accepted from a node, and when (`clock.now()`). */
 export interface NodeVersion {
@@ -100,8 +102,9 @@ export class Topology {
   #known = 0;
   /** Directed edges in the table. */
   edgeCount = 0;
-  readonly #index = new Map<string, number>();
   readonly #names: string[] = [];
+  /** Name → index, by string or by the bytes of a name in a message (see byte_index.ts). */
+  readonly #index = new ByteIndex(this.#names);
   readonly #free: number[] = [];
   /** Row of each node: edge targets and their costs, in a shared pool (see row_pool.ts). */
   readonly #rows = new RowPool();
@@ -142,7 +145,7 @@ export class Topology {
 
   #ensure(name: string): number {
     let i = this.#index.get(name);
-    if (i !== undefined) return i;
+    if (i >= 0) return i;
     i = this.#free.pop() ?? this.#names.length;
     this.#index.set(name, i);
     this.#names[i] = name;
@@ -189,7 +192,12 @@ export class Topology {
 
   /** The index of `node` (what the flood queues key its routing update by), or -1. */
   indexOf(node: string): number {
-    return this.#index.get(node) ?? -1;
+    return this.#index.get(node);
+  }
+
+  /** {@link indexOf} the node whose ASCII name is the bytes `b[start, end)`. */
+  indexOfBytes(b: Uint8Array, start: number, end: number): number {
+    return this.#index.getBytes(b, start, end);
   }
 
   /** True if the node at index `i` has an accepted update. */
@@ -205,7 +213,7 @@ export class Topology {
   /** Edges in `node`'s row. */
   rowSize(node: string): number {
     const i = this.#index.get(node);
-    return i === undefined ? 0 : Math.max(0, this.#rows.len[i]);
+    return i < 0 ? 0 : Math.max(0, this.#rows.len[i]);
   }
 
   #setEdge(from: number, to: number, cost: number): void {
@@ -246,7 +254,7 @@ export class Topology {
   /** The connection to `peer` ended: both directed edges go. */
   removeLocalEdge(peer: string): void {
     const p = this.#index.get(peer);
-    if (p === undefined) return;
+    if (p < 0) return;
     this.#deleteEdge(this.#self, p);
     this.#deleteEdge(p, this.#self);
   }
@@ -259,13 +267,13 @@ export class Topology {
   /** True if an update of `node` was accepted (it has a version). */
   isKnown(node: string): boolean {
     const i = this.#index.get(node);
-    return i !== undefined && this.#eHi[i] >= 0;
+    return i >= 0 && this.#eHi[i] >= 0;
   }
 
   /** The version last accepted from `node`, if any (a copy). */
   version(node: string): NodeVersion | undefined {
     const i = this.#index.get(node);
-    if (i === undefined || this.#eHi[i] < 0) return undefined;
+    if (i < 0 || this.#eHi[i] < 0) return undefined;
     return {
       epoch: joinU64(this.#eHi[i], this.#eLo[i]),
       sequence: joinU64(this.#sHi[i], this.#sLo[i]),
@@ -300,7 +308,7 @@ export class Topology {
   /** Forget `node` entirely: its version and its row (edges into it stay with their owners). */
   forget(node: string): void {
     const i = this.#index.get(node);
-    if (i === undefined) return;
+    if (i < 0) return;
     if (this.#eHi[i] >= 0) {
       this.#eHi[i] = -1;
       this.#unlink(i);
@@ -322,12 +330,12 @@ export class Topology {
   applyUpdate(u: RoutingUpdate, now = 0): ApplyResult {
     const i = this.#index.get(u.NodeID);
     readVersion(u);
-    const known = i !== undefined && this.#eHi[i] >= 0;
+    const known = i >= 0 && this.#eHi[i] >= 0;
     const byEpoch = known ? cmp(vEh, vEl, this.#eHi[i], this.#eLo[i]) : 1;
     if (byEpoch < 0) return REJECTED;
-    if (byEpoch === 0 && cmp(vSh, vSl, this.#sHi[i!], this.#sLo[i!]) <= 0) return REJECTED;
+    if (byEpoch === 0 && cmp(vSh, vSl, this.#sHi[i], this.#sLo[i]) <= 0) return REJECTED;
     const restarted = known && byEpoch > 0;
-    const j = i ?? this.#ensure(u.NodeID);
+    const j = i >= 0 ? i : this.#ensure(u.NodeID);
     if (known) this.#unlink(j);
     else this.#known++;
     this.#eHi[j] = vEh;
@@ -336,37 +344,57 @@ export class Topology {
     this.#sLo[j] = vSl;
     this.#at[j] = now;
     this.#linkLast(j);
-    const conns = connArrays(u);
-    const changed = !this.#sameRow(j, conns);
-    if (changed) this.#replaceRow(j, conns);
+    const costs = this.#resolve(u);
+    const changed = !this.#sameRow(j, costs);
+    if (changed) this.#replaceRow(j, costs);
     return ACCEPTED[(known ? 0 : 1) | (changed ? 2 : 0) | (restarted ? 4 : 0)];
   }
 
-  /** Go compares with reflect.DeepEqual: a nil map differs from an empty one. */
-  #sameRow(i: number, c: ConnArrays): boolean {
-    const p = this.#rows, n = p.len[i];
-    if (c === null || n < 0) return c === null && n < 0;
-    if (c.peers.length !== n) return false;
-    for (let k = 0; k < c.peers.length; k++) {
-      const t = this.#index.get(c.peers[k]);
-      if (t === undefined) return false;
-      const pos = this.#find(i, t);
-      if (pos < 0 || p.cost[p.start[i] + pos] !== c.costs[k]) return false;
+  /**
+   * The indices of the peers `u` lists, into the scratch list (each held from now on), and
+   * their costs; null for a null Connections. A fast-path update's peers are found by their
+   * bytes: no string is made for a name the table holds.
+   */
+  #resolve(u: RoutingUpdate): number[] | null {
+    const listed = this.#scratchListed;
+    listed.length = 0;
+    const r = u instanceof GoUpdate ? u.ranges : undefined;
+    if (r !== undefined) {
+      if (r === null) return null;
+      const b = (u as GoUpdate).body, st = r.starts, en = r.ends;
+      for (let k = 0; k < st.length; k++) {
+        const t = this.#index.getBytes(b, st[k], en[k]);
+        listed.push(t >= 0 ? t : this.#ensure(internAscii(b, st[k], en[k])));
+      }
+      return r.costs;
+    }
+    const c = connArrays(u);
+    if (c === null) return null;
+    for (let k = 0; k < c.peers.length; k++) listed.push(this.#ensure(c.peers[k]));
+    return c.costs;
+  }
+
+  /**
+   * Is the row of `i` the resolved list (scratch) with `costs`? Go compares with
+   * reflect.DeepEqual: a nil map differs from an empty one.
+   */
+  #sameRow(i: number, costs: number[] | null): boolean {
+    const p = this.#rows, n = p.len[i], listed = this.#scratchListed;
+    if (costs === null || n < 0) return costs === null && n < 0;
+    if (listed.length !== n) return false;
+    for (let k = 0; k < listed.length; k++) {
+      const pos = this.#find(i, listed[k]);
+      if (pos < 0 || p.cost[p.start[i] + pos] !== costs[k]) return false;
     }
     return true;
   }
 
-  /** New row for `i`: kept edges stay in place, new ones follow in `conns` order. */
-  #replaceRow(i: number, conns: ConnArrays): void {
-    const peers = conns?.peers ?? [], costs = conns?.costs ?? [];
+  /** New row for `i` (the resolved list): kept edges stay in place, new ones follow in order. */
+  #replaceRow(i: number, costsIn: number[] | null): void {
+    const costs = costsIn ?? [];
     const stamp = ++this.#stamp, mark = this.#mark;
     const listed = this.#scratchListed;
-    listed.length = 0;
-    for (let k = 0; k < peers.length; k++) {
-      const t = this.#ensure(peers[k]);
-      listed.push(t);
-      mark[t] = stamp;
-    }
+    for (let k = 0; k < listed.length; k++) mark[listed[k]] = stamp;
     const p = this.#rows, os = p.start[i], on = Math.max(0, p.len[i]);
     // built in scratch arrays, then copied into the row's block (exact size if it moves)
     const to = this.#scratchTo, cost = this.#scratchCost;
@@ -455,7 +483,7 @@ export class Topology {
    */
   applyDuplicateNotice(u: RoutingUpdate): void {
     const i = this.#index.get(u.NodeID);
-    if (i === undefined || this.#eHi[i] < 0) return;
+    if (i < 0 || this.#eHi[i] < 0) return;
     const dh = u64Hi(u.SuspectedDuplicate), dl = u64Lo(u.SuspectedDuplicate);
     readVersion(u);
     if (

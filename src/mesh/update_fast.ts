@@ -127,27 +127,82 @@ function num(t: Uint8Array): number | undefined {
 /** A routing update's Connections as parallel arrays; `null` for JSON null. */
 export type ConnArrays = { peers: string[]; costs: number[] } | null;
 
-const scratchPeers: string[] = [];
-const scratchCosts: number[] = [];
+/**
+ * A fast-path update's Connections as where each peer name's characters are in the body
+ * (printable ASCII, no escapes) and its cost; `null` for JSON null. No string is made: the
+ * topology finds a known peer by its bytes.
+ */
+export type ConnRanges = { starts: number[]; ends: number[]; costs: number[] } | null;
 
-/** `null` or an object of string keys to numbers, as parallel arrays (keys in text order). */
-function connections(t: Uint8Array): ConnArrays | undefined {
+const scratchStarts: number[] = [];
+const scratchEnds: number[] = [];
+const scratchCosts: number[] = [];
+const PROTO = utf8.encode("__proto__");
+
+/**
+ * `null` or an object of string keys to numbers, as byte ranges (keys in text order); keys
+ * with other than printable ASCII are read as strings by {@link connectionStrings}.
+ */
+function connections(t: Uint8Array): ConnRanges | ConnArrays | undefined {
+  const at = pos;
+  const r = connectionRanges(t);
+  if (r !== undefined || !wideKey) return r;
+  pos = at;
+  return connectionStrings(t);
+}
+
+/** Set when {@link connectionRanges} stopped at a key with non-ASCII bytes. */
+let wideKey = false;
+
+/** The Connections as byte ranges, or undefined (then {@link wideKey} says why). */
+function connectionRanges(t: Uint8Array): ConnRanges | undefined {
+  wideKey = false;
   if (lit(t, L_NULL)) return null;
   if (t[pos] !== 0x7b) return undefined;
   pos++;
   if (t[pos] === 0x7d) {
     pos++;
-    return { peers: [], costs: [] };
+    return { starts: [], ends: [], costs: [] };
   }
   // read into scratch arrays, kept as exact-size copies (a push onto a new array reserves
-  // room for 17: two such per decoded update were most of the decoder's garbage)
+  // room for 17: such arrays per decoded update were most of the decoder's garbage)
+  const starts = scratchStarts, ends = scratchEnds, costs = scratchCosts;
+  starts.length = ends.length = costs.length = 0;
+  for (;;) {
+    const s = pos + 1;
+    // "__proto__" would set the prototype, not a key; integer-like keys would be reordered
+    // by an object; other text is decoded as a string: the general decoder handles those
+    if (!alnumString(t)) {
+      wideKey = t[pos] === 0x22;
+      return undefined;
+    }
+    if (t[pos] !== 0x3a || !plainKey(t, s, pos - 1)) return undefined;
+    const e = pos - 1;
+    pos++;
+    const v = num(t);
+    if (v === undefined) return undefined;
+    starts.push(s);
+    ends.push(e);
+    costs.push(v);
+    const c = t[pos++];
+    if (c === 0x7d) {
+      if (starts.length > 1 && hasRepeat(t, starts, ends)) return undefined;
+      return { starts: starts.slice(), ends: ends.slice(), costs: costs.slice() };
+    }
+    if (c !== 0x2c) return undefined;
+  }
+}
+
+const scratchPeers: string[] = [];
+
+/** The Connections object with names read as strings (non-ASCII keys), as parallel arrays. */
+function connectionStrings(t: Uint8Array): ConnArrays | undefined {
+  pos++; // the brace (connectionRanges saw it)
   const peers = scratchPeers, costs = scratchCosts;
   peers.length = costs.length = 0;
   for (;;) {
     const k = str(t, true);
-    // "__proto__" would set the prototype, not a key; integer-like keys would be reordered
-    // by an object: the general decoder handles those
-    if (k === undefined || t[pos] !== 0x3a || !plainKey(k)) return undefined;
+    if (k === undefined || t[pos] !== 0x3a || !plainString(k)) return undefined;
     pos++;
     const v = num(t);
     if (v === undefined) return undefined;
@@ -155,7 +210,7 @@ function connections(t: Uint8Array): ConnArrays | undefined {
     costs.push(v);
     const c = t[pos++];
     if (c === 0x7d) {
-      if (peers.length > 1 && hasRepeat(peers)) return undefined;
+      if (new Set(peers).size !== peers.length) return undefined;
       return { peers: peers.slice(), costs: costs.slice() };
     }
     if (c !== 0x2c) return undefined;
@@ -163,20 +218,42 @@ function connections(t: Uint8Array): ConnArrays | undefined {
 }
 
 /** False for keys an object would not keep as given, in insertion order. */
-function plainKey(k: string): boolean {
+function plainString(k: string): boolean {
   if (k === "__proto__") return false;
   for (let i = 0; i < k.length; i++) if (!isDigit(k.charCodeAt(i))) return true;
+  return false;
+}
+
+/** Are `t[a, a + n)` and `t[b, b + n)` the same bytes? */
+function sameBytes(t: Uint8Array, a: number, b: number, n: number): boolean {
+  for (let k = 0; k < n; k++) if (t[a + k] !== t[b + k]) return false;
+  return true;
+}
+
+/** False for keys `t[s, e)` an object would not keep as given, in insertion order. */
+function plainKey(t: Uint8Array, s: number, e: number): boolean {
+  if (e - s === PROTO.length) {
+    let k = 0;
+    while (k < PROTO.length && t[s + k] === PROTO[k]) k++;
+    if (k === PROTO.length) return false;
+  }
+  for (let i = s; i < e; i++) if (!isDigit(t[i])) return true;
   return false; // all digits (or empty): possibly an array index
 }
 
-function hasRepeat(peers: string[]): boolean {
-  if (peers.length < 8) {
-    for (let i = 1; i < peers.length; i++) {
-      for (let j = 0; j < i; j++) if (peers[i] === peers[j]) return true;
+function hasRepeat(t: Uint8Array, starts: number[], ends: number[]): boolean {
+  if (starts.length < 8) {
+    for (let i = 1; i < starts.length; i++) {
+      const n = ends[i] - starts[i];
+      for (let j = 0; j < i; j++) {
+        if (ends[j] - starts[j] === n && sameBytes(t, starts[i], starts[j], n)) return true;
+      }
     }
     return false;
   }
-  return new Set(peers).size !== peers.length;
+  const seen = new Set<string>();
+  for (let i = 0; i < starts.length; i++) seen.add(ascii(t, starts[i], ends[i]));
+  return seen.size !== starts.length;
 }
 
 /**
@@ -185,14 +262,17 @@ function hasRepeat(peers: string[]): boolean {
  * become a record only when read; epoch and sequence are kept as 32-bit halves in numbers
  * (every node decodes every update of the mesh: a BigInt parse and two BigInts kept per
  * update and node were avoidable), the UpdateID as its place in the bytes (its seen-set key
- * is read from them). The bigint and string fields are made when read. `body` is the JSON
+ * is read from them), the ForwardingNode likewise (compared, never kept). The bigint and string fields are made when read. `body` is the JSON
  * text's bytes, for re-flooding; it must stay unmodified while the update is used.
  * Note: `{...u}` does not copy the accessor fields; name the fields instead.
  */
 export class GoUpdate implements RoutingUpdate {
   #conns: Record<string, number> | null | undefined;
   #arrays: ConnArrays | undefined;
+  /** Undefined once Connections was replaced. */
+  #ranges: ConnRanges | undefined;
   #id: string | undefined;
+  #fwd: string | undefined;
   #epoch: bigint | undefined;
   #seq: bigint | undefined;
 
@@ -206,12 +286,15 @@ export class GoUpdate implements RoutingUpdate {
     public epochLo: number,
     public seqHi: number,
     public seqLo: number,
-    arrays: ConnArrays,
-    public ForwardingNode: string,
+    conns: ConnRanges | ConnArrays,
+    /** Where the ForwardingNode's characters are in `body`. */
+    readonly fwdStart: number,
+    readonly fwdEnd: number,
     public SuspectedDuplicate: bigint,
     readonly body: Uint8Array,
   ) {
-    this.#arrays = arrays;
+    if (conns !== null && "peers" in conns) this.#arrays = conns;
+    else this.#ranges = conns;
   }
 
   /** The UpdateID (a string made on first read). */
@@ -221,6 +304,24 @@ export class GoUpdate implements RoutingUpdate {
 
   set UpdateID(v: string) {
     this.#id = v;
+  }
+
+  /** The ForwardingNode (a string made on first read). */
+  get ForwardingNode(): string {
+    return this.#fwd ??= ascii(this.body, this.fwdStart, this.fwdEnd);
+  }
+
+  set ForwardingNode(v: string) {
+    this.#fwd = v;
+  }
+
+  /** True if the ForwardingNode is `peer` (compared in the bytes: no string made). */
+  forwardedBy(peer: string): boolean {
+    if (this.#fwd !== undefined) return this.#fwd === peer;
+    const b = this.body, s = this.fwdStart;
+    if (this.fwdEnd - s !== peer.length) return false;
+    for (let k = 0; k < peer.length; k++) if (b[s + k] !== peer.charCodeAt(k)) return false;
+    return true;
   }
 
   /** {@link seenKey} of the UpdateID, read from the bytes. */
@@ -253,7 +354,7 @@ export class GoUpdate implements RoutingUpdate {
   /** Peer → cost (built on first read). */
   get Connections(): Record<string, number> | null {
     if (this.#conns === undefined) {
-      const a = this.#arrays!;
+      const a = this.arrays!;
       if (a === null) this.#conns = null;
       else {
         const o: Record<string, number> = {};
@@ -266,13 +367,34 @@ export class GoUpdate implements RoutingUpdate {
 
   set Connections(v: Record<string, number> | null) {
     this.#conns = v;
-    this.#arrays = undefined;
+    this.#arrays = this.#ranges = undefined;
   }
 
-  /** The arrays as decoded, or undefined once Connections was replaced. */
+  /** The Connections as arrays (names interned on first read), or undefined once replaced. */
   get arrays(): ConnArrays | undefined {
+    if (this.#arrays === undefined && this.#ranges !== undefined) {
+      const r = this.#ranges, b = this.body;
+      this.#arrays = r === null ? null : {
+        peers: r.starts.map((s, k) => internAscii(b, s, r.ends[k])),
+        costs: r.costs,
+      };
+    }
     return this.#arrays;
   }
+
+  /** The Connections as decoded (byte ranges), or undefined once Connections was replaced. */
+  get ranges(): ConnRanges | undefined {
+    return this.#ranges;
+  }
+}
+
+/** The number of Connections `u` lists (no names made for a {@link GoUpdate}). */
+export function connCount(u: RoutingUpdate): number {
+  if (u instanceof GoUpdate) {
+    const r = u.ranges;
+    if (r !== undefined) return r === null ? 0 : r.costs.length;
+  }
+  return connArrays(u)?.peers.length ?? 0;
 }
 
 /** The Connections of `u` as arrays (no copy for a {@link GoUpdate}). */
@@ -313,11 +435,14 @@ function scan(t: Uint8Array): GoUpdate | undefined {
   if (!lit(t, L_CONNS)) return undefined;
   const conns = connections(t);
   if (conns === undefined || !lit(t, L_FWD)) return undefined;
-  const fwd = str(t); // compared with the sender, never kept: not worth interning
-  if (fwd === undefined || !lit(t, L_DUP) || !u64(t)) return undefined;
+  // compared with the sender, never kept: no string made (printable ASCII, as the UpdateID)
+  const fwdStart = pos + 1;
+  if (!alnumString(t)) return undefined;
+  const fwdEnd = pos - 1;
+  if (!lit(t, L_DUP) || !u64(t)) return undefined;
   const dup = joinU64(hi, lo);
   if (!lit(t, L_END) || pos !== t.length) return undefined;
-  return new GoUpdate(node, idStart, idEnd, eh, el, sh, sl, conns, fwd, dup, t);
+  return new GoUpdate(node, idStart, idEnd, eh, el, sh, sl, conns, fwdStart, fwdEnd, dup, t);
 }
 
 /**

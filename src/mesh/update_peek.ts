@@ -91,6 +91,21 @@ export function headKey(bytes: Uint8Array, end: number): string | number {
     String.fromCharCode.apply(null, bytes.subarray(headIdStart, end) as unknown as number[]);
 }
 
+/** Where the NodeID starts in a routing-update message in Go's layout. */
+export const HEAD_NODE_START = 1 + NODE_HEAD.length;
+
+/**
+ * Where the NodeID of the message just read by {@link peekHead} ends (it starts at
+ * {@link HEAD_NODE_START}), or -1 if it is not plain printable ASCII: a known node is then
+ * found by its bytes (no string made).
+ */
+export function plainHeadNodeEnd(bytes: Uint8Array): number {
+  for (let i = HEAD_NODE_START; i < headNodeEnd; i++) {
+    if (bytes[i] > 0x7e || bytes[i] < 0x20 || bytes[i] === 0x5c) return -1;
+  }
+  return headNodeEnd;
+}
+
 /** The NodeID of the message just read by {@link peekHead}, as {@link peekUpdateNode} gives it. */
 export function headNode(bytes: Uint8Array): string | undefined {
   const s = 1 + NODE_HEAD.length;

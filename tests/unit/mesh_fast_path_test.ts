@@ -72,6 +72,7 @@ function host(out: RouterOutput[], bound: string[] = []): DataPathHost {
     maxMessageBytes: 65535,
     isBound: (s) => bound.includes(s),
     nextHopLink: (n) => n === "c" ? 7 : "no route to node",
+    send: (linkId, bytes) => out.push({ kind: "send", linkId, bytes }),
     emit: (o) => out.push(o),
   };
 }

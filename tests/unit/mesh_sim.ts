@@ -49,7 +49,12 @@ export class Sim {
   readonly #ends = new Map<number, End>();
   #nextLink = 1;
   #seed = 1;
-  #queue: { end: End; bytes?: Uint8Array; close?: string }[] = [];
+  /** In flight, in order: the receiving end and the message (undefined: the far end closed). */
+  #qEnds: End[] = [];
+  #qBytes: (Uint8Array | undefined)[] = [];
+  /** The other pair of arrays (swapped with the above while delivering). */
+  #dEnds: End[] = [];
+  #dBytes: (Uint8Array | undefined)[] = [];
   /** Log level of nodes added from now on (big meshes: "warning"). */
   logLevel: "debug" | "info" | "warning" | "error" = "debug";
   /** Optional observer/filter for every message in flight; return false to drop it. */
@@ -65,6 +70,7 @@ export class Sim {
       wallMs: () => this.clock.wallNow().getTime(),
       logger,
       random: seededRandom(this.#seed++ * 7919),
+      send: (linkId, bytes) => this.#send(id, linkId, bytes),
       ...opts,
     });
     this.nodes.set(key, { router, datagrams: [], unreachables: [], restarts: [], logs });
@@ -187,6 +193,20 @@ export class Sim {
     this.drain();
   }
 
+  /** A router's send callback: the message is in flight to the far end. */
+  #send(id: string, linkId: number, bytes: Uint8Array): void {
+    if (bytes.length === 0) throw new Error(`${id} sent an empty message`);
+    const e = this.#ends.get(linkId);
+    if (!e || !e.open || e.mute || !e.peer) return;
+    if (e.peer.captured) {
+      e.peer.captured.push(bytes);
+      return;
+    }
+    if (this.tap && !this.tap(id, e.peer.node, bytes)) return;
+    this.#qEnds.push(e.peer);
+    this.#qBytes.push(bytes);
+  }
+
   /** Carry out every pending output until the network is quiet. */
   drain(): void {
     for (let guard = 0; guard < 10_000_000; guard++) {
@@ -195,25 +215,19 @@ export class Sim {
         for (let o; (o = rec.router.pollOutput(this.clock.now()));) {
           progressed = true;
           switch (o.kind) {
-            case "send": {
-              if (o.bytes.length === 0) throw new Error(`${id} sent an empty message`);
-              const e = this.#ends.get(o.linkId);
-              if (!e || !e.open || e.mute || !e.peer) break;
-              if (e.peer.captured) {
-                e.peer.captured.push(o.bytes);
-                break;
-              }
-              if (this.tap && !this.tap(id, e.peer.node, o.bytes)) break;
-              this.#queue.push({ end: e.peer, bytes: o.bytes });
+            case "send":
+              this.#send(id, o.linkId, o.bytes);
               break;
-            }
             case "closeLink": {
               // Our side closes now; the far side notices after what was already sent.
               const e = this.#ends.get(o.linkId);
               if (e && e.open) {
                 e.open = false;
                 rec.router.linkClosed(this.clock.now(), e.linkId, o.reason);
-                if (e.peer) this.#queue.push({ end: e.peer, close: "peer closed" });
+                if (e.peer) {
+                  this.#qEnds.push(e.peer);
+                  this.#qBytes.push(undefined);
+                }
               }
               break;
             }
@@ -232,19 +246,33 @@ export class Sim {
           }
         }
       }
-      const q = this.#queue;
-      this.#queue = [];
-      for (const { end, bytes, close } of q) {
-        progressed = true;
-        if (!end.open) continue;
-        if (close !== undefined) {
-          if (end.captured) end.open = false;
-          else this.#close(end, close);
-        } else this.nodes.get(end.node)?.router.handleMessage(this.clock.now(), end.linkId, bytes!);
-      }
+      if (this.#deliver()) progressed = true;
       if (!progressed) return;
     }
     throw new Error("network never went quiet");
+  }
+
+  /** Deliver what is in flight (what that sends waits for the next round); true if any. */
+  #deliver(): boolean {
+    const ends = this.#qEnds, msgs = this.#qBytes, n = ends.length;
+    if (n === 0) return false;
+    [this.#qEnds, this.#dEnds, this.#qBytes, this.#dBytes] = [
+      this.#dEnds,
+      ends,
+      this.#dBytes,
+      msgs,
+    ];
+    for (let i = 0; i < n; i++) {
+      const end = ends[i], bytes = msgs[i];
+      if (!end.open) continue;
+      if (bytes === undefined) {
+        if (end.captured) end.open = false;
+        else this.#close(end, "peer closed");
+      } else this.nodes.get(end.node)?.router.handleMessage(this.clock.now(), end.linkId, bytes);
+    }
+    ends.length = 0;
+    msgs.length = 0;
+    return true;
   }
 
   /** Advance fake time by `ms`, firing every router deadline on the way. */
