@@ -1,12 +1,12 @@
 /**
  * Mesh policies with real node processes: a second node with an existing node's ID, joining
- * elsewhere in the mesh over two links, is detected as the duplicate and shuts down while the
- * original keeps working (wire.md §5.5, README "Duplicate node IDs (credibility rule)"); a
+ * elsewhere in the mesh over two links, is detected as the duplicate and, with
+ * `duplicatenotice: exit`, shuts down while the original keeps working (wire.md §5.5, README "Duplicate node IDs (credibility rule)"); a
  * listener's `allowedpeers` refuses other node IDs (§3.2).
  * @module
  */
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
-import { ctlStatus, meshNodeYaml, startMesh } from "../helpers/mesh.ts";
+import { ctlStatus, meshNodeYaml, nodeYaml, startMesh } from "../helpers/mesh.ts";
 import { freePort, waitFor } from "../helpers/net.ts";
 import { startNode, stopAll } from "../helpers/node_process.ts";
 
@@ -19,10 +19,18 @@ Deno.test("mesh: a later node with a duplicate ID shuts down; the original keeps
     // Wait a second so the duplicate's epoch (start time based) is clearly larger.
     await new Promise((r) => setTimeout(r, 1100));
     await Deno.mkdir(`${mesh.root}/dup`);
-    // two links (dc, dd): the original's notices reach it over both, which makes them credible
+    // two links (dc, dd): the original's notices reach it over both, which makes them
+    // credible; `duplicatenotice: exit` (Go's behaviour; the default `stay` keeps it up)
     const dup = await startNode(
       "da",
-      (_d, s) => meshNodeYaml("da", freePort(), [mesh.node("dc").port, mesh.node("dd").port], s),
+      (_d, s) =>
+        nodeYaml({
+          id: "da",
+          port: freePort(),
+          peers: [mesh.node("dc").port, mesh.node("dd").port],
+          socket: s,
+          nodeLines: ["    duplicatenotice: exit"],
+        }),
       { dir: `${mesh.root}/dup` },
     ).catch((e) => {
       throw new Error(`${e}\n${mesh.logs()}`);

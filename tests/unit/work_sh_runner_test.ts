@@ -91,12 +91,16 @@ Deno.test("sh runner: the wrapper survives SIGINT to its group and records the j
     await Deno.writeTextFile(`${dir}/stdin`, "");
     const argv = prepareShJob("sleep", "100", dir);
     const child = new Deno.Command("setsid", { args: argv, stdin: "null" }).spawn();
-    // wait for the job to exist in the wrapper's group, then interrupt the group
+    // wait for the job to BE `sleep` in the wrapper's group (not just forked: between the fork
+    // and the exec the subshell still has the wrapper's trap and swallows SIGINT), then
+    // interrupt the group
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       const kids = await Deno.readTextFile(`/proc/${child.pid}/task/${child.pid}/children`)
         .catch(() => "");
-      if (kids.trim() !== "") break;
+      const kid = kids.trim().split(" ")[0];
+      const comm = kid ? await Deno.readTextFile(`/proc/${kid}/comm`).catch(() => "") : "";
+      if (comm.trim() === "sleep") break;
       await new Promise((r) => setTimeout(r, 20));
     }
     Deno.kill(-child.pid, "SIGINT");
