@@ -11,6 +11,8 @@ export class IdleConns {
   ended = 0;
   /** Connections that could not be opened (refused at connect). */
   failed = 0;
+  /** Why connections could not be opened: error text → count. */
+  readonly failures = new Map<string, number>();
 
   /** Open `n` connections to 127.0.0.1:`port`, `batch` at a time. */
   static async open(port: number, n: number, batch = 100): Promise<IdleConns> {
@@ -24,7 +26,11 @@ export class IdleConns {
         if (g.status === "fulfilled") {
           s.conns.push(g.value);
           s.#drain(g.value);
-        } else s.failed++;
+        } else {
+          s.failed++;
+          const why = String(g.reason);
+          s.failures.set(why, (s.failures.get(why) ?? 0) + 1);
+        }
       }
     }
     return s;
@@ -36,6 +42,35 @@ export class IdleConns {
       while ((await c.read(buf)) !== null) { /* discard the node's initial messages */ }
     } catch { /* reset or closed locally */ }
     this.ended++;
+  }
+
+  /** One line: how many were opened, failed (and why), ended, still open. */
+  summary(): string {
+    const why = [...this.failures].map(([e, k]) => `${k}× ${e}`).join(", ");
+    return `opened ${this.conns.length}, failed at connect ${this.failed}` +
+      `${why ? ` (${why})` : ""}, ended by the server ${this.ended}, ` +
+      `still open ${this.conns.length - this.ended}`;
+  }
+
+  /**
+   * Wait until something listens on 127.0.0.1:`port` (a connection is accepted by the kernel;
+   * it is closed at once). A node creates its control socket before it binds its backends, and
+   * the ws-listener's module is loaded lazily, so a test that waited only for the control
+   * socket could otherwise connect to a port nobody listens on yet (ECONNREFUSED).
+   */
+  static async waitListening(port: number, timeoutMs = 20000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (true) {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+        return;
+      } catch (e) {
+        if (!(e instanceof Deno.errors.ConnectionRefused) || Date.now() > deadline) {
+          throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms: ${e}`);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   /** Close every connection still open. */
