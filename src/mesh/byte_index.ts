@@ -12,28 +12,18 @@
  * own limits (maxKnownNodes and the names rows may hold).
  * @module
  */
-
-const seed = crypto.getRandomValues(new Uint32Array(1))[0] | 0;
-
-function mix(h: number, len: number): number {
-  h ^= len;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
-}
+import { finishHash, HASH_SEED } from "../util/seeded_hash.ts";
 
 function hashString(s: string): number {
-  let h = seed;
+  let h = HASH_SEED;
   for (let k = 0; k < s.length; k++) h = Math.imul(h ^ s.charCodeAt(k), 0x01000193);
-  return mix(h, s.length);
+  return finishHash(h, s.length);
 }
 
 function hashBytes(b: Uint8Array, start: number, end: number): number {
-  let h = seed;
+  let h = HASH_SEED;
   for (let k = start; k < end; k++) h = Math.imul(h ^ b[k], 0x01000193);
-  return mix(h, end - start);
+  return finishHash(h, end - start);
 }
 
 /** Name → index (≥ 0) table; the names themselves live in the caller's `names` array. */

@@ -15,6 +15,7 @@
  * character.
  * @module
  */
+import { finishHash, HASH_SEED } from "../util/seeded_hash.ts";
 
 /** Most names held (the table is emptied when full). */
 export const MAX_INTERNED = 16_384;
@@ -25,19 +26,9 @@ const MASK = SLOTS - 1;
 /** Slots looked at before giving up on a name. */
 const MAX_PROBES = 8;
 
-const seed = crypto.getRandomValues(new Uint32Array(1))[0] | 0;
 let names: (string | undefined)[] = new Array(SLOTS).fill(undefined);
 let hashes = new Int32Array(SLOTS);
 let count = 0;
-
-function mix(h: number, len: number): number {
-  h ^= len;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
-}
 
 function clear(): void {
   names = new Array(SLOTS).fill(undefined);
@@ -63,9 +54,9 @@ function insert(s: string, h: number): string {
 export function internText(t: string, start: number, end: number): string {
   const len = end - start;
   if (len > MAX_INTERN_LENGTH || len === 0) return t.slice(start, end);
-  let h = seed;
+  let h = HASH_SEED;
   for (let k = start; k < end; k++) h = Math.imul(h ^ t.charCodeAt(k), 0x01000193);
-  h = mix(h, len);
+  h = finishHash(h, len);
   probe: for (let p = 0, i = h & MASK; p < MAX_PROBES; p++, i = (i + 1) & MASK) {
     const s = names[i];
     if (s === undefined) break;
@@ -80,9 +71,9 @@ export function internText(t: string, start: number, end: number): string {
 export function internAscii(b: Uint8Array, start: number, end: number): string {
   const len = end - start;
   if (len > MAX_INTERN_LENGTH || len === 0) return asciiString(b, start, end);
-  let h = seed;
+  let h = HASH_SEED;
   for (let k = start; k < end; k++) h = Math.imul(h ^ b[k], 0x01000193);
-  h = mix(h, len);
+  h = finishHash(h, len);
   probe: for (let p = 0, i = h & MASK; p < MAX_PROBES; p++, i = (i + 1) & MASK) {
     const s = names[i];
     if (s === undefined) break;
