@@ -129,8 +129,9 @@ export class WorkEngine {
     this.#log = opts.logger;
     this.#clock = opts.clock ?? realClock;
     const base = opts.dataDir.startsWith("/") ? opts.dataDir : `${Deno.cwd()}/${opts.dataDir}`;
-    this.unitsDir = `${base.replace(/\/+$/, "")}/${opts.nodeId}`;
-    this.#spares = new SpareDirs(`${base.replace(/\/+$/, "")}/.${opts.nodeId}.spare`);
+    const root = base.replace(/\/+$/, "");
+    this.unitsDir = `${root}/${opts.nodeId}`;
+    this.#spares = new SpareDirs(`${root}/.${opts.nodeId}.spare`);
     const level = () => opts.logLevel ?? opts.logger.level;
     const deps = {
       logger: opts.logger,
