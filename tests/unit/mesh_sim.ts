@@ -13,6 +13,8 @@ import { seededRandom } from "../../src/mesh/random.ts";
 /** One end of a simulated link. */
 interface End {
   node: string;
+  /** Small number of the node (groups a round's deliveries by receiver). */
+  rank: number;
   linkId: number;
   peer?: End;
   open: boolean;
@@ -48,6 +50,9 @@ export class Sim {
   readonly nodes = new Map<string, NodeRecord>();
   readonly #ends = new Map<number, End>();
   #nextLink = 1;
+  readonly #ranks = new Map<string, number>();
+  #order = new Int32Array(0);
+  #counts = new Int32Array(0);
   #seed = 1;
   /** In flight, in order: the receiving end and the message (undefined: the far end closed). */
   #qEnds: End[] = [];
@@ -125,7 +130,7 @@ export class Sim {
   /** Connect router `a` to a raw end driven by the test; returns [linkId at a, raw end]. */
   connectRaw(a: string, opts: Partial<LinkOptions> = {}) {
     const ea = this.#newEnd(a);
-    const raw: End = { node: "<raw>", linkId: -1, open: true, mute: false, captured: [] };
+    const raw: End = { node: "<raw>", rank: -1, linkId: -1, open: true, mute: false, captured: [] };
     ea.peer = raw;
     raw.peer = ea;
     this.r(a).addLink(this.clock.now(), ea.linkId, {
@@ -138,7 +143,9 @@ export class Sim {
   }
 
   #newEnd(node: string): End {
-    const e: End = { node, linkId: this.#nextLink++, open: true, mute: false };
+    let rank = this.#ranks.get(node);
+    if (rank === undefined) this.#ranks.set(node, rank = this.#ranks.size);
+    const e: End = { node, rank, linkId: this.#nextLink++, open: true, mute: false };
     this.#ends.set(e.linkId, e);
     return e;
   }
@@ -262,7 +269,9 @@ export class Sim {
       this.#dBytes,
       msgs,
     ];
-    for (let i = 0; i < n; i++) {
+    const order = this.#byReceiver(ends, n);
+    for (let o = 0; o < n; o++) {
+      const i = order[o];
       const end = ends[i], bytes = msgs[i];
       if (!end.open) continue;
       if (bytes === undefined) {
@@ -273,6 +282,19 @@ export class Sim {
     ends.length = 0;
     msgs.length = 0;
     return true;
+  }
+
+  /** Positions 0..n-1 of `ends` ordered by receiving node, in send order within each (stable). */
+  #byReceiver(ends: End[], n: number): Int32Array {
+    const r = this.#ranks.size + 1;
+    if (this.#counts.length < r + 1) this.#counts = new Int32Array(r + 1);
+    if (this.#order.length < n) this.#order = new Int32Array(Math.max(n, 2 * this.#order.length));
+    const c = this.#counts, order = this.#order;
+    c.fill(0);
+    for (let i = 0; i < n; i++) c[ends[i].rank + 2]++;
+    for (let k = 1; k <= r; k++) c[k] += c[k - 1];
+    for (let i = 0; i < n; i++) order[c[ends[i].rank + 1]++] = i;
+    return order;
   }
 
   /** Advance fake time by `ms`, firing every router deadline on the way. */
