@@ -15,7 +15,7 @@
  * character.
  * @module
  */
-import { finishHash, HASH_SEED } from "../util/seeded_hash.ts";
+import { finishHash, HASH_SEED, hashAscii } from "../util/seeded_hash.ts";
 
 /** Most names held (the table is emptied when full). */
 export const MAX_INTERNED = 16_384;
@@ -67,13 +67,15 @@ export function internText(t: string, start: number, end: number): string {
   return insert(t.slice(start, end), h);
 }
 
-/** The interned string of the ASCII bytes `b[start, end)` (the caller checked they are ASCII). */
-export function internAscii(b: Uint8Array, start: number, end: number): string {
+/**
+ * The interned string of the ASCII bytes `b[start, end)` (the caller checked they are ASCII);
+ * `h`: their {@link hashAscii} when the caller has it already (the decoder computes it while
+ * scanning a name).
+ */
+export function internAscii(b: Uint8Array, start: number, end: number, h?: number): string {
   const len = end - start;
   if (len > MAX_INTERN_LENGTH || len === 0) return asciiString(b, start, end);
-  let h = HASH_SEED;
-  for (let k = start; k < end; k++) h = Math.imul(h ^ b[k], 0x01000193);
-  h = finishHash(h, len);
+  h ??= hashAscii(b, start, end);
   probe: for (let p = 0, i = h & MASK; p < MAX_PROBES; p++, i = (i + 1) & MASK) {
     const s = names[i];
     if (s === undefined) break;

@@ -10,6 +10,7 @@
 import type { RoutingUpdate } from "./messages.ts";
 import { internAscii } from "./intern.ts";
 import { seenKeyOfBytes } from "./seen_set.ts";
+import { finishHash, HASH_SEED, rememberNameHash } from "../util/seeded_hash.ts";
 
 const ZERO = 0n;
 const utf8 = new TextEncoder();
@@ -33,23 +34,29 @@ function ascii(t: Uint8Array, s: number, e: number): string {
 }
 
 /**
- * A JSON string without escapes or control characters at the cursor; `name`: a node name,
- * interned (see intern.ts). Non-ASCII text is decoded as the whole body's UTF-8 decoding
- * would read it (a string ends at an ASCII quote, never inside a multi-byte sequence).
+ * A JSON string without escapes or control characters at the cursor: a node name, interned
+ * (see intern.ts). Non-ASCII text is decoded as the whole body's UTF-8 decoding would read it
+ * (a string ends at an ASCII quote, never inside a multi-byte sequence). An ASCII name's
+ * seeded hash is computed on the way and handed to intern.ts and the topology's index
+ * (rememberNameHash): the name's bytes are read once.
  */
-function str(t: Uint8Array, name = false): string | undefined {
+function nameStr(t: Uint8Array): string | undefined {
   if (t[pos] !== 0x22) return undefined;
   const s = pos + 1;
-  let wide = false;
+  let wide = false, h = HASH_SEED;
   for (let i = s; i < t.length; i++) {
     const c = t[i];
     if (c === 0x22) {
       pos = i + 1;
       if (wide) return utf8d.decode(t.subarray(s, i));
-      return name ? internAscii(t, s, i) : ascii(t, s, i);
+      h = finishHash(h, i - s);
+      const name = internAscii(t, s, i, h);
+      rememberNameHash(name, h);
+      return name;
     }
     if (c === 0x5c || c < 0x20) return undefined;
     if (c > 0x7f) wide = true;
+    h = Math.imul(h ^ c, 0x01000193);
   }
   return undefined;
 }
@@ -129,14 +136,21 @@ export type ConnArrays = { peers: string[]; costs: number[] } | null;
 
 /**
  * A fast-path update's Connections as where each peer name's characters are in the body
- * (printable ASCII, no escapes) and its cost; `null` for JSON null. No string is made: the
- * topology finds a known peer by its bytes.
+ * (printable ASCII, no escapes), the name's seeded hash (util/seeded_hash.ts: computed while
+ * scanning it) and its cost; `null` for JSON null. No string is made: the topology finds a
+ * known peer by its bytes and hash.
  */
-export type ConnRanges = { starts: number[]; ends: number[]; costs: number[] } | null;
+export type ConnRanges = {
+  starts: number[];
+  ends: number[];
+  hashes: number[];
+  costs: number[];
+} | null;
 
 const scratchStarts: number[] = [];
 const scratchEnds: number[] = [];
 const scratchCosts: number[] = [];
+const scratchHashes: number[] = [];
 const PROTO = utf8.encode("__proto__");
 
 /**
@@ -162,17 +176,21 @@ function connectionRanges(t: Uint8Array): ConnRanges | undefined {
   pos++;
   if (t[pos] === 0x7d) {
     pos++;
-    return { starts: [], ends: [], costs: [] };
+    return { starts: [], ends: [], hashes: [], costs: [] };
   }
   // read into scratch arrays, kept as exact-size copies (a push onto a new array reserves
   // room for 17: such arrays per decoded update were most of the decoder's garbage)
-  const starts = scratchStarts, ends = scratchEnds, costs = scratchCosts;
-  starts.length = ends.length = costs.length = 0;
+  const starts = scratchStarts, ends = scratchEnds, costs = scratchCosts, hashes = scratchHashes;
+  starts.length =
+    ends.length =
+    costs.length =
+    hashes.length =
+      0;
   for (;;) {
     const s = pos + 1;
     // "__proto__" would set the prototype, not a key; integer-like keys would be reordered
     // by an object; other text is decoded as a string: the general decoder handles those
-    if (!alnumString(t)) {
+    if (!nameRange(t)) {
       wideKey = t[pos] === 0x22;
       return undefined;
     }
@@ -183,11 +201,17 @@ function connectionRanges(t: Uint8Array): ConnRanges | undefined {
     if (v === undefined) return undefined;
     starts.push(s);
     ends.push(e);
+    hashes.push(nameHash);
     costs.push(v);
     const c = t[pos++];
     if (c === 0x7d) {
-      if (starts.length > 1 && hasRepeat(t, starts, ends)) return undefined;
-      return { starts: starts.slice(), ends: ends.slice(), costs: costs.slice() };
+      if (starts.length > 1 && hasRepeat(t, starts, ends, hashes)) return undefined;
+      return {
+        starts: starts.slice(),
+        ends: ends.slice(),
+        hashes: hashes.slice(),
+        costs: costs.slice(),
+      };
     }
     if (c !== 0x2c) return undefined;
   }
@@ -201,7 +225,7 @@ function connectionStrings(t: Uint8Array): ConnArrays | undefined {
   const peers = scratchPeers, costs = scratchCosts;
   peers.length = costs.length = 0;
   for (;;) {
-    const k = str(t, true);
+    const k = nameStr(t);
     if (k === undefined || t[pos] !== 0x3a || !plainString(k)) return undefined;
     pos++;
     const v = num(t);
@@ -241,19 +265,39 @@ function plainKey(t: Uint8Array, s: number, e: number): boolean {
   return false; // all digits (or empty): possibly an array index
 }
 
-function hasRepeat(t: Uint8Array, starts: number[], ends: number[]): boolean {
-  if (starts.length < 8) {
-    for (let i = 1; i < starts.length; i++) {
-      const n = ends[i] - starts[i];
-      for (let j = 0; j < i; j++) {
-        if (ends[j] - starts[j] === n && sameBytes(t, starts[i], starts[j], n)) return true;
-      }
+/** Is the name `k` the same as name `j` (bytes compared only when the hashes agree)? */
+function sameName(t: Uint8Array, st: number[], en: number[], hs: number[], k: number, j: number) {
+  const n = en[k] - st[k];
+  return hs[k] === hs[j] && en[j] - st[j] === n && sameBytes(t, st[k], st[j], n);
+}
+
+/** Open-addressing table of key numbers + 1 for {@link hasRepeat} of many keys (reused). */
+let repeatTable = new Int32Array(64);
+
+/**
+ * Does a key appear twice (JSON would keep the last; the general decoder decides)? Keys are
+ * told apart by their hashes first: pairwise byte comparison of ~5 keys per update was 4% of
+ * the 1,000-node convergence. Many keys go through a hash table (no strings made).
+ */
+function hasRepeat(t: Uint8Array, st: number[], en: number[], hs: number[]): boolean {
+  const n = st.length;
+  if (n < 8) {
+    for (let k = 1; k < n; k++) {
+      for (let j = 0; j < k; j++) if (sameName(t, st, en, hs, k, j)) return true;
     }
     return false;
   }
-  const seen = new Set<string>();
-  for (let i = 0; i < starts.length; i++) seen.add(ascii(t, starts[i], ends[i]));
-  return seen.size !== starts.length;
+  let size = 16;
+  while (size < 2 * n) size *= 2;
+  if (repeatTable.length < size) repeatTable = new Int32Array(size);
+  const tab = repeatTable, m = size - 1;
+  tab.fill(0, 0, size);
+  for (let k = 0; k < n; k++) {
+    let i = hs[k] & m;
+    for (; tab[i] !== 0; i = (i + 1) & m) if (sameName(t, st, en, hs, k, tab[i] - 1)) return true;
+    tab[i] = k + 1;
+  }
+  return false;
 }
 
 /**
@@ -375,7 +419,7 @@ export class GoUpdate implements RoutingUpdate {
     if (this.#arrays === undefined && this.#ranges !== undefined) {
       const r = this.#ranges, b = this.body;
       this.#arrays = r === null ? null : {
-        peers: r.starts.map((s, k) => internAscii(b, s, r.ends[k])),
+        peers: r.starts.map((s, k) => internAscii(b, s, r.ends[k], r.hashes[k])),
         costs: r.costs,
       };
     }
@@ -423,7 +467,7 @@ const L_END = utf8.encode("}");
 function scan(t: Uint8Array): GoUpdate | undefined {
   pos = 0;
   if (!lit(t, L_NODE)) return undefined;
-  const node = str(t, true);
+  const node = nameStr(t);
   if (node === undefined || !lit(t, L_ID)) return undefined;
   const idStart = pos + 1;
   if (!alnumString(t)) return undefined;
@@ -443,6 +487,31 @@ function scan(t: Uint8Array): GoUpdate | undefined {
   const dup = joinU64(hi, lo);
   if (!lit(t, L_END) || pos !== t.length) return undefined;
   return new GoUpdate(node, idStart, idEnd, eh, el, sh, sl, conns, fwdStart, fwdEnd, dup, t);
+}
+
+/** The seeded hash (util/seeded_hash.ts) of the name just read by {@link nameRange}. */
+let nameHash = 0;
+
+/**
+ * A JSON string of printable ASCII without escapes at the cursor (a Connections key as Go and
+ * we send it), kept as its place in the bytes, its seeded hash into {@link nameHash}: the
+ * topology's index and the intern table take it instead of hashing the name again.
+ */
+function nameRange(t: Uint8Array): boolean {
+  if (t[pos] !== 0x22) return false;
+  const s = pos + 1;
+  let h = HASH_SEED;
+  for (let i = s; i < t.length; i++) {
+    const c = t[i];
+    if (c === 0x22) {
+      pos = i + 1;
+      nameHash = finishHash(h, i - s);
+      return true;
+    }
+    if (c === 0x5c || c < 0x20 || c > 0x7e) return false;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  return false;
 }
 
 /**
