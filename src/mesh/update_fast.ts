@@ -67,22 +67,40 @@ let hi = 0, lo = 0;
 
 /**
  * An unsigned 64-bit integer in Go's form (no sign, no leading zero, no fraction), read into
- * {@link hi} and {@link lo}; false if there is none or it is above 2^64−1.
+ * {@link hi} and {@link lo}; false if there is none or it is above 2^64−1. The first 15 digits
+ * are read as one exact double (< 10^15 < 2^53), the rest (≤ 5 of 20) apart and joined with
+ * one carry: a division per digit of Go's 19–20-digit epochs was 3% of the 1,000-node
+ * convergence.
  */
 function u64(t: Uint8Array): boolean {
-  const s = pos;
-  let i = s, h = 0, l = 0;
-  for (let c; i < t.length && isDigit(c = t[i]); i++) {
-    l = l * 10 + (c - 0x30); // < 2^36: exact
-    const carry = Math.floor(l / TWO32);
-    l -= carry * TWO32;
-    h = h * 10 + carry; // < 2^40 for 20 digits: exact
+  const s = pos, len = t.length;
+  let i = s, a = 0, b = 0, scale = 1;
+  for (const e = Math.min(len, s + 15); i < e; i++) {
+    const d = t[i] - 0x30;
+    if (d < 0 || d > 9) break;
+    a = a * 10 + d;
+  }
+  // at most 6 more (a 21st digit is refused below, without reading further)
+  for (const e = Math.min(len, s + 21); i < e; i++) {
+    const d = t[i] - 0x30;
+    if (d < 0 || d > 9) break;
+    b = b * 10 + d;
+    scale *= 10;
   }
   const n = i - s;
-  if (n === 0 || n > 20 || (n > 1 && t[s] === 0x30) || h >= TWO32) return false;
+  if (n === 0 || n > 20 || (n > 1 && t[s] === 0x30)) return false;
+  if (scale === 1 && a < TWO32) {
+    hi = 0;
+    lo = a;
+  } else {
+    const ah = Math.floor(a / TWO32), al = a - ah * TWO32;
+    const m = al * scale + b; // < 2^32 · 10^5 < 2^53: exact
+    const carry = Math.floor(m / TWO32), h = ah * scale + carry; // < 2^35 · 10^5: exact
+    if (h >= TWO32) return false;
+    hi = h;
+    lo = m - carry * TWO32;
+  }
   pos = i;
-  hi = h;
-  lo = l;
   return true;
 }
 
