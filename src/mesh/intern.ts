@@ -26,23 +26,27 @@ const MASK = SLOTS - 1;
 /** Slots looked at before giving up on a name. */
 const MAX_PROBES = 8;
 
-let names: (string | undefined)[] = new Array(SLOTS).fill(undefined);
-let hashes = new Int32Array(SLOTS);
+/**
+ * Per slot, interleaved: the name's hash >> 1 (a small integer: stored unboxed; the probe
+ * starts at its low bits), then the name, or 0 for an empty slot. One cache line per probe
+ * instead of one in a hash array and one in a name array: the NodeID of every decoded update
+ * is interned, and this table is cold between two updates.
+ */
+let table: (number | string)[] = new Array(2 * SLOTS).fill(0);
 let count = 0;
 
 function clear(): void {
-  names = new Array(SLOTS).fill(undefined);
-  hashes = new Int32Array(SLOTS);
+  table = new Array(2 * SLOTS).fill(0);
   count = 0;
 }
 
-/** Put `s` (hash `h`) in the first free slot of its probe run, if there is one. */
-function insert(s: string, h: number): string {
+/** Put `s` (hash >> 1 `hs`) in the first free slot of its probe run, if there is one. */
+function insert(s: string, hs: number): string {
   if (count >= MAX_INTERNED) clear();
-  for (let p = 0, i = h & MASK; p < MAX_PROBES; p++, i = (i + 1) & MASK) {
-    if (names[i] === undefined) {
-      names[i] = s;
-      hashes[i] = h;
+  for (let p = 0, i = hs & MASK; p < MAX_PROBES; p++, i = (i + 1) & MASK) {
+    if (table[2 * i + 1] === 0) {
+      table[2 * i] = hs;
+      table[2 * i + 1] = s;
       count++;
       return s;
     }
@@ -56,15 +60,17 @@ export function internText(t: string, start: number, end: number): string {
   if (len > MAX_INTERN_LENGTH || len === 0) return t.slice(start, end);
   let h = HASH_SEED;
   for (let k = start; k < end; k++) h = Math.imul(h ^ t.charCodeAt(k), 0x01000193);
-  h = finishHash(h, len);
-  probe: for (let p = 0, i = h & MASK; p < MAX_PROBES; p++, i = (i + 1) & MASK) {
-    const s = names[i];
-    if (s === undefined) break;
-    if (hashes[i] !== h || s.length !== len) continue;
+  const hs = finishHash(h, len) >> 1;
+  probe: for (let p = 0, i = hs & MASK; p < MAX_PROBES; p++, i = (i + 1) & MASK) {
+    const v = table[2 * i + 1];
+    if (v === 0) break;
+    if (table[2 * i] !== hs) continue;
+    const s = v as string;
+    if (s.length !== len) continue;
     for (let k = 0; k < len; k++) if (s.charCodeAt(k) !== t.charCodeAt(start + k)) continue probe;
     return s;
   }
-  return insert(t.slice(start, end), h);
+  return insert(t.slice(start, end), hs);
 }
 
 /**
@@ -75,15 +81,17 @@ export function internText(t: string, start: number, end: number): string {
 export function internAscii(b: Uint8Array, start: number, end: number, h?: number): string {
   const len = end - start;
   if (len > MAX_INTERN_LENGTH || len === 0) return asciiString(b, start, end);
-  h ??= hashAscii(b, start, end);
-  probe: for (let p = 0, i = h & MASK; p < MAX_PROBES; p++, i = (i + 1) & MASK) {
-    const s = names[i];
-    if (s === undefined) break;
-    if (hashes[i] !== h || s.length !== len) continue;
+  const hs = (h ?? hashAscii(b, start, end)) >> 1;
+  probe: for (let p = 0, i = hs & MASK; p < MAX_PROBES; p++, i = (i + 1) & MASK) {
+    const v = table[2 * i + 1];
+    if (v === 0) break;
+    if (table[2 * i] !== hs) continue;
+    const s = v as string;
+    if (s.length !== len) continue;
     for (let k = 0; k < len; k++) if (s.charCodeAt(k) !== b[start + k]) continue probe;
     return s;
   }
-  return insert(asciiString(b, start, end), h);
+  return insert(asciiString(b, start, end), hs);
 }
 
 /** The ASCII bytes `b[start, end)` as a new string (no closure per call: this runs per name). */
