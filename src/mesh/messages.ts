@@ -139,10 +139,9 @@ export function decodeMessage(bytes: Uint8Array, lazy = false): Decoded<Netcepto
       return r.ok ? { ok: true, value: { type: MSG_DATA, data: r.value } } : r;
     }
     case MSG_ROUTE: {
-      const body = bytes.subarray(1);
-      const fast = lazy ? decodeGoLayoutLazy(body) : undefined;
+      const fast = lazy ? decodeGoLayoutLazy(bytes) : undefined;
       if (fast) return { ok: true, value: { type: MSG_ROUTE, update: fast } };
-      const r = decodeRoutingUpdate(body);
+      const r = decodeRoutingUpdate(bytes.subarray(1));
       return r.ok ? { ok: true, value: { type: MSG_ROUTE, update: r.value } } : r;
     }
     case MSG_SERVICE_AD: {
@@ -328,28 +327,29 @@ export function encodeReflood(
   self: string,
   alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n),
 ): Uint8Array {
-  const body = u instanceof GoUpdate ? u.body : u === lastFast ? lastFastBody : undefined;
+  const fast = u instanceof GoUpdate;
+  const body = fast ? u.body : u === lastFast ? lastFastBody : undefined;
   if (body !== undefined) {
     // the fast path knows where ForwardingNode's value is (no search)
-    const fast = u instanceof GoUpdate;
+    const s = fast ? u.jsonStart : 0; // where the JSON starts in body
     const j = fast ? u.fwdEnd + 1 : lastIndexOfBytes(body, DUP_FIELD, body.length);
     const i = fast
       ? u.fwdStart - FWD_FIELD.length
       : j < 0
       ? -1
       : lastIndexOfBytes(body, FWD_FIELD, j);
-    if (i > 0) {
+    if (i > s) {
       let me = selfJson.get(self);
       if (me === undefined) {
         if (selfJson.size >= 4096) selfJson.clear();
         selfJson.set(self, me = utf8.encode(goJsonString(self)));
       }
       const head = i + FWD_FIELD.length - 1; // up to the colon
-      const out = alloc(1 + head + me.length + body.length - j);
+      const out = alloc(1 + head - s + me.length + body.length - j);
       out[0] = MSG_ROUTE;
-      out.set(body.subarray(0, head), 1);
-      out.set(me, 1 + head);
-      out.set(body.subarray(j), 1 + head + me.length);
+      out.set(body.subarray(s, head), 1);
+      out.set(me, 1 + head - s);
+      out.set(body.subarray(j), 1 + head - s + me.length);
       return out;
     }
   }

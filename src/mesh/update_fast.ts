@@ -9,7 +9,7 @@
 
 import type { RoutingUpdate } from "./messages.ts";
 import { internAscii } from "./intern.ts";
-import { seenKeyOfBytes } from "./seen_set.ts";
+import { SEEN_DIGIT } from "./seen_set.ts";
 import { finishHash, HASH_SEED, rememberNameHash } from "../util/seeded_hash.ts";
 
 const ZERO = 0n;
@@ -324,8 +324,10 @@ function hasRepeat(t: Uint8Array, st: number[], en: number[], hs: number[]): boo
  * become a record only when read; epoch and sequence are kept as 32-bit halves in numbers
  * (every node decodes every update of the mesh: a BigInt parse and two BigInts kept per
  * update and node were avoidable), the UpdateID as its place in the bytes (its seen-set key
- * is read from them), the ForwardingNode likewise (compared, never kept). The bigint and string fields are made when read. `body` is the JSON
- * text's bytes, for re-flooding; it must stay unmodified while the update is used.
+ * is read from them), the ForwardingNode likewise (compared, never kept). The bigint and
+ * string fields are made when read. `body` holds the JSON text from `jsonStart` on (the
+ * router's: the whole message, its type byte first; no view made), for re-flooding; it must
+ * stay unmodified while the update is used.
  * Note: `{...u}` does not copy the accessor fields; name the fields instead.
  */
 export class GoUpdate implements RoutingUpdate {
@@ -343,6 +345,8 @@ export class GoUpdate implements RoutingUpdate {
     /** Where the UpdateID's characters are in `body`. */
     readonly idStart: number,
     readonly idEnd: number,
+    /** The UpdateID's numeric {@link seenKey} (read while scanning it), or -1 if none. */
+    readonly idKey: number,
     /** UpdateEpoch and UpdateSequence as high and low 32-bit halves. */
     public epochHi: number,
     public epochLo: number,
@@ -354,6 +358,8 @@ export class GoUpdate implements RoutingUpdate {
     readonly fwdEnd: number,
     public SuspectedDuplicate: bigint,
     readonly body: Uint8Array,
+    /** Where the JSON text starts in `body`. */
+    readonly jsonStart: number,
   ) {
     if (conns !== null && "peers" in conns) this.#arrays = conns;
     else this.#ranges = conns;
@@ -386,9 +392,9 @@ export class GoUpdate implements RoutingUpdate {
     return true;
   }
 
-  /** {@link seenKey} of the UpdateID, read from the bytes. */
+  /** {@link seenKey} of the UpdateID (computed while scanning it). */
   get seenKey(): string | number {
-    return seenKeyOfBytes(this.body, this.idStart, this.idEnd) ?? this.UpdateID;
+    return this.idKey >= 0 ? this.idKey : this.UpdateID;
   }
 
   /** The epoch (a BigInt made on first read). */
@@ -481,15 +487,18 @@ const L_FWD = utf8.encode(',"ForwardingNode":');
 const L_DUP = utf8.encode(',"SuspectedDuplicate":');
 const L_END = utf8.encode("}");
 
-/** The Go-layout update in the body bytes `t` (no intermediate record), or undefined. */
-function scan(t: Uint8Array): GoUpdate | undefined {
-  pos = 0;
+/**
+ * The Go-layout update in the bytes `t` from `start` on (no intermediate record), or
+ * undefined.
+ */
+function scan(t: Uint8Array, start: number): GoUpdate | undefined {
+  pos = start;
   if (!lit(t, L_NODE)) return undefined;
   const node = nameStr(t);
   if (node === undefined || !lit(t, L_ID)) return undefined;
   const idStart = pos + 1;
-  if (!alnumString(t)) return undefined;
-  const idEnd = pos - 1;
+  if (!idString(t)) return undefined;
+  const idEnd = pos - 1, key = idKey;
   if (!lit(t, L_EPOCH) || !u64(t)) return undefined;
   const eh = hi, el = lo;
   if (!lit(t, L_SEQ) || !u64(t)) return undefined;
@@ -504,7 +513,22 @@ function scan(t: Uint8Array): GoUpdate | undefined {
   if (!lit(t, L_DUP) || !u64(t)) return undefined;
   const dup = joinU64(hi, lo);
   if (!lit(t, L_END) || pos !== t.length) return undefined;
-  return new GoUpdate(node, idStart, idEnd, eh, el, sh, sl, conns, fwdStart, fwdEnd, dup, t);
+  return new GoUpdate(
+    node,
+    idStart,
+    idEnd,
+    key,
+    eh,
+    el,
+    sh,
+    sl,
+    conns,
+    fwdStart,
+    fwdEnd,
+    dup,
+    t,
+    start,
+  );
 }
 
 /** The seeded hash (util/seeded_hash.ts) of the name just read by {@link nameRange}. */
@@ -532,6 +556,32 @@ function nameRange(t: Uint8Array): boolean {
   return false;
 }
 
+/** The seen-set key of the UpdateID just read by {@link idString} if numeric, else -1. */
+let idKey = -1;
+
+/**
+ * {@link alnumString} for the UpdateID, its numeric seen-set key ({@link seenKey}: up to 8
+ * alphanumerics) into {@link idKey}, computed in the same pass (no second walk of the ID).
+ */
+function idString(t: Uint8Array): boolean {
+  if (t[pos] !== 0x22) return false;
+  const s = pos + 1;
+  let v = 0, numeric = true;
+  for (let i = s; i < t.length; i++) {
+    const c = t[i];
+    if (c === 0x22) {
+      pos = i + 1;
+      idKey = numeric && i > s && i - s <= 8 ? v : -1;
+      return true;
+    }
+    if (c === 0x5c || c < 0x20 || c > 0x7e) return false;
+    const d = SEEN_DIGIT[c];
+    if (d === 0) numeric = false;
+    v = v * 63 + d;
+  }
+  return false;
+}
+
 /**
  * A JSON string of printable ASCII without escapes at the cursor (an UpdateID as Go and we
  * send it: kept as its place in the bytes, no string made); anything else is left to the
@@ -550,9 +600,13 @@ function alnumString(t: Uint8Array): boolean {
   return false;
 }
 
-/** The update in the body bytes `body` as a {@link GoUpdate} if laid out as Go does. */
-export function decodeGoLayoutLazy(body: Uint8Array): GoUpdate | undefined {
-  return scan(body);
+/**
+ * The routing update in the whole message `message` (its type byte first, then the JSON
+ * body) as a {@link GoUpdate} if laid out as Go does: no view of the body is made (one typed
+ * array object per decoded update).
+ */
+export function decodeGoLayoutLazy(message: Uint8Array): GoUpdate | undefined {
+  return scan(message, 1);
 }
 
 /**
@@ -568,7 +622,7 @@ export function decodeGoLayoutLazy(body: Uint8Array): GoUpdate | undefined {
  * ```
  */
 export function decodeGoLayoutUpdate(body: Uint8Array): RoutingUpdate | undefined {
-  const f = scan(body);
+  const f = scan(body, 0);
   if (f === undefined) return undefined;
   return {
     NodeID: f.NodeID,

@@ -4,7 +4,14 @@
  * keys), wide names, and 64-bit integers at their edges.
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { decodeMessage, MSG_ROUTE, type RoutingUpdate } from "../../src/mesh/messages.ts";
+import {
+  decodeMessage,
+  encodeReflood,
+  encodeRoutingUpdate,
+  MSG_ROUTE,
+  type RoutingUpdate,
+} from "../../src/mesh/messages.ts";
+import { seenKey } from "../../src/mesh/seen_set.ts";
 import { GoUpdate } from "../../src/mesh/update_fast.ts";
 import { ByteIndex } from "../../src/mesh/byte_index.ts";
 import { hashAscii, hashName, rememberNameHash } from "../../src/util/seeded_hash.ts";
@@ -150,5 +157,35 @@ Deno.test("scan: 64-bit integers exact at their edges; out of range or leading z
     const r = both(text("null", String(v), "3"));
     assert(r.fast);
     assertEquals(r.lazy!.UpdateEpoch, v);
+  }
+});
+
+Deno.test("scan: the UpdateID's seen key and the re-flood splice come from the whole message", () => {
+  const ids = ["AbC123xy", "0", "z", "zzzzzzzz", "123456789", "a-b", "a b~", "x".repeat(64)];
+  for (const id of ids) {
+    for (const self of ["me", 'w\u00e9<"x', "a".repeat(300)]) {
+      const u: RoutingUpdate = {
+        NodeID: "node-1",
+        UpdateID: id,
+        UpdateEpoch: 1n,
+        UpdateSequence: 2n,
+        Connections: { "node-2": 1, b: 0.5 },
+        ForwardingNode: "fwd",
+        SuspectedDuplicate: 0n,
+      };
+      const bytes = encodeRoutingUpdate(u);
+      const d = decodeMessage(bytes, true);
+      assert(d.ok && d.value.type === MSG_ROUTE && d.value.update instanceof GoUpdate, id);
+      const g = d.value.update;
+      assertEquals(g.seenKey, seenKey(id), id);
+      assertEquals(g.UpdateID, id);
+      assertEquals(encodeReflood(g, self), encodeRoutingUpdate({ ...u, ForwardingNode: self }));
+      // into a slab with other bytes around (the update store's)
+      const slab = new Uint8Array(1000).fill(0xee);
+      const out = encodeReflood(g, self, (n) => slab.subarray(100, 100 + n));
+      assertEquals(out, encodeRoutingUpdate({ ...u, ForwardingNode: self }));
+      assertEquals(slab[99], 0xee);
+      assertEquals(slab[100 + out.length], 0xee);
+    }
   }
 });
