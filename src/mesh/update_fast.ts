@@ -197,14 +197,11 @@ function connectionRanges(t: Uint8Array): ConnRanges | undefined {
     return { starts: [], ends: [], hashes: [], costs: [] };
   }
   // read into scratch arrays, kept as exact-size copies (a push onto a new array reserves
-  // room for 17: such arrays per decoded update were most of the decoder's garbage)
+  // room for 17: such arrays per decoded update were most of the decoder's garbage). The
+  // scratch arrays are filled by index and never truncated: `length = 0` dropped their
+  // backing stores, so every update grew them again (2% of the 1,000-node convergence).
   const starts = scratchStarts, ends = scratchEnds, costs = scratchCosts, hashes = scratchHashes;
-  starts.length =
-    ends.length =
-    costs.length =
-    hashes.length =
-      0;
-  for (;;) {
+  for (let n = 0;;) {
     const s = pos + 1;
     // "__proto__" would set the prototype, not a key; integer-like keys would be reordered
     // by an object; other text is decoded as a string: the general decoder handles those
@@ -217,18 +214,18 @@ function connectionRanges(t: Uint8Array): ConnRanges | undefined {
     pos++;
     const v = num(t);
     if (v === undefined) return undefined;
-    starts.push(s);
-    ends.push(e);
-    hashes.push(nameHash);
-    costs.push(v);
+    starts[n] = s;
+    ends[n] = e;
+    hashes[n] = nameHash;
+    costs[n++] = v;
     const c = t[pos++];
     if (c === 0x7d) {
-      if (starts.length > 1 && hasRepeat(t, starts, ends, hashes)) return undefined;
+      if (n > 1 && hasRepeat(t, n, starts, ends, hashes)) return undefined;
       return {
-        starts: starts.slice(),
-        ends: ends.slice(),
-        hashes: hashes.slice(),
-        costs: costs.slice(),
+        starts: starts.slice(0, n),
+        ends: ends.slice(0, n),
+        hashes: hashes.slice(0, n),
+        costs: costs.slice(0, n),
       };
     }
     if (c !== 0x2c) return undefined;
@@ -241,19 +238,19 @@ const scratchPeers: string[] = [];
 function connectionStrings(t: Uint8Array): ConnArrays | undefined {
   pos++; // the brace (connectionRanges saw it)
   const peers = scratchPeers, costs = scratchCosts;
-  peers.length = costs.length = 0;
-  for (;;) {
+  for (let n = 0;;) {
     const k = nameStr(t);
     if (k === undefined || t[pos] !== 0x3a || !plainString(k)) return undefined;
     pos++;
     const v = num(t);
     if (v === undefined) return undefined;
-    peers.push(k);
-    costs.push(v);
+    peers[n] = k;
+    costs[n++] = v;
     const c = t[pos++];
     if (c === 0x7d) {
-      if (new Set(peers).size !== peers.length) return undefined;
-      return { peers: peers.slice(), costs: costs.slice() };
+      const p = peers.slice(0, n);
+      if (new Set(p).size !== n) return undefined;
+      return { peers: p, costs: costs.slice(0, n) };
     }
     if (c !== 0x2c) return undefined;
   }
@@ -293,12 +290,11 @@ function sameName(t: Uint8Array, st: number[], en: number[], hs: number[], k: nu
 let repeatTable = new Int32Array(64);
 
 /**
- * Does a key appear twice (JSON would keep the last; the general decoder decides)? Keys are
+ * Does one of the first `n` keys appear twice (JSON would keep the last; the general decoder decides)? Keys are
  * told apart by their hashes first: pairwise byte comparison of ~5 keys per update was 4% of
  * the 1,000-node convergence. Many keys go through a hash table (no strings made).
  */
-function hasRepeat(t: Uint8Array, st: number[], en: number[], hs: number[]): boolean {
-  const n = st.length;
+function hasRepeat(t: Uint8Array, n: number, st: number[], en: number[], hs: number[]): boolean {
   if (n < 8) {
     for (let k = 1; k < n; k++) {
       for (let j = 0; j < k; j++) if (sameName(t, st, en, hs, k, j)) return true;
