@@ -363,10 +363,10 @@ export class Topology {
     const r = u instanceof GoUpdate ? u.ranges : undefined;
     if (r !== undefined) {
       if (r === null) return null;
-      const b = (u as GoUpdate).body, st = r.starts, en = r.ends, hs = r.hashes;
+      const g = u as GoUpdate, b = g.body, st = r.starts, en = r.ends;
       for (let k = 0; k < st.length; k++) {
-        const t = this.#index.getHashed(b, st[k], en[k], hs[k]);
-        listed.push(t >= 0 ? t : this.#ensure(internAscii(b, st[k], en[k], hs[k])));
+        const h = g.keyHash(k), t = this.#index.getHashed(b, st[k], en[k], h);
+        listed.push(t >= 0 ? t : this.#ensure(internAscii(b, st[k], en[k], h)));
       }
       return r.costs;
     }

@@ -10,7 +10,7 @@
 import type { RoutingUpdate } from "./messages.ts";
 import { internAscii } from "./intern.ts";
 import { SEEN_DIGIT } from "./seen_set.ts";
-import { finishHash, HASH_SEED, rememberNameHash } from "../util/seeded_hash.ts";
+import { finishHash, HASH_SEED, hashAscii, rememberNameHash } from "../util/seeded_hash.ts";
 
 const ZERO = 0n;
 const utf8 = new TextEncoder();
@@ -154,21 +154,18 @@ export type ConnArrays = { peers: string[]; costs: number[] } | null;
 
 /**
  * A fast-path update's Connections as where each peer name's characters are in the body
- * (printable ASCII, no escapes), the name's seeded hash (util/seeded_hash.ts: computed while
- * scanning it) and its cost; `null` for JSON null. No string is made: the topology finds a
- * known peer by its bytes and hash.
+ * (printable ASCII, no escapes) and its cost; `null` for JSON null. No string is made: the
+ * topology finds a known peer by its bytes and hash ({@link GoUpdate.keyHash}).
  */
-export type ConnRanges = {
-  starts: number[];
-  ends: number[];
-  hashes: number[];
-  costs: number[];
-} | null;
+export type ConnRanges = { starts: number[]; ends: number[]; costs: number[] } | null;
 
 const scratchStarts: number[] = [];
 const scratchEnds: number[] = [];
 const scratchCosts: number[] = [];
+/** The keys' seeded hashes of {@link hashedRanges} (computed while scanning them). */
 const scratchHashes: number[] = [];
+/** The ranges whose key hashes {@link scratchHashes} holds: the last ones scanned, if any. */
+let hashedRanges: ConnRanges | undefined;
 const PROTO = utf8.encode("__proto__");
 
 /**
@@ -194,13 +191,14 @@ function connectionRanges(t: Uint8Array): ConnRanges | undefined {
   pos++;
   if (t[pos] === 0x7d) {
     pos++;
-    return { starts: [], ends: [], hashes: [], costs: [] };
+    return { starts: [], ends: [], costs: [] };
   }
   // read into scratch arrays, kept as exact-size copies (a push onto a new array reserves
   // room for 17: such arrays per decoded update were most of the decoder's garbage). The
   // scratch arrays are filled by index and never truncated: `length = 0` dropped their
   // backing stores, so every update grew them again (2% of the 1,000-node convergence).
   const starts = scratchStarts, ends = scratchEnds, costs = scratchCosts, hashes = scratchHashes;
+  hashedRanges = undefined;
   for (let n = 0;;) {
     const s = pos + 1;
     // "__proto__" would set the prototype, not a key; integer-like keys would be reordered
@@ -221,12 +219,10 @@ function connectionRanges(t: Uint8Array): ConnRanges | undefined {
     const c = t[pos++];
     if (c === 0x7d) {
       if (n > 1 && hasRepeat(t, n, starts, ends, hashes)) return undefined;
-      return {
-        starts: starts.slice(0, n),
-        ends: ends.slice(0, n),
-        hashes: hashes.slice(0, n),
-        costs: costs.slice(0, n),
-      };
+      // the hashes stay in scratch (read by keyHash before the next decode; one array less
+      // per update), the rest is kept as exact-size copies
+      const r = { starts: starts.slice(0, n), ends: ends.slice(0, n), costs: costs.slice(0, n) };
+      return hashedRanges = r;
     }
     if (c !== 0x2c) return undefined;
   }
@@ -439,11 +435,21 @@ export class GoUpdate implements RoutingUpdate {
     if (this.#arrays === undefined && this.#ranges !== undefined) {
       const r = this.#ranges, b = this.body;
       this.#arrays = r === null ? null : {
-        peers: r.starts.map((s, k) => internAscii(b, s, r.ends[k], r.hashes[k])),
+        peers: r.starts.map((s, k) => internAscii(b, s, r.ends[k], this.keyHash(k))),
         costs: r.costs,
       };
     }
     return this.#arrays;
+  }
+
+  /**
+   * The seeded name hash (util/seeded_hash.ts) of the `k`-th Connections key of
+   * {@link GoUpdate.ranges}: the scanner's while this is the last update decoded (the router
+   * resolves an update before decoding the next), else computed from the bytes.
+   */
+  keyHash(k: number): number {
+    const r = this.#ranges!;
+    return r === hashedRanges ? scratchHashes[k] : hashAscii(this.body, r.starts[k], r.ends[k]);
   }
 
   /** The Connections as decoded (byte ranges), or undefined once Connections was replaced. */
