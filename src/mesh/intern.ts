@@ -21,8 +21,10 @@ import { finishHash, HASH_SEED, hashAscii } from "../util/seeded_hash.ts";
 export const MAX_INTERNED = 16_384;
 /** Longer names are never interned. */
 export const MAX_INTERN_LENGTH = 64;
-const SLOTS = MAX_INTERNED * 2; // power of two, load factor <= 1/2
-const MASK = SLOTS - 1;
+/** Most slots (a power of two: load factor ≤ 1/2 at {@link MAX_INTERNED}). */
+const MAX_SLOTS = MAX_INTERNED * 2;
+/** Slots of a new (or emptied) table; it doubles when half full, up to {@link MAX_SLOTS}. */
+const MIN_SLOTS = 1024;
 /** Slots looked at before giving up on a name. */
 const MAX_PROBES = 8;
 
@@ -30,27 +32,47 @@ const MAX_PROBES = 8;
  * Per slot, interleaved: the name's hash >> 1 (a small integer: stored unboxed; the probe
  * starts at its low bits), then the name, or 0 for an empty slot. One cache line per probe
  * instead of one in a hash array and one in a name array: the NodeID of every decoded update
- * is interned, and this table is cold between two updates.
+ * is interned, and this table is cold between two updates. Sized to what it holds (1,000
+ * names in 2,048 slots: 16 KiB, not the 256 KiB of the largest table), for the same reason.
  */
-let table: (number | string)[] = new Array(2 * SLOTS).fill(0);
+let table: (number | string)[] = new Array(2 * MIN_SLOTS).fill(0);
+let mask = MIN_SLOTS - 1;
 let count = 0;
 
 function clear(): void {
-  table = new Array(2 * SLOTS).fill(0);
+  table = new Array(2 * MIN_SLOTS).fill(0);
+  mask = MIN_SLOTS - 1;
   count = 0;
 }
 
+/** Twice the slots, every name put again (one that no longer fits its probe run is dropped). */
+function grow(): void {
+  const old = table;
+  table = new Array(2 * old.length).fill(0);
+  mask = old.length - 1;
+  count = 0;
+  for (let i = 0; i < old.length; i += 2) {
+    if (old[i + 1] !== 0) put(old[i + 1] as string, old[i] as number);
+  }
+}
+
 /** Put `s` (hash >> 1 `hs`) in the first free slot of its probe run, if there is one. */
-function insert(s: string, hs: number): string {
-  if (count >= MAX_INTERNED) clear();
-  for (let p = 0, i = hs & MASK; p < MAX_PROBES; p++, i = (i + 1) & MASK) {
+function put(s: string, hs: number): void {
+  for (let p = 0, i = hs & mask; p < MAX_PROBES; p++, i = (i + 1) & mask) {
     if (table[2 * i + 1] === 0) {
       table[2 * i] = hs;
       table[2 * i + 1] = s;
       count++;
-      return s;
+      return;
     }
   }
+}
+
+/** Intern new name `s` (hash >> 1 `hs`); returns it. */
+function insert(s: string, hs: number): string {
+  if (count >= MAX_INTERNED) clear();
+  else if (2 * (count + 1) > mask + 1 && mask + 1 < MAX_SLOTS) grow();
+  put(s, hs);
   return s;
 }
 
@@ -61,7 +83,7 @@ export function internText(t: string, start: number, end: number): string {
   let h = HASH_SEED;
   for (let k = start; k < end; k++) h = Math.imul(h ^ t.charCodeAt(k), 0x01000193);
   const hs = finishHash(h, len) >> 1;
-  probe: for (let p = 0, i = hs & MASK; p < MAX_PROBES; p++, i = (i + 1) & MASK) {
+  probe: for (let p = 0, i = hs & mask; p < MAX_PROBES; p++, i = (i + 1) & mask) {
     const v = table[2 * i + 1];
     if (v === 0) break;
     if (table[2 * i] !== hs) continue;
@@ -82,7 +104,7 @@ export function internAscii(b: Uint8Array, start: number, end: number, h?: numbe
   const len = end - start;
   if (len > MAX_INTERN_LENGTH || len === 0) return asciiString(b, start, end);
   const hs = (h ?? hashAscii(b, start, end)) >> 1;
-  probe: for (let p = 0, i = hs & MASK; p < MAX_PROBES; p++, i = (i + 1) & MASK) {
+  probe: for (let p = 0, i = hs & mask; p < MAX_PROBES; p++, i = (i + 1) & mask) {
     const v = table[2 * i + 1];
     if (v === 0) break;
     if (table[2 * i] !== hs) continue;

@@ -28,3 +28,17 @@ Deno.test("intern: endless new names keep the table bounded and every reading ex
   assertEquals(internText(long, 0, long.length), long);
   assertEquals(internText("", 0, 0), "");
 });
+
+Deno.test("intern: the table grows with what it holds and keeps (nearly) every name through growth", () => {
+  // emptied first: fill up to the bound so the next name empties the table
+  for (let i = 0; internedCount() < MAX_INTERNED; i++) internText(`fill${i}`, 0, `fill${i}`.length);
+  internText("first", 0, 5);
+  assertEquals(internedCount(), 1, "emptied when full, then holds the new name");
+  const n = 5000; // 1,024 slots at first: grows 4 times on the way
+  for (let i = 0; i < n; i++) assertEquals(internText(`g${i}`, 0, `g${i}`.length), `g${i}`);
+  const held = internedCount();
+  // a name whose probe run is full (8 slots, table at most half full) is simply not held
+  assert(held > n * 0.98 && held <= n + 1, `held ${held}`);
+  for (let i = 0; i < n; i++) internText(`g${i}`, 0, `g${i}`.length);
+  assert(internedCount() - held < n * 0.02, "the names held are found again (not added twice)");
+});
