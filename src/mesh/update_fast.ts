@@ -9,7 +9,7 @@
 
 import type { RoutingUpdate } from "./messages.ts";
 import { internAscii } from "./intern.ts";
-import { SEEN_DIGIT } from "./seen_set.ts";
+import { seenKeyOfBytes } from "./seen_set.ts";
 import { finishHash, HASH_SEED, hashAscii, rememberNameHash } from "../util/seeded_hash.ts";
 
 const ZERO = 0n;
@@ -62,8 +62,13 @@ function nameStr(t: Uint8Array): string | undefined {
 }
 
 const TWO32 = 2 ** 32;
-/** High and low 32 bits of the last {@link u64} read (exact numbers: no BigInt made). */
-let hi = 0, lo = 0;
+/**
+ * High and low 32 bits of the last {@link u64} read (exact numbers: no BigInt made). In a
+ * typed array, as every scanner result that is not a small integer: a module-level `let`
+ * holding a double boxes it in a new heap number at every store (the allocation profile
+ * showed them: ~16 bytes per store, several per decoded update).
+ */
+const u64Out = new Float64Array(2);
 
 /**
  * An unsigned 64-bit integer in Go's form (no sign, no leading zero, no fraction), read into
@@ -90,15 +95,15 @@ function u64(t: Uint8Array): boolean {
   const n = i - s;
   if (n === 0 || n > 20 || (n > 1 && t[s] === 0x30)) return false;
   if (scale === 1 && a < TWO32) {
-    hi = 0;
-    lo = a;
+    u64Out[0] = 0;
+    u64Out[1] = a;
   } else {
     const ah = Math.floor(a / TWO32), al = a - ah * TWO32;
     const m = al * scale + b; // < 2^32 · 10^5 < 2^53: exact
     const carry = Math.floor(m / TWO32), h = ah * scale + carry; // < 2^35 · 10^5: exact
     if (h >= TWO32) return false;
-    hi = h;
-    lo = m - carry * TWO32;
+    u64Out[0] = h;
+    u64Out[1] = m - carry * TWO32;
   }
   pos = i;
   return true;
@@ -214,7 +219,7 @@ function connectionRanges(t: Uint8Array): ConnRanges | undefined {
     if (v === undefined) return undefined;
     starts[n] = s;
     ends[n] = e;
-    hashes[n] = nameHash;
+    hashes[n] = nameHash[0];
     costs[n++] = v;
     const c = t[pos++];
     if (c === 0x7d) {
@@ -337,8 +342,6 @@ export class GoUpdate implements RoutingUpdate {
     /** Where the UpdateID's characters are in `body`. */
     readonly idStart: number,
     readonly idEnd: number,
-    /** The UpdateID's numeric {@link seenKey} (read while scanning it), or -1 if none. */
-    readonly idKey: number,
     /** UpdateEpoch and UpdateSequence as high and low 32-bit halves. */
     public epochHi: number,
     public epochLo: number,
@@ -384,9 +387,12 @@ export class GoUpdate implements RoutingUpdate {
     return true;
   }
 
-  /** {@link seenKey} of the UpdateID (computed while scanning it). */
+  /**
+   * {@link seenKey} of the UpdateID, read from the bytes (not kept from the scan: a number
+   * field beyond 2^30 is a heap number per update; the ≤ 8 bytes are in the cache).
+   */
   get seenKey(): string | number {
-    return this.idKey >= 0 ? this.idKey : this.UpdateID;
+    return seenKeyOfBytes(this.body, this.idStart, this.idEnd) ?? this.UpdateID;
   }
 
   /** The epoch (a BigInt made on first read). */
@@ -499,12 +505,12 @@ function scan(t: Uint8Array, start: number): GoUpdate | undefined {
   const node = nameStr(t);
   if (node === undefined || !lit(t, L_ID)) return undefined;
   const idStart = pos + 1;
-  if (!idString(t)) return undefined;
-  const idEnd = pos - 1, key = idKey;
+  if (!alnumString(t)) return undefined;
+  const idEnd = pos - 1;
   if (!lit(t, L_EPOCH) || !u64(t)) return undefined;
-  const eh = hi, el = lo;
+  const eh = u64Out[0], el = u64Out[1];
   if (!lit(t, L_SEQ) || !u64(t)) return undefined;
-  const sh = hi, sl = lo;
+  const sh = u64Out[0], sl = u64Out[1];
   if (!lit(t, L_CONNS)) return undefined;
   const conns = connections(t);
   if (conns === undefined || !lit(t, L_FWD)) return undefined;
@@ -513,13 +519,12 @@ function scan(t: Uint8Array, start: number): GoUpdate | undefined {
   if (!alnumString(t)) return undefined;
   const fwdEnd = pos - 1;
   if (!lit(t, L_DUP) || !u64(t)) return undefined;
-  const dup = joinU64(hi, lo);
+  const dup = joinU64(u64Out[0], u64Out[1]);
   if (!lit(t, L_END) || pos !== t.length) return undefined;
   return new GoUpdate(
     node,
     idStart,
     idEnd,
-    key,
     eh,
     el,
     sh,
@@ -534,7 +539,7 @@ function scan(t: Uint8Array, start: number): GoUpdate | undefined {
 }
 
 /** The seeded hash (util/seeded_hash.ts) of the name just read by {@link nameRange}. */
-let nameHash = 0;
+const nameHash = new Int32Array(1);
 
 /**
  * A JSON string of printable ASCII without escapes at the cursor (a Connections key as Go and
@@ -549,37 +554,11 @@ function nameRange(t: Uint8Array): boolean {
     const c = t[i];
     if (c === 0x22) {
       pos = i + 1;
-      nameHash = finishHash(h, i - s);
+      nameHash[0] = finishHash(h, i - s);
       return true;
     }
     if (c === 0x5c || c < 0x20 || c > 0x7e) return false;
     h = Math.imul(h ^ c, 0x01000193);
-  }
-  return false;
-}
-
-/** The seen-set key of the UpdateID just read by {@link idString} if numeric, else -1. */
-let idKey = -1;
-
-/**
- * {@link alnumString} for the UpdateID, its numeric seen-set key ({@link seenKey}: up to 8
- * alphanumerics) into {@link idKey}, computed in the same pass (no second walk of the ID).
- */
-function idString(t: Uint8Array): boolean {
-  if (t[pos] !== 0x22) return false;
-  const s = pos + 1;
-  let v = 0, numeric = true;
-  for (let i = s; i < t.length; i++) {
-    const c = t[i];
-    if (c === 0x22) {
-      pos = i + 1;
-      idKey = numeric && i > s && i - s <= 8 ? v : -1;
-      return true;
-    }
-    if (c === 0x5c || c < 0x20 || c > 0x7e) return false;
-    const d = SEEN_DIGIT[c];
-    if (d === 0) numeric = false;
-    v = v * 63 + d;
   }
   return false;
 }

@@ -66,8 +66,11 @@ function updateIdStart(bytes: Uint8Array): number {
   return q < 0 || !matchAt(bytes, q, ID_HEAD) ? -1 : q + ID_HEAD.length;
 }
 
-/** The {@link seenKeyOfBytes} of the UpdateID read last by {@link updateIdEnd} if numeric, else -1. */
-let idKey = -1;
+/**
+ * [0]: the {@link seenKeyOfBytes} of the UpdateID read last by {@link updateIdEnd} if numeric,
+ * else -1 (in a typed array: a module-level `let` holding a double boxes it at every store).
+ */
+const idKey = new Float64Array(1);
 
 /**
  * The closing quote of a 1–64 character [0-9A-Za-z] UpdateID starting at `s`, or -1; its
@@ -85,7 +88,7 @@ function updateIdEnd(bytes: Uint8Array, s: number): number {
       continue;
     }
     if (bytes[i] !== 0x22 || i === s || bytes[i + 1] !== 0x2c) return -1;
-    idKey = i - s <= 8 ? v : -1;
+    idKey[0] = i - s <= 8 ? v : -1;
     return i;
   }
   return -1;
@@ -93,8 +96,8 @@ function updateIdEnd(bytes: Uint8Array, s: number): number {
 
 /** Where the NodeID ends and the UpdateID starts in the message read last by {@link peekHead}. */
 let headNodeEnd = -1, headIdStart = -1;
-/** Whether that NodeID is plain printable ASCII; that UpdateID's numeric seen-set key or -1. */
-let headPlain = false, headIdKey = -1;
+/** Whether that NodeID is plain printable ASCII (its UpdateID's key stays in {@link idKey}). */
+let headPlain = false;
 
 /**
  * Read the head of a routing-update message in Go's layout once: returns the index of the
@@ -108,15 +111,14 @@ export function peekHead(bytes: Uint8Array): number {
   headNodeEnd = q;
   headPlain = nodePlain;
   headIdStart = q + ID_HEAD.length;
-  const end = updateIdEnd(bytes, headIdStart);
-  headIdKey = idKey;
-  return end;
+  return updateIdEnd(bytes, headIdStart);
 }
 
 /** The seen-set key of the message just read by {@link peekHead} (which returned `end`). */
 export function headKey(bytes: Uint8Array, end: number): string | number {
-  return headIdKey >= 0
-    ? headIdKey
+  const k = idKey[0];
+  return k >= 0
+    ? k
     : String.fromCharCode.apply(null, bytes.subarray(headIdStart, end) as unknown as number[]);
 }
 
