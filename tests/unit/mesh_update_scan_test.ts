@@ -192,3 +192,21 @@ Deno.test("scan: the UpdateID's seen key and the re-flood splice come from the w
     }
   }
 });
+
+Deno.test("lazy decode: the result object is reused, the updates in it are not", () => {
+  const m = (node: string) =>
+    Uint8Array.of(MSG_ROUTE, ...te.encode(text('{"p":1}', "1", "2", `"${node}"`)));
+  const a = decodeMessage(m("first"), true);
+  assert(a.ok && a.value.type === MSG_ROUTE);
+  const ua = a.value.update;
+  const b = decodeMessage(m("second"), true);
+  assert(b.ok && b.value.type === MSG_ROUTE);
+  const ub = b.value.update;
+  assert(ua !== ub && ua instanceof GoUpdate && ub instanceof GoUpdate);
+  assertEquals([ua.NodeID, ub.NodeID], ["first", "second"]);
+  assertEquals(ua.Connections, { p: 1 });
+  // a general decode gives its own result
+  const c = decodeMessage(m("third"));
+  assert(c.ok && c.value.type === MSG_ROUTE && c !== b);
+  assertEquals(b.value.type === MSG_ROUTE && b.value.update.NodeID, "second");
+});
