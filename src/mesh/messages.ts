@@ -361,6 +361,15 @@ export function encodeReflood(
       }
       const head = i + FWD_FIELD.length - 1; // up to the colon
       const out = alloc(1 + head - s + me.length + body.length - j);
+      if (s === 1 && out.length >= body.length) {
+        // the whole message (type byte first) at once, its tail moved within `out`, our
+        // name over the old one: no subarray view (two per re-flooded update were most of
+        // the typed-array objects a convergence allocates)
+        out.set(body);
+        out.copyWithin(head + me.length, j, body.length);
+        out.set(me, head);
+        return out;
+      }
       out[0] = MSG_ROUTE;
       out.set(body.subarray(s, head), 1);
       out.set(me, 1 + head - s);
