@@ -13,20 +13,22 @@
  * @module
  */
 import { hashAscii, hashName } from "../util/seeded_hash.ts";
+import { NAME_BYTES, nameRef } from "./name_bytes.ts";
 
 /** Name → index (≥ 0) table; the names themselves live in the caller's `names` array. */
 export class ByteIndex {
   /**
-   * Per slot, interleaved: the name's hash, then index + 1 (0: empty). One cache line per probe
-   * instead of one in each of two arrays: 1,000 routers' tables do not fit in the cache, and
-   * every update names ~5 peers.
+   * Per slot, interleaved: the name's hash, index + 1 (0: empty), and where its bytes are in
+   * the shared {@link NAME_BYTES} (name_bytes.ts: `offset << 8 | length`, or -1: compare the
+   * string instead). One cache line per probe, and a hit compares bytes that every table
+   * shares (hot) instead of reading the topology's names array and string.
    */
-  #table = new Int32Array(32);
+  #table = new Int32Array(3 * 16);
   /** Slots − 1. */
   #mask = 15;
   #count = 0;
 
-  /** `names[i]` is the name at index `i` (the topology's array, read on every hit). */
+  /** `names[i]` is the name at index `i` (the topology's array, read for a string lookup). */
   constructor(readonly names: string[]) {}
 
   /** Names held. */
@@ -38,9 +40,9 @@ export class ByteIndex {
   get(name: string): number {
     const h = hashName(name), t = this.#table, m = this.#mask, names = this.names;
     for (let i = h & m;; i = (i + 1) & m) {
-      const v = t[2 * i + 1];
+      const v = t[3 * i + 1];
       if (v === 0) return -1;
-      if (t[2 * i] === h && names[v - 1] === name) return v - 1;
+      if (t[3 * i] === h && names[v - 1] === name) return v - 1;
     }
   }
 
@@ -51,12 +53,20 @@ export class ByteIndex {
 
   /** {@link ByteIndex.getBytes} when the bytes' {@link hashAscii} `h` is known (the decoder's). */
   getHashed(b: Uint8Array, start: number, end: number, h: number): number {
-    const len = end - start, t = this.#table, m = this.#mask, names = this.names;
+    const len = end - start, t = this.#table, m = this.#mask;
     probe: for (let i = h & m;; i = (i + 1) & m) {
-      const v = t[2 * i + 1];
+      const v = t[3 * i + 1];
       if (v === 0) return -1;
-      if (t[2 * i] !== h) continue;
-      const s = names[v - 1];
+      if (t[3 * i] !== h) continue;
+      const ref = t[3 * i + 2];
+      if (ref >= 0) {
+        if ((ref & 255) !== len) continue;
+        for (let k = 0, o = ref >>> 8; k < len; k++) {
+          if (NAME_BYTES[o + k] !== b[start + k]) continue probe;
+        }
+        return v - 1;
+      }
+      const s = this.names[v - 1];
       if (s.length !== len) continue;
       for (let k = 0; k < len; k++) if (s.charCodeAt(k) !== b[start + k]) continue probe;
       return v - 1;
@@ -66,23 +76,26 @@ export class ByteIndex {
   /** Hold `name` (not held yet) at index `index`. */
   set(name: string, index: number): void {
     if ((this.#count + 1) * 2 > this.#mask + 1) this.#grow();
-    this.#put(hashName(name), index);
+    this.#put(hashName(name), index + 1, nameRef(name));
     this.#count++;
   }
 
-  #put(h: number, index: number): void {
+  #put(h: number, v: number, ref: number): void {
     const t = this.#table, m = this.#mask;
     let i = h & m;
-    while (t[2 * i + 1] !== 0) i = (i + 1) & m;
-    t[2 * i] = h;
-    t[2 * i + 1] = index + 1;
+    while (t[3 * i + 1] !== 0) i = (i + 1) & m;
+    t[3 * i] = h;
+    t[3 * i + 1] = v;
+    t[3 * i + 2] = ref;
   }
 
   #grow(): void {
-    const old = this.#table;
-    this.#table = new Int32Array(old.length * 2);
-    this.#mask = old.length - 1;
-    for (let i = 0; i < old.length; i += 2) if (old[i + 1] !== 0) this.#put(old[i], old[i + 1] - 1);
+    const old = this.#table, slots = 2 * (this.#mask + 1);
+    this.#table = new Int32Array(3 * slots);
+    this.#mask = slots - 1;
+    for (let i = 0; i < old.length; i += 3) {
+      if (old[i + 1] !== 0) this.#put(old[i], old[i + 1], old[i + 2]);
+    }
   }
 
   /** Stop holding `name` (a no-op if it is not held). */
@@ -90,21 +103,22 @@ export class ByteIndex {
     const h = hashName(name), t = this.#table, m = this.#mask;
     let i = h & m;
     for (;; i = (i + 1) & m) {
-      const v = t[2 * i + 1];
+      const v = t[3 * i + 1];
       if (v === 0) return;
-      if (t[2 * i] === h && this.names[v - 1] === name) break;
+      if (t[3 * i] === h && this.names[v - 1] === name) break;
     }
     // backward shift: move later entries of the run into the hole when their home allows it
     for (let j = (i + 1) & m;; j = (j + 1) & m) {
-      if (t[2 * j + 1] === 0) break;
-      const home = t[2 * j] & m;
+      if (t[3 * j + 1] === 0) break;
+      const home = t[3 * j] & m;
       if (((j - home) & m) >= ((j - i) & m)) {
-        t[2 * i] = t[2 * j];
-        t[2 * i + 1] = t[2 * j + 1];
+        t[3 * i] = t[3 * j];
+        t[3 * i + 1] = t[3 * j + 1];
+        t[3 * i + 2] = t[3 * j + 2];
         i = j;
       }
     }
-    t[2 * i + 1] = 0;
+    t[3 * i + 1] = 0;
     this.#count--;
   }
 }

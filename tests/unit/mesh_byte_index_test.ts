@@ -1,5 +1,12 @@
-import { assertEquals } from "../helpers/assert.ts";
+import { assert, assertEquals } from "../helpers/assert.ts";
 import { ByteIndex } from "../../src/mesh/byte_index.ts";
+import {
+  MAX_NAME_BYTES,
+  MAX_NAME_REFS,
+  NAME_BYTES,
+  nameBytesUsed,
+  nameRef,
+} from "../../src/mesh/name_bytes.ts";
 
 const enc = new TextEncoder();
 
@@ -38,4 +45,42 @@ Deno.test("byte index: a non-ASCII name is found by string; its UTF-8 bytes are 
   const b = enc.encode("é");
   assertEquals(ix.getBytes(b, 0, b.length), -1);
   assertEquals(ix.getBytes(enc.encode("e"), 0, 1), 1);
+});
+
+Deno.test("byte index: names without a shared byte copy (long, non-printable) are compared as strings", () => {
+  const names = ["x".repeat(300), "tab\there", "node-1", "node-1~"];
+  const ix = new ByteIndex(names);
+  names.forEach((n, i) => ix.set(n, i));
+  assertEquals(nameRef(names[0]), -1, "longer than 255 bytes");
+  assertEquals(nameRef(names[1]), -1, "a control character");
+  assert(nameRef(names[2]) >= 0);
+  for (let i = 0; i < names.length; i++) {
+    const b = enc.encode(`"${names[i]}"`);
+    assertEquals(ix.getBytes(b, 1, b.length - 1), i, names[i].slice(0, 10));
+  }
+  assertEquals(ix.getBytes(enc.encode("x".repeat(299)), 0, 299), -1);
+  assertEquals(ix.getBytes(enc.encode("node-"), 0, 5), -1);
+});
+
+Deno.test("name bytes: each name stored once, in place; full store gives -1 and lookups stay exact", () => {
+  const a = nameRef("node-77"), again = nameRef(["node", "-77"].join(""));
+  assertEquals(a, again, "one place per name");
+  assertEquals(a & 255, 7);
+  assertEquals(new TextDecoder().decode(NAME_BYTES.subarray(a >>> 8, (a >>> 8) + 7)), "node-77");
+  // fill the store (bounded), then a new name gets no place and is still found by its bytes
+  for (let i = 0; nameBytesUsed().bytes + 255 <= MAX_NAME_BYTES; i++) {
+    if (nameRef(`${i}`.padStart(255, "f")) < 0) break;
+  }
+  const used = nameBytesUsed();
+  assert(used.bytes <= MAX_NAME_BYTES && used.names <= MAX_NAME_REFS);
+  const late = "late-name-after-the-store-is-full".padEnd(255, "z");
+  assertEquals(nameRef(late), -1);
+  const names = [late, "node-77"];
+  const ix = new ByteIndex(names);
+  ix.set(late, 0);
+  ix.set("node-77", 1);
+  const b = enc.encode(late);
+  assertEquals(ix.getBytes(b, 0, b.length), 0);
+  assertEquals(ix.getBytes(enc.encode("node-77"), 0, 7), 1);
+  assertEquals(nameRef("node-77"), a, "places already given stay");
 });
