@@ -16,6 +16,7 @@
  * @module
  */
 import { finishHash, HASH_SEED, hashAscii } from "../util/seeded_hash.ts";
+import { NAME_BYTES, nameRef } from "./name_bytes.ts";
 
 /** Most names held (the table is emptied when full). */
 export const MAX_INTERNED = 16_384;
@@ -30,28 +31,30 @@ const MAX_PROBES = 8;
 
 /**
  * Per slot, interleaved: the name's hash >> 1 (a small integer: stored unboxed; the probe
- * starts at its low bits), then the name, or 0 for an empty slot. One cache line per probe
+ * starts at its low bits), the name (0: empty slot) and where its bytes are in the shared
+ * copy (name_bytes.ts; -1: none), which a lookup by bytes compares instead of reading the
+ * string (`charCodeAt` per character was most of this lookup's time). One cache line per probe
  * instead of one in a hash array and one in a name array: the NodeID of every decoded update
  * is interned, and this table is cold between two updates. Sized to what it holds (1,000
  * names in 2,048 slots: 16 KiB, not the 256 KiB of the largest table), for the same reason.
  */
-let table: (number | string)[] = new Array(2 * MIN_SLOTS).fill(0);
+let table: (number | string)[] = new Array(3 * MIN_SLOTS).fill(0);
 let mask = MIN_SLOTS - 1;
 let count = 0;
 
 function clear(): void {
-  table = new Array(2 * MIN_SLOTS).fill(0);
+  table = new Array(3 * MIN_SLOTS).fill(0);
   mask = MIN_SLOTS - 1;
   count = 0;
 }
 
 /** Twice the slots, every name put again (one that no longer fits its probe run is dropped). */
 function grow(): void {
-  const old = table;
-  table = new Array(2 * old.length).fill(0);
-  mask = old.length - 1;
+  const old = table, slots = 2 * (mask + 1);
+  table = new Array(3 * slots).fill(0);
+  mask = slots - 1;
   count = 0;
-  for (let i = 0; i < old.length; i += 2) {
+  for (let i = 0; i < old.length; i += 3) {
     if (old[i + 1] !== 0) put(old[i + 1] as string, old[i] as number);
   }
 }
@@ -59,9 +62,10 @@ function grow(): void {
 /** Put `s` (hash >> 1 `hs`) in the first free slot of its probe run, if there is one. */
 function put(s: string, hs: number): void {
   for (let p = 0, i = hs & mask; p < MAX_PROBES; p++, i = (i + 1) & mask) {
-    if (table[2 * i + 1] === 0) {
-      table[2 * i] = hs;
-      table[2 * i + 1] = s;
+    if (table[3 * i + 1] === 0) {
+      table[3 * i] = hs;
+      table[3 * i + 1] = s;
+      table[3 * i + 2] = nameRef(s);
       count++;
       return;
     }
@@ -84,9 +88,9 @@ export function internText(t: string, start: number, end: number): string {
   for (let k = start; k < end; k++) h = Math.imul(h ^ t.charCodeAt(k), 0x01000193);
   const hs = finishHash(h, len) >> 1;
   probe: for (let p = 0, i = hs & mask; p < MAX_PROBES; p++, i = (i + 1) & mask) {
-    const v = table[2 * i + 1];
+    const v = table[3 * i + 1];
     if (v === 0) break;
-    if (table[2 * i] !== hs) continue;
+    if (table[3 * i] !== hs) continue;
     const s = v as string;
     if (s.length !== len) continue;
     for (let k = 0; k < len; k++) if (s.charCodeAt(k) !== t.charCodeAt(start + k)) continue probe;
@@ -105,9 +109,17 @@ export function internAscii(b: Uint8Array, start: number, end: number, h?: numbe
   if (len > MAX_INTERN_LENGTH || len === 0) return asciiString(b, start, end);
   const hs = (h ?? hashAscii(b, start, end)) >> 1;
   probe: for (let p = 0, i = hs & mask; p < MAX_PROBES; p++, i = (i + 1) & mask) {
-    const v = table[2 * i + 1];
+    const v = table[3 * i + 1];
     if (v === 0) break;
-    if (table[2 * i] !== hs) continue;
+    if (table[3 * i] !== hs) continue;
+    const ref = table[3 * i + 2] as number;
+    if (ref >= 0) {
+      if ((ref & 255) !== len) continue;
+      for (let k = 0, o = ref >>> 8; k < len; k++) {
+        if (NAME_BYTES[o + k] !== b[start + k]) continue probe;
+      }
+      return v as string;
+    }
     const s = v as string;
     if (s.length !== len) continue;
     for (let k = 0; k < len; k++) if (s.charCodeAt(k) !== b[start + k]) continue probe;

@@ -9,7 +9,9 @@
  * lives), so the store only grows, up to {@link MAX_NAME_BYTES} bytes and
  * {@link MAX_NAME_REFS} names; past either, or for a name that is not printable ASCII or is
  * longer than 255 bytes, {@link nameRef} gives -1 and the table compares the string as
- * before. Hostile names thus cost at most this bounded store, never a different reading.
+ * before. Hostile names thus cost at most this bounded store, never a different reading;
+ * once it is full (by hostile or long legitimate churn of names), new names are simply
+ * compared as strings, at the speed of before.
  * @module
  */
 
