@@ -16,7 +16,7 @@
  * @module
  */
 import { finishHash, HASH_SEED, hashAscii } from "../util/seeded_hash.ts";
-import { NAME_BYTES, nameRef } from "./name_bytes.ts";
+import { NAME_BYTES, nameRef, rememberRef } from "./name_bytes.ts";
 
 /** Most names held (the table is emptied when full). */
 export const MAX_INTERNED = 16_384;
@@ -118,6 +118,7 @@ export function internAscii(b: Uint8Array, start: number, end: number, h?: numbe
       for (let k = 0, o = ref >>> 8; k < len; k++) {
         if (NAME_BYTES[o + k] !== b[start + k]) continue probe;
       }
+      rememberRef(v as string, ref); // a table that holds it next needs no Map lookup
       return v as string;
     }
     const s = v as string;

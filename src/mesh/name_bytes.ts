@@ -24,12 +24,21 @@ export const MAX_NAME_REFS = 65_536;
 export const NAME_BYTES: Uint8Array = new Uint8Array(MAX_NAME_BYTES);
 let used = 0;
 const refs = new Map<string, number>();
+/** The name last given or told a place, and that place (a new name's table entry follows). */
+let memoName = "", memoRef = -1;
+
+/** Tell {@link nameRef} that `name` has place `ref` (intern.ts, on a hit: no Map lookup). */
+export function rememberRef(name: string, ref: number): void {
+  memoName = name;
+  memoRef = ref;
+}
 
 /**
  * The place of `name`'s bytes in {@link NAME_BYTES} as `offset << 8 | length`, stored on
  * first use; -1 if it is not printable ASCII of 1–255 bytes or the store is full.
  */
 export function nameRef(name: string): number {
+  if (name === memoName) return memoRef;
   const known = refs.get(name);
   if (known !== undefined) return known;
   const n = name.length;
@@ -43,6 +52,7 @@ export function nameRef(name: string): number {
   used += n;
   const ref = (at << 8) | n;
   refs.set(name, ref);
+  rememberRef(name, ref);
   return ref;
 }
 
