@@ -13,7 +13,7 @@
  * @module
  */
 import { hashAscii, hashName } from "../util/seeded_hash.ts";
-import { NAME_BYTES, nameRef } from "./name_bytes.ts";
+import { NAME_BYTES, nameRef, recentRef } from "./name_bytes.ts";
 
 /** Name → index (≥ 0) table; the names themselves live in the caller's `names` array. */
 export class ByteIndex {
@@ -38,11 +38,16 @@ export class ByteIndex {
 
   /** The index of `name`, or -1. */
   get(name: string): number {
-    const h = hashName(name), t = this.#table, m = this.#mask, names = this.names;
+    const h = hashName(name), t = this.#table, m = this.#mask;
+    // the NodeID just decoded (the usual string lookup) is matched by its place in the shared
+    // bytes: the topology's names array is not read (every table holding a name holds the
+    // same place, or -1 for a name that has none)
+    const ref = recentRef(name);
     for (let i = h & m;; i = (i + 1) & m) {
       const v = t[3 * i + 1];
       if (v === 0) return -1;
-      if (t[3 * i] === h && names[v - 1] === name) return v - 1;
+      if (t[3 * i] !== h) continue;
+      if (ref >= 0 ? t[3 * i + 2] === ref : this.names[v - 1] === name) return v - 1;
     }
   }
 

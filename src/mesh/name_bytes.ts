@@ -27,6 +27,14 @@ const refs = new Map<string, number>();
 /** The name last given or told a place, and that place (a new name's table entry follows). */
 let memoName = "", memoRef = -1;
 
+/**
+ * The place of `name` if it is the one last given or told (no lookup), else -2. Distinct
+ * names have distinct places, so equal places mean equal names.
+ */
+export function recentRef(name: string): number {
+  return name === memoName ? memoRef : -2;
+}
+
 /** Tell {@link nameRef} that `name` has place `ref` (intern.ts, on a hit: no Map lookup). */
 export function rememberRef(name: string, ref: number): void {
   memoName = name;

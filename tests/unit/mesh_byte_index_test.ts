@@ -84,3 +84,22 @@ Deno.test("name bytes: each name stored once, in place; full store gives -1 and 
   assertEquals(ix.getBytes(enc.encode("node-77"), 0, 7), 1);
   assertEquals(nameRef("node-77"), a, "places already given stay");
 });
+
+Deno.test("byte index: a lookup by the name just placed matches by place, others by string", () => {
+  const names = ["node-a1", "node-b2", "node-c3"];
+  const ix = new ByteIndex(names);
+  names.forEach((n, i) => ix.set(n, i));
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < names.length; i++) {
+      nameRef(names[i]); // now the recent name (as the decoder leaves its NodeID)
+      assertEquals(ix.get(names[i]), i);
+      assertEquals(ix.get(["node-", names[i].slice(5)].join("")), i, "an equal string");
+    }
+  }
+  nameRef("node-zz");
+  assertEquals(ix.get("node-zz"), -1, "placed but not held");
+  ix.delete("node-b2");
+  nameRef("node-b2");
+  assertEquals(ix.get("node-b2"), -1, "deleted");
+  assertEquals(ix.get("node-c3"), 2);
+});
