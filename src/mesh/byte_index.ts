@@ -13,7 +13,8 @@
  * @module
  */
 import { hashAscii, hashName } from "../util/seeded_hash.ts";
-import { NAME_BYTES, nameRef, recentRef } from "./name_bytes.ts";
+import { NAME_BYTES, recentRef } from "./name_bytes.ts";
+import { internRef } from "./intern.ts";
 
 /** Name → index (≥ 0) table; the names themselves live in the caller's `names` array. */
 export class ByteIndex {
@@ -40,14 +41,14 @@ export class ByteIndex {
   get(name: string): number {
     const h = hashName(name), t = this.#table, m = this.#mask;
     // the NodeID just decoded (the usual string lookup) is matched by its place in the shared
-    // bytes: the topology's names array is not read (every table holding a name holds the
-    // same place, or -1 for a name that has none)
+    // bytes (equal places are equal names): the topology's names array is not read; other
+    // names (or a second place of the same name) are compared as strings
     const ref = recentRef(name);
     for (let i = h & m;; i = (i + 1) & m) {
       const v = t[3 * i + 1];
       if (v === 0) return -1;
       if (t[3 * i] !== h) continue;
-      if (ref >= 0 ? t[3 * i + 2] === ref : this.names[v - 1] === name) return v - 1;
+      if ((ref >= 0 && t[3 * i + 2] === ref) || this.names[v - 1] === name) return v - 1;
     }
   }
 
@@ -81,7 +82,7 @@ export class ByteIndex {
   /** Hold `name` (not held yet) at index `index`. */
   set(name: string, index: number): void {
     if ((this.#count + 1) * 2 > this.#mask + 1) this.#grow();
-    this.#put(hashName(name), index + 1, nameRef(name));
+    this.#put(hashName(name), index + 1, internRef(name));
     this.#count++;
   }
 

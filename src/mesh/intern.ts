@@ -15,8 +15,8 @@
  * character.
  * @module
  */
-import { finishHash, HASH_SEED, hashAscii } from "../util/seeded_hash.ts";
-import { NAME_BYTES, nameRef, rememberRef } from "./name_bytes.ts";
+import { finishHash, HASH_SEED, hashAscii, hashName } from "../util/seeded_hash.ts";
+import { NAME_BYTES, placeName, recentRef, rememberRef } from "./name_bytes.ts";
 
 /** Most names held (the table is emptied when full). */
 export const MAX_INTERNED = 16_384;
@@ -55,28 +55,31 @@ function grow(): void {
   mask = slots - 1;
   count = 0;
   for (let i = 0; i < old.length; i += 3) {
-    if (old[i + 1] !== 0) put(old[i + 1] as string, old[i] as number);
+    if (old[i + 1] !== 0) put(old[i + 1] as string, old[i] as number, old[i + 2] as number);
   }
 }
 
-/** Put `s` (hash >> 1 `hs`) in the first free slot of its probe run, if there is one. */
-function put(s: string, hs: number): void {
+/**
+ * Put `s` (hash >> 1 `hs`, bytes at place `ref`) in the first free slot of its probe run, if
+ * there is one.
+ */
+function put(s: string, hs: number, ref: number): void {
   for (let p = 0, i = hs & mask; p < MAX_PROBES; p++, i = (i + 1) & mask) {
     if (table[3 * i + 1] === 0) {
       table[3 * i] = hs;
       table[3 * i + 1] = s;
-      table[3 * i + 2] = nameRef(s);
+      table[3 * i + 2] = ref;
       count++;
       return;
     }
   }
 }
 
-/** Intern new name `s` (hash >> 1 `hs`); returns it. */
+/** Intern new name `s` (hash >> 1 `hs`), its bytes placed (name_bytes.ts); returns it. */
 function insert(s: string, hs: number): string {
   if (count >= MAX_INTERNED) clear();
   else if (2 * (count + 1) > mask + 1 && mask + 1 < MAX_SLOTS) grow();
-  put(s, hs);
+  put(s, hs, placeName(s));
   return s;
 }
 
@@ -118,7 +121,7 @@ export function internAscii(b: Uint8Array, start: number, end: number, h?: numbe
       for (let k = 0, o = ref >>> 8; k < len; k++) {
         if (NAME_BYTES[o + k] !== b[start + k]) continue probe;
       }
-      rememberRef(v as string, ref); // a table that holds it next needs no Map lookup
+      rememberRef(v as string, ref); // a table that holds it next needs no lookup
       return v as string;
     }
     const s = v as string;
@@ -127,6 +130,26 @@ export function internAscii(b: Uint8Array, start: number, end: number, h?: numbe
     return s;
   }
   return insert(asciiString(b, start, end), hs);
+}
+
+/**
+ * The place of `name`'s bytes in name_bytes.ts (interned now if it was not), or -1 if it has
+ * none: what a {@link ByteIndex} keeps beside a name it starts to hold.
+ */
+export function internRef(name: string): number {
+  const recent = recentRef(name);
+  if (recent !== -2) return recent;
+  const len = name.length;
+  if (len > MAX_INTERN_LENGTH || len === 0) return -1;
+  const hs = hashName(name) >> 1;
+  for (let p = 0, i = hs & mask; p < MAX_PROBES; p++, i = (i + 1) & mask) {
+    const v = table[3 * i + 1];
+    if (v === 0) break;
+    if (table[3 * i] === hs && v === name) return table[3 * i + 2] as number;
+  }
+  insert(name, hs);
+  const again = recentRef(name); // placeName noted it (if it has a place)
+  return again === -2 ? -1 : again;
 }
 
 /** The ASCII bytes `b[start, end)` as a new string (no closure per call: this runs per name). */

@@ -2,10 +2,12 @@ import { assert, assertEquals } from "../helpers/assert.ts";
 import {
   internAscii,
   internedCount,
+  internRef,
   internText,
   MAX_INTERN_LENGTH,
   MAX_INTERNED,
 } from "../../src/mesh/intern.ts";
+import { nameBytesUsed } from "../../src/mesh/name_bytes.ts";
 
 Deno.test("intern: a name read twice (from text or ASCII bytes) reads as its slice (identity is not observable in JS)", () => {
   const t = 'x"node-17"y';
@@ -41,4 +43,17 @@ Deno.test("intern: the table grows with what it holds and keeps (nearly) every n
   assert(held > n * 0.98 && held <= n + 1, `held ${held}`);
   for (let i = 0; i < n; i++) internText(`g${i}`, 0, `g${i}`.length);
   assert(internedCount() - held < n * 0.02, "the names held are found again (not added twice)");
+});
+
+Deno.test("intern: names keep their places in the shared bytes as the table grows", () => {
+  const names = Array.from({ length: 3000 }, (_, i) => `place-${i}`);
+  const refs = names.map((n) => internRef(n));
+  const used = nameBytesUsed();
+  for (let i = 0; i < 3000; i++) internText(`more-${i}`, 0, `more-${i}`.length); // growth
+  const again = names.map((n) => internRef(n));
+  let same = 0;
+  for (let i = 0; i < names.length; i++) if (refs[i] >= 0 && again[i] === refs[i]) same++;
+  // a name that did not fit its probe run after growth is placed again (costs room only)
+  assert(same > names.length * 0.98, `same places ${same}`);
+  assert(nameBytesUsed() - used < 3000 * 9 + names.length * 0.02 * 12, "no wholesale re-placing");
 });
