@@ -323,12 +323,17 @@ export class Topology {
     this.#release(i);
   }
 
+  /** The index of the node of the update {@link applyUpdate} accepted last. */
+  appliedIndex = -1;
+
   /**
    * Apply a normal (non-duplicate-notice) update from another node: version check, then row
-   * replacement and removal of edges into `NodeID` from nodes it no longer lists.
+   * replacement and removal of edges into `NodeID` from nodes it no longer lists. `at`: the
+   * index of `NodeID` ({@link indexOf}) if the caller looked it up already (each lookup hashes
+   * the name: 4 per accepted update were 3.5% of a 1,000-node convergence).
    */
-  applyUpdate(u: RoutingUpdate, now = 0): ApplyResult {
-    const i = this.#index.get(u.NodeID);
+  applyUpdate(u: RoutingUpdate, now = 0, at = -2): ApplyResult {
+    const i = at === -2 ? this.#index.get(u.NodeID) : at;
     readVersion(u);
     const known = i >= 0 && this.#eHi[i] >= 0;
     const byEpoch = known ? cmp(vEh, vEl, this.#eHi[i], this.#eLo[i]) : 1;
@@ -336,6 +341,7 @@ export class Topology {
     if (byEpoch === 0 && cmp(vSh, vSl, this.#sHi[i], this.#sLo[i]) <= 0) return REJECTED;
     const restarted = known && byEpoch > 0;
     const j = i >= 0 ? i : this.#ensure(u.NodeID);
+    this.appliedIndex = j;
     if (known) this.#unlink(j);
     else this.#known++;
     this.#eHi[j] = vEh;
