@@ -126,9 +126,9 @@ export class Topology {
   #eTop = 0;
   #eFree = -1;
   /** Scratch for row replacement (with the MARK and SLOT fields of the records). */
-  readonly #scratchTo: number[] = [];
+  #scratchTo = new Int32Array(16);
   readonly #scratchListed: number[] = [];
-  readonly #scratchCost: number[] = [];
+  #scratchCost = new Float64Array(16);
   #stamp = 0;
   readonly #self: number;
 
@@ -415,8 +415,12 @@ export class Topology {
     for (let k = 0; k < listed.length; k++) m[listed[k] * REC + MARK] = stamp;
     const p = this.#rows, ib = i * REC, os = m[ib + ROW_START], on = Math.max(0, m[ib + ROW_LEN]);
     // built in scratch arrays, then copied into the row's block (exact size if it moves)
+    // typed, grown when short: setting a JS array's length per row was 1.9% of a flood
+    if (this.#scratchTo.length < listed.length) {
+      this.#scratchTo = new Int32Array(2 * listed.length);
+      this.#scratchCost = new Float64Array(2 * listed.length);
+    }
     const to = this.#scratchTo, cost = this.#scratchCost;
-    to.length = cost.length = listed.length;
     let j = 0;
     for (let k = 0; k < on; k++) {
       const t = p.to[os + k], tb = t * REC;
