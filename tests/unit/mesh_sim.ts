@@ -22,6 +22,9 @@ interface End {
   mute: boolean;
   /** Raw ends (no router) collect what the router sends them. */
   captured?: Uint8Array[];
+  /** The record of `node` as of sim generation `recGen` (a Map lookup per message otherwise). */
+  rec?: NodeRecord;
+  recGen: number;
 }
 
 /** A received datagram. */
@@ -54,6 +57,8 @@ export class Sim {
   #order = new Int32Array(0);
   #counts = new Int32Array(0);
   #seed = 1;
+  /** Bumped when a node is added or removed: the ends' cached records are then looked up again. */
+  #gen = 0;
   /** In flight, in order: the receiving end and the message (undefined: the far end closed). */
   #qEnds: End[] = [];
   #qBytes: (Uint8Array | undefined)[] = [];
@@ -79,6 +84,7 @@ export class Sim {
       ...opts,
     });
     this.nodes.set(key, { router, datagrams: [], unreachables: [], restarts: [], logs });
+    this.#gen++;
     return router;
   }
 
@@ -130,7 +136,15 @@ export class Sim {
   /** Connect router `a` to a raw end driven by the test; returns [linkId at a, raw end]. */
   connectRaw(a: string, opts: Partial<LinkOptions> = {}) {
     const ea = this.#newEnd(a);
-    const raw: End = { node: "<raw>", rank: -1, linkId: -1, open: true, mute: false, captured: [] };
+    const raw: End = {
+      node: "<raw>",
+      rank: -1,
+      linkId: -1,
+      open: true,
+      mute: false,
+      captured: [],
+      recGen: -1,
+    };
     ea.peer = raw;
     raw.peer = ea;
     this.r(a).addLink(this.clock.now(), ea.linkId, {
@@ -145,7 +159,7 @@ export class Sim {
   #newEnd(node: string): End {
     let rank = this.#ranks.get(node);
     if (rank === undefined) this.#ranks.set(node, rank = this.#ranks.size);
-    const e: End = { node, rank, linkId: this.#nextLink++, open: true, mute: false };
+    const e: End = { node, rank, linkId: this.#nextLink++, open: true, mute: false, recGen: -1 };
     this.#ends.set(e.linkId, e);
     return e;
   }
@@ -197,6 +211,7 @@ export class Sim {
       if (e.node === id && e.open) this.#close(e, "node removed");
     }
     this.nodes.delete(id);
+    this.#gen++;
     this.drain();
   }
 
@@ -277,7 +292,13 @@ export class Sim {
       if (bytes === undefined) {
         if (end.captured) end.open = false;
         else this.#close(end, "peer closed");
-      } else this.nodes.get(end.node)?.router.handleMessage(this.clock.now(), end.linkId, bytes);
+      } else {
+        if (end.recGen !== this.#gen) {
+          end.rec = this.nodes.get(end.node);
+          end.recGen = this.#gen;
+        }
+        end.rec?.router.handleMessage(this.clock.now(), end.linkId, bytes);
+      }
     }
     ends.length = 0;
     msgs.length = 0;
