@@ -56,10 +56,21 @@ export class RouteTable {
     this.#dirty = false;
     this.#lastCalc = h.now();
     const old = this.#routes;
-    this.#routes = h.topology.computeNextHops();
-    for (const [d, n] of this.#routes) if (old.get(d) !== n) h.counters.routeChanges++;
-    for (const d of old.keys()) if (!this.#routes.has(d)) h.counters.routeChanges++;
-    for (const node of this.#routes.keys()) if (!old.has(node)) h.routeAdded(node);
+    const routes = this.#routes = h.topology.computeNextHops();
+    // one pass over the new table (three Map walks before): changed and new routes count, new
+    // destinations are announced in table order, and the old ones not found were removed
+    let changes = 0, kept = 0;
+    for (const [d, n] of routes) {
+      const o = old.get(d);
+      if (o === undefined) {
+        changes++;
+        h.routeAdded(d);
+      } else {
+        kept++;
+        if (o !== n) changes++;
+      }
+    }
+    h.counters.routeChanges += changes + old.size - kept;
     if (h.logger.enabled("debug")) {
       const rt = [...this.#routes].map(([d, n]) => `${d} via ${n}`).join(", ");
       h.logger.debug(`Routing table: ${rt}`);
