@@ -547,7 +547,7 @@ export class Router {
 
   /** Number of destinations in the routing table (cheaper than `status()`). */
   routeCount(): number {
-    return this.#routes.current().size;
+    return this.#routes.count();
   }
 
   /** Sizes of everything a peer can grow, for tests and diagnostics (README "Limits"). */

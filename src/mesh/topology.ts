@@ -10,9 +10,9 @@
  */
 
 import type { RoutingUpdate } from "./messages.ts";
-import { RouteHeap } from "./route_heap.ts";
 import { OWNER_FIELDS, REC, ROW_LEN, ROW_START, RowPool } from "./row_pool.ts";
 import { ByteIndex } from "./byte_index.ts";
+import { findInRow, HopTable, ROW_MAP_MIN, shortestPaths } from "./shortest_paths.ts";
 import { internAscii } from "./intern.ts";
 import { connArrays, GoUpdate, joinU64, u64Hi, u64Lo } from "./update_fast.ts";
 
@@ -74,8 +74,6 @@ function readVersion(u: RoutingUpdate): void {
 function cmp(ah: number, al: number, bh: number, bl: number): number {
   return ah !== bh ? (ah < bh ? -1 : 1) : al === bl ? 0 : al < bl ? -1 : 1;
 }
-/** Rows longer than this get a target → position map for cost lookups (hubs). */
-const ROW_MAP_MIN = 12;
 
 /**
  * The topology's fields in each node's record of the row pool (row_pool.ts: one cache line
@@ -107,6 +105,10 @@ export class Topology {
   #known = 0;
   /** Directed edges in the table. */
   edgeCount = 0;
+  /** Indices freed so far (while it stays the same, every index names the same node). */
+  releases = 0;
+  /** The results of the last route computation ({@link computeHops}). */
+  readonly hops = new HopTable();
   readonly #names: string[] = [];
   /** Name → index, by string or by the bytes of a name in a message (see byte_index.ts). */
   readonly #index = new ByteIndex(this.#names);
@@ -162,6 +164,7 @@ export class Topology {
     const m = this.#rows.meta, b = i * REC;
     if (i === this.#self || m[b + ROW_LEN] >= 0 || m[b + IN_COUNT] > 0 || m[b + KNOWN]) return;
     if (this.#index.get(this.#names[i]) !== i) return; // freed already
+    this.releases++;
     this.#index.delete(this.#names[i]);
     this.#names[i] = "";
     this.#free.push(i);
@@ -169,19 +172,17 @@ export class Topology {
 
   /** Position of `to` in the row of `from`, or -1. */
   #find(from: number, to: number): number {
-    const p = this.#rows, b = from * REC, n = p.meta[b + ROW_LEN], s = p.meta[b + ROW_START];
-    const t = p.to;
-    if (n < ROW_MAP_MIN) {
-      for (let k = 0; k < n; k++) if (t[s + k] === to) return k;
-      return -1;
-    }
-    let m = this.#pos[from];
-    if (m === undefined) {
-      m = new Map();
-      for (let k = 0; k < n; k++) m.set(t[s + k], k);
-      this.#pos[from] = m;
-    }
-    return m.get(to) ?? -1;
+    return findInRow(this.#rows, this.#pos, from, to);
+  }
+
+  /** Indices handed out so far (per-index arrays of callers are this long). */
+  get indexCount(): number {
+    return this.#names.length;
+  }
+
+  /** The name of the node at index `i` ("" or undefined: free). */
+  nameAt(i: number): string {
+    return this.#names[i];
   }
 
   /** The index of `node` (what the flood queues key its routing update by), or -1. */
@@ -517,60 +518,25 @@ export class Topology {
   }
 
   /**
-   * Shortest paths from self (Dijkstra). Only nodes that are keys of the table are routable;
-   * an edge is used only when both ends announce it (a→b and b→a), at the larger of the two
-   * costs, so one node cannot attract traffic by claiming a cheap edge to another; edges with
-   * a non-finite or non-positive cost are ignored. Ties go to the first relaxation found.
+   * Shortest paths from self by index, into {@link hops} (see shortest_paths.ts for the rules:
+   * only edges both ends announce, at the larger cost; ties to the first relaxation found).
    */
+  computeHops(): HopTable {
+    shortestPaths(this.#rows, this.#pos, this.#names.length, this.#self, this.hops);
+    return this.hops;
+  }
+
+  /** {@link computeHops} as destination → next-hop peer and → path cost, by name. */
   computeRoutes(): Routes {
     const nextHop = new Map<string, string>();
     const pathCost = new Map<string, number>();
-    this.#dijkstra((dest, hop, cost) => {
-      nextHop.set(dest, hop);
-      pathCost.set(dest, cost);
-    });
-    return { nextHop, pathCost };
-  }
-
-  /** Destination → next-hop peer (what the route table needs; no path costs). */
-  computeNextHops(): Map<string, string> {
-    const nextHop = new Map<string, string>();
-    this.#dijkstra((dest, hop) => nextHop.set(dest, hop));
-    return nextHop;
-  }
-
-  #dijkstra(found: (dest: string, hop: string, cost: number) => void): void {
-    const n = this.#names.length, names = this.#names, p = this.#rows;
-    const m = p.meta, to = p.to, costs = p.cost;
-    const dist = new Float64Array(n).fill(Infinity);
-    const first = new Int32Array(n);
-    const done = new Uint8Array(n);
-    const heap = new RouteHeap();
-    const self = this.#self;
-    dist[self] = 0;
-    heap.push(0, self);
-    while (heap.size > 0) {
-      const d = heap.topCost, node = heap.pop();
-      if (done[node]) continue;
-      done[node] = 1;
-      if (node !== self) found(names[node], names[first[node]], d);
-      const s = m[node * REC + ROW_START], len = m[node * REC + ROW_LEN];
-      for (let k = 0; k < len; k++) {
-        const nb = to[s + k];
-        if (done[nb] || m[nb * REC + ROW_LEN] < 0) continue;
-        const b = this.#find(nb, node);
-        if (b < 0) continue;
-        const fwd = costs[s + k], back = costs[m[nb * REC + ROW_START] + b];
-        const c = fwd > back ? fwd : back;
-        if (!(c > 0) || !Number.isFinite(c) || !(fwd > 0)) continue;
-        const nd = d + c;
-        if (nd < dist[nb]) {
-          dist[nb] = nd;
-          first[nb] = node === self ? nb : first[node];
-          heap.push(nd, nb);
-        }
-      }
+    const h = this.computeHops(), names = this.#names;
+    for (let k = 0; k < h.count; k++) {
+      const d = h.order[k];
+      nextHop.set(names[d], names[h.hop[d]]);
+      pathCost.set(names[d], h.dist[d]);
     }
+    return { nextHop, pathCost };
   }
 
   /** A plain-object copy of the cost table (status output). */
