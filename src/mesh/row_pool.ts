@@ -12,8 +12,9 @@
  * ~5 nodes of a table that does not fit in the cache (1,000 routers × 1,000 nodes), and ~15
  * parallel per-field arrays made that ~60 cache misses.
  *
- * Bound: pool slots ≤ 2 × (live capacity + the block being placed) + {@link MIN_SLOTS}
- * (compaction is amortised O(1) per slot written: it leaves half the pool free). Callers
+ * Bound: pool slots ≤ 8/3 × (live capacity + the block being placed) + {@link MIN_SLOTS}
+ * (a pool under a quarter garbage doubles, else it is compacted to twice what is live:
+ * amortised O(1) per slot written either way). Callers
  * re-read {@link RowPool.to} and {@link RowPool.cost} after {@link RowPool.reserve}: it may
  * replace them, and {@link RowPool.meta} after {@link RowPool.init}.
  * @module
@@ -106,8 +107,21 @@ export class RowPool {
     return s;
   }
 
-  /** Compact into a new pool of twice the live slots plus `want`. */
+  /**
+   * A bigger pool: copied whole when little of it is garbage (a pool that only grows, as in a
+   * mesh's first convergence: one memcpy, no walk over every index's record), else compacted
+   * into a new pool of twice the live slots plus `want`.
+   */
   #makeRoom(want: number): void {
+    if (4 * (this.#top - this.#live) < this.#top) {
+      const size = Math.max(2 * this.to.length, this.#top + want);
+      const to = new Int32Array(size), cost = new Float64Array(size);
+      to.set(this.to.subarray(0, this.#top));
+      cost.set(this.cost.subarray(0, this.#top));
+      this.to = to;
+      this.cost = cost;
+      return;
+    }
     const need = this.#live + want;
     // twice what is needed (smaller than before if most of the pool was garbage): the half
     // left over keeps compactions amortised O(1) per slot written
