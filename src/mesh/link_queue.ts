@@ -238,6 +238,9 @@ export class FloodQueues {
    */
   #lastId = -1;
   #last: LinkQueue | undefined;
+  /** The queues of a links list handed to {@link putAt} (the same array until it changes). */
+  #listLinks?: readonly number[];
+  readonly #listQueues: (LinkQueue | undefined)[] = [];
 
   /** The host's send, bound once (no closure per release). */
   readonly #send: (linkId: number, bytes: Uint8Array) => void;
@@ -250,10 +253,30 @@ export class FloodQueues {
   /** Queue `bytes` under `key` for `linkId`; a link over `maxLinkQueueBytes` is closed. */
   put(linkId: number, key: FloodKey, bytes: Uint8Array): void {
     let q = this.#queue(linkId);
-    if (!q) {
-      this.#queues.set(linkId, q = new LinkQueue());
-      this.#last = q;
+    if (!q) this.#queues.set(linkId, q = new LinkQueue());
+    this.#putInto(q, linkId, key, bytes);
+  }
+
+  /**
+   * {@link put} for `links[i]`, `links` being a list handed in again and again (the router's
+   * connection list: the same array until the connections change): its queues are remembered
+   * by position, no Map lookup per link and message.
+   */
+  putAt(links: readonly number[], i: number, key: FloodKey, bytes: Uint8Array): void {
+    if (links !== this.#listLinks) {
+      this.#listLinks = links;
+      this.#listQueues.length = 0;
     }
+    let q = this.#listQueues[i];
+    if (q === undefined) {
+      q = this.#queues.get(links[i]);
+      if (!q) this.#queues.set(links[i], q = new LinkQueue());
+      this.#listQueues[i] = q;
+    }
+    this.#putInto(q, links[i], key, bytes);
+  }
+
+  #putInto(q: LinkQueue, linkId: number, key: FloodKey, bytes: Uint8Array): void {
     q.put(key, bytes);
     if (!q.pending) {
       q.pending = true;
@@ -271,8 +294,8 @@ export class FloodQueues {
 
   #queue(linkId: number): LinkQueue | undefined {
     if (linkId !== this.#lastId) {
-      this.#lastId = linkId;
       this.#last = this.#queues.get(linkId);
+      this.#lastId = this.#last ? linkId : -1; // a miss is not remembered
     }
     return this.#last;
   }
@@ -297,6 +320,7 @@ export class FloodQueues {
     this.#queues.delete(linkId);
     this.#pending.delete(linkId);
     if (linkId === this.#lastId) this.#lastId = -1;
+    this.#listLinks = undefined;
   }
 
   /** Entries in the longest queue (diagnostics). */
