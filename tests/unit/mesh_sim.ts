@@ -52,6 +52,8 @@ export class Sim {
   readonly clock = new FakeClock(0);
   readonly nodes = new Map<string, NodeRecord>();
   readonly #ends = new Map<number, End>();
+  /** The same ends by link ID (sequential): no Map lookup per message sent. */
+  readonly #endById: End[] = [];
   #nextLink = 1;
   readonly #ranks = new Map<string, number>();
   #order = new Int32Array(0);
@@ -161,6 +163,7 @@ export class Sim {
     if (rank === undefined) this.#ranks.set(node, rank = this.#ranks.size);
     const e: End = { node, rank, linkId: this.#nextLink++, open: true, mute: false, recGen: -1 };
     this.#ends.set(e.linkId, e);
+    this.#endById[e.linkId] = e;
     return e;
   }
 
@@ -218,7 +221,7 @@ export class Sim {
   /** A router's send callback: the message is in flight to the far end. */
   #send(id: string, linkId: number, bytes: Uint8Array): void {
     if (bytes.length === 0) throw new Error(`${id} sent an empty message`);
-    const e = this.#ends.get(linkId);
+    const e = this.#endById[linkId];
     if (!e || !e.open || e.mute || !e.peer) return;
     if (e.peer.captured) {
       e.peer.captured.push(bytes);
