@@ -32,13 +32,17 @@ export const BACKLOG_LOW_WATER = 256 * 1024;
 export type FloodKey = string | number;
 
 /**
- * Keyed, coalescing FIFO of flood messages for one link: the messages in arrays in arrival
- * order (a released or dropped one leaves a hole until the FIFO empties), and the position of
- * each key's message by index (a typed array) or, for string keys, in a Map.
+ * Keyed, coalescing FIFO of flood messages for one link: the messages in arrival order (a
+ * released or dropped one leaves a hole until the FIFO empties), and the position of each
+ * key's message by index (a typed array) or, for string keys, in a Map.
  */
 export class LinkQueue {
-  #keys: FloodKey[] = [];
-  #msgs: (Uint8Array | undefined)[] = [];
+  /**
+   * Position `p` holds its key at `2p` and its message at `2p + 1` (undefined: a hole): one
+   * array, so a lookup reads one line of it, not one of a key array and one of a message array
+   * (every copy of a flood a peer sends us is looked up here).
+   */
+  #fifo: (FloodKey | Uint8Array | undefined)[] = [];
   #head = 0;
   #tail = 0;
   /** Position + 1 of the queued message of each index key (0: none). */
@@ -50,6 +54,8 @@ export class LinkQueue {
   #windowBytes = 0;
   /** The router's `now` since when the queue is waiting on a full link, if it is. */
   blockedSince?: number;
+  /** In its {@link FloodQueues}' pending set (kept there: no set insertion per message). */
+  pending = false;
 
   /** Messages queued. */
   get size(): number {
@@ -71,7 +77,9 @@ export class LinkQueue {
     const p = typeof key === "number"
       ? (key < this.#byIndex.length ? this.#byIndex[key] - 1 : -1)
       : (this.#byName.get(key) ?? -1);
-    return p >= this.#head && this.#keys[p] === key && this.#msgs[p] !== undefined ? p : -1;
+    return p >= this.#head && this.#fifo[2 * p] === key && this.#fifo[2 * p + 1] !== undefined
+      ? p
+      : -1;
   }
 
   #setPos(key: FloodKey, p: number): void {
@@ -81,7 +89,11 @@ export class LinkQueue {
       return;
     }
     if (key >= this.#byIndex.length) {
-      const grown = new Int32Array(Math.max(64, key + (key >> 1) + 1));
+      // doubled from 256 (3 allocations per queue for a 1,000-node mesh, not 8 by 1.5×: fresh
+      // typed-array memory costs ~0.7 µs per KiB here, and every link of every node grows one)
+      let n = Math.max(256, 2 * this.#byIndex.length);
+      while (n <= key) n *= 2;
+      const grown = new Int32Array(n);
       grown.set(this.#byIndex);
       this.#byIndex = grown;
     }
@@ -92,14 +104,14 @@ export class LinkQueue {
   put(key: FloodKey, bytes: Uint8Array): void {
     const p = this.#find(key);
     if (p >= 0) {
-      this.#bytes += bytes.length - this.#msgs[p]!.length;
-      this.#msgs[p] = bytes;
+      this.#bytes += bytes.length - (this.#fifo[2 * p + 1] as Uint8Array).length;
+      this.#fifo[2 * p + 1] = bytes;
       return;
     }
     if (this.#tail > 2 * this.#count + 64) this.#compact();
     const t = this.#tail++;
-    this.#keys[t] = key;
-    this.#msgs[t] = bytes;
+    this.#fifo[2 * t] = key;
+    this.#fifo[2 * t + 1] = bytes;
     this.#setPos(key, t);
     this.#count++;
     this.#bytes += bytes.length;
@@ -114,7 +126,7 @@ export class LinkQueue {
   dropCopy(key: FloodKey, bytes: Uint8Array, head: number): void {
     const p = this.#find(key);
     if (p < 0 || head < 0) return;
-    const b = this.#msgs[p]!;
+    const b = this.#fifo[2 * p + 1] as Uint8Array;
     if (b.length <= head || bytes.length <= head) return;
     for (let i = head; i >= 0; i--) if (b[i] !== bytes[i]) return;
     this.#take(p);
@@ -122,9 +134,9 @@ export class LinkQueue {
 
   /** Remove the message at `p` (present) and return it. */
   #take(p: number): Uint8Array {
-    const b = this.#msgs[p]!;
-    this.#msgs[p] = undefined;
-    this.#setPos(this.#keys[p], -1);
+    const b = this.#fifo[2 * p + 1] as Uint8Array;
+    this.#fifo[2 * p + 1] = undefined;
+    this.#setPos(this.#fifo[2 * p] as FloodKey, -1);
     this.#count--;
     this.#bytes -= b.length;
     if (this.#count === 0) this.#head = this.#tail = 0; // empty: the arrays are reused
@@ -133,8 +145,7 @@ export class LinkQueue {
 
   /** Drop everything. */
   clear(): void {
-    this.#keys = [];
-    this.#msgs = [];
+    this.#fifo = [];
     this.#head =
       this.#tail =
       this.#count =
@@ -150,15 +161,16 @@ export class LinkQueue {
    */
   #compact(): void {
     let q = 0;
+    const f = this.#fifo;
     for (let p = this.#head; p < this.#tail; p++) {
-      const b = this.#msgs[p];
+      const b = f[2 * p + 1];
       if (b === undefined) continue;
-      const key = this.#keys[p];
-      this.#keys[q] = key;
-      this.#msgs[q] = b;
+      const key = f[2 * p] as FloodKey;
+      f[2 * q] = key;
+      f[2 * q + 1] = b;
       this.#setPos(key, q++);
     }
-    for (let p = q; p < this.#tail; p++) this.#msgs[p] = undefined;
+    for (let p = q; p < this.#tail; p++) f[2 * p + 1] = undefined;
     this.#head = 0;
     this.#tail = q;
   }
@@ -190,7 +202,7 @@ export class LinkQueue {
     while (this.#count > 0) {
       if (this.#windowBytes >= SLICE_BYTES) return this.#windowAt + PACE_MS;
       const p = this.#head++;
-      if (this.#msgs[p] === undefined) continue;
+      if (this.#fifo[2 * p + 1] === undefined) continue;
       const b = this.#take(p);
       this.#windowBytes += b.length;
       send(linkId, b);
@@ -220,6 +232,15 @@ export class FloodQueues {
   readonly #pending = new Set<number>();
   /** When `release` must run again, if anything waits. */
   paceAt?: number;
+  /**
+   * The queue looked up last and its link: copies of a flood arrive in runs from one link
+   * (a Map lookup per put and per copy otherwise).
+   */
+  #lastId = -1;
+  #last: LinkQueue | undefined;
+  /** The queues of a links list handed to {@link putAt} (the same array until it changes). */
+  #listLinks?: readonly number[];
+  readonly #listQueues: (LinkQueue | undefined)[] = [];
 
   /** The host's send, bound once (no closure per release). */
   readonly #send: (linkId: number, bytes: Uint8Array) => void;
@@ -231,10 +252,36 @@ export class FloodQueues {
 
   /** Queue `bytes` under `key` for `linkId`; a link over `maxLinkQueueBytes` is closed. */
   put(linkId: number, key: FloodKey, bytes: Uint8Array): void {
-    let q = this.#queues.get(linkId);
+    let q = this.#queue(linkId);
     if (!q) this.#queues.set(linkId, q = new LinkQueue());
+    this.#putInto(q, linkId, key, bytes);
+  }
+
+  /**
+   * {@link put} for `links[i]`, `links` being a list handed in again and again (the router's
+   * connection list: the same array until the connections change): its queues are remembered
+   * by position, no Map lookup per link and message.
+   */
+  putAt(links: readonly number[], i: number, key: FloodKey, bytes: Uint8Array): void {
+    if (links !== this.#listLinks) {
+      this.#listLinks = links;
+      this.#listQueues.length = 0;
+    }
+    let q = this.#listQueues[i];
+    if (q === undefined) {
+      q = this.#queues.get(links[i]);
+      if (!q) this.#queues.set(links[i], q = new LinkQueue());
+      this.#listQueues[i] = q;
+    }
+    this.#putInto(q, links[i], key, bytes);
+  }
+
+  #putInto(q: LinkQueue, linkId: number, key: FloodKey, bytes: Uint8Array): void {
     q.put(key, bytes);
-    this.#pending.add(linkId);
+    if (!q.pending) {
+      q.pending = true;
+      this.#pending.add(linkId);
+    }
     if (q.bytes > this.#host.limits.maxLinkQueueBytes) {
       const peer = this.#host.peerOf(linkId);
       this.#host.limitLog.hit(
@@ -245,14 +292,22 @@ export class FloodQueues {
     }
   }
 
+  #queue(linkId: number): LinkQueue | undefined {
+    if (linkId !== this.#lastId) {
+      this.#last = this.#queues.get(linkId);
+      this.#lastId = this.#last ? linkId : -1; // a miss is not remembered
+    }
+    return this.#last;
+  }
+
   /** Messages queued for `linkId`. */
   queued(linkId: number): number {
-    return this.#queues.get(linkId)?.size ?? 0;
+    return this.#queue(linkId)?.size ?? 0;
   }
 
   /** {@link LinkQueue.dropCopy} on the queue of `linkId`. */
   dropCopy(linkId: number, key: FloodKey, bytes: Uint8Array, head: number): void {
-    this.#queues.get(linkId)?.dropCopy(key, bytes, head);
+    this.#queue(linkId)?.dropCopy(key, bytes, head);
   }
 
   /** True if some link has messages waiting to be released. */
@@ -264,6 +319,8 @@ export class FloodQueues {
   remove(linkId: number): void {
     this.#queues.delete(linkId);
     this.#pending.delete(linkId);
+    if (linkId === this.#lastId) this.#lastId = -1;
+    this.#listLinks = undefined;
   }
 
   /** Entries in the longest queue (diagnostics). */
@@ -283,6 +340,7 @@ export class FloodQueues {
       const again = q?.release(now, h.backlog(id), this.#send, id);
       if (q === undefined || again === undefined) {
         this.#pending.delete(id);
+        if (q) q.pending = false;
         continue;
       }
       if (q.blockedSince !== undefined && now - q.blockedSince >= h.limits.maxLinkStallMs) {

@@ -373,7 +373,10 @@ export function encodeReflood(
       out[0] = MSG_ROUTE;
       out.set(body.subarray(s, head), 1);
       out.set(me, 1 + head - s);
-      out.set(body.subarray(j), 1 + head - s + me.length);
+      // the tail (SuspectedDuplicate in Go's layout, ~25 bytes) by a loop: no view object
+      const at = 1 + head - s + me.length - j;
+      if (body.length - j >= 64) out.set(body.subarray(j), at + j);
+      else for (let k = j; k < body.length; k++) out[at + k] = body[k];
       return out;
     }
   }

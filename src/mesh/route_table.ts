@@ -24,7 +24,19 @@ export interface RouteTableHost {
 /** Coalesced shortest-path next hops of one router. */
 export class RouteTable {
   readonly #host: RouteTableHost;
-  #routes = new Map<string, string>();
+  /**
+   * The table by topology index, as of the last computation: each routed destination's name
+   * and its next hop's name (undefined: no route), and the routed indices in the order found.
+   * Compared by index with the next computation while no index was freed meanwhile (the
+   * topology's `releases`): no Map of names built and walked per computation.
+   */
+  readonly #dest: (string | undefined)[] = [];
+  readonly #via: (string | undefined)[] = [];
+  #order = new Int32Array(0);
+  #count = 0;
+  #releases = -1;
+  /** Destination → next hop, built when asked for ({@link current}). */
+  #map?: Map<string, string>;
   #dirty = false;
   #lastCalc = -Infinity;
   /** When the pending recomputation is due, if the topology changed. */
@@ -51,19 +63,57 @@ export class RouteTable {
   }
 
   #recompute(): void {
-    const h = this.#host;
+    const h = this.#host, t = h.topology;
     this.calcAt = undefined;
     this.#dirty = false;
     this.#lastCalc = h.now();
-    const old = this.#routes;
-    this.#routes = h.topology.computeNextHops();
-    for (const [d, n] of this.#routes) if (old.get(d) !== n) h.counters.routeChanges++;
-    for (const d of old.keys()) if (!this.#routes.has(d)) h.counters.routeChanges++;
-    for (const node of this.#routes.keys()) if (!old.has(node)) h.routeAdded(node);
+    // indices freed since the last computation may name other nodes now: compare by name
+    const old = t.releases === this.#releases ? undefined : this.#table();
+    const r = t.computeHops(), dest = this.#dest, via = this.#via;
+    // filled up to every index (a write far past the end would make a sparse array)
+    while (dest.length < t.indexCount) dest.push(undefined), via.push(undefined);
+    // changed and new routes count, new destinations are announced in the order found, and
+    // the old ones not found again were removed
+    let changes = 0, kept = 0;
+    for (let k = 0; k < r.count; k++) {
+      const d = r.order[k], name = t.nameAt(d), hop = t.nameAt(r.hop[d]);
+      const o = old ? old.get(name) : dest[d] === name ? via[d] : undefined;
+      if (o === undefined) {
+        changes++;
+        h.routeAdded(name);
+      } else {
+        kept++;
+        if (o !== hop) changes++;
+      }
+    }
+    h.counters.routeChanges += changes + this.#count - kept;
+    for (let k = 0; k < this.#count; k++) dest[this.#order[k]] = via[this.#order[k]] = undefined;
+    if (this.#order.length < r.count) this.#order = new Int32Array(r.order.length);
+    for (let k = 0; k < r.count; k++) {
+      const d = r.order[k];
+      this.#order[k] = d;
+      dest[d] = t.nameAt(d);
+      via[d] = t.nameAt(r.hop[d]);
+    }
+    this.#count = r.count;
+    this.#releases = t.releases;
+    this.#map = undefined;
     if (h.logger.enabled("debug")) {
-      const rt = [...this.#routes].map(([d, n]) => `${d} via ${n}`).join(", ");
+      const rt = [...this.#table()].map(([d, n]) => `${d} via ${n}`).join(", ");
       h.logger.debug(`Routing table: ${rt}`);
     }
+  }
+
+  /** The table as destination → next hop (in the order found), built once per computation. */
+  #table(): Map<string, string> {
+    if (this.#map === undefined) {
+      this.#map = new Map();
+      for (let k = 0; k < this.#count; k++) {
+        const d = this.#order[k];
+        this.#map.set(this.#dest[d]!, this.#via[d]!);
+      }
+    }
+    return this.#map;
   }
 
   /**
@@ -72,12 +122,22 @@ export class RouteTable {
    */
   nextHop(node: string): string | undefined {
     if (this.#dirty && this.#host.now() - this.#lastCalc >= SOON_MS) this.#recompute();
-    return this.#routes.get(node);
+    const t = this.#host.topology;
+    // by index while no index was freed since the computation, else by name
+    if (t.releases !== this.#releases) return this.#table().get(node);
+    const i = t.indexOf(node);
+    return i >= 0 && this.#dest[i] === node ? this.#via[i] : undefined;
   }
 
   /** The current table (recomputed first if dirty), destination to next hop. */
   current(): ReadonlyMap<string, string> {
     if (this.#dirty) this.#recompute();
-    return this.#routes;
+    return this.#table();
+  }
+
+  /** Destinations in the current table (recomputed first if dirty; no Map built). */
+  count(): number {
+    if (this.#dirty) this.#recompute();
+    return this.#count;
   }
 }

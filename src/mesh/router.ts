@@ -296,7 +296,7 @@ export class Router {
   #floodKeyed(key: FloodKey, bytes: Uint8Array, exceptPeer?: string): void {
     const { peers, links } = this.#sessions.connectionLists();
     for (let i = 0; i < peers.length; i++) {
-      if (peers[i] !== exceptPeer) this.#floods.put(links[i], key, bytes);
+      if (peers[i] !== exceptPeer) this.#floods.putAt(links, i, key, bytes);
     }
   }
 
@@ -547,7 +547,7 @@ export class Router {
 
   /** Number of destinations in the routing table (cheaper than `status()`). */
   routeCount(): number {
-    return this.#routes.current().size;
+    return this.#routes.count();
   }
 
   /** Sizes of everything a peer can grow, for tests and diagnostics (README "Limits"). */

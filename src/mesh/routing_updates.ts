@@ -38,6 +38,8 @@ const NEW_NODE_FLOOD_MIN_MS = 1000;
 /** A known node silent for this many update periods may be forgotten to make room. */
 const STALE_PERIODS = 6;
 const MAX_U64 = (1n << 64n) - 1n;
+/** {@link RoutingUpdates.#makeRoom} made room by forgetting a node (indices may be freed). */
+const FORGOT = 2;
 
 /** How a notice that does not stop us is described in the log line. */
 function verdictText(v: { credible: boolean }): string {
@@ -286,10 +288,12 @@ export class RoutingUpdates {
       h.logger.debug(`Received routing update ${u.UpdateID} from ${u.NodeID} via ${fromPeer}`);
     }
     const t = h.topology;
+    // the node's index is looked up once and handed on (a hash of its name per lookup)
     let i0 = t.indexOf(u.NodeID);
     if (!(i0 >= 0 && t.isKnownAt(i0))) {
-      if (!this.#makeRoom(u.NodeID)) return;
-      i0 = t.indexOf(u.NodeID); // #makeRoom may have freed indices
+      const room = this.#makeRoom(u.NodeID);
+      if (!room) return;
+      if (room === FORGOT) i0 = t.indexOf(u.NodeID); // indices may have been freed
     }
     const bytes = encodeReflood(u, h.nodeId, this.#alloc);
     const old = i0 >= 0 ? this.#lastUpdates.lengthOf(i0) : 0;
@@ -302,10 +306,10 @@ export class RoutingUpdates {
       h.limitLog.hit("maxEdges", `dropped the update of ${u.NodeID}`);
       return;
     }
-    const r = t.applyUpdate(u, h.now());
+    const r = t.applyUpdate(u, h.now(), i0);
     if (!r.accepted) return;
     // stored and queued by the node's topology index (a new node has one now)
-    const i = i0 >= 0 ? i0 : t.indexOf(u.NodeID);
+    const i = i0 >= 0 ? i0 : t.appliedIndex;
     this.#lastUpdates.set(i, bytes);
     if (r.restarted) h.emit({ kind: "nodeRestarted", node: u.NodeID });
     if (r.newNode) this.scheduleNewNodeFlood();
@@ -322,14 +326,14 @@ export class RoutingUpdates {
    * forgotten if it has been silent for {@link STALE_PERIODS} update periods and is not a
    * direct peer; otherwise the newcomer is refused (live nodes are never pushed out).
    */
-  #makeRoom(newNode: string): boolean {
+  #makeRoom(newNode: string): false | 1 | typeof FORGOT {
     const h = this.#host;
-    if (h.topology.knownNodes < h.limits.maxKnownNodes) return true;
+    if (h.topology.knownNodes < h.limits.maxKnownNodes) return 1;
     const oldest = h.topology.oldest();
     const staleBefore = h.now() - STALE_PERIODS * h.routeUpdateMs;
     if (oldest && oldest[1].at < staleBefore && !h.isPeer(oldest[0])) {
       this.forget(oldest[0]);
-      return true;
+      return FORGOT;
     }
     h.limitLog.hit("maxKnownNodes", `not learning node ${newNode}`);
     return false;

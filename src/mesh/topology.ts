@@ -10,9 +10,9 @@
  */
 
 import type { RoutingUpdate } from "./messages.ts";
-import { RouteHeap } from "./route_heap.ts";
-import { RowPool } from "./row_pool.ts";
+import { OWNER_FIELDS, REC, ROW_LEN, ROW_START, RowPool } from "./row_pool.ts";
 import { ByteIndex } from "./byte_index.ts";
+import { findInRow, HopTable, ROW_MAP_MIN, shortestPaths } from "./shortest_paths.ts";
 import { internAscii } from "./intern.ts";
 import { connArrays, GoUpdate, joinU64, u64Hi, u64Lo } from "./update_fast.ts";
 
@@ -74,8 +74,20 @@ function readVersion(u: RoutingUpdate): void {
 function cmp(ah: number, al: number, bh: number, bl: number): number {
   return ah !== bh ? (ah < bh ? -1 : 1) : al === bl ? 0 : al < bl ? -1 : 1;
 }
-/** Rows longer than this get a target → position map for cost lookups (hubs). */
-const ROW_MAP_MIN = 12;
+
+/**
+ * The topology's fields in each node's record of the row pool (row_pool.ts: one cache line
+ * per node instead of one per field and array). Epoch and sequence as u32 halves (read back
+ * with `>>> 0`); KNOWN 1: the node has an accepted version.
+ */
+const E_HI = OWNER_FIELDS, E_LO = E_HI + 1, S_HI = E_HI + 2, S_LO = E_HI + 3;
+/** Least-recently-accepted list links, reverse index head and length, scratch mark and slot. */
+const PREV = E_HI + 4, NEXT = E_HI + 5, IN_HEAD = E_HI + 6, IN_COUNT = E_HI + 7;
+const MARK = E_HI + 8, SLOT = E_HI + 9, KNOWN = E_HI + 10;
+/** Float64 slot of `at` (when the version was accepted) in a record: its last 8 bytes. */
+const AT_F = REC / 2 - 1;
+/** Marks are reset before the stamp would leave the int32 range. */
+const MAX_STAMP = 2 ** 30;
 
 /**
  * Topology table plus per-node versions for one local node. Applying an update costs
@@ -84,51 +96,41 @@ const ROW_MAP_MIN = 12;
  */
 export class Topology {
   /**
-   * Last accepted (epoch, sequence) and when, per node index, epoch and sequence as high and
-   * low 32-bit halves (numbers: no BigInt kept or compared; epoch high -1: no version); a node
-   * with a version keeps its index. Per-index arrays, not a Map of objects: every node holds
-   * one per known node.
+   * Per node index, in its record of the row pool (fields above): the last accepted (epoch,
+   * sequence) and when (no BigInt kept or compared; a node with a version keeps its index);
+   * nodes with a version in a list, least recently accepted first (PREV, NEXT).
    */
-  readonly #eHi: number[] = [];
-  readonly #eLo: number[] = [];
-  readonly #sHi: number[] = [];
-  readonly #sLo: number[] = [];
-  readonly #at: number[] = [];
-  /** Nodes with a version, least recently accepted first: a list threaded through indices. */
-  readonly #prev: number[] = [];
-  readonly #next: number[] = [];
   #head = -1;
   #tail = -1;
   #known = 0;
   /** Directed edges in the table. */
   edgeCount = 0;
+  /** Indices freed so far (while it stays the same, every index names the same node). */
+  releases = 0;
+  /** The results of the last route computation ({@link computeHops}). */
+  readonly hops = new HopTable();
   readonly #names: string[] = [];
   /** Name → index, by string or by the bytes of a name in a message (see byte_index.ts). */
   readonly #index = new ByteIndex(this.#names);
   readonly #free: number[] = [];
-  /** Row of each node: edge targets and their costs, in a shared pool (see row_pool.ts). */
+  /** Row of each node (edge targets and costs in a shared pool) and its record: row_pool.ts. */
   readonly #rows = new RowPool();
   /** Target → position in a long row, built on demand. */
   readonly #pos: (Map<number, number> | undefined)[] = [];
   /**
    * Inbound lists: nodes whose row holds an edge to `n` (unordered), singly linked through an
-   * edge pool of typed arrays (`#inHead[n]` = first slot or -1): a small array per node, copied
-   * on each append, was the largest allocation of a big mesh's convergence.
+   * edge pool (IN_HEAD of `n`'s record = first slot or -1; per slot `2e` the source node and
+   * `2e + 1` the next slot): a small array per node, copied on each append, was the largest
+   * allocation of a big mesh's convergence.
    */
-  readonly #inHead: number[] = [];
-  readonly #inCount: number[] = [];
-  #eFrom = new Int32Array(64);
-  #eNext = new Int32Array(64);
+  #edges = new Int32Array(128);
   /** Slots handed out so far; freed ones are chained from `#eFree`. */
   #eTop = 0;
   #eFree = -1;
-  /** Scratch marks for row replacement. */
-  readonly #mark: number[] = [];
-  readonly #scratchTo: number[] = [];
+  /** Scratch for row replacement (with the MARK and SLOT fields of the records). */
+  #scratchTo = new Int32Array(16);
   readonly #scratchListed: number[] = [];
-  readonly #scratchCost: number[] = [];
-  /** Scratch: position of a kept target in the new row. */
-  readonly #slot: number[] = [];
+  #scratchCost = new Float64Array(16);
   #stamp = 0;
   readonly #self: number;
 
@@ -144,31 +146,29 @@ export class Topology {
   }
 
   #ensure(name: string): number {
-    let i = this.#index.get(name);
-    if (i >= 0) return i;
-    i = this.#free.pop() ?? this.#names.length;
+    const i = this.#index.get(name);
+    return i >= 0 ? i : this.#add(name);
+  }
+
+  /** A new index for `name`, which the table does not hold (no lookup: one hash less). */
+  #add(name: string): number {
+    const i = this.#free.pop() ?? this.#names.length;
     this.#index.set(name, i);
     this.#names[i] = name;
-    this.#rows.init(i);
+    this.#rows.init(i); // a zeroed record, no row
+    const m = this.#rows.meta, b = i * REC;
+    m[b + IN_HEAD] = m[b + PREV] = m[b + NEXT] = -1;
     this.#pos[i] = undefined;
-    this.#inHead[i] = -1;
-    this.#inCount[i] = 0;
-    this.#mark[i] = 0;
-    this.#slot[i] = 0;
-    this.#eHi[i] = -1;
-    this.#eLo[i] = this.#sHi[i] = this.#sLo[i] = 0;
-    this.#at[i] = 0;
-    this.#prev[i] = this.#next[i] = -1;
     this.onName?.(name);
     return i;
   }
 
   /** Frees the index of a node nothing refers to any more. */
   #release(i: number): void {
-    if (
-      i === this.#self || this.#rows.len[i] >= 0 || this.#inCount[i] > 0 || this.#eHi[i] >= 0
-    ) return;
+    const m = this.#rows.meta, b = i * REC;
+    if (i === this.#self || m[b + ROW_LEN] >= 0 || m[b + IN_COUNT] > 0 || m[b + KNOWN]) return;
     if (this.#index.get(this.#names[i]) !== i) return; // freed already
+    this.releases++;
     this.#index.delete(this.#names[i]);
     this.#names[i] = "";
     this.#free.push(i);
@@ -176,18 +176,17 @@ export class Topology {
 
   /** Position of `to` in the row of `from`, or -1. */
   #find(from: number, to: number): number {
-    const p = this.#rows, n = p.len[from], s = p.start[from], t = p.to;
-    if (n < ROW_MAP_MIN) {
-      for (let k = 0; k < n; k++) if (t[s + k] === to) return k;
-      return -1;
-    }
-    let m = this.#pos[from];
-    if (m === undefined) {
-      m = new Map();
-      for (let k = 0; k < n; k++) m.set(t[s + k], k);
-      this.#pos[from] = m;
-    }
-    return m.get(to) ?? -1;
+    return findInRow(this.#rows, this.#pos, from, to);
+  }
+
+  /** Indices handed out so far (per-index arrays of callers are this long). */
+  get indexCount(): number {
+    return this.#names.length;
+  }
+
+  /** The name of the node at index `i` ("" or undefined: free). */
+  nameAt(i: number): string {
+    return this.#names[i];
   }
 
   /** The index of `node` (what the flood queues key its routing update by), or -1. */
@@ -202,31 +201,31 @@ export class Topology {
 
   /** True if the node at index `i` has an accepted update. */
   isKnownAt(i: number): boolean {
-    return this.#eHi[i] >= 0;
+    return this.#rows.meta[i * REC + KNOWN] === 1;
   }
 
   /** Edges in the row of the node at index `i`. */
   rowSizeAt(i: number): number {
-    return Math.max(0, this.#rows.len[i]);
+    return Math.max(0, this.#rows.lenOf(i));
   }
 
   /** Edges in `node`'s row. */
   rowSize(node: string): number {
     const i = this.#index.get(node);
-    return i < 0 ? 0 : Math.max(0, this.#rows.len[i]);
+    return i < 0 ? 0 : Math.max(0, this.#rows.lenOf(i));
   }
 
   #setEdge(from: number, to: number, cost: number): void {
     const k = this.#find(from, to), p = this.#rows;
     if (k >= 0) {
-      p.cost[p.start[from] + k] = cost;
+      p.cost[p.startOf(from) + k] = cost;
       return;
     }
-    const n = Math.max(0, p.len[from]);
+    const n = Math.max(0, p.lenOf(from));
     const s = p.reserve(from, n + 1, false);
     p.to[s + n] = to;
     p.cost[s + n] = cost;
-    p.len[from] = n + 1;
+    p.setLen(from, n + 1);
     this.#pos[from]?.set(to, n);
     this.#inAdd(to, from);
     this.edgeCount++;
@@ -236,10 +235,10 @@ export class Topology {
     const k = this.#find(from, to);
     if (k < 0) return;
     // keeps the order of the rest (tie-breaking of routes)
-    const p = this.#rows, s = p.start[from], n = p.len[from];
+    const p = this.#rows, s = p.startOf(from), n = p.lenOf(from);
     p.to.copyWithin(s + k, s + k + 1, s + n);
     p.cost.copyWithin(s + k, s + k + 1, s + n);
-    p.len[from] = n - 1;
+    p.setLen(from, n - 1);
     this.#pos[from] = undefined;
     this.#dropInbound(to, from);
   }
@@ -267,17 +266,18 @@ export class Topology {
   /** True if an update of `node` was accepted (it has a version). */
   isKnown(node: string): boolean {
     const i = this.#index.get(node);
-    return i >= 0 && this.#eHi[i] >= 0;
+    return i >= 0 && this.isKnownAt(i);
   }
 
   /** The version last accepted from `node`, if any (a copy). */
   version(node: string): NodeVersion | undefined {
     const i = this.#index.get(node);
-    if (i < 0 || this.#eHi[i] < 0) return undefined;
+    if (i < 0 || !this.isKnownAt(i)) return undefined;
+    const m = this.#rows.meta, b = i * REC;
     return {
-      epoch: joinU64(this.#eHi[i], this.#eLo[i]),
-      sequence: joinU64(this.#sHi[i], this.#sLo[i]),
-      at: this.#at[i],
+      epoch: joinU64(m[b + E_HI] >>> 0, m[b + E_LO] >>> 0),
+      sequence: joinU64(m[b + S_HI] >>> 0, m[b + S_LO] >>> 0),
+      at: this.#rows.metaF[(b >> 1) + AT_F],
     };
   }
 
@@ -289,18 +289,19 @@ export class Topology {
   }
 
   #unlink(i: number): void {
-    const p = this.#prev[i], n = this.#next[i];
-    if (p >= 0) this.#next[p] = n;
+    const m = this.#rows.meta, b = i * REC, p = m[b + PREV], n = m[b + NEXT];
+    if (p >= 0) m[p * REC + NEXT] = n;
     else this.#head = n;
-    if (n >= 0) this.#prev[n] = p;
+    if (n >= 0) m[n * REC + PREV] = p;
     else this.#tail = p;
-    this.#prev[i] = this.#next[i] = -1;
+    m[b + PREV] = m[b + NEXT] = -1;
   }
 
   #linkLast(i: number): void {
-    this.#prev[i] = this.#tail;
-    this.#next[i] = -1;
-    if (this.#tail >= 0) this.#next[this.#tail] = i;
+    const m = this.#rows.meta, b = i * REC;
+    m[b + PREV] = this.#tail;
+    m[b + NEXT] = -1;
+    if (this.#tail >= 0) m[this.#tail * REC + NEXT] = i;
     else this.#head = i;
     this.#tail = i;
   }
@@ -309,40 +310,52 @@ export class Topology {
   forget(node: string): void {
     const i = this.#index.get(node);
     if (i < 0) return;
-    if (this.#eHi[i] >= 0) {
-      this.#eHi[i] = -1;
+    if (this.isKnownAt(i)) {
+      this.#rows.meta[i * REC + KNOWN] = 0;
       this.#unlink(i);
       this.#known--;
     }
-    const p = this.#rows, s = p.start[i];
-    const row = Array.from(p.to.subarray(s, s + Math.max(0, p.len[i])));
+    const p = this.#rows, s = p.startOf(i);
+    const row = Array.from(p.to.subarray(s, s + Math.max(0, p.lenOf(i))));
     p.free(i);
-    if (i === this.#self) p.len[i] = 0;
+    if (i === this.#self) p.setLen(i, 0);
     this.#pos[i] = undefined;
     for (const to of row) this.#dropInbound(to, i);
     this.#release(i);
   }
 
+  /** The index of the node of the update {@link applyUpdate} accepted last. */
+  appliedIndex = -1;
+
   /**
    * Apply a normal (non-duplicate-notice) update from another node: version check, then row
-   * replacement and removal of edges into `NodeID` from nodes it no longer lists.
+   * replacement and removal of edges into `NodeID` from nodes it no longer lists. `at`: the
+   * index of `NodeID` (exactly what {@link indexOf} gives now) if the caller looked it up: each
+   * lookup hashes the name (4 per accepted update were 3.5% of a 1,000-node convergence).
    */
-  applyUpdate(u: RoutingUpdate, now = 0): ApplyResult {
-    const i = this.#index.get(u.NodeID);
+  applyUpdate(u: RoutingUpdate, now = 0, at = -2): ApplyResult {
+    const i = at === -2 ? this.#index.get(u.NodeID) : at;
     readVersion(u);
-    const known = i >= 0 && this.#eHi[i] >= 0;
-    const byEpoch = known ? cmp(vEh, vEl, this.#eHi[i], this.#eLo[i]) : 1;
+    let m = this.#rows.meta, b = i * REC;
+    const known = i >= 0 && m[b + KNOWN] === 1;
+    const byEpoch = known ? cmp(vEh, vEl, m[b + E_HI] >>> 0, m[b + E_LO] >>> 0) : 1;
     if (byEpoch < 0) return REJECTED;
-    if (byEpoch === 0 && cmp(vSh, vSl, this.#sHi[i], this.#sLo[i]) <= 0) return REJECTED;
+    if (byEpoch === 0 && cmp(vSh, vSl, m[b + S_HI] >>> 0, m[b + S_LO] >>> 0) <= 0) {
+      return REJECTED;
+    }
     const restarted = known && byEpoch > 0;
-    const j = i >= 0 ? i : this.#ensure(u.NodeID);
+    const j = i >= 0 ? i : this.#add(u.NodeID);
+    this.appliedIndex = j;
     if (known) this.#unlink(j);
     else this.#known++;
-    this.#eHi[j] = vEh;
-    this.#eLo[j] = vEl;
-    this.#sHi[j] = vSh;
-    this.#sLo[j] = vSl;
-    this.#at[j] = now;
+    m = this.#rows.meta; // #ensure may have grown it
+    b = j * REC;
+    m[b + KNOWN] = 1;
+    m[b + E_HI] = vEh;
+    m[b + E_LO] = vEl;
+    m[b + S_HI] = vSh;
+    m[b + S_LO] = vSl;
+    this.#rows.metaF[(b >> 1) + AT_F] = now;
     this.#linkLast(j);
     const costs = this.#resolve(u);
     const changed = !this.#sameRow(j, costs);
@@ -381,40 +394,54 @@ export class Topology {
    * reflect.DeepEqual: a nil map differs from an empty one.
    */
   #sameRow(i: number, costs: number[] | null): boolean {
-    const p = this.#rows, n = p.len[i], listed = this.#scratchListed;
+    const p = this.#rows, n = p.lenOf(i), listed = this.#scratchListed;
     if (costs === null || n < 0) return costs === null && n < 0;
     if (listed.length !== n) return false;
     for (let k = 0; k < listed.length; k++) {
       const pos = this.#find(i, listed[k]);
-      if (pos < 0 || p.cost[p.start[i] + pos] !== costs[k]) return false;
+      if (pos < 0 || p.cost[p.startOf(i) + pos] !== costs[k]) return false;
     }
     return true;
+  }
+
+  /** A fresh mark stamp (marks are cleared before the stamp would leave the int32 range). */
+  #nextStamp(): number {
+    if (this.#stamp >= MAX_STAMP) {
+      const m = this.#rows.meta;
+      for (let b = MARK; b < m.length; b += REC) m[b] = 0;
+      this.#stamp = 0;
+    }
+    return ++this.#stamp;
   }
 
   /** New row for `i` (the resolved list): kept edges stay in place, new ones follow in order. */
   #replaceRow(i: number, costsIn: number[] | null): void {
     const costs = costsIn ?? [];
-    const stamp = ++this.#stamp, mark = this.#mark;
+    const stamp = this.#nextStamp(), m = this.#rows.meta;
     const listed = this.#scratchListed;
-    for (let k = 0; k < listed.length; k++) mark[listed[k]] = stamp;
-    const p = this.#rows, os = p.start[i], on = Math.max(0, p.len[i]);
+    for (let k = 0; k < listed.length; k++) m[listed[k] * REC + MARK] = stamp;
+    const p = this.#rows, ib = i * REC, os = m[ib + ROW_START], on = Math.max(0, m[ib + ROW_LEN]);
     // built in scratch arrays, then copied into the row's block (exact size if it moves)
+    // typed, grown when short: setting a JS array's length per row was 1.9% of a flood
+    if (this.#scratchTo.length < listed.length) {
+      this.#scratchTo = new Int32Array(2 * listed.length);
+      this.#scratchCost = new Float64Array(2 * listed.length);
+    }
     const to = this.#scratchTo, cost = this.#scratchCost;
-    to.length = cost.length = listed.length;
     let j = 0;
     for (let k = 0; k < on; k++) {
-      const t = p.to[os + k];
-      if (mark[t] === stamp) {
-        mark[t] = -stamp; // kept: its cost is set below
-        this.#slot[t] = j;
+      const t = p.to[os + k], tb = t * REC;
+      if (m[tb + MARK] === stamp) {
+        m[tb + MARK] = -stamp; // kept: its cost is set below
+        m[tb + SLOT] = j;
         to[j] = t;
         cost[j++] = p.cost[os + k];
       } else this.#dropInbound(t, i);
     }
     for (let k = 0; k < listed.length; k++) {
       const t = listed[k];
-      if (mark[t] === -stamp) {
-        cost[this.#slot[t]] = costs[k];
+      if (m[t * REC + MARK] === -stamp) {
+        cost[m[t * REC + SLOT]] = costs[k];
         continue;
       }
       to[j] = t;
@@ -423,55 +450,54 @@ export class Topology {
       this.edgeCount++;
     }
     // a node that lists nobody still has a (possibly empty) row
-    const s = p.reserve(i, j, true);
+    const s = p.reserve(i, j, true), pt = p.to, pc = p.cost;
     for (let k = 0; k < j; k++) {
-      p.to[s + k] = to[k];
-      p.cost[s + k] = cost[k];
+      pt[s + k] = to[k];
+      pc[s + k] = cost[k];
     }
-    p.len[i] = j;
-    this.#pos[i] = undefined;
-    if (this.#inCount[i] === 0) return;
-    ++this.#stamp;
-    for (const t of listed) mark[t] = this.#stamp;
+    m[ib + ROW_LEN] = j;
+    if (on >= ROW_MAP_MIN) this.#pos[i] = undefined; // only long rows have one
+    if (m[ib + IN_COUNT] === 0) return;
+    const again = this.#nextStamp();
+    for (let k = 0; k < listed.length; k++) m[listed[k] * REC + MARK] = again;
     // the next slot is read first: a deletion frees only the slot being visited
-    for (let e = this.#inHead[i]; e >= 0;) {
-      const from = this.#eFrom[e];
-      e = this.#eNext[e];
-      if (from !== this.#self && mark[from] !== this.#stamp) this.#deleteEdge(from, i);
+    for (let e = m[ib + IN_HEAD]; e >= 0;) {
+      const from = this.#edges[2 * e];
+      e = this.#edges[2 * e + 1];
+      if (from !== this.#self && m[from * REC + MARK] !== again) this.#deleteEdge(from, i);
     }
   }
 
   /** Note that `from`'s row holds an edge to `to`. */
   #inAdd(to: number, from: number): void {
     let e = this.#eFree;
-    if (e >= 0) this.#eFree = this.#eNext[e];
+    if (e >= 0) this.#eFree = this.#edges[2 * e + 1];
     else {
       e = this.#eTop++;
-      if (e === this.#eFrom.length) {
-        const f = new Int32Array(e * 2), n = new Int32Array(e * 2);
-        f.set(this.#eFrom);
-        n.set(this.#eNext);
-        this.#eFrom = f;
-        this.#eNext = n;
+      if (2 * e === this.#edges.length) {
+        const g = new Int32Array(4 * e);
+        g.set(this.#edges);
+        this.#edges = g;
       }
     }
-    this.#eFrom[e] = from;
-    this.#eNext[e] = this.#inHead[to];
-    this.#inHead[to] = e;
-    this.#inCount[to]++;
+    const m = this.#rows.meta, tb = to * REC;
+    this.#edges[2 * e] = from;
+    this.#edges[2 * e + 1] = m[tb + IN_HEAD];
+    m[tb + IN_HEAD] = e;
+    m[tb + IN_COUNT]++;
   }
 
   /** The edge `from` → `to` left `from`'s row (already rewritten by the caller). */
   #dropInbound(to: number, from: number): void {
     this.edgeCount--;
-    const ef = this.#eFrom, en = this.#eNext;
-    for (let prev = -1, e = this.#inHead[to]; e >= 0; prev = e, e = en[e]) {
-      if (ef[e] !== from) continue;
-      if (prev < 0) this.#inHead[to] = en[e];
-      else en[prev] = en[e];
-      en[e] = this.#eFree;
+    const ed = this.#edges, m = this.#rows.meta, tb = to * REC;
+    for (let prev = -1, e = m[tb + IN_HEAD]; e >= 0; prev = e, e = ed[2 * e + 1]) {
+      if (ed[2 * e] !== from) continue;
+      if (prev < 0) m[tb + IN_HEAD] = ed[2 * e + 1];
+      else ed[2 * prev + 1] = ed[2 * e + 1];
+      ed[2 * e + 1] = this.#eFree;
       this.#eFree = e;
-      this.#inCount[to]--;
+      m[tb + IN_COUNT]--;
       break;
     }
     this.#release(to);
@@ -485,81 +511,45 @@ export class Topology {
    */
   applyDuplicateNotice(u: RoutingUpdate): void {
     const i = this.#index.get(u.NodeID);
-    if (i < 0 || this.#eHi[i] < 0) return;
+    if (i < 0 || !this.isKnownAt(i)) return;
     const dh = u64Hi(u.SuspectedDuplicate), dl = u64Lo(u.SuspectedDuplicate);
     readVersion(u);
-    if (
-      cmp(dh, dl, this.#eHi[i], this.#eLo[i]) === 0 && cmp(vEh, vEl, dh, dl) < 0
-    ) {
-      this.#eHi[i] = vEh;
-      this.#eLo[i] = vEl;
-      this.#sHi[i] = vSh;
-      this.#sLo[i] = vSl;
+    const m = this.#rows.meta, b = i * REC;
+    if (cmp(dh, dl, m[b + E_HI] >>> 0, m[b + E_LO] >>> 0) === 0 && cmp(vEh, vEl, dh, dl) < 0) {
+      m[b + E_HI] = vEh;
+      m[b + E_LO] = vEl;
+      m[b + S_HI] = vSh;
+      m[b + S_LO] = vSl;
     }
   }
 
   /**
-   * Shortest paths from self (Dijkstra). Only nodes that are keys of the table are routable;
-   * an edge is used only when both ends announce it (a→b and b→a), at the larger of the two
-   * costs, so one node cannot attract traffic by claiming a cheap edge to another; edges with
-   * a non-finite or non-positive cost are ignored. Ties go to the first relaxation found.
+   * Shortest paths from self by index, into {@link hops} (see shortest_paths.ts for the rules:
+   * only edges both ends announce, at the larger cost; ties to the first relaxation found).
    */
+  computeHops(): HopTable {
+    shortestPaths(this.#rows, this.#pos, this.#names.length, this.#self, this.hops);
+    return this.hops;
+  }
+
+  /** {@link computeHops} as destination → next-hop peer and → path cost, by name. */
   computeRoutes(): Routes {
     const nextHop = new Map<string, string>();
     const pathCost = new Map<string, number>();
-    this.#dijkstra((dest, hop, cost) => {
-      nextHop.set(dest, hop);
-      pathCost.set(dest, cost);
-    });
-    return { nextHop, pathCost };
-  }
-
-  /** Destination → next-hop peer (what the route table needs; no path costs). */
-  computeNextHops(): Map<string, string> {
-    const nextHop = new Map<string, string>();
-    this.#dijkstra((dest, hop) => nextHop.set(dest, hop));
-    return nextHop;
-  }
-
-  #dijkstra(found: (dest: string, hop: string, cost: number) => void): void {
-    const n = this.#names.length, names = this.#names, p = this.#rows;
-    const rs = p.start, rl = p.len, to = p.to, costs = p.cost;
-    const dist = new Float64Array(n).fill(Infinity);
-    const first = new Int32Array(n);
-    const done = new Uint8Array(n);
-    const heap = new RouteHeap();
-    const self = this.#self;
-    dist[self] = 0;
-    heap.push(0, self);
-    while (heap.size > 0) {
-      const d = heap.topCost, node = heap.pop();
-      if (done[node]) continue;
-      done[node] = 1;
-      if (node !== self) found(names[node], names[first[node]], d);
-      const s = rs[node], len = rl[node];
-      for (let k = 0; k < len; k++) {
-        const nb = to[s + k];
-        if (done[nb] || rl[nb] < 0) continue;
-        const b = this.#find(nb, node);
-        if (b < 0) continue;
-        const fwd = costs[s + k], back = costs[rs[nb] + b];
-        const c = fwd > back ? fwd : back;
-        if (!(c > 0) || !Number.isFinite(c) || !(fwd > 0)) continue;
-        const nd = d + c;
-        if (nd < dist[nb]) {
-          dist[nb] = nd;
-          first[nb] = node === self ? nb : first[node];
-          heap.push(nd, nb);
-        }
-      }
+    const h = this.computeHops(), names = this.#names;
+    for (let k = 0; k < h.count; k++) {
+      const d = h.order[k];
+      nextHop.set(names[d], names[h.hop[d]]);
+      pathCost.set(names[d], h.dist[d]);
     }
+    return { nextHop, pathCost };
   }
 
   /** A plain-object copy of the cost table (status output). */
   snapshot(): Record<string, Record<string, number>> {
     const out: Record<string, Record<string, number>> = {};
     for (let i = 0; i < this.#names.length; i++) {
-      const p = this.#rows, s = p.start[i], n = p.len[i];
+      const p = this.#rows, s = p.startOf(i), n = p.lenOf(i);
       if (n < 0) continue;
       const r: Record<string, number> = {};
       for (let k = 0; k < n; k++) r[this.#names[p.to[s + k]]] = p.cost[s + k];

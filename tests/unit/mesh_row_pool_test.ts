@@ -3,9 +3,9 @@ import { RowPool } from "../../src/mesh/row_pool.ts";
 
 /** Row `i` as [target, cost] pairs. */
 const row = (p: RowPool, i: number) =>
-  p.len[i] < 0 ? undefined : Array.from(
-    { length: p.len[i] },
-    (_, k) => [p.to[p.start[i] + k], p.cost[p.start[i] + k]],
+  p.lenOf(i) < 0 ? undefined : Array.from(
+    { length: p.lenOf(i) },
+    (_, k) => [p.to[p.startOf(i) + k], p.cost[p.startOf(i) + k]],
   );
 
 Deno.test("row pool: rows keep their edges as they grow, move and are compacted; slots stay bounded", () => {
@@ -29,16 +29,16 @@ Deno.test("row pool: rows keep their edges as they grow, move and are compacted;
         p.to[at + k] = t;
         p.cost[at + k] = c;
       });
-      p.len[i] = n;
+      p.setLen(i, n);
       model.set(i, edges);
     } else {
       // one edge appended (doubling block)
-      const n = Math.max(0, p.len[i]);
+      const n = Math.max(0, p.lenOf(i));
       const e: [number, number] = [rnd(1000), rnd(50) + 1];
       const at = p.reserve(i, n + 1, false);
       p.to[at + n] = e[0];
       p.cost[at + n] = e[1];
-      p.len[i] = n + 1;
+      p.setLen(i, n + 1);
       model.set(i, [...(model.get(i) ?? []), e]);
     }
     if (step % 997 === 0) {
@@ -47,6 +47,6 @@ Deno.test("row pool: rows keep their edges as they grow, move and are compacted;
   }
   for (let j = 0; j < 300; j++) assertEquals(row(p, j), model.get(j), `row ${j}`);
   let cap = 0;
-  for (let j = 0; j < 300; j++) cap += p.cap[j];
+  for (let j = 0; j < 300; j++) cap += p.capOf(j);
   assert(p.slots <= 4 * cap + 512, `${p.slots} slots for ${cap} held`);
 });
