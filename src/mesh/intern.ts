@@ -15,7 +15,13 @@
  * character.
  * @module
  */
-import { finishHash, HASH_SEED, hashAscii, hashName } from "../util/seeded_hash.ts";
+import {
+  finishHash,
+  HASH_SEED,
+  hashAscii,
+  hashName,
+  rememberNameHash,
+} from "../util/seeded_hash.ts";
 import { NAME_BYTES, placeName, recentRef, rememberRef } from "./name_bytes.ts";
 
 /** Most names held (the table is emptied when full). */
@@ -110,7 +116,8 @@ export function internText(t: string, start: number, end: number): string {
 export function internAscii(b: Uint8Array, start: number, end: number, h?: number): string {
   const len = end - start;
   if (len > MAX_INTERN_LENGTH || len === 0) return asciiString(b, start, end);
-  const hs = (h ?? hashAscii(b, start, end)) >> 1;
+  const full = h ?? hashAscii(b, start, end), hs = full >> 1;
+  let s: string | undefined;
   probe: for (let p = 0, i = hs & mask; p < MAX_PROBES; p++, i = (i + 1) & mask) {
     const v = table[3 * i + 1];
     if (v === 0) break;
@@ -122,14 +129,18 @@ export function internAscii(b: Uint8Array, start: number, end: number, h?: numbe
         if (NAME_BYTES[o + k] !== b[start + k]) continue probe;
       }
       rememberRef(v as string, ref); // a table that holds it next needs no lookup
-      return v as string;
+      s = v as string;
+      break;
     }
-    const s = v as string;
-    if (s.length !== len) continue;
-    for (let k = 0; k < len; k++) if (s.charCodeAt(k) !== b[start + k]) continue probe;
-    return s;
+    const t = v as string;
+    if (t.length !== len) continue;
+    for (let k = 0; k < len; k++) if (t.charCodeAt(k) !== b[start + k]) continue probe;
+    s = t;
+    break;
   }
-  return insert(asciiString(b, start, end), hs);
+  s ??= insert(asciiString(b, start, end), hs);
+  rememberNameHash(s, full); // the table that holds it next hashes it by string: no second pass
+  return s;
 }
 
 /**

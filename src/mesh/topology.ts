@@ -378,8 +378,9 @@ export class Topology {
       if (r === null) return null;
       const g = u as GoUpdate, b = g.body, st = r.starts, en = r.ends;
       for (let k = 0; k < st.length; k++) {
+        // a name not found by its bytes is not held (no second lookup by string)
         const h = g.keyHash(k), t = this.#index.getHashed(b, st[k], en[k], h);
-        listed.push(t >= 0 ? t : this.#ensure(internAscii(b, st[k], en[k], h)));
+        listed.push(t >= 0 ? t : this.#add(internAscii(b, st[k], en[k], h)));
       }
       return r.costs;
     }
