@@ -226,10 +226,38 @@ function connectionRanges(t: Uint8Array): ConnRanges | undefined {
       if (n > 1 && hasRepeat(t, n, starts, ends, hashes)) return undefined;
       // the hashes stay in scratch (read by keyHash before the next decode; one array less
       // per update), the rest is kept as exact-size copies
-      const r = { starts: starts.slice(0, n), ends: ends.slice(0, n), costs: costs.slice(0, n) };
+      const r = { starts: prefix(starts, n), ends: prefix(ends, n), costs: prefix(costs, n) };
       return hashedRanges = r;
     }
     if (c !== 0x2c) return undefined;
+  }
+}
+
+/**
+ * `a[0, n)` as a new exact-size array: an array literal for the usual sizes (allocated inline
+ * by the JIT), a slice beyond. Three slice calls per decoded update were 2.2% of the
+ * 1,000-node convergence (builtin call overhead, ~70 ns each).
+ */
+function prefix(a: number[], n: number): number[] {
+  switch (n) {
+    case 1:
+      return [a[0]];
+    case 2:
+      return [a[0], a[1]];
+    case 3:
+      return [a[0], a[1], a[2]];
+    case 4:
+      return [a[0], a[1], a[2], a[3]];
+    case 5:
+      return [a[0], a[1], a[2], a[3], a[4]];
+    case 6:
+      return [a[0], a[1], a[2], a[3], a[4], a[5]];
+    case 7:
+      return [a[0], a[1], a[2], a[3], a[4], a[5], a[6]];
+    case 8:
+      return [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]];
+    default:
+      return a.slice(0, n);
   }
 }
 
