@@ -9,7 +9,7 @@
 
 import type { RoutingUpdate } from "./messages.ts";
 import { internAscii } from "./intern.ts";
-import { seenKeyOfBytes } from "./seen_set.ts";
+import { peekedKey, seenKeyOfBytes } from "./seen_set.ts";
 import { finishHash, HASH_SEED, hashAscii, rememberNameHash } from "../util/seeded_hash.ts";
 
 const ZERO = 0n;
@@ -420,6 +420,8 @@ export class GoUpdate implements RoutingUpdate {
    * field beyond 2^30 is a heap number per update; the ≤ 8 bytes are in the cache).
    */
   get seenKey(): string | number {
+    const k = peekedKey(this.body, this.idStart); // the router peeked at this message first
+    if (k >= 0) return k;
     return seenKeyOfBytes(this.body, this.idStart, this.idEnd) ?? this.UpdateID;
   }
 

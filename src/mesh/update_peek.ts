@@ -7,7 +7,7 @@
  */
 
 import { MSG_ROUTE } from "./messages.ts";
-import { SEEN_DIGIT, seenKeyOfBytes } from "./seen_set.ts";
+import { notePeekedKey, SEEN_DIGIT, seenKeyOfBytes } from "./seen_set.ts";
 import { internAscii } from "./intern.ts";
 
 const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
@@ -89,6 +89,7 @@ function updateIdEnd(bytes: Uint8Array, s: number): number {
     }
     if (bytes[i] !== 0x22 || i === s || bytes[i + 1] !== 0x2c) return -1;
     idKey[0] = i - s <= 8 ? v : -1;
+    notePeekedKey(bytes, s, idKey[0]);
     return i;
   }
   return -1;

@@ -12,6 +12,7 @@ import {
   type RoutingUpdate,
 } from "../../src/mesh/messages.ts";
 import { seenKey } from "../../src/mesh/seen_set.ts";
+import { headKey, peekHead } from "../../src/mesh/update_peek.ts";
 import { GoUpdate } from "../../src/mesh/update_fast.ts";
 import { ByteIndex } from "../../src/mesh/byte_index.ts";
 import { hashAscii, hashName, rememberNameHash } from "../../src/util/seeded_hash.ts";
@@ -209,4 +210,32 @@ Deno.test("lazy decode: the result object is reused, the updates in it are not",
   const c = decodeMessage(m("third"));
   assert(c.ok && c.value.type === MSG_ROUTE && c !== b);
   assertEquals(b.value.type === MSG_ROUTE && b.value.update.NodeID, "second");
+});
+
+Deno.test("scan: the seen key noted by the peek is taken for the same message only", () => {
+  const msg = (id: string, node: string) =>
+    encodeRoutingUpdate({
+      NodeID: node,
+      UpdateID: id,
+      UpdateEpoch: 1n,
+      UpdateSequence: 2n,
+      Connections: null,
+      ForwardingNode: node,
+      SuspectedDuplicate: 0n,
+    });
+  for (const [a, b] of [["Ab1", "zz9"], ["12345678", "123456789"], ["x", "x".repeat(20)]]) {
+    const ma = msg(a, "n1"), mb = msg(b, "n22");
+    const end = peekHead(ma);
+    assert(end > 0);
+    assertEquals(headKey(ma, end), seenKey(a));
+    const da = decodeMessage(ma, true);
+    assert(da.ok && da.value.type === MSG_ROUTE && da.value.update instanceof GoUpdate);
+    const ua = da.value.update;
+    assertEquals(ua.seenKey, seenKey(a), "same message: the peeked key");
+    peekHead(ma); // peeked again, then another message decoded without a peek
+    const db = decodeMessage(mb, true);
+    assert(db.ok && db.value.type === MSG_ROUTE && db.value.update instanceof GoUpdate);
+    assertEquals(db.value.update.seenKey, seenKey(b), "other message: read from its bytes");
+    assertEquals(ua.seenKey, seenKey(a));
+  }
 });
