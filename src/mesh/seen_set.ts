@@ -53,7 +53,7 @@ const peekedKeyCell = new Float64Array(1); // a double in a module-level `let` i
  * decoder of the same message takes it instead of reading the ID again (1% of the 1,000-node
  * convergence). The bytes must not change while they are handled (the router's rule).
  */
-export function notePeekedKey(bytes: Uint8Array, start: number, key: number): void {
+export function notePeekedKey(bytes: Uint8Array | undefined, start: number, key: number): void {
   peekedBytes = bytes;
   peekedStart = start;
   peekedKeyCell[0] = key;

@@ -78,6 +78,9 @@ const idKey = new Float64Array(1);
  * (the peek, then the key, each walked the ID: together ~4% of the 1,000-node convergence).
  */
 function updateIdEnd(bytes: Uint8Array, s: number): number {
+  // a failed peek leaves no note (a message object handed in again with other bytes must
+  // not find the old key)
+  notePeekedKey(undefined, -1, -1);
   if (s < 0) return -1;
   const end = Math.min(bytes.length, s + MAX_ID + 1, PEEK_LIMIT);
   let v = 0;

@@ -239,3 +239,16 @@ Deno.test("scan: the seen key noted by the peek is taken for the same message on
     assertEquals(ua.seenKey, seenKey(a));
   }
 });
+
+Deno.test("scan: a failed peek of the same message object leaves no stale seen key", () => {
+  const t = (id: string) => text("null").replace('"UpdateID":"x"', `"UpdateID":"${id}"`);
+  const buf = Uint8Array.of(MSG_ROUTE, ...te.encode(t("abc")));
+  assert(peekHead(buf) > 0, "peeked: key noted");
+  // the same object, now with an UpdateID the peek does not take (not alphanumeric) but the
+  // scanner does: its key must come from its own bytes
+  buf.set(te.encode(t("a-c")), 1);
+  assertEquals(peekHead(buf), -1);
+  const d = decodeMessage(buf, true);
+  assert(d.ok && d.value.type === MSG_ROUTE && d.value.update instanceof GoUpdate);
+  assertEquals(d.value.update.seenKey, seenKey("a-c"));
+});
