@@ -1,17 +1,36 @@
 /**
  * Routing updates in Go's own layout (its field order, no whitespace, strings without escapes)
  * read by a hand scanner over the message bytes (no text string per update): every node
- * decodes every update of the mesh, and the general path (lossless JSON parser; before this, a regex plus `JSON.parse` of the
- * Connections) costs several times more. Anything laid out otherwise gives undefined and the
- * general decoder in messages.ts decides, so the accepted language is unchanged.
+ * decodes every update of the mesh, and the general path (lossless JSON parser; before this, a
+ * regex plus `JSON.parse` of the Connections) costs several times more. Anything laid out
+ * otherwise gives undefined and the general decoder in messages.ts decides, so the accepted
+ * language is unchanged. The update it gives, {@link GoUpdate}, is in go_update.ts.
  * @module
  */
 
 import type { RoutingUpdate } from "./messages.ts";
 import { internAscii } from "./intern.ts";
-import { seenKeyOfBytes } from "./seen_set.ts";
+import { finishHash, HASH_SEED, rememberNameHash } from "../util/seeded_hash.ts";
+import {
+  type ConnArrays,
+  type ConnRanges,
+  GoUpdate,
+  joinU64,
+  noteHashedRanges,
+  scratchHashes,
+} from "./go_update.ts";
 
-const ZERO = 0n;
+export {
+  type ConnArrays,
+  connArrays,
+  connCount,
+  type ConnRanges,
+  GoUpdate,
+  joinU64,
+  u64Hi,
+  u64Lo,
+} from "./go_update.ts";
+
 const utf8 = new TextEncoder();
 const utf8d = new TextDecoder();
 /** Scanner cursor (decoding is synchronous and never re-entered). */
@@ -33,66 +52,79 @@ function ascii(t: Uint8Array, s: number, e: number): string {
 }
 
 /**
- * A JSON string without escapes or control characters at the cursor; `name`: a node name,
- * interned (see intern.ts). Non-ASCII text is decoded as the whole body's UTF-8 decoding
- * would read it (a string ends at an ASCII quote, never inside a multi-byte sequence).
+ * A JSON string without escapes or control characters at the cursor: a node name, interned
+ * (see intern.ts). Non-ASCII text is decoded as the whole body's UTF-8 decoding would read it
+ * (a string ends at an ASCII quote, never inside a multi-byte sequence). An ASCII name's
+ * seeded hash is computed on the way and handed to intern.ts and the topology's index
+ * (rememberNameHash): the name's bytes are read once.
  */
-function str(t: Uint8Array, name = false): string | undefined {
+function nameStr(t: Uint8Array): string | undefined {
   if (t[pos] !== 0x22) return undefined;
   const s = pos + 1;
-  let wide = false;
+  let wide = false, h = HASH_SEED;
   for (let i = s; i < t.length; i++) {
     const c = t[i];
     if (c === 0x22) {
       pos = i + 1;
       if (wide) return utf8d.decode(t.subarray(s, i));
-      return name ? internAscii(t, s, i) : ascii(t, s, i);
+      h = finishHash(h, i - s);
+      const name = internAscii(t, s, i, h);
+      rememberNameHash(name, h);
+      return name;
     }
     if (c === 0x5c || c < 0x20) return undefined;
     if (c > 0x7f) wide = true;
+    h = Math.imul(h ^ c, 0x01000193);
   }
   return undefined;
 }
 
 const TWO32 = 2 ** 32;
-/** High and low 32 bits of the last {@link u64} read (exact numbers: no BigInt made). */
-let hi = 0, lo = 0;
+/**
+ * High and low 32 bits of the last {@link u64} read (exact numbers: no BigInt made). In a
+ * typed array, as every scanner result that is not a small integer: a module-level `let`
+ * holding a double boxes it in a new heap number at every store (the allocation profile
+ * showed them: ~16 bytes per store, several per decoded update).
+ */
+const u64Out = new Float64Array(2);
 
 /**
  * An unsigned 64-bit integer in Go's form (no sign, no leading zero, no fraction), read into
- * {@link hi} and {@link lo}; false if there is none or it is above 2^64−1.
+ * {@link hi} and {@link lo}; false if there is none or it is above 2^64−1. The first 15 digits
+ * are read as one exact double (< 10^15 < 2^53), the rest (≤ 5 of 20) apart and joined with
+ * one carry: a division per digit of Go's 19–20-digit epochs was 3% of the 1,000-node
+ * convergence.
  */
 function u64(t: Uint8Array): boolean {
-  const s = pos;
-  let i = s, h = 0, l = 0;
-  for (let c; i < t.length && isDigit(c = t[i]); i++) {
-    l = l * 10 + (c - 0x30); // < 2^36: exact
-    const carry = Math.floor(l / TWO32);
-    l -= carry * TWO32;
-    h = h * 10 + carry; // < 2^40 for 20 digits: exact
+  const s = pos, len = t.length;
+  let i = s, a = 0, b = 0, scale = 1;
+  for (const e = Math.min(len, s + 15); i < e; i++) {
+    const d = t[i] - 0x30;
+    if (d < 0 || d > 9) break;
+    a = a * 10 + d;
+  }
+  // at most 6 more (a 21st digit is refused below, without reading further)
+  for (const e = Math.min(len, s + 21); i < e; i++) {
+    const d = t[i] - 0x30;
+    if (d < 0 || d > 9) break;
+    b = b * 10 + d;
+    scale *= 10;
   }
   const n = i - s;
-  if (n === 0 || n > 20 || (n > 1 && t[s] === 0x30) || h >= TWO32) return false;
+  if (n === 0 || n > 20 || (n > 1 && t[s] === 0x30)) return false;
+  if (scale === 1 && a < TWO32) {
+    u64Out[0] = 0;
+    u64Out[1] = a;
+  } else {
+    const ah = Math.floor(a / TWO32), al = a - ah * TWO32;
+    const m = al * scale + b; // < 2^32 · 10^5 < 2^53: exact
+    const carry = Math.floor(m / TWO32), h = ah * scale + carry; // < 2^35 · 10^5: exact
+    if (h >= TWO32) return false;
+    u64Out[0] = h;
+    u64Out[1] = m - carry * TWO32;
+  }
   pos = i;
-  hi = h;
-  lo = l;
   return true;
-}
-
-/** The 64-bit value of (high, low) 32-bit halves. */
-export function joinU64(h: number, l: number): bigint {
-  if (h === 0) return l === 0 ? ZERO : BigInt(l);
-  return (BigInt(h) << 32n) | BigInt(l);
-}
-
-/** The high 32 bits of a u64 `b` as a number. */
-export function u64Hi(b: bigint): number {
-  return Number(b >> 32n);
-}
-
-/** The low 32 bits of a u64 `b` as a number. */
-export function u64Lo(b: bigint): number {
-  return Number(b & 0xffffffffn);
 }
 
 /** A JSON number (a connection cost); its value as `JSON.parse` gives it. */
@@ -123,16 +155,6 @@ function num(t: Uint8Array): number | undefined {
   pos = i;
   return simple ? t[s] - 0x30 : Number(ascii(t, s, i));
 }
-
-/** A routing update's Connections as parallel arrays; `null` for JSON null. */
-export type ConnArrays = { peers: string[]; costs: number[] } | null;
-
-/**
- * A fast-path update's Connections as where each peer name's characters are in the body
- * (printable ASCII, no escapes) and its cost; `null` for JSON null. No string is made: the
- * topology finds a known peer by its bytes.
- */
-export type ConnRanges = { starts: number[]; ends: number[]; costs: number[] } | null;
 
 const scratchStarts: number[] = [];
 const scratchEnds: number[] = [];
@@ -165,14 +187,16 @@ function connectionRanges(t: Uint8Array): ConnRanges | undefined {
     return { starts: [], ends: [], costs: [] };
   }
   // read into scratch arrays, kept as exact-size copies (a push onto a new array reserves
-  // room for 17: such arrays per decoded update were most of the decoder's garbage)
-  const starts = scratchStarts, ends = scratchEnds, costs = scratchCosts;
-  starts.length = ends.length = costs.length = 0;
-  for (;;) {
+  // room for 17: such arrays per decoded update were most of the decoder's garbage). The
+  // scratch arrays are filled by index and never truncated: `length = 0` dropped their
+  // backing stores, so every update grew them again (2% of the 1,000-node convergence).
+  const starts = scratchStarts, ends = scratchEnds, costs = scratchCosts, hashes = scratchHashes;
+  noteHashedRanges(undefined);
+  for (let n = 0;;) {
     const s = pos + 1;
     // "__proto__" would set the prototype, not a key; integer-like keys would be reordered
     // by an object; other text is decoded as a string: the general decoder handles those
-    if (!alnumString(t)) {
+    if (!nameRange(t)) {
       wideKey = t[pos] === 0x22;
       return undefined;
     }
@@ -181,15 +205,48 @@ function connectionRanges(t: Uint8Array): ConnRanges | undefined {
     pos++;
     const v = num(t);
     if (v === undefined) return undefined;
-    starts.push(s);
-    ends.push(e);
-    costs.push(v);
+    starts[n] = s;
+    ends[n] = e;
+    hashes[n] = nameHash[0];
+    costs[n++] = v;
     const c = t[pos++];
     if (c === 0x7d) {
-      if (starts.length > 1 && hasRepeat(t, starts, ends)) return undefined;
-      return { starts: starts.slice(), ends: ends.slice(), costs: costs.slice() };
+      if (n > 1 && hasRepeat(t, n, starts, ends, hashes)) return undefined;
+      // the hashes stay in scratch (read by keyHash before the next decode; one array less
+      // per update), the rest is kept as exact-size copies
+      const r = { starts: prefix(starts, n), ends: prefix(ends, n), costs: prefix(costs, n) };
+      noteHashedRanges(r);
+      return r;
     }
     if (c !== 0x2c) return undefined;
+  }
+}
+
+/**
+ * `a[0, n)` as a new exact-size array: an array literal for the usual sizes (allocated inline
+ * by the JIT), a slice beyond. Three slice calls per decoded update were 2.2% of the
+ * 1,000-node convergence (builtin call overhead, ~70 ns each).
+ */
+function prefix(a: number[], n: number): number[] {
+  switch (n) {
+    case 1:
+      return [a[0]];
+    case 2:
+      return [a[0], a[1]];
+    case 3:
+      return [a[0], a[1], a[2]];
+    case 4:
+      return [a[0], a[1], a[2], a[3]];
+    case 5:
+      return [a[0], a[1], a[2], a[3], a[4]];
+    case 6:
+      return [a[0], a[1], a[2], a[3], a[4], a[5]];
+    case 7:
+      return [a[0], a[1], a[2], a[3], a[4], a[5], a[6]];
+    case 8:
+      return [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]];
+    default:
+      return a.slice(0, n);
   }
 }
 
@@ -199,19 +256,19 @@ const scratchPeers: string[] = [];
 function connectionStrings(t: Uint8Array): ConnArrays | undefined {
   pos++; // the brace (connectionRanges saw it)
   const peers = scratchPeers, costs = scratchCosts;
-  peers.length = costs.length = 0;
-  for (;;) {
-    const k = str(t, true);
+  for (let n = 0;;) {
+    const k = nameStr(t);
     if (k === undefined || t[pos] !== 0x3a || !plainString(k)) return undefined;
     pos++;
     const v = num(t);
     if (v === undefined) return undefined;
-    peers.push(k);
-    costs.push(v);
+    peers[n] = k;
+    costs[n++] = v;
     const c = t[pos++];
     if (c === 0x7d) {
-      if (new Set(peers).size !== peers.length) return undefined;
-      return { peers: peers.slice(), costs: costs.slice() };
+      const p = peers.slice(0, n);
+      if (new Set(p).size !== n) return undefined;
+      return { peers: p, costs: costs.slice(0, n) };
     }
     if (c !== 0x2c) return undefined;
   }
@@ -241,172 +298,38 @@ function plainKey(t: Uint8Array, s: number, e: number): boolean {
   return false; // all digits (or empty): possibly an array index
 }
 
-function hasRepeat(t: Uint8Array, starts: number[], ends: number[]): boolean {
-  if (starts.length < 8) {
-    for (let i = 1; i < starts.length; i++) {
-      const n = ends[i] - starts[i];
-      for (let j = 0; j < i; j++) {
-        if (ends[j] - starts[j] === n && sameBytes(t, starts[i], starts[j], n)) return true;
-      }
+/** Is the name `k` the same as name `j` (bytes compared only when the hashes agree)? */
+function sameName(t: Uint8Array, st: number[], en: number[], hs: number[], k: number, j: number) {
+  const n = en[k] - st[k];
+  return hs[k] === hs[j] && en[j] - st[j] === n && sameBytes(t, st[k], st[j], n);
+}
+
+/** Open-addressing table of key numbers + 1 for {@link hasRepeat} of many keys (reused). */
+let repeatTable = new Int32Array(64);
+
+/**
+ * Does one of the first `n` keys appear twice (JSON would keep the last; the general decoder decides)? Keys are
+ * told apart by their hashes first: pairwise byte comparison of ~5 keys per update was 4% of
+ * the 1,000-node convergence. Many keys go through a hash table (no strings made).
+ */
+function hasRepeat(t: Uint8Array, n: number, st: number[], en: number[], hs: number[]): boolean {
+  if (n < 8) {
+    for (let k = 1; k < n; k++) {
+      for (let j = 0; j < k; j++) if (sameName(t, st, en, hs, k, j)) return true;
     }
     return false;
   }
-  const seen = new Set<string>();
-  for (let i = 0; i < starts.length; i++) seen.add(ascii(t, starts[i], ends[i]));
-  return seen.size !== starts.length;
-}
-
-/**
- * A routing update decoded by the fast path for the router: Connections are kept as arrays
- * (building an object keyed by node names costs more than the rest of the decoding) and
- * become a record only when read; epoch and sequence are kept as 32-bit halves in numbers
- * (every node decodes every update of the mesh: a BigInt parse and two BigInts kept per
- * update and node were avoidable), the UpdateID as its place in the bytes (its seen-set key
- * is read from them), the ForwardingNode likewise (compared, never kept). The bigint and string fields are made when read. `body` is the JSON
- * text's bytes, for re-flooding; it must stay unmodified while the update is used.
- * Note: `{...u}` does not copy the accessor fields; name the fields instead.
- */
-export class GoUpdate implements RoutingUpdate {
-  #conns: Record<string, number> | null | undefined;
-  #arrays: ConnArrays | undefined;
-  /** Undefined once Connections was replaced. */
-  #ranges: ConnRanges | undefined;
-  #id: string | undefined;
-  #fwd: string | undefined;
-  #epoch: bigint | undefined;
-  #seq: bigint | undefined;
-
-  constructor(
-    public NodeID: string,
-    /** Where the UpdateID's characters are in `body`. */
-    readonly idStart: number,
-    readonly idEnd: number,
-    /** UpdateEpoch and UpdateSequence as high and low 32-bit halves. */
-    public epochHi: number,
-    public epochLo: number,
-    public seqHi: number,
-    public seqLo: number,
-    conns: ConnRanges | ConnArrays,
-    /** Where the ForwardingNode's characters are in `body`. */
-    readonly fwdStart: number,
-    readonly fwdEnd: number,
-    public SuspectedDuplicate: bigint,
-    readonly body: Uint8Array,
-  ) {
-    if (conns !== null && "peers" in conns) this.#arrays = conns;
-    else this.#ranges = conns;
+  let size = 16;
+  while (size < 2 * n) size *= 2;
+  if (repeatTable.length < size) repeatTable = new Int32Array(size);
+  const tab = repeatTable, m = size - 1;
+  tab.fill(0, 0, size);
+  for (let k = 0; k < n; k++) {
+    let i = hs[k] & m;
+    for (; tab[i] !== 0; i = (i + 1) & m) if (sameName(t, st, en, hs, k, tab[i] - 1)) return true;
+    tab[i] = k + 1;
   }
-
-  /** The UpdateID (a string made on first read). */
-  get UpdateID(): string {
-    return this.#id ??= ascii(this.body, this.idStart, this.idEnd);
-  }
-
-  set UpdateID(v: string) {
-    this.#id = v;
-  }
-
-  /** The ForwardingNode (a string made on first read). */
-  get ForwardingNode(): string {
-    return this.#fwd ??= ascii(this.body, this.fwdStart, this.fwdEnd);
-  }
-
-  set ForwardingNode(v: string) {
-    this.#fwd = v;
-  }
-
-  /** True if the ForwardingNode is `peer` (compared in the bytes: no string made). */
-  forwardedBy(peer: string): boolean {
-    if (this.#fwd !== undefined) return this.#fwd === peer;
-    const b = this.body, s = this.fwdStart;
-    if (this.fwdEnd - s !== peer.length) return false;
-    for (let k = 0; k < peer.length; k++) if (b[s + k] !== peer.charCodeAt(k)) return false;
-    return true;
-  }
-
-  /** {@link seenKey} of the UpdateID, read from the bytes. */
-  get seenKey(): string | number {
-    return seenKeyOfBytes(this.body, this.idStart, this.idEnd) ?? this.UpdateID;
-  }
-
-  /** The epoch (a BigInt made on first read). */
-  get UpdateEpoch(): bigint {
-    return this.#epoch ??= joinU64(this.epochHi, this.epochLo);
-  }
-
-  set UpdateEpoch(v: bigint) {
-    this.#epoch = v;
-    this.epochHi = u64Hi(v);
-    this.epochLo = u64Lo(v);
-  }
-
-  /** The sequence (a BigInt made on first read). */
-  get UpdateSequence(): bigint {
-    return this.#seq ??= joinU64(this.seqHi, this.seqLo);
-  }
-
-  set UpdateSequence(v: bigint) {
-    this.#seq = v;
-    this.seqHi = u64Hi(v);
-    this.seqLo = u64Lo(v);
-  }
-
-  /** Peer → cost (built on first read). */
-  get Connections(): Record<string, number> | null {
-    if (this.#conns === undefined) {
-      const a = this.arrays!;
-      if (a === null) this.#conns = null;
-      else {
-        const o: Record<string, number> = {};
-        for (let i = 0; i < a.peers.length; i++) o[a.peers[i]] = a.costs[i];
-        this.#conns = o;
-      }
-    }
-    return this.#conns;
-  }
-
-  set Connections(v: Record<string, number> | null) {
-    this.#conns = v;
-    this.#arrays = this.#ranges = undefined;
-  }
-
-  /** The Connections as arrays (names interned on first read), or undefined once replaced. */
-  get arrays(): ConnArrays | undefined {
-    if (this.#arrays === undefined && this.#ranges !== undefined) {
-      const r = this.#ranges, b = this.body;
-      this.#arrays = r === null ? null : {
-        peers: r.starts.map((s, k) => internAscii(b, s, r.ends[k])),
-        costs: r.costs,
-      };
-    }
-    return this.#arrays;
-  }
-
-  /** The Connections as decoded (byte ranges), or undefined once Connections was replaced. */
-  get ranges(): ConnRanges | undefined {
-    return this.#ranges;
-  }
-}
-
-/** The number of Connections `u` lists (no names made for a {@link GoUpdate}). */
-export function connCount(u: RoutingUpdate): number {
-  if (u instanceof GoUpdate) {
-    const r = u.ranges;
-    if (r !== undefined) return r === null ? 0 : r.costs.length;
-  }
-  return connArrays(u)?.peers.length ?? 0;
-}
-
-/** The Connections of `u` as arrays (no copy for a {@link GoUpdate}). */
-export function connArrays(u: RoutingUpdate): ConnArrays {
-  if (u instanceof GoUpdate) {
-    const a = u.arrays;
-    if (a !== undefined) return a;
-  }
-  const c = u.Connections;
-  if (c === null) return null;
-  const peers = Object.keys(c);
-  return { peers, costs: peers.map((p) => c[p]) };
+  return false;
 }
 
 const L_NULL = utf8.encode("null");
@@ -419,19 +342,22 @@ const L_FWD = utf8.encode(',"ForwardingNode":');
 const L_DUP = utf8.encode(',"SuspectedDuplicate":');
 const L_END = utf8.encode("}");
 
-/** The Go-layout update in the body bytes `t` (no intermediate record), or undefined. */
-function scan(t: Uint8Array): GoUpdate | undefined {
-  pos = 0;
+/**
+ * The Go-layout update in the bytes `t` from `start` on (no intermediate record), or
+ * undefined.
+ */
+function scan(t: Uint8Array, start: number): GoUpdate | undefined {
+  pos = start;
   if (!lit(t, L_NODE)) return undefined;
-  const node = str(t, true);
+  const node = nameStr(t);
   if (node === undefined || !lit(t, L_ID)) return undefined;
   const idStart = pos + 1;
   if (!alnumString(t)) return undefined;
   const idEnd = pos - 1;
   if (!lit(t, L_EPOCH) || !u64(t)) return undefined;
-  const eh = hi, el = lo;
+  const eh = u64Out[0], el = u64Out[1];
   if (!lit(t, L_SEQ) || !u64(t)) return undefined;
-  const sh = hi, sl = lo;
+  const sh = u64Out[0], sl = u64Out[1];
   if (!lit(t, L_CONNS)) return undefined;
   const conns = connections(t);
   if (conns === undefined || !lit(t, L_FWD)) return undefined;
@@ -440,9 +366,48 @@ function scan(t: Uint8Array): GoUpdate | undefined {
   if (!alnumString(t)) return undefined;
   const fwdEnd = pos - 1;
   if (!lit(t, L_DUP) || !u64(t)) return undefined;
-  const dup = joinU64(hi, lo);
+  const dup = joinU64(u64Out[0], u64Out[1]);
   if (!lit(t, L_END) || pos !== t.length) return undefined;
-  return new GoUpdate(node, idStart, idEnd, eh, el, sh, sl, conns, fwdStart, fwdEnd, dup, t);
+  return new GoUpdate(
+    node,
+    idStart,
+    idEnd,
+    eh,
+    el,
+    sh,
+    sl,
+    conns,
+    fwdStart,
+    fwdEnd,
+    dup,
+    t,
+    start,
+  );
+}
+
+/** The seeded hash (util/seeded_hash.ts) of the name just read by {@link nameRange}. */
+const nameHash = new Int32Array(1);
+
+/**
+ * A JSON string of printable ASCII without escapes at the cursor (a Connections key as Go and
+ * we send it), kept as its place in the bytes, its seeded hash into {@link nameHash}: the
+ * topology's index and the intern table take it instead of hashing the name again.
+ */
+function nameRange(t: Uint8Array): boolean {
+  if (t[pos] !== 0x22) return false;
+  const s = pos + 1;
+  let h = HASH_SEED;
+  for (let i = s; i < t.length; i++) {
+    const c = t[i];
+    if (c === 0x22) {
+      pos = i + 1;
+      nameHash[0] = finishHash(h, i - s);
+      return true;
+    }
+    if (c === 0x5c || c < 0x20 || c > 0x7e) return false;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  return false;
 }
 
 /**
@@ -463,9 +428,13 @@ function alnumString(t: Uint8Array): boolean {
   return false;
 }
 
-/** The update in the body bytes `body` as a {@link GoUpdate} if laid out as Go does. */
-export function decodeGoLayoutLazy(body: Uint8Array): GoUpdate | undefined {
-  return scan(body);
+/**
+ * The routing update in the whole message `message` (its type byte first, then the JSON
+ * body) as a {@link GoUpdate} if laid out as Go does: no view of the body is made (one typed
+ * array object per decoded update).
+ */
+export function decodeGoLayoutLazy(message: Uint8Array): GoUpdate | undefined {
+  return scan(message, 1);
 }
 
 /**
@@ -481,7 +450,7 @@ export function decodeGoLayoutLazy(body: Uint8Array): GoUpdate | undefined {
  * ```
  */
 export function decodeGoLayoutUpdate(body: Uint8Array): RoutingUpdate | undefined {
-  const f = scan(body);
+  const f = scan(body, 0);
   if (f === undefined) return undefined;
   return {
     NodeID: f.NodeID,

@@ -7,7 +7,7 @@
  */
 
 import { MSG_ROUTE } from "./messages.ts";
-import { seenKeyOfBytes } from "./seen_set.ts";
+import { notePeekedKey, SEEN_DIGIT, seenKeyOfBytes } from "./seen_set.ts";
 import { internAscii } from "./intern.ts";
 
 const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
@@ -23,21 +23,31 @@ function matchAt(b: Uint8Array, at: number, lit: Uint8Array): boolean {
   return true;
 }
 
-/** Index of the NodeID's closing quote, or -1 (the JSON string may hold escapes). */
+/** Set by {@link nodeIdEnd}: the NodeID is plain printable ASCII (no escapes). */
+let nodePlain = false;
+
+/**
+ * Index of the NodeID's closing quote, or -1 (the JSON string may hold escapes); whether it
+ * is plain printable ASCII goes to {@link nodePlain} (found on the way: not scanned again).
+ */
 function nodeIdEnd(b: Uint8Array): number {
   if (b.length < 2 || b[0] !== MSG_ROUTE || !matchAt(b, 1, NODE_HEAD)) return -1;
   const end = Math.min(b.length, PEEK_LIMIT);
+  let plain = true;
   for (let i = 1 + NODE_HEAD.length; i < end; i++) {
     const c = b[i];
-    if (c === 0x22) return i;
-    if (c === 0x5c) i++; // skip the escaped byte
-    else if (c === 0x0a) return -1;
+    if (c === 0x22) {
+      nodePlain = plain;
+      return i;
+    }
+    if (c === 0x5c) {
+      i++; // skip the escaped byte
+      plain = false;
+    } else if (c === 0x0a) return -1;
+    else if (c > 0x7e || c < 0x20) plain = false;
   }
   return -1;
 }
-
-const isIdByte = (c: number) =>
-  (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 
 /**
  * The UpdateID of a routing-update message (type byte included) in Go's layout: 1–64
@@ -56,20 +66,42 @@ function updateIdStart(bytes: Uint8Array): number {
   return q < 0 || !matchAt(bytes, q, ID_HEAD) ? -1 : q + ID_HEAD.length;
 }
 
-/** The closing quote of a 1–64 character [0-9A-Za-z] UpdateID starting at `s`, or -1. */
+/**
+ * [0]: the {@link seenKeyOfBytes} of the UpdateID read last by {@link updateIdEnd} if numeric,
+ * else -1 (in a typed array: a module-level `let` holding a double boxes it at every store).
+ */
+const idKey = new Float64Array(1);
+
+/**
+ * The closing quote of a 1–64 character [0-9A-Za-z] UpdateID starting at `s`, or -1; its
+ * seen-set key (for up to 8 characters) goes to {@link idKey}, computed in the same pass
+ * (the peek, then the key, each walked the ID: together ~4% of the 1,000-node convergence).
+ */
 function updateIdEnd(bytes: Uint8Array, s: number): number {
+  // a failed peek leaves no note (a message object handed in again with other bytes must
+  // not find the old key)
+  notePeekedKey(undefined, -1, -1);
   if (s < 0) return -1;
   const end = Math.min(bytes.length, s + MAX_ID + 1, PEEK_LIMIT);
+  let v = 0;
   for (let i = s; i < end; i++) {
-    const c = bytes[i];
-    if (isIdByte(c)) continue;
-    return c !== 0x22 || i === s || bytes[i + 1] !== 0x2c ? -1 : i;
+    const d = SEEN_DIGIT[bytes[i]]; // nonzero exactly for [0-9A-Za-z]
+    if (d !== 0) {
+      v = v * 63 + d;
+      continue;
+    }
+    if (bytes[i] !== 0x22 || i === s || bytes[i + 1] !== 0x2c) return -1;
+    idKey[0] = i - s <= 8 ? v : -1;
+    notePeekedKey(bytes, s, idKey[0]);
+    return i;
   }
   return -1;
 }
 
 /** Where the NodeID ends and the UpdateID starts in the message read last by {@link peekHead}. */
 let headNodeEnd = -1, headIdStart = -1;
+/** Whether that NodeID is plain printable ASCII (its UpdateID's key stays in {@link idKey}). */
+let headPlain = false;
 
 /**
  * Read the head of a routing-update message in Go's layout once: returns the index of the
@@ -81,14 +113,17 @@ export function peekHead(bytes: Uint8Array): number {
   const q = nodeIdEnd(bytes);
   if (q < 0 || !matchAt(bytes, q, ID_HEAD)) return -1;
   headNodeEnd = q;
+  headPlain = nodePlain;
   headIdStart = q + ID_HEAD.length;
   return updateIdEnd(bytes, headIdStart);
 }
 
 /** The seen-set key of the message just read by {@link peekHead} (which returned `end`). */
 export function headKey(bytes: Uint8Array, end: number): string | number {
-  return seenKeyOfBytes(bytes, headIdStart, end) ??
-    String.fromCharCode.apply(null, bytes.subarray(headIdStart, end) as unknown as number[]);
+  const k = idKey[0];
+  return k >= 0
+    ? k
+    : String.fromCharCode.apply(null, bytes.subarray(headIdStart, end) as unknown as number[]);
 }
 
 /** Where the NodeID starts in a routing-update message in Go's layout. */
@@ -99,20 +134,13 @@ export const HEAD_NODE_START = 1 + NODE_HEAD.length;
  * {@link HEAD_NODE_START}), or -1 if it is not plain printable ASCII: a known node is then
  * found by its bytes (no string made).
  */
-export function plainHeadNodeEnd(bytes: Uint8Array): number {
-  for (let i = HEAD_NODE_START; i < headNodeEnd; i++) {
-    if (bytes[i] > 0x7e || bytes[i] < 0x20 || bytes[i] === 0x5c) return -1;
-  }
-  return headNodeEnd;
+export function plainHeadNodeEnd(_bytes: Uint8Array): number {
+  return headPlain ? headNodeEnd : -1;
 }
 
 /** The NodeID of the message just read by {@link peekHead}, as {@link peekUpdateNode} gives it. */
 export function headNode(bytes: Uint8Array): string | undefined {
-  const s = 1 + NODE_HEAD.length;
-  for (let i = s; i < headNodeEnd; i++) {
-    if (bytes[i] > 0x7e || bytes[i] < 0x20 || bytes[i] === 0x5c) return undefined;
-  }
-  return internAscii(bytes, s, headNodeEnd);
+  return headPlain ? internAscii(bytes, HEAD_NODE_START, headNodeEnd) : undefined;
 }
 
 /**

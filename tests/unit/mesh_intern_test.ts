@@ -2,10 +2,12 @@ import { assert, assertEquals } from "../helpers/assert.ts";
 import {
   internAscii,
   internedCount,
+  internRef,
   internText,
   MAX_INTERN_LENGTH,
   MAX_INTERNED,
 } from "../../src/mesh/intern.ts";
+import { nameBytesUsed } from "../../src/mesh/name_bytes.ts";
 
 Deno.test("intern: a name read twice (from text or ASCII bytes) reads as its slice (identity is not observable in JS)", () => {
   const t = 'x"node-17"y';
@@ -27,4 +29,31 @@ Deno.test("intern: endless new names keep the table bounded and every reading ex
   const long = "a".repeat(MAX_INTERN_LENGTH + 1);
   assertEquals(internText(long, 0, long.length), long);
   assertEquals(internText("", 0, 0), "");
+});
+
+Deno.test("intern: the table grows with what it holds and keeps (nearly) every name through growth", () => {
+  // emptied first: fill up to the bound so the next name empties the table
+  for (let i = 0; internedCount() < MAX_INTERNED; i++) internText(`fill${i}`, 0, `fill${i}`.length);
+  internText("first", 0, 5);
+  assertEquals(internedCount(), 1, "emptied when full, then holds the new name");
+  const n = 5000; // 1,024 slots at first: grows 4 times on the way
+  for (let i = 0; i < n; i++) assertEquals(internText(`g${i}`, 0, `g${i}`.length), `g${i}`);
+  const held = internedCount();
+  // a name whose probe run is full (8 slots, table at most half full) is simply not held
+  assert(held > n * 0.98 && held <= n + 1, `held ${held}`);
+  for (let i = 0; i < n; i++) internText(`g${i}`, 0, `g${i}`.length);
+  assert(internedCount() - held < n * 0.02, "the names held are found again (not added twice)");
+});
+
+Deno.test("intern: names keep their places in the shared bytes as the table grows", () => {
+  const names = Array.from({ length: 3000 }, (_, i) => `place-${i}`);
+  const refs = names.map((n) => internRef(n));
+  const used = nameBytesUsed();
+  for (let i = 0; i < 3000; i++) internText(`more-${i}`, 0, `more-${i}`.length); // growth
+  const again = names.map((n) => internRef(n));
+  let same = 0;
+  for (let i = 0; i < names.length; i++) if (refs[i] >= 0 && again[i] === refs[i]) same++;
+  // a name that did not fit its probe run after growth is placed again (costs room only)
+  assert(same > names.length * 0.98, `same places ${same}`);
+  assert(nameBytesUsed() - used < 3000 * 9 + names.length * 0.02 * 12, "no wholesale re-placing");
 });
