@@ -22,7 +22,7 @@ import {
   hashName,
   rememberNameHash,
 } from "../util/seeded_hash.ts";
-import { NAME_BYTES, placeName, recentRef, rememberRef } from "./name_bytes.ts";
+import { NAME_BYTES, onNameCacheFull, placeName, recentRef, rememberRef } from "./name_bytes.ts";
 
 /** Most names held (the table is emptied when full). */
 export const MAX_INTERNED = 16_384;
@@ -83,8 +83,10 @@ function put(s: string, hs: number, ref: number): void {
 
 /** Intern new name `s` (hash >> 1 `hs`), its bytes placed (name_bytes.ts); returns it. */
 function insert(s: string, hs: number): string {
-  if (count >= MAX_INTERNED) clear();
-  else if (2 * (count + 1) > mask + 1 && mask + 1 < MAX_SLOTS) grow();
+  if (count >= MAX_INTERNED) {
+    clear();
+    onNameCacheFull?.(`the name intern table held ${MAX_INTERNED} names: emptied`);
+  } else if (2 * (count + 1) > mask + 1 && mask + 1 < MAX_SLOTS) grow();
   put(s, hs, placeName(s));
   return s;
 }

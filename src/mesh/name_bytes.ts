@@ -21,6 +21,20 @@
 /** Most bytes of names held. */
 export const MAX_NAME_BYTES = 1 << 20;
 
+/**
+ * Told (once per process) when the store first refuses a name because it is full, so the
+ * bound is logged (the router sets it: a limit line, at most once a minute); the process-wide
+ * tables of this module and intern.ts have no logger of their own.
+ */
+export let onNameCacheFull: ((what: string) => void) | undefined;
+
+/** Set the hook told when a process-wide name cache reaches its bound (see onNameCacheFull). */
+export function setNameCacheFullHook(hook: ((what: string) => void) | undefined): void {
+  onNameCacheFull = hook;
+}
+
+let fullTold = false;
+
 /** The names' bytes, back to back (grown by doubling up to {@link MAX_NAME_BYTES}). */
 export let NAME_BYTES: Uint8Array = new Uint8Array(16_384);
 let used = 0;
@@ -44,7 +58,16 @@ export function rememberRef(name: string, ref: number): void {
  */
 export function placeName(name: string): number {
   const n = name.length;
-  if (n === 0 || n > 255 || used + n > MAX_NAME_BYTES) return -1;
+  if (n === 0 || n > 255) return -1;
+  if (used + n > MAX_NAME_BYTES) {
+    if (!fullTold) {
+      fullTold = true;
+      onNameCacheFull?.(
+        `the name byte store is full (${MAX_NAME_BYTES} bytes): new names are compared as strings`,
+      );
+    }
+    return -1;
+  }
   for (let k = 0; k < n; k++) {
     const c = name.charCodeAt(k);
     if (c < 0x20 || c > 0x7e) return -1;

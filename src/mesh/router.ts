@@ -32,6 +32,7 @@ import {
   type WorkCommand,
 } from "./messages.ts";
 import { NameTable } from "./name_table.ts";
+import { setNameCacheFullHook } from "./name_bytes.ts";
 import { HEAD_NODE_START, headKey, peekHead, plainHeadNodeEnd } from "./update_peek.ts";
 import { cryptoRandom, makeEpoch, type RandomSource, randomString } from "./random.ts";
 import { Topology } from "./topology.ts";
@@ -137,6 +138,7 @@ export class Router {
     });
     this.names = new NameTable(this.limits.maxNames);
     this.names.onFull = (n) => this.limitLog.hit("maxNames", `not registering node name ${n}`);
+    setNameCacheFullHook((what) => this.limitLog.hit("nameCache", what));
     this.#topo = new Topology(this.nodeId);
     this.#topo.onName = (n) => this.names.note(n);
     this.#routes = new RouteTable({
