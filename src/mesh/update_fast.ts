@@ -127,7 +127,7 @@ function u64(t: Uint8Array): boolean {
   return true;
 }
 
-/** A JSON number (a connection cost); its value as `JSON.parse` gives it. */
+/** A finite JSON number (a connection cost); its value as `JSON.parse` gives it. */
 function num(t: Uint8Array): number | undefined {
   const s = pos;
   let i = s;
@@ -152,8 +152,15 @@ function num(t: Uint8Array): number | undefined {
     while (isDigit(t[i])) i++;
     if (i === f) return undefined;
   }
+  if (simple) {
+    pos = i;
+    return t[s] - 0x30;
+  }
+  // beyond a double's range (1e400): Go refuses the message, as the general decoder does
+  const v = Number(ascii(t, s, i));
+  if (!Number.isFinite(v)) return undefined;
   pos = i;
-  return simple ? t[s] - 0x30 : Number(ascii(t, s, i));
+  return v;
 }
 
 const scratchStarts: number[] = [];
