@@ -32,7 +32,8 @@ export {
 } from "./go_update.ts";
 
 const utf8 = new TextEncoder();
-const utf8d = new TextDecoder();
+/** A name's bytes as the whole body's decoding reads them (a leading U+FEFF is kept, not dropped as a BOM). */
+const utf8d = new TextDecoder("utf-8", { ignoreBOM: true });
 /** Scanner cursor (decoding is synchronous and never re-entered). */
 let pos = 0;
 
