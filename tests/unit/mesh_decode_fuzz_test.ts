@@ -442,3 +442,20 @@ Deno.test("update fuzz: a name starting with U+FEFF keeps it on the fast path (n
   assert(g.ok);
   assertEquals(fields(u), fields(g.value));
 });
+
+Deno.test("messages: bytes EF BB BF are U+FEFF as Go reads them, never dropped as a BOM", () => {
+  // Go's json.Unmarshal refuses a body that starts with them
+  const route = utf8.encode(
+    '\uFEFF{"NodeID":"a","UpdateID":"x","UpdateEpoch":1,"UpdateSequence":2,' +
+      '"Connections":{"b":1},"ForwardingNode":"a","SuspectedDuplicate":0}',
+  );
+  assertEquals(decodeMessage(withType(route), true).ok, false, "routing update (lazy)");
+  assertEquals(decodeMessage(withType(route)).ok, false, "routing update");
+  assertEquals(decodeMessage(withType(utf8.encode('\uFEFF{"NodeID":"a"}'), [2])).ok, false, "ad");
+  // a data message for service "\uFEFFsv" (Go: string(bytes)) is not one for "sv"
+  const data = new Uint8Array(40);
+  data.set(utf8.encode("\uFEFFsv"), 28);
+  const d = decodeMessage(data);
+  assert(d.ok && d.value.type === 0);
+  assertEquals(d.value.data.toService, "\uFEFFsv");
+});
