@@ -70,24 +70,37 @@ function grow(): void {
  * there is one.
  */
 function put(s: string, hs: number, ref: number): void {
-  for (let p = 0, i = hs & mask; p < MAX_PROBES; p++, i = (i + 1) & mask) {
-    if (table[3 * i + 1] === 0) {
-      table[3 * i] = hs;
-      table[3 * i + 1] = s;
-      table[3 * i + 2] = ref;
-      count++;
-      return;
-    }
-  }
+  const i = freeSlot(hs);
+  if (i >= 0) fill(i, s, hs, ref);
 }
 
-/** Intern new name `s` (hash >> 1 `hs`), its bytes placed (name_bytes.ts); returns it. */
+/** The first free slot of the probe run of hash >> 1 `hs`, or -1 if there is none. */
+function freeSlot(hs: number): number {
+  for (let p = 0, i = hs & mask; p < MAX_PROBES; p++, i = (i + 1) & mask) {
+    if (table[3 * i + 1] === 0) return i;
+  }
+  return -1;
+}
+
+function fill(i: number, s: string, hs: number, ref: number): void {
+  table[3 * i] = hs;
+  table[3 * i + 1] = s;
+  table[3 * i + 2] = ref;
+  count++;
+}
+
+/**
+ * Intern new name `s` (hash >> 1 `hs`), its bytes placed (name_bytes.ts); returns it. A name
+ * whose probe run is full is neither interned nor placed: placing it anyway took room in the
+ * bounded byte store at every sighting of that name.
+ */
 function insert(s: string, hs: number): string {
   if (count >= MAX_INTERNED) {
     clear();
     onNameCacheFull?.(`the name intern table held ${MAX_INTERNED} names: emptied`);
   } else if (2 * (count + 1) > mask + 1 && mask + 1 < MAX_SLOTS) grow();
-  put(s, hs, placeName(s));
+  const i = freeSlot(hs);
+  if (i >= 0) fill(i, s, hs, placeName(s));
   return s;
 }
 

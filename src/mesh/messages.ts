@@ -112,7 +112,8 @@ export type NetceptorMessage =
   | { type: typeof MSG_REJECT };
 
 const utf8 = new TextEncoder();
-const utf8d = new TextDecoder();
+/** Go reads the bytes as they are: a leading EF BB BF is U+FEFF (in JSON: an error), not a BOM. */
+const utf8d = new TextDecoder("utf-8", { ignoreBOM: true });
 const U64_KEYS = new Set(["updateepoch", "updatesequence", "suspectedduplicate"]);
 const NO_RAW = new Set<string>();
 /** Go's zero `time.Time` (0001-01-01T00:00:00Z). */

@@ -32,7 +32,8 @@ export {
 } from "./go_update.ts";
 
 const utf8 = new TextEncoder();
-const utf8d = new TextDecoder();
+/** A name's bytes as the whole body's decoding reads them (a leading U+FEFF is kept, not dropped as a BOM). */
+const utf8d = new TextDecoder("utf-8", { ignoreBOM: true });
 /** Scanner cursor (decoding is synchronous and never re-entered). */
 let pos = 0;
 
@@ -127,7 +128,7 @@ function u64(t: Uint8Array): boolean {
   return true;
 }
 
-/** A JSON number (a connection cost); its value as `JSON.parse` gives it. */
+/** A finite JSON number (a connection cost); its value as `JSON.parse` gives it. */
 function num(t: Uint8Array): number | undefined {
   const s = pos;
   let i = s;
@@ -152,8 +153,15 @@ function num(t: Uint8Array): number | undefined {
     while (isDigit(t[i])) i++;
     if (i === f) return undefined;
   }
+  if (simple) {
+    pos = i;
+    return t[s] - 0x30;
+  }
+  // beyond a double's range (1e400): Go refuses the message, as the general decoder does
+  const v = Number(ascii(t, s, i));
+  if (!Number.isFinite(v)) return undefined;
   pos = i;
-  return simple ? t[s] - 0x30 : Number(ascii(t, s, i));
+  return v;
 }
 
 const scratchStarts: number[] = [];

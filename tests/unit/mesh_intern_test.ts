@@ -8,6 +8,7 @@ import {
   MAX_INTERNED,
 } from "../../src/mesh/intern.ts";
 import { nameBytesUsed } from "../../src/mesh/name_bytes.ts";
+import { hashName } from "../../src/util/seeded_hash.ts";
 
 Deno.test("intern: a name read twice (from text or ASCII bytes) reads as its slice (identity is not observable in JS)", () => {
   const t = 'x"node-17"y';
@@ -56,4 +57,24 @@ Deno.test("intern: names keep their places in the shared bytes as the table grow
   // a name that did not fit its probe run after growth is placed again (costs room only)
   assert(same > names.length * 0.98, `same places ${same}`);
   assert(nameBytesUsed() - used < 3000 * 9 + names.length * 0.02 * 12, "no wholesale re-placing");
+});
+
+Deno.test("intern: a name whose probe run is full takes no room in the name byte store, however often seen", () => {
+  // nine names whose slots agree in the low 15 bits (the table's largest mask): the ninth
+  // finds its 8-slot probe run full in any table
+  const home = (s: string) => (hashName(s) >> 1) & 0x7fff;
+  const want = home("c0"), names = ["c0"];
+  for (let i = 1; names.length < 9; i++) if (home(`c${i}`) === want) names.push(`c${i}`);
+  if (internedCount() + 20 >= MAX_INTERNED) {
+    for (let i = 0; internedCount() >= 20; i++) internText(`e${i}`, 0, `e${i}`.length);
+  }
+  const enc = new TextEncoder();
+  const intern = () => {
+    for (const n of names) assertEquals(internAscii(enc.encode(n), 0, n.length), n);
+  };
+  intern();
+  const used = nameBytesUsed();
+  for (let k = 0; k < 5; k++) intern();
+  assertEquals(nameBytesUsed(), used, "names seen again are not placed again");
+  assertEquals(internRef(names[8]), -1, "the ninth has no place");
 });
