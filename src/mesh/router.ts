@@ -138,7 +138,9 @@ export class Router {
     });
     this.names = new NameTable(this.limits.maxNames);
     this.names.onFull = (n) => this.limitLog.hit("maxNames", `not registering node name ${n}`);
-    setNameCacheFullHook((what) => this.limitLog.hit("nameCache", what));
+    // process-wide caches, one hook: held weakly, so a router dropped later is not kept by it
+    const log = new WeakRef(this.limitLog);
+    setNameCacheFullHook((what) => log.deref()?.hit("nameCache", what));
     this.#topo = new Topology(this.nodeId);
     this.#topo.onName = (n) => this.names.note(n);
     this.#routes = new RouteTable({
