@@ -27,18 +27,7 @@ import { seenKey } from "../../src/mesh/seen_set.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { Sim } from "./mesh_sim.ts";
 import { HostilePeer } from "./mesh_hostile_helpers.ts";
-
-/** mulberry32: a small seeded PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from "../helpers/data.ts";
 
 const utf8 = new TextEncoder();
 
